@@ -1,0 +1,2 @@
+import { placeholder } from '@kedge/protocol';
+export const p2 = placeholder;
