@@ -1,0 +1,2 @@
+// @kedge/config: YAML config files validated against a schema, with errors that name file and field.
+export { ConfigError, loadConfigFile, parseConfigText, type ConfigProblem } from './config-file';

@@ -1,0 +1,9 @@
+// @kedge/telemetry: structured logs, Prometheus metrics and health endpoints shared by every process.
+export { createLogger, type Logger, type LoggerOptions } from './logger';
+export {
+  createMetricsRegistry,
+  startMetricsServer,
+  type HealthReport,
+  type MetricsServer,
+  type MetricsServerOptions,
+} from './metrics-server';
