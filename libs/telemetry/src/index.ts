@@ -7,3 +7,4 @@ export {
   type MetricsServer,
   type MetricsServerOptions,
 } from './metrics-server';
+export { LogThrottle } from './log-throttle';

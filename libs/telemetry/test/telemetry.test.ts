@@ -49,3 +49,21 @@ describe('telemetry - metrics server', () => {
     expect((await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'POST' })).status).toBe(405);
   });
 });
+
+describe('telemetry - log throttle', () => {
+  it('logs once per key and interval and reports what it suppressed', async () => {
+    const { LogThrottle } = await import('../src/index');
+    let now = 0;
+    const throttle = new LogThrottle(1000, () => now);
+    const logged: Array<[string, number]> = [];
+    for (let i = 0; i < 5; i++) throttle.run('peer-a', (s) => logged.push(['a', s]));
+    throttle.run('peer-b', (s) => logged.push(['b', s]));
+    now = 1500;
+    throttle.run('peer-a', (s) => logged.push(['a', s]));
+    expect(logged).toEqual([
+      ['a', 0],
+      ['b', 0],
+      ['a', 4],
+    ]);
+  });
+});

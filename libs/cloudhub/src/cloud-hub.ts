@@ -1,0 +1,250 @@
+// CloudHub: holds one session per edge node, whatever transport it came in on, and moves messages
+// between those sessions and the cloud modules. Identity is the certificate's; resources going up
+// are prefixed with that node, resources going down must belong to it.
+import {
+  Group,
+  Operation,
+  ProtocolError,
+  newErrorResponse,
+  newMessage,
+  newResponse,
+  parseCloudResource,
+  toCloudResource,
+  toEdgeResource,
+  type Message,
+} from '@kedge/protocol';
+import { NoRouteError, type MessageRouter } from '@kedge/router';
+import { LogThrottle, type Logger } from '@kedge/telemetry';
+import type { Connection, HubListener } from '@kedge/transport';
+import type { CloudHubMetrics } from './cloudhub-metrics';
+import { NodeSession, type NodeSessionInfo } from './node-session';
+
+export interface CloudHubOptions {
+  router: MessageRouter;
+  logger: Logger;
+  metrics: CloudHubMetrics;
+  /** a node silent for longer than this is dropped (KubeEdge: 30 s) */
+  keepaliveTimeoutMs?: number;
+  /** most concurrent node sessions; more are refused so one cloudcore cannot be overrun */
+  nodeLimit?: number;
+  now?: () => number;
+}
+
+export type NodeConnectionEvent =
+  | { type: 'connected'; nodeName: string; transport: string }
+  | { type: 'disconnected'; nodeName: string; reason: string };
+
+export class NodeNotConnectedError extends Error {
+  override readonly name = 'NodeNotConnectedError';
+  constructor(readonly nodeName: string) {
+    super(`edge node "${nodeName}" has no live session with this cloudcore; the message was not sent`);
+  }
+}
+
+/** The source name cloudhub puts on messages it builds itself. */
+export const CLOUDHUB_SOURCE = 'cloudhub';
+
+export class CloudHub {
+  private readonly sessions = new Map<string, NodeSession>();
+  private readonly listeners: HubListener[] = [];
+  private readonly connectionObservers = new Set<(event: NodeConnectionEvent) => void>();
+  private readonly logThrottle = new LogThrottle();
+  private readonly keepaliveTimeoutMs: number;
+  private readonly nodeLimit: number;
+  private readonly now: () => number;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(private readonly options: CloudHubOptions) {
+    this.keepaliveTimeoutMs = options.keepaliveTimeoutMs ?? 30_000;
+    this.nodeLimit = options.nodeLimit ?? 1_000;
+    this.now = options.now ?? Date.now;
+    const sweepEvery = Math.max(100, Math.min(5_000, Math.floor(this.keepaliveTimeoutMs / 3)));
+    this.sweepTimer = setInterval(() => this.dropSilentSessions(), sweepEvery);
+    this.sweepTimer.unref();
+  }
+
+  /** Take edge connections from a listener; cloudhub closes it on close(). */
+  attach(listener: HubListener): void {
+    this.listeners.push(listener);
+    listener.onConnection((connection) => this.accept(connection));
+    listener.onRefused(({ remoteAddress, reason }) => {
+      this.options.metrics.refusedConnections.inc({ transport: listener.kind, reason: refusalCategory(reason) });
+      this.logThrottle.run(`refused:${remoteAddress}`, (suppressed) =>
+        this.options.logger.warn({ transport: listener.kind, remoteAddress, reason, suppressed }, 'edge connection refused'),
+      );
+    });
+  }
+
+  onNodeConnection(observer: (event: NodeConnectionEvent) => void): () => void {
+    this.connectionObservers.add(observer);
+    return () => this.connectionObservers.delete(observer);
+  }
+
+  isConnected(nodeName: string): boolean {
+    return this.sessions.has(nodeName);
+  }
+
+  listSessions(): NodeSessionInfo[] {
+    return [...this.sessions.values()].map((s) => s.info());
+  }
+
+  /** Send a message whose resource is in cloud form `node/<node>/...` to that node. */
+  async sendToNode(message: Message): Promise<void> {
+    const { node } = parseCloudResource(message.route.resource);
+    const session = this.sessions.get(node);
+    if (!session) throw new NodeNotConnectedError(node);
+    const edgeMessage: Message = { ...message, route: { ...message.route, resource: toEdgeResource(message.route.resource, node) } };
+    await session.send(edgeMessage);
+    this.options.metrics.messages.inc({ direction: 'down', operation: message.route.operation });
+  }
+
+  /** Round trip to a node through its session; resolves with the latency in milliseconds. */
+  async ping(nodeName: string, timeoutMs = 10_000): Promise<number> {
+    const started = performance.now();
+    const ping = newMessage({
+      source: CLOUDHUB_SOURCE,
+      group: Group.Hub,
+      operation: 'ping',
+      resource: `node/${nodeName}/null/node/${nodeName}`,
+      content: null,
+      sync: true,
+    });
+    await this.options.router.request(ping, { timeoutMs, send: (m) => this.sendToNode(m) });
+    return performance.now() - started;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweepTimer);
+    await Promise.allSettled(this.listeners.map((l) => l.close()));
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.connection.close('cloudcore is shutting down')));
+    this.sessions.clear();
+    this.options.metrics.connectedNodes.set(0);
+  }
+
+  private accept(connection: Connection): void {
+    const { logger, metrics } = this.options;
+    const nodeName = connection.peer.nodeName;
+    if (!nodeName || this.closing) {
+      void connection.close(this.closing ? 'cloudcore is shutting down' : 'no node identity in the client certificate');
+      return;
+    }
+    const previous = this.sessions.get(nodeName);
+    if (!previous && this.sessions.size >= this.nodeLimit) {
+      metrics.refusedConnections.inc({ transport: connection.kind, reason: 'node-limit' });
+      logger.error({ nodeName, nodeLimit: this.nodeLimit }, 'node limit reached; raise cloudHub.nodeLimit or add a cloudcore');
+      void connection.close(`node limit ${this.nodeLimit} reached`);
+      return;
+    }
+    const session = new NodeSession(nodeName, connection, this.now());
+    this.sessions.set(nodeName, session);
+    if (previous) {
+      metrics.sessionsReplaced.inc();
+      logger.info({ nodeName, transport: connection.kind }, 'node connected again; closing its previous session');
+      void previous.connection.close('replaced by a newer connection from the same node');
+    }
+    metrics.connectedNodes.set(this.sessions.size);
+    connection.on('message', (message) => void this.receive(session, message));
+    connection.on('badFrame', (error) => {
+      session.lastSeenAt = this.now();
+      metrics.badFrames.inc({ transport: connection.kind });
+      this.logThrottle.run(`bad-frame:${nodeName}`, (suppressed) =>
+        logger.warn({ nodeName, error: error.message, suppressed }, 'dropped a bad frame from edge'),
+      );
+    });
+    connection.on('close', ({ reason }) => this.forget(session, reason));
+    logger.info({ nodeName, transport: connection.kind, remoteAddress: connection.remoteAddress }, 'node connected');
+    if (!previous) this.notify({ type: 'connected', nodeName, transport: connection.kind });
+  }
+
+  private forget(session: NodeSession, reason: string): void {
+    // a replaced session closes after its successor took its place: leave the successor alone
+    if (this.sessions.get(session.nodeName) !== session) return;
+    this.sessions.delete(session.nodeName);
+    this.options.metrics.connectedNodes.set(this.sessions.size);
+    this.options.logger.info({ nodeName: session.nodeName, reason }, 'node disconnected');
+    this.notify({ type: 'disconnected', nodeName: session.nodeName, reason });
+  }
+
+  private notify(event: NodeConnectionEvent): void {
+    for (const observer of this.connectionObservers) {
+      try {
+        observer(event);
+      } catch (error) {
+        this.options.logger.error({ error, event }, 'node connection observer failed');
+      }
+    }
+  }
+
+  private async receive(session: NodeSession, message: Message): Promise<void> {
+    const { metrics, logger, router } = this.options;
+    session.lastSeenAt = this.now();
+    session.messagesIn += 1;
+    const { operation, group } = message.route;
+    metrics.messages.inc({ direction: 'up', operation });
+    if (operation === Operation.Keepalive) return;
+    if (group === Group.Hub && operation === 'ping') {
+      await this.reply(session, newResponse(message, 'pong', CLOUDHUB_SOURCE));
+      return;
+    }
+    let cloudMessage: Message;
+    try {
+      cloudMessage = { ...message, route: { ...message.route, resource: toCloudResource(session.nodeName, message.route.resource) } };
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      metrics.refusedMessages.inc({ reason: 'invalid-resource' });
+      this.logThrottle.run(`resource:${session.nodeName}`, (suppressed) =>
+        logger.warn({ nodeName: session.nodeName, resource: message.route.resource, error: error.message, suppressed }, 'refused message'),
+      );
+      await this.refuse(session, message, `resource refused: ${error.message}`);
+      return;
+    }
+    try {
+      await router.dispatch(cloudMessage);
+    } catch (error) {
+      const reason = error instanceof NoRouteError ? 'no-route' : 'module-error';
+      metrics.refusedMessages.inc({ reason });
+      this.logThrottle.run(`${reason}:${session.nodeName}:${group}`, (suppressed) =>
+        logger.warn({ nodeName: session.nodeName, group, operation, error: (error as Error).message, suppressed }, 'message not handled'),
+      );
+      await this.refuse(session, message, (error as Error).message);
+    }
+  }
+
+  /** Tell the edge why its message went nowhere; never answer an answer (that could loop). */
+  private async refuse(session: NodeSession, message: Message, reason: string): Promise<void> {
+    if (message.route.operation === Operation.Response || message.route.operation === Operation.Error) return;
+    await this.reply(session, newErrorResponse(message, reason, CLOUDHUB_SOURCE));
+  }
+
+  private async reply(session: NodeSession, message: Message): Promise<void> {
+    try {
+      await session.send(message);
+      this.options.metrics.messages.inc({ direction: 'down', operation: message.route.operation });
+    } catch (error) {
+      this.options.logger.debug({ nodeName: session.nodeName, error: (error as Error).message }, 'reply not sent');
+    }
+  }
+
+  private dropSilentSessions(): void {
+    const now = this.now();
+    for (const session of this.sessions.values()) {
+      if (now - session.lastSeenAt <= this.keepaliveTimeoutMs) continue;
+      this.options.metrics.sessionsTimedOut.inc();
+      this.options.logger.warn(
+        { nodeName: session.nodeName, silentMs: now - session.lastSeenAt },
+        'node silent past the keepalive timeout; dropping its session',
+      );
+      void session.connection.close('keepalive timeout');
+    }
+  }
+}
+
+function refusalCategory(reason: string): string {
+  const lowered = reason.toLowerCase();
+  if (lowered.includes('mismatch') || lowered.includes('claims')) return 'identity-mismatch';
+  if (lowered.includes('certificate') || lowered.includes('cert')) return 'certificate';
+  if (lowered.includes('tls') || lowered.includes('handshake') || lowered.includes('ssl')) return 'tls';
+  return 'other';
+}

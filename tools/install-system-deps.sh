@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kedge's tests and demo use. Safe to run again: apt skips what is there.
+# Runs as root (CI and the dev machines are root); elsewhere it uses sudo.
+set -euo pipefail
+packages=(
+  openssl          # test fixtures build certificates with the real CLI
+  ca-certificates
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present (${packages[*]})"
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "system packages: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: install what is needed, then lint, typecheck and test every project,
+# then print one summary line computed from vitest's JSON reports.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install-system-deps.sh || exit 1
+npm install --no-audit --no-fund --loglevel=error || exit 1
+rm -rf apps/*/reports libs/*/reports tools/reports
+status=0
+npx nx run-many -t lint typecheck test --outputStyle=static "$@" || status=$?
+node tools/ci/summarize-vitest.mjs || status=1
+exit $status
