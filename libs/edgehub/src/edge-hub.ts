@@ -79,6 +79,11 @@ export class EdgeHub {
     this.options.metrics.connected.set(0);
   }
 
+  /** Drop the current link so the next one is dialled afresh (e.g. with a rotated certificate). */
+  async reconnect(): Promise<void> {
+    await this.connection?.close('reconnecting on request');
+  }
+
   get connected(): boolean {
     return this.connection !== undefined && !this.connection.closed;
   }

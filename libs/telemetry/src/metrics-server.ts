@@ -23,6 +23,8 @@ export interface MetricsServerOptions {
   health?: () => HealthReport;
   /** answers /readyz (readiness); defaults to health */
   ready?: () => HealthReport;
+  /** extra read-only JSON endpoints, e.g. `/debug/nodes` */
+  routes?: Record<string, () => unknown>;
 }
 
 export interface MetricsServer {
@@ -53,7 +55,13 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         .end(JSON.stringify({ status: report.ok ? 'ok' : 'failing', ...report.details }));
       return;
     }
-    response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
+    const route = path === undefined ? undefined : options.routes?.[path];
+    if (route) {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(route()));
+      return;
+    }
+    const known = ['/metrics', '/healthz', '/readyz', ...Object.keys(options.routes ?? {})];
+    response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try ${known.join(', ')}\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

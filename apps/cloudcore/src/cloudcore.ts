@@ -1,0 +1,123 @@
+// Composes a running cloudcore: PKI from the data dir, the certificate server, the hub listeners,
+// CloudHub with its router, and the metrics/health endpoint. Stops in the reverse order.
+import { join } from 'node:path';
+import { loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger, FileCertificateStore } from '@kedge/pki';
+import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
+import { MessageRouter } from '@kedge/router';
+import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsServer } from '@kedge/telemetry';
+import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
+import { Counter } from 'prom-client';
+import { startCertificateServer, type CertificateServer } from './certificates';
+import type { CloudCoreConfig } from './config/cloudcore-config';
+
+export interface RunningCloudCore {
+  readonly hub: CloudHub;
+  readonly router: MessageRouter;
+  close(): Promise<void>;
+}
+
+export async function startCloudCore(config: CloudCoreConfig, logger: Logger): Promise<RunningCloudCore> {
+  const { cloudHub: hubConfig } = config;
+  const registry = createMetricsRegistry();
+  const pkiDir = join(config.dataDir, 'pki');
+  const store = new FileCertificateStore(pkiDir);
+  const authority = await loadOrCreateAuthority(store);
+  const serverCert = await loadOrCreateServerCertificate(store, {
+    dnsNames: hubConfig.dnsNames,
+    ipAddresses: hubConfig.advertiseAddresses,
+  });
+  logger.info({ pkiDir }, 'certificate authority ready');
+
+  const router = new MessageRouter({
+    onHandlerError: (error, message) =>
+      logger.error({ error: error.message, group: message.route.group, resource: message.route.resource }, 'module failed on a message'),
+  });
+  const hub = new CloudHub({
+    router,
+    logger: logger.child({ module: 'cloudhub' }),
+    metrics: new CloudHubMetrics(registry),
+    keepaliveTimeoutMs: hubConfig.keepaliveTimeoutSeconds * 1000,
+    nodeLimit: hubConfig.nodeLimit,
+  });
+
+  const certificateEvents = new Counter({
+    name: 'kedge_certificate_requests_total',
+    help: 'Node certificate requests at the certificate server, by result',
+    labelNames: ['result', 'reason'],
+    registers: [registry],
+  });
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    let certificateServer: CertificateServer | undefined;
+    if (hubConfig.https.enable) {
+      certificateServer = await startCertificateServer({
+        host: hubConfig.https.address,
+        port: hubConfig.https.port,
+        authority,
+        serverCert,
+        ledger: new TokenUseLedger(store),
+        nodeCertValidityDays: hubConfig.nodeCertificateValidityDays,
+        onEvent: (event) => {
+          if (event.type === 'issued') {
+            certificateEvents.inc({ result: 'issued', reason: event.via });
+            logger.info({ nodeName: event.nodeName, via: event.via, serial: event.serialNumber }, 'node certificate issued');
+          } else {
+            certificateEvents.inc({ result: 'refused', reason: event.reason });
+            logger.warn({ nodeName: event.nodeName, reason: event.reason, remoteAddress: event.remoteAddress }, 'node certificate refused');
+          }
+        },
+      });
+      closers.push(() => certificateServer!.close());
+    }
+
+    const tls = { cert: serverCert.certPem, key: serverCert.keyPem, ca: authority.certPem };
+    const limits = { maxFrameBytes: hubConfig.maxFrameBytes };
+    const listeners: Partial<Record<TransportKind, HubListener>> = {};
+    if (hubConfig.websocket.enable) {
+      listeners.websocket = await listenHub('websocket', { host: hubConfig.websocket.address, port: hubConfig.websocket.port, tls, limits });
+    }
+    if (hubConfig.quic.enable) {
+      if (await isQuicAvailable()) {
+        listeners.quic = await listenHub('quic', { host: hubConfig.quic.address, port: hubConfig.quic.port, tls, limits });
+      } else {
+        logger.error('QUIC is enabled in the config but its native module cannot load on this machine; serving WebSocket only');
+      }
+    }
+    for (const listener of Object.values(listeners)) hub.attach(listener);
+    closers.push(() => hub.close());
+
+    const metricsServer: MetricsServer | undefined = config.metrics.enable
+      ? await startMetricsServer({
+          host: config.metrics.address,
+          port: config.metrics.port,
+          registry,
+          routes: { '/debug/nodes': () => hub.listSessions() },
+        })
+      : undefined;
+    if (metricsServer) closers.push(() => metricsServer.close());
+
+    logger.info(
+      {
+        ports: {
+          websocket: listeners.websocket?.port,
+          quic: listeners.quic?.port,
+          https: certificateServer?.port,
+          metrics: metricsServer?.port,
+        },
+        dataDir: config.dataDir,
+      },
+      'cloudcore ready',
+    );
+  } catch (error) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
+
+  return {
+    hub,
+    router,
+    async close() {
+      for (const close of [...closers].reverse()) await close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+// cloudcore's config file: what it listens on, where it keeps its state, how it treats edges.
+// Every field has a default, so an empty file (or none) gives a working single-machine cloudcore.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const listener = (enable: boolean, portNumber: number) =>
+  z
+    .object({
+      enable: z.boolean().default(enable),
+      address: z.string().refine((a) => isIP(a) !== 0, 'expected an IP address to bind, e.g. 0.0.0.0 or 127.0.0.1').default('0.0.0.0'),
+      port: port.default(portNumber),
+    })
+    .strict()
+    .prefault({});
+
+export const cloudCoreConfigSchema = z
+  .object({
+    apiVersion: z.literal('kedge.io/v1alpha1').optional(),
+    kind: z.literal('CloudCore').optional(),
+    /** CA, server certificate and token ledger live here */
+    dataDir: z.string().min(1).default('/var/lib/kedge/cloudcore'),
+    cloudHub: z
+      .object({
+        /** addresses edges use to reach this cloudcore; they go into the server certificate */
+        advertiseAddresses: z
+          .array(z.string().refine((a) => isIP(a) !== 0, 'expected an IP address'))
+          .default(['127.0.0.1']),
+        dnsNames: z.array(z.string().min(1)).default(['localhost']),
+        websocket: listener(true, 10000),
+        quic: listener(false, 10001),
+        https: listener(true, 10002),
+        keepaliveTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
+        nodeLimit: z.number().int().min(1).default(1000),
+        maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
+        nodeCertificateValidityDays: z.number().int().min(1).max(3650).default(365),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        enable: z.boolean().default(true),
+        address: z.string().refine((a) => isIP(a) !== 0, 'expected an IP address').default('127.0.0.1'),
+        port: port.default(9091),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type CloudCoreConfig = z.output<typeof cloudCoreConfigSchema>;

@@ -1,0 +1,59 @@
+// edgecore's config file: who this gateway is, how it reaches the cloud, where it keeps its state.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 10.0.0.5:10000 or cloud.example.com:10000');
+
+export const edgeCoreConfigSchema = z
+  .object({
+    apiVersion: z.literal('kedge.io/v1alpha1').optional(),
+    kind: z.literal('EdgeCore').optional(),
+    nodeName: z
+      .string()
+      .max(253)
+      .regex(dns1123Subdomain, 'expected a DNS-1123 name: lowercase letters, digits, "-" and ".", e.g. gateway-01'),
+    /** certificates (and later the local store) live here */
+    dataDir: z.string().min(1).default('/var/lib/kedge/edgecore'),
+    edgeHub: z
+      .object({
+        protocol: z.enum(['websocket', 'quic']).default('websocket'),
+        /** cloudhub WebSocket endpoint */
+        server: hostPort.default('127.0.0.1:10000'),
+        /** cloudhub QUIC endpoint (UDP) */
+        quicServer: hostPort.default('127.0.0.1:10001'),
+        /** cloudhub certificate endpoint */
+        httpServer: z.string().url().startsWith('https://', 'expected an https:// URL').default('https://127.0.0.1:10002'),
+        projectId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('e632aba927ea4ac2b575ec1603d56f10'),
+        /** join token for the first start; better passed with --token or KEDGE_JOIN_TOKEN */
+        token: z.string().min(1).optional(),
+        heartbeatSeconds: z.number().int().min(1).max(300).default(15),
+        reconnect: z
+          .object({
+            initialDelayMs: z.number().int().min(10).default(500),
+            maxDelayMs: z.number().int().min(100).default(30_000),
+          })
+          .strict()
+          .prefault({}),
+        maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        enable: z.boolean().default(true),
+        address: z.string().refine((a) => isIP(a) !== 0, 'expected an IP address').default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(10351),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type EdgeCoreConfig = z.output<typeof edgeCoreConfigSchema>;

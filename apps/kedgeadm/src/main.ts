@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// kedgeadm: the admin command line for kedge clusters.
+import { Command } from 'commander';
+import { DurationFormatError } from './duration';
+import { issueTokenCommand, KedgeadmUsageError } from './token-command';
+
+const VERSION = '0.1.0';
+
+const program = new Command()
+  .name('kedgeadm')
+  .description('Set up and look after a kedge cluster: tokens for joining gateways, and (planned) init, join, reset, diagnose.')
+  .version(VERSION, '-v, --version', 'print the kedgeadm version');
+
+program
+  .command('token')
+  .description(
+    'Issue a join token. A gateway presents it once, on its first start, to get its node certificate.\n' +
+      'The token carries the hash of the cluster CA, so the gateway can check it talks to the right cloud.',
+  )
+  .option('--data-dir <dir>', "cloudcore's data dir (where it keeps pki/ca.crt and pki/ca.key)", '/var/lib/kedge/cloudcore')
+  .option('--ttl <duration>', 'how long the token stays valid: 90s, 30m, 24h, 7d', '24h')
+  .option('--node <name>', 'bind the token to one node name; without it, the first node to use it owns it')
+  .addHelpText(
+    'after',
+    `
+Example:
+  kedgeadm token --ttl 2h --node gateway-01
+  edgecore --config /etc/kedge/edgecore.yaml --token <printed token>`,
+  )
+  .action(async (options: { dataDir: string; ttl: string; node?: string }) => {
+    process.stdout.write(`${await issueTokenCommand(options)}\n`);
+  });
+
+program
+  .command('version')
+  .description('print the kedgeadm version')
+  .action(() => {
+    process.stdout.write(`kedgeadm ${VERSION}\n`);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  if (error instanceof KedgeadmUsageError || error instanceof DurationFormatError) {
+    process.stderr.write(`kedgeadm: ${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`kedgeadm: ${(error as Error).message}\n`);
+  process.exit(1);
+});

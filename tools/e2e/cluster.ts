@@ -1,0 +1,84 @@
+// A small shared harness for hub tests: one cloudcore and any number of edgecores, in temp dirs,
+// on free loopback ports, joined with real tokens.
+import { join } from 'node:path';
+import { runKedgeadm, startApp, tempDir, writeYaml, type KedgeProcess, type LogLine } from './harness';
+
+export interface CloudCoreHandle {
+  process: KedgeProcess;
+  dataDir: string;
+  configFile: string;
+  ports: { websocket: number; quic: number | undefined; https: number; metrics: number };
+}
+
+export interface CloudCoreSettings {
+  quic?: boolean;
+  keepaliveTimeoutSeconds?: number;
+  /** reuse these ports (a restart must come back where the edges look for it) */
+  ports?: Partial<CloudCoreHandle['ports']>;
+  dataDir?: string;
+}
+
+export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<CloudCoreHandle> {
+  const dataDir = settings.dataDir ?? tempDir('cloud');
+  const configFile = writeYaml(join(dataDir, 'cloudcore.yaml'), {
+    dataDir,
+    cloudHub: {
+      advertiseAddresses: ['127.0.0.1'],
+      websocket: { address: '127.0.0.1', port: settings.ports?.websocket ?? 0 },
+      quic: { enable: settings.quic ?? false, address: '127.0.0.1', port: settings.ports?.quic ?? 0 },
+      https: { address: '127.0.0.1', port: settings.ports?.https ?? 0 },
+      keepaliveTimeoutSeconds: settings.keepaliveTimeoutSeconds ?? 30,
+    },
+    metrics: { address: '127.0.0.1', port: settings.ports?.metrics ?? 0 },
+    log: { level: 'debug' },
+  });
+  const process = startApp('cloudcore', ['--config', configFile]);
+  const ready = await process.waitForLog((l) => l.msg === 'cloudcore ready', 'cloudcore ready');
+  const ports = ready.ports as CloudCoreHandle['ports'];
+  return { process, dataDir, configFile, ports };
+}
+
+export async function issueToken(cloud: { dataDir: string }, extra: string[] = []): Promise<string> {
+  const result = await runKedgeadm(['token', '--data-dir', cloud.dataDir, ...extra]);
+  if (result.code !== 0) throw new Error(`kedgeadm token failed (${result.code}): ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+export interface EdgeCoreHandle {
+  process: KedgeProcess;
+  nodeName: string;
+  dataDir: string;
+  configFile: string;
+}
+
+export interface EdgeCoreSettings {
+  nodeName: string;
+  token?: string;
+  protocol?: 'websocket' | 'quic';
+  maxReconnectDelayMs?: number;
+  heartbeatSeconds?: number;
+  dataDir?: string;
+}
+
+export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings): EdgeCoreHandle {
+  const dataDir = settings.dataDir ?? tempDir(`edge-${settings.nodeName}`);
+  const configFile = writeYaml(join(dataDir, 'edgecore.yaml'), {
+    nodeName: settings.nodeName,
+    dataDir,
+    edgeHub: {
+      protocol: settings.protocol ?? 'websocket',
+      server: `127.0.0.1:${cloud.ports.websocket}`,
+      quicServer: `127.0.0.1:${cloud.ports.quic ?? 10001}`,
+      httpServer: `https://127.0.0.1:${cloud.ports.https}`,
+      heartbeatSeconds: settings.heartbeatSeconds ?? 1,
+      reconnect: { initialDelayMs: 100, maxDelayMs: settings.maxReconnectDelayMs ?? 2_000 },
+    },
+    metrics: { address: '127.0.0.1', port: 0 },
+    log: { level: 'debug' },
+  });
+  const args = ['--config', configFile];
+  if (settings.token) args.push('--token', settings.token);
+  return { process: startApp('edgecore', args), nodeName: settings.nodeName, dataDir, configFile };
+}
+
+export const isNodeConnected = (nodeName: string) => (l: LogLine) => l.msg === 'node connected' && l.nodeName === nodeName;

@@ -1,0 +1,83 @@
+// End-to-end: real cloudcore and edgecore processes on loopback, joined with real tokens.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fetchMetrics, metricValue, stopAll, waitFor } from './harness';
+import { isNodeConnected, issueToken, startCloudCore, startEdgeCore } from './cluster';
+
+afterEach(stopAll);
+
+async function connectedNodes(metricsPort: number): Promise<number | undefined> {
+  return metricValue(await fetchMetrics(metricsPort), 'kedge_cloudhub_connected_nodes');
+}
+
+describe.each(['websocket', 'quic'] as const)('hub link over %s', (protocol) => {
+  it('an edge joins with a token, connects and keeps its session alive with keepalives', async () => {
+    const cloud = await startCloudCore({ quic: protocol === 'quic' });
+    const token = await issueToken(cloud);
+    const edge = startEdgeCore(cloud, { nodeName: `gw-${protocol}`, token, protocol });
+    const connected = await cloud.process.waitForLog(isNodeConnected(edge.nodeName), 'edge session');
+    expect(connected.transport).toBe(protocol);
+    await waitFor(async () => (await connectedNodes(cloud.ports.metrics)) === 1, { description: 'connected_nodes = 1' });
+    await waitFor(
+      async () => (metricValue(await fetchMetrics(cloud.ports.metrics), 'kedge_cloudhub_messages_total', { direction: 'up', operation: 'keepalive' }) ?? 0) >= 2,
+      { description: 'two keepalives from the edge' },
+    );
+    const sessions = (await (await fetch(`http://127.0.0.1:${cloud.ports.metrics}/debug/nodes`)).json()) as Array<Record<string, unknown>>;
+    expect(sessions).toEqual([expect.objectContaining({ nodeName: edge.nodeName, transport: protocol })]);
+    // the certificate the edge got carries its node identity
+    const certificate = readFileSync(join(edge.dataDir, 'pki', 'node.crt'), 'utf8');
+    expect(certificate).toContain('BEGIN CERTIFICATE');
+  });
+});
+
+describe('hub link - resilience', () => {
+  it('after kill -9 of cloudcore and a restart, the edge reconnects by itself within its backoff bound', async () => {
+    const maxReconnectDelayMs = 1_000;
+    const cloud = await startCloudCore();
+    const token = await issueToken(cloud);
+    const edge = startEdgeCore(cloud, { nodeName: 'gw-restart', token, maxReconnectDelayMs });
+    await cloud.process.waitForLog(isNodeConnected('gw-restart'), 'first session');
+
+    cloud.process.kill('SIGKILL');
+    await cloud.process.waitForExit();
+    await edge.process.waitForLog((l) => l.msg.startsWith('lost the link'), 'edge notices the loss');
+
+    const restarted = await startCloudCore({ dataDir: cloud.dataDir, ports: cloud.ports });
+    const readyAt = Date.now();
+    // the edge is dialing with backoff capped at 1 s: it must be back well within that bound plus a handshake
+    await restarted.process.waitForLog(isNodeConnected('gw-restart'), 'session after restart', maxReconnectDelayMs + 15_000);
+    expect(Date.now() - readyAt).toBeLessThan(maxReconnectDelayMs + 15_000);
+    expect(edge.process.running).toBe(true);
+    // same CA after restart: the edge reconnected with the certificate it already had, no new join
+    expect(edge.process.logs.filter((l) => l.msg === 'node certificate obtained').length).toBe(1);
+  });
+
+  it('a second connection from the same node replaces the first session', async () => {
+    const cloud = await startCloudCore();
+    const token = await issueToken(cloud);
+    const first = startEdgeCore(cloud, { nodeName: 'gw-twice', token });
+    await cloud.process.waitForLog(isNodeConnected('gw-twice'), 'first session');
+    // a second edgecore with the same identity (same data dir, so the same certificate) while the first runs
+    const second = startEdgeCore(cloud, { nodeName: 'gw-twice', dataDir: first.dataDir });
+    await waitFor(() => cloud.process.logs.filter(isNodeConnected('gw-twice')).length >= 2, {
+      description: 'second session',
+      onTimeout: () => second.process.describe(),
+    });
+    const metrics = await fetchMetrics(cloud.ports.metrics);
+    expect(metricValue(metrics, 'kedge_cloudhub_sessions_replaced_total')).toBeGreaterThanOrEqual(1);
+    expect(metricValue(metrics, 'kedge_cloudhub_connected_nodes')).toBe(1);
+  });
+
+  it('cloudcore drops a session that stays silent past the keepalive timeout', async () => {
+    const cloud = await startCloudCore({ keepaliveTimeoutSeconds: 2 });
+    const token = await issueToken(cloud);
+    // heartbeat far above the timeout: the cloud must drop the silent session
+    const edge = startEdgeCore(cloud, { nodeName: 'gw-silent', token, heartbeatSeconds: 300 });
+    await cloud.process.waitForLog(isNodeConnected('gw-silent'), 'session');
+    await cloud.process.waitForLog((l) => l.msg.startsWith('node silent past the keepalive timeout'), 'timeout drop', 30_000);
+    const metrics = await fetchMetrics(cloud.ports.metrics);
+    expect(metricValue(metrics, 'kedge_cloudhub_sessions_timed_out_total')).toBeGreaterThanOrEqual(1);
+    expect(edge.process.running).toBe(true);
+  });
+});
