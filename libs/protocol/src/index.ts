@@ -1,4 +1,4 @@
-// @kedge/protocol: the message model shared by cloudcore and edgecore.
+// @kedge/protocol: the message model shared by cloudcore and edgecore, its wire codec and resource keys.
 export {
   Group,
   Operation,
@@ -10,3 +10,24 @@ export {
   type MessageRoute,
   type NewMessageOptions,
 } from './message';
+export { ProtocolError, type ProtocolErrorCode, type ProtocolErrorOptions } from './errors';
+export { DEFAULT_MAX_FRAME_BYTES, decodeMessage, encodeMessage, type CodecOptions } from './codec';
+export { MAX_CONTENT_DEPTH } from './json-safety';
+export {
+  MAX_MESSAGE_ID_LENGTH,
+  MAX_RESOURCE_LENGTH,
+  MAX_RESOURCE_VERSION_LENGTH,
+  MAX_ROUTE_NAME_LENGTH,
+} from './message-fields';
+export {
+  CLUSTER_SCOPED_NAMESPACE,
+  ResourceType,
+  formatCloudResource,
+  formatEdgeResource,
+  parseCloudResource,
+  parseEdgeResource,
+  toCloudResource,
+  toEdgeResource,
+  type CloudResource,
+  type EdgeResource,
+} from './resource';

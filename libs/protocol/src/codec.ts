@@ -1,0 +1,112 @@
+// The wire codec: one beehive JSON message per frame. The decoder faces the network, so it is strict
+// and throws nothing but ProtocolError; the encoder refuses what the decoder would refuse, so a bug
+// shows up at the sender instead of as a dropped frame on the other side.
+import { Buffer } from 'node:buffer';
+import { ProtocolError, describeValue } from './errors';
+import { MAX_CONTENT_DEPTH, assertFrameDepth, assertSafeJsonValue } from './json-safety';
+import type { Message } from './message';
+import { readMessage } from './message-fields';
+
+/** Largest frame accepted (and produced) by default: 8 MiB, as KubeEdge's default message size. */
+export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
+
+export interface CodecOptions {
+  /** largest frame in UTF-8 bytes; defaults to DEFAULT_MAX_FRAME_BYTES */
+  maxFrameBytes?: number;
+}
+
+// fatal: invalid UTF-8 is refused instead of being silently replaced with U+FFFD; ignoreBOM keeps a
+// byte-order mark in the text, so bytes and strings are judged alike (JSON.parse refuses it)
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function maxFrameBytesOf(options: CodecOptions | undefined): number {
+  const max = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  if (!Number.isSafeInteger(max) || max <= 0) {
+    throw new ProtocolError('INVALID_OPTION', `maxFrameBytes must be a positive integer, got ${describeValue(max)}`, {
+      field: 'maxFrameBytes',
+    });
+  }
+  return max;
+}
+
+function tooLarge(bytes: number | string, max: number): ProtocolError {
+  return new ProtocolError(
+    'FRAME_TOO_LARGE',
+    `frame of ${bytes} bytes exceeds the limit of ${max} bytes; split the payload or raise maxFrameBytes on both ends`,
+  );
+}
+
+/** Throws FRAME_TOO_LARGE when `text` would take more than `max` bytes as UTF-8. */
+function assertTextSize(text: string, max: number): void {
+  // every UTF-16 unit takes 1 to 3 UTF-8 bytes, so most frames are decided without counting
+  if (text.length > max) throw tooLarge(`at least ${text.length}`, max);
+  if (text.length * 3 <= max) return;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > max) throw tooLarge(bytes, max);
+}
+
+/**
+ * Decodes one frame into a fresh, normalised Message. Checks happen cheapest first: type, size
+ * (before anything is parsed), UTF-8, nesting depth, JSON syntax, forbidden keys, then the fields.
+ * @throws ProtocolError and nothing else
+ */
+export function decodeMessage(frame: string | Uint8Array, options?: CodecOptions): Message {
+  const max = maxFrameBytesOf(options);
+  let text: string;
+  if (typeof frame === 'string') {
+    assertTextSize(frame, max);
+    text = frame;
+  } else if (frame instanceof Uint8Array) {
+    if (frame.byteLength > max) throw tooLarge(frame.byteLength, max);
+    try {
+      text = utf8.decode(frame);
+    } catch (error) {
+      throw new ProtocolError('NOT_UTF8', 'frame is not valid UTF-8; send text frames encoded as UTF-8', { cause: error });
+    }
+  } else {
+    throw new ProtocolError('INVALID_FRAME', `frame must be a string or a Uint8Array, got ${describeValue(frame)}`);
+  }
+
+  assertFrameDepth(text, MAX_CONTENT_DEPTH + 1);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new ProtocolError('MALFORMED_JSON', `frame is not valid JSON: ${detail}`, { cause: error });
+  }
+  // depth is already bounded by the scan above; this pass finds forbidden keys with their path
+  assertSafeJsonValue(parsed, '', MAX_CONTENT_DEPTH + 1);
+  return readMessage(parsed);
+}
+
+/**
+ * Encodes a message as one JSON frame, keys in wire order. An absent (undefined) content is sent as
+ * null, because the decoder requires the key.
+ * @throws ProtocolError when the message could not be decoded by the other side
+ */
+export function encodeMessage(msg: Message, options?: CodecOptions): string {
+  const max = maxFrameBytesOf(options);
+  const content = msg.content === undefined ? null : msg.content;
+  if (typeof content === 'function' || typeof content === 'symbol') {
+    // JSON.stringify would silently drop the key and the peer would see a message without content
+    throw new ProtocolError('INVALID_FIELD', `frame field "content": expected a JSON value, got ${typeof content}`, {
+      field: 'content',
+    });
+  }
+  assertSafeJsonValue(content, 'content', MAX_CONTENT_DEPTH);
+  const normalised = readMessage({ header: msg.header, route: msg.route, content });
+  let text: string;
+  try {
+    text = JSON.stringify(normalised);
+  } catch (error) {
+    // BigInt, or a toJSON that throws
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new ProtocolError('INVALID_FIELD', `frame field "content": cannot be encoded as JSON: ${detail}`, {
+      field: 'content',
+      cause: error,
+    });
+  }
+  assertTextSize(text, max);
+  return text;
+}
