@@ -1,0 +1,17 @@
+// Transport selection in one place, so hubs name a TransportKind and never a transport.
+import type { Connection, HubListener, TransportKind } from './connection';
+import type { DialHubOptions, ListenHubOptions } from './options';
+import { dialQuicHub } from './quic/dial-quic-hub';
+import { listenQuicHub } from './quic/quic-hub-listener';
+import { dialWebSocketHub } from './websocket/dial-websocket-hub';
+import { listenWebSocketHub } from './websocket/websocket-hub-listener';
+
+/** Listens for edges on the given transport. For 'quic' this rejects with QuicUnavailableError where QUIC cannot run. */
+export function listenHub(kind: TransportKind, options: ListenHubOptions): Promise<HubListener> {
+  return kind === 'quic' ? listenQuicHub(options) : listenWebSocketHub(options);
+}
+
+/** Dials the hub on the given transport (`wss://host:port` or `quic://host:port`). */
+export function dialHub(kind: TransportKind, options: DialHubOptions): Promise<Connection> {
+  return kind === 'quic' ? dialQuicHub(options) : dialWebSocketHub(options);
+}

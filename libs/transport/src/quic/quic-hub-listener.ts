@@ -1,0 +1,231 @@
+// The cloud end of the QUIC transport: quiche verifies the client certificate against the hub CA
+// during the handshake; the node name then comes from that verified certificate's CN.
+import type { QUICConnection, QUICServer, QUICServerConfigInput, QUICServerCrypto, QUICStream } from '@matrixai/quic';
+import type { Connection, HubListener, LinkLimits } from '../connection';
+import { IdentityError } from '../errors';
+import { nodeIdentityOf } from '../identity';
+import { ListenerHandlers } from '../listener-handlers';
+import type { Refusal } from '../listener-handlers';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, formatAddress, resolveLimits, resolveLiveness } from '../options';
+import type { ListenHubOptions, ResolvedLiveness } from '../options';
+import { requireQuic } from './load-quic';
+import type { QuicRuntime } from './load-quic';
+import { QuicCloseCode, QuicLinkConnection, describeQuicClose } from './quic-link-connection';
+import { retryTokenCrypto } from './quic-tls';
+
+/** ALPN of the hub protocol over QUIC; both ends must offer it */
+export const QUIC_HUB_ALPN = 'kedge-hub';
+/** QUIC carries the close reason in one packet; keep it short */
+const MAX_CLOSE_REASON_BYTES = 256;
+
+const utf8 = new TextEncoder();
+
+export function closeReasonBytes(reason: string): Uint8Array {
+  return utf8.encode(reason).subarray(0, MAX_CLOSE_REASON_BYTES);
+}
+
+type ConnectionEventObserver = (connection: QUICConnection, event: Event) => void;
+
+interface ServerInit {
+  crypto: QUICServerCrypto;
+  config: QUICServerConfigInput;
+  minIdleTimeout: number;
+  logger: QuicRuntime['logger'];
+}
+
+/**
+ * A QUICServer that shows us every event of every connection it accepts, with the connection. The
+ * public server events are clones without their target, so a failed handshake could not be tied to
+ * an address, and streams opened in the packet that completes the handshake would arrive before
+ * EventQUICServerConnection announces the connection.
+ */
+function createObservedServer(runtime: QuicRuntime, init: ServerInit, observe: ConnectionEventObserver): QUICServer {
+  class ObservedQuicServer extends runtime.quic.QUICServer {
+    constructor() {
+      super(init);
+      const forward = this.handleEventQUICConnection;
+      this.handleEventQUICConnection = (event) => {
+        observe(event.target as QUICConnection, event.detail as Event);
+        forward(event);
+      };
+    }
+  }
+  return new ObservedQuicServer();
+}
+
+function addressOf(connection: QUICConnection): string {
+  return formatAddress(connection.remoteHost, connection.remotePort);
+}
+
+export class QuicHubListener implements HubListener {
+  readonly kind = 'quic' as const;
+  private readonly handlers = new ListenerHandlers();
+  private readonly connections = new Set<Connection>();
+  /** connections that completed the TLS handshake, client certificate verified */
+  private readonly established = new WeakSet<QUICConnection>();
+  /** connections whose refusal was reported, so it is reported once */
+  private readonly refusedAlready = new WeakSet<QUICConnection>();
+  /** streams that arrived before anyone waited for them */
+  private readonly earlyStreams = new WeakMap<QUICConnection, QUICStream[]>();
+  private readonly streamTakers = new WeakMap<QUICConnection, (stream: QUICStream) => void>();
+  private server!: QUICServer;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly runtime: QuicRuntime,
+    private readonly limits: LinkLimits,
+    private readonly handshakeTimeoutMs: number,
+  ) {}
+
+  static async listen(options: ListenHubOptions): Promise<QuicHubListener> {
+    const runtime = await requireQuic();
+    const limits = resolveLimits(options.limits);
+    const liveness: ResolvedLiveness = resolveLiveness(options);
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    const listener = new QuicHubListener(runtime, limits, handshakeTimeoutMs);
+    const server = createObservedServer(
+      runtime,
+      {
+        crypto: retryTokenCrypto(),
+        config: {
+          key: options.tls.key,
+          cert: options.tls.cert,
+          ca: options.tls.ca,
+          // quiche requests the client certificate and verifies it against `ca` natively
+          verifyPeer: true,
+          maxIdleTimeout: liveness.idleTimeoutMs,
+          keepAliveIntervalTime: liveness.keepaliveIntervalMs,
+          applicationProtos: [QUIC_HUB_ALPN],
+        },
+        minIdleTimeout: handshakeTimeoutMs,
+        logger: runtime.logger,
+      },
+      (connection, event) => listener.observe(connection, event),
+    );
+    listener.server = server;
+    server.addEventListener(runtime.quic.events.EventQUICServerConnection.name, (event: Event) => {
+      void listener.accept((event as Event & { detail: QUICConnection }).detail);
+    });
+    await server.start({ host: options.host, port: options.port });
+    return listener;
+  }
+
+  get port(): number {
+    return this.server.port;
+  }
+
+  onConnection(handler: (connection: Connection) => void): void {
+    this.handlers.onConnection(handler);
+  }
+
+  onRefused(handler: (refusal: Refusal) => void): void {
+    this.handlers.onRefused(handler);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    await Promise.all([...this.connections].map((connection) => connection.close('hub listener closing')));
+    // force: half-open handshakes are cut rather than waited for
+    await this.server.stop({ isApp: true, errorCode: QuicCloseCode.Normal, force: true });
+  }
+
+  private observe(connection: QUICConnection, event: Event): void {
+    const { events } = this.runtime.quic;
+    if (event instanceof events.EventQUICConnectionStream) {
+      const take = this.streamTakers.get(connection);
+      if (take !== undefined) take(event.detail);
+      else this.earlyStreams.set(connection, [...(this.earlyStreams.get(connection) ?? []), event.detail]);
+    } else if (event instanceof events.EventQUICConnectionError && !this.established.has(connection)) {
+      this.reportRefusal(connection, `QUIC handshake failed: ${describeQuicClose(event.detail)}`);
+    }
+  }
+
+  private reportRefusal(connection: QUICConnection, reason: string): void {
+    if (this.refusedAlready.has(connection)) return;
+    this.refusedAlready.add(connection);
+    this.handlers.refused(addressOf(connection), reason);
+  }
+
+  private refuse(connection: QUICConnection, reason: string): void {
+    this.reportRefusal(connection, reason);
+    void connection
+      .stop({ isApp: true, errorCode: QuicCloseCode.IdentityRefused, reason: closeReasonBytes(reason), force: true })
+      .catch(() => undefined);
+  }
+
+  private async accept(connection: QUICConnection): Promise<void> {
+    this.established.add(connection);
+    if (this.closing !== undefined) {
+      this.refuse(connection, 'hub is shutting down');
+      return;
+    }
+    const [leaf] = connection.getRemoteCertsChain();
+    if (leaf === undefined) {
+      this.refuse(connection, 'no client certificate');
+      return;
+    }
+    let identity: { nodeName: string; commonName: string };
+    try {
+      identity = nodeIdentityOf(leaf);
+    } catch (error) {
+      this.refuse(connection, error instanceof IdentityError ? error.message : `unreadable client certificate: ${String(error)}`);
+      return;
+    }
+    const stream = await this.takeStream(connection);
+    if (stream === undefined || connection.closed) {
+      this.refuse(connection, `node "${identity.nodeName}" opened no stream within ${this.handshakeTimeoutMs} ms`);
+      return;
+    }
+    const link = new QuicLinkConnection({
+      runtime: this.runtime,
+      connection,
+      stream,
+      peer: identity,
+      remoteAddress: addressOf(connection),
+      limits: this.limits,
+      stop: (code, reason) => connection.stop({ isApp: true, errorCode: code, reason: closeReasonBytes(reason), force: true }),
+    });
+    // the acknowledgement goes first on the stream, before anything a handler sends
+    link.sendOpenFrame().catch(() => undefined);
+    this.connections.add(link);
+    link.once('close', () => this.connections.delete(link));
+    if (this.closing !== undefined || !this.handlers.connection(link)) {
+      void link.close(this.closing !== undefined ? 'hub listener closing' : 'no connection handler registered');
+    }
+  }
+
+  /** The first stream the edge opens; later ones are refused, one link is one stream. */
+  private takeStream(connection: QUICConnection): Promise<QUICStream | undefined> {
+    const refuseExtra = (extra: QUICStream): void => extra.cancel(new Error('one stream per hub link'));
+    const early = this.earlyStreams.get(connection) ?? [];
+    this.earlyStreams.delete(connection);
+    const [first, ...extras] = early;
+    extras.forEach(refuseExtra);
+    if (first !== undefined) {
+      this.streamTakers.set(connection, refuseExtra);
+      return Promise.resolve(first);
+    }
+    return new Promise((resolve) => {
+      const stoppedEvent = this.runtime.quic.events.EventQUICConnectionStopped.name;
+      const done = (stream: QUICStream | undefined): void => {
+        clearTimeout(timer);
+        connection.removeEventListener(stoppedEvent, onStopped);
+        this.streamTakers.set(connection, refuseExtra);
+        resolve(stream);
+      };
+      const onStopped = (): void => done(undefined);
+      const timer = setTimeout(() => done(undefined), this.handshakeTimeoutMs);
+      connection.addEventListener(stoppedEvent, onStopped, { once: true });
+      this.streamTakers.set(connection, done);
+    });
+  }
+}
+
+/** Listens for edges over QUIC (UDP) with mandatory client certificates; rejects with QuicUnavailableError where QUIC cannot run. */
+export function listenQuicHub(options: ListenHubOptions): Promise<QuicHubListener> {
+  return QuicHubListener.listen(options);
+}

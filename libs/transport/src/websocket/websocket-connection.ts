@@ -1,0 +1,145 @@
+// One hub link over a WebSocket: one JSON message per text frame, ping/pong liveness.
+import { Buffer } from 'node:buffer';
+import { ProtocolError } from '@kedge/protocol';
+import { WebSocket } from 'ws';
+import type { RawData } from 'ws';
+import { FramedConnection } from '../framed-connection';
+import type { FramedConnectionInit } from '../framed-connection';
+import type { ResolvedLiveness } from '../options';
+
+/** Frames up to this multiple of maxFrameBytes are read and refused; bigger ones close with 1009. */
+export const WEBSOCKET_OVERSIZE_FACTOR = 2;
+/** how long a polite close may wait for the peer's close frame before the socket is cut */
+const CLOSE_GRACE_MS = 2_000;
+/** RFC 6455 limits a close reason to 123 bytes */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** The ws maxPayload for a frame limit: room to read an oversized frame and refuse it politely. */
+export function webSocketMaxPayload(maxFrameBytes: number): number {
+  return maxFrameBytes * WEBSOCKET_OVERSIZE_FACTOR;
+}
+
+/** The options both ends give ws so frames reach our decoder, which enforces the real rules. */
+export function webSocketFrameOptions(maxFrameBytes: number): {
+  maxPayload: number;
+  perMessageDeflate: false;
+  skipUTF8Validation: true;
+} {
+  return {
+    maxPayload: webSocketMaxPayload(maxFrameBytes),
+    // compression would let a small frame inflate past every limit
+    perMessageDeflate: false,
+    // decodeMessage checks UTF-8 itself and reports badFrame; ws would close the link with 1007
+    skipUTF8Validation: true,
+  };
+}
+
+function rawDataBytes(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  // cutting may split a character; the decoder replaces the stray bytes, so trim the replacement
+  return bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD+$/, '');
+}
+
+export class WebSocketConnection extends FramedConnection<string> {
+  readonly kind = 'websocket' as const;
+  private lastHeardAt = Date.now();
+  private readonly probeTimer: NodeJS.Timeout;
+  private cutOnClose = false;
+  private lastError: Error | undefined;
+
+  constructor(
+    private readonly socket: WebSocket,
+    init: FramedConnectionInit,
+    private readonly liveness: ResolvedLiveness,
+  ) {
+    super(init);
+    const heard = (): void => {
+      this.lastHeardAt = Date.now();
+    };
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      heard();
+      if (isBinary) {
+        this.reportBadFrame(
+          new ProtocolError('INVALID_FRAME', 'binary WebSocket frame refused: the hub protocol sends one JSON message per text frame'),
+        );
+        return;
+      }
+      this.receiveFrame(rawDataBytes(data));
+    });
+    socket.on('ping', heard);
+    socket.on('pong', heard);
+    socket.on('error', (error: Error & { code?: string }) => {
+      this.lastError = error;
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        // ws closes with 1009 right after this; the frame was too big even to read and refuse
+        this.reportBadFrame(
+          new ProtocolError(
+            'FRAME_TOO_LARGE',
+            `frame exceeds ${webSocketMaxPayload(this.limits.maxFrameBytes)} bytes (${WEBSOCKET_OVERSIZE_FACTOR} × maxFrameBytes); the link is closed with 1009`,
+            { cause: error },
+          ),
+        );
+      }
+    });
+    socket.on('close', (code: number, reason: Buffer) => {
+      clearInterval(this.probeTimer);
+      const why = reason.length > 0 ? reason.toString('utf8') : this.lastError?.message ?? 'no reason given';
+      this.finish({ local: false, reason: `websocket closed with ${code}: ${why}` });
+    });
+    // read nothing more until someone listens (see FramedConnection.deliver)
+    socket.pause();
+    void this.released.then(() => socket.resume());
+    this.probeTimer = setInterval(() => this.probe(), liveness.keepaliveIntervalMs);
+    // the socket keeps the process alive while it is open; the timer need not
+    this.probeTimer.unref();
+  }
+
+  protected frameOf(text: string): { frame: string; bytes: number } {
+    return { frame: text, bytes: Buffer.byteLength(text, 'utf8') };
+  }
+
+  protected writeFrame(frame: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      // the callback runs once ws has handed the frame to the TCP socket
+      this.socket.send(frame, { binary: false }, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  protected closeTransport(reason: string): Promise<void> {
+    clearInterval(this.probeTimer);
+    // a connection nobody listened to is still paused; it must read to see the peer's close frame
+    this.socket.resume();
+    return new Promise<void>((resolve) => {
+      if (this.socket.readyState === WebSocket.CLOSED) {
+        resolve();
+        return;
+      }
+      this.socket.once('close', () => resolve());
+      if (this.cutOnClose) {
+        this.socket.terminate();
+        return;
+      }
+      this.socket.close(1000, truncateUtf8(reason, MAX_CLOSE_REASON_BYTES));
+      // a dead peer never answers the close frame
+      setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref();
+    });
+  }
+
+  private probe(): void {
+    const silentMs = Date.now() - this.lastHeardAt;
+    if (silentMs >= this.liveness.idleTimeoutMs) {
+      // a silent peer will not answer a close handshake either
+      this.cutOnClose = true;
+      this.abort(`idle timeout: nothing heard from the peer for ${silentMs} ms`);
+      return;
+    }
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.ping();
+  }
+}

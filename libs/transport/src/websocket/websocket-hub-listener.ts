@@ -1,0 +1,215 @@
+// The cloud end of the WebSocket transport: HTTPS with mandatory client certificates, upgraded on
+// KubeEdge's path /<projectId>/<nodeName>/events once the certificate's node matches the request.
+import { Buffer } from 'node:buffer';
+import { STATUS_CODES } from 'node:http';
+import { createServer } from 'node:https';
+import type { Server } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import type { Connection, HubListener, LinkLimits } from '../connection';
+import { IdentityError } from '../errors';
+import { nodeIdentityOf } from '../identity';
+import { ListenerHandlers } from '../listener-handlers';
+import type { Refusal } from '../listener-handlers';
+import { formatAddress, resolveLimits, resolveLiveness, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../options';
+import type { ListenHubOptions, ResolvedLiveness } from '../options';
+import { WebSocketConnection, webSocketFrameOptions } from './websocket-connection';
+
+/** KubeEdge's edge URL path; the named groups say where the project and node are. */
+export const DEFAULT_HUB_PATH_PATTERN = /^\/(?<projectId>[^/]+)\/(?<nodeName>[^/]+)\/events$/;
+
+export interface ListenWebSocketHubOptions extends ListenHubOptions {
+  /** must match the whole request path and capture the node in a group named `nodeName` */
+  pathPattern?: RegExp;
+}
+
+class UpgradeRefused extends Error {
+  override readonly name = 'UpgradeRefused';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function socketAddress(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+  // undefined once Node destroyed the socket, e.g. after refusing its certificate: "unknown:0"
+  return formatAddress(socket.remoteAddress, socket.remotePort);
+}
+
+/** Why a TLS handshake failed, in words an operator can act on. */
+function describeTlsFailure(error: Error, socket: TLSSocket): string {
+  const verification = socket.authorizationError;
+  if (verification !== undefined && verification !== null) {
+    return `client certificate rejected (${String(verification)}): it must be issued by the hub CA and be valid now`;
+  }
+  if (/did not return a certificate|certificate required/i.test(error.message)) {
+    return 'no client certificate presented: edges must present their node certificate';
+  }
+  return error.message;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  const body = `${reason}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      'Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** The node an upgrade request may become, or UpgradeRefused saying why not. */
+function admitUpgrade(request: IncomingMessage, pathPattern: RegExp): { nodeName: string; commonName: string } {
+  if (request.headers.upgrade?.toLowerCase() !== 'websocket') {
+    throw new UpgradeRefused(400, 'expected a WebSocket upgrade');
+  }
+  const tlsSocket = request.socket as TLSSocket;
+  const certificate = tlsSocket.authorized ? tlsSocket.getPeerX509Certificate() : undefined;
+  if (certificate === undefined) {
+    // unreachable with rejectUnauthorized, kept so a config slip cannot let an anonymous edge in
+    throw new UpgradeRefused(401, `a client certificate from the hub CA is required (${String(tlsSocket.authorizationError ?? 'none sent')})`);
+  }
+  let identity: { nodeName: string; commonName: string };
+  try {
+    identity = nodeIdentityOf(certificate);
+  } catch (error) {
+    if (error instanceof IdentityError) throw new UpgradeRefused(403, error.message);
+    throw error;
+  }
+  const path = new URL(request.url ?? '/', 'https://hub.invalid').pathname;
+  const claimed = pathPattern.exec(path)?.groups?.['nodeName'];
+  if (claimed === undefined) {
+    throw new UpgradeRefused(404, `path ${JSON.stringify(path)} is not /<projectId>/<nodeName>/events`);
+  }
+  if (claimed !== identity.nodeName) {
+    throw new UpgradeRefused(403, `certificate is for node "${identity.nodeName}" but the path names node "${claimed}"`);
+  }
+  const header = request.headers['node_id'];
+  if (header !== undefined && header !== identity.nodeName) {
+    throw new UpgradeRefused(403, `certificate is for node "${identity.nodeName}" but the node_id header says ${JSON.stringify(header)}`);
+  }
+  return identity;
+}
+
+export class WebSocketHubListener implements HubListener {
+  readonly kind = 'websocket' as const;
+  private readonly handlers = new ListenerHandlers();
+  private readonly connections = new Set<Connection>();
+  private readonly webSockets: WebSocketServer;
+  private readonly refusedSockets = new WeakSet<object>();
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly limits: LinkLimits,
+    private readonly liveness: ResolvedLiveness,
+    private readonly pathPattern: RegExp,
+  ) {
+    this.webSockets = new WebSocketServer({ noServer: true, ...webSocketFrameOptions(limits.maxFrameBytes) });
+    server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+      this.refusedSockets.add(socket);
+      this.handlers.refused(socketAddress(socket), `TLS handshake failed: ${describeTlsFailure(error, socket)}`);
+    });
+    server.on('clientError', (error: Error, socket: Duplex) => {
+      // Node reports a refused certificate here as well; it was already reported as a TLS failure
+      if (!this.refusedSockets.has(socket) && (socket as TLSSocket).authorized) {
+        this.handlers.refused(socketAddress(socket as TLSSocket), `malformed HTTP request: ${error.message}`);
+      }
+      socket.destroy();
+    });
+    server.on('request', (request: IncomingMessage, response) => {
+      this.handlers.refused(socketAddress(request.socket), 'plain HTTPS request instead of a WebSocket upgrade');
+      response.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket', Connection: 'close' });
+      response.end('this endpoint only speaks WebSocket\n');
+    });
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
+  }
+
+  static async listen(options: ListenWebSocketHubOptions): Promise<WebSocketHubListener> {
+    const limits = resolveLimits(options.limits);
+    const liveness = resolveLiveness(options);
+    const server = createServer({
+      cert: options.tls.cert,
+      key: options.tls.key,
+      ca: options.tls.ca,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new WebSocketHubListener(server, limits, liveness, options.pathPattern ?? DEFAULT_HUB_PATH_PATTERN);
+  }
+
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
+  onConnection(handler: (connection: Connection) => void): void {
+    this.handlers.onConnection(handler);
+  }
+
+  onRefused(handler: (refusal: Refusal) => void): void {
+    this.handlers.onRefused(handler);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all([...this.connections].map((connection) => connection.close('hub listener closing')));
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.webSockets.close(() => resolve()));
+    await stopped;
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const remoteAddress = socketAddress(request.socket);
+    // errors on a socket that is being refused or upgraded must not crash the process
+    socket.on('error', () => undefined);
+    if (this.closing !== undefined) {
+      refuseUpgrade(socket, 503, 'hub is shutting down');
+      return;
+    }
+    let identity: { nodeName: string; commonName: string };
+    try {
+      identity = admitUpgrade(request, this.pathPattern);
+    } catch (error) {
+      const refusal = error instanceof UpgradeRefused ? error : new UpgradeRefused(500, `upgrade failed: ${String(error)}`);
+      this.handlers.refused(remoteAddress, `HTTP ${refusal.status}: ${refusal.message}`);
+      refuseUpgrade(socket, refusal.status, refusal.message);
+      return;
+    }
+    this.webSockets.handleUpgrade(request, socket, head, (webSocket: WebSocket) => {
+      const connection = new WebSocketConnection(
+        webSocket,
+        { peer: identity, remoteAddress, limits: this.limits },
+        this.liveness,
+      );
+      this.connections.add(connection);
+      connection.once('close', () => this.connections.delete(connection));
+      if (this.closing !== undefined || !this.handlers.connection(connection)) {
+        void connection.close(this.closing !== undefined ? 'hub listener closing' : 'no connection handler registered');
+      }
+    });
+  }
+}
+
+/** Listens for edges over WebSocket (wss) with mandatory client certificates. */
+export function listenWebSocketHub(options: ListenWebSocketHubOptions): Promise<WebSocketHubListener> {
+  return WebSocketHubListener.listen(options);
+}
