@@ -1,12 +1,14 @@
 // Lint rules for the whole workspace. The module-boundary rule is the architecture made executable:
 // libs never import apps, cloud and edge code never import each other, and libs/protocol imports no lib.
 import js from '@eslint/js';
+import globals from 'globals';
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'reports/**', '.nx/**'] },
   js.configs.recommended,
+  { files: ['**/*.mjs'], languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

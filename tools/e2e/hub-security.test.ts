@@ -80,7 +80,7 @@ describe('hub security - identity', () => {
     const url = (node: string) => `wss://127.0.0.1:${cloud.ports.websocket}/e632aba927ea4ac2b575ec1603d56f10/${node}/events`;
 
     // URL claims node-b
-    await expect(dialWebSocketHub({ url: url('node-b'), tls, nodeName: 'node-b' })).rejects.toThrow(/403|refused|mismatch/i);
+    await expect(dialWebSocketHub({ url: url('node-b'), tls, nodeName: 'node-b', handshakeTimeoutMs: 10_000 })).rejects.toThrow(/403|refused|mismatch/i);
     // header claims node-b
     const headerStatus = await new Promise<number>((resolve) => {
       const socket = new WebSocket(url('node-a'), { ...tls, headers: { node_id: 'node-b' } });
@@ -94,7 +94,7 @@ describe('hub security - identity', () => {
     expect(headerStatus).toBe(403);
 
     // a message whose resource names node-b gets an error answer, and nothing reaches node-b
-    const connection = await dialWebSocketHub({ url: url('node-a'), tls, nodeName: 'node-a' });
+    const connection = await dialWebSocketHub({ url: url('node-a'), tls, nodeName: 'node-a', handshakeTimeoutMs: 10_000 });
     const answers: Message[] = [];
     connection.on('message', (m) => answers.push(m));
     const claim = newMessage({ source: 'edged', group: 'resource', operation: 'update', resource: 'node/node-b/default/pod/x', content: {} });

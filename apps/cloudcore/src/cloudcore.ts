@@ -30,7 +30,7 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
 
   const router = new MessageRouter({
     onHandlerError: (error, message) =>
-      logger.error({ error: error.message, group: message.route.group, resource: message.route.resource }, 'module failed on a message'),
+      logger.error({ error: String(error), group: message.route.group, resource: message.route.resource }, 'module failed on a message'),
   });
   const hub = new CloudHub({
     router,

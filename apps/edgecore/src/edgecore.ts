@@ -40,6 +40,7 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
     kind = 'websocket';
   }
   const limits = { maxFrameBytes: hubConfig.maxFrameBytes };
+  const handshakeTimeoutMs = 15_000;
   // read the files at every dial, so a rotated certificate is used from the next connection on
   const tls = () => ({ cert: readFileSync(files.cert, 'utf8'), key: readFileSync(files.key, 'utf8'), ca: readFileSync(files.ca, 'utf8') });
   const dial = () =>
@@ -50,13 +51,14 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
           nodeName,
           projectId: hubConfig.projectId,
           limits,
+          handshakeTimeoutMs,
         })
-      : dialHub('quic', { ...hostAndPort(hubConfig.quicServer), tls: tls(), nodeName, limits });
+      : dialHub('quic', { url: `quic://${hubConfig.quicServer}`, tls: tls(), nodeName, limits, handshakeTimeoutMs });
 
   const registry = createMetricsRegistry();
   const router = new MessageRouter({
     onHandlerError: (error, message) =>
-      logger.error({ error: error.message, group: message.route.group, resource: message.route.resource }, 'module failed on a message'),
+      logger.error({ error: String(error), group: message.route.group, resource: message.route.resource }, 'module failed on a message'),
   });
   const hub = new EdgeHub({
     nodeName,
@@ -100,9 +102,4 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
       await metricsServer?.close();
     },
   };
-}
-
-function hostAndPort(address: string): { host: string; port: number } {
-  const at = address.lastIndexOf(':');
-  return { host: address.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(address.slice(at + 1)) };
 }

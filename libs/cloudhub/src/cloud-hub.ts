@@ -68,8 +68,8 @@ export class CloudHub {
   attach(listener: HubListener): void {
     this.listeners.push(listener);
     listener.onConnection((connection) => this.accept(connection));
-    listener.onRefused(({ remoteAddress, reason }) => {
-      this.options.metrics.refusedConnections.inc({ transport: listener.kind, reason: refusalCategory(reason) });
+    listener.onRefused(({ remoteAddress, reason, category }) => {
+      this.options.metrics.refusedConnections.inc({ transport: listener.kind, reason: category });
       this.logThrottle.run(`refused:${remoteAddress}`, (suppressed) =>
         this.options.logger.warn({ transport: listener.kind, remoteAddress, reason, suppressed }, 'edge connection refused'),
       );
@@ -239,12 +239,4 @@ export class CloudHub {
       void session.connection.close('keepalive timeout');
     }
   }
-}
-
-function refusalCategory(reason: string): string {
-  const lowered = reason.toLowerCase();
-  if (lowered.includes('mismatch') || lowered.includes('claims')) return 'identity-mismatch';
-  if (lowered.includes('certificate') || lowered.includes('cert')) return 'certificate';
-  if (lowered.includes('tls') || lowered.includes('handshake') || lowered.includes('ssl')) return 'tls';
-  return 'other';
 }

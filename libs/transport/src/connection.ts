@@ -1,5 +1,6 @@
 // The one interface both hubs use for a link between cloud and edge, whatever carries it.
 import type { Message } from '@kedge/protocol';
+import type { Refusal } from './listener-handlers';
 
 export type TransportKind = 'websocket' | 'quic';
 
@@ -75,6 +76,6 @@ export interface HubListener {
   readonly port: number;
   onConnection(handler: (connection: Connection) => void): void;
   /** a refused attempt (bad certificate, identity mismatch, handshake garbage); for metrics and logs */
-  onRefused(handler: (refusal: { remoteAddress: string; reason: string }) => void): void;
+  onRefused(handler: (refusal: Refusal) => void): void;
   close(): Promise<void>;
 }

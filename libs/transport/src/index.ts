@@ -20,7 +20,7 @@ export {
   TransportConfigError,
 } from './errors';
 export { isValidNodeName, nodeNameFromCommonName } from './identity';
-export type { Refusal } from './listener-handlers';
+export type { Refusal, RefusalCategory } from './listener-handlers';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,

@@ -1,9 +1,13 @@
 // The handler lists behind HubListener.onConnection / onRefused, shared by both listeners.
 import type { Connection } from './connection';
 
+/** Why an attempt was refused, coarse enough to be a metric label. */
+export type RefusalCategory = 'tls-handshake' | 'certificate' | 'identity' | 'request' | 'timeout' | 'shutdown';
+
 export interface Refusal {
   remoteAddress: string;
   reason: string;
+  category: RefusalCategory;
 }
 
 export class ListenerHandlers {
@@ -24,7 +28,7 @@ export class ListenerHandlers {
     return this.connectionHandlers.length > 0;
   }
 
-  refused(remoteAddress: string, reason: string): void {
-    for (const handler of this.refusedHandlers) handler({ remoteAddress, reason });
+  refused(remoteAddress: string, reason: string, category: RefusalCategory): void {
+    for (const handler of this.refusedHandlers) handler({ remoteAddress, reason, category });
   }
 }

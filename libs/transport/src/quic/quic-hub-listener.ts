@@ -5,7 +5,7 @@ import type { Connection, HubListener, LinkLimits } from '../connection';
 import { IdentityError } from '../errors';
 import { nodeIdentityOf } from '../identity';
 import { ListenerHandlers } from '../listener-handlers';
-import type { Refusal } from '../listener-handlers';
+import type { Refusal, RefusalCategory } from '../listener-handlers';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, formatAddress, resolveLimits, resolveLiveness } from '../options';
 import type { ListenHubOptions, ResolvedLiveness } from '../options';
 import { requireQuic } from './load-quic';
@@ -140,18 +140,18 @@ export class QuicHubListener implements HubListener {
       if (take !== undefined) take(event.detail);
       else this.earlyStreams.set(connection, [...(this.earlyStreams.get(connection) ?? []), event.detail]);
     } else if (event instanceof events.EventQUICConnectionError && !this.established.has(connection)) {
-      this.reportRefusal(connection, `QUIC handshake failed: ${describeQuicClose(event.detail)}`);
+      this.reportRefusal(connection, `QUIC handshake failed: ${describeQuicClose(event.detail)}`, 'tls-handshake');
     }
   }
 
-  private reportRefusal(connection: QUICConnection, reason: string): void {
+  private reportRefusal(connection: QUICConnection, reason: string, category: RefusalCategory): void {
     if (this.refusedAlready.has(connection)) return;
     this.refusedAlready.add(connection);
-    this.handlers.refused(addressOf(connection), reason);
+    this.handlers.refused(addressOf(connection), reason, category);
   }
 
-  private refuse(connection: QUICConnection, reason: string): void {
-    this.reportRefusal(connection, reason);
+  private refuse(connection: QUICConnection, reason: string, category: RefusalCategory): void {
+    this.reportRefusal(connection, reason, category);
     void connection
       .stop({ isApp: true, errorCode: QuicCloseCode.IdentityRefused, reason: closeReasonBytes(reason), force: true })
       .catch(() => undefined);
@@ -160,24 +160,28 @@ export class QuicHubListener implements HubListener {
   private async accept(connection: QUICConnection): Promise<void> {
     this.established.add(connection);
     if (this.closing !== undefined) {
-      this.refuse(connection, 'hub is shutting down');
+      this.refuse(connection, 'hub is shutting down', 'shutdown');
       return;
     }
     const [leaf] = connection.getRemoteCertsChain();
     if (leaf === undefined) {
-      this.refuse(connection, 'no client certificate');
+      this.refuse(connection, 'no client certificate', 'certificate');
       return;
     }
     let identity: { nodeName: string; commonName: string };
     try {
       identity = nodeIdentityOf(leaf);
     } catch (error) {
-      this.refuse(connection, error instanceof IdentityError ? error.message : `unreadable client certificate: ${String(error)}`);
+      this.refuse(
+        connection,
+        error instanceof IdentityError ? error.message : `unreadable client certificate: ${String(error)}`,
+        error instanceof IdentityError ? 'identity' : 'certificate',
+      );
       return;
     }
     const stream = await this.takeStream(connection);
     if (stream === undefined || connection.closed) {
-      this.refuse(connection, `node "${identity.nodeName}" opened no stream within ${this.handshakeTimeoutMs} ms`);
+      this.refuse(connection, `node "${identity.nodeName}" opened no stream within ${this.handshakeTimeoutMs} ms`, 'timeout');
       return;
     }
     const link = new QuicLinkConnection({

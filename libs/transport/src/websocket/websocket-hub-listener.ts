@@ -13,7 +13,7 @@ import type { Connection, HubListener, LinkLimits } from '../connection';
 import { IdentityError } from '../errors';
 import { nodeIdentityOf } from '../identity';
 import { ListenerHandlers } from '../listener-handlers';
-import type { Refusal } from '../listener-handlers';
+import type { Refusal, RefusalCategory } from '../listener-handlers';
 import { formatAddress, resolveLimits, resolveLiveness, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../options';
 import type { ListenHubOptions, ResolvedLiveness } from '../options';
 import { WebSocketConnection, webSocketFrameOptions } from './websocket-connection';
@@ -51,6 +51,13 @@ function describeTlsFailure(error: Error, socket: TLSSocket): string {
     return 'no client certificate presented: edges must present their node certificate';
   }
   return error.message;
+}
+
+function upgradeRefusalCategory(status: number): RefusalCategory {
+  if (status === 401) return 'certificate';
+  if (status === 403) return 'identity';
+  if (status === 503) return 'shutdown';
+  return 'request';
 }
 
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
@@ -112,17 +119,17 @@ export class WebSocketHubListener implements HubListener {
     this.webSockets = new WebSocketServer({ noServer: true, ...webSocketFrameOptions(limits.maxFrameBytes) });
     server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
       this.refusedSockets.add(socket);
-      this.handlers.refused(socketAddress(socket), `TLS handshake failed: ${describeTlsFailure(error, socket)}`);
+      this.handlers.refused(socketAddress(socket), `TLS handshake failed: ${describeTlsFailure(error, socket)}`, 'tls-handshake');
     });
     server.on('clientError', (error: Error, socket: Duplex) => {
       // Node reports a refused certificate here as well; it was already reported as a TLS failure
       if (!this.refusedSockets.has(socket) && (socket as TLSSocket).authorized) {
-        this.handlers.refused(socketAddress(socket as TLSSocket), `malformed HTTP request: ${error.message}`);
+        this.handlers.refused(socketAddress(socket as TLSSocket), `malformed HTTP request: ${error.message}`, 'request');
       }
       socket.destroy();
     });
     server.on('request', (request: IncomingMessage, response) => {
-      this.handlers.refused(socketAddress(request.socket), 'plain HTTPS request instead of a WebSocket upgrade');
+      this.handlers.refused(socketAddress(request.socket), 'plain HTTPS request instead of a WebSocket upgrade', 'request');
       response.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket', Connection: 'close' });
       response.end('this endpoint only speaks WebSocket\n');
     });
@@ -190,7 +197,7 @@ export class WebSocketHubListener implements HubListener {
       identity = admitUpgrade(request, this.pathPattern);
     } catch (error) {
       const refusal = error instanceof UpgradeRefused ? error : new UpgradeRefused(500, `upgrade failed: ${String(error)}`);
-      this.handlers.refused(remoteAddress, `HTTP ${refusal.status}: ${refusal.message}`);
+      this.handlers.refused(remoteAddress, `HTTP ${refusal.status}: ${refusal.message}`, upgradeRefusalCategory(refusal.status));
       refuseUpgrade(socket, refusal.status, refusal.message);
       return;
     }

@@ -1,0 +1,231 @@
+// The cloud's bootstrap HTTPS endpoint (KubeEdge port 10002): hands out the CA certificate and signs
+// edge node certificates. Every request is answered; nothing a client sends can stop the server.
+import { X509Certificate } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { CertificateAuthority, IssuedCertificate, TokenUseLedger } from '@kedge/pki';
+import { issueEdgeCertificate } from './edge-certificate-request';
+import { RequestRefusal, refusalFor, type RefusalReason } from './refusal';
+
+export const DEFAULT_CERTIFICATE_PORT = 10002;
+
+export type CertificateServerEvent =
+  | { type: 'issued'; nodeName: string; serialNumber: string; via: 'token' | 'certificate'; remoteAddress: string }
+  | {
+      type: 'refused';
+      reason: RefusalReason;
+      nodeName?: string;
+      remoteAddress: string;
+      /** the HTTP status sent, 0 when the TLS handshake failed and no HTTP answer was possible */
+      status: number;
+      message: string;
+    };
+
+export interface CertificateServerOptions {
+  /** '0.0.0.0' by default */
+  host?: string;
+  /** 10002 by default; 0 picks a free port */
+  port?: number;
+  authority: CertificateAuthority;
+  serverCert: IssuedCertificate;
+  ledger: TokenUseLedger;
+  /** 365 by default */
+  nodeCertValidityDays?: number;
+  /** every issue and every refusal, for logs and metrics; a throwing listener is ignored */
+  onEvent?: (event: CertificateServerEvent) => void;
+}
+
+export interface CertificateServer {
+  readonly port: number;
+  /** stops listening and drops open connections; calling it again returns the same promise */
+  close(): Promise<void>;
+}
+
+export class CertificateServerListenError extends Error {
+  override readonly name = 'CertificateServerListenError';
+  readonly code = 'LISTEN_FAILED';
+
+  constructor(host: string, port: number, cause: unknown) {
+    const reason = (cause as { code?: string } | null)?.code ?? String(cause);
+    super(
+      `the certificate server cannot listen on ${host}:${port} (${reason}); stop whatever holds the port or configure another one`,
+      { cause },
+    );
+  }
+}
+
+export async function startCertificateServer(options: CertificateServerOptions): Promise<CertificateServer> {
+  const host = options.host ?? '0.0.0.0';
+  const port = options.port ?? DEFAULT_CERTIFICATE_PORT;
+  const emit = (event: CertificateServerEvent): void => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // metrics and logging must not decide whether a node gets its certificate
+    }
+  };
+  const context = {
+    authority: options.authority,
+    ledger: options.ledger,
+    nodeCertValidityDays: options.nodeCertValidityDays ?? 365,
+  };
+  const caDer = new X509Certificate(options.authority.certPem).raw;
+
+  const server: Server = createServer(
+    {
+      cert: options.serverCert.certPem,
+      key: options.serverCert.keyPem,
+      // ask for a client certificate (rotation) but let first contact in without one;
+      // `ca` makes socket.authorized mean "valid certificate of this CA"
+      ca: options.authority.certPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+    },
+    (request, response) => {
+      let nodeName: string | undefined;
+      handle(request, response, (name) => (nodeName = name)).catch((error: unknown) => {
+        const refusal =
+          refusalFor(error) ??
+          new RequestRefusal(500, 'INTERNAL_ERROR', 'the certificate server failed on this request; retry, and see the cloudcore log if it persists', {
+            cause: error,
+          });
+        refuse(response, refusal);
+        emit({
+          type: 'refused',
+          reason: refusal.code,
+          ...(nodeName === undefined ? {} : { nodeName }),
+          remoteAddress: remoteAddressOf(request),
+          status: refusal.status,
+          // the internal error's own text is for the operator's log, not for the client
+          message: refusal.code === 'INTERNAL_ERROR' && error instanceof Error ? error.message : refusal.message,
+        });
+      });
+    },
+  );
+  // slow or silent clients are cut off instead of holding sockets open forever
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  // requests too broken to reach the handler (bad HTTP, huge headers, timeouts) are refusals too
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy(); // the client went away; there is nobody to answer
+      return;
+    }
+    const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const status = timedOut ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    emit({
+      type: 'refused',
+      reason: timedOut ? 'REQUEST_TIMEOUT' : 'MALFORMED_REQUEST',
+      remoteAddress: (socket as Socket).remoteAddress ?? 'unknown',
+      status,
+      message: `unusable HTTP request (${error.code ?? error.message})`,
+    });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  server.on('tlsClientError', (error, socket) => {
+    emit({
+      type: 'refused',
+      reason: 'TLS_HANDSHAKE_FAILED',
+      remoteAddress: socket.remoteAddress ?? 'unknown',
+      status: 0,
+      message: error.message,
+    });
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse, claimNodeName: (nodeName: string) => void): Promise<void> {
+    const path = requestPath(request);
+    if (path === '/ca.crt') {
+      allowMethods(request, ['GET', 'HEAD']);
+      const wantsDer = (request.headers.accept ?? '').includes('application/pkix-cert');
+      const body = wantsDer ? caDer : options.authority.certPem;
+      response.writeHead(200, {
+        'Content-Type': wantsDer ? 'application/pkix-cert' : 'text/plain; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      response.end(body);
+      return;
+    }
+    if (path === '/edge.crt') {
+      allowMethods(request, ['POST', 'GET']); // GET with a body is how KubeEdge's edgecore asks
+      const issued = await issueEdgeCertificate(request, context, claimNodeName);
+      response.writeHead(200, {
+        'Content-Type': 'application/x-pem-file',
+        'Content-Length': Buffer.byteLength(issued.certPem),
+      });
+      response.end(issued.certPem);
+      emit({
+        type: 'issued',
+        nodeName: issued.nodeName,
+        serialNumber: issued.serialNumber,
+        via: issued.via,
+        remoteAddress: remoteAddressOf(request),
+      });
+      return;
+    }
+    throw new RequestRefusal(404, 'NOT_FOUND', `no such endpoint ${JSON.stringify(path.slice(0, 64))}; use GET /ca.crt or POST /edge.crt`);
+  }
+
+  // every socket, including ones still in the TLS handshake, so that close() cannot be held open
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: unknown): void => reject(new CertificateServerListenError(host, port, error));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      (closing ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        for (const socket of sockets) socket.destroy();
+      })),
+  };
+}
+
+function allowMethods(request: IncomingMessage, methods: readonly string[]): void {
+  if (!methods.includes(request.method ?? '')) {
+    throw new RequestRefusal(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here; use ${methods.join(' or ')}`, {
+      headers: { Allow: methods.join(', ') },
+    });
+  }
+}
+
+function refuse(response: ServerResponse, refusal: RequestRefusal): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: refusal.code, message: refusal.message });
+  response.writeHead(refusal.status, {
+    ...refusal.headers,
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    // a request body we did not read (too large, or refused before reading) must not be parsed as the next request
+    ...(refusal.status === 413 || !response.req.complete ? { Connection: 'close' } : {}),
+  });
+  response.end(body);
+}
+
+function requestPath(request: IncomingMessage): string {
+  try {
+    return new URL(request.url ?? '/', 'https://kedge.invalid').pathname;
+  } catch (cause) {
+    throw new RequestRefusal(400, 'MALFORMED_REQUEST', 'the request target is not a valid path; use GET /ca.crt or POST /edge.crt', { cause });
+  }
+}
+
+function remoteAddressOf(request: IncomingMessage): string {
+  return request.socket.remoteAddress ?? 'unknown';
+}

@@ -1,0 +1,107 @@
+// POST /edge.crt: sign a node's CSR for a node that proves who it is, either with a join token
+// (first contact) or with its current certificate from this CA (rotation).
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import {
+  describeCertificate,
+  isIssuedBy,
+  isValidNodeName,
+  nodeNameOf,
+  signNodeCsr,
+  verifyJoinToken,
+  type CertificateAuthority,
+  type JoinTokenClaims,
+  type TokenUseLedger,
+} from '@kedge/pki';
+import { RequestRefusal, unauthorized } from './refusal';
+import { readLimitedBody } from './request-body';
+
+export const MAX_CSR_BYTES = 16 * 1024;
+
+export interface EdgeCertificateContext {
+  authority: CertificateAuthority;
+  ledger: TokenUseLedger;
+  nodeCertValidityDays: number;
+}
+
+export interface IssuedNodeCertificate {
+  nodeName: string;
+  certPem: string;
+  serialNumber: string;
+  via: 'token' | 'certificate';
+}
+
+type Credential = { via: 'token'; claims: JoinTokenClaims } | { via: 'certificate' };
+
+export async function issueEdgeCertificate(
+  request: IncomingMessage,
+  context: EdgeCertificateContext,
+  claimNodeName: (nodeName: string) => void,
+): Promise<IssuedNodeCertificate> {
+  const nodeName = requestedNodeName(request);
+  claimNodeName(nodeName);
+  // credentials before the body: an anonymous client does not get to make us read and parse a CSR
+  const credential = authenticate(request, context, nodeName);
+  const csrPem = await readLimitedBody(request, MAX_CSR_BYTES);
+  const certPem = await signNodeCsr(context.authority, csrPem, { nodeName, validityDays: context.nodeCertValidityDays });
+  if (credential.via === 'token') {
+    // only now that the request is sound, so a broken request does not bind the token
+    await context.ledger.claim(credential.claims.jti, nodeName, { expiresAt: new Date(credential.claims.exp * 1000) });
+  }
+  return { nodeName, certPem, serialNumber: describeCertificate(certPem).serialNumber, via: credential.via };
+}
+
+function requestedNodeName(request: IncomingMessage): string {
+  const header = request.headers['nodename'];
+  if (typeof header !== 'string' || header === '') {
+    throw new RequestRefusal(400, 'MALFORMED_REQUEST', 'the NodeName header is missing; send the name this node joins as');
+  }
+  const shown = JSON.stringify(header.slice(0, 64));
+  if (!isValidNodeName(header)) {
+    throw new RequestRefusal(
+      400,
+      'INVALID_NODE_NAME',
+      `NodeName ${shown} is not a valid Kubernetes node name; use lowercase letters, digits, "-" and "."`,
+    );
+  }
+  return header;
+}
+
+function authenticate(request: IncomingMessage, context: EdgeCertificateContext, nodeName: string): Credential {
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match?.[1] === undefined) {
+      throw unauthorized('NO_CREDENTIALS', 'the Authorization header must be "Bearer <join token>"; get a token with `kedgeadm token`');
+    }
+    return { via: 'token', claims: verifyJoinToken(context.authority, match[1], { nodeName }) };
+  }
+  const socket = request.socket as TLSSocket;
+  const peer = socket.getPeerCertificate();
+  if (peer.raw === undefined) {
+    throw unauthorized(
+      'NO_CREDENTIALS',
+      'no join token and no client certificate; send "Authorization: Bearer <join token>" to join, or the current node certificate to rotate',
+    );
+  }
+  const certPem = `-----BEGIN CERTIFICATE-----\n${peer.raw.toString('base64')}\n-----END CERTIFICATE-----\n`;
+  // socket.authorized checks chain and dates against this CA; isIssuedBy re-checks the signature
+  // so that a misconfigured `ca` option can never turn into trusting a foreign certificate
+  if (!socket.authorized || !isIssuedBy(certPem, context.authority.certPem)) {
+    const why = socket.authorizationError instanceof Error ? socket.authorizationError.message : String(socket.authorizationError ?? 'not issued by this CA');
+    throw unauthorized(
+      'CERTIFICATE_NOT_TRUSTED',
+      `the client certificate is not a valid certificate of this cluster's CA (${why}); join again with a new token from \`kedgeadm token\``,
+    );
+  }
+  const certifiedNode = nodeNameOf(certPem);
+  if (certifiedNode !== nodeName) {
+    throw new RequestRefusal(
+      403,
+      'CERTIFICATE_FOR_ANOTHER_NODE',
+      `the client certificate is for ${certifiedNode === undefined ? 'no node' : `node "${certifiedNode}"`}, not "${nodeName}"; ` +
+        'a node can only renew its own certificate',
+    );
+  }
+  return { via: 'certificate' };
+}

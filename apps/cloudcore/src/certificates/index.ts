@@ -1,0 +1,11 @@
+// cloudcore's certificate server: GET /ca.crt and POST /edge.crt on port 10002.
+export {
+  CertificateServerListenError,
+  DEFAULT_CERTIFICATE_PORT,
+  startCertificateServer,
+  type CertificateServer,
+  type CertificateServerEvent,
+  type CertificateServerOptions,
+} from './certificate-server';
+export { MAX_CSR_BYTES } from './edge-certificate-request';
+export type { RefusalReason } from './refusal';

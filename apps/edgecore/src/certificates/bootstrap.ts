@@ -1,0 +1,107 @@
+// First contact with the cloud: pin the CA with the hash in the join token, then trade the token
+// and a CSR for a node certificate. A restarted edge with valid files never needs the token again.
+import { caCertificateHash, createNodeKeyAndCsr, parseJoinToken } from '@kedge/pki';
+import { CaHashMismatchError, CertificateServerError, NodeIdentityError } from './errors';
+import { exchange, refusalError } from './https-request';
+import { isCertificateFor, loadNodeIdentity, nodeIdentityStore, saveNodeIdentity, type NodeIdentity } from './node-identity';
+
+export interface BootstrapNodeCertificateOptions {
+  /** https://<cloudcore>:10002 */
+  serverUrl: string;
+  /** join token from `kedgeadm token`; only needed while the directory holds no valid certificate */
+  token?: string;
+  nodeName: string;
+  /** directory for ca.crt, node.crt and node.key */
+  dir: string;
+  /** per request; 10 s by default */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+export async function bootstrapNodeCertificate(options: BootstrapNodeCertificateOptions): Promise<NodeIdentity> {
+  const store = nodeIdentityStore(options.dir);
+  const stored = await loadNodeIdentity(store, options.nodeName);
+  const token = options.token?.trim() ?? '';
+  if (stored.state === 'valid' && !tokenPinsAnotherCa(token, stored.identity.caPem)) return stored.identity;
+  if (stored.state === 'other-node') {
+    throw new NodeIdentityError(
+      'NODE_NAME_MISMATCH',
+      `${options.dir} holds the certificate of node "${stored.storedNodeName ?? '?'}", but this edge is configured as ` +
+        `"${options.nodeName}"; fix the node name, or remove the files in ${options.dir} to join as "${options.nodeName}"`,
+    );
+  }
+  if (token === '') {
+    const why =
+      stored.state === 'expired'
+        ? `the node certificate expired at ${stored.notAfter.toISOString()}`
+        : stored.state === 'unusable'
+          ? `the stored certificate is unusable: ${stored.reason}`
+          : 'there is no node certificate yet';
+    throw new NodeIdentityError(
+      'NOT_BOOTSTRAPPED',
+      `cannot join: ${why} in ${options.dir} and no join token was given; get one with \`kedgeadm token\` and pass it once`,
+    );
+  }
+  const identity = await joinWithToken(options, token);
+  await saveNodeIdentity(store, identity);
+  return identity;
+}
+
+async function joinWithToken(options: BootstrapNodeCertificateOptions, token: string): Promise<NodeIdentity> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const { caHash } = parseJoinToken(token);
+
+  // Not verified by TLS on purpose: we have no CA yet. The hash check below is the trust decision,
+  // and nothing secret travels on this connection.
+  const caResponse = await exchange({
+    serverUrl: options.serverUrl,
+    path: 'ca.crt',
+    method: 'GET',
+    headers: { Accept: 'text/plain' },
+    trustedCaPem: undefined,
+    timeoutMs,
+  });
+  if (caResponse.status !== 200) throw refusalError(options.serverUrl, caResponse);
+  const caPem = caResponse.body.toString('utf8');
+  let servedHash: string;
+  try {
+    servedHash = caCertificateHash(caPem);
+  } catch (cause) {
+    throw new CertificateServerError('BAD_RESPONSE', `${options.serverUrl}/ca.crt did not return a PEM certificate; is this a cloudcore certificate server?`, {
+      cause,
+    });
+  }
+  if (servedHash !== caHash) throw new CaHashMismatchError(options.serverUrl, caHash, servedHash);
+
+  const { keyPem, csrPem } = await createNodeKeyAndCsr(options.nodeName);
+  const response = await exchange({
+    serverUrl: options.serverUrl,
+    path: 'edge.crt',
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, NodeName: options.nodeName, 'Content-Type': 'application/x-pem-file' },
+    body: csrPem,
+    trustedCaPem: caPem,
+    timeoutMs,
+  });
+  if (response.status !== 200) throw refusalError(options.serverUrl, response);
+  const identity = { caPem, certPem: response.body.toString('utf8'), keyPem };
+  if (!isCertificateFor(identity, options.nodeName)) {
+    throw new CertificateServerError(
+      'BAD_RESPONSE',
+      `${options.serverUrl} returned a certificate that is not a certificate of the pinned CA for node "${options.nodeName}" and this key; nothing was stored`,
+    );
+  }
+  return identity;
+}
+
+// A token for a different CA than the stored one means the operator is moving this edge to
+// another cluster: honour it instead of silently staying with the old identity.
+function tokenPinsAnotherCa(token: string, storedCaPem: string): boolean {
+  if (token === '') return false;
+  try {
+    return parseJoinToken(token).caHash !== caCertificateHash(storedCaPem);
+  } catch {
+    return false; // an unreadable token is not needed when the stored identity is valid
+  }
+}

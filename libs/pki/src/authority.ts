@@ -1,0 +1,176 @@
+// The cluster CA and the certificates it issues. Everything here is pure: PEM in, PEM out.
+import { isIP } from 'node:net';
+import { randomBytes, type webcrypto } from 'node:crypto';
+import { readNodeCsr } from './csr';
+import { NODE_ORGANIZATION, assertValidNodeName, nodeCommonName } from './node-name';
+import { ECDSA_SHA256, decodePem, generateNodeKeyPair, importSigningKeyPem, privateKeyToPem } from './pem';
+import { PemFormatError } from './errors';
+import { x509 } from './x509';
+
+export interface CertificateAuthority {
+  certPem: string;
+  /** PKCS#8 PEM; whoever holds it can mint node identities and join tokens */
+  keyPem: string;
+}
+
+export interface IssuedCertificate {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface CreateCertificateAuthorityOptions {
+  commonName?: string;
+  validityDays?: number;
+  /** issue time, for tests; defaults to the current time */
+  now?: Date;
+}
+
+export interface IssueServerCertificateOptions {
+  commonName: string;
+  dnsNames?: readonly string[];
+  ipAddresses?: readonly string[];
+  validityDays?: number;
+  now?: Date;
+}
+
+export interface SignNodeCsrOptions {
+  nodeName: string;
+  validityDays?: number;
+  now?: Date;
+}
+
+const DAY_MS = 86_400_000;
+// Gateways often boot with a wrong clock until NTP catches up; a certificate that only becomes
+// valid "in a minute" would make the first connection fail for no visible reason.
+const BACKDATE_MS = 5 * 60_000;
+
+export async function createCertificateAuthority(
+  options: CreateCertificateAuthorityOptions = {},
+): Promise<CertificateAuthority> {
+  const commonName = options.commonName ?? 'kedge-ca';
+  const keys = await generateNodeKeyPair();
+  const { notBefore, notAfter } = validityWindow(options.validityDays ?? 3650, options.now);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerialNumber(),
+    name: [{ CN: [commonName] }],
+    notBefore,
+    notAfter,
+    keys,
+    signingAlgorithm: ECDSA_SHA256,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString('pem') + '\n', keyPem: await privateKeyToPem(keys.privateKey) };
+}
+
+export async function issueServerCertificate(
+  ca: CertificateAuthority,
+  options: IssueServerCertificateOptions,
+): Promise<IssuedCertificate> {
+  const dnsNames = [...(options.dnsNames ?? [])];
+  const ipAddresses = [...(options.ipAddresses ?? [])];
+  for (const address of ipAddresses) {
+    if (isIP(address) === 0) throw new RangeError(`"${address}" is not an IP address; put host names in dnsNames`);
+  }
+  if (dnsNames.length + ipAddresses.length === 0) {
+    throw new RangeError('a server certificate needs at least one DNS name or IP address, or no client can verify it');
+  }
+  const keys = await generateNodeKeyPair();
+  const cert = await signWithAuthority(ca, {
+    subject: [{ CN: [options.commonName] }],
+    publicKey: keys.publicKey,
+    validityDays: options.validityDays ?? 365,
+    now: options.now,
+    extendedKeyUsages: [x509.ExtendedKeyUsage.serverAuth],
+    subjectAltNames: [
+      ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+      ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+    ],
+  });
+  return { certPem: cert, keyPem: await privateKeyToPem(keys.privateKey) };
+}
+
+/**
+ * Signs an edge node's CSR. Only the CSR's public key is used: the subject is rebuilt from
+ * `nodeName` and the extensions are fixed here, so a CSR cannot ask for CA rights or extra names.
+ */
+export async function signNodeCsr(ca: CertificateAuthority, csrPem: string, options: SignNodeCsrOptions): Promise<string> {
+  assertValidNodeName(options.nodeName);
+  const csr = await readNodeCsr(csrPem, options.nodeName);
+  return signWithAuthority(ca, {
+    subject: [{ O: [NODE_ORGANIZATION] }, { CN: [nodeCommonName(options.nodeName)] }],
+    publicKey: csr.publicKey,
+    validityDays: options.validityDays ?? 365,
+    now: options.now,
+    extendedKeyUsages: [x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth],
+    subjectAltNames: [],
+  });
+}
+
+interface SigningRequest {
+  subject: x509.JsonName;
+  publicKey: x509.PublicKey | webcrypto.CryptoKey;
+  validityDays: number;
+  now: Date | undefined;
+  extendedKeyUsages: string[];
+  subjectAltNames: x509.JsonGeneralNames;
+}
+
+async function signWithAuthority(ca: CertificateAuthority, request: SigningRequest): Promise<string> {
+  const caCert = readAuthorityCertificate(ca.certPem);
+  const signingKey = await importSigningKeyPem(ca.keyPem, 'CA private key');
+  const { notBefore, notAfter } = validityWindow(request.validityDays, request.now);
+  const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension(request.extendedKeyUsages),
+    await x509.SubjectKeyIdentifierExtension.create(request.publicKey),
+    caKeyId === undefined
+      ? await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey)
+      : new x509.AuthorityKeyIdentifierExtension(caKeyId),
+  ];
+  if (request.subjectAltNames.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(request.subjectAltNames));
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerialNumber(),
+    subject: request.subject,
+    issuer: caCert.subjectName,
+    notBefore,
+    // never outlive the CA: a chain with an expired CA fails anyway, and later than expected
+    notAfter: notAfter > caCert.notAfter ? caCert.notAfter : notAfter,
+    publicKey: request.publicKey,
+    signingKey,
+    signingAlgorithm: ECDSA_SHA256,
+    extensions,
+  });
+  return cert.toString('pem') + '\n';
+}
+
+function readAuthorityCertificate(certPem: string): x509.X509Certificate {
+  const der = decodePem(certPem, 'CERTIFICATE', 'CA certificate');
+  try {
+    return new x509.X509Certificate(der);
+  } catch (cause) {
+    throw new PemFormatError('CA certificate is not a readable X.509 certificate', { cause });
+  }
+}
+
+function validityWindow(validityDays: number, now: Date = new Date()): { notBefore: Date; notAfter: Date } {
+  if (!(Number.isFinite(validityDays) && validityDays > 0)) {
+    throw new RangeError(`validityDays must be a positive number, got ${validityDays}`);
+  }
+  return {
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter: new Date(now.getTime() + validityDays * DAY_MS),
+  };
+}
+
+/** 16 random bytes, top bit clear so the DER INTEGER stays positive, next bit set so it stays 16 bytes long. */
+function randomSerialNumber(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x40;
+  return bytes.toString('hex');
+}

@@ -1,0 +1,70 @@
+// Typed errors of @kedge/pki. Every error carries a machine `code` for callers (HTTP status
+// mapping, metrics) and a message that says what is wrong and what to do next.
+
+export type JoinTokenErrorCode =
+  | 'MALFORMED'
+  | 'WRONG_CA'
+  | 'BAD_SIGNATURE'
+  | 'EXPIRED'
+  | 'WRONG_NODE'
+  | 'REUSED_FOR_ANOTHER_NODE';
+
+export class JoinTokenError extends Error {
+  override readonly name = 'JoinTokenError';
+  readonly code: JoinTokenErrorCode;
+
+  constructor(code: JoinTokenErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export type CsrRejectedErrorCode = 'MALFORMED_CSR' | 'BAD_CSR_SIGNATURE' | 'SUBJECT_MISMATCH' | 'UNSUPPORTED_KEY';
+
+/** A certificate signing request that the CA refuses to sign. */
+export class CsrRejectedError extends Error {
+  override readonly name = 'CsrRejectedError';
+  readonly code: CsrRejectedErrorCode;
+
+  constructor(code: CsrRejectedErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export class InvalidNodeNameError extends Error {
+  override readonly name = 'InvalidNodeNameError';
+  readonly code = 'INVALID_NODE_NAME';
+  readonly nodeName: string;
+
+  constructor(nodeName: string) {
+    super(
+      `node name ${JSON.stringify(nodeName)} is not valid; use a Kubernetes node name: ` +
+        'lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters',
+    );
+    this.nodeName = nodeName;
+  }
+}
+
+/** Input that should be a PEM certificate or key but cannot be read as one. */
+export class PemFormatError extends Error {
+  override readonly name = 'PemFormatError';
+  readonly code = 'INVALID_PEM';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export type CertificateStoreErrorCode = 'AUTHORITY_INCOMPLETE' | 'AUTHORITY_KEY_MISMATCH' | 'CORRUPT_FILE' | 'INVALID_NAME';
+
+/** Stored material that cannot be used as is; never silently replaced because edges depend on it. */
+export class CertificateStoreError extends Error {
+  override readonly name = 'CertificateStoreError';
+  readonly code: CertificateStoreErrorCode;
+
+  constructor(code: CertificateStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}

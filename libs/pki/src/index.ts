@@ -1,0 +1,52 @@
+// @kedge/pki: the cluster CA, node certificates, join tokens and where they are stored. No HTTP.
+export {
+  createCertificateAuthority,
+  issueServerCertificate,
+  signNodeCsr,
+  type CertificateAuthority,
+  type CreateCertificateAuthorityOptions,
+  type IssueServerCertificateOptions,
+  type IssuedCertificate,
+  type SignNodeCsrOptions,
+} from './authority';
+export { createNodeKeyAndCsr, type NodeKeyAndCsr } from './csr';
+export {
+  CertificateStoreError,
+  CsrRejectedError,
+  InvalidNodeNameError,
+  JoinTokenError,
+  PemFormatError,
+  type CertificateStoreErrorCode,
+  type CsrRejectedErrorCode,
+  type JoinTokenErrorCode,
+} from './errors';
+export {
+  caCertificateHash,
+  describeCertificate,
+  isIssuedBy,
+  nodeNameOf,
+  type CertificateDescription,
+} from './inspect';
+export {
+  issueJoinToken,
+  parseJoinToken,
+  verifyJoinToken,
+  type IssueJoinTokenOptions,
+  type JoinTokenClaims,
+  type ParsedJoinToken,
+  type VerifyJoinTokenOptions,
+} from './join-token';
+export { isValidNodeName, nodeCommonName } from './node-name';
+export { keyMatchesCertificate } from './pem';
+export { DEFAULT_ROTATION_FRACTION, rotationDue, rotationFraction, rotationTime } from './rotation';
+export { FileCertificateStore, type CertificateStore, type StoreEntry } from './store';
+export {
+  CA_CERT_FILE,
+  CA_KEY_FILE,
+  SERVER_CERT_FILE,
+  SERVER_KEY_FILE,
+  loadOrCreateAuthority,
+  loadOrCreateServerCertificate,
+  type LoadOrCreateServerCertificateOptions,
+} from './stored-authority';
+export { TOKEN_USES_FILE, TokenUseLedger, type ClaimOptions, type TokenUse } from './token-ledger';
