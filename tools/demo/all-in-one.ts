@@ -1,12 +1,13 @@
 // The main job on one machine: cloudcore, a join token, and one edgecore connected to it.
-// State lives in .kedge/all-in-one (kept between runs, so the CA and the node certificate survive).
+// State lives in .kedge/all-in-one, or KEDGE_STATE_DIR (kept between runs, so the CA and the node
+// certificate survive). Ports come from KEDGE_WS_PORT, KEDGE_HTTPS_PORT, KEDGE_METRICS_PORT (0 = any free).
 // Ctrl-C stops edgecore first, then cloudcore.
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, waitFor } from '../e2e/harness';
 import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, type CloudCoreHandle, type EdgeCoreHandle } from '../e2e/cluster';
 
-const stateDir = join(repoRoot, '.kedge', 'all-in-one');
+const stateDir = process.env.KEDGE_STATE_DIR ?? join(repoRoot, '.kedge', 'all-in-one');
 const nodeName = process.env.KEDGE_NODE_NAME ?? 'demo-gateway';
 const protocol = process.env.KEDGE_HUB_PROTOCOL === 'quic' ? 'quic' : 'websocket';
 
