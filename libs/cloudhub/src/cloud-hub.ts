@@ -230,7 +230,9 @@ export class CloudHub {
   private dropSilentSessions(): void {
     const now = this.now();
     for (const session of this.sessions.values()) {
-      if (now - session.lastSeenAt <= this.keepaliveTimeoutMs) continue;
+      // a session being closed stays listed until its socket is gone (up to the close grace with a
+      // dead peer); it was timed out already and must not be counted and closed again each sweep
+      if (session.connection.closed || now - session.lastSeenAt <= this.keepaliveTimeoutMs) continue;
       this.options.metrics.sessionsTimedOut.inc();
       this.options.logger.warn(
         { nodeName: session.nodeName, silentMs: now - session.lastSeenAt },

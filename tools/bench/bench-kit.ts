@@ -1,0 +1,237 @@
+// Shared pieces for the benchmark scripts in tools/bench: a bounded-window message driver with
+// latency recording, percentiles, machine facts, progress lines, Prometheus text reading, and the
+// writer that replaces one marked section of docs/benchmarks.md.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+/** Value at percentile `p` (0..100) of ascending `sorted`, nearest-rank; NaN when empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
+}
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export function summarizeLatencies(values: ArrayLike<number>): LatencySummary {
+  const sorted = Float64Array.from(values).sort();
+  let sum = 0;
+  for (const value of sorted) sum += value;
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : Number.NaN,
+    mean: sorted.length > 0 ? sum / sorted.length : Number.NaN,
+  };
+}
+
+export interface StreamResult extends LatencySummary {
+  /** wall time from the first send to the last delivery */
+  seconds: number;
+  perSecond: number;
+}
+
+/**
+ * Drives `total` messages through a pipe with at most `window` sent but not yet delivered. The
+ * receiving end calls `delivered(sentAt)` with the `performance.now()` the sender put in the message;
+ * both ends must run in this process so the clocks agree.
+ */
+export class WindowedStream {
+  private readonly latencies: Float64Array;
+  private received = 0;
+  private sent = 0;
+  private wake: (() => void) | undefined;
+  private lastDeliveryAt = 0;
+  private failure: Error | undefined;
+
+  constructor(
+    readonly total: number,
+    readonly window: number,
+    /** give up when nothing is delivered for this long */
+    private readonly stallTimeoutMs = 30_000,
+  ) {
+    this.latencies = new Float64Array(total);
+  }
+
+  /** Called by the receiving end for every message, with the sender's performance.now(). */
+  delivered(sentAt: number): void {
+    const now = performance.now();
+    if (this.received < this.total) this.latencies[this.received] = now - sentAt;
+    this.received += 1;
+    this.lastDeliveryAt = now;
+    this.wake?.();
+  }
+
+  /** Called by the sender when a send failed; the run rejects with it. */
+  fail(error: unknown): void {
+    this.failure ??= error instanceof Error ? error : new Error(String(error));
+    this.wake?.();
+  }
+
+  async run(send: (seq: number) => void): Promise<StreamResult> {
+    const startedAt = performance.now();
+    this.lastDeliveryAt = startedAt;
+    while (this.received < this.total) {
+      if (this.failure) throw this.failure;
+      if (this.sent < this.total && this.sent - this.received < this.window) {
+        send(this.sent);
+        this.sent += 1;
+        continue;
+      }
+      await this.nextEvent();
+    }
+    if (this.failure) throw this.failure;
+    const seconds = (this.lastDeliveryAt - startedAt) / 1000;
+    return { ...summarizeLatencies(this.latencies), seconds, perSecond: this.total / seconds };
+  }
+
+  private nextEvent(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        reject(new Error(`stalled: ${this.received}/${this.total} delivered, nothing for ${this.stallTimeoutMs} ms`));
+      }, this.stallTimeoutMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+}
+
+export interface MachineInfo {
+  date: string;
+  cpu: string;
+  cores: number;
+  node: string;
+  platform: string;
+}
+
+export function machineInfo(): MachineInfo {
+  const list = cpus();
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    cpu: list[0]?.model.trim() ?? 'unknown',
+    cores: list.length,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+const benchStartedAt = performance.now();
+
+/** A progress line on stderr with the seconds since the script started. */
+export function progress(message: string): void {
+  const elapsed = ((performance.now() - benchStartedAt) / 1000).toFixed(1).padStart(6);
+  process.stderr.write(`[${elapsed}s] ${message}\n`);
+}
+
+/** Polls `condition` until it holds, or throws naming `what` after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` running at once; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < items.length; index = next++) results[index] = await task(items[index] as T, index);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** One sample of a metric in Prometheus text format, matching every given label; undefined when absent. */
+export function prometheusSample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = Object.fromEntries([...(match[3] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[4]);
+  }
+  return undefined;
+}
+
+/** Resident set size of a Linux process in bytes, from /proc/<pid>/status (VmRSS). */
+export function residentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(match[1]) * 1024;
+}
+
+export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** Plain-text table for the terminal. */
+export function textTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
+  return [line(headers), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+export function formatInteger(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a';
+}
+
+export function formatMs(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return value >= 100 ? `${value.toFixed(0)} ms` : value >= 10 ? `${value.toFixed(1)} ms` : `${value.toFixed(2)} ms`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return 'n/a';
+  const abs = Math.abs(bytes);
+  if (abs >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  if (abs >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes.toFixed(0)} B`;
+}
+
+export function formatRatio(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a';
+}
+
+const DEFAULT_INTRO = `# Benchmarks
+
+Measured figures for kedge, each section written by the script named in it. Re-run a script to
+replace its section; the other sections are left as they are. Figures depend on the machine: compare
+runs from the same machine, and read the ratios against the raw baselines more than the absolutes.
+`;
+
+/**
+ * Replaces the text between `<!-- <name>:start -->` and `<!-- <name>:end -->` in `file` with `body`;
+ * appends the marked section when the markers are missing, and creates the file (with a short intro)
+ * when it does not exist.
+ */
+export function writeMarkdownSection(file: string, name: string, body: string, intro = DEFAULT_INTRO): void {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const section = `${start}\n${body.trim()}\n${end}`;
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : `${intro.trim()}\n`;
+  const from = current.indexOf(start);
+  const to = current.indexOf(end);
+  let next: string;
+  if (from >= 0 && to > from) {
+    next = current.slice(0, from) + section + current.slice(to + end.length);
+  } else if (from >= 0 || to >= 0) {
+    throw new Error(`${file}: only one of the markers ${start} / ${end} is present (or they are out of order); fix the file by hand`);
+  } else {
+    next = `${current.trimEnd()}\n\n${section}\n`;
+  }
+  writeFileSync(file, next);
+}
