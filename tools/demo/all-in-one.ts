@@ -45,8 +45,7 @@ async function main(): Promise<void> {
     maxReconnectDelayMs: 30_000,
   });
   keepLog(edge, join(stateDir, 'edgecore.log'));
-  await waitFor(() => cloud.process.logs.some(isNodeConnected(nodeName)), {
-    description: 'the edge to connect',
+  await waitFor(() => cloud.process.logs.some(isNodeConnected(nodeName)), 'the edge to connect', {
     timeoutMs: 120_000,
     onTimeout: () => `${cloud.process.describe()}\n${edge.process.describe()}`,
   });

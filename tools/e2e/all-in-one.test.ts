@@ -28,7 +28,7 @@ describe('main job - all in one', () => {
     demo = new KedgeProcess('all-in-one', child);
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    await waitFor(() => output.includes('kedge all-in-one is up'), { description: 'the demo to come up', onTimeout: () => output + demo?.describe() });
+    await waitFor(() => output.includes('kedge all-in-one is up'), 'the demo to come up', { onTimeout: () => output + demo?.describe() });
     const pids = [...output.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
     expect(pids).toHaveLength(2);
     expect(output).toMatch(/connected over websocket/);
@@ -37,6 +37,6 @@ describe('main job - all in one', () => {
     demo.kill('SIGINT');
     expect(await demo.waitForExit()).toBe(0);
     expect(output).toMatch(/stopping edgecore[\s\S]*stopping cloudcore[\s\S]*stopped/);
-    await waitFor(() => pids.every((pid) => !processAlive(pid)), { description: 'no process left behind', timeoutMs: 20_000 });
+    await waitFor(() => pids.every((pid) => !processAlive(pid)), 'no process left behind', { timeoutMs: 20_000 });
   });
 });

@@ -4,7 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { waitFor } from '@kedge/testkit';
 import { stringify } from 'yaml';
+
+export { waitFor };
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 
@@ -64,7 +67,8 @@ export class KedgeProcess {
         if (!found && !this.running) throw new Error(`${this.name} exited before "${description}":\n${this.describe()}`);
         return found !== undefined;
       },
-      { timeoutMs, description: `${this.name}: ${description}`, onTimeout: () => this.describe() },
+      `${this.name}: ${description}`,
+      { timeoutMs, onTimeout: () => this.describe() },
     );
     return found as LogLine;
   }
@@ -129,19 +133,6 @@ export async function runKedgeadm(args: string[]): Promise<{ code: number | null
   return { code, stdout, stderr };
 }
 
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  options: { timeoutMs?: number; intervalMs?: number; description: string; onTimeout?: () => string },
-): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${options.description}${options.onTimeout ? `\n${options.onTimeout()}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
-  }
-}
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `kedge-${prefix}-`));

@@ -18,10 +18,10 @@ describe.each(['websocket', 'quic'] as const)('hub link over %s', (protocol) => 
     const edge = startEdgeCore(cloud, { nodeName: `gw-${protocol}`, token, protocol });
     const connected = await cloud.process.waitForLog(isNodeConnected(edge.nodeName), 'edge session');
     expect(connected.transport).toBe(protocol);
-    await waitFor(async () => (await connectedNodes(cloud.ports.metrics)) === 1, { description: 'connected_nodes = 1' });
+    await waitFor(async () => (await connectedNodes(cloud.ports.metrics)) === 1, 'connected_nodes = 1');
     await waitFor(
       async () => (metricValue(await fetchMetrics(cloud.ports.metrics), 'kedge_cloudhub_messages_total', { direction: 'up', operation: 'keepalive' }) ?? 0) >= 2,
-      { description: 'two keepalives from the edge' },
+      'two keepalives from the edge',
     );
     const sessions = (await (await fetch(`http://127.0.0.1:${cloud.ports.metrics}/debug/nodes`)).json()) as Array<Record<string, unknown>>;
     expect(sessions).toEqual([expect.objectContaining({ nodeName: edge.nodeName, transport: protocol })]);
@@ -60,8 +60,7 @@ describe('hub link - resilience', () => {
     await cloud.process.waitForLog(isNodeConnected('gw-twice'), 'first session');
     // a second edgecore with the same identity (same data dir, so the same certificate) while the first runs
     const second = startEdgeCore(cloud, { nodeName: 'gw-twice', dataDir: first.dataDir });
-    await waitFor(() => cloud.process.logs.filter(isNodeConnected('gw-twice')).length >= 2, {
-      description: 'second session',
+    await waitFor(() => cloud.process.logs.filter(isNodeConnected('gw-twice')).length >= 2, 'second session', {
       onTimeout: () => second.process.describe(),
     });
     const metrics = await fetchMetrics(cloud.ports.metrics);

@@ -100,7 +100,7 @@ describe('hub security - identity', () => {
     connection.on('message', (m) => answers.push(m));
     const claim = newMessage({ source: 'edged', group: 'resource', operation: 'update', resource: 'node/node-b/default/pod/x', content: {} });
     await connection.send(claim);
-    await waitFor(() => answers.some((a) => a.header.parent_msg_id === claim.header.msg_id), { description: 'refusal answer' });
+    await waitFor(() => answers.some((a) => a.header.parent_msg_id === claim.header.msg_id), 'refusal answer');
     expect(answers.find((a) => a.header.parent_msg_id === claim.header.msg_id)?.route.operation).toBe('error');
     const metrics = await fetchMetrics(cloud.ports.metrics);
     expect(metricValue(metrics, 'kedge_cloudhub_refused_messages_total', { reason: 'invalid-resource' })).toBe(1);
@@ -162,7 +162,8 @@ describe('hub security - garbage', () => {
 
     await waitFor(
       async () => (metricValue(await fetchMetrics(cloud.ports.metrics), 'kedge_cloudhub_bad_frames_total', { transport: 'websocket' }) ?? 0) >= 10_000,
-      { description: '10,000 bad frames counted', timeoutMs: 120_000 },
+      '10,000 bad frames counted',
+      { timeoutMs: 120_000 },
     );
     const metrics = await fetchMetrics(cloud.ports.metrics);
     expect(metricValue(metrics, 'kedge_cloudhub_bad_frames_total', { transport: 'websocket' })).toBe(10_000);
@@ -175,7 +176,7 @@ describe('hub security - garbage', () => {
       async () =>
         (metricValue(await fetchMetrics(cloud.ports.metrics), 'kedge_cloudhub_messages_total', { direction: 'up', operation: 'keepalive' }) ?? 0) >
         keepalivesBefore + 1,
-      { description: 'keepalives from the good edge continue' },
+      'keepalives from the good edge continue',
     );
     expect(good.process.running).toBe(true);
     const sessions = (await (await fetch(`http://127.0.0.1:${cloud.ports.metrics}/debug/nodes`)).json()) as Array<{ nodeName: string }>;
