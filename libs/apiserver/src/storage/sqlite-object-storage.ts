@@ -1,0 +1,347 @@
+// ObjectStorage on one SQLite file, kine-style: every write appends a row to `log` whose id is the new
+// global revision; reads pick the newest row per key at or below a revision. All SQLite calls are
+// synchronous (better-sqlite3), so each write is one short IMMEDIATE transaction and watchers are told
+// right after it commits, before the write call returns.
+import type BetterSqlite3 from 'better-sqlite3';
+import {
+  KeyExistsError,
+  KeyNotFoundError,
+  RevisionCompactedError,
+  RevisionConflictError,
+  RevisionTooNewError,
+  StorageClosedError,
+} from './errors';
+import type { LatestRow, NewRow, Statements } from './database';
+import { eventOf, openDatabase, sqliteCode, translate } from './database';
+import type { ListOptions, ListResult, ObjectStorage, StorageEvent, StorageKey, StoredObject, WatchHandle } from './object-storage';
+import { META_COMPACTED_REVISION } from './schema';
+import { PREFIX_RANGE_END, checkCount, checkKey, checkPrefix, checkValue } from './validate';
+import type { ListenerErrorHandler } from './watch-hub';
+import { WatchHub } from './watch-hub';
+
+export interface SqliteStorageOptions {
+  /** path of the database file; created with its schema when missing */
+  file: string;
+  /** history kept by automatic compaction, in revisions (default 10000) */
+  keepRevisions?: number;
+  /** how often automatic compaction may run, in ms (default 300000; 0 turns it off) */
+  compactIntervalMs?: number;
+  /**
+   * how often to look for rows written by other connections to the same file and deliver them to this
+   * instance's watchers, in ms (default 0 = off: cloudcore is the only writer). They are also picked up
+   * by this instance's next write and by `pollLog()`.
+   */
+  pollIntervalMs?: number;
+  /** how long a write waits for another connection's write lock, in ms (default 5000) */
+  busyTimeoutMs?: number;
+  /** clock for scheduling automatic compaction (default Date.now) */
+  now?: () => number;
+  /** a watch listener threw; the store and other watchers carry on (default: console.error) */
+  onListenerError?: ListenerErrorHandler;
+  /** automatic compaction or polling failed, e.g. the file is locked for longer than busyTimeoutMs (default: console.error) */
+  onBackgroundError?: (error: unknown) => void;
+}
+
+interface Written {
+  stored: StoredObject;
+  event: StorageEvent;
+}
+
+const DEFAULT_KEEP_REVISIONS = 10_000;
+const DEFAULT_COMPACT_INTERVAL_MS = 5 * 60_000;
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+// compaction deletes in steps of this many revisions, each its own transaction, so it never holds the
+// write lock for long
+const COMPACT_BATCH = 1_000;
+
+/** Opens (creating if needed) the store at `options.file`. */
+export function openSqliteStorage(options: SqliteStorageOptions): SqliteObjectStorage {
+  return new SqliteObjectStorage(options);
+}
+
+export class SqliteObjectStorage implements ObjectStorage {
+  readonly file: string;
+  private readonly db: BetterSqlite3.Database;
+  private readonly hub: WatchHub;
+  private readonly keepRevisions: number;
+  private readonly compactIntervalMs: number;
+  private readonly now: () => number;
+  private readonly onBackgroundError: (error: unknown) => void;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private lastCompactAt: number;
+  private closed = false;
+  private readonly txn: BetterSqlite3.Transaction<(body: () => unknown) => unknown>;
+  private readonly sql: Statements;
+
+  constructor(options: SqliteStorageOptions) {
+    this.file = options.file;
+    this.keepRevisions = checkCount('', 'keepRevisions', options.keepRevisions ?? DEFAULT_KEEP_REVISIONS);
+    this.compactIntervalMs = checkCount('', 'compactIntervalMs', options.compactIntervalMs ?? DEFAULT_COMPACT_INTERVAL_MS);
+    const pollIntervalMs = checkCount('', 'pollIntervalMs', options.pollIntervalMs ?? 0);
+    const busyTimeoutMs = checkCount('', 'busyTimeoutMs', options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+    this.now = options.now ?? Date.now;
+    this.onBackgroundError = options.onBackgroundError ?? ((error) => console.error(`storage ${this.file}: background work failed`, error));
+    const onListenerError =
+      options.onListenerError ?? ((error, event) => console.error(`storage ${this.file}: watch listener failed on ${event.key}@${event.revision}`, error));
+
+    const { db, sql } = openDatabase(this.file, busyTimeoutMs);
+    this.db = db;
+    this.sql = sql;
+    this.txn = db.transaction((body: () => unknown) => body());
+    this.hub = new WatchHub(
+      { readEvents: (prefix, after, upto, limit) => this.readEvents(prefix, after, upto, limit) },
+      this.readCurrentRevision(),
+      onListenerError,
+    );
+    this.lastCompactAt = this.now();
+    if (this.compactIntervalMs > 0) this.startTimer(this.compactIntervalMs, () => this.maybeAutoCompact());
+    if (pollIntervalMs > 0) this.startTimer(pollIntervalMs, () => this.pollLog());
+  }
+
+  currentRevision(): number {
+    return this.guard(undefined, () => this.readCurrentRevision());
+  }
+
+  compactedRevision(): number {
+    return this.guard(undefined, () => this.readCompactedRevision());
+  }
+
+  get(key: StorageKey): StoredObject | undefined {
+    checkKey(key);
+    return this.guard(key, () => {
+      const row = this.sql.latest.get(key);
+      if (row === undefined || row.deleted === 1) return undefined;
+      return { key, revision: row.id, createRevision: row.create_revision, value: row.value };
+    });
+  }
+
+  list(prefix: string, options: ListOptions = {}): ListResult {
+    checkPrefix(prefix);
+    const limit = checkCount(prefix, 'limit', options.limit ?? 0);
+    const startAfterKey = options.startAfterKey === undefined ? '' : checkPrefix(options.startAfterKey);
+    const requested = options.atRevision === undefined ? undefined : checkCount(prefix, 'atRevision', options.atRevision);
+    // one read transaction: the revision checks and the rows come from the same snapshot
+    return this.guard(prefix, () =>
+      this.transact('deferred', () => {
+        const current = this.readCurrentRevision();
+        const compacted = this.readCompactedRevision();
+        const revision = requested ?? current;
+        if (revision < compacted) throw new RevisionCompactedError(prefix, revision, compacted);
+        if (revision > current) throw new RevisionTooNewError(prefix, revision, current);
+        const rows = this.sql.list.all({
+          lo: prefix,
+          hi: prefix + PREFIX_RANGE_END,
+          after: startAfterKey,
+          revision,
+          limit: limit === 0 ? -1 : limit + 1,
+        });
+        const more = limit > 0 && rows.length > limit;
+        const page = more ? rows.slice(0, limit) : rows;
+        const items = page.map((row) => ({ key: row.name, revision: row.id, createRevision: row.create_revision, value: row.value }));
+        return { items, revision, more };
+      }),
+    );
+  }
+
+  create(key: StorageKey, value: string): StoredObject {
+    checkKey(key);
+    checkValue(key, value);
+    return this.write(key, (revision) => {
+      const latest = this.sql.latest.get(key);
+      if (latest !== undefined && latest.deleted === 0) throw new KeyExistsError(key, latest.id);
+      this.insert({ id: revision, name: key, created: 1, deleted: 0, create_revision: revision, prev_revision: latest?.id ?? 0, value, old_value: null });
+      return {
+        stored: { key, revision, createRevision: revision, value },
+        event: { type: 'ADDED', key, revision, value },
+      };
+    }, (current) => new KeyExistsError(key, current));
+  }
+
+  update(key: StorageKey, expectedRevision: number, value: string): StoredObject {
+    checkKey(key);
+    checkCount(key, 'expectedRevision', expectedRevision, 1);
+    checkValue(key, value);
+    return this.write(key, (revision) => {
+      const latest = this.liveRow(key, expectedRevision);
+      this.insert({
+        id: revision,
+        name: key,
+        created: 0,
+        deleted: 0,
+        create_revision: latest.create_revision,
+        // the expected revision, not whatever is latest: the unique index then rejects a racing second append
+        prev_revision: expectedRevision,
+        value,
+        old_value: latest.value,
+      });
+      return {
+        stored: { key, revision, createRevision: latest.create_revision, value },
+        event: { type: 'MODIFIED', key, revision, value, prevValue: latest.value },
+      };
+    }, (current) => new RevisionConflictError(key, expectedRevision, current));
+  }
+
+  delete(key: StorageKey, expectedRevision?: number): StoredObject {
+    checkKey(key);
+    if (expectedRevision !== undefined) checkCount(key, 'expectedRevision', expectedRevision, 1);
+    return this.write(key, (revision) => {
+      const latest = this.liveRow(key, expectedRevision);
+      // the tombstone keeps the last value: a DELETED event carries it
+      this.insert({
+        id: revision,
+        name: key,
+        created: 0,
+        deleted: 1,
+        create_revision: latest.create_revision,
+        prev_revision: latest.id,
+        value: latest.value,
+        old_value: latest.value,
+      });
+      return {
+        stored: { key, revision, createRevision: latest.create_revision, value: latest.value },
+        event: { type: 'DELETED', key, revision, value: latest.value, prevValue: latest.value },
+      };
+    }, (current) => new RevisionConflictError(key, expectedRevision ?? current, current));
+  }
+
+  watch(prefix: string, afterRevision: number, listener: (event: StorageEvent) => void): WatchHandle {
+    checkPrefix(prefix);
+    checkCount(prefix, 'afterRevision', afterRevision);
+    return this.guard(prefix, () => {
+      const compacted = this.readCompactedRevision();
+      if (afterRevision < compacted) throw new RevisionCompactedError(prefix, afterRevision, compacted);
+      // a future afterRevision is allowed: its events arrive once the store gets there, as with etcd
+      return this.hub.watch(prefix, afterRevision, listener, this.readCurrentRevision());
+    });
+  }
+
+  /**
+   * Deletes rows at or below C = currentRevision - keepRevisions that were superseded by a newer row of
+   * their key also at or below C, and tombstones at or below C (kine's rule). Every row above C stays,
+   * so lists at any revision >= C and watches from any revision >= C stay exact.
+   */
+  compact(keepRevisions: number): number {
+    checkCount('', 'keepRevisions', keepRevisions);
+    return this.guard(undefined, () => {
+      const target = Math.min(this.readCurrentRevision() - keepRevisions, this.hub.compactionLimit());
+      let compacted = this.readCompactedRevision();
+      while (compacted < target) {
+        const upto = Math.min(target, compacted + COMPACT_BATCH);
+        compacted = this.transact('immediate', () => {
+          // another connection may have compacted meanwhile
+          const from = this.readCompactedRevision();
+          if (from >= upto) return from;
+          this.sql.deleteSuperseded.run({ from, upto });
+          this.sql.deleteTombstones.run({ from, upto });
+          this.sql.setMeta.run(upto, META_COMPACTED_REVISION);
+          return upto;
+        });
+      }
+      this.lastCompactAt = this.now();
+      return compacted;
+    });
+  }
+
+  /** Delivers rows written by other connections to this file to this instance's watchers now. */
+  pollLog(): void {
+    this.guard(undefined, () => this.hub.catchUp(this.readCurrentRevision()));
+  }
+
+  /** Stops the timers and watchers and closes the database; idempotent. Other calls then throw StorageClosedError. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.hub.close();
+    this.db.close();
+  }
+
+  /** `lostRace` builds the error for a write the unique index refused, given the key's live revision (0 if none) */
+  private write(key: string, body: (revision: number) => Written, lostRace: (current: number) => Error): StoredObject {
+    const written = this.guard(key, () => {
+      try {
+        return this.transact('immediate', () => body(this.readCurrentRevision() + 1));
+      } catch (error) {
+        const code = sqliteCode(error);
+        if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error;
+        // another writer appended after the same revision first; report it the way our own checks would have
+        const latest = this.sql.latest.get(key);
+        throw lostRace(latest === undefined || latest.deleted === 1 ? 0 : latest.id);
+      }
+    });
+    try {
+      this.hub.committed(written.event);
+    } catch (error) {
+      // the write is committed and must be reported as such; the hub re-reads this revision from the log
+      // together with the next one, so watchers still get it in order
+      this.onBackgroundError(error);
+    }
+    this.maybeAutoCompact();
+    return written.stored;
+  }
+
+  /** the key's live latest row, or the error update/delete must report */
+  private liveRow(key: string, expectedRevision: number | undefined): LatestRow {
+    const latest = this.sql.latest.get(key);
+    if (latest === undefined || latest.deleted === 1) throw new KeyNotFoundError(key);
+    if (expectedRevision !== undefined && latest.id !== expectedRevision) throw new RevisionConflictError(key, expectedRevision, latest.id);
+    return latest;
+  }
+
+  /** runs `body` in one transaction; IMMEDIATE takes the write lock up front, so a write never has to
+   *  upgrade a read snapshot that another connection has already made stale */
+  private transact<T>(mode: 'immediate' | 'deferred', body: () => T): T {
+    return this.txn[mode](body) as T;
+  }
+
+  private insert(row: NewRow): void {
+    this.sql.insert.run(row);
+  }
+
+  private readCurrentRevision(): number {
+    return this.sql.sequence.get() ?? 0;
+  }
+
+  private readCompactedRevision(): number {
+    return this.sql.meta.get(META_COMPACTED_REVISION) ?? 0;
+  }
+
+  private readEvents(prefix: string, afterRevision: number, uptoRevision: number, limit: number): StorageEvent[] {
+    return this.sql.events.all({ after: afterRevision, upto: uptoRevision, lo: prefix, hi: prefix + PREFIX_RANGE_END, limit }).map(eventOf);
+  }
+
+  private maybeAutoCompact(): void {
+    if (this.closed || this.compactIntervalMs === 0 || this.now() - this.lastCompactAt < this.compactIntervalMs) return;
+    this.lastCompactAt = this.now();
+    try {
+      this.compact(this.keepRevisions);
+    } catch (error) {
+      this.onBackgroundError(error);
+    }
+  }
+
+  private startTimer(intervalMs: number, tick: () => void): void {
+    const timer = setInterval(() => {
+      if (this.closed) return;
+      try {
+        tick();
+      } catch (error) {
+        this.onBackgroundError(error);
+      }
+    }, intervalMs);
+    // background upkeep must not keep the process alive
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** runs a database call on an open store, turning SQLite corruption codes into CorruptStorageError */
+  private guard<T>(key: string | undefined, body: () => T): T {
+    if (this.closed) throw new StorageClosedError(this.file, key);
+    try {
+      return body();
+    } catch (error) {
+      throw translate(error, this.file);
+    }
+  }
+}
+
