@@ -1,0 +1,52 @@
+// Field validation shared by the API layer: typed FieldErrors, name syntax, ObjectMeta and the
+// built-in kinds kubectl exercises.
+export {
+  ValidationError,
+  describeValue,
+  fieldDuplicate,
+  fieldForbidden,
+  fieldInvalid,
+  fieldNotSupported,
+  fieldRequired,
+  fieldTooLong,
+  fieldTypeInvalid,
+  fieldWrongType,
+  formatFieldError,
+  formatInvalidMessage,
+  jsonTypeName,
+  newFieldError,
+  pathChild,
+  pathIndex,
+  pathKey,
+  toStatusCauses,
+  type FieldError,
+  type FieldErrorType,
+  type StatusCause,
+} from './field-error';
+export {
+  configMapKeyProblems,
+  dns1035LabelProblems,
+  dns1123LabelProblems,
+  dns1123SubdomainProblems,
+  isCIDR,
+  isDns1035Label,
+  isDns1123Label,
+  isDns1123Subdomain,
+  isIP,
+  isQualifiedName,
+  isValidLabelValue,
+  labelValueProblems,
+  qualifiedNameProblems,
+} from './names';
+export {
+  TOTAL_ANNOTATION_SIZE_LIMIT,
+  nameRuleForKind,
+  validateAnnotations,
+  validateLabels,
+  validateObjectMeta,
+  type NameRule,
+  type ObjectMetaOptions,
+} from './object-meta';
+export { validateLabelSelectorString } from './label-selector';
+export { BUILTIN_KIND_SCOPES, validateBuiltin, type BuiltinValidationOptions } from './builtin';
+export { normalizeSecret } from './secret';
