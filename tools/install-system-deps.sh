@@ -6,6 +6,8 @@ packages=(
   openssl          # test fixtures build certificates with the real CLI
   ca-certificates
 )
+# kubectl: the machine image has v1.32 at /usr/bin/kubectl; where it is missing, Debian's client (older) stands in
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
