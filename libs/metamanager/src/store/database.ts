@@ -1,0 +1,168 @@
+// Opening the edge database with the pragmas durability needs, the schema, and the prepared
+// statements the store uses. Everything here is synchronous: better-sqlite3 runs each statement on
+// the calling thread, which is what lets a watch replay and subscribe without a gap.
+import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+
+export interface ObjectRow {
+  type: string;
+  namespace: string;
+  name: string;
+  resource_version: string;
+  local_revision: number;
+  value: string;
+}
+
+export interface VersionRow {
+  resource_version: bigint;
+  value: string;
+}
+
+export interface ChangeRow {
+  local_revision: number;
+  type: string;
+  namespace: string;
+  name: string;
+  event: 'ADDED' | 'MODIFIED' | 'DELETED';
+  resource_version: string;
+  value: string;
+}
+
+export interface OutboxRow {
+  resource: string;
+  seq: number;
+  message: string;
+  attempts: number;
+  last_error: string | null;
+}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS objects (
+  type TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  resource_version INTEGER NOT NULL,
+  local_revision INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (type, namespace, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+  local_revision INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  event TEXT NOT NULL CHECK (event IN ('ADDED', 'MODIFIED', 'DELETED')),
+  resource_version INTEGER NOT NULL,
+  value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_type ON changes (type, local_revision);
+-- the cloud version of recently deleted objects, so a late resend of an older insert cannot
+-- resurrect them; pruned with the change log
+CREATE TABLE IF NOT EXISTS tombstones (
+  type TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  resource_version INTEGER NOT NULL,
+  local_revision INTEGER NOT NULL,
+  PRIMARY KEY (type, namespace, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tombstones_by_revision ON tombstones (local_revision);
+CREATE TABLE IF NOT EXISTS outbox (
+  resource TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_by_seq ON outbox (seq);
+CREATE TABLE IF NOT EXISTS store_state (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO store_state (key, value) VALUES ('compacted_through', 0), ('outbox_seq', 0);
+`;
+
+export function openMetaDatabase(file: string, busyTimeoutMs: number): BetterSqlite3.Database {
+  const db = new Database(file, { timeout: busyTimeoutMs });
+  try {
+    db.pragma('journal_mode = WAL');
+    // FULL fsyncs the WAL on every commit: an ACK to the cloud or a returned report() is on disk even
+    // if the gateway loses power right after. NORMAL would only survive a process crash, and the
+    // cloud, having seen the ACK, would never resend what the edge lost.
+    db.pragma('synchronous = FULL');
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`${file} has schema version ${version}, newer than this edgecore understands (${SCHEMA_VERSION})`);
+    }
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;
+
+export function prepareStatements(db: BetterSqlite3.Database) {
+  return {
+    // integers as BigInt for this one: cloud versions are compared as 64-bit integers
+    version: db.prepare<[string, string, string], VersionRow>(
+      'SELECT resource_version, value FROM objects WHERE type = ? AND namespace = ? AND name = ?',
+    ).safeIntegers(true),
+    tombstone: db.prepare<[string, string, string], { resource_version: bigint }>(
+      'SELECT resource_version FROM tombstones WHERE type = ? AND namespace = ? AND name = ?',
+    ).safeIntegers(true),
+    get: db.prepare<[string, string, string], ObjectRow>(
+      `SELECT type, namespace, name, CAST(resource_version AS TEXT) AS resource_version, local_revision, value
+       FROM objects WHERE type = ? AND namespace = ? AND name = ?`,
+    ),
+    listAll: db.prepare<[string], ObjectRow>(
+      `SELECT type, namespace, name, CAST(resource_version AS TEXT) AS resource_version, local_revision, value
+       FROM objects WHERE type = ? ORDER BY namespace, name`,
+    ),
+    listNamespace: db.prepare<[string, string], ObjectRow>(
+      `SELECT type, namespace, name, CAST(resource_version AS TEXT) AS resource_version, local_revision, value
+       FROM objects WHERE type = ? AND namespace = ? ORDER BY name`,
+    ),
+    countByType: db.prepare<[], { type: string; count: number }>('SELECT type, COUNT(*) AS count FROM objects GROUP BY type'),
+    appendChange: db.prepare<[string, string, string, string, bigint, string]>(
+      'INSERT INTO changes (type, namespace, name, event, resource_version, value) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    upsert: db.prepare<[string, string, string, bigint, number, string]>(
+      `INSERT INTO objects (type, namespace, name, resource_version, local_revision, value) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (type, namespace, name) DO UPDATE SET
+         resource_version = excluded.resource_version, local_revision = excluded.local_revision, value = excluded.value`,
+    ),
+    remove: db.prepare<[string, string, string]>('DELETE FROM objects WHERE type = ? AND namespace = ? AND name = ?'),
+    putTombstone: db.prepare<[string, string, string, bigint, number]>(
+      `INSERT INTO tombstones (type, namespace, name, resource_version, local_revision) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (type, namespace, name) DO UPDATE SET
+         resource_version = MAX(resource_version, excluded.resource_version), local_revision = excluded.local_revision`,
+    ),
+    dropTombstone: db.prepare<[string, string, string]>('DELETE FROM tombstones WHERE type = ? AND namespace = ? AND name = ?'),
+    changesAfter: db.prepare<[number, string], ChangeRow>(
+      `SELECT local_revision, type, namespace, name, event, CAST(resource_version AS TEXT) AS resource_version, value
+       FROM changes WHERE local_revision > ? AND type = ? ORDER BY local_revision`,
+    ),
+    currentRevision: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'changes'"),
+    readState: db.prepare<[string], { value: number }>('SELECT value FROM store_state WHERE key = ?'),
+    writeState: db.prepare<[number, string]>('UPDATE store_state SET value = ? WHERE key = ?'),
+    compactChanges: db.prepare<[number]>('DELETE FROM changes WHERE local_revision <= ?'),
+    compactTombstones: db.prepare<[number]>('DELETE FROM tombstones WHERE local_revision <= ?'),
+    nextOutboxSeq: db.prepare<[], { value: number }>("UPDATE store_state SET value = value + 1 WHERE key = 'outbox_seq' RETURNING value"),
+    putOutbox: db.prepare<[string, number, string]>(
+      `INSERT INTO outbox (resource, seq, message, attempts, last_error) VALUES (?, ?, ?, 0, NULL)
+       ON CONFLICT (resource) DO UPDATE SET seq = excluded.seq, message = excluded.message, attempts = 0, last_error = NULL`,
+    ),
+    // LIMIT -1 means no limit in SQLite
+    outboxInOrder: db.prepare<[number], OutboxRow>('SELECT resource, seq, message, attempts, last_error FROM outbox ORDER BY seq LIMIT ?'),
+    outboxDepth: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM outbox'),
+    removeOutbox: db.prepare<[string, number]>('DELETE FROM outbox WHERE resource = ? AND seq = ?'),
+    failOutbox: db.prepare<[string, string, number]>('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE resource = ? AND seq = ?'),
+  };
+}

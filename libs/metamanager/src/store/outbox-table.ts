@@ -1,0 +1,94 @@
+// The upstream outbox: one row per resource, so a newer status report replaces the queued one
+// (latest wins) and moves to the back of the line (seq = order of the latest enqueue).
+import { Group, ProtocolError, parseEdgeResource } from '@kedge/protocol';
+import type { Message } from '@kedge/protocol';
+import type BetterSqlite3 from 'better-sqlite3';
+import { BadReportError } from '../errors';
+import { isPlainObject } from '../kube-object';
+import type { Statements } from './database';
+
+export interface OutboxEntry {
+  resource: string;
+  /** position in the send order; a newer report for the same resource gets a new, larger seq */
+  seq: number;
+  message: Message;
+  /** sends that timed out since this report was queued */
+  attempts: number;
+  lastError: string | null;
+}
+
+function checkReport(message: Message): string {
+  if (!isPlainObject(message) || !isPlainObject(message.route) || !isPlainObject(message.header)) {
+    throw new BadReportError('message', 'must be a message built with newMessage');
+  }
+  if (typeof message.header.msg_id !== 'string' || message.header.msg_id === '') throw new BadReportError('header.msg_id', 'is missing');
+  if (message.route.group !== Group.Resource) {
+    throw new BadReportError('route.group', `must be "${Group.Resource}" for a status report, got ${JSON.stringify(message.route.group)}`);
+  }
+  try {
+    parseEdgeResource(message.route.resource);
+  } catch (error) {
+    if (error instanceof ProtocolError) throw new BadReportError('route.resource', error.message);
+    throw error;
+  }
+  try {
+    return JSON.stringify(message);
+  } catch (error) {
+    throw new BadReportError('content', `is not serialisable as JSON (${(error as Error).message})`);
+  }
+}
+
+export class OutboxTable {
+  readonly #enqueue: (resource: string, text: string) => number;
+
+  constructor(
+    db: BetterSqlite3.Database,
+    private readonly sql: Statements,
+    private readonly assertOpen: (action: string) => void,
+  ) {
+    this.#enqueue = db.transaction((resource: string, text: string): number => {
+      const seq = sql.nextOutboxSeq.get()?.value;
+      if (seq === undefined) throw new Error('store_state has no outbox_seq row');
+      sql.putOutbox.run(resource, seq, text);
+      return seq;
+    });
+  }
+
+  /**
+   * Queues a report durably (committed and fsynced when this returns), replacing a queued report for
+   * the same resource. @returns the seq it was queued under. @throws BadReportError
+   */
+  enqueue(message: Message): number {
+    this.assertOpen('queue a report');
+    const text = checkReport(message);
+    return this.#enqueue(message.route.resource, text);
+  }
+
+  /** Queued reports, oldest latest-enqueue first (the first `limit` of them, or all). */
+  entries(limit = -1): OutboxEntry[] {
+    this.assertOpen('read the outbox');
+    return this.sql.outboxInOrder.all(limit).map((row) => ({
+      resource: row.resource,
+      seq: row.seq,
+      message: JSON.parse(row.message) as Message,
+      attempts: row.attempts,
+      lastError: row.last_error,
+    }));
+  }
+
+  depth(): number {
+    this.assertOpen('read the outbox');
+    return this.sql.outboxDepth.get()?.count ?? 0;
+  }
+
+  /** Removes the entry if it is still the one queued under `seq` (a newer report is kept). */
+  remove(resource: string, seq: number): boolean {
+    this.assertOpen('update the outbox');
+    return this.sql.removeOutbox.run(resource, seq).changes > 0;
+  }
+
+  recordFailure(resource: string, seq: number, error: string): void {
+    this.assertOpen('update the outbox');
+    this.sql.failOutbox.run(error.slice(0, 500), resource, seq);
+  }
+}
