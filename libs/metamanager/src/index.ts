@@ -12,7 +12,7 @@ export {
 } from './errors';
 export { CORE_RESOURCES, type CoreResource, type KubeObject, type KubeObjectMeta, type StoredObject } from './kube-object';
 export type { ObjectSelector } from './selectors';
-export { MetaStore, type ApplyReason, type ApplyResult, type MetaStoreOptions } from './store/meta-store';
+export { MetaStore, type ApplyReason, type ApplyResult, type InventoryItem, type MetaStoreOptions } from './store/meta-store';
 export type { ChangeEvent, ChangeEventType, ChangeListener } from './store/change-feed';
 export type { OutboxEntry, OutboxTable } from './store/outbox-table';
 export { MetaManager, type MetaManagerOptions } from './meta-manager';

@@ -1,7 +1,7 @@
 // MetaManager: the edge module that owns the `resource` group. Down messages from the cloud are
 // applied to the local store and ACKed only once committed; status reports go up through a durable,
 // coalescing outbox; edge modules read from the store whether or not the cloud is reachable.
-import { Operation, newErrorResponse, newResponse, type Message } from '@kedge/protocol';
+import { Operation, newErrorResponse, newMessage, newResponse, type Message } from '@kedge/protocol';
 import { Group } from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
@@ -69,11 +69,33 @@ export class MetaManager {
     });
     this.#unregister = options.router.register(Group.Resource, (message) => this.#onResourceMessage(message));
     this.#unobserve = options.hub.onConnectionChange((connected) => {
-      if (connected) void this.#sender.kick();
+      if (!connected) return;
+      this.#sendInventory(options.hub, options.nodeName);
+      void this.#sender.kick();
     });
     this.#flushTimer = setInterval(() => void this.#sender.kick(), positive('flushIntervalMs', options.flushIntervalMs ?? 5_000));
     this.#flushTimer.unref();
     void this.#sender.kick();
+  }
+
+  /**
+   * On every connect the edge tells the cloud what it holds (identity and resourceVersion of each
+   * object); the cloud answers by sending exactly the difference, deletes included. The edge's own
+   * store is the record of what it has, so nothing is lost when the cloud's bookkeeping is.
+   */
+  #sendInventory(hub: CloudLink, nodeName: string): void {
+    const items = this.#store.inventory();
+    const message = newMessage({
+      source: 'metamanager',
+      group: Group.Resource,
+      operation: Operation.Query,
+      resource: `null/inventory/${nodeName}`,
+      content: { items },
+    });
+    hub.send(message).then(
+      () => this.#logger.info({ objects: items.length }, 'sent inventory to the cloud for resync'),
+      (error: unknown) => this.#logger.warn({ error: String(error) }, 'inventory not sent; the next connect sends it again'),
+    );
   }
 
   /** One object from the local store (cluster-scoped: namespace `null` or undefined). */

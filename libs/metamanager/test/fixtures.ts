@@ -61,9 +61,13 @@ export class OfflineError extends Error {
   override readonly name = 'CloudUnreachableError';
 }
 
-/** Stands in for EdgeHub: records every message it sent; send() rejects while disconnected. */
+/**
+ * Stands in for EdgeHub: records every message it sent; send() rejects while disconnected. The
+ * inventory sent on each connect is kept apart in `inventories`, so `sent` holds ACKs and reports.
+ */
 export class FakeHub implements CloudLink {
   readonly sent: Message[] = [];
+  readonly inventories: Message[] = [];
   connected: boolean;
   /** runs inside send(), before the message counts as sent (e.g. to look at the database then) */
   onSend: ((message: Message) => void) | undefined;
@@ -86,7 +90,8 @@ export class FakeHub implements CloudLink {
   async send(message: Message): Promise<void> {
     if (!this.connected) throw new OfflineError(`offline: ${message.route.resource}`);
     this.onSend?.(message);
-    this.sent.push(message);
+    if (message.route.resource.includes('/inventory/')) this.inventories.push(message);
+    else this.sent.push(message);
   }
 
   sentWith(operation: string): Message[] {

@@ -17,6 +17,29 @@ function reportsFor(edge: Edge, resource: string): Message[] {
   return edge.hub.sent.filter((message) => message.route.operation === 'update' && message.route.resource === resource);
 }
 
+describe('MetaManager resync', () => {
+  it('inventory - every connect sends what the store holds, with cloud resourceVersions, and nothing deleted', async () => {
+    const edge = startEdge(cleanup, { connected: false });
+    await edge.router.dispatch(downMessage({ name: 'web', rv: '41' }));
+    await edge.router.dispatch(downMessage({ name: 'db', rv: '9007199254740993' }));
+    await edge.router.dispatch(downMessage({ name: 'gone', rv: '50' }));
+    await edge.router.dispatch(downMessage({ operation: 'delete', name: 'gone', rv: '50' }));
+    edge.hub.setConnected(true);
+    const inventories = () => edge.hub.inventories;
+    await waitFor(() => inventories().length === 1, 'the inventory');
+    expect(inventories()[0]?.route).toMatchObject({ operation: 'query', group: 'resource', resource: 'null/inventory/gw-1' });
+    expect(inventories()[0]?.content).toEqual({
+      items: [
+        { type: 'pod', namespace: 'default', name: 'db', resourceVersion: '9007199254740993' },
+        { type: 'pod', namespace: 'default', name: 'web', resourceVersion: '41' },
+      ],
+    });
+    edge.hub.setConnected(false);
+    edge.hub.setConnected(true);
+    await waitFor(() => inventories().length === 2, 'a second inventory after the reconnect');
+  });
+});
+
 describe('MetaManager down messages', () => {
   it('ack - the OK response is sent only after the object is committed (visible to another connection)', async () => {
     const edge = startEdge(cleanup);

@@ -130,6 +130,11 @@ export function prepareStatements(db: BetterSqlite3.Database) {
        FROM objects WHERE type = ? AND namespace = ? ORDER BY name`,
     ),
     countByType: db.prepare<[], { type: string; count: number }>('SELECT type, COUNT(*) AS count FROM objects GROUP BY type'),
+    inventory: db
+      .prepare<[], { type: string; namespace: string; name: string; resource_version: number | bigint }>(
+        'SELECT type, namespace, name, resource_version FROM objects ORDER BY type, namespace, name',
+      )
+      .safeIntegers(true),
     appendChange: db.prepare<[string, string, string, string, bigint, string]>(
       'INSERT INTO changes (type, namespace, name, event, resource_version, value) VALUES (?, ?, ?, ?, ?, ?)',
     ),

@@ -53,6 +53,15 @@ function objectOf(row: ObjectRow | ChangeRow, localRevision: number): StoredObje
   };
 }
 
+export interface InventoryItem {
+  type: string;
+  /** `null` for cluster-scoped objects, as in resource keys */
+  namespace: string;
+  name: string;
+  /** the cloud's resourceVersion of the stored copy, as a decimal string */
+  resourceVersion: string;
+}
+
 export class MetaStore {
   readonly file: string;
   readonly outbox: OutboxTable;
@@ -155,6 +164,17 @@ export class MetaStore {
       listener({ type: row.event, object: objectOf(row, row.local_revision) });
     }
     return this.#feed.subscribe(type, wanted, listener);
+  }
+
+  /** Every stored object's identity and cloud resourceVersion: what the edge tells the cloud it has. */
+  inventory(): InventoryItem[] {
+    this.#assertOpen('inventory');
+    return this.#sql.inventory.all().map((row) => ({
+      type: row.type,
+      namespace: row.namespace,
+      name: row.name,
+      resourceVersion: String(row.resource_version),
+    }));
   }
 
   /** How many objects of each type are stored. */
