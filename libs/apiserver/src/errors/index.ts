@@ -1,0 +1,32 @@
+// Kubernetes Status errors: the one shape every failure takes on the wire.
+export {
+  ApiError,
+  isApiError,
+  successStatus,
+  type Status,
+  type StatusCause,
+  type StatusDetails,
+  type StatusReason,
+} from './api-error';
+export {
+  STALE_OBJECT_MESSAGE,
+  alreadyExists,
+  badRequest,
+  conflict,
+  expired,
+  forbidden,
+  gone,
+  internalError,
+  invalid,
+  methodNotAllowed,
+  notAcceptable,
+  notFound,
+  pathNotFound,
+  qualifiedResource,
+  requestEntityTooLarge,
+  serviceUnavailable,
+  staleObject,
+  unauthorized,
+  unsupportedMediaType,
+  type ResourceRef,
+} from './status-errors';

@@ -1,0 +1,40 @@
+// Objects and lists on the wire: as themselves, or as the Table kubectl asked for.
+import type { KubeObject } from '../meta';
+import { sendJson } from '../http';
+import { apiVersionOf } from '../resources';
+import { buildTable, parseIncludeObject } from '../tables';
+import { badRequest } from '../errors';
+import type { ResourceRequest } from './request-context';
+
+function tableOptions(context: ResourceRequest) {
+  const includeObject = parseIncludeObject(context.query.get('includeObject'));
+  if (includeObject === undefined) {
+    throw badRequest(`includeObject: Unsupported value: "${context.query.get('includeObject') ?? ''}": supported values: "None", "Metadata", "Object"`);
+  }
+  return { now: context.services.now(), includeObject };
+}
+
+/** The Table form of objects, with the Table apiVersion the client asked for. */
+export function tableOf(context: ResourceRequest, objects: readonly KubeObject[], meta: { resourceVersion?: string; continueToken?: string } = {}) {
+  const table = buildTable(context.type.table, objects, { ...tableOptions(context), ...meta });
+  const version = context.form.kind === 'table' ? context.form.version : 'v1';
+  return { ...table, apiVersion: `meta.k8s.io/${version}` };
+}
+
+export function sendObject(context: ResourceRequest, code: number, object: KubeObject): void {
+  if (context.form.kind === 'table') {
+    sendJson(context.response, code, tableOf(context, [object], { resourceVersion: object.metadata.resourceVersion }));
+    return;
+  }
+  sendJson(context.response, code, object);
+}
+
+export function sendList(context: ResourceRequest, items: KubeObject[], resourceVersion: string, continueToken: string | undefined): void {
+  if (context.form.kind === 'table') {
+    sendJson(context.response, 200, tableOf(context, items, { resourceVersion, continueToken }));
+    return;
+  }
+  const metadata: Record<string, string> = { resourceVersion };
+  if (continueToken !== undefined) metadata['continue'] = continueToken;
+  sendJson(context.response, 200, { kind: context.type.listKind, apiVersion: apiVersionOf(context.type), metadata, items });
+}

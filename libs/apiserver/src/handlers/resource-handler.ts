@@ -1,0 +1,46 @@
+// Dispatches a resolved resource request to its verb handler.
+import { badRequest, methodNotAllowed, pathNotFound } from '../errors';
+import type { ResourceRequest } from './request-context';
+import { handleGet, handleList, handleWatch } from './read-handlers';
+import { handleCreate, handleUpdate } from './write-handlers';
+import { handlePatch } from './patch-handler';
+import { handleDelete, handleDeleteCollection } from './delete-handlers';
+import { handlePodConnectWithoutUpgrade, handlePodLog } from './pod-stream-requests';
+
+export async function handleResourceRequest(context: ResourceRequest): Promise<void> {
+  const { verb, type, path } = context;
+  if (path.subresource !== undefined && !type.subresources.includes(path.subresource as never)) {
+    throw pathNotFound(context.request.url ?? '');
+  }
+  if (!type.verbs.includes(verb as never) && verb !== 'connect' && !(verb === 'get' && path.subresource === 'log')) {
+    throw methodNotAllowed(context.request.method ?? '', type.plural);
+  }
+  if (type.namespaced && path.namespace === undefined && verb !== 'list' && verb !== 'watch') {
+    // cluster-wide paths of namespaced types only list and watch
+    throw pathNotFound(context.request.url ?? '');
+  }
+  if (!type.namespaced && path.namespace !== undefined && type.plural !== 'namespaces') throw pathNotFound(context.request.url ?? '');
+  switch (verb) {
+    case 'get':
+      if (path.subresource === 'log') return handlePodLog(context);
+      return handleGet(context);
+    case 'list':
+      return handleList(context);
+    case 'watch':
+      return handleWatch(context);
+    case 'create':
+      return handleCreate(context);
+    case 'update':
+      return handleUpdate(context);
+    case 'patch':
+      return handlePatch(context);
+    case 'delete':
+      return handleDelete(context);
+    case 'deletecollection':
+      return handleDeleteCollection(context);
+    case 'connect':
+      return handlePodConnectWithoutUpgrade(context);
+    default:
+      throw badRequest(`unsupported verb ${String(verb)}`);
+  }
+}

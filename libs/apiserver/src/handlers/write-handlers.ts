@@ -1,0 +1,39 @@
+// create (POST) and update (PUT), including the status subresource.
+import { badRequest } from '../errors';
+import { dryRunParam, fieldManagerParam, fieldValidationParam } from './query-options';
+import { namespaceOf, type ResourceRequest } from './request-context';
+import { checkUnknownFields, readObjectBody } from './request-objects';
+import { sendObject } from './object-responses';
+
+function statusOrMain(context: ResourceRequest): '' | 'status' {
+  const subresource = context.path.subresource;
+  if (subresource === undefined) return '';
+  if (subresource === 'status' && context.type.subresources.includes('status')) return 'status';
+  throw badRequest(`the subresource "${subresource}" of ${context.type.plural} cannot be written`);
+}
+
+export async function handleCreate(context: ResourceRequest): Promise<void> {
+  const dryRun = dryRunParam(context.query);
+  const fieldManager = fieldManagerParam(context.query, context.request.headers['user-agent']);
+  const validation = fieldValidationParam(context.query);
+  const body = await readObjectBody(context);
+  checkUnknownFields(context, context.type, body, validation);
+  context.services.authorizer.admitCreate(context.user, context.attributes, body);
+  const created = context.services.store.create(context.type, namespaceOf(context), body, { dryRun, fieldManager });
+  sendObject(context, 201, created);
+}
+
+export async function handleUpdate(context: ResourceRequest): Promise<void> {
+  const subresource = statusOrMain(context);
+  const dryRun = dryRunParam(context.query);
+  const fieldManager = fieldManagerParam(context.query, context.request.headers['user-agent']);
+  const validation = fieldValidationParam(context.query);
+  const body = await readObjectBody(context);
+  checkUnknownFields(context, context.type, body, validation);
+  const name = context.path.name ?? '';
+  if (context.services.store.find(context.type, namespaceOf(context), name) === undefined) {
+    context.services.authorizer.admitCreate(context.user, context.attributes, { ...body, metadata: { ...body.metadata, name } });
+  }
+  const result = context.services.store.update(context.type, namespaceOf(context), name, body, { dryRun, fieldManager, subresource });
+  sendObject(context, result.created ? 201 : 200, result.object);
+}

@@ -1,0 +1,25 @@
+// Writing responses: JSON bodies, Status errors, and the Warning headers of fieldValidation=Warn.
+import type { ServerResponse } from 'node:http';
+import type { Status } from '../errors';
+
+export function sendJson(response: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+  if (response.headersSent) {
+    if (!response.writableEnded) response.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  response.writeHead(code, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
+  response.end(text);
+}
+
+export function sendStatus(response: ServerResponse, status: Status): void {
+  sendJson(response, status.code, status);
+}
+
+/** `Warning: 299 - "<text>"`, as apiserver sends for deprecated APIs and ignored fields. */
+export function addWarning(response: ServerResponse, text: string): void {
+  const value = `299 - ${JSON.stringify(text)}`;
+  const existing = response.getHeader('warning');
+  const list = Array.isArray(existing) ? existing : typeof existing === 'string' ? [existing] : [];
+  response.setHeader('warning', [...list, value]);
+}

@@ -1,0 +1,14 @@
+// @kedge/apiserver: an embedded Kubernetes-compatible API server on SQLite, for cloudcore on one
+// machine without a cluster (as K3s runs Kubernetes on kine).
+export {
+  ADMIN_KUBECONFIG_FILE,
+  ADMIN_TOKEN_FILE,
+  DATABASE_FILE,
+  startApiServer,
+  type ApiServer,
+  type ApiServerOptions,
+  type ApiServerTlsOptions,
+} from './server';
+export type { PodStreamHandler, PodStreamTarget } from './pod-streams';
+export type { StaticToken } from './auth';
+export type { KubeObject, ObjectMeta } from './meta';

@@ -1,0 +1,2 @@
+// Admin kubeconfig files.
+export { renderKubeconfig, writeKubeconfig, type KubeconfigContents } from './admin-kubeconfig';

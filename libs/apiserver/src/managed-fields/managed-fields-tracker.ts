@@ -1,0 +1,64 @@
+// metadata.managedFields for writes that are not server-side apply (create, update, patch): the
+// writing manager's `Update` entry gains the fields it changed, and every other manager, appliers
+// included, loses them, as in Kubernetes. Server-side apply keeps its own entries through the patch
+// module; both read and write the same FieldsV1 notation.
+import type { ManagedFieldsEntry, KubeObject } from '../meta';
+import { coveredBy, fieldsV1FromPaths, leafValues, pathsFromFieldsV1 } from './field-set';
+
+export interface ManagedWrite {
+  manager: string;
+  apiVersion: string;
+  /** metav1.Time of the write */
+  time: string;
+  /** '' for the main resource, 'status' for the status subresource */
+  subresource: string;
+}
+
+function sameEntry(entry: ManagedFieldsEntry, write: ManagedWrite): boolean {
+  return entry.manager === write.manager && entry.operation === 'Update' && (entry.subresource ?? '') === write.subresource;
+}
+
+/** managedFields of `next` after `write` changed `previous` into it (previous undefined: a create). */
+export function trackManagedFields(previous: KubeObject | undefined, next: KubeObject, write: ManagedWrite): ManagedFieldsEntry[] {
+  const only = write.subresource === 'status' ? 'status' : undefined;
+  const before = previous === undefined ? new Map<string, string>() : leafValues(previous, only);
+  const after = leafValues(next, only);
+  const changed = new Set([...after.keys()].filter((path) => before.get(path) !== after.get(path)));
+  const removed = new Set([...before.keys()].filter((path) => !after.has(path)));
+  const existing = previous?.metadata.managedFields ?? next.metadata.managedFields ?? [];
+  if (changed.size === 0 && removed.size === 0 && previous !== undefined) return existing;
+
+  const entries: ManagedFieldsEntry[] = [];
+  let mine: Set<string> | undefined;
+  for (const entry of existing) {
+    const owned = pathsFromFieldsV1(entry.fieldsV1);
+    // an owner keeps what is still there and was not rewritten by this manager
+    const kept = new Set([...owned].filter((path) => !changed.has(path) && !removed.has(path) && (after.has(path) || !coveredBy(path, removed))));
+    if (sameEntry(entry, write)) {
+      mine = new Set([...owned].filter((path) => !removed.has(path)));
+      continue;
+    }
+    if (kept.size > 0) entries.push({ ...entry, fieldsV1: fieldsV1FromPaths(kept) });
+  }
+  const myPaths = new Set([...(mine ?? []), ...changed]);
+  if (myPaths.size > 0) {
+    const entry: ManagedFieldsEntry = {
+      manager: write.manager,
+      operation: 'Update',
+      apiVersion: write.apiVersion,
+      time: write.time,
+      fieldsType: 'FieldsV1',
+      fieldsV1: fieldsV1FromPaths(myPaths),
+    };
+    if (write.subresource !== '') entry.subresource = write.subresource;
+    entries.push(entry);
+  }
+  return entries;
+}
+
+/** The manager a request writes as: `fieldManager`, else the User-Agent's product (`kubectl` of `kubectl/v1.32`). */
+export function managerName(fieldManager: string | undefined, userAgent: string | undefined): string {
+  if (fieldManager !== undefined && fieldManager !== '') return fieldManager;
+  const product = (userAgent ?? '').split('/')[0]?.trim() ?? '';
+  return product === '' ? 'unknown' : product.slice(0, 128);
+}

@@ -1,0 +1,3 @@
+// Kubernetes protobuf request bodies (what kubectl's typed clients send) decoded to JSON objects.
+export { decodeKubernetesProtobuf } from './kubernetes-protobuf';
+export { ProtobufDecodeError } from './wire-reader';

@@ -1,0 +1,15 @@
+// The served resources: built-in types, custom resources from CRDs, and the catalog of both.
+export {
+  ALL_VERBS,
+  apiVersionOf,
+  groupVersionKey,
+  type NameRule,
+  type ResourceNames,
+  type ResourceType,
+  type SubresourceName,
+  type UpdateContext,
+  type Verb,
+} from './resource-type';
+export { ResourceCatalog, compareVersions, type GroupVersions } from './resource-catalog';
+export { customResourceTypes } from './custom-resources';
+export { DEFAULT_TERMINATION_GRACE_SECONDS } from './core-resources';

@@ -1,0 +1,122 @@
+// Which resources are served right now: the built-ins, plus the custom resources of every established
+// CRD. Discovery, OpenAPI, routing and the controllers all read from here, and the CRD controller
+// changes it, so `kubectl api-resources` sees a CRD as soon as it is established.
+import type { ResourceType } from './resource-type';
+import { coreResources } from './core-resources';
+import { groupResources } from './group-resources';
+
+export interface GroupVersions {
+  group: string;
+  /** newest first; the first is the preferred version */
+  versions: string[];
+}
+
+const BUILTIN_GROUP_ORDER = ['', 'coordination.k8s.io', 'events.k8s.io', 'apiextensions.k8s.io'];
+
+/** Kubernetes' version priority: GA before beta before alpha, higher numbers first, other names last (alphabetical). */
+export function compareVersions(a: string, b: string): number {
+  const rank = (version: string): { stability: number; major: number; minor: number } => {
+    const match = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(version);
+    if (!match) return { stability: 0, major: 0, minor: 0 };
+    const stability = match[2] === undefined ? 3 : match[2] === 'beta' ? 2 : 1;
+    return { stability, major: Number(match[1]), minor: Number(match[3] ?? 0) };
+  };
+  const left = rank(a);
+  const right = rank(b);
+  if (left.stability !== right.stability) return right.stability - left.stability;
+  if (left.stability === 0) return a.localeCompare(b);
+  return right.major - left.major || right.minor - left.minor;
+}
+
+export class ResourceCatalog {
+  private readonly builtin: ResourceType[];
+  private readonly custom = new Map<string, ResourceType[]>();
+  private readonly listeners = new Set<() => void>();
+  private generation = 0;
+
+  constructor() {
+    this.builtin = [...coreResources(), ...groupResources()];
+  }
+
+  /** Bumped on every change; discovery and OpenAPI documents are cached per generation. */
+  get version(): number {
+    return this.generation;
+  }
+
+  all(): ResourceType[] {
+    return [...this.builtin, ...[...this.custom.values()].flat()];
+  }
+
+  find(group: string, version: string, plural: string): ResourceType | undefined {
+    return this.all().find((type) => type.group === group && type.version === version && type.plural === plural);
+  }
+
+  /** Whether any version of group/plural is served (a wrong version gets a 404 naming the resource). */
+  findAnyVersion(group: string, plural: string): ResourceType | undefined {
+    return this.all().find((type) => type.group === group && type.plural === plural);
+  }
+
+  /** The preferred version of the type with this apiVersion/kind, e.g. for ownerReferences. */
+  findByKind(apiVersion: string, kind: string): ResourceType | undefined {
+    const [group, version] = apiVersion.includes('/') ? apiVersion.split('/', 2) : ['', apiVersion];
+    return this.all().find((type) => type.group === group && type.version === version && type.kind === kind);
+  }
+
+  /** One type per storage prefix: what the namespace and garbage collectors walk. */
+  storageTypes(): ResourceType[] {
+    const seen = new Set<string>();
+    return this.all().filter((type) => {
+      if (seen.has(type.storagePrefix)) return false;
+      seen.add(type.storagePrefix);
+      return true;
+    });
+  }
+
+  /** The type owning a storage key, for turning storage events back into objects. */
+  typeForKey(key: string): ResourceType | undefined {
+    return this.storageTypes().find((type) => key.startsWith(`${type.storagePrefix}/`));
+  }
+
+  groups(): GroupVersions[] {
+    const byGroup = new Map<string, Set<string>>();
+    for (const type of this.all()) {
+      const versions = byGroup.get(type.group) ?? new Set<string>();
+      versions.add(type.version);
+      byGroup.set(type.group, versions);
+    }
+    const order = (group: string): number => {
+      const index = BUILTIN_GROUP_ORDER.indexOf(group);
+      return index === -1 ? BUILTIN_GROUP_ORDER.length : index;
+    };
+    return [...byGroup.entries()]
+      .sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))
+      .map(([group, versions]) => ({ group, versions: [...versions].sort(compareVersions) }));
+  }
+
+  resourcesOf(group: string, version: string): ResourceType[] {
+    return this.all().filter((type) => type.group === group && type.version === version);
+  }
+
+  setCustomResources(crdName: string, types: ResourceType[]): void {
+    this.custom.set(crdName, types);
+    this.changed();
+  }
+
+  removeCustomResources(crdName: string): void {
+    if (this.custom.delete(crdName)) this.changed();
+  }
+
+  customResourcesOf(crdName: string): ResourceType[] {
+    return this.custom.get(crdName) ?? [];
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    this.generation++;
+    for (const listener of this.listeners) listener();
+  }
+}

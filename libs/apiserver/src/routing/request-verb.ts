@@ -1,0 +1,45 @@
+// The Kubernetes verb of a request: HTTP method plus whether it names an object and asks to watch.
+import { methodNotAllowed } from '../errors';
+import type { ResourcePath } from './request-path';
+
+export type RequestVerb =
+  | 'get'
+  | 'list'
+  | 'watch'
+  | 'create'
+  | 'update'
+  | 'patch'
+  | 'delete'
+  | 'deletecollection'
+  | 'connect';
+
+const STREAM_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
+
+function isWatchParam(value: string | null): boolean {
+  return value === 'true' || value === '1';
+}
+
+export function requestVerb(method: string, path: ResourcePath, query: URLSearchParams): RequestVerb {
+  const named = path.name !== undefined;
+  if (path.subresource !== undefined && STREAM_SUBRESOURCES.has(path.subresource)) {
+    if (method === 'GET' || method === 'POST') return path.subresource === 'log' ? 'get' : 'connect';
+    throw methodNotAllowed(method, `${path.resource}/${path.subresource}`);
+  }
+  switch (method) {
+    case 'GET':
+      if (path.watchPath || isWatchParam(query.get('watch'))) return 'watch';
+      return named ? 'get' : 'list';
+    case 'POST':
+      if (!named) return 'create';
+      break;
+    case 'PUT':
+      if (named) return 'update';
+      break;
+    case 'PATCH':
+      if (named) return 'patch';
+      break;
+    case 'DELETE':
+      return named ? 'delete' : 'deletecollection';
+  }
+  throw methodNotAllowed(method, named ? `${path.resource}/${path.name ?? ''}` : path.resource);
+}

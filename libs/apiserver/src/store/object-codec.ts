@@ -1,0 +1,70 @@
+// Objects in storage: keys like etcd's, JSON values without resourceVersion (the revision is the
+// resourceVersion), and the storage errors turned into the Status errors clients expect.
+import { ApiError, alreadyExists, badRequest, expired, notFound, staleObject } from '../errors';
+import type { ResourceType } from '../resources';
+import type { KubeObject } from '../meta';
+import type { StoredObject } from '../storage';
+
+export function objectKey(type: ResourceType, namespace: string | undefined, name: string): string {
+  return type.namespaced ? `${type.storagePrefix}/${namespace ?? ''}/${name}` : `${type.storagePrefix}/${name}`;
+}
+
+/** All objects of a type, or those of one namespace. The trailing slash keeps `default` from matching `default-2`. */
+export function objectPrefix(type: ResourceType, namespace: string | undefined): string {
+  return type.namespaced && namespace !== undefined && namespace !== '' ? `${type.storagePrefix}/${namespace}/` : `${type.storagePrefix}/`;
+}
+
+export function encodeObject(type: ResourceType, object: KubeObject): string {
+  const stored = type.fromWire(object);
+  const { resourceVersion: _resourceVersion, ...metadata } = stored.metadata;
+  return JSON.stringify({ ...stored, metadata });
+}
+
+export function decodeObject(type: ResourceType, value: string, revision: number): KubeObject {
+  const parsed = JSON.parse(value) as KubeObject;
+  parsed.metadata = { ...parsed.metadata, resourceVersion: String(revision) };
+  return type.toWire(parsed);
+}
+
+export function decodeStored(type: ResourceType, stored: StoredObject): KubeObject {
+  return decodeObject(type, stored.value, stored.revision);
+}
+
+interface CodedError {
+  code?: unknown;
+}
+
+function storageCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as CodedError).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A storage failure as the Status a client should see; errors that are not storage errors pass through. */
+export function toApiError(error: unknown, type: ResourceType, name: string): unknown {
+  if (error instanceof ApiError) return error;
+  const ref = { group: type.group, resource: type.plural };
+  switch (storageCode(error)) {
+    case 'KEY_EXISTS':
+      return alreadyExists(ref, name);
+    case 'KEY_NOT_FOUND':
+      return notFound(ref, name);
+    case 'REVISION_CONFLICT':
+      return staleObject(ref, name);
+    case 'REVISION_COMPACTED':
+      return expired(`The resourceVersion for the provided list is too old.`);
+    case 'REVISION_TOO_NEW':
+      return new ApiError(504, 'Timeout', 'Too large resource version', { retryAfterSeconds: 1 });
+    case 'STORAGE_CLOSED':
+      return new ApiError(503, 'ServiceUnavailable', 'the API server is shutting down');
+    case 'INVALID_ARGUMENT':
+      // storage refuses keys and values no valid request produces (NUL characters, lone surrogates)
+      return badRequest(error instanceof Error ? error.message : String(error));
+    default:
+      return error;
+  }
+}
+
+export function isStorageCode(error: unknown, code: string): boolean {
+  return storageCode(error) === code;
+}

@@ -1,0 +1,227 @@
+// The generic object store between the HTTP handlers (and controllers) and ObjectStorage, like
+// apiserver's generic registry: it owns metadata (uid, generation, timestamps, managedFields),
+// runs each type's strategy and validation, and maps storage errors to Status errors. Storage calls
+// are synchronous, so each read-modify-write below runs in one tick and cannot interleave with another.
+import { cloneJson, type KubeObject } from '../meta';
+import { badRequest, forbidden, invalid, notFound, staleObject, type StatusCause } from '../errors';
+import { apiVersionOf, type ResourceCatalog, type ResourceType, type UpdateContext } from '../resources';
+import type { ObjectStorage } from '../storage';
+import { formatTimestamp } from '../meta';
+import { trackManagedFields } from '../managed-fields';
+import { decodeStored, encodeObject, isStorageCode, objectKey, toApiError } from './object-codec';
+import { generatedName, initialiseMetadata, isNoOpUpdate, keepImmutableMetadata, nextGeneration } from './object-metadata';
+import { listObjects, type ListQuery, type ObjectList } from './object-lists';
+import { deleteObject, deletionBlocked, type DeleteOptions, type DeleteResult } from './object-deletion';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** the manager recorded in managedFields */
+  fieldManager: string;
+  /** the object's managedFields were already computed (server-side apply); keep them as they are */
+  managedFieldsSet?: boolean;
+}
+
+export interface UpdateOptions extends WriteOptions {
+  subresource?: UpdateContext['subresource'];
+}
+
+export interface UpdateResult {
+  object: KubeObject;
+  created: boolean;
+}
+
+const GENERATE_NAME_ATTEMPTS = 8;
+
+export class ResourceStore {
+  constructor(
+    readonly storage: ObjectStorage,
+    readonly catalog: ResourceCatalog,
+    readonly now: () => Date,
+  ) {}
+
+  get(type: ResourceType, namespace: string | undefined, name: string): KubeObject {
+    const object = this.find(type, namespace, name);
+    if (object === undefined) throw notFound({ group: type.group, resource: type.plural }, name);
+    return object;
+  }
+
+  find(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
+    const stored = this.storage.get(objectKey(type, namespace, name));
+    return stored === undefined ? undefined : decodeStored(type, stored);
+  }
+
+  list(type: ResourceType, namespace: string | undefined, query: ListQuery): ObjectList {
+    return listObjects(this.storage, type, namespace, query);
+  }
+
+  create(type: ResourceType, namespace: string | undefined, body: KubeObject, options: WriteOptions): KubeObject {
+    const object = this.prepareBody(type, namespace, body);
+    this.checkNamespaceAcceptsContent(type, object);
+    const meta = object.metadata;
+    const generate = (meta.name === undefined || meta.name === '') && typeof meta.generateName === 'string' && meta.generateName !== '';
+    initialiseMetadata(object, this.now());
+    type.prepareForCreate(object);
+    for (let attempt = 0; ; attempt++) {
+      if (generate) meta.name = generatedName(meta.generateName ?? '');
+      this.validate(type, object, undefined);
+      if (!options.managedFieldsSet) {
+        meta.managedFields = trackManagedFields(undefined, { ...object, metadata: { ...meta, managedFields: [] } }, this.managedWrite(type, options, ''));
+      }
+      if (meta.managedFields?.length === 0) delete meta.managedFields;
+      if (options.dryRun) return object;
+      try {
+        return decodeStored(type, this.storage.create(objectKey(type, meta.namespace, meta.name ?? ''), encodeObject(type, object)));
+      } catch (error) {
+        // a generated name that collides is retried, as apiserver does
+        if (generate && attempt < GENERATE_NAME_ATTEMPTS && isStorageCode(error, 'KEY_EXISTS')) continue;
+        throw toApiError(error, type, meta.name ?? '');
+      }
+    }
+  }
+
+  /** PUT: replaces the object, conditionally on metadata.resourceVersion when the body has one. */
+  update(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, options: UpdateOptions): UpdateResult {
+    const next = this.prepareBody(type, namespace, body);
+    if (next.metadata.name !== undefined && next.metadata.name !== name) {
+      throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    next.metadata.name = name;
+    const key = objectKey(type, namespace, name);
+    const stored = this.storage.get(key);
+    const subresource = options.subresource ?? '';
+    if (stored === undefined) {
+      if (type.allowCreateOnUpdate && subresource === '') {
+        return { object: this.create(type, namespace, next, options), created: true };
+      }
+      throw notFound({ group: type.group, resource: type.plural }, name);
+    }
+    const requested = next.metadata.resourceVersion;
+    if (requested !== undefined && requested !== '') {
+      if (requested !== String(stored.revision)) throw staleObject({ group: type.group, resource: type.plural }, name);
+    } else if (!type.allowUnconditionalUpdate) {
+      throw invalid(type.group, type.kind, name, [
+        { reason: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' },
+      ]);
+    }
+    return { object: this.replace(type, decodeStored(type, stored), next, options), created: false };
+  }
+
+  /**
+   * Read-modify-write against the current version: what PATCH and the controllers use. `mutate` gets a
+   * copy of the stored object and returns the wanted object; a resourceVersion it sets is a precondition.
+   */
+  modify(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject,
+    options: UpdateOptions,
+  ): KubeObject {
+    const current = this.get(type, namespace, name);
+    const wanted = this.prepareBody(type, namespace, mutate(cloneJson(current)));
+    const requested = wanted.metadata.resourceVersion;
+    if (requested !== undefined && requested !== '' && requested !== current.metadata.resourceVersion) {
+      throw staleObject({ group: type.group, resource: type.plural }, name);
+    }
+    if (wanted.metadata.name !== undefined && wanted.metadata.name !== name) {
+      throw badRequest(`the name of the object (${wanted.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    wanted.metadata.name = name;
+    return this.replace(type, current, wanted, options);
+  }
+
+  delete(type: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions): DeleteResult {
+    return deleteObject(this, type, namespace, name, options);
+  }
+
+  /** Writes `next` over `previous` (already checked for preconditions), or deletes it when its deletion is due. */
+  private replace(type: ResourceType, previous: KubeObject, next: KubeObject, options: UpdateOptions): KubeObject {
+    const subresource = options.subresource ?? '';
+    type.prepareForUpdate(next, previous, { subresource });
+    keepImmutableMetadata(next, previous);
+    next.metadata.generation = nextGeneration(next, previous);
+    this.checkFinalizersWhileDeleting(type, next, previous);
+    this.validate(type, next, previous);
+    next.metadata.resourceVersion = previous.metadata.resourceVersion;
+    if (!options.managedFieldsSet) next.metadata.managedFields = previous.metadata.managedFields;
+    if (isNoOpUpdate(next, previous)) return previous;
+    if (!options.managedFieldsSet) {
+      next.metadata.managedFields = trackManagedFields(previous, next, this.managedWrite(type, options, subresource === 'status' ? 'status' : ''));
+    }
+    if (next.metadata.managedFields?.length === 0) delete next.metadata.managedFields;
+    const key = objectKey(type, previous.metadata.namespace, previous.metadata.name ?? '');
+    const revision = Number(previous.metadata.resourceVersion);
+    if (options.dryRun) return next;
+    try {
+      if (next.metadata.deletionTimestamp !== undefined && !deletionBlocked(next) && (next.metadata.deletionGracePeriodSeconds ?? 0) === 0) {
+        // the last finalizer is gone: the delete that was waiting for it completes now
+        this.storage.update(key, revision, encodeObject(type, next));
+        const written = this.storage.get(key);
+        return decodeStored(type, this.storage.delete(key, written?.revision));
+      }
+      return decodeStored(type, this.storage.update(key, revision, encodeObject(type, next)));
+    } catch (error) {
+      throw toApiError(error, type, previous.metadata.name ?? '');
+    }
+  }
+
+  private managedWrite(type: ResourceType, options: WriteOptions, subresource: string) {
+    return { manager: options.fieldManager, apiVersion: apiVersionOf(type), time: formatTimestamp(this.now()), subresource };
+  }
+
+  /** Checks apiVersion/kind/namespace of a request body and returns a copy fit to store. */
+  private prepareBody(type: ResourceType, namespace: string | undefined, body: KubeObject): KubeObject {
+    const object = cloneJson(body);
+    const apiVersion = apiVersionOf(type);
+    if ((object.apiVersion !== undefined && object.apiVersion !== apiVersion) || (object.kind !== undefined && object.kind !== type.kind)) {
+      throw badRequest(
+        `${String(object.kind ?? '')} in version "${String(object.apiVersion ?? '')}" cannot be handled as a ${type.kind}: ` +
+          `the body must be a ${type.kind} of apiVersion ${apiVersion}`,
+      );
+    }
+    object.apiVersion = apiVersion;
+    object.kind = type.kind;
+    if (type.namespaced) {
+      if (object.metadata.namespace !== undefined && object.metadata.namespace !== '' && object.metadata.namespace !== namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      object.metadata.namespace = namespace;
+    } else {
+      delete object.metadata.namespace;
+    }
+    return object;
+  }
+
+  private validate(type: ResourceType, object: KubeObject, previous: KubeObject | undefined): void {
+    const causes: StatusCause[] = type.validate(object, previous);
+    if (causes.length > 0) throw invalid(type.group, type.kind, object.metadata.name ?? object.metadata.generateName ?? '', causes);
+  }
+
+  private checkFinalizersWhileDeleting(type: ResourceType, next: KubeObject, previous: KubeObject): void {
+    if (previous.metadata.deletionTimestamp === undefined) return;
+    const before = new Set(previous.metadata.finalizers ?? []);
+    const added = (next.metadata.finalizers ?? []).filter((finalizer) => !before.has(finalizer));
+    if (added.length > 0) {
+      throw invalid(type.group, type.kind, previous.metadata.name ?? '', [
+        { reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: 'Forbidden: no new finalizers can be added if the object is being deleted' },
+      ]);
+    }
+  }
+
+  /** Namespaced objects go only into namespaces that exist and are not terminating (NamespaceLifecycle). */
+  private checkNamespaceAcceptsContent(type: ResourceType, object: KubeObject): void {
+    if (!type.namespaced) return;
+    const namespaceName = object.metadata.namespace ?? '';
+    const namespaces = this.catalog.find('', 'v1', 'namespaces');
+    if (namespaces === undefined) return;
+    const namespace = this.find(namespaces, undefined, namespaceName);
+    if (namespace === undefined) throw notFound({ group: '', resource: 'namespaces' }, namespaceName);
+    if (namespace.metadata.deletionTimestamp !== undefined) {
+      throw forbidden(
+        { group: type.group, resource: type.plural },
+        object.metadata.name ?? '',
+        `unable to create new content in namespace ${namespaceName} because it is being terminated`,
+      );
+    }
+  }
+}
