@@ -1,0 +1,62 @@
+// Typed errors of the edge controller. Upstream errors carry the reason label that metrics and the
+// edge's `error` answer use, so a refused message is counted, logged and answered the same way.
+
+export type UpstreamRefusal =
+  /** the message names another node's object */
+  | 'foreign-node'
+  /** a pod status for a pod that is not bound to the sending node */
+  | 'pod-not-bound'
+  /** a pod delete for a pod that is not terminating (the edge only finishes deletions) */
+  | 'not-terminating'
+  /** a configmap/secret query for an object none of the node's pods references */
+  | 'not-referenced'
+  /** malformed resource or content */
+  | 'invalid'
+  /** an operation/type pair this controller does not handle */
+  | 'unsupported'
+  /** the object does not exist */
+  | 'not-found';
+
+export class EdgeControllerError extends Error {
+  override readonly name: string = 'EdgeControllerError';
+}
+
+/** The edge asked for something it may not have or sent something unusable; answered with `error`. */
+export class UpstreamRefusedError extends EdgeControllerError {
+  override readonly name = 'UpstreamRefusedError';
+  constructor(
+    readonly reason: UpstreamRefusal,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A Kubernetes API call failed; `status` is the HTTP status when there was one. */
+export class KubeApiError extends EdgeControllerError {
+  override readonly name = 'KubeApiError';
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The HTTP status of an error thrown by @kubernetes/client-node or by KubeJson, if it has one. */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (error instanceof KubeApiError) return error.status;
+  if (typeof error === 'object' && error !== null) {
+    const record = error as Record<string, unknown>;
+    for (const field of ['code', 'statusCode']) {
+      const value = record[field];
+      if (typeof value === 'number' && value >= 100 && value < 600) return value;
+    }
+  }
+  return undefined;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

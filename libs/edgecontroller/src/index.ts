@@ -1,0 +1,20 @@
+// @kedge/edgecontroller: the cloud side of cloud→edge sync (KubeEdge's EdgeController + reliable
+// delivery, with resync by edge inventory) and the node lifecycle for autonomous edge nodes.
+export {
+  DEFAULT_DOWNSTREAM_OPTIONS,
+  startEdgeController,
+  type EdgeController,
+  type EdgeControllerHub,
+  type EdgeControllerOptions,
+  type EdgeControllerStats,
+  type StartEdgeControllerParams,
+} from './edge-controller';
+export { startNodeLifecycle, type NodeLifecycle, type StartNodeLifecycleParams } from './node-lifecycle';
+export type { DownstreamOptions, NodeSyncStats } from './downstream';
+export { EdgeControllerError, KubeApiError, UpstreamRefusedError, type UpstreamRefusal } from './errors';
+export { INVENTORY_TYPE, parseInventory, type InventoryItem } from './inventory';
+export { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE } from './kube-writes';
+export { NODE_STATUS_UNKNOWN_REASON, UNREACHABLE_TAINT_KEY } from './lifecycle-rules';
+export { EDGECONTROLLER_SOURCE } from './node-queue';
+export { SYNC_TYPES, type KubeObject, type SyncType } from './objects';
+export { podReferences, type PodReferences } from './references';

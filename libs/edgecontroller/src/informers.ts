@@ -1,0 +1,120 @@
+// client-node informers that stay up: client-node re-lists on 410 itself, but after any other list
+// or watch error it only reports the error and stops, so each informer here is restarted with
+// exponential backoff, counted and logged. Lists go through KubeJson (raw JSON, see kube-json.ts).
+import { ADD, DELETE, UPDATE, makeInformer, type Informer, type KubeConfig, type ObjectCache } from '@kubernetes/client-node';
+import type { Logger } from '@kedge/telemetry';
+import { errorMessage, httpStatusOf } from './errors';
+import type { KubeJson, KubeList } from './kube-json';
+import type { KubeObject } from './objects';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+
+export interface InformerSpec {
+  /** resource name for logs and metrics, e.g. "pods" */
+  resource: string;
+  /** collection path, e.g. /api/v1/pods */
+  path: string;
+  labelSelector?: string;
+}
+
+export interface InformerBackoff {
+  initialMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_INFORMER_BACKOFF: InformerBackoff = { initialMs: 500, maxMs: 30_000 };
+
+export class ManagedInformer {
+  readonly cache: Informer<KubeObject> & ObjectCache<KubeObject>;
+  private synced = false;
+  private listed = false;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private delayMs: number;
+  private readonly syncedPromise: Promise<void>;
+  private markSynced: () => void = () => undefined;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    kubeJson: KubeJson,
+    private readonly spec: InformerSpec,
+    private readonly logger: Logger,
+    /** told about every restart, e.g. to count it */
+    private readonly onRestart: (resource: string) => void,
+    private readonly backoff: InformerBackoff,
+    onEvent: (event: InformerEvent, object: KubeObject) => void,
+  ) {
+    this.delayMs = backoff.initialMs;
+    this.syncedPromise = new Promise<void>((resolve) => (this.markSynced = resolve));
+    const query: Record<string, string> = spec.labelSelector === undefined ? {} : { labelSelector: spec.labelSelector };
+    const list = async (): Promise<KubeList> => {
+      const result = await kubeJson.list(spec.path, query);
+      this.delayMs = backoff.initialMs;
+      this.listed = true;
+      return result;
+    };
+    this.cache = makeInformer<KubeObject>(kubeConfig, spec.path, list as never, spec.labelSelector);
+    this.cache.on(ADD, (object) => onEvent('add', object));
+    this.cache.on(UPDATE, (object) => onEvent('update', object));
+    this.cache.on(DELETE, (object) => onEvent('delete', object));
+    this.cache.on('error', (error: unknown) => this.failed(error));
+  }
+
+  get resource(): string {
+    return this.spec.resource;
+  }
+
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Starts listing and watching; resolves once the first list is in the cache (or after stop()). */
+  start(): Promise<void> {
+    void this.run();
+    return this.syncedPromise;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.markSynced();
+    await this.cache.stop();
+  }
+
+  private async run(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.cache.start();
+    } catch (error) {
+      this.failed(error);
+      return;
+    }
+    // client-node's start() also resolves after a failed list (it reports that through 'error');
+    // the items of a successful list are in the cache by the time start() resolves
+    if (!this.synced && this.listed) {
+      this.synced = true;
+      this.markSynced();
+    }
+  }
+
+  private failed(error: unknown): void {
+    if (this.stopped || this.retryTimer !== undefined) return;
+    const status = httpStatusOf(error);
+    if (status === 404 && !this.synced) {
+      // the API server does not serve this resource (e.g. no endpoints): sync the rest without it
+      this.synced = true;
+      this.markSynced();
+      this.logger.warn({ resource: this.spec.resource, path: this.spec.path }, 'resource not served by the API server; syncing without it and retrying later');
+      this.delayMs = this.backoff.maxMs;
+    }
+    const delayMs = this.delayMs;
+    this.delayMs = Math.min(this.backoff.maxMs, this.delayMs * 2);
+    this.onRestart(this.spec.resource);
+    this.logger.warn({ resource: this.spec.resource, status, error: errorMessage(error), retryInMs: delayMs }, 'informer failed; restarting it');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.run();
+    }, delayMs);
+    this.retryTimer.unref();
+  }
+}

@@ -1,0 +1,154 @@
+// The Kubernetes writes behind upstream messages, through client-node's typed clients. Status and
+// lease changes are JSON merge patches (application/merge-patch+json), which every API server takes.
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+  type KubeConfig,
+  type V1Lease,
+  type V1Node,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { httpStatusOf } from './errors';
+import { microTime } from './time';
+
+export const EDGE_ROLE_LABEL = 'node-role.kubernetes.io/edge';
+export const AUTONOMY_ANNOTATION = 'kedge.io/autonomy';
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+export const DEFAULT_LEASE_DURATION_SECONDS = 40;
+/** label prefix a node may not set on itself (Kubernetes NodeRestriction does the same) */
+const RESTRICTED_LABEL_PREFIX = 'node-restriction.kubernetes.io/';
+const NODE_STATUS_FIELDS = ['conditions', 'addresses', 'capacity', 'allocatable', 'nodeInfo', 'daemonEndpoints', 'images', 'phase'] as const;
+
+type Json = Record<string, unknown>;
+
+const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+function record(value: unknown): Json | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+function stringMap(value: unknown): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, entry] of Object.entries(record(value) ?? {})) if (typeof entry === 'string') result[key] = entry;
+  return result;
+}
+
+/** The node status fields of a message content: `{status: {...}}`, a whole Node, or the bare status. */
+export function nodeStatusFrom(content: unknown): Json {
+  const source = record(record(content)?.['status']) ?? record(content) ?? {};
+  const status: Json = {};
+  for (const field of NODE_STATUS_FIELDS) if (source[field] !== undefined) status[field] = source[field];
+  return status;
+}
+
+/** The Node an edge registers as: its labels plus the edge role, autonomy on unless it says "false". */
+export function registrationNode(nodeName: string, content: unknown): Json {
+  const metadata = record(record(content)?.['metadata']);
+  const labels = Object.fromEntries(Object.entries(stringMap(metadata?.['labels'])).filter(([key]) => !key.startsWith(RESTRICTED_LABEL_PREFIX)));
+  const requestedAutonomy = stringMap(metadata?.['annotations'])[AUTONOMY_ANNOTATION];
+  const spec = record(record(content)?.['spec']);
+  const node: Json = {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: nodeName,
+      labels: { ...labels, [EDGE_ROLE_LABEL]: '' },
+      annotations: { [AUTONOMY_ANNOTATION]: requestedAutonomy === 'false' ? 'false' : 'true' },
+    },
+    spec: Array.isArray(spec?.['taints']) ? { taints: spec['taints'] } : {},
+    status: nodeStatusFrom(content),
+  };
+  return node;
+}
+
+export class KubeWrites {
+  readonly core: CoreV1Api;
+  readonly coordination: CoordinationV1Api;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+  }
+
+  /** Creates the Node if missing (insert) and patches its status; returns the Node. */
+  async registerNode(nodeName: string, content: unknown, create: boolean): Promise<V1Node> {
+    const status = nodeStatusFrom(content);
+    if (create) {
+      try {
+        const created = await this.core.createNode({ body: registrationNode(nodeName, content) as V1Node });
+        // some API servers drop status on create: write it through the status subresource as well
+        return Object.keys(status).length === 0 ? created : await this.patchNodeStatus(nodeName, status);
+      } catch (error) {
+        if (httpStatusOf(error) !== 409) throw error;
+      }
+    }
+    try {
+      return await this.patchNodeStatus(nodeName, status);
+    } catch (error) {
+      if (httpStatusOf(error) !== 404 || create) throw error;
+      return this.registerNode(nodeName, content, true);
+    }
+  }
+
+  patchNodeStatus(nodeName: string, status: Json): Promise<V1Node> {
+    return this.core.patchNodeStatus({ name: nodeName, body: { status } }, mergePatch());
+  }
+
+  /** Creates or renews the node's Lease; renewTime is the cloud's clock (one clock for all leases). */
+  async renewLease(nodeName: string, content: unknown, now: Date): Promise<V1Lease> {
+    const requested = record(record(content)?.['spec']) ?? record(content) ?? {};
+    const duration = requested['leaseDurationSeconds'];
+    const spec = {
+      holderIdentity: nodeName,
+      leaseDurationSeconds: typeof duration === 'number' && Number.isInteger(duration) && duration > 0 ? duration : DEFAULT_LEASE_DURATION_SECONDS,
+      renewTime: microTime(now),
+    };
+    try {
+      return await this.coordination.patchNamespacedLease({ name: nodeName, namespace: NODE_LEASE_NAMESPACE, body: { spec } }, mergePatch());
+    } catch (error) {
+      if (httpStatusOf(error) !== 404) throw error;
+    }
+    const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: nodeName, namespace: NODE_LEASE_NAMESPACE }, spec };
+    try {
+      return await this.coordination.createNamespacedLease({ namespace: NODE_LEASE_NAMESPACE, body: body as unknown as V1Lease });
+    } catch (error) {
+      const status = httpStatusOf(error);
+      if (status === 409) return this.coordination.patchNamespacedLease({ name: nodeName, namespace: NODE_LEASE_NAMESPACE, body: { spec } }, mergePatch());
+      if (status !== 404) throw error;
+    }
+    // the namespace itself is missing (a fresh API server): create it, then the lease
+    await this.core.createNamespace({ body: { metadata: { name: NODE_LEASE_NAMESPACE } } }).catch((error: unknown) => {
+      if (httpStatusOf(error) !== 409) throw error;
+    });
+    return this.coordination.createNamespacedLease({ namespace: NODE_LEASE_NAMESPACE, body: body as unknown as V1Lease });
+  }
+
+  readPod(namespace: string, name: string): Promise<V1Pod> {
+    return this.core.readNamespacedPod({ namespace, name });
+  }
+
+  /** Finishes a graceful deletion the edge has carried out (grace 0, only that very pod by UID). */
+  async finishPodDeletion(namespace: string, name: string, uid: string | undefined): Promise<void> {
+    try {
+      await this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0, ...(uid === undefined ? {} : { body: { preconditions: { uid } } }) });
+    } catch (error) {
+      if (httpStatusOf(error) !== 404) throw error;
+    }
+  }
+
+  patchPodStatus(namespace: string, name: string, status: Json): Promise<V1Pod> {
+    return this.core.patchNamespacedPodStatus({ namespace, name, body: { status } }, mergePatch());
+  }
+
+  /** Creates the event; an event that exists already (a resend) counts as done. */
+  async createEvent(namespace: string, event: Json): Promise<void> {
+    try {
+      await this.core.createNamespacedEvent({ namespace, body: event as unknown as CoreV1Event });
+    } catch (error) {
+      if (httpStatusOf(error) !== 409) throw error;
+    }
+  }
+}

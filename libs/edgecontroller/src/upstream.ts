@@ -1,0 +1,195 @@
+// Edge → cloud messages (group `resource`). The node segment of every resource was put there by
+// CloudHub from the authenticated connection, so it is who is asking; every handler checks that the
+// object named is that node's own, and refuses (error answer, log line, metric) anything else.
+import { CLUSTER_SCOPED_NAMESPACE, Operation, newErrorResponse, newResponse, parseCloudResource, type CloudResource, type Message } from '@kedge/protocol';
+import type { ObjectCache, V1Pod } from '@kubernetes/client-node';
+import { LogThrottle, type Logger } from '@kedge/telemetry';
+import type { DesiredState } from './desired-state';
+import { UpstreamRefusedError, errorMessage, httpStatusOf } from './errors';
+import { INVENTORY_TYPE, parseInventory, type InventoryItem } from './inventory';
+import { NODE_LEASE_NAMESPACE, nodeStatusFrom, type KubeWrites } from './kube-writes';
+import type { EdgeControllerMetrics } from './metrics';
+import { EDGECONTROLLER_SOURCE } from './node-queue';
+import type { KubeObject } from './objects';
+
+export interface UpstreamDeps {
+  writes: KubeWrites;
+  desired: DesiredState;
+  caches: { configmaps: ObjectCache<KubeObject>; secrets: ObjectCache<KubeObject>; pods: ObjectCache<KubeObject> };
+  reply: (message: Message) => Promise<void>;
+  inventory: (node: string, items: InventoryItem[]) => void;
+  metrics: EdgeControllerMetrics;
+  logger: Logger;
+  now: () => number;
+}
+
+const KNOWN_TYPES = new Set(['node', 'nodestatus', 'lease', 'pod', 'podstatus', 'event', 'configmap', 'secret', INVENTORY_TYPE]);
+
+type Json = Record<string, unknown>;
+
+function record(value: unknown): Json | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+function refuse(reason: UpstreamRefusedError['reason'], message: string): never {
+  throw new UpstreamRefusedError(reason, message);
+}
+
+export class Upstream {
+  private readonly throttle = new LogThrottle();
+
+  constructor(private readonly deps: UpstreamDeps) {}
+
+  /** Handles one upstream message and answers it; never throws. */
+  async handle(message: Message): Promise<void> {
+    let resource: CloudResource;
+    try {
+      resource = parseCloudResource(message.route.resource);
+    } catch (error) {
+      await this.answerRefusal(message, 'unknown', undefined, new UpstreamRefusedError('invalid', errorMessage(error)));
+      return;
+    }
+    const type = KNOWN_TYPES.has(resource.type) ? resource.type : 'other';
+    try {
+      const content = await this.dispatch(resource, message);
+      this.deps.metrics.upstream.inc({ type, result: 'ok' });
+      await this.send(newResponse(message, content, EDGECONTROLLER_SOURCE));
+    } catch (error) {
+      if (error instanceof UpstreamRefusedError) {
+        await this.answerRefusal(message, type, resource.node, error);
+        return;
+      }
+      this.deps.metrics.upstream.inc({ type, result: 'error' });
+      const status = httpStatusOf(error);
+      this.throttle.run(`error:${resource.node}:${type}`, (suppressed) =>
+        this.deps.logger.warn({ node: resource.node, resource: message.route.resource, operation: message.route.operation, status, error: errorMessage(error), suppressed }, 'upstream message failed'),
+      );
+      await this.send(newErrorResponse(message, `${type} ${message.route.operation} failed: ${errorMessage(error)}`, EDGECONTROLLER_SOURCE));
+    }
+  }
+
+  private async dispatch(resource: CloudResource, message: Message): Promise<unknown> {
+    const { node, namespace, type, name } = resource;
+    const operation = message.route.operation;
+    const { writes } = this.deps;
+    const own = (what: string): void => {
+      if (name !== node) refuse('foreign-node', `node "${node}" may not touch ${what} "${String(name)}"`);
+    };
+    switch (`${type}:${operation}`) {
+      case `${INVENTORY_TYPE}:${Operation.Query}`:
+        own('the inventory of node');
+        this.deps.inventory(node, parseInventory(message.content));
+        return 'OK';
+      case `node:${Operation.Insert}`:
+      case `node:${Operation.Update}`:
+        own('node');
+        return writes.registerNode(node, message.content, operation === Operation.Insert);
+      case `nodestatus:${Operation.Update}`: {
+        own('the status of node');
+        const status = nodeStatusFrom(message.content);
+        if (Object.keys(status).length === 0) refuse('invalid', 'node status content has none of conditions, addresses, capacity, allocatable, nodeInfo');
+        await writes.patchNodeStatus(node, status);
+        return 'OK';
+      }
+      case `lease:${Operation.Insert}`:
+      case `lease:${Operation.Update}`:
+        own('the lease of node');
+        if (namespace !== NODE_LEASE_NAMESPACE) refuse('foreign-node', `node leases live in ${NODE_LEASE_NAMESPACE}, not in "${namespace}"`);
+        await writes.renewLease(node, message.content, new Date(this.deps.now()));
+        return 'OK';
+      case `podstatus:${Operation.Update}`:
+        await this.podStatus(node, namespace, this.named(resource), message.content);
+        return 'OK';
+      case `pod:${Operation.Delete}`:
+        await this.podDeleted(node, namespace, this.named(resource));
+        return 'OK';
+      case `event:${Operation.Insert}`:
+        await this.event(node, namespace, this.named(resource), message.content);
+        return 'OK';
+      case `configmap:${Operation.Query}`:
+      case `secret:${Operation.Query}`:
+        return this.query(node, type as 'configmap' | 'secret', namespace, this.named(resource));
+      default:
+        return refuse('unsupported', `the edge controller does not handle ${operation} of ${type}`);
+    }
+  }
+
+  private named(resource: CloudResource): string {
+    if (resource.name === undefined) refuse('invalid', `resource ${resource.type} needs a name`);
+    if (resource.namespace === CLUSTER_SCOPED_NAMESPACE) refuse('invalid', `${resource.type} is namespaced; "null" is not a namespace`);
+    return resource.name;
+  }
+
+  private async boundPod(node: string, namespace: string, name: string): Promise<V1Pod> {
+    let pod: V1Pod;
+    try {
+      pod = await this.deps.writes.readPod(namespace, name);
+    } catch (error) {
+      if (httpStatusOf(error) === 404) refuse('not-found', `pod ${namespace}/${name} does not exist`);
+      throw error;
+    }
+    if (pod.spec?.nodeName !== node) refuse('pod-not-bound', `pod ${namespace}/${name} is not bound to node "${node}"`);
+    return pod;
+  }
+
+  /** The edge stopped a terminating pod's containers: remove the pod (what a kubelet does). */
+  private async podDeleted(node: string, namespace: string, name: string): Promise<void> {
+    const pod = await this.boundPod(node, namespace, name);
+    if (pod.metadata?.deletionTimestamp === undefined) refuse('not-terminating', `pod ${namespace}/${name} is not being deleted; only the cloud starts pod deletions`);
+    await this.deps.writes.finishPodDeletion(namespace, name, pod.metadata.uid);
+  }
+
+  private async podStatus(node: string, namespace: string, name: string, content: unknown): Promise<void> {
+    await this.boundPod(node, namespace, name);
+    const status = record(record(content)?.['status']) ?? record(content);
+    if (status === undefined) refuse('invalid', 'pod status content must be an object');
+    await this.deps.writes.patchPodStatus(namespace, name, status);
+  }
+
+  private async event(node: string, namespace: string, name: string, content: unknown): Promise<void> {
+    const event = record(content);
+    if (event === undefined) refuse('invalid', 'event content must be an Event object');
+    const involved = record(event['involvedObject']);
+    const kind = involved?.['kind'];
+    if (kind === 'Node' && involved?.['name'] !== node) refuse('foreign-node', `node "${node}" may not report events about node "${String(involved?.['name'])}"`);
+    if (kind === 'Pod') {
+      const podName = typeof involved?.['name'] === 'string' ? involved['name'] : '';
+      const podNamespace = typeof involved?.['namespace'] === 'string' ? involved['namespace'] : namespace;
+      const pod = this.deps.caches.pods.get(podName, podNamespace);
+      const boundTo = (pod?.['spec'] as { nodeName?: unknown } | undefined)?.nodeName;
+      if (boundTo !== node) refuse('pod-not-bound', `node "${node}" may not report events about pod ${podNamespace}/${podName}`);
+    }
+    const metadata: Json = { ...record(event['metadata']), name, namespace };
+    delete metadata['resourceVersion'];
+    delete metadata['uid'];
+    delete metadata['creationTimestamp'];
+    await this.deps.writes.createEvent(namespace, { ...event, apiVersion: 'v1', kind: 'Event', metadata });
+  }
+
+  private query(node: string, type: 'configmap' | 'secret', namespace: string, name: string): KubeObject {
+    if (!this.deps.desired.isReferencedBy(node, type, namespace, name)) {
+      refuse('not-referenced', `no pod of node "${node}" references ${type} ${namespace}/${name}`);
+    }
+    const object = (type === 'configmap' ? this.deps.caches.configmaps : this.deps.caches.secrets).get(name, namespace);
+    if (object === undefined) refuse('not-found', `${type} ${namespace}/${name} does not exist`);
+    return object;
+  }
+
+  private async answerRefusal(message: Message, type: string, node: string | undefined, error: UpstreamRefusedError): Promise<void> {
+    const { metrics, logger } = this.deps;
+    metrics.upstream.inc({ type, result: 'refused' });
+    metrics.refused.inc({ reason: error.reason });
+    this.throttle.run(`refused:${String(node)}:${error.reason}`, (suppressed) =>
+      logger.warn({ node, resource: message.route.resource, operation: message.route.operation, reason: error.reason, error: error.message, suppressed }, 'refused upstream message'),
+    );
+    await this.send(newErrorResponse(message, `${error.reason}: ${error.message}`, EDGECONTROLLER_SOURCE));
+  }
+
+  private async send(message: Message): Promise<void> {
+    try {
+      await this.deps.reply(message);
+    } catch (error) {
+      this.deps.logger.debug({ resource: message.route.resource, error: errorMessage(error) }, 'answer not sent');
+    }
+  }
+}

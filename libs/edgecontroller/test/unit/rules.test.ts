@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { parseInventory } from '../../src/inventory';
+import { evictionTime, unknownConditions, withUnreachableTaint, withoutUnreachableTaints } from '../../src/lifecycle-rules';
+import { parseResourceVersion } from '../../src/objects';
+import { podReferences } from '../../src/references';
+
+describe('references - pod', () => {
+  it('finds configmaps and secrets in env, envFrom, volumes, projected volumes and imagePullSecrets of all containers', () => {
+    const refs = podReferences({
+      spec: {
+        initContainers: [{ env: [{ valueFrom: { secretKeyRef: { name: 's-init' } } }] }],
+        containers: [
+          { env: [{ valueFrom: { configMapKeyRef: { name: 'c-env' } } }, { value: 'plain' }], envFrom: [{ configMapRef: { name: 'c-from' } }, { secretRef: { name: 's-from' } }] },
+        ],
+        ephemeralContainers: [{ envFrom: [{ configMapRef: { name: 'c-debug' } }] }],
+        volumes: [
+          { configMap: { name: 'c-vol' } },
+          { secret: { secretName: 's-vol' } },
+          { projected: { sources: [{ configMap: { name: 'c-proj' } }, { secret: { name: 's-proj' } }, { serviceAccountToken: {} }] } },
+          { emptyDir: {} },
+        ],
+        imagePullSecrets: [{ name: 's-pull' }],
+      },
+    });
+    expect([...refs.configMaps].sort()).toEqual(['c-debug', 'c-env', 'c-from', 'c-proj', 'c-vol']);
+    expect([...refs.secrets].sort()).toEqual(['s-from', 's-init', 's-proj', 's-pull', 's-vol']);
+  });
+
+  it('tolerates pods without a spec or with odd shapes', () => {
+    expect(podReferences({}).configMaps.size).toBe(0);
+    expect(podReferences({ spec: { containers: 'nope', volumes: [null, 3] } }).secrets.size).toBe(0);
+  });
+});
+
+describe('inventory - parsing', () => {
+  it('reads items, puts nodes in namespace null and skips types that are not synced', () => {
+    const items = parseInventory({
+      items: [
+        { type: 'node', namespace: null, name: 'n1', resourceVersion: '7' },
+        { type: 'pod', namespace: 'apps', name: 'p', resourceVersion: 12 },
+        { type: 'device', namespace: 'apps', name: 'd', resourceVersion: '3' },
+      ],
+    });
+    expect(items).toEqual([
+      { type: 'node', namespace: 'null', name: 'n1', resourceVersion: '7' },
+      { type: 'pod', namespace: 'apps', name: 'p', resourceVersion: '12' },
+    ]);
+  });
+
+  it('refuses a malformed inventory as a whole', () => {
+    expect(() => parseInventory({})).toThrow(/items/);
+    expect(() => parseInventory({ items: [{ type: 'pod', namespace: 'apps', name: 'p', resourceVersion: 'abc' }] })).toThrow(/resourceVersion/);
+    expect(() => parseInventory({ items: [{ type: 'pod', namespace: 'null', name: 'p', resourceVersion: '1' }] })).toThrow(/namespace/);
+  });
+
+  it('compares resourceVersions as integers', () => {
+    expect(parseResourceVersion('10') > parseResourceVersion('9')).toBe(true);
+    expect(parseResourceVersion('x')).toBe(0n);
+  });
+});
+
+describe('lifecycle rules - conditions, taints and eviction', () => {
+  it('turns kubelet conditions Unknown and adds Ready when missing', () => {
+    const conditions = unknownConditions({ status: { conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'NetworkUnavailable', status: 'False' }] } }, 0);
+    expect(conditions.map((c) => `${c.type}=${c.status}`)).toEqual(['MemoryPressure=Unknown', 'NetworkUnavailable=False', 'Ready=Unknown']);
+    expect(conditions[2]?.reason).toBe('NodeStatusUnknown');
+  });
+
+  it('adds each unreachable taint once and removes them all', () => {
+    const once = withUnreachableTaint([{ key: 'other', effect: 'NoSchedule' }], 'NoSchedule', 0);
+    expect(withUnreachableTaint(once, 'NoSchedule', 1)).toBe(once);
+    expect(withoutUnreachableTaints(withUnreachableTaint(once, 'NoExecute', 0))).toEqual([{ key: 'other', effect: 'NoSchedule' }]);
+  });
+
+  it('evicts by toleration like the taint manager', () => {
+    const pod = (tolerations: unknown[]) => ({ spec: { tolerations } });
+    expect(evictionTime(pod([]), 1_000, 30_000)).toBe(31_000);
+    expect(evictionTime(pod([{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' }]), 1_000, 30_000)).toBeUndefined();
+    expect(evictionTime(pod([{ operator: 'Exists' }]), 1_000, 30_000)).toBeUndefined();
+    expect(evictionTime(pod([{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', tolerationSeconds: 60 }]), 1_000, 30_000)).toBe(61_000);
+    expect(evictionTime(pod([{ key: 'node.kubernetes.io/not-ready', operator: 'Exists' }]), 1_000, 30_000)).toBe(31_000);
+  });
+});
