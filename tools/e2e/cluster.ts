@@ -8,6 +8,8 @@ export interface CloudCoreHandle {
   dataDir: string;
   configFile: string;
   ports: { websocket: number; quic: number | undefined; https: number; metrics: number };
+  /** admin kubeconfig of the embedded API server */
+  kubeconfig: string;
 }
 
 export interface CloudCoreSettings {
@@ -16,6 +18,7 @@ export interface CloudCoreSettings {
   /** reuse these ports (a restart must come back where the edges look for it) */
   ports?: Partial<CloudCoreHandle['ports']>;
   dataDir?: string;
+  nodeGracePeriodSeconds?: number;
 }
 
 export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<CloudCoreHandle> {
@@ -29,13 +32,15 @@ export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<
       https: { address: '127.0.0.1', port: settings.ports?.https ?? 0 },
       keepaliveTimeoutSeconds: settings.keepaliveTimeoutSeconds ?? 30,
     },
+    kubeAPI: { embedded: { address: '127.0.0.1', port: 0 } },
+    nodeLifecycle: { gracePeriodSeconds: settings.nodeGracePeriodSeconds ?? 40, checkIntervalSeconds: 1 },
     metrics: { address: '127.0.0.1', port: settings.ports?.metrics ?? 0 },
     log: { level: 'debug' },
   });
   const process = startApp('cloudcore', ['--config', configFile]);
   const ready = await process.waitForLog((l) => l.msg === 'cloudcore ready', 'cloudcore ready');
   const ports = ready.ports as CloudCoreHandle['ports'];
-  return { process, dataDir, configFile, ports };
+  return { process, dataDir, configFile, ports, kubeconfig: String(ready.kubeconfig) };
 }
 
 export async function issueToken(cloud: { dataDir: string }, extra: string[] = []): Promise<string> {
@@ -57,7 +62,10 @@ export interface EdgeCoreSettings {
   protocol?: 'websocket' | 'quic';
   maxReconnectDelayMs?: number;
   heartbeatSeconds?: number;
+  leaseRenewSeconds?: number;
   dataDir?: string;
+  /** dial the WebSocket hub on this port instead (a proxy in front of cloudcore) */
+  hubPort?: number;
 }
 
 export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings): EdgeCoreHandle {
@@ -67,13 +75,15 @@ export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings
     dataDir,
     edgeHub: {
       protocol: settings.protocol ?? 'websocket',
-      server: `127.0.0.1:${cloud.ports.websocket}`,
+      server: `127.0.0.1:${settings.hubPort ?? cloud.ports.websocket}`,
       quicServer: `127.0.0.1:${cloud.ports.quic ?? 10001}`,
       httpServer: `https://127.0.0.1:${cloud.ports.https}`,
       heartbeatSeconds: settings.heartbeatSeconds ?? 1,
       reconnect: { initialDelayMs: 100, maxDelayMs: settings.maxReconnectDelayMs ?? 2_000 },
     },
     metrics: { address: '127.0.0.1', port: 0 },
+    metaServer: { address: '127.0.0.1', port: 0 },
+    nodeStatus: { leaseRenewSeconds: settings.leaseRenewSeconds ?? 1, statusUpdateSeconds: 5 },
     log: { level: 'debug' },
   });
   const args = ['--config', configFile];

@@ -171,3 +171,27 @@ export async function fetchMetrics(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
   return response.text();
 }
+
+/** Runs the real kubectl against `target` (a kubeconfig path, or `--server` URL for MetaServer). */
+export async function kubectl(
+  target: { kubeconfig: string } | { server: string },
+  args: string[],
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const prefix = 'kubeconfig' in target ? ['--kubeconfig', target.kubeconfig] : ['--server', target.server];
+  const child = spawn('kubectl', [...prefix, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin.end(input ?? '');
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  return { code, stdout, stderr };
+}
+
+/** kubectl that must succeed; returns stdout. */
+export async function kubectlOk(target: { kubeconfig: string } | { server: string }, args: string[], input?: string): Promise<string> {
+  const result = await kubectl(target, args, input);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+  return result.stdout;
+}

@@ -71,8 +71,8 @@ describe('hub link - resilience', () => {
   it('cloudcore drops a session that stays silent past the keepalive timeout', async () => {
     const cloud = await startCloudCore({ keepaliveTimeoutSeconds: 2 });
     const token = await issueToken(cloud);
-    // heartbeat far above the timeout: the cloud must drop the silent session
-    const edge = startEdgeCore(cloud, { nodeName: 'gw-silent', token, heartbeatSeconds: 300 });
+    // heartbeat and lease renewal far above the timeout: after its first reports the edge goes silent
+    const edge = startEdgeCore(cloud, { nodeName: 'gw-silent', token, heartbeatSeconds: 300, leaseRenewSeconds: 300 });
     await cloud.process.waitForLog(isNodeConnected('gw-silent'), 'session');
     await cloud.process.waitForLog((l) => l.msg.startsWith('node silent past the keepalive timeout'), 'timeout drop', 30_000);
     const metrics = await fetchMetrics(cloud.ports.metrics);

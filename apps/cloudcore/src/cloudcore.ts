@@ -6,9 +6,11 @@ import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
 import { MessageRouter } from '@kedge/router';
 import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsServer } from '@kedge/telemetry';
 import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
+import { startEdgeController, startNodeLifecycle } from '@kedge/edgecontroller';
 import { Counter } from 'prom-client';
 import { startCertificateServer, type CertificateServer } from './certificates';
 import type { CloudCoreConfig } from './config/cloudcore-config';
+import { connectKubeApi } from './kube-api';
 
 export interface RunningCloudCore {
   readonly hub: CloudHub;
@@ -48,6 +50,31 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
   });
   const closers: Array<() => Promise<void>> = [];
   try {
+    const kubeApi = await connectKubeApi(config, logger, registry);
+    closers.push(() => kubeApi.close());
+    if (config.edgeController.enable) {
+      // before any listener accepts edges: an inventory must find the controller there
+      const edgeController = startEdgeController({
+        kubeConfig: kubeApi.kubeConfig,
+        hub,
+        router,
+        logger,
+        registry,
+        options: { syncServices: config.edgeController.syncServices },
+      });
+      closers.push(() => edgeController.close());
+    }
+    if (config.nodeLifecycle.enable) {
+      const lifecycle = startNodeLifecycle({
+        kubeConfig: kubeApi.kubeConfig,
+        logger: logger.child({ module: 'nodelifecycle' }),
+        registry,
+        gracePeriodMs: config.nodeLifecycle.gracePeriodSeconds * 1000,
+        checkIntervalMs: config.nodeLifecycle.checkIntervalSeconds * 1000,
+      });
+      closers.push(() => lifecycle.close());
+    }
+
     let certificateServer: CertificateServer | undefined;
     if (hubConfig.https.enable) {
       certificateServer = await startCertificateServer({
@@ -105,6 +132,8 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
           metrics: metricsServer?.port,
         },
         dataDir: config.dataDir,
+        kubeApi: kubeApi.source,
+        kubeconfig: kubeApi.adminKubeconfigPath,
       },
       'cloudcore ready',
     );

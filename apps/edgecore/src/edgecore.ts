@@ -2,12 +2,17 @@
 // EdgeHub over the configured transport, the router for edge modules, and the metrics endpoint.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NodeStatusReporter } from '@kedge/edged';
 import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
+import { MetaManager, MetaStore, startMetaServer, type MetaServer } from '@kedge/metamanager';
 import { MessageRouter } from '@kedge/router';
 import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsServer } from '@kedge/telemetry';
 import { dialHub, isQuicAvailable, type TransportKind } from '@kedge/transport';
 import { bootstrapNodeCertificate, scheduleRotation } from './certificates';
 import type { EdgeCoreConfig } from './config/edgecore-config';
+
+/** what edgecore reports as its kubelet version in Node.status.nodeInfo */
+export const KUBELET_VERSION = 'v1.32.0-kedge';
 
 export interface RunningEdgeCore {
   readonly hub: EdgeHub;
@@ -69,7 +74,30 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
     heartbeatMs: hubConfig.heartbeatSeconds * 1000,
     backoff: { initialDelayMs: hubConfig.reconnect.initialDelayMs, maxDelayMs: hubConfig.reconnect.maxDelayMs },
   });
+  // the store and the module that fills it exist before the first connect, so the first inventory
+  // already describes what is on disk
+  const store = new MetaStore({ file: join(config.dataDir, 'edgecore.db'), logger: logger.child({ module: 'metastore' }) });
+  const metaManager = new MetaManager({ store, router, hub, logger: logger.child({ module: 'metamanager' }), registry, nodeName });
   hub.start();
+  const nodeStatus = new NodeStatusReporter({
+    nodeName,
+    labels: config.labels,
+    kubeletVersion: KUBELET_VERSION,
+    reporter: metaManager,
+    logger: logger.child({ module: 'edged' }),
+    leaseRenewSeconds: config.nodeStatus.leaseRenewSeconds,
+    statusUpdateSeconds: config.nodeStatus.statusUpdateSeconds,
+  });
+  nodeStatus.start();
+  let metaServer: MetaServer | undefined;
+  if (config.metaServer.enable) {
+    metaServer = await startMetaServer({
+      store,
+      host: config.metaServer.address,
+      port: config.metaServer.port,
+      logger: logger.child({ module: 'metaserver' }),
+    });
+  }
 
   const rotation = scheduleRotation({
     serverUrl: hubConfig.httpServer,
@@ -91,14 +119,21 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
       health: () => ({ ok: true, details: { cloudConnected: hub.connected } }),
     });
   }
-  logger.info({ nodeName, transport: kind, ports: { metrics: metricsServer?.port } }, 'edgecore ready');
+  logger.info(
+    { nodeName, transport: kind, ports: { metrics: metricsServer?.port, metaServer: metaServer?.port }, objects: Object.fromEntries(store.countByType()) },
+    'edgecore ready',
+  );
 
   return {
     hub,
     router,
     async close() {
       rotation.stop();
+      nodeStatus.stop();
+      await metaServer?.close();
+      metaManager.stop();
       await hub.stop();
+      store.close();
       await metricsServer?.close();
     },
   };

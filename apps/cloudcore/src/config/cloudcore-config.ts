@@ -37,6 +37,37 @@ export const cloudCoreConfigSchema = z
       })
       .strict()
       .prefault({}),
+    kubeAPI: z
+      .object({
+        /** a real cluster; without it (and outside a pod) cloudcore runs its embedded API server */
+        kubeconfig: z.string().min(1).optional(),
+        embedded: z
+          .object({
+            address: z.string().refine((a) => isIP(a) !== 0, 'expected an IP address').default('127.0.0.1'),
+            port: port.default(6443),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    edgeController: z
+      .object({
+        enable: z.boolean().default(true),
+        /** also send services and endpoints of namespaces where a node has pods */
+        syncServices: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    nodeLifecycle: z
+      .object({
+        enable: z.boolean().default(true),
+        /** a lease not renewed for this long makes the node Ready=Unknown (pods of autonomous nodes stay) */
+        gracePeriodSeconds: z.number().int().min(1).default(40),
+        checkIntervalSeconds: z.number().int().min(1).default(5),
+      })
+      .strict()
+      .prefault({}),
     metrics: z
       .object({
         enable: z.boolean().default(true),

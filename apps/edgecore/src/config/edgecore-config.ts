@@ -41,6 +41,23 @@ export const edgeCoreConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** labels this gateway's Node gets, e.g. {site: plant-7} */
+    labels: z.record(z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'expected a label key'), z.string().max(63)).default({}),
+    metaServer: z
+      .object({
+        enable: z.boolean().default(true),
+        address: z.string().refine((a) => isIP(a) !== 0, 'expected an IP address').default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(10550),
+      })
+      .strict()
+      .prefault({}),
+    nodeStatus: z
+      .object({
+        leaseRenewSeconds: z.number().int().min(1).max(300).default(10),
+        statusUpdateSeconds: z.number().int().min(1).max(3600).default(60),
+      })
+      .strict()
+      .prefault({}),
     metrics: z
       .object({
         enable: z.boolean().default(true),

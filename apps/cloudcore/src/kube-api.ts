@@ -1,0 +1,45 @@
+// Where cloudcore's Kubernetes API is: a real cluster (kubeconfig, or the pod's service account),
+// or the embedded API server on SQLite started here. Everything after this talks to it only through
+// @kubernetes/client-node, as it would to any cluster.
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { startApiServer } from '@kedge/apiserver';
+import type { Logger } from '@kedge/telemetry';
+import type { Registry } from 'prom-client';
+import type { CloudCoreConfig } from './config/cloudcore-config';
+
+export interface KubeApiConnection {
+  kubeConfig: KubeConfig;
+  /** 'embedded' | 'kubeconfig' | 'in-cluster' */
+  source: string;
+  /** the admin kubeconfig of the embedded API server, for people and kubectl */
+  adminKubeconfigPath?: string;
+  close(): Promise<void>;
+}
+
+export async function connectKubeApi(config: CloudCoreConfig, logger: Logger, registry: Registry): Promise<KubeApiConnection> {
+  const kubeConfig = new KubeConfig();
+  if (config.kubeAPI.kubeconfig) {
+    kubeConfig.loadFromFile(config.kubeAPI.kubeconfig);
+    logger.info({ kubeconfig: config.kubeAPI.kubeconfig, server: kubeConfig.getCurrentCluster()?.server }, 'using a Kubernetes cluster from a kubeconfig');
+    return { kubeConfig, source: 'kubeconfig', close: async () => undefined };
+  }
+  if (process.env.KUBERNETES_SERVICE_HOST) {
+    kubeConfig.loadFromCluster();
+    logger.info({ server: kubeConfig.getCurrentCluster()?.server }, 'using the cluster this pod runs in (service account)');
+    return { kubeConfig, source: 'in-cluster', close: async () => undefined };
+  }
+  const apiServer = await startApiServer({
+    dataDir: join(config.dataDir, 'apiserver'),
+    host: config.kubeAPI.embedded.address,
+    port: config.kubeAPI.embedded.port,
+    logger: logger.child({ module: 'apiserver' }),
+    metricsRegistry: registry,
+  });
+  kubeConfig.loadFromFile(apiServer.adminKubeconfigPath);
+  logger.info(
+    { url: apiServer.url, kubeconfig: apiServer.adminKubeconfigPath },
+    `embedded API server ready; try: kubectl --kubeconfig ${apiServer.adminKubeconfigPath} get nodes`,
+  );
+  return { kubeConfig, source: 'embedded', adminKubeconfigPath: apiServer.adminKubeconfigPath, close: () => apiServer.close() };
+}
