@@ -14,11 +14,11 @@ export class CuttableProxy {
   ) {}
 
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<CuttableProxy> {
-    let proxy: CuttableProxy | undefined;
-    const server = createServer((client) => proxy?.accept(client, targetHost, targetPort));
+    const holder: { proxy?: CuttableProxy } = {};
+    const server = createServer((client) => holder.proxy?.accept(client, targetHost, targetPort));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new CuttableProxy(server, (server.address() as AddressInfo).port);
-    return proxy;
+    holder.proxy = new CuttableProxy(server, (server.address() as AddressInfo).port);
+    return holder.proxy;
   }
 
   private accept(client: Socket, host: string, port: number): void {
