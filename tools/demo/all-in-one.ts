@@ -43,16 +43,21 @@ async function main(): Promise<void> {
     dataDir: join(stateDir, 'edge'),
     heartbeatSeconds: 15,
     maxReconnectDelayMs: 30_000,
+    metaServerPort: Number(process.env.KEDGE_METASERVER_PORT ?? 10550),
   });
   keepLog(edge, join(stateDir, 'edgecore.log'));
   await waitFor(() => cloud.process.logs.some(isNodeConnected(nodeName)), 'the edge to connect', {
     timeoutMs: 120_000,
     onTimeout: () => `${cloud.process.describe()}\n${edge.process.describe()}`,
   });
+  const edgeReady = await edge.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
+  const metaServerPort = (edgeReady.ports as { metaServer?: number }).metaServer;
   process.stdout.write(`
 kedge all-in-one is up
   cloudcore  pid ${cloud.process.pid}   WebSocket :${cloud.ports.websocket}  certificates https://127.0.0.1:${cloud.ports.https}
   edgecore   pid ${edge.process.pid}   node ${nodeName}, connected over ${protocol}
+  kubectl    kubectl --kubeconfig ${cloud.kubeconfig} get nodes,pods -A
+  on the gateway (works offline too): kubectl --server http://127.0.0.1:${metaServerPort} get pods -A
   sessions   curl -s http://127.0.0.1:${cloud.ports.metrics}/debug/nodes
   metrics    curl -s http://127.0.0.1:${cloud.ports.metrics}/metrics | grep kedge_
   logs       ${stateDir}/cloudcore.log, ${stateDir}/edgecore.log

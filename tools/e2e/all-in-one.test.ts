@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KedgeProcess, repoRoot, tempDir, waitFor } from './harness';
+import { KedgeProcess, kubectl, repoRoot, tempDir, waitFor } from './harness';
 
 let demo: KedgeProcess | undefined;
 afterEach(async () => {
@@ -22,7 +22,7 @@ describe('main job - all in one', () => {
   it('starts cloudcore and a joined edgecore, and SIGINT stops both', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'tools', 'demo', 'all-in-one.ts')], {
       cwd: repoRoot,
-      env: { ...process.env, KEDGE_STATE_DIR: tempDir('all-in-one'), KEDGE_WS_PORT: '0', KEDGE_HTTPS_PORT: '0', KEDGE_METRICS_PORT: '0' },
+      env: { ...process.env, KEDGE_STATE_DIR: tempDir('all-in-one'), KEDGE_WS_PORT: '0', KEDGE_HTTPS_PORT: '0', KEDGE_METRICS_PORT: '0', KEDGE_METASERVER_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     demo = new KedgeProcess('all-in-one', child);
@@ -32,6 +32,10 @@ describe('main job - all in one', () => {
     const pids = [...output.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
     expect(pids).toHaveLength(2);
     expect(output).toMatch(/connected over websocket/);
+    // the printed kubectl line works against the embedded API server and shows the joined node
+    const kubeconfig = /--kubeconfig (\S+) get nodes/.exec(output)?.[1];
+    expect(kubeconfig).toBeDefined();
+    await waitFor(async () => (await kubectl({ kubeconfig: kubeconfig as string }, ['get', 'nodes'])).stdout.includes('demo-gateway'), 'the node in kubectl get nodes');
     expect(pids.every(processAlive)).toBe(true);
 
     demo.kill('SIGINT');

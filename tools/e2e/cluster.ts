@@ -66,6 +66,8 @@ export interface EdgeCoreSettings {
   dataDir?: string;
   /** dial the WebSocket hub on this port instead (a proxy in front of cloudcore) */
   hubPort?: number;
+  /** MetaServer port (0 = any free) */
+  metaServerPort?: number;
 }
 
 export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings): EdgeCoreHandle {
@@ -82,7 +84,7 @@ export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings
       reconnect: { initialDelayMs: 100, maxDelayMs: settings.maxReconnectDelayMs ?? 2_000 },
     },
     metrics: { address: '127.0.0.1', port: 0 },
-    metaServer: { address: '127.0.0.1', port: 0 },
+    metaServer: { address: '127.0.0.1', port: settings.metaServerPort ?? 0 },
     nodeStatus: { leaseRenewSeconds: settings.leaseRenewSeconds ?? 1, statusUpdateSeconds: 5 },
     log: { level: 'debug' },
   });
