@@ -1,18 +1,9 @@
 // cloudcore's config file: what it listens on, where it keeps its state, how it treats edges.
 // Every field has a default, so an empty file (or none) gives a working single-machine cloudcore.
-import { isIP } from 'node:net';
+import { endpointField, ipAddressField, logField, portField } from '@kedge/config';
 import { z } from 'zod';
 
-const port = z.number().int().min(0).max(65535);
-const listener = (enable: boolean, portNumber: number) =>
-  z
-    .object({
-      enable: z.boolean().default(enable),
-      address: z.string().refine((a) => isIP(a) !== 0, 'expected an IP address to bind, e.g. 0.0.0.0 or 127.0.0.1').default('0.0.0.0'),
-      port: port.default(portNumber),
-    })
-    .strict()
-    .prefault({});
+const listener = (enable: boolean, port: number) => endpointField({ enable, address: '0.0.0.0', port });
 
 export const cloudCoreConfigSchema = z
   .object({
@@ -24,7 +15,7 @@ export const cloudCoreConfigSchema = z
       .object({
         /** addresses edges use to reach this cloudcore; they go into the server certificate */
         advertiseAddresses: z
-          .array(z.string().refine((a) => isIP(a) !== 0, 'expected an IP address'))
+          .array(ipAddressField)
           .default(['127.0.0.1']),
         dnsNames: z.array(z.string().min(1)).default(['localhost']),
         websocket: listener(true, 10000),
@@ -43,8 +34,8 @@ export const cloudCoreConfigSchema = z
         kubeconfig: z.string().min(1).optional(),
         embedded: z
           .object({
-            address: z.string().refine((a) => isIP(a) !== 0, 'expected an IP address').default('127.0.0.1'),
-            port: port.default(6443),
+            address: ipAddressField.default('127.0.0.1'),
+            port: portField.default(6443),
           })
           .strict()
           .prefault({}),
@@ -68,18 +59,8 @@ export const cloudCoreConfigSchema = z
       })
       .strict()
       .prefault({}),
-    metrics: z
-      .object({
-        enable: z.boolean().default(true),
-        address: z.string().refine((a) => isIP(a) !== 0, 'expected an IP address').default('127.0.0.1'),
-        port: port.default(9091),
-      })
-      .strict()
-      .prefault({}),
-    log: z
-      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
-      .strict()
-      .prefault({}),
+    metrics: endpointField({ enable: true, address: '127.0.0.1', port: 9091 }),
+    log: logField,
   })
   .strict();
 

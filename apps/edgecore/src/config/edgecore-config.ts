@@ -1,5 +1,5 @@
 // edgecore's config file: who this gateway is, how it reaches the cloud, where it keeps its state.
-import { isIP } from 'node:net';
+import { endpointField, logField } from '@kedge/config';
 import { z } from 'zod';
 
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -43,14 +43,7 @@ export const edgeCoreConfigSchema = z
       .prefault({}),
     /** labels this gateway's Node gets, e.g. {site: plant-7} */
     labels: z.record(z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'expected a label key'), z.string().max(63)).default({}),
-    metaServer: z
-      .object({
-        enable: z.boolean().default(true),
-        address: z.string().refine((a) => isIP(a) !== 0, 'expected an IP address').default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(10550),
-      })
-      .strict()
-      .prefault({}),
+    metaServer: endpointField({ enable: true, address: '127.0.0.1', port: 10550 }),
     nodeStatus: z
       .object({
         leaseRenewSeconds: z.number().int().min(1).max(300).default(10),
@@ -58,18 +51,8 @@ export const edgeCoreConfigSchema = z
       })
       .strict()
       .prefault({}),
-    metrics: z
-      .object({
-        enable: z.boolean().default(true),
-        address: z.string().refine((a) => isIP(a) !== 0, 'expected an IP address').default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(10351),
-      })
-      .strict()
-      .prefault({}),
-    log: z
-      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
-      .strict()
-      .prefault({}),
+    metrics: endpointField({ enable: true, address: '127.0.0.1', port: 10351 }),
+    log: logField,
   })
   .strict();
 
