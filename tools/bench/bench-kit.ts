@@ -1,8 +1,11 @@
 // Shared pieces for the benchmark scripts in tools/bench: a bounded-window message driver with
 // latency recording, percentiles, machine facts, progress lines, Prometheus text reading, and the
 // writer that replaces one marked section of docs/benchmarks.md.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 
 /** Value at percentile `p` (0..100) of ascending `sorted`, nearest-rank; NaN when empty. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -234,4 +237,131 @@ export function writeMarkdownSection(file: string, name: string, body: string, i
     next = `${current.trimEnd()}\n\n${section}\n`;
   }
   writeFileSync(file, next);
+}
+
+/** Sum of every sample of a metric in Prometheus text format matching the given labels (0 when absent). */
+export function prometheusSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = Object.fromEntries([...(match[3] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => present[key] === value)) sum += Number(match[4]);
+  }
+  return sum;
+}
+
+/** A cloudcore running as a child process (`apps/cloudcore/src/main.ts` under tsx). */
+export interface CloudCoreProcess {
+  pid: number;
+  dataDir: string;
+  /** ports from the "cloudcore ready" log line (undefined for a disabled listener) */
+  ports: { websocket?: number; quic?: number; https?: number; metrics?: number };
+  /** admin kubeconfig of the embedded API server, when it runs one */
+  kubeconfig: string | undefined;
+  exited: Promise<void>;
+  /** the last few KB of its stderr, for error messages */
+  recentStderr(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const liveCloudCores = new Set<CloudCoreProcess>();
+
+/**
+ * Starts cloudcore as a child process with `config` (written as YAML to `<dataDir>/cloudcore.yaml`,
+ * `dataDir` filled in) and resolves once it logs "cloudcore ready". The child is SIGKILLed if this
+ * process exits without stopping it; `stopAllCloudCores` stops the live ones (for SIGINT handlers).
+ */
+export async function startCloudCoreProcess(options: {
+  repoRoot: string;
+  dataDir: string;
+  config: Record<string, unknown>;
+  readyTimeoutMs?: number;
+}): Promise<CloudCoreProcess> {
+  const configFile = join(options.dataDir, 'cloudcore.yaml');
+  writeFileSync(configFile, stringify({ ...options.config, dataDir: options.dataDir }));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(options.repoRoot, 'apps', 'cloudcore', 'src', 'main.ts'), '--config', configFile], {
+    cwd: options.repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error('cloudcore did not start');
+  const pid = child.pid;
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  const killOnExit = (): void => {
+    if (alive()) process.kill(pid, 'SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolveExit) =>
+    child.once('exit', () => {
+      process.off('exit', killOnExit);
+      resolveExit();
+    }),
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const handle: CloudCoreProcess = {
+    pid,
+    dataDir: options.dataDir,
+    ports: {},
+    kubeconfig: undefined,
+    exited,
+    recentStderr: () => stderr,
+    async stop(graceMs = 10_000) {
+      if (alive()) {
+        process.kill(pid, 'SIGTERM');
+        const killer = setTimeout(() => {
+          if (alive()) process.kill(pid, 'SIGKILL');
+        }, graceMs);
+        await exited;
+        clearTimeout(killer);
+      }
+      liveCloudCores.delete(handle);
+    },
+  };
+  liveCloudCores.add(handle);
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  try {
+    await new Promise<void>((resolveReady, rejectReady) => {
+      let buffer = '';
+      const timer = setTimeout(() => rejectReady(new Error(`cloudcore not ready within ${readyTimeoutMs} ms:\n${stderr}`)), readyTimeoutMs);
+      const onData = (chunk: Buffer): void => {
+        buffer += chunk.toString();
+        for (let newline = buffer.indexOf('\n'); newline >= 0; newline = buffer.indexOf('\n')) {
+          const line = buffer.slice(0, newline);
+          buffer = buffer.slice(newline + 1);
+          let parsed: { msg?: string; ports?: CloudCoreProcess['ports']; kubeconfig?: string };
+          try {
+            parsed = JSON.parse(line) as typeof parsed;
+          } catch {
+            continue; // not a log line
+          }
+          if (parsed.msg === 'cloudcore ready' && parsed.ports) {
+            handle.ports = parsed.ports;
+            handle.kubeconfig = parsed.kubeconfig;
+            // keep draining stdout without holding on to it
+            child.stdout?.off('data', onData);
+            child.stdout?.resume();
+            clearTimeout(timer);
+            resolveReady();
+            return;
+          }
+        }
+      };
+      child.stdout?.on('data', onData);
+      void exited.then(() => {
+        clearTimeout(timer);
+        rejectReady(new Error(`cloudcore exited before it was ready:\n${stderr}`));
+      });
+    });
+  } catch (error) {
+    await handle.stop(2_000);
+    throw error;
+  }
+  return handle;
+}
+
+/** Stops every cloudcore child started by startCloudCoreProcess that is still running. */
+export async function stopAllCloudCores(graceMs = 5_000): Promise<void> {
+  await Promise.all([...liveCloudCores].map((cloud) => cloud.stop(graceMs)));
 }

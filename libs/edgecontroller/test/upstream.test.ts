@@ -1,10 +1,9 @@
 // Edge → cloud: registration, node status, leases, pod status, events and configmap/secret queries,
 // each limited to the sending node's own objects.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Cleanup, createTestPki, metricValue, waitFor, type TestPki } from '@kedge/testkit';
 import { startCloud, type TestCloud } from './fixtures/cloud';
 import { createNamespace, createSecret, podSpec, registerNode } from './fixtures/kube';
-import { EdgeRequestError, type SimulatedEdge } from './fixtures/simulated-edge';
+import { Cleanup, EdgeRequestError, createTestPki, metricValue, waitFor, type SimulatedEdge, type TestPki } from '@kedge/testkit';
 
 let pki: TestPki;
 const cleanup = new Cleanup();

@@ -1,5 +1,15 @@
-// @kedge/testkit: what tests across the workspace share: a real in-memory PKI, polling, cleanup, metrics.
+// @kedge/testkit: what tests across the workspace share: a real in-memory PKI, polling, cleanup, metrics,
+// and a simulated edge that speaks the real protocol.
 export { Cleanup } from './cleanup';
 export { metricValue } from './registry-metrics';
+export {
+  EdgeRequestError,
+  SimulatedEdge,
+  type EdgeObject,
+  type InventoryEntry,
+  type NodeRegistration,
+  type ReceivedMessage,
+  type SimulatedEdgeOptions,
+} from './simulated-edge';
 export { createTestPki, type TestPki, type TlsMaterial } from './test-pki';
 export { waitFor, type WaitOptions } from './wait-for';

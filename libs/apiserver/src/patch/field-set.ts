@@ -1,8 +1,8 @@
 // Field sets for server-side apply, in the FieldsV1 vocabulary: `f:<field>`, `k:<merge key JSON>`
 // for items of keyed lists, `v:<value JSON>` for members of primitive sets. A set is a map from a
 // path's string form to its elements; `.` in FieldsV1 marks a node that is itself a member.
-import type { JsonObject } from './json';
-import { MAX_DEPTH, deepEqual, getOwn, hasOwn, isObject, setOwn } from './json';
+import type { JsonObject } from '../json';
+import { MAX_DEPTH, deepEqual, getOwn, hasOwn, isObject, setOwn } from '../json';
 import type { FieldMeta, PatchMeta } from './patch-meta';
 
 export type FieldPath = readonly string[];

@@ -5,8 +5,9 @@
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { PatchError } from './errors';
-import type { JsonObject } from './json';
-import { cloneJson, hasOwn, isObject } from './json';
+import type { JsonObject } from '../json';
+import { hasOwn, isObject } from '../json';
+import { cloneJson } from './json';
 
 export type JsonPatchOperation =
   | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }

@@ -2,8 +2,9 @@
 // recursively, everything else (arrays included) replaces. Kubernetes requires the patch to be an
 // object, so other documents are refused rather than replacing the whole resource.
 import { PatchError } from './errors';
-import type { JsonObject } from './json';
-import { checkDepth, childPointer, cloneJson, getOwn, isObject, setOwn } from './json';
+import type { JsonObject } from '../json';
+import { getOwn, isObject, setOwn } from '../json';
+import { checkDepth, childPointer, cloneJson } from './json';
 
 /** Merges `patch` into `target` in place (target is already a private copy). */
 function mergeInto(target: JsonObject, patch: JsonObject, path: string, depth: number): void {

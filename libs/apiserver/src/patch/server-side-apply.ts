@@ -7,8 +7,9 @@ import type { ApplyConflict } from './errors';
 import { PatchError } from './errors';
 import type { FieldPath, FieldSet } from './field-set';
 import { collectFieldSet, formatFieldPath, fromFieldsV1, getAt, pathKey, removeAt, toFieldsV1 } from './field-set';
-import type { JsonObject } from './json';
-import { cloneJson, deepEqual, getOwn, isObject, setOwn } from './json';
+import type { JsonObject } from '../json';
+import { deepEqual, getOwn, isObject, setOwn } from '../json';
+import { cloneJson } from './json';
 import { GENERIC_META, patchMetaForKind } from './patch-meta';
 import { mergeApplied } from './strategic-merge';
 

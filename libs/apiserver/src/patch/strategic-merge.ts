@@ -4,8 +4,9 @@
 // (replace/delete/merge) on maps and list items, `$retainKeys`, `$setElementOrder/<list>` and
 // `$deleteFromPrimitiveList/<list>`. The same engine, with directives off, merges apply configs.
 import { PatchError } from './errors';
-import type { JsonObject } from './json';
-import { checkDepth, childPointer, cloneJson, deepEqual, getOwn, hasOwn, identity, isObject, setOwn } from './json';
+import type { JsonObject } from '../json';
+import { deepEqual, getOwn, hasOwn, isObject, setOwn } from '../json';
+import { checkDepth, childPointer, cloneJson, identity } from './json';
 import type { FieldMeta, PatchMeta } from './patch-meta';
 import { GENERIC_META, patchMetaForKind } from './patch-meta';
 

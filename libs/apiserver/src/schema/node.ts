@@ -1,7 +1,7 @@
 // The compiled form of an openAPIV3Schema. Compilation is tolerant: keywords of the wrong type are
 // ignored here (isStructuralSchema reports them), so a validator can always be built.
-import type { JsonObject } from './json';
-import { MAX_DEPTH, isObject, own } from './json';
+import type { JsonObject } from '../json';
+import { MAX_DEPTH, isObject, getOwn } from '../json';
 
 export interface SchemaNode {
   type?: string;
@@ -59,54 +59,54 @@ export function compileNode(raw: unknown, depth = 0): SchemaNode {
   const sub = (v: unknown) => compileNode(v, depth + 1);
   const list = (v: unknown) => (Array.isArray(v) ? v.filter(isObject).map(sub) : []);
   const node: SchemaNode = {
-    nullable: own(s, 'nullable') === true,
-    required: Array.isArray(own(s, 'required')) ? (own(s, 'required') as unknown[]).filter((r): r is string => typeof r === 'string') : [],
-    exclusiveMinimum: own(s, 'exclusiveMinimum') === true,
-    exclusiveMaximum: own(s, 'exclusiveMaximum') === true,
-    intOrString: own(s, 'x-kubernetes-int-or-string') === true,
-    preserveUnknownFields: own(s, 'x-kubernetes-preserve-unknown-fields') === true,
-    embeddedResource: own(s, 'x-kubernetes-embedded-resource') === true,
-    hasDefault: own(s, 'default') !== undefined,
-    allOf: list(own(s, 'allOf')),
-    anyOf: list(own(s, 'anyOf')),
-    oneOf: list(own(s, 'oneOf')),
+    nullable: getOwn(s, 'nullable') === true,
+    required: Array.isArray(getOwn(s, 'required')) ? (getOwn(s, 'required') as unknown[]).filter((r): r is string => typeof r === 'string') : [],
+    exclusiveMinimum: getOwn(s, 'exclusiveMinimum') === true,
+    exclusiveMaximum: getOwn(s, 'exclusiveMaximum') === true,
+    intOrString: getOwn(s, 'x-kubernetes-int-or-string') === true,
+    preserveUnknownFields: getOwn(s, 'x-kubernetes-preserve-unknown-fields') === true,
+    embeddedResource: getOwn(s, 'x-kubernetes-embedded-resource') === true,
+    hasDefault: getOwn(s, 'default') !== undefined,
+    allOf: list(getOwn(s, 'allOf')),
+    anyOf: list(getOwn(s, 'anyOf')),
+    oneOf: list(getOwn(s, 'oneOf')),
   };
-  const type = own(s, 'type');
+  const type = getOwn(s, 'type');
   if (typeof type === 'string' && type !== '') node.type = type;
-  const props = own(s, 'properties');
+  const props = getOwn(s, 'properties');
   if (isObject(props)) node.properties = new Map(Object.keys(props).map((k) => [k, sub(props[k])]));
-  const ap = own(s, 'additionalProperties');
+  const ap = getOwn(s, 'additionalProperties');
   if (typeof ap === 'boolean') node.additionalProperties = ap;
   else if (isObject(ap)) node.additionalProperties = sub(ap);
-  const items = own(s, 'items');
+  const items = getOwn(s, 'items');
   if (isObject(items)) node.items = sub(items);
-  if (Array.isArray(own(s, 'enum'))) node.enum = own(s, 'enum') as unknown[];
+  if (Array.isArray(getOwn(s, 'enum'))) node.enum = getOwn(s, 'enum') as unknown[];
   const setNum = <K extends keyof SchemaNode>(key: K, value: SchemaNode[K] | undefined) => {
     if (value !== undefined) node[key] = value;
   };
-  setNum('minimum', num(own(s, 'minimum')));
-  setNum('maximum', num(own(s, 'maximum')));
-  const multipleOf = num(own(s, 'multipleOf'));
+  setNum('minimum', num(getOwn(s, 'minimum')));
+  setNum('maximum', num(getOwn(s, 'maximum')));
+  const multipleOf = num(getOwn(s, 'multipleOf'));
   if (multipleOf !== undefined && multipleOf > 0) node.multipleOf = multipleOf;
-  setNum('minLength', count(own(s, 'minLength')));
-  setNum('maxLength', count(own(s, 'maxLength')));
-  setNum('minItems', count(own(s, 'minItems')));
-  setNum('maxItems', count(own(s, 'maxItems')));
-  setNum('minProperties', count(own(s, 'minProperties')));
-  setNum('maxProperties', count(own(s, 'maxProperties')));
-  const pattern = own(s, 'pattern');
+  setNum('minLength', count(getOwn(s, 'minLength')));
+  setNum('maxLength', count(getOwn(s, 'maxLength')));
+  setNum('minItems', count(getOwn(s, 'minItems')));
+  setNum('maxItems', count(getOwn(s, 'maxItems')));
+  setNum('minProperties', count(getOwn(s, 'minProperties')));
+  setNum('maxProperties', count(getOwn(s, 'maxProperties')));
+  const pattern = getOwn(s, 'pattern');
   if (typeof pattern === 'string') {
     const re = compilePattern(pattern);
     if (re) node.pattern = { source: pattern, re };
   }
-  const format = own(s, 'format');
+  const format = getOwn(s, 'format');
   if (typeof format === 'string' && format !== '') node.format = format;
-  const listType = own(s, 'x-kubernetes-list-type');
+  const listType = getOwn(s, 'x-kubernetes-list-type');
   if (typeof listType === 'string') node.listType = listType;
-  const keys = own(s, 'x-kubernetes-list-map-keys');
+  const keys = getOwn(s, 'x-kubernetes-list-map-keys');
   if (Array.isArray(keys)) node.listMapKeys = keys.filter((k): k is string => typeof k === 'string');
-  if (node.hasDefault) node.default = own(s, 'default');
-  const not = own(s, 'not');
+  if (node.hasDefault) node.default = getOwn(s, 'default');
+  const not = getOwn(s, 'not');
   if (isObject(not)) node.not = sub(not);
   return node;
 }

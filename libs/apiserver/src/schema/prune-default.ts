@@ -1,8 +1,9 @@
 // Pruning and defaulting as the apiextensions apiserver does them for structural schemas: unknown
 // fields are dropped unless x-kubernetes-preserve-unknown-fields; `default` fills missing fields
 // (and replaces nulls of non-nullable fields) top-down. Both return copies.
-import type { JsonObject } from './json';
-import { MAX_DEPTH, cloneJson, hasOwn, isObject, setOwn } from './json';
+import type { JsonObject } from '../json';
+import { MAX_DEPTH, hasOwn, isObject, setOwn } from '../json';
+import { cloneJson } from './json';
 import type { SchemaNode } from './node';
 import { ROOT_FIELDS } from './validate';
 

@@ -2,8 +2,8 @@
 // not prune or default is refused with 422 instead of being served loosely.
 import type { FieldError } from '../validation/index';
 import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, fieldWrongType, pathChild, pathIndex, pathKey } from '../validation/index';
-import type { JsonObject } from './json';
-import { MAX_DEPTH, isObject, own } from './json';
+import type { JsonObject } from '../json';
+import { MAX_DEPTH, isObject, getOwn } from '../json';
 import { compileNode, compilePattern } from './node';
 import { validateValue } from './validate';
 
@@ -29,23 +29,23 @@ function checkNode(raw: unknown, path: string, ctx: Ctx, errs: FieldError[]): vo
   if (ctx.depth > MAX_DEPTH) return void errs.push(fieldInvalid(path, '<nested>', `schemas may not nest deeper than ${MAX_DEPTH} levels`));
   const s: JsonObject = raw;
   const child = (k: string) => pathChild(path, k);
-  for (const k of UNSUPPORTED) if (own(s, k) !== undefined) errs.push(fieldForbidden(child(k), `${k} is not supported`));
-  for (const k of NUMBER_KEYS) if (own(s, k) !== undefined && typeof own(s, k) !== 'number') errs.push(fieldWrongType(child(k), own(s, k), 'number'));
+  for (const k of UNSUPPORTED) if (getOwn(s, k) !== undefined) errs.push(fieldForbidden(child(k), `${k} is not supported`));
+  for (const k of NUMBER_KEYS) if (getOwn(s, k) !== undefined && typeof getOwn(s, k) !== 'number') errs.push(fieldWrongType(child(k), getOwn(s, k), 'number'));
   for (const k of COUNT_KEYS) {
-    const v = own(s, k);
+    const v = getOwn(s, k);
     if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= 0)) errs.push(fieldInvalid(child(k), v, 'must be a non-negative integer'));
   }
-  for (const k of BOOL_KEYS) if (own(s, k) !== undefined && typeof own(s, k) !== 'boolean') errs.push(fieldWrongType(child(k), own(s, k), 'boolean'));
-  if (own(s, 'uniqueItems') === true)
+  for (const k of BOOL_KEYS) if (getOwn(s, k) !== undefined && typeof getOwn(s, k) !== 'boolean') errs.push(fieldWrongType(child(k), getOwn(s, k), 'boolean'));
+  if (getOwn(s, 'uniqueItems') === true)
     errs.push(fieldForbidden(child('uniqueItems'), 'uniqueItems cannot be set to true since the runtime complexity becomes quadratic'));
-  if (own(s, 'x-kubernetes-preserve-unknown-fields') === false)
+  if (getOwn(s, 'x-kubernetes-preserve-unknown-fields') === false)
     errs.push(fieldInvalid(child('x-kubernetes-preserve-unknown-fields'), false, 'must be true or undefined'));
 
-  const type = own(s, 'type');
-  const intOrString = own(s, 'x-kubernetes-int-or-string') === true;
-  const preserve = own(s, 'x-kubernetes-preserve-unknown-fields') === true;
+  const type = getOwn(s, 'type');
+  const intOrString = getOwn(s, 'x-kubernetes-int-or-string') === true;
+  const preserve = getOwn(s, 'x-kubernetes-preserve-unknown-fields') === true;
   if (ctx.inJunctor) {
-    for (const k of JUNCTOR_FORBIDDEN) if (own(s, k) !== undefined) errs.push(fieldForbidden(child(k), 'must be empty to be structural'));
+    for (const k of JUNCTOR_FORBIDDEN) if (getOwn(s, k) !== undefined) errs.push(fieldForbidden(child(k), 'must be empty to be structural'));
   } else if (type === undefined || type === '') {
     if (ctx.root) errs.push(fieldRequired(child('type'), 'must not be empty at the root'));
     else if (!intOrString && !preserve) errs.push(fieldRequired(child('type'), 'must not be empty for specified object fields'));
@@ -54,24 +54,24 @@ function checkNode(raw: unknown, path: string, ctx: Ctx, errs: FieldError[]): vo
   else if (typeof type === 'string' && type !== '' && !TYPES.includes(type)) errs.push(fieldNotSupported(child('type'), type, TYPES));
   if (ctx.root && typeof type === 'string' && type !== '' && type !== 'object') errs.push(fieldInvalid(child('type'), type, 'must be object at the root'));
   if (intOrString && typeof type === 'string' && type !== '') errs.push(fieldForbidden(child('type'), 'must be empty if x-kubernetes-int-or-string is true'));
-  if (own(s, 'x-kubernetes-embedded-resource') === true) {
+  if (getOwn(s, 'x-kubernetes-embedded-resource') === true) {
     if (type !== 'object') errs.push(fieldInvalid(child('type'), type ?? '', 'must be object if x-kubernetes-embedded-resource is true'));
-    if (own(s, 'properties') === undefined && !preserve)
+    if (getOwn(s, 'properties') === undefined && !preserve)
       errs.push(fieldRequired(child('x-kubernetes-preserve-unknown-fields'), 'must be true if x-kubernetes-embedded-resource is true and no properties are given'));
   }
 
-  const pattern = own(s, 'pattern');
+  const pattern = getOwn(s, 'pattern');
   if (pattern !== undefined && (typeof pattern !== 'string' || !compilePattern(pattern)))
     errs.push(fieldInvalid(child('pattern'), pattern, 'must be a valid regular expression'));
-  const required = own(s, 'required');
+  const required = getOwn(s, 'required');
   if (required !== undefined && !(Array.isArray(required) && required.every((r) => typeof r === 'string')))
     errs.push(fieldWrongType(child('required'), required, 'array of strings'));
-  const en = own(s, 'enum');
+  const en = getOwn(s, 'enum');
   if (en !== undefined && !Array.isArray(en)) errs.push(fieldWrongType(child('enum'), en, 'array'));
   checkListType(s, path, errs);
 
   const next = (sub: Partial<Ctx>): Ctx => ({ root: false, inJunctor: ctx.inJunctor, depth: ctx.depth + 1, ...sub });
-  const props = own(s, 'properties');
+  const props = getOwn(s, 'properties');
   const propNames = isObject(props) ? new Set(Object.keys(props)) : new Set<string>();
   if (props !== undefined && !isObject(props)) errs.push(fieldWrongType(child('properties'), props, 'object'));
   else if (isObject(props)) {
@@ -81,29 +81,29 @@ function checkNode(raw: unknown, path: string, ctx: Ctx, errs: FieldError[]): vo
   if (ctx.inJunctor && ctx.outerProps)
     for (const name of propNames) if (!ctx.outerProps.has(name)) errs.push(fieldRequired(pathKey(child('properties'), name), 'must also be specified outside of the junctor to be structural'));
 
-  const ap = own(s, 'additionalProperties');
+  const ap = getOwn(s, 'additionalProperties');
   if (ap !== undefined) {
     if (ctx.root) errs.push(fieldForbidden(child('additionalProperties'), 'must not be used at the root'));
     if (isObject(props) && ap !== true) errs.push(fieldForbidden(child('additionalProperties'), 'additionalProperties and properties are mutual exclusive'));
     if (isObject(ap)) checkNode(ap, child('additionalProperties'), next({}), errs);
     else if (typeof ap !== 'boolean') errs.push(fieldWrongType(child('additionalProperties'), ap, 'object'));
   }
-  const items = own(s, 'items');
+  const items = getOwn(s, 'items');
   if (Array.isArray(items)) errs.push(fieldForbidden(child('items'), 'items must be a schema object and not an array'));
   else if (items !== undefined) checkNode(items, child('items'), next({}), errs);
   else if (type === 'array' && !ctx.inJunctor) errs.push(fieldRequired(child('items'), 'must be specified'));
 
   const junctorCtx = next({ inJunctor: true, outerProps: ctx.inJunctor ? ctx.outerProps : propNames });
   for (const j of JUNCTORS) {
-    const list = own(s, j);
+    const list = getOwn(s, j);
     if (list === undefined) continue;
     if (!Array.isArray(list)) errs.push(fieldWrongType(child(j), list, 'array'));
     // The int-or-string idiom `anyOf: [{type: integer}, {type: string}]` is allowed.
     else if (!(intOrString && j === 'anyOf')) list.forEach((sub, i) => checkNode(sub, pathIndex(child(j), i), junctorCtx, errs));
   }
-  if (own(s, 'not') !== undefined) checkNode(own(s, 'not'), child('not'), junctorCtx, errs);
+  if (getOwn(s, 'not') !== undefined) checkNode(getOwn(s, 'not'), child('not'), junctorCtx, errs);
 
-  const def = own(s, 'default');
+  const def = getOwn(s, 'default');
   if (def !== undefined) {
     if (ctx.root) errs.push(fieldForbidden(child('default'), 'must not be set at the root'));
     else if (!ctx.inJunctor) {
@@ -115,14 +115,14 @@ function checkNode(raw: unknown, path: string, ctx: Ctx, errs: FieldError[]): vo
 }
 
 function checkListType(s: JsonObject, path: string, errs: FieldError[]): void {
-  const listType = own(s, 'x-kubernetes-list-type');
+  const listType = getOwn(s, 'x-kubernetes-list-type');
   if (listType === undefined) return;
   const p = pathChild(path, 'x-kubernetes-list-type');
   if (typeof listType !== 'string' || !['atomic', 'set', 'map'].includes(listType))
     return void errs.push(fieldNotSupported(p, listType, ['atomic', 'map', 'set']));
-  if (own(s, 'type') !== 'array') errs.push(fieldInvalid(p, listType, 'must only be used if type is array'));
+  if (getOwn(s, 'type') !== 'array') errs.push(fieldInvalid(p, listType, 'must only be used if type is array'));
   if (listType === 'map') {
-    const keys = own(s, 'x-kubernetes-list-map-keys');
+    const keys = getOwn(s, 'x-kubernetes-list-map-keys');
     if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string'))
       errs.push(fieldRequired(pathChild(path, 'x-kubernetes-list-map-keys'), 'must not be empty if x-kubernetes-list-type is map'));
   }
@@ -131,10 +131,10 @@ function checkListType(s: JsonObject, path: string, errs: FieldError[]): void {
 // Upstream: at the root, metadata may only constrain name and generateName (both strings).
 function checkRootMetadata(meta: JsonObject, path: string, errs: FieldError[]): void {
   const allowed = new Set(['type', 'properties', 'description', 'title']);
-  const props = own(meta, 'properties');
+  const props = getOwn(meta, 'properties');
   const extra = Object.keys(meta).some((k) => !allowed.has(k)) || (isObject(props) && Object.keys(props).some((k) => k !== 'name' && k !== 'generateName'));
   if (extra) errs.push(fieldForbidden(path, 'must not specify anything other than name and generateName, but metadata is implicitly specified'));
-  if (own(meta, 'type') !== undefined && own(meta, 'type') !== 'object') errs.push(fieldInvalid(pathChild(path, 'type'), own(meta, 'type'), 'must be object'));
+  if (getOwn(meta, 'type') !== undefined && getOwn(meta, 'type') !== 'object') errs.push(fieldInvalid(pathChild(path, 'type'), getOwn(meta, 'type'), 'must be object'));
 }
 
 /** Returns why `schema` is not a structural schema ([] when it is); `path` prefixes every field. */

@@ -12,8 +12,8 @@ import {
   pathIndex,
 } from '../validation/index';
 import { matchesFormat } from './formats';
-import type { JsonObject } from './json';
-import { MAX_DEPTH, deepEqual, hasOwn, isObject } from './json';
+import type { JsonObject } from '../json';
+import { MAX_DEPTH, deepEqual, hasOwn, isObject } from '../json';
 import type { SchemaNode } from './node';
 
 /** Fields every object has at its root whatever the schema says (the API layer checks metadata). */
