@@ -31,10 +31,10 @@ import {
   residentBytes,
   summarizeLatencies,
   textTable,
-  waitFor,
   writeMarkdownSection,
   type LatencySummary,
 } from './bench-kit';
+import { waitFor } from '@kedge/testkit';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const docsFile = join(repoRoot, 'docs', 'benchmarks.md');
@@ -490,7 +490,7 @@ async function runWatch(client: Client, watchers: number, events: number, rate: 
   }
   await Promise.all(writes);
   const expected = watchers * events;
-  await waitFor(() => delivered >= expected, `${formatInteger(expected)} watch deliveries`, 15_000).catch(() => undefined);
+  await waitFor(() => delivered >= expected, `${formatInteger(expected)} watch deliveries`, { timeoutMs: 15_000 }).catch(() => undefined);
   const seconds = (performance.now() - start) / 1000;
   finished = true;
   for (const stream of streams) stream.destroy();

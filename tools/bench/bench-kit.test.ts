@@ -4,7 +4,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WindowedStream, percentile, prometheusSample, summarizeLatencies, writeMarkdownSection } from './bench-kit';
+import {
+  WindowedStream,
+  percentile,
+  summarizeLatencies,
+  writeMarkdownSection,
+} from './bench-kit';
 
 describe('bench kit', () => {
   let dir: string;
@@ -64,18 +69,5 @@ describe('bench kit', () => {
     writeFileSync(file, '# x\n<!-- alpha:start -->\nleft open\n');
     expect(() => writeMarkdownSection(file, 'alpha', 'body')).toThrow(/only one of the markers/);
     expect(readFileSync(file, 'utf8')).toBe('# x\n<!-- alpha:start -->\nleft open\n');
-  });
-
-  it('bench kit - reads one Prometheus sample by name and labels', () => {
-    const text = [
-      '# HELP kedge_cloudhub_connected_nodes x',
-      'kedge_cloudhub_connected_nodes 1000',
-      'kedge_cloudhub_messages_total{direction="up",operation="keepalive"} 12',
-      'kedge_cloudhub_messages_total{direction="down",operation="update"} 3',
-    ].join('\n');
-    expect(prometheusSample(text, 'kedge_cloudhub_connected_nodes')).toBe(1000);
-    expect(prometheusSample(text, 'kedge_cloudhub_messages_total', { direction: 'down' })).toBe(3);
-    expect(prometheusSample(text, 'kedge_cloudhub_messages_total', { direction: 'sideways' })).toBeUndefined();
-    expect(prometheusSample(text, 'kedge_cloudhub_connected')).toBeUndefined();
   });
 });

@@ -137,15 +137,6 @@ export function progress(message: string): void {
   process.stderr.write(`[${elapsed}s] ${message}\n`);
 }
 
-/** Polls `condition` until it holds, or throws naming `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Runs `task` over `items` with at most `limit` running at once; results in input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
@@ -155,17 +146,6 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
-}
-
-/** One sample of a metric in Prometheus text format, matching every given label; undefined when absent. */
-export function prometheusSample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = Object.fromEntries([...(match[3] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[4]);
-  }
-  return undefined;
 }
 
 /** Resident set size of a Linux process in bytes, from /proc/<pid>/status (VmRSS). */
@@ -237,18 +217,6 @@ export function writeMarkdownSection(file: string, name: string, body: string, i
     next = `${current.trimEnd()}\n\n${section}\n`;
   }
   writeFileSync(file, next);
-}
-
-/** Sum of every sample of a metric in Prometheus text format matching the given labels (0 when absent). */
-export function prometheusSum(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = Object.fromEntries([...(match[3] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => present[key] === value)) sum += Number(match[4]);
-  }
-  return sum;
 }
 
 /** A cloudcore running as a child process (`apps/cloudcore/src/main.ts` under tsx). */

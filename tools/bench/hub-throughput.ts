@@ -33,13 +33,12 @@ import {
   mapLimit,
   markdownTable,
   progress,
-  prometheusSample,
   residentBytes,
   textTable,
-  waitFor,
   writeMarkdownSection,
   type StreamResult,
 } from './bench-kit';
+import { prometheusSample, waitFor } from '@kedge/testkit';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const docsFile = join(repoRoot, 'docs', 'benchmarks.md');
@@ -184,7 +183,7 @@ async function runOurs(kind: TransportKind, pki: Pki, total: number): Promise<St
   });
   try {
     edge.start();
-    await waitFor(() => edge.connected && hub.isConnected(NODE_NAME), `the ${kind} link`, 30_000);
+    await waitFor(() => edge.connected && hub.isConnected(NODE_NAME), `the ${kind} link`, { timeoutMs: 30_000 });
     const resource = `node/${NODE_NAME}/default/pod/${POD.metadata.name}`;
     return await measure(
       `kedge ${kind}`,
@@ -331,7 +330,7 @@ async function runRawQuic(pki: Pki, total: number): Promise<StreamResult> {
     }
   })().catch(() => undefined);
   try {
-    await waitFor(() => serverStream !== undefined, 'the raw QUIC stream at the server', 10_000);
+    await waitFor(() => serverStream !== undefined, 'the raw QUIC stream at the server', { timeoutMs: 10_000 });
     const serverWriter = serverStream!.writable.getWriter();
     const resource = `default/pod/${POD.metadata.name}`;
     return await measure(
@@ -492,7 +491,7 @@ async function runIdle(count: number): Promise<IdleResult> {
       if (connections.length % 250 === 0) progress(`  ${connections.length}/${count} connected`);
     });
     const dialSeconds = (performance.now() - dialStart) / 1000;
-    await waitFor(async () => (await connectedNodes(cloud.ports.metrics)) === count, `kedge_cloudhub_connected_nodes = ${count}`, 60_000);
+    await waitFor(async () => (await connectedNodes(cloud.ports.metrics)) === count, `kedge_cloudhub_connected_nodes = ${count}`, { timeoutMs: 60_000 });
     const rssAfter = await settledRss(cloud.pid);
     const connectedMetric = await connectedNodes(cloud.ports.metrics);
     if (unexpectedCloses > 0) throw new Error(`${unexpectedCloses} idle connections were closed by the cloud`);

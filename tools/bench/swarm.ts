@@ -21,16 +21,15 @@ import {
   mapLimit,
   markdownTable,
   progress,
-  prometheusSum,
   startCloudCoreProcess,
   stopAllCloudCores,
   summarizeLatencies,
   textTable,
-  waitFor,
   writeMarkdownSection,
   type CloudCoreProcess,
   type LatencySummary,
 } from './bench-kit';
+import { prometheusSum, waitFor } from '@kedge/testkit';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const docsFile = join(repoRoot, 'docs', 'benchmarks.md');
@@ -248,7 +247,7 @@ async function controllerCounters(cloud: CloudCoreProcess): Promise<ControllerCo
 
 /** Waits until cloudcore has nothing queued or unacked for any node. */
 async function quiesce(cloud: CloudCoreProcess): Promise<void> {
-  await waitFor(async () => (await controllerCounters(cloud)).queued === 0, 'cloudcore queues to drain', PHASE_TIMEOUT_MS);
+  await waitFor(async () => (await controllerCounters(cloud)).queued === 0, 'cloudcore queues to drain', { timeoutMs: PHASE_TIMEOUT_MS });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -368,7 +367,7 @@ async function main(): Promise<void> {
     await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: CONFIGMAP, namespace }, data: { LOG_LEVEL: 'info', GENERATION: '1' } } });
   });
   let desired = await desiredState(core, names);
-  await waitFor(() => edges.every((edge) => matches(edge, desired.get(edge.nodeName))), 'every edge to hold its Node', PHASE_TIMEOUT_MS);
+  await waitFor(() => edges.every((edge) => matches(edge, desired.get(edge.nodeName))), 'every edge to hold its Node', { timeoutMs: PHASE_TIMEOUT_MS });
   await quiesce(cloud);
   progress(`${namespaces.length} namespaces with a configmap each; every edge holds its Node`);
 
@@ -389,14 +388,14 @@ async function main(): Promise<void> {
       if (++created % 250 === 0) progress(`  ${created}/${plannedPods.length} created, ${podStoredAt.size} at their edges`);
     });
     const createdAt = performance.now();
-    await waitFor(() => podStoredAt.size === plannedPods.length || misdelivered.length > 0, `all ${plannedPods.length} pods at their edges`, PHASE_TIMEOUT_MS);
+    await waitFor(() => podStoredAt.size === plannedPods.length || misdelivered.length > 0, `all ${plannedPods.length} pods at their edges`, { timeoutMs: PHASE_TIMEOUT_MS });
     if (misdelivered.length > 0) throw new Error(`pods delivered to the wrong edge: ${misdelivered.slice(0, 5).join(', ')}`);
     let lastStored = 0;
     for (const at of podStoredAt.values()) lastStored = Math.max(lastStored, at);
     progress(`  all ${plannedPods.length} pods at their edges ${formatMs(lastStored - start)} after the first create`);
 
     desired = await desiredState(core, names);
-    await waitFor(() => edges.every((edge) => matches(edge, desired.get(edge.nodeName))), 'every edge to hold exactly its desired objects', PHASE_TIMEOUT_MS).catch(
+    await waitFor(() => edges.every((edge) => matches(edge, desired.get(edge.nodeName))), 'every edge to hold exactly its desired objects', { timeoutMs: PHASE_TIMEOUT_MS }).catch(
       (error: unknown) => {
         throw new Error(`${String(error)}: ${describeMismatch(edges, desired)}`);
       },
@@ -441,7 +440,7 @@ async function main(): Promise<void> {
   const resync = await (async (): Promise<ResyncResult> => {
     phase = 'resync';
     await Promise.all(edges.map((edge) => edge.disconnect()));
-    await waitFor(async () => (await controllerCounters(cloud)).connected === 0, 'cloudcore to see every edge gone', PHASE_TIMEOUT_MS);
+    await waitFor(async () => (await controllerCounters(cloud)).connected === 0, 'cloudcore to see every edge gone', { timeoutMs: PHASE_TIMEOUT_MS });
     progress(`resync: all ${edges.length} edges disconnected; changing the cluster while they are away`);
     const changeStart = performance.now();
     const survivors = plannedPods.slice(settings.changes);
@@ -486,7 +485,7 @@ async function main(): Promise<void> {
       }),
     );
     const connectedSeconds = (performance.now() - start) / 1000;
-    await waitFor(() => convergedAt.size === edges.length, 'every edge to converge', PHASE_TIMEOUT_MS).catch((error: unknown) => {
+    await waitFor(() => convergedAt.size === edges.length, 'every edge to converge', { timeoutMs: PHASE_TIMEOUT_MS }).catch((error: unknown) => {
       throw new Error(`${String(error)}: ${describeMismatch(edges, want)}`);
     });
     let last = start;

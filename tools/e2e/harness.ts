@@ -4,10 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { waitFor } from '@kedge/testkit';
+import { prometheusSample, prometheusSum, waitFor } from '@kedge/testkit';
 import { stringify } from 'yaml';
 
-export { waitFor };
+export { prometheusSample as metricValue, prometheusSum as metricSum, waitFor };
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 
@@ -141,30 +141,6 @@ export function tempDir(prefix: string): string {
 export function writeYaml(file: string, value: unknown): string {
   writeFileSync(file, stringify(value));
   return file;
-}
-
-/** Reads one sample from Prometheus text, matching every given label; undefined when absent. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = Object.fromEntries(
-      [...(match[3] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
-    );
-    if (Object.entries(labels).every(([k, v]) => present[k] === v)) return Number(match[4]);
-  }
-  return undefined;
-}
-
-/** Sum of every sample of a metric (all label sets). */
-export function metricSum(text: string, name: string): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (match && match[1] === name) sum += Number(match[3]);
-  }
-  return sum;
 }
 
 export async function fetchMetrics(port: number): Promise<string> {

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Cleanup, createTestPki, waitFor } from '../src/index';
+import { Cleanup, createTestPki, prometheusSample, prometheusSum, waitFor } from '../src/index';
 
 describe('testkit - pki', () => {
   it('issues node certificates for system:node:<name> from the test CA, once per name', async () => {
@@ -35,5 +35,27 @@ describe('testkit - cleanup', () => {
     cleanup.add(() => void order.push(3));
     await expect(cleanup.run()).rejects.toThrow(/cleanup failed/);
     expect(order).toEqual([3, 1]);
+  });
+});
+
+describe('testkit - prometheus text', () => {
+  const text = [
+    '# HELP kedge_cloudhub_connected_nodes x',
+    'kedge_cloudhub_connected_nodes 1000',
+    'kedge_cloudhub_messages_total{direction="up",operation="keepalive"} 12',
+    'kedge_cloudhub_messages_total{direction="down",operation="update"} 3',
+  ].join('\n');
+
+  it('reads one sample by name and labels', () => {
+    expect(prometheusSample(text, 'kedge_cloudhub_connected_nodes')).toBe(1000);
+    expect(prometheusSample(text, 'kedge_cloudhub_messages_total', { direction: 'down' })).toBe(3);
+    expect(prometheusSample(text, 'kedge_cloudhub_messages_total', { direction: 'sideways' })).toBeUndefined();
+    expect(prometheusSample(text, 'kedge_cloudhub_connected')).toBeUndefined();
+  });
+
+  it('sums every sample matching the labels', () => {
+    expect(prometheusSum(text, 'kedge_cloudhub_messages_total')).toBe(15);
+    expect(prometheusSum(text, 'kedge_cloudhub_messages_total', { direction: 'up' })).toBe(12);
+    expect(prometheusSum(text, 'kedge_missing_total')).toBe(0);
   });
 });
