@@ -5,6 +5,12 @@ set -euo pipefail
 packages=(
   openssl          # test fixtures build certificates with the real CLI
   ca-certificates
+  containerd                 # libs/cri tests and the demo run pods on a private containerd (CRI runtime.v1)
+  runc
+  containernetworking-plugins  # bridge/host-local/portmap/loopback CNI plugins, installed in /usr/lib/cni
+  busybox-static             # tools/containerd/oci-image.ts builds the offline busybox and pause images from /bin/busybox
+  mosquitto                  # libs/eventbus tests: a real external MQTT broker
+  mosquitto-clients          # libs/devicetwin tests: mosquitto_pub/mosquitto_sub against the embedded broker
 )
 # kubectl: the machine image has v1.32 at /usr/bin/kubectl; where it is missing, Debian's client (older) stands in
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)

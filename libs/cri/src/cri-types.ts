@@ -1,0 +1,233 @@
+// The typed, camelCase shapes CriClient accepts and returns. They mirror runtime.v1 closely so a reader who
+// knows the CRI recognises every field, but drop what kedge never sets (Windows, SELinux, devices).
+// Timestamps stay int64 nanoseconds as in the CRI; they are bigint because they exceed 2^53.
+
+export type NamespaceMode = 'POD' | 'CONTAINER' | 'NODE' | 'TARGET';
+export type PodSandboxState = 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
+export type ContainerState = 'CONTAINER_CREATED' | 'CONTAINER_RUNNING' | 'CONTAINER_EXITED' | 'CONTAINER_UNKNOWN';
+export type PortProtocol = 'TCP' | 'UDP' | 'SCTP';
+export type MountPropagation = 'PROPAGATION_PRIVATE' | 'PROPAGATION_HOST_TO_CONTAINER' | 'PROPAGATION_BIDIRECTIONAL';
+
+export interface NamespaceOptions {
+  network?: NamespaceMode;
+  pid?: NamespaceMode;
+  ipc?: NamespaceMode;
+  targetId?: string;
+}
+
+export interface PodSandboxMetadata {
+  name: string;
+  uid: string;
+  namespace: string;
+  attempt?: number;
+}
+
+export interface DnsConfig {
+  servers?: string[];
+  searches?: string[];
+  options?: string[];
+}
+
+export interface PortMapping {
+  protocol?: PortProtocol;
+  containerPort: number;
+  hostPort?: number;
+  hostIp?: string;
+}
+
+export interface PodSandboxConfig {
+  metadata: PodSandboxMetadata;
+  /** Must be set unless the pod uses the node's network namespace. */
+  hostname?: string;
+  /** Host directory that container log paths are relative to, e.g. /var/log/pods/<ns>_<name>_<uid>. */
+  logDirectory?: string;
+  dnsConfig?: DnsConfig;
+  portMappings?: PortMapping[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  linux?: {
+    cgroupParent?: string;
+    sysctls?: Record<string, string>;
+    securityContext?: {
+      namespaceOptions?: NamespaceOptions;
+      privileged?: boolean;
+      readonlyRootfs?: boolean;
+      runAsUser?: number;
+      runAsGroup?: number;
+    };
+  };
+}
+
+/** Linux cgroup settings; 0 or absent means "not specified" exactly as in the CRI. */
+export interface LinuxContainerResources {
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpuShares?: number;
+  memoryLimitInBytes?: number;
+  oomScoreAdj?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+}
+
+export interface EnvVar {
+  key: string;
+  value: string;
+}
+
+export interface ContainerMount {
+  containerPath: string;
+  hostPath: string;
+  readonly?: boolean;
+  propagation?: MountPropagation;
+}
+
+export interface ContainerConfig {
+  metadata: { name: string; attempt?: number };
+  /** Image reference as the runtime knows it, e.g. localhost/kedge/busybox:1. */
+  image: string;
+  command?: string[];
+  args?: string[];
+  workingDir?: string;
+  envs?: EnvVar[];
+  mounts?: ContainerMount[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Relative to PodSandboxConfig.logDirectory, e.g. app/0.log. */
+  logPath?: string;
+  stdin?: boolean;
+  tty?: boolean;
+  linux?: {
+    resources?: LinuxContainerResources;
+    securityContext?: {
+      namespaceOptions?: NamespaceOptions;
+      privileged?: boolean;
+      readonlyRootfs?: boolean;
+      runAsUser?: number;
+      runAsUsername?: string;
+      noNewPrivs?: boolean;
+    };
+  };
+}
+
+export interface RuntimeVersion {
+  version: string;
+  runtimeName: string;
+  runtimeVersion: string;
+  runtimeApiVersion: string;
+}
+
+export interface RuntimeCondition {
+  type: string;
+  status: boolean;
+  reason: string;
+  message: string;
+}
+
+export interface RuntimeStatus {
+  conditions: RuntimeCondition[];
+  /** Convenience views of the two required conditions. */
+  runtimeReady: boolean;
+  networkReady: boolean;
+  /** JSON strings keyed by topic; only filled when asked for verbose status. */
+  info: Record<string, string>;
+}
+
+export interface PodSandboxSummary {
+  id: string;
+  metadata: PodSandboxMetadata;
+  state: PodSandboxState;
+  createdAt: bigint;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  runtimeHandler: string;
+}
+
+export interface PodSandboxStatus extends PodSandboxSummary {
+  /** Empty for pods on the node's network. */
+  ip: string;
+  additionalIps: string[];
+  namespaceOptions: NamespaceOptions | undefined;
+  info: Record<string, string>;
+}
+
+export interface PodSandboxFilter {
+  id?: string;
+  state?: PodSandboxState;
+  labelSelector?: Record<string, string>;
+}
+
+export interface ContainerSummary {
+  id: string;
+  podSandboxId: string;
+  metadata: { name: string; attempt: number };
+  image: string;
+  imageRef: string;
+  state: ContainerState;
+  createdAt: bigint;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface ContainerFilter {
+  id?: string;
+  podSandboxId?: string;
+  state?: ContainerState;
+  labelSelector?: Record<string, string>;
+}
+
+export interface ContainerStatus {
+  id: string;
+  metadata: { name: string; attempt: number };
+  state: ContainerState;
+  createdAt: bigint;
+  /** 0n until the container started. */
+  startedAt: bigint;
+  /** 0n until the container exited. */
+  finishedAt: bigint;
+  exitCode: number;
+  image: string;
+  imageRef: string;
+  /** CamelCase cause such as Completed, Error or OOMKilled. */
+  reason: string;
+  message: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  mounts: ContainerMount[];
+  logPath: string;
+  /** What the runtime reports it applied; undefined when the runtime does not report resources. */
+  resources: LinuxContainerResources | undefined;
+  /** JSON strings (e.g. info.info has pid and runtimeSpec); only filled for verbose status. */
+  info: Record<string, string>;
+}
+
+export interface ExecSyncResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number;
+}
+
+export interface ExecOptions {
+  tty?: boolean;
+  stdin?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+}
+
+export interface ImageInfo {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  size: number;
+  uid: number | undefined;
+  username: string;
+  pinned: boolean;
+}
+
+export interface RegistryAuth {
+  username?: string;
+  password?: string;
+  auth?: string;
+  serverAddress?: string;
+  identityToken?: string;
+  registryToken?: string;
+}

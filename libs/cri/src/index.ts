@@ -1,0 +1,32 @@
+// @kedge/cri: a typed CRI runtime.v1 client (containerd over its unix socket) for edged.
+export { CRI_API_VERSION, CriClient, connectCri, type CallOptions, type CriClientOptions } from './cri-client';
+export { CriError, type CriErrorDetails, type GrpcCodeName } from './cri-error';
+export type {
+  ContainerConfig,
+  ContainerFilter,
+  ContainerMount,
+  ContainerState,
+  ContainerStatus,
+  ContainerSummary,
+  DnsConfig,
+  EnvVar,
+  ExecOptions,
+  ExecSyncResult,
+  ImageInfo,
+  LinuxContainerResources,
+  MountPropagation,
+  NamespaceMode,
+  NamespaceOptions,
+  PodSandboxConfig,
+  PodSandboxFilter,
+  PodSandboxMetadata,
+  PodSandboxState,
+  PodSandboxStatus,
+  PodSandboxSummary,
+  PortMapping,
+  PortProtocol,
+  RegistryAuth,
+  RuntimeCondition,
+  RuntimeStatus,
+  RuntimeVersion,
+} from './cri-types';
