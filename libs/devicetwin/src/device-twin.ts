@@ -1,0 +1,210 @@
+// DeviceTwin: the edge module that owns group `twin`. It answers KubeEdge's DeviceTwin MQTT API
+// from the local store whether or not the cloud is reachable, applies the cloud's device messages,
+// and queues every reported change for the cloud through the injected reporter (an outbox).
+import { Group, type Message } from '@kedge/protocol';
+import type { MessageRouter } from '@kedge/router';
+import { LogThrottle, type Logger } from '@kedge/telemetry';
+import type { Registry } from 'prom-client';
+import { CloudSync } from './cloud-sync';
+import { DeviceTwinError } from './errors';
+import { DeviceTwinMetrics } from './metrics';
+import { deviceId, type DeviceRecord } from './model';
+import { deviceMessage, errorResult, result, twinsMessage } from './payloads';
+import { TwinPublisher, type TwinBus } from './publisher';
+import { reportMessage, type TwinReporter } from './reports';
+import { peekBase, readBase, readPayload, readStateUpdate, readTwinUpdate, type RequestBase } from './requests';
+import type { TwinStore } from './store/twin-store';
+import { deviceTopic, membershipTopic, parseTwinTopic, twinFilters, type DeviceAction, type TwinTopic } from './topics';
+
+export interface DeviceTwinOptions {
+  store: TwinStore;
+  /** the eventbus (EventBus from @kedge/eventbus) */
+  bus: TwinBus;
+  router: MessageRouter;
+  /** where reported state goes for the cloud, e.g. a durable outbox (MetaManager's report shape) */
+  reporter: TwinReporter;
+  /** sends ACKs / error answers for down messages (EdgeHub's send) */
+  answer?: (message: Message) => void | Promise<void>;
+  nodeName: string;
+  logger: Logger;
+  registry: Registry;
+  /** requests above this size get a 413 result (default 64 KiB) */
+  maxPayloadBytes?: number;
+  /** QoS of everything the twin publishes (default 1) */
+  qos?: 0 | 1;
+  /** also serve KubeEdge ≤ 1.16 topics `$hw/events/device/<name>/...` for devices in `legacyNamespace` (default false) */
+  legacyTopics?: boolean;
+  /** default `default` */
+  legacyNamespace?: string;
+}
+
+type Action = 'twin_update' | 'twin_get' | 'state_update' | 'state_get' | 'membership_get';
+
+export class DeviceTwin {
+  readonly #store: TwinStore;
+  readonly #reporter: TwinReporter;
+  readonly #nodeName: string;
+  readonly #logger: Logger;
+  readonly #metrics: DeviceTwinMetrics;
+  readonly #publisher: TwinPublisher;
+  readonly #maxPayloadBytes: number;
+  readonly #legacyNamespace: string | undefined;
+  readonly #logThrottle = new LogThrottle();
+  readonly #unsubscribe: (() => void)[] = [];
+  #stopped = false;
+
+  /** Registers group `twin` on the router and subscribes to the twin topics on the bus. */
+  constructor(options: DeviceTwinOptions) {
+    const maxPayloadBytes = options.maxPayloadBytes ?? 64 * 1024;
+    if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1) throw new DeviceTwinError('INVALID_OPTION', 'must be a positive integer', 'maxPayloadBytes');
+    if (typeof options.nodeName !== 'string' || options.nodeName === '') throw new DeviceTwinError('INVALID_OPTION', 'is required', 'nodeName');
+    this.#store = options.store;
+    this.#reporter = options.reporter;
+    this.#nodeName = options.nodeName;
+    this.#maxPayloadBytes = maxPayloadBytes;
+    this.#legacyNamespace = options.legacyTopics ? (options.legacyNamespace ?? 'default') : undefined;
+    this.#logger = options.logger.child({ module: 'devicetwin', node: options.nodeName });
+    this.#metrics = new DeviceTwinMetrics(options.registry, options.store);
+    this.#publisher = new TwinPublisher({
+      bus: options.bus,
+      qos: options.qos ?? 1,
+      nodeName: options.nodeName,
+      legacyNamespace: this.#legacyNamespace,
+      logger: this.#logger,
+      metrics: this.#metrics,
+    });
+    const cloud = new CloudSync({
+      store: options.store,
+      nodeName: options.nodeName,
+      publisher: this.#publisher,
+      metrics: this.#metrics,
+      logger: this.#logger,
+      answer: options.answer,
+      reportDevice: (id) => this.#reportDevice(id),
+    });
+    this.#unsubscribe.push(options.router.register(Group.Twin, (message) => cloud.onMessage(message)));
+    for (const filter of twinFilters(options.legacyTopics ?? false)) {
+      this.#unsubscribe.push(options.bus.subscribe(filter, (message) => this.#onRequest(message.topic, message.payload)));
+    }
+  }
+
+  /**
+   * Queues the reported state of every device for the cloud, e.g. after a reconnect so the cloud's
+   * DeviceStatus matches the edge (edge wins for reported). @returns how many devices were queued
+   */
+  reportAll(): number {
+    let queued = 0;
+    for (const device of this.#store.devices()) {
+      if (device.state === 'unknown' && device.twins.every((twin) => twin.reported === undefined)) continue;
+      if (this.#report(device)) queued += 1;
+    }
+    return queued;
+  }
+
+  /** Unsubscribes from the bus and the router. The store stays open (its owner closes it). */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+  }
+
+  async #onRequest(topic: string, payload: Buffer): Promise<void> {
+    if (this.#stopped) return;
+    const parsed = parseTwinTopic(topic, this.#legacyNamespace);
+    if (parsed === undefined) return;
+    // another node's membership on a shared (external) broker: its own edgecore answers
+    if (parsed.kind === 'membership-get' && parsed.node !== this.#nodeName) return;
+    const action = this.#action(parsed);
+    const resultTopic = parsed.kind === 'membership-get' ? membershipTopic(this.#nodeName, 'get/result') : deviceTopic(parsed.topicId, `${parsed.action}/result`);
+    let answer: Record<string, unknown>;
+    let after: (() => Promise<void>) | undefined;
+    try {
+      const allowEmpty = action !== 'twin_update' && action !== 'state_update';
+      const body = readPayload(payload, this.#maxPayloadBytes, allowEmpty);
+      const request = readBase(body);
+      if (parsed.kind === 'membership-get') {
+        answer = result(request.eventId, request.clientToken, { devices: this.#store.devices().map(deviceMessage) });
+      } else {
+        const id = deviceId(parsed.namespace, parsed.name);
+        ({ answer, after } = this.#deviceRequest(parsed.action, id, body, request));
+      }
+      this.#metrics.requests.inc({ action, result: 'ok' });
+    } catch (error) {
+      const refusal = error instanceof DeviceTwinError ? error : new DeviceTwinError('INTERNAL', 'the twin could not process this request', undefined, { cause: error });
+      if (refusal.code === 'INTERNAL') this.#logger.error({ error, topic }, 'twin request failed');
+      this.#metrics.requests.inc({ action, result: refusal.code.toLowerCase() });
+      this.#logThrottle.run(`refused:${action}:${refusal.code}`, (suppressed) =>
+        this.#logger.info({ topic: topic.slice(0, 200), error: refusal.message, suppressed }, 'refused a twin request'),
+      );
+      const { eventId, clientToken } = peekBase(payload);
+      answer = errorResult(eventId, clientToken, refusal);
+    }
+    await this.#publisher.publish(resultTopic, answer);
+    await after?.();
+  }
+
+  /** Runs one device action against the store. @throws DeviceTwinError */
+  #deviceRequest(action: DeviceAction, id: string, body: Record<string, unknown>, request: RequestBase) {
+    const { eventId, clientToken } = request;
+    const known = (): DeviceRecord => {
+      const device = this.#store.device(id);
+      if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to node ${this.#nodeName}`, 'device');
+      return device;
+    };
+    const stateOf = (device: DeviceRecord) => ({
+      name: device.name,
+      namespace: device.namespace,
+      state: device.state,
+      last_online: device.lastOnline === undefined ? '' : new Date(device.lastOnline).toISOString(),
+    });
+    switch (action) {
+      case 'twin/get':
+        return { answer: result(eventId, clientToken, { twin: twinsMessage(known().twins) }), after: undefined };
+      case 'state/get':
+        return { answer: result(eventId, clientToken, { device: stateOf(known()) }), after: undefined };
+      case 'state/update': {
+        const state = readStateUpdate(body);
+        known();
+        const device = this.#store.setState(id, state);
+        if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to node ${this.#nodeName}`, 'device');
+        this.#report(device);
+        return { answer: result(eventId, clientToken, { device: stateOf(device) }), after: undefined };
+      }
+      default: {
+        const updates = readTwinUpdate(body, known());
+        const { device, changes } = this.#store.report(id, updates);
+        this.#report(device);
+        const changed = new Set(changes.map((change) => change.name));
+        return {
+          answer: result(eventId, clientToken, { twin: twinsMessage(device.twins.filter((twin) => changed.has(twin.name))) }),
+          after: () => this.#publisher.twinsChanged(device, changes),
+        };
+      }
+    }
+  }
+
+  #action(topic: TwinTopic): Action {
+    if (topic.kind === 'membership-get') return 'membership_get';
+    return topic.action.replace('/', '_') as Action;
+  }
+
+  #reportDevice(id: string): void {
+    const device = this.#store.device(id);
+    if (device) this.#report(device);
+  }
+
+  /** Hands the device's reported state to the outbox. A refusal is logged; the edge keeps answering. */
+  #report(device: DeviceRecord): boolean {
+    try {
+      this.#reporter.report(reportMessage(device));
+      this.#metrics.reports.inc({ result: 'queued' });
+      return true;
+    } catch (error) {
+      this.#metrics.reports.inc({ result: 'failed' });
+      this.#logThrottle.run('report', (suppressed) =>
+        this.#logger.warn({ device: device.id, error: (error as Error).message, suppressed }, 'could not queue reported state for the cloud'),
+      );
+      return false;
+    }
+  }
+}

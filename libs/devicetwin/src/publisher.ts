@@ -1,0 +1,64 @@
+// Publishing twin events on the bus: results to the requester's topic, and the broadcasts that
+// follow a change (document, delta, device updated, membership updated). A publish that fails
+// (external broker down) is counted and logged, never thrown: the state is already stored.
+import { LogThrottle, type Logger } from '@kedge/telemetry';
+import type { DeviceTwinMetrics } from './metrics';
+import type { DeviceRecord } from './model';
+import { deltaMessage, documentMessage } from './payloads';
+import type { TwinChange } from './store/twin-store';
+import { deviceTopic, membershipTopic } from './topics';
+
+/** What DeviceTwin needs of the eventbus (EventBus from @kedge/eventbus has it). */
+export interface TwinBus {
+  publish(topic: string, payload: string, options?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
+  subscribe(topicFilter: string, handler: (message: { topic: string; payload: Buffer }) => void | Promise<void>): () => void;
+}
+
+export interface PublisherOptions {
+  bus: TwinBus;
+  qos: 0 | 1;
+  nodeName: string;
+  /** also broadcast on `$hw/events/device/<name>/...` for devices in this namespace (KubeEdge ≤ 1.16 clients) */
+  legacyNamespace: string | undefined;
+  logger: Logger;
+  metrics: DeviceTwinMetrics;
+}
+
+export class TwinPublisher {
+  readonly #options: PublisherOptions;
+  readonly #logThrottle = new LogThrottle();
+
+  constructor(options: PublisherOptions) {
+    this.#options = options;
+  }
+
+  async publish(topic: string, payload: unknown): Promise<void> {
+    try {
+      await this.#options.bus.publish(topic, JSON.stringify(payload), { qos: this.#options.qos });
+    } catch (error) {
+      this.#options.metrics.publishFailures.inc();
+      this.#logThrottle.run('publish', (suppressed) =>
+        this.#options.logger.warn({ topic, error: (error as Error).message, suppressed }, 'could not publish a twin event'),
+      );
+    }
+  }
+
+  /** Publishes on the device's `<namespace>/<name>` topic (and its legacy one when enabled). */
+  async broadcast(device: DeviceRecord, suffix: string, payload: unknown): Promise<void> {
+    await this.publish(deviceTopic(device.id, suffix), payload);
+    if (this.#options.legacyNamespace !== undefined && device.namespace === this.#options.legacyNamespace) {
+      await this.publish(deviceTopic(device.name, suffix), payload);
+    }
+  }
+
+  /** After twins changed: the document of what changed, then the delta if desired ≠ reported anywhere. */
+  async twinsChanged(device: DeviceRecord, changes: TwinChange[]): Promise<void> {
+    if (changes.length > 0) await this.broadcast(device, 'twin/update/document', documentMessage(changes));
+    const delta = deltaMessage(device);
+    if (delta) await this.broadcast(device, 'twin/update/delta', delta);
+  }
+
+  async membershipUpdated(payload: unknown): Promise<void> {
+    await this.publish(membershipTopic(this.#options.nodeName, 'updated'), payload);
+  }
+}

@@ -1,0 +1,247 @@
+// TwinStore: devices bound to this node, their attributes and twins, in SQLite. Every write is one
+// transaction and is checked before it starts, so a refused update leaves nothing behind. Rules:
+// desired values are written only from cloud messages, reported values only from the edge.
+import type BetterSqlite3 from 'better-sqlite3';
+import { DeviceTwinError, StoreClosedError } from '../errors';
+import { deviceId, type DeviceRecord, type DeviceSpec, type DeviceState, type TwinState, type TwinValue } from '../model';
+import { stillValid } from '../values';
+import { openTwinDatabase, prepareStatements, type Statements } from './database';
+import { deviceOf, groupBy } from './records';
+
+export interface TwinStoreOptions {
+  /** the SQLite file, e.g. /var/lib/kedge/devicetwin.db (may be edgecore's database file) */
+  file: string;
+  busyTimeoutMs?: number;
+}
+
+export type DeviceChangeReason = 'created' | 'updated' | 'deleted' | 'duplicate' | 'stale' | 'not-found';
+
+/** One twin whose desired or reported value changed (or that appeared or went away). */
+export interface TwinChange {
+  name: string;
+  before: TwinState | undefined;
+  after: TwinState | undefined;
+}
+
+export interface DeviceChange {
+  id: string;
+  reason: DeviceChangeReason;
+  before: DeviceRecord | undefined;
+  after: DeviceRecord | undefined;
+  twinChanges: TwinChange[];
+}
+
+export interface MembershipResult {
+  /** false when the list is older than one already applied */
+  applied: boolean;
+  /** created, updated and deleted devices (duplicates and stale entries left out) */
+  changes: DeviceChange[];
+}
+
+export interface ReportedUpdate {
+  name: string;
+  value: TwinValue;
+  /** when given, must equal the twin's current version */
+  version?: number;
+}
+
+export interface ReportResult {
+  device: DeviceRecord;
+  changes: TwinChange[];
+}
+
+const CHANGED: ReadonlySet<DeviceChangeReason> = new Set(['created', 'updated', 'deleted']);
+
+export class TwinStore {
+  readonly file: string;
+  readonly #db: BetterSqlite3.Database;
+  readonly #sql: Statements;
+  readonly #applyDevice: (spec: DeviceSpec) => DeviceChange;
+  readonly #removeDevice: (id: string, version: bigint | undefined) => DeviceChange;
+  readonly #applyMembership: (version: bigint, specs: DeviceSpec[]) => MembershipResult;
+  readonly #report: (id: string, updates: ReportedUpdate[], now: number) => ReportResult;
+  #closed = false;
+
+  constructor(options: TwinStoreOptions) {
+    this.file = options.file;
+    this.#db = openTwinDatabase(options.file, options.busyTimeoutMs ?? 5_000);
+    this.#sql = prepareStatements(this.#db);
+    this.#applyDevice = this.#db.transaction((spec: DeviceSpec) => this.#upsert(spec, Date.now()));
+    this.#removeDevice = this.#db.transaction((id: string, version: bigint | undefined) => this.#remove(id, version));
+    this.#applyMembership = this.#db.transaction((version: bigint, specs: DeviceSpec[]) => this.#membership(version, specs));
+    this.#report = this.#db.transaction((id: string, updates: ReportedUpdate[], now: number) => this.#writeReported(id, updates, now));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Adds or updates one device (newer resourceVersion only; equal = duplicate, older = stale). */
+  applyDevice(spec: DeviceSpec): DeviceChange {
+    this.#assertOpen('apply a device');
+    return this.#applyDevice(spec);
+  }
+
+  /** Removes a device unless `version` is older than the stored one; remembers it against late adds. */
+  removeDevice(namespace: string, name: string, version?: bigint): DeviceChange {
+    this.#assertOpen('remove a device');
+    return this.#removeDevice(deviceId(namespace, name), version);
+  }
+
+  /**
+   * Applies the full list of devices bound to this node, listed at `version` (a Kubernetes
+   * resourceVersion): devices in it are added or updated, stored devices missing from it are removed
+   * unless they are newer than the list. A list older than one already applied is ignored.
+   */
+  applyMembership(version: bigint, specs: DeviceSpec[]): MembershipResult {
+    this.#assertOpen('apply a membership');
+    return this.#applyMembership(version, specs);
+  }
+
+  /**
+   * Writes reported values (all or none).
+   * @throws DeviceTwinError UNKNOWN_DEVICE, UNKNOWN_PROPERTY, VERSION_CONFLICT (nothing written)
+   */
+  report(id: string, updates: ReportedUpdate[], now = Date.now()): ReportResult {
+    this.#assertOpen('report twin values');
+    return this.#report(id, updates, now);
+  }
+
+  /** Sets a device's state (online also stamps lastOnline). @returns the device, or undefined if unknown */
+  setState(id: string, state: DeviceState, now = Date.now()): DeviceRecord | undefined {
+    this.#assertOpen('set a device state');
+    const result = this.#sql.setState.run(state, state === 'online' ? now : null, id);
+    return result.changes === 0 ? undefined : this.device(id);
+  }
+
+  device(id: string): DeviceRecord | undefined {
+    this.#assertOpen('read a device');
+    const row = this.#sql.device.get(id);
+    return row ? deviceOf(row, this.#sql.attributes.all(id), this.#sql.twins.all(id)) : undefined;
+  }
+
+  devices(): DeviceRecord[] {
+    this.#assertOpen('list devices');
+    const attributes = groupBy(this.#sql.allAttributes.all());
+    const twins = groupBy(this.#sql.allTwins.all());
+    return this.#sql.devices.all().map((row) => deviceOf(row, attributes.get(row.id) ?? [], twins.get(row.id) ?? []));
+  }
+
+  deviceCount(): number {
+    this.#assertOpen('count devices');
+    return this.#sql.countDevices.get()?.count ?? 0;
+  }
+
+  /** The resourceVersion of the last membership list applied (0 before any). */
+  membershipVersion(): bigint {
+    this.#assertOpen('read the membership version');
+    return this.#sql.membershipVersion.get()?.value ?? 0n;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #assertOpen(action: string): void {
+    if (this.#closed) throw new StoreClosedError(action);
+  }
+
+  #upsert(spec: DeviceSpec, now: number): DeviceChange {
+    const sql = this.#sql;
+    const id = deviceId(spec.namespace, spec.name);
+    const stored = sql.deviceVersion.get(id)?.resource_version;
+    const unchanged = (reason: DeviceChangeReason): DeviceChange => ({ id, reason, before: undefined, after: undefined, twinChanges: [] });
+    if (stored !== undefined && spec.resourceVersion < stored) return unchanged('stale');
+    if (stored !== undefined && spec.resourceVersion === stored) return unchanged('duplicate');
+    const tombstone = sql.tombstone.get(id)?.resource_version;
+    if (stored === undefined && tombstone !== undefined && spec.resourceVersion <= tombstone) return unchanged('stale');
+    const before = stored === undefined ? undefined : this.device(id);
+    sql.upsertDevice.run(id, spec.namespace, spec.name, spec.description, spec.model, spec.resourceVersion);
+    sql.dropTombstone.run(id);
+    sql.clearAttributes.run(id);
+    for (const [name, value] of Object.entries(spec.attributes)) sql.putAttribute.run(id, name, value);
+    const previous = new Map((before?.twins ?? []).map((twin) => [twin.name, twin]));
+    const twinChanges: TwinChange[] = [];
+    for (const property of spec.properties) {
+      const prior = previous.get(property.name);
+      previous.delete(property.name);
+      const desired = spec.desired.get(property.name);
+      // cloud wins for desired: whatever the cloud lists now is the desired value
+      const desiredChanged = prior?.desired?.value !== desired;
+      // edge wins for reported: kept, unless the model no longer allows it
+      const reported = prior?.reported && stillValid(prior.reported.value, property) ? prior.reported : undefined;
+      const reportedDropped = prior?.reported !== undefined && reported === undefined;
+      const version = (prior?.version ?? 0) + (desiredChanged || reportedDropped ? 1 : 0);
+      const desiredAt = desired === undefined ? null : desiredChanged ? now : (prior?.desired?.timestamp ?? now);
+      sql.putTwin.run(
+        id, property.name, property.type, property.accessMode, property.minimum ?? null, property.maximum ?? null, property.unit ?? null,
+        property.description ?? null, desired === undefined ? null : JSON.stringify(desired), desiredAt,
+        reported ? JSON.stringify(reported.value) : null, reported?.timestamp ?? null, version,
+      );
+      if (prior === undefined || desiredChanged || reportedDropped) twinChanges.push({ name: property.name, before: prior, after: undefined });
+    }
+    for (const gone of previous.values()) {
+      sql.deleteTwin.run(id, gone.name);
+      twinChanges.push({ name: gone.name, before: gone, after: undefined });
+    }
+    const after = this.device(id);
+    const byName = new Map((after?.twins ?? []).map((twin) => [twin.name, twin]));
+    for (const change of twinChanges) change.after = byName.get(change.name);
+    return { id, reason: before ? 'updated' : 'created', before, after, twinChanges };
+  }
+
+  #remove(id: string, version: bigint | undefined): DeviceChange {
+    const sql = this.#sql;
+    const stored = sql.deviceVersion.get(id)?.resource_version;
+    if (stored === undefined) {
+      if (version !== undefined) sql.putTombstone.run(id, version);
+      return { id, reason: 'not-found', before: undefined, after: undefined, twinChanges: [] };
+    }
+    if (version !== undefined && version < stored) return { id, reason: 'stale', before: undefined, after: undefined, twinChanges: [] };
+    const before = this.device(id);
+    sql.deleteDevice.run(id);
+    sql.putTombstone.run(id, version !== undefined && version > stored ? version : stored);
+    const twinChanges = (before?.twins ?? []).map((twin) => ({ name: twin.name, before: twin, after: undefined }));
+    return { id, reason: 'deleted', before, after: undefined, twinChanges };
+  }
+
+  #membership(version: bigint, specs: DeviceSpec[]): MembershipResult {
+    const sql = this.#sql;
+    if (version < (sql.membershipVersion.get()?.value ?? 0n)) return { applied: false, changes: [] };
+    const now = Date.now();
+    const listed = new Set(specs.map((spec) => deviceId(spec.namespace, spec.name)));
+    const changes: DeviceChange[] = specs.map((spec) => this.#upsert(spec, now));
+    for (const { id, resource_version: stored } of sql.deviceVersions.all()) {
+      // a device added after this list was made (newer version) is not the list's to remove
+      if (!listed.has(id) && stored <= version) changes.push(this.#remove(id, undefined));
+    }
+    sql.setMembershipVersion.run(version);
+    return { applied: true, changes: changes.filter((change) => CHANGED.has(change.reason)) };
+  }
+
+  #writeReported(id: string, updates: ReportedUpdate[], now: number): ReportResult {
+    const device = this.device(id);
+    if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to this node`, 'device');
+    const twins = new Map(device.twins.map((twin) => [twin.name, twin]));
+    for (const update of updates) {
+      const twin = twins.get(update.name);
+      if (twin === undefined) throw new DeviceTwinError('UNKNOWN_PROPERTY', `model ${device.model} has no property "${update.name}"`, `twin.${update.name}`);
+      if (update.version !== undefined && update.version !== twin.version) {
+        throw new DeviceTwinError('VERSION_CONFLICT', `version ${update.version} is stale: the twin is at version ${twin.version}`, `twin.${update.name}.version`);
+      }
+    }
+    const changes: TwinChange[] = [];
+    for (const update of updates) {
+      const before = twins.get(update.name);
+      if (before === undefined) continue;
+      const after: TwinState = { ...before, reported: { value: update.value, timestamp: now }, version: before.version + 1 };
+      this.#sql.report.run(JSON.stringify(update.value), now, after.version, id, update.name);
+      twins.set(update.name, after);
+      changes.push({ name: update.name, before, after });
+    }
+    return { device: { ...device, twins: [...twins.values()] }, changes };
+  }
+}
+

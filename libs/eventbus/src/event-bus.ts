@@ -1,0 +1,325 @@
+// EventBus: the edge's MQTT side. It runs (or connects to) a broker, hands `$hw/events/...` traffic
+// to the handlers other modules register (the device twin), uploads application topics to the
+// cloud, bridges an embedded broker to an external one, and never lets a bad payload or a failing
+// handler take anything down: each costs one counted, throttled log line.
+import { Group, type Message } from '@kedge/protocol';
+import { LogThrottle, type Logger } from '@kedge/telemetry';
+import { EventBusError } from './errors';
+import { ExternalClient, type ExternalMessage } from './external-client';
+import { InternalBroker, type BrokerPublish } from './internal-broker';
+import { EventBusMetrics, type Direction } from './metrics';
+import { resolveOptions, type EventBusMode, type EventBusOptions, type Qos, type ResolvedOptions } from './options';
+import { checkFilter, checkTopic, topicClass, topicMatches } from './topics';
+import { parseCloudMessage, uploadMessage } from './uploads';
+
+export interface BusMessage {
+  topic: string;
+  payload: Buffer;
+  qos: Qos;
+  retain: boolean;
+  /** which broker it was published on */
+  source: 'internal' | 'external';
+}
+
+export type BusHandler = (message: BusMessage) => void | Promise<void>;
+
+export interface PublishOptions {
+  /** default 0 */
+  qos?: Qos;
+  /** default false */
+  retain?: boolean;
+}
+
+export interface EventBusState {
+  mode: EventBusMode;
+  running: boolean;
+  internal: 'listening' | 'stopped' | 'disabled';
+  external: 'connected' | 'disconnected' | 'disabled';
+}
+
+interface Subscription {
+  filter: string;
+  handler: BusHandler;
+}
+
+export class EventBus {
+  readonly #options: ResolvedOptions;
+  readonly #send: EventBusOptions['send'];
+  readonly #router: EventBusOptions['router'];
+  readonly #logger: Logger;
+  readonly #metrics: EventBusMetrics;
+  readonly #logThrottle = new LogThrottle();
+  readonly #subscriptions = new Set<Subscription>();
+  readonly #uploadFilters: Set<string>;
+  readonly #connectionObservers = new Set<(connected: boolean) => void>();
+  #internal: InternalBroker | undefined;
+  #external: ExternalClient | undefined;
+  #unregister: (() => void) | undefined;
+  #running = false;
+
+  /** Checks the options; nothing listens or connects before start(). @throws EventBusError INVALID_OPTION */
+  constructor(options: EventBusOptions) {
+    this.#options = resolveOptions(options);
+    this.#send = options.send;
+    this.#router = options.router;
+    this.#logger = options.logger.child({ module: 'eventbus', mode: this.#options.mode });
+    this.#metrics = new EventBusMetrics(options.registry);
+    this.#uploadFilters = new Set(this.#options.uploadTopics);
+  }
+
+  get mode(): EventBusMode {
+    return this.#options.mode;
+  }
+
+  /** The local bus is usable: the internal broker listens (internal, both) or the external one is connected (external). */
+  get connected(): boolean {
+    if (!this.#running) return false;
+    return this.#options.mode === 'external' ? this.#external?.connected === true : this.#internal !== undefined;
+  }
+
+  get state(): EventBusState {
+    const { mode } = this.#options;
+    return {
+      mode,
+      running: this.#running,
+      internal: mode === 'external' ? 'disabled' : this.#internal ? 'listening' : 'stopped',
+      external: mode === 'internal' ? 'disabled' : this.#external?.connected ? 'connected' : 'disconnected',
+    };
+  }
+
+  /** Where the internal broker listens (its real port when configured with 0). */
+  get internalAddress(): { host: string; port: number } | undefined {
+    return this.#internal?.address;
+  }
+
+  /** Told when the external broker connects or disconnects (external and both modes). */
+  onConnectionChange(observer: (connected: boolean) => void): () => void {
+    this.#connectionObservers.add(observer);
+    return () => this.#connectionObservers.delete(observer);
+  }
+
+  /** Listens and/or connects. The external broker may be down: its client keeps retrying. @throws EventBusError LISTEN_FAILED */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    const { mode, internal, external, maxPayloadBytes, nodeName } = this.#options;
+    if (mode !== 'external') {
+      this.#internal = await InternalBroker.start({
+        ...internal,
+        maxPayloadBytes,
+        logger: this.#logger,
+        hooks: {
+          onClientPublish: (message) => this.#onInternalPublish(message),
+          onRefused: (topic, reason) => this.#bad(topic, reason),
+        },
+      });
+      this.#metrics.connected.set({ broker: 'internal' }, 1);
+      this.#logger.info({ ...this.#internal.address, tls: internal.tls !== undefined }, 'internal MQTT broker listening');
+    }
+    if (mode !== 'internal' && external !== undefined) {
+      this.#metrics.connected.set({ broker: 'external' }, 0);
+      this.#external = new ExternalClient({
+        ...external,
+        nodeName,
+        logger: this.#logger,
+        onMessage: (message) => this.#onExternalMessage(message),
+        onConnectionChange: (connected) => this.#onExternalConnection(connected),
+      });
+      for (const filter of this.#externalFilters()) this.#external.addFilter(filter);
+      this.#external.start();
+    }
+    if (this.#router) this.#unregister = this.#router.register(Group.User, (message) => this.#onCloudMessage(message));
+    this.#running = true;
+  }
+
+  /** Stops taking cloud messages, disconnects from the external broker and closes the internal one. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#unregister?.();
+    this.#unregister = undefined;
+    await this.#external?.stop();
+    this.#external = undefined;
+    await this.#internal?.close();
+    this.#internal = undefined;
+    this.#metrics.connected.set({ broker: 'internal' }, 0);
+    this.#metrics.connected.set({ broker: 'external' }, 0);
+  }
+
+  /**
+   * Publishes on the local bus: the internal broker (internal, both: and to the external one when
+   * connected) or the external broker (external). The bus's own handlers do not see it.
+   * @throws (rejects with) EventBusError INVALID_TOPIC, NOT_RUNNING, NOT_CONNECTED (external mode), PUBLISH_FAILED
+   */
+  async publish(topic: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<void> {
+    checkTopic(topic);
+    if (!this.#running) throw new EventBusError('NOT_RUNNING', `cannot publish ${topic}: the eventbus is not running`);
+    const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const qos: Qos = options.qos === 1 ? 1 : 0;
+    const retain = options.retain ?? false;
+    if (this.#internal) {
+      await this.#internal.publish(topic, body, qos, retain);
+      if (this.#external?.connected) {
+        await this.#external.publish(topic, body, qos, retain).catch((error: unknown) => this.#warn('publish-external', 'not published to the external broker', error));
+      }
+    } else if (this.#external) {
+      await this.#external.publish(topic, body, qos, retain);
+    }
+    this.#count('published');
+  }
+
+  /**
+   * Calls `handler` for every message published on the local bus by an MQTT client that matches
+   * `topicFilter`. A handler that throws or rejects is counted as a bad payload and logged.
+   * @returns unsubscribe. @throws EventBusError INVALID_TOPIC
+   */
+  subscribe(topicFilter: string, handler: BusHandler): () => void {
+    const filter = checkFilter(topicFilter);
+    const subscription: Subscription = { filter, handler };
+    this.#subscriptions.add(subscription);
+    if (this.#options.mode === 'external') this.#external?.addFilter(filter);
+    return () => {
+      if (!this.#subscriptions.delete(subscription)) return;
+      if (this.#options.mode === 'external' && !this.#externalFilters().includes(filter)) this.#external?.removeFilter(filter);
+    };
+  }
+
+  /** The application topic filters currently uploaded to the cloud. */
+  get uploadTopics(): string[] {
+    return [...this.#uploadFilters];
+  }
+
+  // --- inbound ---
+
+  #onInternalPublish(message: BrokerPublish): void {
+    const { topic } = message;
+    if (this.#options.mode === 'both' && this.#external?.connected && this.#options.bridgeTopics.some((filter) => topicMatches(filter, topic))) {
+      this.#external.publish(topic, message.payload, message.qos, message.retain).then(
+        () => this.#count('bridged_out'),
+        (error: unknown) => this.#warn('bridge-out', 'bridge to the external broker failed', error),
+      );
+    }
+    this.#deliver({ topic, payload: message.payload, qos: message.qos, retain: message.retain, source: 'internal' });
+  }
+
+  #onExternalMessage(message: ExternalMessage): void {
+    if (message.payload.length > this.#options.maxPayloadBytes) {
+      this.#bad(message.topic, `payload of ${message.payload.length} bytes is larger than ${this.#options.maxPayloadBytes}`);
+      return;
+    }
+    if (this.#options.mode === 'both' && this.#internal) {
+      // published as the broker itself: not seen again by #onInternalPublish, so never bridged back
+      this.#internal.publish(message.topic, message.payload, message.qos, message.retain).then(
+        () => this.#count('bridged_in'),
+        (error: unknown) => this.#warn('bridge-in', 'bridge into the internal broker failed', error),
+      );
+    }
+    this.#deliver({ ...message, source: 'external' });
+  }
+
+  #deliver(message: BusMessage): void {
+    this.#count('received');
+    for (const subscription of this.#subscriptions) {
+      if (!topicMatches(subscription.filter, message.topic)) continue;
+      try {
+        const result = subscription.handler(message);
+        if (result instanceof Promise) result.catch((error: unknown) => this.#handlerFailed(message.topic, error));
+      } catch (error) {
+        this.#handlerFailed(message.topic, error);
+      }
+    }
+    if (this.#send && [...this.#uploadFilters].some((filter) => topicMatches(filter, message.topic))) this.#upload(message);
+  }
+
+  #upload(message: BusMessage): void {
+    const send = this.#send;
+    if (!send) return;
+    const failed = (error: unknown): void => {
+      this.#count('upload_failed');
+      this.#warn('upload', 'could not upload an application message to the cloud; dropped', error);
+    };
+    try {
+      const result = send(uploadMessage(message.topic, message.payload));
+      if (result instanceof Promise) result.then(() => this.#count('uploaded'), failed);
+      else this.#count('uploaded');
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  // --- cloud → edge ---
+
+  async #onCloudMessage(message: Message): Promise<void> {
+    let command;
+    try {
+      command = parseCloudMessage(message);
+    } catch (error) {
+      this.#bad(String(message.route.resource), (error as Error).message);
+      return;
+    }
+    switch (command.kind) {
+      case 'publish':
+        await this.publish(command.topic, command.payload, { qos: 1 }).then(
+          () => this.#count('from_cloud'),
+          (error: unknown) => this.#warn('cloud-publish', 'could not publish a cloud message', error),
+        );
+        return;
+      case 'subscribe':
+        this.#uploadFilters.add(command.filter);
+        this.#syncExternalFilters();
+        this.#logger.info({ filter: command.filter }, 'the cloud added an upload topic');
+        return;
+      case 'unsubscribe':
+        this.#uploadFilters.delete(command.filter);
+        this.#syncExternalFilters();
+        this.#logger.info({ filter: command.filter }, 'the cloud removed an upload topic');
+        return;
+      default:
+        this.#logger.debug({ reason: command.reason }, 'ignored a cloud message for the eventbus');
+    }
+  }
+
+  // --- helpers ---
+
+  /** What the external client subscribes to: in external mode everything local, in both mode the bridged filters. */
+  #externalFilters(): string[] {
+    if (this.#options.mode === 'both') return this.#options.bridgeTopics;
+    if (this.#options.mode === 'external') return [...new Set([...[...this.#subscriptions].map((s) => s.filter), ...this.#uploadFilters])];
+    return [];
+  }
+
+  #syncExternalFilters(): void {
+    if (this.#options.mode !== 'external' || !this.#external) return;
+    for (const filter of this.#externalFilters()) this.#external.addFilter(filter);
+  }
+
+  #onExternalConnection(connected: boolean): void {
+    this.#metrics.connected.set({ broker: 'external' }, connected ? 1 : 0);
+    for (const observer of this.#connectionObservers) {
+      try {
+        observer(connected);
+      } catch (error) {
+        this.#logger.error({ error }, 'an eventbus connection observer failed');
+      }
+    }
+  }
+
+  #count(direction: Direction): void {
+    this.#metrics.messages.inc({ direction });
+  }
+
+  #bad(topic: string, reason: string): void {
+    const topicClassLabel = topicClass(topic);
+    this.#metrics.badPayloads.inc({ topic_class: topicClassLabel });
+    this.#logThrottle.run(`bad:${topicClassLabel}`, (suppressed) =>
+      this.#logger.warn({ topic: topic.slice(0, 200), reason, suppressed }, 'refused an MQTT message'),
+    );
+  }
+
+  #handlerFailed(topic: string, error: unknown): void {
+    this.#bad(topic, `handler failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  #warn(key: string, what: string, error: unknown): void {
+    this.#logThrottle.run(key, (suppressed) => this.#logger.warn({ error: error instanceof Error ? error.message : String(error), suppressed }, what));
+  }
+}

@@ -1,0 +1,67 @@
+// MQTT topic rules: validating topics and filters, matching a topic against a filter (with the `$`
+// rule: a filter starting with a wildcard never matches a `$...` topic), and the coarse class of a
+// topic used as a metric label.
+import { EventBusError } from './errors';
+
+/** MQTT's limit on a UTF-8 encoded topic. */
+export const MAX_TOPIC_BYTES = 65_535;
+
+/** Where KubeEdge's device and node events live; everything under it is for the device twin. */
+export const HW_EVENTS_PREFIX = '$hw/events/';
+
+export type TopicClass = 'device' | 'node' | 'hw_other' | 'sys' | 'app';
+
+function checkCommon(topic: unknown, field: string, what: string): string {
+  if (typeof topic !== 'string' || topic === '') throw new EventBusError('INVALID_TOPIC', `${what} must be a non-empty string`, field);
+  if (topic.includes('\u0000')) throw new EventBusError('INVALID_TOPIC', `${what} ${JSON.stringify(topic.slice(0, 80))} contains NUL`, field);
+  if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) throw new EventBusError('INVALID_TOPIC', `${what} is longer than ${MAX_TOPIC_BYTES} bytes`, field);
+  return topic;
+}
+
+/** A topic to publish on: no wildcards. @throws EventBusError INVALID_TOPIC */
+export function checkTopic(topic: unknown, field = 'topic'): string {
+  const checked = checkCommon(topic, field, 'a topic');
+  if (checked.includes('+') || checked.includes('#')) {
+    throw new EventBusError('INVALID_TOPIC', `topic ${JSON.stringify(checked.slice(0, 80))} contains a wildcard; publish needs a concrete topic`, field);
+  }
+  return checked;
+}
+
+/** A subscription filter: `+` fills a whole level, `#` only the whole last level. @throws EventBusError INVALID_TOPIC */
+export function checkFilter(filter: unknown, field = 'topicFilter'): string {
+  const checked = checkCommon(filter, field, 'a topic filter');
+  const levels = checked.split('/');
+  levels.forEach((level, index) => {
+    if (level.includes('#') && (level !== '#' || index !== levels.length - 1)) {
+      throw new EventBusError('INVALID_TOPIC', `filter ${JSON.stringify(checked.slice(0, 80))}: "#" must be the whole last level`, field);
+    }
+    if (level.includes('+') && level !== '+') {
+      throw new EventBusError('INVALID_TOPIC', `filter ${JSON.stringify(checked.slice(0, 80))}: "+" must be a whole level`, field);
+    }
+  });
+  return checked;
+}
+
+/** Whether `topic` matches `filter` (both assumed valid). */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
+  const filterLevels = filter.split('/');
+  const topicLevels = topic.split('/');
+  for (let index = 0; index < filterLevels.length; index += 1) {
+    const level = filterLevels[index];
+    if (level === '#') return true;
+    const actual = topicLevels[index];
+    if (actual === undefined) return false;
+    if (level !== '+' && level !== actual) return false;
+  }
+  return filterLevels.length === topicLevels.length;
+}
+
+/** A bounded label for metrics: which family a topic belongs to. */
+export function topicClass(topic: string): TopicClass {
+  if (topic.startsWith(`${HW_EVENTS_PREFIX}device/`)) return 'device';
+  if (topic.startsWith(`${HW_EVENTS_PREFIX}node/`)) return 'node';
+  if (topic.startsWith(HW_EVENTS_PREFIX)) return 'hw_other';
+  if (topic.startsWith('$')) return 'sys';
+  return 'app';
+}
