@@ -1,5 +1,5 @@
 // Composes a running edgecore: node certificate (bootstrap with the join token on first start),
-// EdgeHub over the configured transport, the router for edge modules, and the metrics endpoint.
+// EdgeHub over the configured transport, the router for edge modules, pods on containerd, and the metrics endpoint.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeStatusReporter } from '@kedge/edged';
@@ -10,6 +10,7 @@ import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsSer
 import { dialHub, isQuicAvailable, type TransportKind } from '@kedge/transport';
 import { bootstrapNodeCertificate, scheduleRotation } from './certificates';
 import type { EdgeCoreConfig } from './config/edgecore-config';
+import { startPods } from './pods';
 
 /** what edgecore reports as its kubelet version in Node.status.nodeInfo */
 export const KUBELET_VERSION = 'v1.32.0-kedge';
@@ -79,10 +80,13 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
   const store = new MetaStore({ file: join(config.dataDir, 'edgecore.db'), logger: logger.child({ module: 'metastore' }) });
   const metaManager = new MetaManager({ store, router, hub, logger: logger.child({ module: 'metamanager' }), registry, nodeName });
   hub.start();
+  // pods before the node status, so the Node is registered with the runtime's version
+  const pods = await startPods(config, store, metaManager, logger.child({ module: 'edged' }));
   const nodeStatus = new NodeStatusReporter({
     nodeName,
     labels: config.labels,
     kubeletVersion: KUBELET_VERSION,
+    ...(pods.runtimeVersion === undefined ? {} : { containerRuntimeVersion: pods.runtimeVersion }),
     reporter: metaManager,
     logger: logger.child({ module: 'edged' }),
     leaseRenewSeconds: config.nodeStatus.leaseRenewSeconds,
@@ -130,6 +134,7 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
     async close() {
       rotation.stop();
       nodeStatus.stop();
+      await pods.stop();
       await metaServer?.close();
       metaManager.stop();
       await hub.stop();

@@ -16,7 +16,7 @@ export type NodeCondition = { type: string; status: 'True' | 'False' | 'Unknown'
 
 const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
 
-function internalAddresses(): string[] {
+export function internalAddresses(): string[] {
   const found: string[] = [];
   for (const addresses of Object.values(networkInterfaces())) {
     for (const address of addresses ?? []) {
@@ -74,4 +74,9 @@ export function hostNode(options: HostNodeOptions, startedAt: Date): Record<stri
     },
     status: hostNodeStatus(options, startedAt),
   };
+}
+
+/** The node's first internal IPv4 address: the hostIP of its pods (and podIP of hostNetwork pods). */
+export function primaryHostIP(): string {
+  return internalAddresses()[0] ?? '127.0.0.1';
 }

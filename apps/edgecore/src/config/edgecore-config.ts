@@ -51,6 +51,21 @@ export const edgeCoreConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** pods on containerd through CRI; edgecore keeps running without them when the runtime does not answer */
+    edged: z
+      .object({
+        enable: z.boolean().default(true),
+        containerRuntimeEndpoint: z
+          .string()
+          .regex(/^(unix:\/\/)?\/\S+$/, 'expected a unix socket, e.g. unix:///run/containerd/containerd.sock')
+          .default('unix:///run/containerd/containerd.sock'),
+        /** pod volumes and logs; default <dataDir>/pods */
+        podsDir: z.string().min(1).optional(),
+        /** first container restart back-off (kubelet: 10 s), doubling up to 5 min */
+        restartBackoffBaseMs: z.number().int().min(10).max(300_000).optional(),
+      })
+      .strict()
+      .prefault({}),
     metrics: endpointField({ enable: true, address: '127.0.0.1', port: 10351 }),
     log: logField,
   })

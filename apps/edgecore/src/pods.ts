@@ -1,0 +1,63 @@
+// Starts edged's pods when the container runtime answers. A gateway without containerd still runs
+// edgecore (devices, metadata, node status): pods are then off, and the log says why and what to do.
+import { join } from 'node:path';
+import { connectCri } from '@kedge/cri';
+import { PodWorkers, primaryHostIP, type StatusReporter } from '@kedge/edged';
+import type { MetaStore } from '@kedge/metamanager';
+import type { Logger } from '@kedge/telemetry';
+import type { EdgeCoreConfig } from './config/edgecore-config';
+
+export interface RunningPods {
+  /** e.g. containerd://1.6.20; undefined when pods are off */
+  runtimeVersion: string | undefined;
+  stop(): Promise<void>;
+}
+
+// the Version call is the probe; a missing socket fails at once, a hung runtime within this deadline
+const RUNTIME_PROBE_TIMEOUT_MS = 3_000;
+
+export function runtimeSocketPath(endpoint: string): string {
+  return endpoint.replace(/^unix:\/\//, '');
+}
+
+export async function startPods(config: EdgeCoreConfig, store: MetaStore, reporter: StatusReporter, logger: Logger): Promise<RunningPods> {
+  const off: RunningPods = { runtimeVersion: undefined, stop: async () => undefined };
+  if (!config.edged.enable) {
+    logger.info('pods are off (edged.enable: false)');
+    return off;
+  }
+  const socket = runtimeSocketPath(config.edged.containerRuntimeEndpoint);
+  const probe = connectCri(socket, { timeoutMs: RUNTIME_PROBE_TIMEOUT_MS });
+  let runtimeVersion: string;
+  try {
+    const version = await probe.version();
+    runtimeVersion = `${version.runtimeName}://${version.runtimeVersion}`;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    logger.error({ socket }, `pods are off: containerd at ${socket} does not answer: ${reason}; start containerd or set edged.enable: false`);
+    return off;
+  } finally {
+    probe.close();
+  }
+  const cri = connectCri(socket);
+  const workers = new PodWorkers({
+    cri,
+    store,
+    reporter,
+    logger,
+    nodeName: config.nodeName,
+    podsDir: config.edged.podsDir ?? join(config.dataDir, 'pods'),
+    hostIP: primaryHostIP(),
+    ...(config.edged.restartBackoffBaseMs === undefined ? {} : { restartBackoffBaseMs: config.edged.restartBackoffBaseMs }),
+  });
+  await workers.start();
+  logger.info({ socket, runtimeVersion, pods: workers.podCount }, 'pods are on');
+  return {
+    runtimeVersion,
+    async stop() {
+      // containers stay running: an edgecore restart must not restart the pods
+      await workers.stop();
+      cri.close();
+    },
+  };
+}

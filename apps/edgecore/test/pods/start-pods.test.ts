@@ -1,0 +1,89 @@
+// edgecore without a container runtime: pods are off with one clear error line, quickly, and edgecore
+// goes on. (Pods on a real containerd are tested in libs/edged.)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parseConfigText } from '@kedge/config';
+import { MetaStore } from '@kedge/metamanager';
+import { createLogger } from '@kedge/telemetry';
+import { afterEach, describe, expect, it } from 'vitest';
+import { edgeCoreConfigSchema } from '../../src/config/edgecore-config';
+import { startPods } from '../../src/pods';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function setup(edged: Record<string, unknown>) {
+  const dir = mkdtempSync(join(tmpdir(), 'kedge-edgecore-pods-'));
+  dirs.push(dir);
+  const config = parseConfigText(JSON.stringify({ nodeName: 'gw-1', dataDir: dir, edged }), edgeCoreConfigSchema, 'test');
+  const lines: { level: number; msg: string }[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as { level: number; msg: string });
+      done();
+    },
+  });
+  const logger = createLogger({ name: 'test', level: 'info', destination });
+  const store = new MetaStore({ file: join(dir, 'edgecore.db') });
+  return { config, lines, logger, store, reporter: { report: () => 0 } };
+}
+
+describe('edgecore - pods wiring', () => {
+  it('defaults to pods on, at the standard containerd socket, under <dataDir>/pods', () => {
+    const { config, store } = setup({});
+    store.close();
+    expect(config.edged).toEqual({ enable: true, containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock' });
+  });
+
+  it('turns pods off with a clear error when the runtime socket does not answer, and fast', async () => {
+    const { config, lines, logger, store, reporter } = setup({ containerRuntimeEndpoint: 'unix:///tmp/kedge-no-such-containerd.sock' });
+    const started = Date.now();
+    const pods = await startPods(config, store, reporter, logger);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(pods.runtimeVersion).toBeUndefined();
+    await pods.stop();
+    store.close();
+    const error = lines.find((line) => line.level === 50);
+    expect(error?.msg).toMatch(/^pods are off: containerd at \/tmp\/kedge-no-such-containerd\.sock does not answer: .*UNAVAILABLE.*; start containerd or set edged\.enable: false$/);
+  });
+
+  it('stays quiet when pods are disabled', async () => {
+    const { config, lines, logger, store, reporter } = setup({ enable: false });
+    const pods = await startPods(config, store, reporter, logger);
+    store.close();
+    expect(pods.runtimeVersion).toBeUndefined();
+    expect(lines.filter((line) => line.level >= 40)).toEqual([]);
+  });
+
+  it('rejects an endpoint that is not a unix socket', () => {
+    expect(() => setup({ containerRuntimeEndpoint: 'tcp://1.2.3.4:10' })).toThrow(/unix socket/);
+  });
+});
+
+// tools is not a lib; as in libs/cri's tests, only this test reaches tools/containerd for a REAL containerd.
+/* eslint-disable @nx/enforce-module-boundaries */
+import { isContainerdAvailable, startPrivateContainerd } from '../../../../tools/containerd/private-containerd';
+/* eslint-enable @nx/enforce-module-boundaries */
+
+const availability = isContainerdAvailable();
+
+describe.skipIf(!availability.available)('edgecore - pods on a real containerd', () => {
+  it('reports the runtime version for the Node and starts the pod workers', async () => {
+    const base = setup({});
+    const containerd = await startPrivateContainerd(join(base.config.dataDir, 'c'));
+    try {
+      const config = { ...base.config, edged: { ...base.config.edged, containerRuntimeEndpoint: `unix://${containerd.socketPath}` } };
+      const pods = await startPods(config, base.store, base.reporter, base.logger);
+      expect(pods.runtimeVersion).toMatch(/^containerd:\/\/\d+\.\d+/);
+      expect(base.lines.find((line) => line.msg === 'pods are on')).toBeDefined();
+      await pods.stop();
+    } finally {
+      base.store.close();
+      await containerd.stop();
+    }
+  });
+});

@@ -1,0 +1,8 @@
+// Pods on containerd through CRI: workers that converge each bound pod, adopt running containers after
+// an edgecore restart, and recreate pods after a containerd restart.
+export { DEFAULT_BACKOFF, restartDelayMs, type BackoffOptions } from './backoff';
+export { PodSetupError, type PodSetupReason } from './errors';
+export { CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, RESTART_COUNT_ANNOTATION } from './labels';
+export { asPod, type Pod, type PodSpec } from './pod-spec';
+export { POD_WORKER_SOURCE } from './pod-worker';
+export { PodWorkers, type PodWorkersOptions } from './pod-workers';

@@ -1,0 +1,99 @@
+// The slice of core/v1 Pod that edged reads. Kept loose (optional everywhere) because the object comes
+// from the cloud through the store as plain JSON; edged must cope with fields it does not know.
+import type { KubeObject } from '@kedge/metamanager';
+
+export interface KeyRef {
+  name?: string;
+  key: string;
+  optional?: boolean;
+}
+
+export interface EnvVarSpec {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    configMapKeyRef?: KeyRef;
+    secretKeyRef?: KeyRef;
+    fieldRef?: { fieldPath: string };
+  };
+}
+
+export interface EnvFromSpec {
+  prefix?: string;
+  configMapRef?: { name: string; optional?: boolean };
+  secretRef?: { name: string; optional?: boolean };
+}
+
+export interface ProbeSpec {
+  exec?: { command?: string[] };
+  httpGet?: { path?: string; port: number | string; host?: string; scheme?: string };
+  tcpSocket?: { port: number | string; host?: string };
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  successThreshold?: number;
+  failureThreshold?: number;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  workingDir?: string;
+  env?: EnvVarSpec[];
+  envFrom?: EnvFromSpec[];
+  ports?: { name?: string; containerPort: number; protocol?: string; hostPort?: number }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
+  resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
+  livenessProbe?: ProbeSpec;
+  readinessProbe?: ProbeSpec;
+}
+
+export interface ItemSpec {
+  key: string;
+  path: string;
+}
+
+export interface VolumeSpec {
+  name: string;
+  emptyDir?: Record<string, unknown>;
+  hostPath?: { path: string; type?: string };
+  configMap?: { name: string; items?: ItemSpec[]; optional?: boolean };
+  secret?: { secretName: string; items?: ItemSpec[]; optional?: boolean };
+  projected?: {
+    sources?: {
+      configMap?: { name: string; items?: ItemSpec[]; optional?: boolean };
+      secret?: { name: string; items?: ItemSpec[]; optional?: boolean };
+      downwardAPI?: { items?: { path: string; fieldRef?: { fieldPath: string } }[] };
+    }[];
+  };
+}
+
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+
+export interface PodSpec {
+  nodeName?: string;
+  hostNetwork?: boolean;
+  restartPolicy?: RestartPolicy;
+  terminationGracePeriodSeconds?: number;
+  initContainers?: ContainerSpec[];
+  containers: ContainerSpec[];
+  volumes?: VolumeSpec[];
+}
+
+export interface Pod extends KubeObject {
+  metadata: KubeObject['metadata'] & { uid: string; namespace: string; deletionGracePeriodSeconds?: number };
+  spec: PodSpec;
+}
+
+/** A pod object from the store, or undefined when it lacks what edged needs to run it. */
+export function asPod(object: KubeObject): Pod | undefined {
+  const spec = object['spec'] as PodSpec | undefined;
+  if (!spec || !Array.isArray(spec.containers) || !object.metadata.uid || !object.metadata.namespace) return undefined;
+  return object as Pod;
+}
+
+export function podKey(pod: Pod): string {
+  return `${pod.metadata.namespace}/${pod.metadata.name}`;
+}

@@ -1,0 +1,325 @@
+// One pod's worker: converges the runtime to the pod spec on every sync, reading the truth from the
+// runtime each time (labels, restart-count annotation), so a restarted edgecore adopts what runs
+// instead of recreating it, and a restarted or rebooted containerd gets its pods back.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ContainerStatus, CriClient, PodSandboxConfig } from '@kedge/cri';
+import type { MetaStore } from '@kedge/metamanager';
+import { Group, Operation, newMessage } from '@kedge/protocol';
+import type { Logger } from '@kedge/telemetry';
+import type { StatusReporter } from '../node-status-reporter';
+import { nextStartAtMs, restartDelayMs, type BackoffOptions } from './backoff';
+import { prepareVolumes, resolveEnv, type FieldValues } from './env-volumes';
+import { PodSetupError } from './errors';
+import { CONTAINER_HASH_ANNOTATION, CONTAINER_NAME_LABEL, POD_UID_LABEL, restartCountOf } from './labels';
+import { podKey, type ContainerSpec, type Pod, type RestartPolicy } from './pod-spec';
+import { ProbeState, runProbe } from './probes';
+import { containerConfig, containerHash, sandboxConfig } from './sandbox';
+import { podStatus, type ContainerView } from './status';
+
+export const POD_WORKER_SOURCE = 'edged';
+
+export interface PodWorkerDeps {
+  cri: CriClient;
+  store: MetaStore;
+  reporter: StatusReporter;
+  logger: Logger;
+  podsDir: string;
+  nodeName: string;
+  hostIP: string;
+  backoff: BackoffOptions;
+}
+
+interface SyncContext {
+  sandboxId: string;
+  sandboxConfig: PodSandboxConfig;
+  fields: FieldValues;
+  volumeDirs?: Map<string, string>;
+}
+
+type Failure = { reason: string; message: string; retryAtMs: number; attempts: number };
+
+function shouldRestart(policy: RestartPolicy, exitCode: number): boolean {
+  return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+}
+
+export class PodWorker {
+  private inFlight: Promise<void> | undefined;
+  private again = false;
+  /** set once the pod is gone from the runtime and (if asked) its deletion reported */
+  finished = false;
+  private readonly probes = new Map<string, ProbeState>();
+  private readonly failures = new Map<string, Failure>();
+  private lastReport = '';
+  private lastError = '';
+  private conditions: { type: string; status: 'True' | 'False'; lastTransitionTime: string }[] = [];
+
+  constructor(
+    public pod: Pod,
+    private readonly deps: PodWorkerDeps,
+  ) {}
+
+  /** Runs a sync now, or once more after the running one. Resolves when no sync is left to run. */
+  kick(): Promise<void> {
+    if (this.inFlight) {
+      this.again = true;
+      return this.inFlight;
+    }
+    this.inFlight = (async () => {
+      do {
+        this.again = false;
+        await this.syncOnce();
+      } while (this.again);
+    })().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  /** Waits for the running sync; used on shutdown so no CRI call outlives edgecore's close. */
+  async idle(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  private async syncOnce(): Promise<void> {
+    if (this.finished) return;
+    try {
+      if (this.pod.metadata.deletionTimestamp) await this.terminate(true);
+      else await this.syncRunning();
+      this.lastError = '';
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      // a down runtime fails every sync; say it once, not every second
+      if (message !== this.lastError) this.deps.logger.warn({ pod: podKey(this.pod), error: message }, 'pod sync failed; will retry');
+      this.lastError = message;
+    }
+  }
+
+  /** Stops the pod's containers with its grace period, removes its sandboxes, and reports the deletion. */
+  async terminate(reportDeletion: boolean): Promise<void> {
+    const { cri, logger } = this.deps;
+    const pod = this.pod;
+    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    const selector = { [POD_UID_LABEL]: pod.metadata.uid };
+    const running = await cri.listContainers({ labelSelector: selector, state: 'CONTAINER_RUNNING' });
+    await Promise.all(running.map((c) => cri.stopContainer(c.id, grace)));
+    for (const sandbox of await cri.listPodSandbox({ labelSelector: selector })) {
+      await cri.stopPodSandbox(sandbox.id);
+      await cri.removePodSandbox(sandbox.id);
+    }
+    rmSync(join(this.deps.podsDir, pod.metadata.uid), { recursive: true, force: true });
+    if (reportDeletion) {
+      this.deps.reporter.report(
+        newMessage({ source: POD_WORKER_SOURCE, group: Group.Resource, operation: Operation.Delete, resource: `${pod.metadata.namespace}/pod/${pod.metadata.name}`, content: null }),
+      );
+    }
+    // only now: if the outbox refused the report, the next sync tears down (idempotent) and reports again
+    this.finished = true;
+    logger.info({ pod: podKey(pod), gracePeriodSeconds: grace, stoppedContainers: running.length }, 'pod terminated');
+  }
+
+  private async ensureSandbox(): Promise<{ id: string; attempt: number; ip: string; createdAt: bigint }> {
+    const { cri, logger } = this.deps;
+    const sandboxes = await cri.listPodSandbox({ labelSelector: { [POD_UID_LABEL]: this.pod.metadata.uid } });
+    const ready = sandboxes.filter((s) => s.state === 'SANDBOX_READY').sort((a, b) => (a.createdAt > b.createdAt ? -1 : 1));
+    const keep = ready[0];
+    // not-ready sandboxes are what a containerd restart or a reboot leaves: their containers are gone with them
+    for (const stale of sandboxes.filter((s) => s !== keep)) {
+      await cri.stopPodSandbox(stale.id);
+      await cri.removePodSandbox(stale.id);
+    }
+    let id = keep?.id;
+    if (id === undefined) {
+      const attempt = sandboxes.reduce((max, s) => Math.max(max, (s.metadata.attempt ?? 0) + 1), 0);
+      id = await cri.runPodSandbox(sandboxConfig(this.pod, this.deps.podsDir, attempt));
+      logger.info({ pod: podKey(this.pod), sandboxId: id, attempt }, 'pod sandbox started');
+    }
+    const status = await cri.podSandboxStatus(id);
+    return { id, attempt: status.metadata.attempt ?? 0, ip: status.ip, createdAt: status.createdAt };
+  }
+
+  private async syncRunning(): Promise<void> {
+    const { cri, podsDir, nodeName, hostIP } = this.deps;
+    const pod = this.pod;
+    const sandbox = await this.ensureSandbox();
+    const podIP = pod.spec.hostNetwork ? hostIP : sandbox.ip;
+    const ctx: SyncContext = { sandboxId: sandbox.id, sandboxConfig: sandboxConfig(pod, podsDir, sandbox.attempt), fields: { podIP, hostIP, nodeName } };
+
+    const byName = new Map<string, ContainerStatus[]>();
+    for (const summary of await cri.listContainers({ podSandboxId: sandbox.id })) {
+      const name = summary.labels[CONTAINER_NAME_LABEL] ?? summary.metadata.name;
+      byName.set(name, [...(byName.get(name) ?? []), await cri.containerStatus(summary.id)]);
+    }
+    for (const list of byName.values()) list.sort((a, b) => (a.createdAt > b.createdAt ? -1 : 1));
+
+    const policy = pod.spec.restartPolicy ?? 'Always';
+    let initialized = true;
+    const initViews: ContainerView[] = [];
+    for (const spec of pod.spec.initContainers ?? []) {
+      const view = this.view(spec, byName);
+      initViews.push(view);
+      if (!initialized) continue;
+      const current = view.current;
+      if (current?.state === 'CONTAINER_EXITED' && current.exitCode === 0) continue;
+      initialized = false;
+      if (current === undefined) await this.start(view, ctx, 0);
+      else if (current.state === 'CONTAINER_EXITED' && policy !== 'Never') await this.restartWhenDue(view, ctx);
+    }
+    const views: ContainerView[] = [];
+    for (const spec of pod.spec.containers) {
+      const view = this.view(spec, byName);
+      views.push(view);
+      if (!initialized) continue;
+      const current = view.current;
+      if (current === undefined) await this.start(view, ctx, 0);
+      else if (current.state === 'CONTAINER_RUNNING' && this.specChanged(view)) await this.recreate(view, ctx);
+      else if (current.state === 'CONTAINER_RUNNING') await this.probe(view, podIP);
+      else if (current.state === 'CONTAINER_EXITED' && shouldRestart(policy, current.exitCode)) await this.restartWhenDue(view, ctx);
+      else if (current.state === 'CONTAINER_CREATED') await cri.startContainer(current.id);
+    }
+    this.report(
+      podStatus(
+        { pod, podIP, hostIP, startTime: new Date(Number(sandbox.createdAt / 1_000_000n)).toISOString().replace(/\.\d{3}Z$/, 'Z'), initContainers: initViews, containers: views, initialized },
+        this.conditions,
+        new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      ),
+    );
+  }
+
+  private view(spec: ContainerSpec, byName: Map<string, ContainerStatus[]>): ContainerView {
+    const [current, previous] = byName.get(spec.name) ?? [];
+    const failure = this.failures.get(spec.name);
+    return {
+      spec,
+      ...(current ? { current } : {}),
+      ...(previous ? { previous } : {}),
+      restartCount: current ? restartCountOf(current.annotations) : 0,
+      ...(failure ? { waiting: { reason: failure.reason, message: failure.message } } : {}),
+      ready: false,
+    };
+  }
+
+  private specChanged(view: ContainerView): boolean {
+    const hash = view.current?.annotations[CONTAINER_HASH_ANNOTATION];
+    return hash !== undefined && hash !== containerHash(view.spec);
+  }
+
+  /** The spec changed (a new image): stop the old container gracefully and start one from the new spec, whatever the restart policy. */
+  private async recreate(view: ContainerView, ctx: SyncContext): Promise<void> {
+    const current = view.current;
+    if (!current) return;
+    this.deps.logger.info({ pod: podKey(this.pod), container: view.spec.name, image: view.spec.image }, 'container spec changed; recreating the container');
+    await this.deps.cri.stopContainer(current.id, this.pod.spec.terminationGracePeriodSeconds ?? 30);
+    view.current = await this.deps.cri.containerStatus(current.id);
+    await this.start(view, ctx, view.restartCount + 1);
+  }
+
+  private async restartWhenDue(view: ContainerView, ctx: SyncContext): Promise<void> {
+    const current = view.current;
+    if (!current) return;
+    const dueAt = nextStartAtMs(current.finishedAt, view.restartCount, this.deps.backoff);
+    if (Date.now() < dueAt) {
+      const delay = restartDelayMs(view.restartCount, this.deps.backoff);
+      const pod = this.pod.metadata;
+      view.waiting = {
+        reason: 'CrashLoopBackOff',
+        message: `back-off ${Math.round(delay / 100) / 10}s restarting failed container=${view.spec.name} pod=${pod.name}_${pod.namespace}(${pod.uid})`,
+      };
+      return;
+    }
+    await this.start(view, ctx, view.restartCount + 1);
+  }
+
+  /** Creates and starts the container; a setup failure becomes its waiting reason, retried with back-off. */
+  private async start(view: ContainerView, ctx: SyncContext, restartCount: number): Promise<void> {
+    const { cri, store, podsDir } = this.deps;
+    const name = view.spec.name;
+    const failure = this.failures.get(name);
+    if (failure && Date.now() < failure.retryAtMs) return;
+    try {
+      await this.ensureImage(view.spec.image);
+      ctx.volumeDirs ??= prepareVolumes(store, this.pod, podsDir, ctx.fields);
+      const envs = resolveEnv(store, this.pod, view.spec, ctx.fields);
+      const config = containerConfig(this.pod, view.spec, restartCount, envs, ctx.volumeDirs);
+      let id: string;
+      try {
+        id = await cri.createContainer(ctx.sandboxId, config, ctx.sandboxConfig);
+      } catch (error) {
+        throw new PodSetupError('CreateContainerError', error instanceof Error ? error.message : String(error));
+      }
+      try {
+        await cri.startContainer(id);
+      } catch (error) {
+        throw new PodSetupError('RunContainerError', error instanceof Error ? error.message : String(error));
+      }
+      this.failures.delete(name);
+      delete view.waiting;
+      // keep the container just replaced (it is lastState); older dead ones are garbage
+      if (view.previous) await cri.removeContainer(view.previous.id);
+      this.again = true;
+    } catch (error) {
+      if (!(error instanceof PodSetupError)) throw error;
+      const attempts = (failure?.attempts ?? 0) + 1;
+      const next: Failure = { reason: error.reason, message: error.message, attempts, retryAtMs: Date.now() + restartDelayMs(attempts - 1, this.deps.backoff) };
+      this.failures.set(name, next);
+      view.waiting = { reason: next.reason, message: next.message };
+      this.deps.logger.warn({ pod: podKey(this.pod), container: name, reason: error.reason, error: error.message }, 'container could not start');
+    }
+  }
+
+  private async ensureImage(image: string): Promise<void> {
+    const { cri } = this.deps;
+    if (await cri.imageStatus(image)) return;
+    try {
+      await cri.pullImage(image, { timeoutMs: 60_000 });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PodSetupError('ErrImagePull', `image "${image}" is not on this node and could not be pulled (${reason}); import it with ctr -n k8s.io images import`);
+    }
+  }
+
+  /** Runs due probes; a failed liveness probe stops the container, and the restart policy brings it back. */
+  private async probe(view: ContainerView, podIP: string): Promise<void> {
+    const current = view.current;
+    if (!current) return;
+    const nowMs = Date.now();
+    const startedAtMs = Number(current.startedAt / 1_000_000n);
+    const probeOf = (kind: 'liveness' | 'readiness'): ProbeState | undefined => {
+      const spec = kind === 'liveness' ? view.spec.livenessProbe : view.spec.readinessProbe;
+      if (!spec) return undefined;
+      const key = `${kind}:${view.spec.name}`;
+      let state = this.probes.get(key);
+      if (state?.containerId !== current.id) {
+        state = new ProbeState(current.id, spec, kind === 'liveness', startedAtMs);
+        this.probes.set(key, state);
+      }
+      return state;
+    };
+    const liveness = probeOf('liveness');
+    if (liveness?.due(nowMs) && view.spec.livenessProbe) {
+      liveness.record(await runProbe(this.deps.cri, current.id, view.spec, view.spec.livenessProbe, podIP), nowMs);
+      if (!liveness.healthy) {
+        this.deps.logger.info({ pod: podKey(this.pod), container: view.spec.name, reason: liveness.lastMessage }, 'liveness probe failed; restarting the container');
+        const grace = this.pod.spec.terminationGracePeriodSeconds ?? 30;
+        await this.deps.cri.stopContainer(current.id, grace);
+        this.again = true;
+        return;
+      }
+    }
+    const readiness = probeOf('readiness');
+    if (readiness?.due(nowMs) && view.spec.readinessProbe) {
+      readiness.record(await runProbe(this.deps.cri, current.id, view.spec, view.spec.readinessProbe, podIP), nowMs);
+    }
+    view.ready = readiness ? readiness.healthy : true;
+  }
+
+  private report(status: Record<string, unknown>): void {
+    this.conditions = status['conditions'] as typeof this.conditions;
+    const text = JSON.stringify(status);
+    if (text === this.lastReport) return;
+    const { name, namespace, uid } = this.pod.metadata;
+    this.deps.reporter.report(
+      newMessage({ source: POD_WORKER_SOURCE, group: Group.Resource, operation: Operation.Update, resource: `${namespace}/podstatus/${name}`, content: { metadata: { name, namespace, uid }, status } }),
+    );
+    // after the outbox took it: a refused report is sent again on the next sync
+    this.lastReport = text;
+  }
+}

@@ -1,0 +1,151 @@
+// PodWorkers: one PodWorker per pod bound to this node in the local store. The store, not the cloud,
+// is the source of truth, so pods keep running and come back while the cloud is unreachable. Also
+// garbage-collects sandboxes edged created for pods that are no longer wanted.
+import type { CriClient } from '@kedge/cri';
+import type { ChangeEvent, MetaStore } from '@kedge/metamanager';
+import type { Logger } from '@kedge/telemetry';
+import type { StatusReporter } from '../node-status-reporter';
+import { DEFAULT_BACKOFF } from './backoff';
+import { MANAGED_LABEL, MANAGED_VALUE, POD_UID_LABEL } from './labels';
+import { asPod, podKey, type Pod } from './pod-spec';
+import { PodWorker } from './pod-worker';
+
+export interface PodWorkersOptions {
+  cri: CriClient;
+  store: MetaStore;
+  reporter: StatusReporter;
+  logger: Logger;
+  nodeName: string;
+  /** volumes and logs live under <podsDir>/<uid> */
+  podsDir: string;
+  hostIP: string;
+  /** first restart back-off (kubelet: 10 s); doubles per restart up to restartBackoffMaxMs (5 min) */
+  restartBackoffBaseMs?: number;
+  restartBackoffMaxMs?: number;
+  /** how often each pod is re-synced with the runtime (the kubelet's PLEG relists every 1 s) */
+  syncIntervalMs?: number;
+  gcIntervalMs?: number;
+}
+
+export class PodWorkers {
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private unwatch: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: PodWorkersOptions) {}
+
+  /** Adopts or starts every bound pod in the store, then follows the store. */
+  async start(): Promise<void> {
+    const { store } = this.options;
+    const revision = store.localRevision;
+    for (const stored of store.list('pod')) this.upsert(stored.object);
+    this.unwatch = store.watch('pod', undefined, revision, (event) => this.onChange(event));
+    await this.gc();
+    this.every(this.options.syncIntervalMs ?? 1000, () => {
+      for (const worker of this.workers.values()) void worker.kick();
+    });
+    this.every(this.options.gcIntervalMs ?? 30_000, () => void this.gc());
+  }
+
+  /**
+   * Stops following the store and waits for running syncs. Leaves every container running: an
+   * edgecore restart must not restart the pods.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unwatch?.();
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    await Promise.all([...this.workers.values()].map((w) => w.idle()));
+  }
+
+  /** Syncs every pod now and waits; for tests and shutdown paths that need a settled state. */
+  async syncAll(): Promise<void> {
+    await Promise.all([...this.workers.values()].map((w) => w.kick()));
+  }
+
+  get podCount(): number {
+    return this.workers.size;
+  }
+
+  private onChange(event: ChangeEvent): void {
+    if (this.stopped) return;
+    if (event.type === 'DELETED') {
+      const uid = event.object.object.metadata.uid;
+      if (uid !== undefined) this.forget(uid);
+      return;
+    }
+    this.upsert(event.object.object);
+  }
+
+  private upsert(object: ChangeEvent['object']['object']): void {
+    const pod: Pod | undefined = asPod(object);
+    if (!pod) return;
+    if (pod.spec.nodeName !== this.options.nodeName) {
+      // rebound elsewhere or never ours: make sure nothing of it runs here
+      this.forget(pod.metadata.uid);
+      return;
+    }
+    let worker = this.workers.get(pod.metadata.uid);
+    if (worker) worker.pod = pod;
+    else {
+      worker = new PodWorker(pod, {
+        cri: this.options.cri,
+        store: this.options.store,
+        reporter: this.options.reporter,
+        logger: this.options.logger,
+        podsDir: this.options.podsDir,
+        nodeName: this.options.nodeName,
+        hostIP: this.options.hostIP,
+        backoff: { baseMs: this.options.restartBackoffBaseMs ?? DEFAULT_BACKOFF.baseMs, maxMs: this.options.restartBackoffMaxMs ?? DEFAULT_BACKOFF.maxMs },
+      });
+      this.workers.set(pod.metadata.uid, worker);
+    }
+    void worker.kick();
+  }
+
+  /** The pod left the store (deleted by the cloud, or force-deleted): tear it down without reporting. */
+  private forget(uid: string): void {
+    const worker = this.workers.get(uid);
+    if (!worker) return;
+    this.workers.delete(uid);
+    if (worker.finished) return;
+    void worker
+      .idle()
+      .then(() => worker.terminate(false))
+      .catch((error: unknown) => this.options.logger.warn({ pod: podKey(worker.pod), error: String(error) }, 'could not remove a deleted pod; GC will retry'));
+  }
+
+  /** Removes sandboxes edged made whose pod is not wanted any more (deleted while edgecore was down). */
+  async gc(): Promise<void> {
+    const { cri, logger } = this.options;
+    const problem = (error: unknown) => (error instanceof Error ? error.message : String(error));
+    let sandboxes;
+    try {
+      sandboxes = await cri.listPodSandbox({ labelSelector: { [MANAGED_LABEL]: MANAGED_VALUE } });
+    } catch (error) {
+      logger.warn({ error: problem(error) }, 'pod garbage collection could not list sandboxes; will retry');
+      return;
+    }
+    for (const sandbox of sandboxes) {
+      const uid = sandbox.labels[POD_UID_LABEL];
+      const worker = uid === undefined ? undefined : this.workers.get(uid);
+      if (worker && !worker.finished) continue;
+      const pod = `${sandbox.metadata.namespace}/${sandbox.metadata.name}`;
+      // one sandbox that cannot go (busy, already being removed) must not keep the others
+      try {
+        await cri.stopPodSandbox(sandbox.id);
+        await cri.removePodSandbox(sandbox.id);
+        logger.info({ sandboxId: sandbox.id, pod }, 'removed the sandbox of a pod that is no longer wanted');
+      } catch (error) {
+        logger.warn({ sandboxId: sandbox.id, pod, error: problem(error) }, 'could not remove an unwanted sandbox; will retry');
+      }
+    }
+  }
+
+  private every(ms: number, task: () => void): void {
+    const timer = setInterval(task, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}
