@@ -11,6 +11,9 @@ packages=(
   busybox-static             # tools/containerd/oci-image.ts builds the offline busybox and pause images from /bin/busybox
   mosquitto                  # libs/eventbus tests: a real external MQTT broker
   mosquitto-clients          # libs/devicetwin tests: mosquitto_pub/mosquitto_sub against the embedded broker
+  python3-pymodbus           # libs/mappers tests: an independent Modbus TCP peer (Debian's pymodbus, /usr/bin/python3)
+  python3-serial             # pymodbus dependency
+  python3-serial-asyncio     # pymodbus dependency
 )
 # kubectl: the machine image has v1.32 at /usr/bin/kubectl; where it is missing, Debian's client (older) stands in
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)

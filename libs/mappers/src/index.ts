@@ -1,0 +1,51 @@
+// @kedge/mappers: the mapper SDK (ProtocolDriver, DeviceRunner, MapperHost) and the Modbus, Bluetooth LE and
+// virtual drivers, speaking KubeEdge's DeviceTwin MQTT API.
+export { MapperError, isConnectionError, type MapperErrorCode, type MapperErrorContext } from './errors';
+export {
+  deviceId,
+  type AccessMode,
+  type Device,
+  type DeviceModel,
+  type DeviceProperty,
+  type ModelProperty,
+  type PropertyType,
+  type PropertyVisitor,
+  type Visitor,
+} from './model';
+export type { DriverFactory, ProtocolDriver, RawValue } from './driver';
+export { parseDesired, toModelValue, toTwinString } from './convert';
+export {
+  desiredFromDelta,
+  stateUpdate,
+  topics,
+  twinUpdate,
+  type DeviceState,
+  type StateUpdateMessage,
+  type TwinDeltaMessage,
+  type TwinUpdateMessage,
+} from './twin';
+export { DeviceRunner, buildVisitors, type BackoffOptions, type DeviceRunnerOptions } from './runner';
+export { parseMapperConfig, type MapperConfig } from './config';
+export { MapperHost, defaultDrivers, type MapperHostOptions } from './host';
+export {
+  DATA_TYPES,
+  bytesToWords,
+  decodeRegisters,
+  encodeValue,
+  registerCount,
+  wordsToBytes,
+  type CodecOptions,
+  type ModbusDataType,
+} from './modbus/codec';
+export {
+  ModbusDriver,
+  parseModbusProtocol,
+  parseModbusVisitor,
+  type ModbusProtocolConfig,
+  type ModbusTransport,
+  type ModbusVisitor,
+  type RegisterType,
+} from './modbus/driver';
+export { convertBleData, converterProblem, OPERATIONS, type DataConverter, type OperationType } from './ble/converter';
+export { BleDriver, loadNoble, normalizeUuid, type BleDriverOptions, type NobleBindings } from './ble/driver';
+export { VirtualDriver } from './virtual/driver';
