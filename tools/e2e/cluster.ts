@@ -68,6 +68,8 @@ export interface EdgeCoreSettings {
   hubPort?: number;
   /** MetaServer port (0 = any free) */
   metaServerPort?: number;
+  /** run pods on this CRI runtime (e.g. a private containerd from tools/containerd); default: edged off */
+  edged?: { containerRuntimeEndpoint: string; restartBackoffBaseMs?: number; podsDir?: string };
 }
 
 export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings): EdgeCoreHandle {
@@ -85,9 +87,19 @@ export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings
     },
     metrics: { address: '127.0.0.1', port: 0 },
     metaServer: { address: '127.0.0.1', port: settings.metaServerPort ?? 0 },
+    // several edgecores run at once: each embedded MQTT broker on a free port (see "edgecore ready" ports.mqtt)
+    eventBus: { internal: { address: '127.0.0.1', port: 0 } },
     nodeStatus: { leaseRenewSeconds: settings.leaseRenewSeconds ?? 1, statusUpdateSeconds: 5 },
     // hub tests run without containerd; pods have their own suite in libs/edged
-    edged: { enable: false },
+    edged: settings.edged
+      ? {
+          enable: true,
+          containerRuntimeEndpoint: settings.edged.containerRuntimeEndpoint,
+          podsDir: settings.edged.podsDir ?? join(dataDir, 'pods'),
+          // a small back-off, so a crashing container restarts within a test's time
+          restartBackoffBaseMs: settings.edged.restartBackoffBaseMs ?? 200,
+        }
+      : { enable: false },
     log: { level: 'debug' },
   });
   const args = ['--config', configFile];

@@ -3,9 +3,11 @@
 import { join } from 'node:path';
 import { loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger, FileCertificateStore } from '@kedge/pki';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
+import { CloudStream } from '@kedge/cloudstream';
 import { MessageRouter } from '@kedge/router';
 import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsServer } from '@kedge/telemetry';
 import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
+import { startDeviceController } from '@kedge/devicecontroller';
 import { startEdgeController, startNodeLifecycle } from '@kedge/edgecontroller';
 import { Counter } from 'prom-client';
 import { startCertificateServer, type CertificateServer } from './certificates';
@@ -52,6 +54,15 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
   try {
     const kubeApi = await connectKubeApi(config, logger, registry);
     closers.push(() => kubeApi.close());
+    if (kubeApi.registerPodStreamHandler) {
+      // kubectl logs/exec for edge pods, tunnelled over each node's hub session
+      const cloudStream = new CloudStream({ hub, router, logger: logger.child({ module: 'cloudstream' }) });
+      const unregister = kubeApi.registerPodStreamHandler(cloudStream);
+      closers.push(async () => {
+        unregister();
+        cloudStream.close();
+      });
+    }
     if (config.edgeController.enable) {
       // before any listener accepts edges: an inventory must find the controller there
       const edgeController = startEdgeController({
@@ -63,6 +74,12 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
         options: { syncServices: config.edgeController.syncServices },
       });
       closers.push(() => edgeController.close());
+    }
+    if (config.deviceController.enable) {
+      // installs the device CRDs; an edge connecting before its caches sync gets its devices once they do
+      const deviceController = startDeviceController({ kubeConfig: kubeApi.kubeConfig, hub, router, logger, registry });
+      closers.push(() => deviceController.close());
+      await deviceController.ready;
     }
     if (config.nodeLifecycle.enable) {
       const lifecycle = startNodeLifecycle({

@@ -3,7 +3,7 @@
 // @kubernetes/client-node, as it would to any cluster.
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startApiServer } from '@kedge/apiserver';
+import { startApiServer, type PodStreamHandler } from '@kedge/apiserver';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
 import type { CloudCoreConfig } from './config/cloudcore-config';
@@ -14,6 +14,11 @@ export interface KubeApiConnection {
   source: string;
   /** the admin kubeconfig of the embedded API server, for people and kubectl */
   adminKubeconfigPath?: string;
+  /**
+   * embedded only: serves pods/log and pods/exec through this handler. A real cluster's API server asks
+   * the kubelet port instead; see docs/streams.md for how cloudstream would stand in for it there.
+   */
+  registerPodStreamHandler?: (handler: PodStreamHandler) => () => void;
   close(): Promise<void>;
 }
 
@@ -41,5 +46,11 @@ export async function connectKubeApi(config: CloudCoreConfig, logger: Logger, re
     { url: apiServer.url, kubeconfig: apiServer.adminKubeconfigPath },
     `embedded API server ready; try: kubectl --kubeconfig ${apiServer.adminKubeconfigPath} get nodes`,
   );
-  return { kubeConfig, source: 'embedded', adminKubeconfigPath: apiServer.adminKubeconfigPath, close: () => apiServer.close() };
+  return {
+    kubeConfig,
+    source: 'embedded',
+    adminKubeconfigPath: apiServer.adminKubeconfigPath,
+    registerPodStreamHandler: (handler) => apiServer.registerPodStreamHandler(handler),
+    close: () => apiServer.close(),
+  };
 }

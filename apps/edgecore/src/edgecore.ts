@@ -10,7 +10,9 @@ import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsSer
 import { dialHub, isQuicAvailable, type TransportKind } from '@kedge/transport';
 import { bootstrapNodeCertificate, scheduleRotation } from './certificates';
 import type { EdgeCoreConfig } from './config/edgecore-config';
+import { startDevices } from './devices';
 import { startPods } from './pods';
+import { startStreams } from './streams';
 
 /** what edgecore reports as its kubelet version in Node.status.nodeInfo */
 export const KUBELET_VERSION = 'v1.32.0-kedge';
@@ -79,6 +81,9 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
   // already describes what is on disk
   const store = new MetaStore({ file: join(config.dataDir, 'edgecore.db'), logger: logger.child({ module: 'metastore' }) });
   const metaManager = new MetaManager({ store, router, hub, logger: logger.child({ module: 'metamanager' }), registry, nodeName });
+  // the twin owns group `twin` before the first connect, so the first membership list is handled
+  const devices = await startDevices(config, { router, hub, metaManager, logger, registry });
+  const streams = startStreams(config, hub, router, logger.child({ module: 'edgestream' }));
   hub.start();
   // pods before the node status, so the Node is registered with the runtime's version
   const pods = await startPods(config, store, metaManager, logger.child({ module: 'edged' }));
@@ -124,7 +129,7 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
     });
   }
   logger.info(
-    { nodeName, transport: kind, ports: { metrics: metricsServer?.port, metaServer: metaServer?.port }, objects: Object.fromEntries(store.countByType()) },
+    { nodeName, transport: kind, ports: { metrics: metricsServer?.port, metaServer: metaServer?.port, mqtt: devices.mqttPort }, objects: Object.fromEntries(store.countByType()) },
     'edgecore ready',
   );
 
@@ -134,8 +139,10 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
     async close() {
       rotation.stop();
       nodeStatus.stop();
+      streams.stop();
       await pods.stop();
       await metaServer?.close();
+      await devices.stop();
       metaManager.stop();
       await hub.stop();
       store.close();

@@ -248,13 +248,24 @@ describe('MetaManager outbox', () => {
     await waitFor(() => edge.hub.sent.length === 2, 'both reports after the reconnect');
   });
 
-  it('report - refuses reports that are not resource-group messages with a valid resource', () => {
+  it('report - refuses reports that are not resource- or twin-group messages with a valid resource', () => {
     const edge = startEdge(cleanup);
-    const wrongGroup = { ...statusReport('default/podstatus/web', {}), route: { source: 'edged', group: 'twin', operation: 'update', resource: 'default/podstatus/web' } };
+    const wrongGroup = { ...statusReport('default/podstatus/web', {}), route: { source: 'edged', group: 'hub', operation: 'update', resource: 'default/podstatus/web' } };
     expect(() => edge.manager.report(wrongGroup)).toThrow(BadReportError);
     expect(() => edge.manager.report(statusReport('not a resource', {}))).toThrow(/route.resource/);
     expect(() => edge.manager.report(statusReport('default/podstatus/web', { big: 1n }))).toThrow(/content/);
     expect(edge.store.outbox.depth()).toBe(0);
+  });
+
+  it('report - accepts devicetwin reports (group twin) and sends them with their group, keyed apart from resource reports', async () => {
+    const edge = startEdge(cleanup, { connected: false });
+    const twin = { ...statusReport('default/twin/thermo-1', { state: 'online' }), route: { source: 'twin', group: 'twin', operation: 'update', resource: 'default/twin/thermo-1' } };
+    edge.manager.report(twin);
+    edge.manager.report(statusReport('default/podstatus/thermo-1', {}));
+    expect(edge.store.outbox.depth()).toBe(2);
+    edge.hub.setConnected(true);
+    await waitFor(() => edge.hub.sent.length === 2, 'both reports');
+    expect(edge.hub.sent.map((m) => m.route.group).sort()).toEqual(['resource', 'twin']);
   });
 
   it('queries - get and list answer from the local store while offline', async () => {

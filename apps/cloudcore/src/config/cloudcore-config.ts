@@ -50,6 +50,13 @@ export const cloudCoreConfigSchema = z
       })
       .strict()
       .prefault({}),
+    deviceController: z
+      .object({
+        /** devices.kubeedge.io CRDs, device membership down to nodes and twin reports up to Device.status */
+        enable: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     nodeLifecycle: z
       .object({
         enable: z.boolean().default(true),

@@ -66,6 +66,30 @@ export const edgeCoreConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** the MQTT bus of devices and mappers: an embedded broker (internal), an external one, or both bridged */
+    eventBus: z
+      .object({
+        enable: z.boolean().default(true),
+        mode: z.enum(['internal', 'external', 'both']).default('internal'),
+        internal: z
+          .object({
+            address: z.string().min(1).default('127.0.0.1'),
+            /** 0 picks a free port (logged in "edgecore ready") */
+            port: z.number().int().min(0).max(65535).default(1883),
+          })
+          .strict()
+          .prefault({}),
+        /** required in modes external and both, e.g. mqtt://127.0.0.1:1883 */
+        external: z.object({ url: z.string().regex(/^mqtts?:\/\/\S+$/, 'expected mqtt://host:port or mqtts://host:port') }).strict().optional(),
+      })
+      .strict()
+      .refine((bus) => bus.mode === 'internal' || bus.external !== undefined, { message: 'eventBus.external.url is required in modes external and both', path: ['external'] })
+      .prefault({}),
+    /** devices bound to this node and their twins, served on the eventBus */
+    deviceTwin: z
+      .object({ enable: z.boolean().default(true) })
+      .strict()
+      .prefault({}),
     metrics: endpointField({ enable: true, address: '127.0.0.1', port: 10351 }),
     log: logField,
   })

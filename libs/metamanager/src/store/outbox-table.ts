@@ -17,13 +17,19 @@ export interface OutboxEntry {
   lastError: string | null;
 }
 
+/**
+ * Groups the outbox carries: status reports (`resource`) and devicetwin reports (`twin`, resource
+ * `<ns>/twin/<name>`); the outbox key (the resource) stays unique across both.
+ */
+const REPORT_GROUPS = new Set<string>([Group.Resource, Group.Twin]);
+
 function checkReport(message: Message): string {
   if (!isPlainObject(message) || !isPlainObject(message.route) || !isPlainObject(message.header)) {
     throw new BadReportError('message', 'must be a message built with newMessage');
   }
   if (typeof message.header.msg_id !== 'string' || message.header.msg_id === '') throw new BadReportError('header.msg_id', 'is missing');
-  if (message.route.group !== Group.Resource) {
-    throw new BadReportError('route.group', `must be "${Group.Resource}" for a status report, got ${JSON.stringify(message.route.group)}`);
+  if (!REPORT_GROUPS.has(message.route.group)) {
+    throw new BadReportError('route.group', `must be "${Group.Resource}" or "${Group.Twin}" for a status report, got ${JSON.stringify(message.route.group)}`);
   }
   try {
     parseEdgeResource(message.route.resource);

@@ -1,0 +1,77 @@
+// TypeScript types of devices.kubeedge.io/v1beta1 DeviceModel and Device (the fields kedge uses).
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  resourceVersion?: string;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface DeviceModelProperty {
+  name: string;
+  description?: string;
+  type: 'INT' | 'FLOAT' | 'DOUBLE' | 'BOOLEAN' | 'STRING' | 'BYTES' | 'int' | 'float' | 'double' | 'boolean' | 'string' | 'bytes';
+  accessMode?: 'ReadWrite' | 'ReadOnly';
+  minimum?: string;
+  maximum?: string;
+  unit?: string;
+}
+
+export interface DeviceModelSpec {
+  protocol?: string;
+  protocolConfigData?: Record<string, unknown>;
+  properties?: DeviceModelProperty[];
+}
+
+export interface DeviceModel {
+  apiVersion?: 'devices.kubeedge.io/v1beta1';
+  kind?: 'DeviceModel';
+  metadata?: ObjectMeta;
+  spec?: DeviceModelSpec;
+}
+
+export interface TwinProperty {
+  value?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface DeviceProperty {
+  name: string;
+  desired?: TwinProperty;
+  visitors?: { protocolName?: string; configData?: Record<string, unknown> };
+  collectCycle?: number;
+  reportCycle?: number;
+  reportToCloud?: boolean;
+  pushMethod?: Record<string, unknown>;
+}
+
+export interface DeviceSpec {
+  deviceModelRef: { name: string };
+  nodeName?: string;
+  protocol?: { protocolName?: string; configData?: Record<string, unknown> };
+  methods?: { name?: string; description?: string; propertyNames?: string[] }[];
+  properties?: DeviceProperty[];
+}
+
+export interface DeviceTwin {
+  propertyName: string;
+  reported?: TwinProperty;
+  observedDesired?: TwinProperty;
+}
+
+export interface DeviceStatus {
+  twins?: DeviceTwin[];
+  state?: string;
+  lastOnlineTime?: string;
+  reportToCloud?: boolean;
+  reportCycle?: number;
+}
+
+export interface Device {
+  apiVersion?: 'devices.kubeedge.io/v1beta1';
+  kind?: 'Device';
+  metadata?: ObjectMeta;
+  spec?: DeviceSpec;
+  status?: DeviceStatus;
+}
