@@ -43,9 +43,13 @@ export async function installCrds(kubeConfig: KubeConfig, logger: Logger, option
 /**
  * client-node serializes bodies through its models, which name the `x-kubernetes-*` schema keys
  * `x_kubernetes_*` and drop keys they do not know: rename them so they survive serialization.
+ * `items` and `additionalProperties` are typed `any` in the model and go out as they are, so their
+ * contents keep the API's own `x-kubernetes-*` names.
  */
 function toClientModel(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toClientModel);
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.startsWith('x-kubernetes-') ? k.replaceAll('-', '_') : k, toClientModel(v)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k.startsWith('x-kubernetes-') ? k.replaceAll('-', '_') : k, k === 'items' || k === 'additionalProperties' ? v : toClientModel(v)]),
+  );
 }

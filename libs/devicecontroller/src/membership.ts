@@ -9,7 +9,18 @@ export interface MembershipDevice {
   description: string;
   model: { name: string; properties: unknown[] };
   attributes: Record<string, string>;
+  /** the Device's protocol (for mappers on the edge), when set */
+  protocol?: { protocolName?: string; configData?: Record<string, unknown> };
   properties: { name: string; desired: { value: string; metadata: Record<string, string> } }[];
+  /** how a mapper reaches each property (`spec.properties[].visitors`), for properties that have visitors */
+  propertyVisitors?: PropertyVisitors[];
+}
+
+export interface PropertyVisitors {
+  name: string;
+  visitors: { protocolName?: string; configData?: Record<string, unknown> };
+  collectCycle?: number;
+  reportCycle?: number;
 }
 
 export interface Membership {
@@ -49,7 +60,7 @@ export function deviceEntry(device: Device, caches: DeviceCaches): MembershipDev
     if (p.description !== undefined) out['description'] = p.description;
     return out;
   });
-  return {
+  const entry: MembershipDevice = {
     namespace,
     name: device.metadata?.name ?? '',
     resourceVersion: device.metadata?.resourceVersion ?? '0',
@@ -60,6 +71,16 @@ export function deviceEntry(device: Device, caches: DeviceCaches): MembershipDev
       .filter((p) => p.desired?.value !== undefined && p.desired.value !== '')
       .map((p) => ({ name: p.name, desired: { value: p.desired?.value ?? '', metadata: { ...(p.desired?.metadata ?? {}) } } })),
   };
+  const visitors = (device.spec?.properties ?? []).flatMap((p) => {
+    if (p.visitors === undefined) return [];
+    const out: PropertyVisitors = { name: p.name, visitors: p.visitors };
+    if (p.collectCycle !== undefined) out.collectCycle = p.collectCycle;
+    if (p.reportCycle !== undefined) out.reportCycle = p.reportCycle;
+    return [out];
+  });
+  if (visitors.length > 0) entry.propertyVisitors = visitors;
+  if (device.spec?.protocol !== undefined) entry.protocol = device.spec.protocol;
+  return entry;
 }
 
 /** Numeric resourceVersion, 0 when absent or not decimal. */

@@ -90,6 +90,11 @@ export const edgeCoreConfigSchema = z
       .object({ enable: z.boolean().default(true) })
       .strict()
       .prefault({}),
+    /** mappers (modbus, bluetooth/ble, virtual) run inside edgecore for the member devices, on the eventBus */
+    mappers: z
+      .object({ enable: z.boolean().default(true) })
+      .strict()
+      .prefault({}),
     metrics: endpointField({ enable: true, address: '127.0.0.1', port: 10351 }),
     log: logField,
   })

@@ -1,0 +1,221 @@
+// End-to-end Modbus devices: cloudcore (DeviceController) + edgecore running the Modbus mapper inside it,
+// against Debian's pymodbus (an independent peer) and modbus-serial's ServerTCP. kubectl applies the
+// DeviceModel and Device; the register's value reaches Device.status, a desired patch reaches the register,
+// and with cloudcore down the twin keeps answering and updating on the edge broker, then catches up.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import ModbusRTU, { ServerTCP } from 'modbus-serial';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { kubectlOk, stopAll, waitFor } from './harness';
+import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, type CloudCoreHandle } from './cluster';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  await stopAll();
+});
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const canConnect = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+const PY_SERVER = fileURLToPath(new URL('../../libs/mappers/test/fixtures/pymodbus_server.py', import.meta.url));
+
+/** Debian's pymodbus 3.0 (/usr/bin/python3) with holding registers preset; started by pid, stopped by pid */
+async function startPymodbus(hr: Record<number, number>): Promise<{ port: number; log: () => string }> {
+  const port = await freePort();
+  const child: ChildProcess = spawn('/usr/bin/python3', [PY_SERVER, String(port), JSON.stringify({ hr })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  cleanups.push(async () => {
+    if (child.exitCode !== null || child.pid === undefined) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    process.kill(child.pid, 'SIGTERM');
+    await exited;
+  });
+  await waitFor(() => canConnect(port), `pymodbus on ${port}`);
+  return { port, log: () => log };
+}
+
+/** modbus-serial's ServerTCP over a plain array of holding registers */
+async function startServerTcp(hr: number[]): Promise<{ port: number }> {
+  const port = await freePort();
+  const server = new ServerTCP(
+    {
+      getHoldingRegister: (addr: number) => hr[addr] ?? 0,
+      getInputRegister: () => 0,
+      getCoil: () => false,
+      getDiscreteInput: () => false,
+      setRegister: (addr: number, value: number) => {
+        hr[addr] = value;
+      },
+      setCoil: () => undefined,
+    },
+    { host: '127.0.0.1', port, unitID: 1 },
+  );
+  server.on('socketError', () => undefined);
+  await new Promise<void>((resolve) => server.on('initialized', () => resolve()));
+  cleanups.push(async () => {
+    for (const socket of server.socks.keys()) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { port };
+}
+
+async function readHolding(port: number, address: number): Promise<number> {
+  const client = new ModbusRTU();
+  await client.connectTCP('127.0.0.1', { port });
+  client.setID(1);
+  client.setTimeout(2000);
+  try {
+    const { data } = await client.readHoldingRegisters(address, 1);
+    return data[0] ?? NaN;
+  } finally {
+    await new Promise<void>((resolve) => client.close(() => resolve()));
+  }
+}
+
+async function writeHolding(port: number, address: number, value: number): Promise<void> {
+  const client = new ModbusRTU();
+  await client.connectTCP('127.0.0.1', { port });
+  client.setID(1);
+  client.setTimeout(2000);
+  try {
+    await client.writeRegister(address, value);
+  } finally {
+    await new Promise<void>((resolve) => client.close(() => resolve()));
+  }
+}
+
+const manifests = (node: string, port: number) => `
+apiVersion: devices.kubeedge.io/v1beta1
+kind: DeviceModel
+metadata: {name: boiler, namespace: default}
+spec:
+  protocol: modbus
+  properties:
+  - {name: temperature, type: INT, accessMode: ReadOnly, minimum: "-400", maximum: "1250", unit: C}
+  - {name: setpoint, type: INT, accessMode: ReadWrite, minimum: "5", maximum: "90"}
+---
+apiVersion: devices.kubeedge.io/v1beta1
+kind: Device
+metadata: {name: boiler-1, namespace: default}
+spec:
+  deviceModelRef: {name: boiler}
+  nodeName: ${node}
+  protocol: {protocolName: modbus, configData: {slaveID: 1, ip: 127.0.0.1, port: ${port}, timeoutMs: 1000}}
+  properties:
+  - name: temperature
+    collectCycle: 200
+    reportCycle: 200
+    visitors: {protocolName: modbus, configData: {register: HoldingRegister, offset: 0, limit: 1, dataType: int16, scale: 0.1}}
+  - name: setpoint
+    collectCycle: 200
+    reportCycle: 200
+    desired: {value: "21"}
+    visitors: {protocolName: modbus, configData: {register: HoldingRegister, offset: 1, limit: 1, dataType: uint16}}
+`;
+
+const reported = async (kubeconfig: string, property: string): Promise<string> => {
+  const twins = await kubectlOk({ kubeconfig }, ['get', 'device', 'boiler-1', '-o', `jsonpath={.status.twins[?(@.propertyName=="${property}")].reported.value}`]);
+  return twins.trim();
+};
+
+interface Peer {
+  port: number;
+  /** sets the temperature register (raw, ×0.1) */
+  setTemperature(raw: number): Promise<void>;
+  setpoint(): Promise<number>;
+}
+
+async function scenario(peer: Peer, node: string): Promise<void> {
+  let cloud: CloudCoreHandle = await startCloudCore();
+  const edge = startEdgeCore(cloud, { nodeName: node, token: await issueToken(cloud), maxReconnectDelayMs: 500 });
+  await cloud.process.waitForLog(isNodeConnected(node), `${node} session`);
+  const ready = await edge.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
+  const mqttPort = (ready.ports as { mqtt?: number } | undefined)?.mqtt;
+  expect(mqttPort).toBeGreaterThan(0);
+  await kubectlOk({ kubeconfig: cloud.kubeconfig }, ['apply', '-f', '-'], manifests(node, peer.port));
+
+  // the register (raw 2350 × 0.1) reaches Device.status; the desired setpoint is written on connect
+  await waitFor(async () => (await reported(cloud.kubeconfig, 'temperature')) === '235', 'temperature 235 in Device.status', { timeoutMs: 30_000 });
+  await waitFor(async () => (await peer.setpoint()) === 21, 'the desired setpoint 21 written to the register');
+
+  // a desired patch reaches the register
+  await kubectlOk({ kubeconfig: cloud.kubeconfig }, ['patch', 'device', 'boiler-1', '--type=json', '-p', '[{"op":"replace","path":"/spec/properties/1/desired/value","value":"42"}]']);
+  await waitFor(async () => (await peer.setpoint()) === 42, 'setpoint 42 on the peer', { timeoutMs: 30_000 });
+  await waitFor(async () => (await reported(cloud.kubeconfig, 'setpoint')) === '42', 'setpoint 42 in Device.status');
+
+  // cloud link down: the twin answers on the edge broker and keeps updating
+  const { ports, dataDir } = cloud;
+  await cloud.process.stop();
+  const client: MqttClient = await connectAsync(`mqtt://127.0.0.1:${String(mqttPort)}`, { reconnectPeriod: 0 });
+  cleanups.push(() => client.endAsync(true));
+  const results: Record<string, unknown>[] = [];
+  const base = '$hw/events/device/default/boiler-1/twin/get';
+  client.on('message', (topic, payload) => {
+    if (topic === `${base}/result`) results.push(JSON.parse(payload.toString('utf8')) as Record<string, unknown>);
+  });
+  await client.subscribeAsync(`${base}/result`, { qos: 1 });
+  await peer.setTemperature(2410);
+  const actual = (r: Record<string, unknown>): unknown => (r['twin'] as Record<string, { actual?: { value?: string } }> | undefined)?.['temperature']?.actual?.value;
+  await waitFor(async () => {
+    await client.publishAsync(base, JSON.stringify({ event_id: `g-${results.length}`, timestamp: 0 }), { qos: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return results.some((r) => actual(r) === '241');
+  }, 'the offline twin answering with the new temperature 241');
+
+  // cloudcore back (same ports, same data): Device.status catches up with the latest value
+  cloud = await startCloudCore({ ports, dataDir });
+  await cloud.process.waitForLog(isNodeConnected(node), `${node} reconnected`);
+  await waitFor(async () => (await reported(cloud.kubeconfig, 'temperature')) === '241', 'temperature 241 in Device.status after the restart', { timeoutMs: 30_000 });
+}
+
+describe('devices - Modbus mappers inside edgecore, end to end', () => {
+  it('pymodbus peer: register → Device.status, desired patch → register, offline twin, catch-up after cloudcore restarts', async () => {
+    const py = await startPymodbus({ 0: 2350, 1: 0 });
+    await scenario(
+      {
+        port: py.port,
+        setTemperature: (raw) => writeHolding(py.port, 0, raw),
+        setpoint: () => readHolding(py.port, 1),
+      },
+      'gw-py',
+    );
+    expect(py.log()).toContain('SET hr 1 42');
+  }, 180_000);
+
+  it('modbus-serial ServerTCP peer in-process: the same path', async () => {
+    const hr = Array<number>(200).fill(0);
+    hr[0] = 2350;
+    const server = await startServerTcp(hr);
+    await scenario(
+      {
+        port: server.port,
+        setTemperature: (raw) => {
+          hr[0] = raw;
+          return Promise.resolve();
+        },
+        setpoint: () => Promise.resolve(hr[1] ?? NaN),
+      },
+      'gw-st',
+    );
+  }, 180_000);
+});
