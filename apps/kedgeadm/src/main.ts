@@ -1,15 +1,23 @@
 #!/usr/bin/env node
 // kedgeadm: the admin command line for kedge clusters.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { DurationFormatError } from './duration';
 import { issueTokenCommand, KedgeadmUsageError } from './token-command';
+import { registerClusterCommands } from './cluster-commands';
+import { JoinError } from './join-client';
 
 const VERSION = '0.1.0';
 
 const program = new Command()
   .name('kedgeadm')
-  .description('Set up and look after a kedge cluster: tokens for joining gateways, and (planned) init, join, reset, diagnose.')
-  .version(VERSION, '-v, --version', 'print the kedgeadm version');
+  .description(
+    'Set up and look after a kedge cluster.\n' +
+      'Cloud side:  kedgeadm init, then start cloudcore, then kedgeadm token for each gateway.\n' +
+      'Edge side:   kedgeadm join (config, certificate, systemd unit), kedgeadm diagnose, kedgeadm reset.',
+  )
+  .version(VERSION, '-v, --version', 'print the kedgeadm version')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
 
 program
   .command('token')
@@ -25,11 +33,13 @@ program
     `
 Example:
   kedgeadm token --ttl 2h --node gateway-01
-  edgecore --config /etc/kedge/edgecore.yaml --token <printed token>`,
+  kedgeadm join --cloud <cloud host> --node-name gateway-01 --token <printed token>`,
   )
   .action(async (options: { dataDir: string; ttl: string; node?: string }) => {
     process.stdout.write(`${await issueTokenCommand(options)}\n`);
   });
+
+registerClusterCommands(program);
 
 program
   .command('version')
@@ -39,6 +49,14 @@ program
   });
 
 program.parseAsync().catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    // commander already printed the message (help and --version exit 0, usage errors 2)
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
+  if (error instanceof JoinError) {
+    process.stderr.write(`kedgeadm join: ${error.message}\n`);
+    process.exit(1);
+  }
   if (error instanceof KedgeadmUsageError || error instanceof DurationFormatError) {
     process.stderr.write(`kedgeadm: ${error.message}\n`);
     process.exit(2);

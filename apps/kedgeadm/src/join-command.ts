@@ -1,0 +1,123 @@
+// `kedgeadm join`: make this machine an edge node: edgecore.yaml, node certificate, systemd unit.
+import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { isValidNodeName } from '@kedge/pki';
+import { obtainNodeCredentials } from './join-client';
+import { KedgeadmUsageError } from './token-command';
+import { WrittenFiles, readWrittenFiles } from './written-files';
+
+export interface JoinOptions {
+  cloud?: string;
+  wsPort: string;
+  httpsPort: string;
+  quicPort: string;
+  nodeName?: string;
+  token?: string;
+  labels?: string;
+  hubProtocol: string;
+  runtimeEndpoint: string;
+  prefix: string;
+  dataDir: string;
+  edgecoreCommand: string;
+}
+
+export interface JoinResult {
+  configFile: string;
+  unitFile: string;
+  files: string[];
+}
+
+function port(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new KedgeadmUsageError(`${flag} "${text}": expected a TCP/UDP port 1-65535`);
+  return value;
+}
+
+export function parseLabels(text: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (!text) return labels;
+  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new KedgeadmUsageError(`--labels "${pair}": expected key=value pairs separated by commas, e.g. site=plant-7,zone=a`);
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+export async function joinCommand(options: JoinOptions): Promise<JoinResult> {
+  const missing = (['cloud', 'nodeName', 'token'] as const).filter((k) => !options[k]);
+  if (missing.length > 0) {
+    const flags = missing.map((k) => ({ cloud: '--cloud <host>', nodeName: '--node-name <name>', token: '--token <token>' })[k]);
+    throw new KedgeadmUsageError(`join needs ${flags.join(', ')}; get a token on the cloud with \`kedgeadm token --node <name>\``);
+  }
+  const cloud = options.cloud as string;
+  const nodeName = options.nodeName as string;
+  const token = (options.token as string).trim();
+  if (!isValidNodeName(nodeName)) throw new KedgeadmUsageError(`--node-name "${nodeName}": expected a DNS-1123 name such as gateway-01`);
+  if (options.hubProtocol !== 'websocket' && options.hubProtocol !== 'quic') {
+    throw new KedgeadmUsageError(`--hub-protocol "${options.hubProtocol}": expected websocket or quic`);
+  }
+  if (!/^(unix:\/\/)?\/\S+$/.test(options.runtimeEndpoint)) {
+    throw new KedgeadmUsageError(`--runtime-endpoint "${options.runtimeEndpoint}": expected a unix socket, e.g. unix:///run/containerd/containerd.sock`);
+  }
+  const ws = port(options.wsPort, '--ws-port');
+  const https = port(options.httpsPort, '--https-port');
+  const quic = port(options.quicPort, '--quic-port');
+  const labels = parseLabels(options.labels);
+  const prefix = resolve(options.prefix);
+  const dataDir = isAbsolute(options.dataDir) ? options.dataDir : resolve(options.dataDir);
+  if (readWrittenFiles(prefix)) {
+    throw new KedgeadmUsageError(`${prefix} already holds a kedgeadm join or init (see ${join(prefix, '.kedgeadm-written.json')}); run \`kedgeadm reset --prefix ${options.prefix}\` first`);
+  }
+  const configFile = join(prefix, 'edgecore.yaml');
+  if (existsSync(configFile)) throw new KedgeadmUsageError(`${configFile} exists and was not written by kedgeadm; move it away or pick another --prefix`);
+
+  const host = hostForUrl(cloud);
+  const httpServer = `https://${host}:${https}`;
+  // certificates first: a refused token must leave nothing behind
+  const credentials = await obtainNodeCredentials(httpServer, token, nodeName);
+
+  const written = new WrittenFiles(prefix, 'join');
+  const pkiDir = join(dataDir, 'pki');
+  written.write(join(pkiDir, 'ca.crt'), credentials.caPem);
+  written.write(join(pkiDir, 'node.crt'), credentials.certPem);
+  written.write(join(pkiDir, 'node.key'), credentials.keyPem, 0o600);
+  written.write(
+    configFile,
+    `# written by kedgeadm join; edgecore --print-default-config shows every setting\n${stringify({
+      apiVersion: 'kedge.io/v1alpha1',
+      kind: 'EdgeCore',
+      nodeName,
+      dataDir,
+      edgeHub: { protocol: options.hubProtocol, server: `${host}:${ws}`, quicServer: `${host}:${quic}`, httpServer },
+      labels,
+      edged: { containerRuntimeEndpoint: options.runtimeEndpoint },
+    })}`,
+  );
+  const unitFile = join(prefix, 'systemd', 'edgecore.service');
+  written.write(
+    unitFile,
+    [
+      '# written by kedgeadm join; install: cp this file /etc/systemd/system/ && systemctl enable --now edgecore',
+      '[Unit]',
+      'Description=kedge edgecore (edge node agent)',
+      'After=network-online.target containerd.service',
+      'Wants=network-online.target',
+      '',
+      '[Service]',
+      `ExecStart=${options.edgecoreCommand} --config ${configFile}`,
+      'Restart=always',
+      'RestartSec=5',
+      '',
+      '[Install]',
+      'WantedBy=multi-user.target',
+      '',
+    ].join('\n'),
+  );
+  return { configFile, unitFile, files: [...written.files] };
+}
