@@ -68,6 +68,8 @@ export interface EdgeCoreSettings {
   hubPort?: number;
   /** MetaServer port (0 = any free) */
   metaServerPort?: number;
+  /** use this external MQTT broker (eventBus mode external) instead of the embedded one */
+  externalBrokerUrl?: string;
   /** run pods on this CRI runtime (e.g. a private containerd from tools/containerd); default: edged off */
   edged?: { containerRuntimeEndpoint: string; restartBackoffBaseMs?: number; podsDir?: string };
 }
@@ -88,7 +90,9 @@ export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings
     metrics: { address: '127.0.0.1', port: 0 },
     metaServer: { address: '127.0.0.1', port: settings.metaServerPort ?? 0 },
     // several edgecores run at once: each embedded MQTT broker on a free port (see "edgecore ready" ports.mqtt)
-    eventBus: { internal: { address: '127.0.0.1', port: 0 } },
+    eventBus: settings.externalBrokerUrl
+      ? { mode: 'external', external: { url: settings.externalBrokerUrl } }
+      : { internal: { address: '127.0.0.1', port: 0 } },
     nodeStatus: { leaseRenewSeconds: settings.leaseRenewSeconds ?? 1, statusUpdateSeconds: 5 },
     // hub tests run without containerd; pods have their own suite in libs/edged
     edged: settings.edged

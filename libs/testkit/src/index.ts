@@ -1,6 +1,7 @@
 // @kedge/testkit: what tests across the workspace share: a real in-memory PKI, polling, cleanup, metrics,
 // and a simulated edge that speaks the real protocol.
 export { Cleanup } from './cleanup';
+export { freePort, startMosquitto, type Mosquitto } from './mosquitto';
 export { prometheusSample, prometheusSum } from './prometheus-text';
 export { metricValue } from './registry-metrics';
 export {
