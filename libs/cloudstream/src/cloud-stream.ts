@@ -8,7 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { StreamRefusedError } from './errors';
 import { execStatus, rejectUpgrade, writeStatus } from './status';
 import { StreamTable, type StreamTableOptions } from './stream-table';
-import type { ExecOptions, LogOptions } from './stream-wire';
+import type { ExecOptions, LogOptions } from '@kedge/protocol';
 
 export type CloudStreamOptions = StreamTableOptions;
 

@@ -13,4 +13,4 @@ export {
   type LogOptions,
   type OpenContent,
   type StreamKind,
-} from './stream-wire';
+} from '@kedge/protocol';

@@ -2,21 +2,24 @@
 // sends back to the right stream (only to streams of that node), acks data once it is written, and
 // fails every stream of a node that disconnects.
 import { randomUUID } from 'node:crypto';
-import { newMessage, parseCloudResource, type Message } from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import type { Logger } from '@kedge/telemetry';
-import { StreamRefusedError, UnknownStreamError } from './errors';
 import {
   STREAM_GROUP,
-  STREAM_SOURCE,
   StreamOperation,
+  newMessage,
+  parseCloudResource,
   type CloseContent,
   type DataContent,
   type ErrorContent,
   type ExecOptions,
   type LogOptions,
+  type Message,
   type StreamKind,
-} from './stream-wire';
+} from '@kedge/protocol';
+import { StreamRefusedError, UnknownStreamError } from './errors';
+
+const STREAM_SOURCE = 'cloudstream';
 
 /** What cloudstream needs of CloudHub. */
 export interface StreamHub {

@@ -4,7 +4,7 @@
 import type { CriClient } from '@kedge/cri';
 import WebSocket from 'ws';
 import { StreamFailure } from './errors';
-import type { ExecOptions } from './stream-wire';
+import type { ExecOptions } from '@kedge/protocol';
 
 const RUNTIME_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 const CLOSE_CHANNEL = 255;

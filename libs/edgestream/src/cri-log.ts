@@ -3,7 +3,7 @@
 import { open } from 'node:fs/promises';
 import type { ContainerSummary, CriClient } from '@kedge/cri';
 import { StreamFailure } from './errors';
-import type { LogOptions } from './stream-wire';
+import type { LogOptions } from '@kedge/protocol';
 
 export const POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
 export const POD_NAME_LABEL = 'io.kubernetes.pod.name';

@@ -1,7 +1,19 @@
 // The edge end of the stream tunnel (KubeEdge's EdgeStream): takes `open` from the cloud on the hub's
 // `stream` group, runs the log reader or the exec for the pod's container found through CRI labels, and
 // sends ready/data/close/error back over the same hub connection, within the cloud's ack window.
-import { newMessage, type Message } from '@kedge/protocol';
+import {
+  STREAM_GROUP,
+  StreamOperation,
+  newMessage,
+  type AckContent,
+  type CloseContent,
+  type DataContent,
+  type ErrorContent,
+  type ExecOptions,
+  type LogOptions,
+  type Message,
+  type OpenContent,
+} from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import type { CriClient } from '@kedge/cri';
 import type { Logger } from '@kedge/telemetry';
@@ -9,18 +21,8 @@ import { startCriExec, type RunningExec } from './cri-exec';
 import { findContainer, streamCriLog } from './cri-log';
 import { StreamFailure } from './errors';
 import { Outbound } from './outbound';
-import {
-  STREAM_GROUP,
-  STREAM_SOURCE,
-  StreamOperation,
-  type AckContent,
-  type CloseContent,
-  type DataContent,
-  type ErrorContent,
-  type ExecOptions,
-  type LogOptions,
-  type OpenContent,
-} from './stream-wire';
+
+const STREAM_SOURCE = 'edgestream';
 
 export interface EdgeStreamOptions {
   /** EdgeHub.send */

@@ -14,4 +14,4 @@ export {
 } from './cri-log';
 export { StreamFailure } from './errors';
 export { Outbound } from './outbound';
-export { STREAM_GROUP, StreamOperation } from './stream-wire';
+export { STREAM_GROUP, StreamOperation } from '@kedge/protocol';

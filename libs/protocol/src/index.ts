@@ -31,3 +31,15 @@ export {
   type CloudResource,
   type EdgeResource,
 } from './resource';
+export {
+  STREAM_GROUP,
+  StreamOperation,
+  type AckContent,
+  type CloseContent,
+  type DataContent,
+  type ErrorContent,
+  type ExecOptions,
+  type LogOptions,
+  type OpenContent,
+  type StreamKind,
+} from './stream-wire';

@@ -1,8 +1,7 @@
 // The `stream` group on the hub: what cloudstream and edgestream say to each other about one kubectl
-// logs/exec stream. Mirror of @kedge/cloudstream (cloud and edge libs share no code but @kedge/protocol).
+// logs/exec stream. Part of the wire protocol, so both sides take it from here.
 
 export const STREAM_GROUP = 'stream';
-export const STREAM_SOURCE = 'edgestream';
 
 /** cloud → edge: open; edge → cloud: ready, data, close, error; cloud → edge: data (stdin/resize), ack, close. */
 export const StreamOperation = {
