@@ -16,7 +16,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { installCrds } from './crds';
 import { TwinRefusedError, errorMessage } from './errors';
-import { CustomInformer, type InformerEvent } from './informer';
+import { DEFAULT_INFORMER_BACKOFF, KubeJson, ManagedInformer, type InformerEvent } from '@kedge/edgecontroller';
 import { membershipOf, versionOf } from './membership';
 import { DeviceStatusWriter, statusFromReport } from './upstream';
 
@@ -93,9 +93,13 @@ export function startDeviceController(params: StartDeviceControllerParams): Devi
       if (device.metadata?.namespace === model.metadata?.namespace && device.spec?.deviceModelRef?.name === model.metadata?.name) markDirty(device.spec?.nodeName);
     }
   };
+  // the edge controller's self-restarting informer, on raw JSON lists of the device CRDs
+  const kubeJson = new KubeJson(kubeConfig);
+  const informer = <T extends Device | DeviceModel>(plural: string, onEvent: (event: InformerEvent, object: T) => void) =>
+    new ManagedInformer<T>(kubeConfig, kubeJson, { resource: plural, path: `/apis/${DEVICES_GROUP}/${DEVICES_VERSION}/${plural}` }, logger, () => undefined, DEFAULT_INFORMER_BACKOFF, onEvent);
   const informers = {
-    devices: new CustomInformer<Device>(kubeConfig, DEVICES_GROUP, DEVICES_VERSION, 'devices', logger, onDevice),
-    models: new CustomInformer<DeviceModel>(kubeConfig, DEVICES_GROUP, DEVICES_VERSION, 'devicemodels', logger, onModel),
+    devices: informer<Device>('devices', onDevice),
+    models: informer<DeviceModel>('devicemodels', onModel),
   };
 
   const sendMembership = (node: string) => {

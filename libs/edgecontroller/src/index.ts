@@ -12,7 +12,9 @@ export {
 export { startNodeLifecycle, type NodeLifecycle, type StartNodeLifecycleParams } from './node-lifecycle';
 export type { DownstreamOptions, NodeSyncStats } from './downstream';
 export { EdgeControllerError, KubeApiError, UpstreamRefusedError, type UpstreamRefusal } from './errors';
+export { DEFAULT_INFORMER_BACKOFF, ManagedInformer, type InformerBackoff, type InformerEvent, type InformerSpec } from './informers';
 export { INVENTORY_TYPE, parseInventory, type InventoryItem } from './inventory';
+export { KubeJson } from './kube-json';
 export { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE } from './kube-writes';
 export { NODE_STATUS_UNKNOWN_REASON, UNREACHABLE_TAINT_KEY } from './lifecycle-rules';
 export { EDGECONTROLLER_SOURCE } from './node-queue';

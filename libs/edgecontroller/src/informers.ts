@@ -1,7 +1,7 @@
 // client-node informers that stay up: client-node re-lists on 410 itself, but after any other list
 // or watch error it only reports the error and stops, so each informer here is restarted with
 // exponential backoff, counted and logged. Lists go through KubeJson (raw JSON, see kube-json.ts).
-import { ADD, DELETE, UPDATE, makeInformer, type Informer, type KubeConfig, type ObjectCache } from '@kubernetes/client-node';
+import { ADD, DELETE, UPDATE, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from '@kedge/telemetry';
 import { errorMessage, httpStatusOf } from './errors';
 import type { KubeJson, KubeList } from './kube-json';
@@ -24,8 +24,8 @@ export interface InformerBackoff {
 
 export const DEFAULT_INFORMER_BACKOFF: InformerBackoff = { initialMs: 500, maxMs: 30_000 };
 
-export class ManagedInformer {
-  readonly cache: Informer<KubeObject> & ObjectCache<KubeObject>;
+export class ManagedInformer<T extends KubernetesObject = KubeObject> {
+  readonly cache: Informer<T> & ObjectCache<T>;
   private synced = false;
   private listed = false;
   private stopped = false;
@@ -42,7 +42,7 @@ export class ManagedInformer {
     /** told about every restart, e.g. to count it */
     private readonly onRestart: (resource: string) => void,
     private readonly backoff: InformerBackoff,
-    onEvent: (event: InformerEvent, object: KubeObject) => void,
+    onEvent: (event: InformerEvent, object: T) => void,
   ) {
     this.delayMs = backoff.initialMs;
     this.syncedPromise = new Promise<void>((resolve) => (this.markSynced = resolve));
@@ -53,7 +53,7 @@ export class ManagedInformer {
       this.listed = true;
       return result;
     };
-    this.cache = makeInformer<KubeObject>(kubeConfig, spec.path, list as never, spec.labelSelector);
+    this.cache = makeInformer<T>(kubeConfig, spec.path, list as never, spec.labelSelector);
     this.cache.on(ADD, (object) => onEvent('add', object));
     this.cache.on(UPDATE, (object) => onEvent('update', object));
     this.cache.on(DELETE, (object) => onEvent('delete', object));
