@@ -9,16 +9,17 @@
 //     [--watch-events 500] [--watch-rate 50] [--pods 10000] [--pod-concurrency 32] [--list-repeats 5]
 //     [--page-size 500] [--dry-run]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startApiServer } from '@kedge/apiserver';
 import { createLogger } from '@kedge/telemetry';
 import {
+  benchCommand,
+  benchTempDir,
+  describeMachine,
   formatBytes,
   formatInteger,
   formatMs,
@@ -26,49 +27,44 @@ import {
   machineInfo,
   mapLimit,
   markdownTable,
+  parseBenchFlags,
   percentile,
+  positiveInteger,
   progress,
+  removeTempDirs,
+  repoRoot,
   residentBytes,
+  runBenchmark,
+  sectionHeading,
+  sleep,
   summarizeLatencies,
+  summaryTitle,
   textTable,
-  writeMarkdownSection,
+  writeBenchmarkSection,
   type LatencySummary,
 } from './bench-kit';
 import { waitFor } from '@kedge/testkit';
 
-const repoRoot = resolve(import.meta.dirname, '..', '..');
-const docsFile = join(repoRoot, 'docs', 'benchmarks.md');
 const SECTION = 'apiserver';
 const DATABASE_FILE = 'apiserver.db';
 
-const { values: flags } = parseArgs({
-  options: {
-    writes: { type: 'string', default: '5000' },
-    concurrency: { type: 'string', default: '16' },
-    watchers: { type: 'string', default: '100' },
-    'watch-events': { type: 'string', default: '500' },
-    'watch-rate': { type: 'string', default: '50' },
-    pods: { type: 'string', default: '10000' },
-    'pod-concurrency': { type: 'string', default: '32' },
-    'list-repeats': { type: 'string', default: '5' },
-    'page-size': { type: 'string', default: '500' },
-    'dry-run': { type: 'boolean', default: false },
-    /** internal: run the API server on this data directory and talk to the parent over IPC */
-    serve: { type: 'string' },
-  },
-  strict: true,
+const flags = parseBenchFlags(import.meta.filename, {
+  writes: { type: 'string', default: '5000' },
+  concurrency: { type: 'string', default: '16' },
+  watchers: { type: 'string', default: '100' },
+  'watch-events': { type: 'string', default: '500' },
+  'watch-rate': { type: 'string', default: '50' },
+  pods: { type: 'string', default: '10000' },
+  'pod-concurrency': { type: 'string', default: '32' },
+  'list-repeats': { type: 'string', default: '5' },
+  'page-size': { type: 'string', default: '500' },
+  /** internal: run the API server on this data directory and talk to the parent over IPC */
+  serve: { type: 'string' },
 });
-
-function positiveInteger(name: string, text: string | undefined): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} ${String(text)}: expected a positive integer`);
-  return value;
-}
 
 const NAMESPACES = { warmup: 'bench-warmup', writes: 'bench-writes', watch: 'bench-watch', list: 'bench-list' } as const;
 const WARMUP_WRITES = 200;
 const PAGED_PASSES = 3;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The revision range of one namespace's objects of a core type, as the store keys them. */
 function keyRange(plural: string, namespace: string): { lo: string; hi: string } {
@@ -598,10 +594,12 @@ function filesystemOf(path: string): string {
   }
 }
 
-const cleanup: { server: ServerChild | undefined; dirs: string[]; stderrTail: () => string } = { server: undefined, dirs: [], stderrTail: () => '' };
+const cleanup: { server: ServerChild | undefined; stderrTail: () => string } = { server: undefined, stderrTail: () => '' };
 
-function removeDirs(): void {
-  for (const dir of cleanup.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+async function shutdown(): Promise<void> {
+  const server = cleanup.server;
+  cleanup.server = undefined;
+  if (server) await stopServerChild(server);
 }
 
 async function main(): Promise<void> {
@@ -617,13 +615,12 @@ async function main(): Promise<void> {
     pageSize: positiveInteger('page-size', flags['page-size']),
   };
   const machine = machineInfo();
-  const command = ['node --import tsx tools/bench/apiserver.ts', ...process.argv.slice(2)].join(' ');
-  const workDir = mkdtempSync(join(tmpdir(), 'kedge-bench-apiserver-'));
-  cleanup.dirs.push(workDir);
+  const command = benchCommand('apiserver');
+  const workDir = benchTempDir('kedge-bench-apiserver-');
   const dataDir = join(workDir, 'server');
   const dbFile = join(dataDir, DATABASE_FILE);
   const filesystem = filesystemOf(workDir);
-  progress(`apiserver bench on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}; files in ${workDir} on ${filesystem}`);
+  progress(`apiserver bench on ${describeMachine(machine)}; files in ${workDir} on ${filesystem}`);
 
   const server = await startServerChild(dataDir);
   cleanup.server = server;
@@ -692,9 +689,8 @@ async function main(): Promise<void> {
     report({ settings, machine, command, filesystem, ours, rawPerRow, rawBatch, valueBytes, watch, podCreate, listRows, rawListMillis: median(raw.millis), serverRss });
   } finally {
     client.close();
-    await stopServerChild(server);
-    cleanup.server = undefined;
-    removeDirs();
+    await shutdown();
+    removeTempDirs();
   }
 }
 
@@ -768,7 +764,7 @@ function report(r: Report): void {
     .filter((row) => row.path !== 'raw better-sqlite3')
     .map((row) => [`${row.path}: ${row.what}`, ratio(median(row.millis) / r.rawListMillis)]);
 
-  process.stdout.write(`\napiserver summary (${machine.cpu}, ${machine.cores} cores, Node ${machine.node})\n\n`);
+  process.stdout.write(summaryTitle('apiserver', machine));
   process.stdout.write(`${textTable(writeHeaders, writeRows)}\n\n${textTable(writeRatioHeaders, writeRatioRows)}\n\n`);
   process.stdout.write(`${textTable(watchHeaders, watchRows)}\n\n${textTable(listHeaders, listRows)}\n\n${textTable(listRatioHeaders, listRatioRows)}\n`);
   if (watch.misses !== 0 || watch.duplicates !== 0 || watch.endedEarly !== 0) {
@@ -776,13 +772,7 @@ function report(r: Report): void {
   }
 
   const body = [
-    '## Embedded API server',
-    '',
-    `- Date: ${machine.date}`,
-    `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node}`,
-    `- Files: a temporary directory on ${r.filesystem}`,
-    `- Command: \`${r.command}\``,
-    '',
+    ...sectionHeading('Embedded API server', machine, r.command, [`- Files: a temporary directory on ${r.filesystem}`]),
     '`startApiServer` (TLS on, defaults otherwise, logger silent) runs in a **child process** (this script',
     'with `--serve`); the benchmark process is the client. A child process keeps the client\'s TLS and JSON',
     'work (and the 100 watch streams\' parsing) off the server\'s event loop, as a real client would be; the',
@@ -846,12 +836,7 @@ function report(r: Report): void {
     '',
     'A ratio above 1 is how many times longer than the raw select-and-parse the path takes.',
   ].join('\n');
-  if (flags['dry-run']) {
-    progress('dry run: docs/benchmarks.md not written');
-  } else {
-    writeMarkdownSection(docsFile, SECTION, body);
-    progress(`wrote the ${SECTION} section of ${docsFile}`);
-  }
+  writeBenchmarkSection(SECTION, body, flags['dry-run']);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -866,21 +851,7 @@ if (flags.serve !== undefined) {
   process.once('exit', () => {
     const server = cleanup.server;
     if (server && childAlive(server)) process.kill(server.pid, 'SIGKILL');
-    removeDirs();
+    removeTempDirs();
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      progress(`${signal}: stopping the API server child and removing temporary files`);
-      const server = cleanup.server;
-      void (server ? stopServerChild(server) : Promise.resolve()).finally(() => process.exit(130));
-    });
-  }
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      const tail = cleanup.stderrTail();
-      process.stderr.write(`apiserver bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n${tail}`);
-      process.exit(1);
-    },
-  );
+  runBenchmark('apiserver bench', main, { shutdown, stopping: 'stopping the API server child and removing temporary files', failureDetail: () => cleanup.stderrTail() });
 }

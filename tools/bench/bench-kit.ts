@@ -1,11 +1,173 @@
-// Shared pieces for the benchmark scripts in tools/bench: a bounded-window message driver with
-// latency recording, percentiles, machine facts, progress lines, Prometheus text reading, and the
-// writer that replaces one marked section of docs/benchmarks.md.
+// Shared pieces for the benchmark scripts in tools/bench: flag parsing, the run/exit/SIGINT wrapper that
+// stops what a script started and removes its temporary directories, a bounded-window message driver
+// with latency recording, percentiles, machine facts, progress lines, tables, node certificates, a
+// cloudcore child process, and the writer that replaces one marked section of docs/benchmarks.md.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { stringify } from 'yaml';
+import { createNodeKeyAndCsr, signNodeCsr, type CertificateAuthority } from '@kedge/pki';
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+/** docs/benchmarks.md, where every script writes its own section */
+export const benchmarksFile = join(repoRoot, 'docs', 'benchmarks.md');
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------------
+// flags, the command line for the report, and running a script
+
+type FlagOptions = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * The usage lines from the top of a script: the comment line that starts with `node --import tsx` and
+ * the indented comment lines after it, without the comment marks.
+ */
+export function headerUsage(scriptFile: string): string {
+  const usage: string[] = [];
+  for (const line of readFileSync(scriptFile, 'utf8').split('\n')) {
+    if (!line.startsWith('//')) break;
+    const text = line.replace(/^\/\/ ?/, '');
+    if (usage.length === 0 ? /^\s*node --import tsx /.test(text) : /^\s+\S/.test(text)) usage.push(text);
+    else if (usage.length > 0) break;
+  }
+  const indent = Math.min(...usage.map((text) => /^\s*/.exec(text)![0].length));
+  return usage.map((text) => text.slice(indent)).join('\n');
+}
+
+/**
+ * Parses a script's flags (strict, plus `--dry-run` and `--help`). `--help` prints the usage lines from
+ * the top of `scriptFile` (pass `import.meta.filename`) and exits.
+ */
+export function parseBenchFlags<O extends FlagOptions>(scriptFile: string, options: O) {
+  const { values } = parseArgs({
+    options: { ...options, 'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } as const,
+    strict: true,
+  });
+  if ((values as { help?: boolean }).help) {
+    process.stdout.write(`${headerUsage(scriptFile)}\n`);
+    process.exit(0);
+  }
+  return values;
+}
+
+/** A flag's value as a whole number of at least 1 (at least 0 with `allowZero`). */
+export function positiveInteger(name: string, text: string | undefined, allowZero = false): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new Error(`--${name} ${String(text)}: expected a ${allowZero ? 'non-negative' : 'positive'} integer`);
+  }
+  return value;
+}
+
+/** How this run was started, for the report: `node --import tsx tools/bench/<script>.ts <flags>`. */
+export function benchCommand(script: string): string {
+  return [`node --import tsx tools/bench/${script}.ts`, ...process.argv.slice(2)].join(' ');
+}
+
+const tempDirs = new Set<string>();
+
+/** A fresh directory under the system temp dir, removed when the run ends (or by `removeTempDir`). */
+export function benchTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
+/** Removes every directory from benchTempDir that is still there. */
+export function removeTempDirs(): void {
+  for (const dir of [...tempDirs]) removeTempDir(dir);
+}
+
+const describeError = (error: unknown): string => (error instanceof Error ? (error.stack ?? error.message) : String(error));
+
+/**
+ * Runs a script's `main` and exits: 0 when it resolves; 1 with `<name> failed: <error>` (and `failureDetail()`)
+ * on stderr when it rejects; 130 on SIGINT/SIGTERM. `shutdown` (stop what the script started) runs after
+ * `main` either way and on a signal (announced as `<signal>: <stopping>`); temporary directories from
+ * benchTempDir are removed after it.
+ */
+export function runBenchmark(
+  name: string,
+  main: () => Promise<void>,
+  options: { shutdown?: () => Promise<void>; stopping?: string; failureDetail?: () => string } = {},
+): void {
+  // temporary directories go only once what ran in them has stopped
+  const shutdown = async (): Promise<void> => {
+    await options.shutdown?.();
+    removeTempDirs();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      if (options.stopping) progress(`${signal}: ${options.stopping}`);
+      void shutdown().finally(() => process.exit(130));
+    });
+  }
+  main()
+    .finally(() => shutdown())
+    .then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`${name} failed: ${describeError(error)}\n${options.failureDetail?.() ?? ''}`);
+        process.exit(1);
+      },
+    );
+}
+
+/**
+ * The report's heading lines: `## <title>`, then date, machine, any `extra` bullets and the command.
+ */
+export function sectionHeading(title: string, machine: MachineInfo, command: string, extra: readonly string[] = []): string[] {
+  return [
+    `## ${title}`,
+    '',
+    `- Date: ${machine.date}`,
+    `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node}`,
+    ...extra,
+    `- Command: \`${command}\``,
+    '',
+  ];
+}
+
+/** `<cpu> (<n> cores), Node <version>`, for the first progress line. */
+export const describeMachine = (machine: MachineInfo): string => `${machine.cpu} (${machine.cores} cores), Node ${machine.node}`;
+
+/** The line above a script's terminal summary tables. */
+export const summaryTitle = (name: string, machine: MachineInfo): string => `\n${name} summary (${machine.cpu}, ${machine.cores} cores, Node ${machine.node})\n\n`;
+
+/**
+ * cloudcore settings for a benchmark on 127.0.0.1: WebSocket and HTTPS hub listeners and metrics on free
+ * ports, no QUIC, log level info. `cloudHub` adds to or replaces hub settings, `rest` top-level ones.
+ */
+export function loopbackCloudCoreConfig(cloudHub: Record<string, unknown> = {}, rest: Record<string, unknown> = {}): Record<string, unknown> {
+  const listener = () => ({ enable: true, address: '127.0.0.1', port: 0 });
+  return {
+    cloudHub: { advertiseAddresses: ['127.0.0.1'], websocket: listener(), quic: { enable: false }, https: listener(), ...cloudHub },
+    metrics: listener(),
+    log: { level: 'info' },
+    ...rest,
+  };
+}
+
+/** Writes the script's section of docs/benchmarks.md, or only says so under --dry-run. */
+export function writeBenchmarkSection(section: string, body: string, dryRun: boolean | undefined): void {
+  if (dryRun) {
+    progress('dry run: docs/benchmarks.md not written');
+  } else {
+    writeMarkdownSection(benchmarksFile, section, body);
+    progress(`wrote the ${section} section of ${benchmarksFile}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// measuring
 
 /** Value at percentile `p` (0..100) of ascending `sorted`, nearest-rank; NaN when empty. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -146,6 +308,12 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/** A node's TLS material: a key and a certificate for `nodeName` signed by `ca` (one day), with the CA. */
+export async function nodeTlsMaterial(ca: CertificateAuthority, nodeName: string): Promise<{ cert: string; key: string; ca: string }> {
+  const { keyPem, csrPem } = await createNodeKeyAndCsr(nodeName);
+  return { cert: await signNodeCsr(ca, csrPem, { nodeName, validityDays: 1 }), key: keyPem, ca: ca.certPem };
 }
 
 /** Resident set size of a Linux process in bytes, from /proc/<pid>/status (VmRSS). */

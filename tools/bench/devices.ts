@@ -3,53 +3,65 @@
 // Modbus register change (modbus-serial ServerTCP, the Modbus mapper inside edgecore) to Device.status in the
 // cloud (cloudcore + edgecore child processes). Writes the `devices` section of docs/benchmarks.md.
 //
-//   node --import tsx tools/bench/devices.ts [--devices 50] [--updates 20000] [--changes 20] [--dry-run]
-import { mkdtempSync, rmSync } from 'node:fs';
+//   node --import tsx tools/bench/devices.ts [--devices 50] [--updates 20000] [--changes 20] [--window 100] [--dry-run]
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { Aedes } from 'aedes';
-import { ServerTCP } from 'modbus-serial';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { DeviceTwin, TwinStore, type DeviceSpec } from '@kedge/devicetwin';
 import { EventBus } from '@kedge/eventbus';
 import { MessageRouter } from '@kedge/router';
 import { createLogger } from '@kedge/telemetry';
-import { isNodeConnected, issueToken, startCloudCore, startEdgeCore } from '../e2e/cluster';
-import { kubectlOk, stopAll } from '../e2e/harness';
-import { formatInteger, formatMs, formatRatio, machineInfo, markdownTable, progress, summarizeLatencies, textTable, writeMarkdownSection, type LatencySummary } from './bench-kit';
+import { freePort } from '@kedge/testkit';
+import {
+  applyManifests,
+  device,
+  deviceModel,
+  holdingRegister,
+  manifestText,
+  modbusTcp,
+  startDeviceNode,
+  startModbusServer,
+  twinTopic,
+  twinUpdate,
+} from '../e2e/device-fixtures';
+import { stopAll } from '../e2e/harness';
+import {
+  benchTempDir,
+  formatInteger,
+  formatMs,
+  formatRatio,
+  machineInfo,
+  markdownTable,
+  parseBenchFlags,
+  positiveInteger,
+  progress,
+  removeTempDir,
+  runBenchmark,
+  sectionHeading,
+  sleep,
+  summarizeLatencies,
+  textTable,
+  writeBenchmarkSection,
+  type LatencySummary,
+} from './bench-kit';
 
-const repoRoot = resolve(import.meta.dirname, '..', '..');
-const docsFile = join(repoRoot, 'docs', 'benchmarks.md');
-const { values: flags } = parseArgs({
-  options: {
-    devices: { type: 'string', default: '50' },
-    updates: { type: 'string', default: '20000' },
-    changes: { type: 'string', default: '20' },
-    window: { type: 'string', default: '100' },
-    'dry-run': { type: 'boolean', default: false },
-  },
+const flags = parseBenchFlags(import.meta.filename, {
+  devices: { type: 'string', default: '50' },
+  updates: { type: 'string', default: '20000' },
+  changes: { type: 'string', default: '20' },
+  window: { type: 'string', default: '100' },
 });
-const DEVICES = Number.parseInt(flags.devices, 10);
-const UPDATES = Number.parseInt(flags.updates, 10);
-const CHANGES = Number.parseInt(flags.changes, 10);
+const DEVICES = positiveInteger('devices', flags.devices);
+const UPDATES = positiveInteger('updates', flags.updates);
+const CHANGES = positiveInteger('changes', flags.changes);
 /** QoS 1 publishes in flight at once (the broker's PUBACKs pace the publisher) */
-const WINDOW = Number.parseInt(flags.window, 10);
+const WINDOW = positiveInteger('window', flags.window);
 const CYCLE_MS = 100;
 const POLL_MS = 10;
 const silent = createLogger({ name: 'bench-devices', level: 'silent' });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** publishes `total` messages with at most WINDOW QoS 1 publishes in flight; resolves when `done()` says all arrived */
 async function drive(publisher: MqttClient, total: number, message: (i: number) => { topic: string; payload: string }, done: () => boolean): Promise<number> {
@@ -74,7 +86,7 @@ interface Throughput {
 }
 
 async function throughput(): Promise<Throughput> {
-  const dir = mkdtempSync(join(tmpdir(), 'kbd-'));
+  const dir = benchTempDir('kbd-');
   const registry = new Registry();
   const bus = new EventBus({ nodeName: 'bench-gw', logger: silent, registry, internal: { port: 0 } });
   await bus.start();
@@ -104,8 +116,8 @@ async function throughput(): Promise<Throughput> {
   const publisher = await connectAsync(url, { reconnectPeriod: 0 });
   // a mapper's twin update (KubeEdge's shape)
   const update = (i: number) => ({
-    topic: `$hw/events/device/default/dev-${i % DEVICES}/twin/update`,
-    payload: JSON.stringify({ event_id: `e${i}`, timestamp: Date.now(), twin: { temperature: { actual: { value: String(i % 1000) }, metadata: { type: 'int' } } } }),
+    topic: `${twinTopic(`dev-${i % DEVICES}`)}/update`,
+    payload: twinUpdate('temperature', String(i % 1000), 'int', `e${i}`, Date.now()),
   });
   progress(`twin path: ${UPDATES} updates for ${DEVICES} devices, ${WINDOW} in flight`);
   const twinMs = await drive(publisher, UPDATES, update, () => ok + errors >= UPDATES);
@@ -133,68 +145,36 @@ async function throughput(): Promise<Throughput> {
   await rawSub.endAsync();
   await new Promise<void>((r) => broker.close(() => r()));
   await new Promise<void>((r) => server.close(() => r()));
-  rmSync(dir, { recursive: true, force: true });
+  removeTempDir(dir);
   return { twinMs, twinOk: ok, twinErrors: errors, rawMs };
 }
 
-const manifests = (port: number) => `
-apiVersion: devices.kubeedge.io/v1beta1
-kind: DeviceModel
-metadata: {name: bench-sensor, namespace: default}
-spec:
-  protocol: modbus
-  properties:
-  - {name: temperature, type: INT, accessMode: ReadOnly}
----
-apiVersion: devices.kubeedge.io/v1beta1
-kind: Device
-metadata: {name: bench-sensor-1, namespace: default}
-spec:
-  deviceModelRef: {name: bench-sensor}
-  nodeName: bench-edge
-  protocol: {protocolName: modbus, configData: {slaveID: 1, ip: 127.0.0.1, port: ${port}, timeoutMs: 1000}}
-  properties:
-  - name: temperature
-    collectCycle: ${CYCLE_MS}
-    reportCycle: ${CYCLE_MS}
-    visitors: {protocolName: modbus, configData: {register: HoldingRegister, offset: 0, limit: 1, dataType: int16}}
-`;
+const manifests = (port: number): string =>
+  manifestText(
+    deviceModel('bench-sensor', 'modbus', [{ name: 'temperature', type: 'INT', accessMode: 'ReadOnly' }]),
+    device('bench-sensor-1', 'bench-sensor', 'bench-edge', {
+      protocol: modbusTcp(port),
+      properties: [{ name: 'temperature', collectCycle: CYCLE_MS, reportCycle: CYCLE_MS, visitors: holdingRegister(0, 'int16') }],
+    }),
+  );
 
 async function latency(): Promise<LatencySummary> {
   const hr = Array<number>(10).fill(0);
   hr[0] = 1;
-  const port = await freePort();
-  const modbus = new ServerTCP(
-    {
-      getHoldingRegister: (addr: number) => hr[addr] ?? 0,
-      getInputRegister: () => 0,
-      getCoil: () => false,
-      getDiscreteInput: () => false,
-      setRegister: (addr: number, value: number) => {
-        hr[addr] = value;
-      },
-      setCoil: () => undefined,
-    },
-    { host: '127.0.0.1', port, unitID: 1 },
-  );
-  modbus.on('socketError', () => undefined);
-  await new Promise<void>((r) => modbus.on('initialized', () => r()));
+  const modbus = await startModbusServer(hr);
   try {
-    const cloud = await startCloudCore();
+    const { cloud, edge } = await startDeviceNode('bench-edge');
     progress(`cloudcore pid ${cloud.process.pid}`);
-    const edge = startEdgeCore(cloud, { nodeName: 'bench-edge', token: await issueToken(cloud) });
     progress(`edgecore pid ${edge.process.pid}`);
-    await cloud.process.waitForLog(isNodeConnected('bench-edge'), 'bench-edge session');
-    await edge.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
-    await kubectlOk({ kubeconfig: cloud.kubeconfig }, ['apply', '-f', '-'], manifests(port));
+    await applyManifests(cloud, manifests(modbus.port));
     const kc = new KubeConfig();
     kc.loadFromFile(cloud.kubeconfig);
     const api = kc.makeApiClient(CustomObjectsApi);
     const reported = async (): Promise<string | undefined> => {
-      const device = (await api.getNamespacedCustomObject({ group: 'devices.kubeedge.io', version: 'v1beta1', namespace: 'default', plural: 'devices', name: 'bench-sensor-1' })) as {
+      const sensor = (await api.getNamespacedCustomObject({ group: 'devices.kubeedge.io', version: 'v1beta1', namespace: 'default', plural: 'devices', name: 'bench-sensor-1' })) as {
         status?: { twins?: { propertyName: string; reported?: { value?: string } }[] };
       };
-      return device.status?.twins?.find((t) => t.propertyName === 'temperature')?.reported?.value;
+      return sensor.status?.twins?.find((t) => t.propertyName === 'temperature')?.reported?.value;
     };
     const waitValue = async (value: string, timeoutMs: number): Promise<void> => {
       const deadline = Date.now() + timeoutMs;
@@ -217,15 +197,14 @@ async function latency(): Promise<LatencySummary> {
     return summarizeLatencies(samples);
   } finally {
     await stopAll();
-    for (const socket of modbus.socks.keys()) socket.destroy();
-    await new Promise<void>((r) => modbus.close(() => r()));
+    await modbus.close();
   }
 }
 
 async function main(): Promise<void> {
-  const machine = machineInfo();
   const t = await throughput();
   const lat = await latency();
+  const machine = machineInfo();
   const twinRate = (t.twinOk / t.twinMs) * 1000;
   const rawRate = (UPDATES / t.rawMs) * 1000;
   const rateRows = [
@@ -240,12 +219,7 @@ async function main(): Promise<void> {
   console.log(textTable(latHeaders, latRows));
   const command = 'node --import tsx tools/bench/devices.ts';
   const body = `
-## Devices: twin updates per second, and Modbus register → Device.status latency
-
-- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}
-- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node}
-- Command: \`${command}\`
-
+${sectionHeading('Devices: twin updates per second, and Modbus register → Device.status latency', machine, command).join('\n')}
 **Twin throughput (one gateway, in-process).** The EventBus (embedded aedes broker on loopback), a DeviceTwin
 on a SQLite TwinStore (WAL, \`synchronous=FULL\`, one transaction per update) and ${DEVICES} member devices. One
 mqtt.js client publishes ${formatInteger(UPDATES)} KubeEdge twin updates (\`$hw/events/device/default/dev-<i>/twin/update\`,
@@ -266,14 +240,7 @@ MetaManager's outbox, EdgeHub → CloudHub, DeviceController's status patch.
 ${markdownTable(latHeaders, latRows)}
 `;
   if (flags['dry-run']) console.log(body);
-  else writeMarkdownSection(docsFile, 'devices', body);
+  writeBenchmarkSection('devices', body, flags['dry-run']);
 }
 
-main().then(
-  () => process.exit(0),
-  async (error: unknown) => {
-    console.error(error);
-    await stopAll();
-    process.exit(1);
-  },
-);
+runBenchmark('devices', main, { shutdown: stopAll, stopping: 'stopping cloudcore and edgecore' });

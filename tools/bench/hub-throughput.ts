@@ -5,64 +5,61 @@
 //
 //   node --import tsx tools/bench/hub-throughput.ts [--messages 100000] [--quic-messages 10000]
 //     [--window 64] [--idle 1000] [--dry-run]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, createHmac, randomBytes, timingSafeEqual, webcrypto } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import type { QUICStream, TLSVerifyCallback } from '@matrixai/quic';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
 import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
-import { createCertificateAuthority, createNodeKeyAndCsr, issueServerCertificate, loadOrCreateAuthority, signNodeCsr, type CertificateAuthority } from '@kedge/pki';
+import { createCertificateAuthority, issueServerCertificate, loadOrCreateAuthority, type CertificateAuthority } from '@kedge/pki';
 import { newMessage, type Message } from '@kedge/protocol';
 import { MessageRouter } from '@kedge/router';
 import { createLogger, createMetricsRegistry } from '@kedge/telemetry';
 import { dialHub, dialWebSocketHub, isQuicAvailable, listenHub, type Connection, type TlsMaterial, type TransportKind } from '@kedge/transport';
 import { WebSocket, WebSocketServer } from 'ws';
-import { stringify } from 'yaml';
 import {
   WindowedStream,
+  benchCommand,
+  benchTempDir,
+  describeMachine,
   formatBytes,
   formatInteger,
   formatMs,
   formatRatio,
+  loopbackCloudCoreConfig,
   machineInfo,
   mapLimit,
   markdownTable,
+  nodeTlsMaterial,
+  parseBenchFlags,
+  positiveInteger,
   progress,
+  removeTempDir,
+  repoRoot,
   residentBytes,
+  runBenchmark,
+  sectionHeading,
+  sleep,
+  startCloudCoreProcess,
+  stopAllCloudCores,
+  summaryTitle,
   textTable,
-  writeMarkdownSection,
+  writeBenchmarkSection,
+  type CloudCoreProcess,
   type StreamResult,
 } from './bench-kit';
 import { prometheusSample, waitFor } from '@kedge/testkit';
 
-const repoRoot = resolve(import.meta.dirname, '..', '..');
-const docsFile = join(repoRoot, 'docs', 'benchmarks.md');
 const SECTION = 'hub-throughput';
 const NODE_NAME = 'bench-edge';
 
-const { values: flags } = parseArgs({
-  options: {
-    messages: { type: 'string', default: '100000' },
-    'quic-messages': { type: 'string', default: '10000' },
-    window: { type: 'string', default: '64' },
-    idle: { type: 'string', default: '1000' },
-    'dry-run': { type: 'boolean', default: false },
-  },
-  strict: true,
+const flags = parseBenchFlags(import.meta.filename, {
+  messages: { type: 'string', default: '100000' },
+  'quic-messages': { type: 'string', default: '10000' },
+  window: { type: 'string', default: '64' },
+  idle: { type: 'string', default: '1000' },
 });
-
-function positiveInteger(name: string, text: string | undefined, allowZero = false): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new Error(`--${name} ${String(text)}: expected a ${allowZero ? 'non-negative' : 'positive'} integer`);
-  }
-  return value;
-}
 
 const settings = {
   wsMessages: positiveInteger('messages', flags.messages),
@@ -136,15 +133,10 @@ interface Pki {
   node: TlsMaterial;
 }
 
-async function nodeMaterial(ca: CertificateAuthority, nodeName: string): Promise<TlsMaterial> {
-  const { keyPem, csrPem } = await createNodeKeyAndCsr(nodeName);
-  return { cert: await signNodeCsr(ca, csrPem, { nodeName, validityDays: 1 }), key: keyPem, ca: ca.certPem };
-}
-
 async function createPki(): Promise<Pki> {
   const ca = await createCertificateAuthority({ commonName: 'kedge bench CA', validityDays: 1 });
   const server = await issueServerCertificate(ca, { commonName: 'cloudcore', ipAddresses: ['127.0.0.1'], validityDays: 1 });
-  return { ca, server: { cert: server.certPem, key: server.keyPem, ca: ca.certPem }, node: await nodeMaterial(ca, NODE_NAME) };
+  return { ca, server: { cert: server.certPem, key: server.keyPem, ca: ca.certPem }, node: await nodeTlsMaterial(ca, NODE_NAME) };
 }
 
 const silentLogger = createLogger({ name: 'bench', level: 'silent' });
@@ -359,86 +351,19 @@ interface IdleResult {
   dialSeconds: number;
 }
 
-interface CloudCoreChild {
-  child: ChildProcess;
-  pid: number;
-  ports: { websocket: number; https: number; metrics: number };
-  exited: Promise<void>;
-}
-
-async function startCloudCoreChild(dataDir: string, nodeLimit: number): Promise<CloudCoreChild> {
-  const configFile = join(dataDir, 'cloudcore.yaml');
-  writeFileSync(
-    configFile,
-    stringify({
-      dataDir,
-      cloudHub: {
-        advertiseAddresses: ['127.0.0.1'],
-        websocket: { enable: true, address: '127.0.0.1', port: 0 },
-        quic: { enable: false },
-        https: { enable: true, address: '127.0.0.1', port: 0 },
-        keepaliveTimeoutSeconds: 3600,
-        nodeLimit,
-      },
-      metrics: { enable: true, address: '127.0.0.1', port: 0 },
-      log: { level: 'info' },
-    }),
-  );
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps', 'cloudcore', 'src', 'main.ts'), '--config', configFile], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** A cloudcore child with a WebSocket hub (no QUIC), HTTPS and metrics for `nodeLimit` edges. */
+async function startIdleCloudCore(dataDir: string, nodeLimit: number): Promise<CloudCoreProcess & { ports: { websocket: number; metrics: number } }> {
+  const cloud = await startCloudCoreProcess({
+    repoRoot,
+    dataDir,
+    config: loopbackCloudCoreConfig({ keepaliveTimeoutSeconds: 3600, nodeLimit }),
   });
-  if (child.pid === undefined) throw new Error('cloudcore did not start');
-  const pid = child.pid;
-  // an interrupted benchmark must not leave its cloudcore running
-  const killOnExit = (): void => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const ports = await new Promise<CloudCoreChild['ports']>((resolveReady, rejectReady) => {
-    let buffer = '';
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString();
-      for (let newline = buffer.indexOf('\n'); newline >= 0; newline = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        try {
-          const parsed = JSON.parse(line) as { msg?: string; ports?: CloudCoreChild['ports'] };
-          if (parsed.msg === 'cloudcore ready' && parsed.ports) {
-            // keep draining stdout (one line per connected node) without holding on to it
-            child.stdout?.off('data', onData);
-            child.stdout?.resume();
-            resolveReady(parsed.ports);
-            return;
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    };
-    child.stdout?.on('data', onData);
-    void exited.then(() => rejectReady(new Error(`cloudcore exited before it was ready:\n${stderr}`)));
-    setTimeout(() => rejectReady(new Error(`cloudcore not ready within 60 s:\n${stderr}`)), 60_000).unref();
-  });
-  return { child, pid, ports, exited };
-}
-
-async function stopChild(cloud: CloudCoreChild): Promise<void> {
-  if (cloud.child.exitCode !== null || cloud.child.signalCode !== null) return;
-  process.kill(cloud.pid, 'SIGTERM');
-  const killer = setTimeout(() => {
-    try {
-      process.kill(cloud.pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }, 10_000);
-  await cloud.exited;
-  clearTimeout(killer);
+  const { websocket, metrics } = cloud.ports;
+  if (websocket === undefined || metrics === undefined) {
+    await cloud.stop();
+    throw new Error('cloudcore ready without a WebSocket hub or metrics');
+  }
+  return Object.assign(cloud, { ports: { ...cloud.ports, websocket, metrics } });
 }
 
 async function connectedNodes(metricsPort: number): Promise<number | undefined> {
@@ -450,7 +375,7 @@ async function connectedNodes(metricsPort: number): Promise<number | undefined> 
 async function settledRss(pid: number): Promise<number> {
   let previous = residentBytes(pid);
   for (let i = 0; i < 16; i++) {
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const current = residentBytes(pid);
     if (i >= 3 && Math.abs(current - previous) < previous * 0.01) return current;
     previous = current;
@@ -460,8 +385,8 @@ async function settledRss(pid: number): Promise<number> {
 
 async function runIdle(count: number): Promise<IdleResult> {
   progress(`idle connections: starting a cloudcore process for ${formatInteger(count)} edges`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'kedge-bench-cloud-'));
-  const cloud = await startCloudCoreChild(dataDir, count + 100);
+  const dataDir = benchTempDir('kedge-bench-cloud-');
+  const cloud = await startIdleCloudCore(dataDir, count + 100);
   const connections: Connection[] = [];
   try {
     const ca = await loadOrCreateAuthority(join(dataDir, 'pki'));
@@ -469,7 +394,7 @@ async function runIdle(count: number): Promise<IdleResult> {
     const names = Array.from({ length: count }, (_, i) => `idle-${String(i).padStart(5, '0')}`);
     let signed = 0;
     const materials = await mapLimit(names, 8, async (name) => {
-      const material = await nodeMaterial(ca, name);
+      const material = await nodeTlsMaterial(ca, name);
       if (++signed % 250 === 0) progress(`  signed ${signed}/${count}`);
       return material;
     });
@@ -507,8 +432,8 @@ async function runIdle(count: number): Promise<IdleResult> {
     return result;
   } finally {
     await mapLimit(connections, 64, (connection) => connection.close('benchmark over'));
-    await stopChild(cloud);
-    rmSync(dataDir, { recursive: true, force: true });
+    await cloud.stop();
+    removeTempDir(dataDir);
   }
 }
 
@@ -522,8 +447,8 @@ interface Row {
 
 async function main(): Promise<void> {
   const machine = machineInfo();
-  const command = ['node --import tsx tools/bench/hub-throughput.ts', ...process.argv.slice(2)].join(' ');
-  progress(`hub-throughput on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}; frame ${formatInteger(frameBytes)} bytes`);
+  const command = benchCommand('hub-throughput');
+  progress(`hub-throughput on ${describeMachine(machine)}; frame ${formatInteger(frameBytes)} bytes`);
   const pki = await createPki();
   const quic = await isQuicAvailable();
   if (!quic) progress('QUIC is not available on this machine: the QUIC rows are skipped');
@@ -569,17 +494,12 @@ async function main(): Promise<void> {
       ]
     : [];
 
-  process.stdout.write(`\nhub-throughput summary (${machine.cpu}, ${machine.cores} cores, Node ${machine.node})\n\n`);
+  process.stdout.write(summaryTitle('hub-throughput', machine));
   process.stdout.write(`${textTable(throughputHeaders, throughputRows)}\n\n${textTable(ratioHeaders, ratioRows)}\n`);
   if (idle) process.stdout.write(`\n${textTable(idleHeaders, idleRows)}\n`);
 
   const body = [
-    '## Hub throughput and idle connections',
-    '',
-    `- Date: ${machine.date}`,
-    `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node}`,
-    `- Command: \`${command}\``,
-    '',
+    ...sectionHeading('Hub throughput and idle connections', machine, command),
     '### Cloud → edge messages',
     '',
     `One edge node, everything in one process on 127.0.0.1 with mTLS (certificates from \`@kedge/pki\`).`,
@@ -619,20 +539,7 @@ async function main(): Promise<void> {
         ]
       : []),
   ].join('\n');
-  if (flags['dry-run']) {
-    progress('dry run: docs/benchmarks.md not written');
-  } else {
-    writeMarkdownSection(docsFile, SECTION, body);
-    progress(`wrote the ${SECTION} section of ${docsFile}`);
-  }
+  writeBenchmarkSection(SECTION, body, flags['dry-run']);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`hub-throughput failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('hub-throughput', main, { shutdown: () => stopAllCloudCores(), stopping: 'stopping cloudcore' });

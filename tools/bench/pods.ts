@@ -5,10 +5,8 @@
 // Writes the `pods` section of docs/benchmarks.md.
 //
 //   node --import tsx tools/bench/pods.ts [--pods 20] [--dry-run]
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { connectCri, type ContainerConfig, type CriClient, type PodSandboxConfig } from '@kedge/cri';
 import { removeAllPodSandboxes } from '../containerd/containerd-process';
@@ -17,25 +15,31 @@ import { isContainerdAvailable, startPrivateContainerd, stopPrivateContainerd, t
 import { issueToken } from '../e2e/cluster';
 import { startApp, writeYaml, type KedgeProcess } from '../e2e/harness';
 import {
+  benchTempDir,
   formatBytes,
   formatMs,
   formatRatio,
+  loopbackCloudCoreConfig,
   machineInfo,
   mapLimit,
   markdownTable,
+  parseBenchFlags,
+  positiveInteger,
   progress,
+  repoRoot,
   residentBytes,
+  runBenchmark,
+  sectionHeading,
+  sleep,
   startCloudCoreProcess,
   stopAllCloudCores,
   summarizeLatencies,
   textTable,
+  writeBenchmarkSection,
   type CloudCoreProcess,
   type LatencySummary,
-  writeMarkdownSection,
 } from './bench-kit';
 
-const repoRoot = resolve(import.meta.dirname, '..', '..');
-const docsFile = join(repoRoot, 'docs', 'benchmarks.md');
 const SECTION = 'pods';
 const NODE = 'bench-edge';
 const NAMESPACE = 'default';
@@ -44,12 +48,9 @@ const KUBEEDGE_ADVERTISED_MB = 70;
 const SETTLE_MS = 5_000;
 const POLL_MS = 100;
 
-const { values: flags } = parseArgs({
-  options: { pods: { type: 'string', default: '20' }, 'dry-run': { type: 'boolean', default: false } },
-});
-const POD_COUNT = Number.parseInt(flags.pods, 10);
+const flags = parseBenchFlags(import.meta.filename, { pods: { type: 'string', default: '20' } });
+const POD_COUNT = positiveInteger('pods', flags.pods);
 
-let workDir: string | undefined;
 let containerdDir: string | undefined;
 let edge: KedgeProcess | undefined;
 let cloud: CloudCoreProcess | undefined;
@@ -64,12 +65,9 @@ async function shutdown(): Promise<void> {
       const report = await stopPrivateContainerd(containerdDir);
       if (report.pid !== undefined) progress(`stopped containerd pid ${report.pid}; removed ${report.removedSandboxes.length} sandbox(es)`);
     }
-    if (workDir) await rm(workDir, { recursive: true, force: true });
   })();
   return shuttingDown;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -129,7 +127,7 @@ async function main(): Promise<void> {
   const command = `node --import tsx tools/bench/pods.ts${POD_COUNT !== 20 ? ` --pods ${POD_COUNT}` : ''}`;
 
   // short: containerd's socket path must fit in 108 bytes
-  workDir = await mkdtemp(join(tmpdir(), 'kbp-'));
+  const workDir = benchTempDir('kbp-');
   containerdDir = join(workDir, 'ctd');
   progress(`starting a private containerd in ${containerdDir}`);
   // own subnet and bridge, so a test suite's private containerd may run at the same time
@@ -167,17 +165,7 @@ async function main(): Promise<void> {
   cloud = await startCloudCoreProcess({
     repoRoot,
     dataDir: cloudDir,
-    config: {
-      cloudHub: {
-        advertiseAddresses: ['127.0.0.1'],
-        websocket: { address: '127.0.0.1', port: 0 },
-        quic: { enable: false, address: '127.0.0.1', port: 0 },
-        https: { address: '127.0.0.1', port: 0 },
-      },
-      kubeAPI: { embedded: { address: '127.0.0.1', port: 0 } },
-      metrics: { address: '127.0.0.1', port: 0 },
-      log: { level: 'info' },
-    },
+    config: loopbackCloudCoreConfig({}, { kubeAPI: { embedded: { address: '127.0.0.1', port: 0 } } }),
   });
   if (!cloud.kubeconfig || !cloud.ports.websocket || !cloud.ports.https) throw new Error('cloudcore reported no kubeconfig or hub ports');
   progress(`cloudcore pid ${cloud.pid} ready`);
@@ -267,12 +255,7 @@ function report(results: Results, machine: ReturnType<typeof machineInfo>, comma
   process.stdout.write(`\n${textTable(latencyHeaders, latencyRows)}\n\n${textTable(memoryHeaders, memoryRows)}\n`);
 
   const body = [
-    '## Pods: create → Running on a real edge, and edgecore memory',
-    '',
-    `- Date: ${machine.date}`,
-    `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node}`,
-    `- Command: \`${command}\``,
-    '',
+    ...sectionHeading('Pods: create → Running on a real edge, and edgecore memory', machine, command),
     '**Setup.** A private containerd (`tools/containerd`, runc, CNI bridge, the offline `localhost/kedge/busybox:1`',
     'and `localhost/kedge/pause:1` images already imported), a cloudcore child process (embedded API server,',
     'CloudHub on WebSocket, EdgeController) and one edgecore child process (EdgeHub, MetaManager, MetaServer,',
@@ -295,27 +278,7 @@ function report(results: Results, machine: ReturnType<typeof machineInfo>, comma
     `KubeEdge advertises about ${KUBEEDGE_ADVERTISED_MB} MB for its edge part (a Go binary); kedge's edgecore is a Node.js`,
     'process run through tsx (TypeScript compiled in memory), which adds to its resident memory.',
   ].join('\n');
-  if (flags['dry-run']) {
-    progress('dry run: docs/benchmarks.md not written');
-  } else {
-    writeMarkdownSection(docsFile, SECTION, body);
-    progress(`wrote the ${SECTION} section of ${docsFile}`);
-  }
+  writeBenchmarkSection(SECTION, body, flags['dry-run']);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    progress(`${signal}: stopping edgecore, cloudcore and containerd`);
-    void shutdown().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .finally(() => shutdown())
-  .then(
-    () => process.exit(0),
-    (error: unknown) => {
-      process.stderr.write(`pods benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    },
-  );
+runBenchmark('pods benchmark', main, { shutdown, stopping: 'stopping edgecore, cloudcore and containerd' });

@@ -7,53 +7,50 @@
 //
 //   node --import tsx tools/bench/swarm.ts [--nodes 100] [--pods 1000] [--namespaces <nodes>]
 //     [--changes <nodes>] [--concurrency 16] [--dry-run]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { createNodeKeyAndCsr, loadOrCreateAuthority, signNodeCsr } from '@kedge/pki';
+import { loadOrCreateAuthority } from '@kedge/pki';
 import { SimulatedEdge, type ReceivedMessage } from '@kedge/testkit';
 import {
+  benchCommand,
+  benchTempDir,
+  describeMachine,
   formatInteger,
   formatMs,
+  loopbackCloudCoreConfig,
   machineInfo,
   mapLimit,
   markdownTable,
+  nodeTlsMaterial,
+  parseBenchFlags,
+  positiveInteger,
   progress,
+  repoRoot,
+  runBenchmark,
+  sectionHeading,
+  sleep,
   startCloudCoreProcess,
   stopAllCloudCores,
   summarizeLatencies,
+  summaryTitle,
   textTable,
-  writeMarkdownSection,
+  writeBenchmarkSection,
   type CloudCoreProcess,
   type LatencySummary,
 } from './bench-kit';
 import { prometheusSum, waitFor } from '@kedge/testkit';
 
-const repoRoot = resolve(import.meta.dirname, '..', '..');
-const docsFile = join(repoRoot, 'docs', 'benchmarks.md');
 const SECTION = 'swarm';
 const EDGE_LABEL = 'node-role.kubernetes.io/edge';
 const CONFIGMAP = 'settings';
 
-const { values: flags } = parseArgs({
-  options: {
-    nodes: { type: 'string', default: '100' },
-    pods: { type: 'string', default: '1000' },
-    namespaces: { type: 'string' },
-    changes: { type: 'string' },
-    concurrency: { type: 'string', default: '16' },
-    'dry-run': { type: 'boolean', default: false },
-  },
-  strict: true,
+const flags = parseBenchFlags(import.meta.filename, {
+  nodes: { type: 'string', default: '100' },
+  pods: { type: 'string', default: '1000' },
+  namespaces: { type: 'string' },
+  changes: { type: 'string' },
+  concurrency: { type: 'string', default: '16' },
 });
-
-function positiveInteger(name: string, text: string | undefined): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} ${String(text)}: expected a positive integer`);
-  return value;
-}
 
 const nodeCount = positiveInteger('nodes', flags.nodes);
 const podCount = positiveInteger('pods', flags.pods);
@@ -250,8 +247,6 @@ async function quiesce(cloud: CloudCoreProcess): Promise<void> {
   await waitFor(async () => (await controllerCounters(cloud)).queued === 0, 'cloudcore queues to drain', { timeoutMs: PHASE_TIMEOUT_MS });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 // ---------------------------------------------------------------------------------------------------
 
 interface FanOutResult {
@@ -277,45 +272,35 @@ interface ResyncResult {
   slowestEdge: string;
 }
 
-let dataDir: string | undefined;
 let edges: SimulatedEdge[] = [];
 
 async function shutdown(): Promise<void> {
   await mapLimit(edges, 64, (edge) => edge.disconnect().catch(() => undefined));
   await stopAllCloudCores();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  dataDir = undefined;
 }
 
 async function main(): Promise<void> {
   const machine = machineInfo();
-  const command = ['node --import tsx tools/bench/swarm.ts', ...process.argv.slice(2)].join(' ');
+  const command = benchCommand('swarm');
   progress(
-    `swarm on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}: ${settings.nodes} edges, ${settings.pods} pods in ` +
+    `swarm on ${describeMachine(machine)}: ${settings.nodes} edges, ${settings.pods} pods in ` +
       `${settings.namespaces} namespaces, ${settings.changes} changes of each kind while away, API concurrency ${settings.concurrency}`,
   );
 
   // --- cloudcore ------------------------------------------------------------------------------------
-  dataDir = mkdtempSync(join(tmpdir(), 'kedge-bench-swarm-'));
+  const dataDir = benchTempDir('kedge-bench-swarm-');
   const cloud = await startCloudCoreProcess({
     repoRoot,
     dataDir,
-    config: {
-      cloudHub: {
-        advertiseAddresses: ['127.0.0.1'],
-        websocket: { enable: true, address: '127.0.0.1', port: 0 },
-        quic: { enable: false },
-        https: { enable: false },
-        keepaliveTimeoutSeconds: 120,
-        nodeLimit: settings.nodes + 100,
+    config: loopbackCloudCoreConfig(
+      { https: { enable: false }, keepaliveTimeoutSeconds: 120, nodeLimit: settings.nodes + 100 },
+      {
+        kubeAPI: { embedded: { address: '127.0.0.1', port: 0 } },
+        // simulated edges renew no leases: the lifecycle controller would mark them Unknown and change
+        // their Nodes while they are away, which is not what this measures
+        nodeLifecycle: { enable: false },
       },
-      kubeAPI: { embedded: { address: '127.0.0.1', port: 0 } },
-      // simulated edges renew no leases: the lifecycle controller would mark them Unknown and change
-      // their Nodes while they are away, which is not what this measures
-      nodeLifecycle: { enable: false },
-      metrics: { enable: true, address: '127.0.0.1', port: 0 },
-      log: { level: 'info' },
-    },
+    ),
   });
   if (cloud.kubeconfig === undefined || cloud.ports.websocket === undefined || cloud.ports.metrics === undefined) {
     throw new Error('cloudcore ready without an embedded API server, a WebSocket hub or metrics');
@@ -329,11 +314,7 @@ async function main(): Promise<void> {
   // --- edges ----------------------------------------------------------------------------------------
   const ca = await loadOrCreateAuthority(join(dataDir, 'pki'));
   const names = Array.from({ length: settings.nodes }, (_, i) => nodeName(i));
-  const materials = await mapLimit(names, 8, async (name) => {
-    const { keyPem, csrPem } = await createNodeKeyAndCsr(name);
-    const cert = await signNodeCsr(ca, csrPem, { nodeName: name, validityDays: 1 });
-    return { cert, key: keyPem, ca: ca.certPem };
-  });
+  const materials = await mapLimit(names, 8, (name) => nodeTlsMaterial(ca, name));
   progress(`signed ${names.length} node certificates with cloudcore's CA`);
 
   // what arrives where, and when (performance.now() of this process, like the API timestamps)
@@ -556,17 +537,12 @@ async function main(): Promise<void> {
     ],
   ];
 
-  process.stdout.write(`\nswarm summary (${machine.cpu}, ${machine.cores} cores, Node ${machine.node})\n\n`);
+  process.stdout.write(summaryTitle('swarm', machine));
   process.stdout.write(`fan-out latency (create → stored at the owning edge)\n${textTable(latencyHeaders, latencyRows)}\n\n`);
   process.stdout.write(`${textTable(fanoutHeaders, fanoutRows)}\n\nresync after all edges reconnect at once\n${textTable(resyncHeaders, resyncRows)}\n`);
 
   const body = [
-    '## Swarm: fan-out and resync with many edges',
-    '',
-    `- Date: ${machine.date}`,
-    `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node}`,
-    `- Command: \`${command}\``,
-    '',
+    ...sectionHeading('Swarm: fan-out and resync with many edges', machine, command),
     '**Setup.** A real cloudcore child process (`apps/cloudcore/src/main.ts` under tsx: embedded API server,',
     'CloudHub on WebSocket, EdgeController with default options, node lifecycle off because simulated edges',
     `renew no leases) and ${settings.nodes} \`SimulatedEdge\`s (\`@kedge/testkit\`) in the benchmark process, each on its`,
@@ -615,27 +591,7 @@ async function main(): Promise<void> {
       ? 'The resync sent exactly the per-edge changes: nothing the edges already held was sent again.'
       : `The resync sent ${resync.messages.total - totalOf(resync.ideal)} messages more than the per-edge changes.`,
   ].join('\n');
-  if (flags['dry-run']) {
-    progress('dry run: docs/benchmarks.md not written');
-  } else {
-    writeMarkdownSection(docsFile, SECTION, body);
-    progress(`wrote the ${SECTION} section of ${docsFile}`);
-  }
+  writeBenchmarkSection(SECTION, body, flags['dry-run']);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    progress(`${signal}: stopping the edges and cloudcore`);
-    void shutdown().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .finally(() => shutdown())
-  .then(
-    () => process.exit(0),
-    (error: unknown) => {
-      process.stderr.write(`swarm failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    },
-  );
+runBenchmark('swarm', main, { shutdown, stopping: 'stopping the edges and cloudcore' });

@@ -3,8 +3,8 @@
 import { spawn } from 'node:child_process';
 import { Cleanup, startMosquitto } from '@kedge/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { kubectlOk, stopAll, waitFor } from './harness';
-import { isNodeConnected, issueToken, startCloudCore, startEdgeCore } from './cluster';
+import { stopAll, waitFor } from './harness';
+import { applyManifests, device, deviceModel, deviceTwins, manifestText, startDeviceNode, twinTopic, twinUpdate } from './device-fixtures';
 
 const cleanup = new Cleanup();
 afterEach(async () => {
@@ -12,24 +12,12 @@ afterEach(async () => {
   await cleanup.run();
 });
 
-const MANIFESTS = `
-apiVersion: devices.kubeedge.io/v1beta1
-kind: DeviceModel
-metadata: {name: meter, namespace: default}
-spec:
-  protocol: virtual
-  properties:
-  - {name: power, type: INT, accessMode: ReadOnly, minimum: "0", maximum: "10000", unit: W}
----
-apiVersion: devices.kubeedge.io/v1beta1
-kind: Device
-metadata: {name: meter-1, namespace: default}
-spec:
-  deviceModelRef: {name: meter}
-  nodeName: gw-ext
-`;
+const MANIFESTS = manifestText(
+  deviceModel('meter', 'virtual', [{ name: 'power', type: 'INT', accessMode: 'ReadOnly', minimum: '0', maximum: '10000', unit: 'W' }]),
+  device('meter-1', 'meter', 'gw-ext'),
+);
 
-const BASE = '$hw/events/device/default/meter-1/twin';
+const BASE = twinTopic('meter-1');
 
 /** mosquitto_sub for one message on `topic`; resolves with its payload (or '' after the timeout). */
 function subscribeOnce(port: number, topic: string): { ready: Promise<void>; payload: Promise<string>; pid: number } {
@@ -55,14 +43,11 @@ function publish(port: number, topic: string, message: string): Promise<number |
 describe('devices - external broker', () => {
   it('mosquitto_pub and mosquitto_sub update and query a twin through a real mosquitto in external mode', async () => {
     const broker = await startMosquitto(cleanup);
-    const cloud = await startCloudCore();
-    const edge = startEdgeCore(cloud, { nodeName: 'gw-ext', token: await issueToken(cloud), externalBrokerUrl: broker.url });
-    await cloud.process.waitForLog(isNodeConnected('gw-ext'), 'gw-ext session');
-    await edge.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
-    await kubectlOk({ kubeconfig: cloud.kubeconfig }, ['apply', '-f', '-'], MANIFESTS);
+    const { cloud } = await startDeviceNode('gw-ext', { externalBrokerUrl: broker.url });
+    await applyManifests(cloud, MANIFESTS);
 
     // the device reaches the edge asynchronously: update until the result says it was accepted
-    const update = JSON.stringify({ event_id: 'e1', timestamp: 0, twin: { power: { actual: { value: '420' }, metadata: { type: 'int' } } } });
+    const update = twinUpdate('power', '420', 'int');
     let result = '';
     await waitFor(async () => {
       const sub = subscribeOnce(broker.port, `${BASE}/update/result`);
@@ -79,9 +64,6 @@ describe('devices - external broker', () => {
     expect(document.twin?.['power']?.actual?.value).toBe('420');
 
     // and the cloud sees it
-    await waitFor(
-      async () => (await kubectlOk({ kubeconfig: cloud.kubeconfig }, ['get', 'device', 'meter-1', '-o', 'jsonpath={.status.twins}'])).includes('420'),
-      'the reported value in Device.status',
-    );
+    await waitFor(async () => (await deviceTwins(cloud.kubeconfig, 'meter-1')).includes('420'), 'the reported value in Device.status');
   });
 });

@@ -5,25 +5,30 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import ModbusRTU, { ServerTCP } from 'modbus-serial';
+import ModbusRTU from 'modbus-serial';
 import { connectAsync, type MqttClient } from 'mqtt';
+import { freePort } from '@kedge/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kubectlOk, stopAll, waitFor } from './harness';
-import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, type CloudCoreHandle } from './cluster';
+import { isNodeConnected, startCloudCore, type CloudCoreHandle } from './cluster';
+import {
+  applyManifests,
+  device,
+  deviceModel,
+  holdingRegister,
+  manifestText,
+  modbusTcp,
+  reportedValue,
+  startDeviceNode,
+  startModbusServer,
+  twinTopic,
+} from './device-fixtures';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   await stopAll();
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const canConnect = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -54,89 +59,43 @@ async function startPymodbus(hr: Record<number, number>): Promise<{ port: number
   return { port, log: () => log };
 }
 
-/** modbus-serial's ServerTCP over a plain array of holding registers */
-async function startServerTcp(hr: number[]): Promise<{ port: number }> {
-  const port = await freePort();
-  const server = new ServerTCP(
-    {
-      getHoldingRegister: (addr: number) => hr[addr] ?? 0,
-      getInputRegister: () => 0,
-      getCoil: () => false,
-      getDiscreteInput: () => false,
-      setRegister: (addr: number, value: number) => {
-        hr[addr] = value;
-      },
-      setCoil: () => undefined,
-    },
-    { host: '127.0.0.1', port, unitID: 1 },
-  );
-  server.on('socketError', () => undefined);
-  await new Promise<void>((resolve) => server.on('initialized', () => resolve()));
-  cleanups.push(async () => {
-    for (const socket of server.socks.keys()) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { port };
-}
-
-async function readHolding(port: number, address: number): Promise<number> {
+/** One Modbus TCP client connection (unit 1, 2 s timeout) for `use`, closed afterwards. */
+async function withModbusClient<T>(port: number, use: (client: ModbusRTU) => Promise<T>): Promise<T> {
   const client = new ModbusRTU();
   await client.connectTCP('127.0.0.1', { port });
   client.setID(1);
   client.setTimeout(2000);
   try {
-    const { data } = await client.readHoldingRegisters(address, 1);
-    return data[0] ?? NaN;
+    return await use(client);
   } finally {
     await new Promise<void>((resolve) => client.close(() => resolve()));
   }
 }
 
-async function writeHolding(port: number, address: number, value: number): Promise<void> {
-  const client = new ModbusRTU();
-  await client.connectTCP('127.0.0.1', { port });
-  client.setID(1);
-  client.setTimeout(2000);
-  try {
+const readHolding = (port: number, address: number): Promise<number> =>
+  withModbusClient(port, async (client) => (await client.readHoldingRegisters(address, 1)).data[0] ?? NaN);
+
+const writeHolding = (port: number, address: number, value: number): Promise<void> =>
+  withModbusClient(port, async (client) => {
     await client.writeRegister(address, value);
-  } finally {
-    await new Promise<void>((resolve) => client.close(() => resolve()));
-  }
-}
+  });
 
-const manifests = (node: string, port: number) => `
-apiVersion: devices.kubeedge.io/v1beta1
-kind: DeviceModel
-metadata: {name: boiler, namespace: default}
-spec:
-  protocol: modbus
-  properties:
-  - {name: temperature, type: INT, accessMode: ReadOnly, minimum: "-400", maximum: "1250", unit: C}
-  - {name: setpoint, type: INT, accessMode: ReadWrite, minimum: "5", maximum: "90"}
----
-apiVersion: devices.kubeedge.io/v1beta1
-kind: Device
-metadata: {name: boiler-1, namespace: default}
-spec:
-  deviceModelRef: {name: boiler}
-  nodeName: ${node}
-  protocol: {protocolName: modbus, configData: {slaveID: 1, ip: 127.0.0.1, port: ${port}, timeoutMs: 1000}}
-  properties:
-  - name: temperature
-    collectCycle: 200
-    reportCycle: 200
-    visitors: {protocolName: modbus, configData: {register: HoldingRegister, offset: 0, limit: 1, dataType: int16, scale: 0.1}}
-  - name: setpoint
-    collectCycle: 200
-    reportCycle: 200
-    desired: {value: "21"}
-    visitors: {protocolName: modbus, configData: {register: HoldingRegister, offset: 1, limit: 1, dataType: uint16}}
-`;
+const manifests = (node: string, port: number): string =>
+  manifestText(
+    deviceModel('boiler', 'modbus', [
+      { name: 'temperature', type: 'INT', accessMode: 'ReadOnly', minimum: '-400', maximum: '1250', unit: 'C' },
+      { name: 'setpoint', type: 'INT', accessMode: 'ReadWrite', minimum: '5', maximum: '90' },
+    ]),
+    device('boiler-1', 'boiler', node, {
+      protocol: modbusTcp(port),
+      properties: [
+        { name: 'temperature', collectCycle: 200, reportCycle: 200, visitors: holdingRegister(0, 'int16', { scale: 0.1 }) },
+        { name: 'setpoint', collectCycle: 200, reportCycle: 200, desired: { value: '21' }, visitors: holdingRegister(1, 'uint16') },
+      ],
+    }),
+  );
 
-const reported = async (kubeconfig: string, property: string): Promise<string> => {
-  const twins = await kubectlOk({ kubeconfig }, ['get', 'device', 'boiler-1', '-o', `jsonpath={.status.twins[?(@.propertyName=="${property}")].reported.value}`]);
-  return twins.trim();
-};
+const reported = (kubeconfig: string, property: string): Promise<string> => reportedValue(kubeconfig, 'boiler-1', property);
 
 interface Peer {
   port: number;
@@ -146,13 +105,11 @@ interface Peer {
 }
 
 async function scenario(peer: Peer, node: string): Promise<void> {
-  let cloud: CloudCoreHandle = await startCloudCore();
-  const edge = startEdgeCore(cloud, { nodeName: node, token: await issueToken(cloud), maxReconnectDelayMs: 500 });
-  await cloud.process.waitForLog(isNodeConnected(node), `${node} session`);
-  const ready = await edge.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
-  const mqttPort = (ready.ports as { mqtt?: number } | undefined)?.mqtt;
+  const started = await startDeviceNode(node, { maxReconnectDelayMs: 500 });
+  let cloud: CloudCoreHandle = started.cloud;
+  const mqttPort = started.mqttPort;
   expect(mqttPort).toBeGreaterThan(0);
-  await kubectlOk({ kubeconfig: cloud.kubeconfig }, ['apply', '-f', '-'], manifests(node, peer.port));
+  await applyManifests(cloud, manifests(node, peer.port));
 
   // the register (raw 2350 × 0.1) reaches Device.status; the desired setpoint is written on connect
   await waitFor(async () => (await reported(cloud.kubeconfig, 'temperature')) === '235', 'temperature 235 in Device.status', { timeoutMs: 30_000 });
@@ -169,7 +126,7 @@ async function scenario(peer: Peer, node: string): Promise<void> {
   const client: MqttClient = await connectAsync(`mqtt://127.0.0.1:${String(mqttPort)}`, { reconnectPeriod: 0 });
   cleanups.push(() => client.endAsync(true));
   const results: Record<string, unknown>[] = [];
-  const base = '$hw/events/device/default/boiler-1/twin/get';
+  const base = `${twinTopic('boiler-1')}/get`;
   client.on('message', (topic, payload) => {
     if (topic === `${base}/result`) results.push(JSON.parse(payload.toString('utf8')) as Record<string, unknown>);
   });
@@ -205,7 +162,8 @@ describe('devices - Modbus mappers inside edgecore, end to end', () => {
   it('modbus-serial ServerTCP peer in-process: the same path', async () => {
     const hr = Array<number>(200).fill(0);
     hr[0] = 2350;
-    const server = await startServerTcp(hr);
+    const server = await startModbusServer(hr);
+    cleanups.push(server.close);
     await scenario(
       {
         port: server.port,

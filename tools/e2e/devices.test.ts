@@ -3,7 +3,7 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kubectlOk, stopAll, waitFor } from './harness';
-import { isNodeConnected, issueToken, startCloudCore, startEdgeCore } from './cluster';
+import { applyManifests, device, deviceModel, deviceTwins, manifestText, startDeviceNode, twinTopic, twinUpdate } from './device-fixtures';
 
 const clients: MqttClient[] = [];
 afterEach(async () => {
@@ -11,40 +11,25 @@ afterEach(async () => {
   await stopAll();
 });
 
-const MANIFESTS = `
-apiVersion: devices.kubeedge.io/v1beta1
-kind: DeviceModel
-metadata: {name: thermostat, namespace: default}
-spec:
-  protocol: modbus
-  properties:
-  - {name: temperature, type: FLOAT, accessMode: ReadOnly, minimum: "-40", maximum: "125", unit: C}
-  - {name: setpoint, type: INT, accessMode: ReadWrite, minimum: "5", maximum: "30"}
----
-apiVersion: devices.kubeedge.io/v1beta1
-kind: Device
-metadata: {name: thermo-1, namespace: default}
-spec:
-  deviceModelRef: {name: thermostat}
-  nodeName: gw-x
-  protocol: {protocolName: modbus, configData: {slaveID: 1}}
-  properties:
-  - name: setpoint
-    desired: {value: "21"}
-`;
+const MANIFESTS = manifestText(
+  deviceModel('thermostat', 'modbus', [
+    { name: 'temperature', type: 'FLOAT', accessMode: 'ReadOnly', minimum: '-40', maximum: '125', unit: 'C' },
+    { name: 'setpoint', type: 'INT', accessMode: 'ReadWrite', minimum: '5', maximum: '30' },
+  ]),
+  device('thermo-1', 'thermostat', 'gw-x', {
+    protocol: { protocolName: 'modbus', configData: { slaveID: 1 } },
+    properties: [{ name: 'setpoint', desired: { value: '21' } }],
+  }),
+);
 
-const TOPIC = '$hw/events/device/default/thermo-1/twin/update';
+const TOPIC = `${twinTopic('thermo-1')}/update`;
 
 describe('devices - end to end', () => {
   it('a twin update on the edge broker reaches Device.status, and a desired change produces a delta at the edge', async () => {
-    const cloud = await startCloudCore();
+    const { cloud, mqttPort: port } = await startDeviceNode('gw-x');
     const admin = { kubeconfig: cloud.kubeconfig };
-    const edge = startEdgeCore(cloud, { nodeName: 'gw-x', token: await issueToken(cloud) });
-    await cloud.process.waitForLog(isNodeConnected('gw-x'), 'gw-x session');
-    const ready = await edge.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
-    const port = (ready.ports as { mqtt?: number } | undefined)?.mqtt;
     expect(port).toBeGreaterThan(0);
-    await kubectlOk(admin, ['apply', '-f', '-'], MANIFESTS);
+    await applyManifests(cloud, MANIFESTS);
 
     const client = await connectAsync(`mqtt://127.0.0.1:${String(port)}`, { reconnectPeriod: 0 });
     clients.push(client);
@@ -53,17 +38,14 @@ describe('devices - end to end', () => {
     await client.subscribeAsync([`${TOPIC}/result`, `${TOPIC}/delta`], { qos: 1 });
 
     // the device reaches the edge asynchronously: publish until the twin accepts the update
-    const update = JSON.stringify({ event_id: 'e1', timestamp: 0, twin: { temperature: { actual: { value: '21.5' }, metadata: { type: 'float' } } } });
+    const update = twinUpdate('temperature', '21.5', 'float');
     await waitFor(async () => {
       await client.publishAsync(TOPIC, update, { qos: 1 });
       await new Promise((resolve) => setTimeout(resolve, 200));
       return received.some((m) => m.topic === `${TOPIC}/result` && m.payload['code'] === undefined);
     }, 'the twin update to be accepted');
 
-    await waitFor(
-      async () => (await kubectlOk(admin, ['get', 'device', 'thermo-1', '-o', 'jsonpath={.status.twins}'])).includes('21.5'),
-      'the reported value in Device.status',
-    );
+    await waitFor(async () => (await deviceTwins(cloud.kubeconfig, 'thermo-1')).includes('21.5'), 'the reported value in Device.status');
 
     await kubectlOk(admin, ['patch', 'device', 'thermo-1', '--type=json', '-p', '[{"op":"replace","path":"/spec/properties/0/desired/value","value":"25"}]']);
     await waitFor(

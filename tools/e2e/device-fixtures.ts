@@ -1,0 +1,112 @@
+// Shared by the device end-to-end tests (devices*.test.ts) and tools/bench/devices.ts: DeviceModel and
+// Device manifests, a cloudcore with one joined edgecore ready for devices, the KubeEdge twin topics and
+// payloads a mapper uses, Device.status queries through kubectl, and an in-process Modbus TCP server.
+import { ServerTCP } from 'modbus-serial';
+import { stringify } from 'yaml';
+import { freePort } from '@kedge/testkit';
+import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, type CloudCoreHandle, type EdgeCoreHandle, type EdgeCoreSettings } from './cluster';
+import { kubectlOk } from './harness';
+
+const API_VERSION = 'devices.kubeedge.io/v1beta1';
+const NAMESPACE = 'default';
+
+export interface ModelProperty {
+  name: string;
+  type: 'INT' | 'FLOAT' | 'DOUBLE' | 'STRING' | 'BOOLEAN';
+  accessMode: 'ReadOnly' | 'ReadWrite';
+  minimum?: string;
+  maximum?: string;
+  unit?: string;
+}
+
+/** A DeviceModel in `default`. */
+export function deviceModel(name: string, protocol: string, properties: ModelProperty[]): object {
+  return { apiVersion: API_VERSION, kind: 'DeviceModel', metadata: { name, namespace: NAMESPACE }, spec: { protocol, properties } };
+}
+
+/** A Device in `default`; `spec` adds protocol and properties to the model reference and node. */
+export function device(name: string, model: string, nodeName: string, spec: { protocol?: object; properties?: object[] } = {}): object {
+  return { apiVersion: API_VERSION, kind: 'Device', metadata: { name, namespace: NAMESPACE }, spec: { deviceModelRef: { name: model }, nodeName, ...spec } };
+}
+
+/** A Device's Modbus TCP protocol block: unit 1 at 127.0.0.1:`port`. */
+export function modbusTcp(port: number): object {
+  return { protocolName: 'modbus', configData: { slaveID: 1, ip: '127.0.0.1', port, timeoutMs: 1000 } };
+}
+
+/** A property's visitor reading one holding register. */
+export function holdingRegister(offset: number, dataType: 'int16' | 'uint16', extra: Record<string, unknown> = {}): object {
+  return { protocolName: 'modbus', configData: { register: 'HoldingRegister', offset, limit: 1, dataType, ...extra } };
+}
+
+/** Several manifests as one multi-document YAML for `kubectl apply -f -`. */
+export function manifestText(...documents: object[]): string {
+  return documents.map((document) => stringify(document)).join('---\n');
+}
+
+export interface DeviceNode {
+  cloud: CloudCoreHandle;
+  edge: EdgeCoreHandle;
+  /** the edge's embedded MQTT broker port from its "edgecore ready" line (undefined with an external broker) */
+  mqttPort: number | undefined;
+}
+
+/** A cloudcore and an edgecore joined to it with a token, once the node is connected and edgecore is ready. */
+export async function startDeviceNode(nodeName: string, settings: Omit<EdgeCoreSettings, 'nodeName' | 'token'> = {}): Promise<DeviceNode> {
+  const cloud = await startCloudCore();
+  const edge = startEdgeCore(cloud, { ...settings, nodeName, token: await issueToken(cloud) });
+  await cloud.process.waitForLog(isNodeConnected(nodeName), `${nodeName} session`);
+  const ready = await edge.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
+  return { cloud, edge, mqttPort: (ready.ports as { mqtt?: number } | undefined)?.mqtt };
+}
+
+/** `kubectl apply -f -` of manifest text with the cloud's admin kubeconfig. */
+export async function applyManifests(cloud: { kubeconfig: string }, text: string): Promise<void> {
+  await kubectlOk({ kubeconfig: cloud.kubeconfig }, ['apply', '-f', '-'], text);
+}
+
+/** The KubeEdge twin topic prefix of a device in `default`: `<prefix>/update`, `<prefix>/get`, … */
+export const twinTopic = (deviceName: string): string => `$hw/events/device/${NAMESPACE}/${deviceName}/twin`;
+
+/** A mapper's twin update (KubeEdge's shape) reporting one property's actual value. */
+export function twinUpdate(property: string, value: string, type: string, eventId = 'e1', timestamp = 0): string {
+  return JSON.stringify({ event_id: eventId, timestamp, twin: { [property]: { actual: { value }, metadata: { type } } } });
+}
+
+/** `.status.twins` of a Device as kubectl prints it (JSON text). */
+export async function deviceTwins(kubeconfig: string, deviceName: string): Promise<string> {
+  return kubectlOk({ kubeconfig }, ['get', 'device', deviceName, '-o', 'jsonpath={.status.twins}']);
+}
+
+/** The reported value of one property in a Device's status ('' when there is none). */
+export async function reportedValue(kubeconfig: string, deviceName: string, property: string): Promise<string> {
+  const value = await kubectlOk({ kubeconfig }, ['get', 'device', deviceName, '-o', `jsonpath={.status.twins[?(@.propertyName=="${property}")].reported.value}`]);
+  return value.trim();
+}
+
+/** modbus-serial's ServerTCP (unit 1) on a free loopback port over a plain array of holding registers. */
+export async function startModbusServer(hr: number[]): Promise<{ port: number; close: () => Promise<void> }> {
+  const port = await freePort();
+  const server = new ServerTCP(
+    {
+      getHoldingRegister: (addr: number) => hr[addr] ?? 0,
+      getInputRegister: () => 0,
+      getCoil: () => false,
+      getDiscreteInput: () => false,
+      setRegister: (addr: number, value: number) => {
+        hr[addr] = value;
+      },
+      setCoil: () => undefined,
+    },
+    { host: '127.0.0.1', port, unitID: 1 },
+  );
+  server.on('socketError', () => undefined);
+  await new Promise<void>((resolve) => server.on('initialized', () => resolve()));
+  return {
+    port,
+    close: async () => {
+      for (const socket of server.socks.keys()) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
