@@ -8,7 +8,7 @@ export interface CloudCoreHandle {
   dataDir: string;
   configFile: string;
   ports: { websocket: number; quic: number | undefined; https: number; metrics: number };
-  /** admin kubeconfig of the embedded API server */
+  /** admin kubeconfig of the embedded API server, or the cluster's (settings.kubeconfig) */
   kubeconfig: string;
 }
 
@@ -19,6 +19,8 @@ export interface CloudCoreSettings {
   ports?: Partial<CloudCoreHandle['ports']>;
   dataDir?: string;
   nodeGracePeriodSeconds?: number;
+  /** run against this cluster (kubeAPI.kubeconfig) instead of the embedded API server */
+  kubeconfig?: string;
 }
 
 export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<CloudCoreHandle> {
@@ -32,7 +34,7 @@ export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<
       https: { address: '127.0.0.1', port: settings.ports?.https ?? 0 },
       keepaliveTimeoutSeconds: settings.keepaliveTimeoutSeconds ?? 30,
     },
-    kubeAPI: { embedded: { address: '127.0.0.1', port: 0 } },
+    kubeAPI: settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : { embedded: { address: '127.0.0.1', port: 0 } },
     nodeLifecycle: { gracePeriodSeconds: settings.nodeGracePeriodSeconds ?? 40, checkIntervalSeconds: 1 },
     metrics: { address: '127.0.0.1', port: settings.ports?.metrics ?? 0 },
     log: { level: 'debug' },
@@ -40,7 +42,7 @@ export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<
   const process = startApp('cloudcore', ['--config', configFile]);
   const ready = await process.waitForLog((l) => l.msg === 'cloudcore ready', 'cloudcore ready');
   const ports = ready.ports as CloudCoreHandle['ports'];
-  return { process, dataDir, configFile, ports, kubeconfig: String(ready.kubeconfig) };
+  return { process, dataDir, configFile, ports, kubeconfig: settings.kubeconfig ?? String(ready.kubeconfig) };
 }
 
 export async function issueToken(cloud: { dataDir: string }, extra: string[] = []): Promise<string> {

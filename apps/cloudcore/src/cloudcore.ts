@@ -1,7 +1,7 @@
-// Composes a running cloudcore: PKI from the data dir, the certificate server, the hub listeners,
-// CloudHub with its router, and the metrics/health endpoint. Stops in the reverse order.
-import { join } from 'node:path';
-import { loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger, FileCertificateStore } from '@kedge/pki';
+// Composes a running cloudcore: the Kubernetes API (embedded or a cluster), the PKI from the data dir
+// or a Secret, the certificate server, the hub listeners, CloudHub with its router, and the
+// metrics/health endpoint. Stops in the reverse order.
+import { loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger } from '@kedge/pki';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
 import { CloudStream } from '@kedge/cloudstream';
 import { MessageRouter } from '@kedge/router';
@@ -13,6 +13,7 @@ import { Counter } from 'prom-client';
 import { startCertificateServer, type CertificateServer } from './certificates';
 import type { CloudCoreConfig } from './config/cloudcore-config';
 import { connectKubeApi } from './kube-api';
+import { choosePkiStore } from './pki-store';
 
 export interface RunningCloudCore {
   readonly hub: CloudHub;
@@ -23,15 +24,6 @@ export interface RunningCloudCore {
 export async function startCloudCore(config: CloudCoreConfig, logger: Logger): Promise<RunningCloudCore> {
   const { cloudHub: hubConfig } = config;
   const registry = createMetricsRegistry();
-  const pkiDir = join(config.dataDir, 'pki');
-  const store = new FileCertificateStore(pkiDir);
-  const authority = await loadOrCreateAuthority(store);
-  const serverCert = await loadOrCreateServerCertificate(store, {
-    dnsNames: hubConfig.dnsNames,
-    ipAddresses: hubConfig.advertiseAddresses,
-  });
-  logger.info({ pkiDir }, 'certificate authority ready');
-
   const router = new MessageRouter({
     onHandlerError: (error, message) =>
       logger.error({ error: String(error), group: message.route.group, resource: message.route.resource }, 'module failed on a message'),
@@ -52,8 +44,18 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
   });
   const closers: Array<() => Promise<void>> = [];
   try {
+    // the API server comes first: with pki.store secret the CA lives in it (and the embedded one must be up)
     const kubeApi = await connectKubeApi(config, logger, registry);
     closers.push(() => kubeApi.close());
+    const pki = choosePkiStore(config, kubeApi, logger);
+    logger.info({ store: pki.kind, location: pki.store.location, reason: pki.reason }, 'certificate store chosen');
+    const authority = await loadOrCreateAuthority(pki.store);
+    const serverCert = await loadOrCreateServerCertificate(pki.store, {
+      dnsNames: hubConfig.dnsNames,
+      ipAddresses: hubConfig.advertiseAddresses,
+    });
+    logger.info({ store: pki.kind, location: pki.store.location }, 'certificate authority ready');
+
     if (kubeApi.registerPodStreamHandler) {
       // kubectl logs/exec for edge pods, tunnelled over each node's hub session
       const cloudStream = new CloudStream({ hub, router, logger: logger.child({ module: 'cloudstream' }) });
@@ -99,7 +101,7 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
         port: hubConfig.https.port,
         authority,
         serverCert,
-        ledger: new TokenUseLedger(store),
+        ledger: new TokenUseLedger(pki.store),
         nodeCertValidityDays: hubConfig.nodeCertificateValidityDays,
         onEvent: (event) => {
           if (event.type === 'issued') {
@@ -149,6 +151,7 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
           metrics: metricsServer?.port,
         },
         dataDir: config.dataDir,
+        pkiStore: pki.store.location,
         kubeApi: kubeApi.source,
         kubeconfig: kubeApi.adminKubeconfigPath,
       },

@@ -14,7 +14,7 @@ const program = new Command()
       'issues their certificates against join tokens, and moves messages between them and the cloud modules.',
   )
   .option('-c, --config <file>', 'YAML config file; without it every default applies (see docs/configuration.md)')
-  .option('--data-dir <dir>', 'where the CA, server certificate and token ledger live (overrides dataDir)')
+  .option('--data-dir <dir>', 'state dir: the embedded API server, and with pki.store file the CA and token ledger (overrides dataDir)')
   .option('--log-level <level>', 'trace | debug | info | warn | error (overrides log.level)')
   .option('--print-default-config', 'print the full default config as YAML and exit')
   .addHelpText(
@@ -24,6 +24,7 @@ Examples:
   cloudcore --config /etc/kedge/cloudcore.yaml
   cloudcore --print-default-config > /etc/kedge/cloudcore.yaml
   kedgeadm token --data-dir /var/lib/kedge/cloudcore      # then join a gateway with that token
+  kedgeadm token --kubeconfig ~/.kube/config              # the same, when cloudcore keeps its CA in a Secret
 
 Ports (defaults): 10000 WebSocket hub, 10001/udp QUIC hub (off by default), 10002 HTTPS certificates,
 9091 metrics and health on 127.0.0.1 (/metrics, /healthz, /readyz, /debug/nodes).`,

@@ -2,7 +2,7 @@
 // kedgeadm: the admin command line for kedge clusters.
 import { Command, CommanderError } from 'commander';
 import { DurationFormatError } from './duration';
-import { issueTokenCommand, KedgeadmUsageError } from './token-command';
+import { issueTokenCommand, KedgeadmUsageError, type TokenCommandOptions } from './token-command';
 import { registerClusterCommands } from './cluster-commands';
 import { JoinError } from './join-client';
 
@@ -28,14 +28,21 @@ program
   .option('--data-dir <dir>', "cloudcore's data dir (where it keeps pki/ca.crt and pki/ca.key)", '/var/lib/kedge/cloudcore')
   .option('--ttl <duration>', 'how long the token stays valid: 90s, 30m, 24h, 7d', '24h')
   .option('--node <name>', 'bind the token to one node name; without it, the first node to use it owns it')
+  .option('--kubeconfig <file>', 'read the CA from the Secret cloudcore keeps in this cluster instead of --data-dir')
+  .option('--secret-namespace <namespace>', "with --kubeconfig: the Secret's namespace, as cloudcore's pki.secretNamespace (default: this pod's namespace, else kedge)")
+  .option('--secret-name <name>', "with --kubeconfig: the Secret's name, as cloudcore's pki.secretName (default: cloudcore-pki)")
   .addHelpText(
     'after',
     `
-Example:
+cloudcore keeps its CA in <data-dir>/pki when it runs the embedded API server, and in the Secret
+kedge/cloudcore-pki when it runs against a cluster (pki.store auto); use --kubeconfig for the latter.
+
+Examples:
   kedgeadm token --ttl 2h --node gateway-01
+  kedgeadm token --kubeconfig ~/.kube/config --node gateway-01
   kedgeadm join --cloud <cloud host> --node-name gateway-01 --token <printed token>`,
   )
-  .action(async (options: { dataDir: string; ttl: string; node?: string }) => {
+  .action(async (options: TokenCommandOptions) => {
     process.stdout.write(`${await issueTokenCommand(options)}\n`);
   });
 

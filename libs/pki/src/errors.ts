@@ -56,7 +56,19 @@ export class PemFormatError extends Error {
   }
 }
 
-export type CertificateStoreErrorCode = 'AUTHORITY_INCOMPLETE' | 'AUTHORITY_KEY_MISMATCH' | 'CORRUPT_FILE' | 'INVALID_NAME';
+export type CertificateStoreErrorCode =
+  | 'AUTHORITY_INCOMPLETE'
+  | 'AUTHORITY_KEY_MISMATCH'
+  | 'CORRUPT_FILE'
+  | 'INVALID_NAME'
+  /** the store's backend refused access (a Kubernetes Secret without the RBAC verb) */
+  | 'ACCESS_DENIED'
+  /** the store's backend cannot be reached (the Kubernetes API server) */
+  | 'UNREACHABLE'
+  /** other writers kept changing the store; the write was retried and given up */
+  | 'WRITE_CONFLICT'
+  /** the store's backend refused the request for another reason (missing namespace, invalid object) */
+  | 'REJECTED';
 
 /** Stored material that cannot be used as is; never silently replaced because edges depend on it. */
 export class CertificateStoreError extends Error {

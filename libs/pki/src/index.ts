@@ -39,7 +39,7 @@ export {
 export { isValidNodeName, nodeCommonName } from './node-name';
 export { keyMatchesCertificate } from './pem';
 export { DEFAULT_ROTATION_FRACTION, rotationDue, rotationFraction, rotationTime } from './rotation';
-export { FileCertificateStore, type CertificateStore, type StoreEntry } from './store';
+export { FileCertificateStore, type CertificateStore, type StoreChange, type StoreEntry } from './store';
 export {
   CA_CERT_FILE,
   CA_KEY_FILE,

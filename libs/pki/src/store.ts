@@ -1,5 +1,5 @@
 // Where certificates, keys and the token ledger live. The interface is small on purpose so that a
-// Kubernetes Secret store (whose updates are also all-or-nothing) can replace the files later.
+// Kubernetes Secret (libs/pki-secret, whose updates are also all-or-nothing) can replace the files.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -20,7 +20,20 @@ export interface CertificateStore {
   read(name: string): Promise<string | undefined>;
   /** replaces all `entries` together: after a crash, readers see all old or all new contents, never a mix */
   write(entries: readonly StoreEntry[]): Promise<void>;
+  /**
+   * Compare-and-swap, for stores that several processes share (a Kubernetes Secret behind two
+   * cloudcores). `change` sees the current contents of `names` and returns the entries to write, or
+   * undefined to write nothing. If another writer changed the store between that read and this
+   * write, the store reads again and calls `change` again, so a decision is only ever stored on top
+   * of the contents it was made from. What `change` throws is thrown from here, and nothing is written.
+   * A store used by one process only may leave it out; callers then serialize in-process.
+   */
+  update?(names: readonly string[], change: StoreChange): Promise<void>;
 }
+
+export type StoreChange = (
+  current: ReadonlyMap<string, string | undefined>,
+) => readonly StoreEntry[] | undefined | Promise<readonly StoreEntry[] | undefined>;
 
 const JOURNAL = '.commit-journal.json';
 const ENTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -10,7 +10,7 @@ import { CertificateStoreError } from './errors';
 import { canonicalIpAddress, describeCertificate, isIssuedBy } from './inspect';
 import { keyMatchesCertificate } from './pem';
 import { DEFAULT_ROTATION_FRACTION, rotationDue } from './rotation';
-import { FileCertificateStore, type CertificateStore } from './store';
+import { FileCertificateStore, type CertificateStore, type StoreEntry } from './store';
 
 export const CA_CERT_FILE = 'ca.crt';
 export const CA_KEY_FILE = 'ca.key';
@@ -38,11 +38,20 @@ export async function loadOrCreateAuthority(
   const target = asStore(store);
   const [certPem, keyPem] = await Promise.all([target.read(CA_CERT_FILE), target.read(CA_KEY_FILE)]);
   if (certPem === undefined && keyPem === undefined) {
+    if (target.update) {
+      // Two cloudcores starting together on a shared store: only the first CA is kept, and the
+      // other process loads that one instead of serving with a CA nobody else knows.
+      let created: CertificateAuthority | undefined;
+      await target.update([CA_CERT_FILE, CA_KEY_FILE], async (current) => {
+        created = undefined;
+        if (current.get(CA_CERT_FILE) !== undefined || current.get(CA_KEY_FILE) !== undefined) return undefined;
+        created = await createCertificateAuthority(options);
+        return authorityEntries(created);
+      });
+      return created ?? loadOrCreateAuthority(target, options);
+    }
     const ca = await createCertificateAuthority(options);
-    await target.write([
-      { name: CA_CERT_FILE, content: ca.certPem },
-      { name: CA_KEY_FILE, content: ca.keyPem, secret: true },
-    ]);
+    await target.write(authorityEntries(ca));
     return ca;
   }
   if (certPem === undefined || keyPem === undefined) {
@@ -98,6 +107,13 @@ export async function loadOrCreateServerCertificate(
     { name: SERVER_KEY_FILE, content: issued.keyPem, secret: true },
   ]);
   return issued;
+}
+
+function authorityEntries(ca: CertificateAuthority): StoreEntry[] {
+  return [
+    { name: CA_CERT_FILE, content: ca.certPem },
+    { name: CA_KEY_FILE, content: ca.keyPem, secret: true },
+  ];
 }
 
 function isReusable(

@@ -3,7 +3,7 @@
 import { CertificateStoreError, JoinTokenError } from './errors';
 import { assertValidNodeName } from './node-name';
 import { asStore } from './stored-authority';
-import type { CertificateStore } from './store';
+import type { CertificateStore, StoreEntry } from './store';
 
 export const TOKEN_USES_FILE = 'token-uses.json';
 
@@ -50,10 +50,26 @@ export class TokenUseLedger {
     return Object.hasOwn(uses, jti) ? uses[jti] : undefined;
   }
 
+  // A store shared by several processes (a Kubernetes Secret behind two cloudcores) offers
+  // compare-and-swap: the claim is decided on the ledger as read, and stored only if nobody changed
+  // the ledger since; otherwise it is decided again on the newer ledger, where the other process's
+  // claim now shows. In-process serialization (the queue above) cannot see another process's claim.
   async #claim(jti: string, nodeName: string, options: ClaimOptions): Promise<void> {
-    const ledger = await this.#load();
+    if (this.#store.update) {
+      await this.#store.update([TOKEN_USES_FILE], (current) => {
+        const next = this.#withClaim(this.#parse(current.get(TOKEN_USES_FILE)), jti, nodeName, options);
+        return next === undefined ? undefined : [ledgerEntry(next)];
+      });
+      return;
+    }
+    const next = this.#withClaim(await this.#load(), jti, nodeName, options);
+    if (next !== undefined) await this.#store.write([ledgerEntry(next)]);
+  }
+
+  /** the ledger with this claim added (expired records dropped), or undefined when it is already there */
+  #withClaim(ledger: LedgerFile, jti: string, nodeName: string, options: ClaimOptions): LedgerFile | undefined {
     const previous = Object.hasOwn(ledger.uses, jti) ? ledger.uses[jti] : undefined;
-    if (previous?.nodeName === nodeName) return;
+    if (previous?.nodeName === nodeName) return undefined;
     if (previous !== undefined) {
       throw new JoinTokenError(
         'REUSED_FOR_ANOTHER_NODE',
@@ -71,13 +87,15 @@ export class TokenUseLedger {
       firstUsedAt: now.toISOString(),
       ...(options.expiresAt === undefined ? {} : { expiresAt: options.expiresAt.toISOString() }),
     };
-    const file: LedgerFile = { version: 1, uses };
-    await this.#store.write([{ name: TOKEN_USES_FILE, content: `${JSON.stringify(file, null, 2)}\n` }]);
+    return { version: 1, uses };
+  }
+
+  async #load(): Promise<LedgerFile> {
+    return this.#parse(await this.#store.read(TOKEN_USES_FILE));
   }
 
   // A damaged ledger stops joins instead of being reset: an empty one would let tokens be reused.
-  async #load(): Promise<LedgerFile> {
-    const text = await this.#store.read(TOKEN_USES_FILE);
+  #parse(text: string | undefined): LedgerFile {
     if (text === undefined) return { version: 1, uses: {} };
     try {
       const value = JSON.parse(text) as Partial<LedgerFile> | null;
@@ -92,4 +110,8 @@ export class TokenUseLedger {
       );
     }
   }
+}
+
+function ledgerEntry(ledger: LedgerFile): StoreEntry {
+  return { name: TOKEN_USES_FILE, content: `${JSON.stringify(ledger, null, 2)}\n` };
 }

@@ -1,7 +1,17 @@
 // cloudcore's config file: what it listens on, where it keeps its state, how it treats edges.
 // Every field has a default, so an empty file (or none) gives a working single-machine cloudcore.
 import { endpointField, ipAddressField, logField, portField } from '@kedge/config';
+import { DEFAULT_SECRET_NAME, defaultSecretNamespace } from '@kedge/pki-secret';
 import { z } from 'zod';
+
+// what Kubernetes accepts as a namespace (DNS-1123 label) and as a Secret name (DNS-1123 subdomain)
+const namespaceName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a Kubernetes namespace name: lowercase letters, digits and "-", at most 63 characters, e.g. kedge');
+const secretName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'expected a Kubernetes object name: lowercase letters, digits, "-" and ".", e.g. cloudcore-pki');
 
 const listener = (enable: boolean, port: number) => endpointField({ enable, address: '0.0.0.0', port });
 
@@ -9,7 +19,7 @@ export const cloudCoreConfigSchema = z
   .object({
     apiVersion: z.literal('kedge.io/v1alpha1').optional(),
     kind: z.literal('CloudCore').optional(),
-    /** CA, server certificate and token ledger live here */
+    /** the embedded API server's data, and with pki.store file the CA, server certificate and token ledger */
     dataDir: z.string().min(1).default('/var/lib/kedge/cloudcore'),
     cloudHub: z
       .object({
@@ -39,6 +49,20 @@ export const cloudCoreConfigSchema = z
           })
           .strict()
           .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    pki: z
+      .object({
+        /**
+         * where the CA, server certificate and join-token ledger live: `file` under dataDir/pki, `secret`
+         * in a Kubernetes Secret (a pod's disk does not outlive it), `auto` the Secret whenever cloudcore
+         * uses a real cluster (kubeconfig or in-cluster) and files with the embedded API server
+         */
+        store: z.enum(['auto', 'file', 'secret']).default('auto'),
+        /** the pod's own namespace in a cluster, else kedge */
+        secretNamespace: namespaceName.default(() => defaultSecretNamespace()),
+        secretName: secretName.default(DEFAULT_SECRET_NAME),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,37 @@
+// The pki section of cloudcore's config: defaults, and bad values named by field.
+import { ConfigError, parseConfigText } from '@kedge/config';
+import { describe, expect, test } from 'vitest';
+import { cloudCoreConfigSchema } from '../../src/config/cloudcore-config';
+
+const parse = (text: string) => parseConfigText(text, cloudCoreConfigSchema, 'cloudcore.yaml');
+
+function problemsOf(text: string): string {
+  try {
+    parse(text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error(`config was accepted:\n${text}`);
+}
+
+describe('cloudcore config pki', () => {
+  test('config pki - defaults: store auto, Secret cloudcore-pki in kedge outside a pod', () => {
+    // the test does not run in a pod, so there is no service-account namespace file
+    expect(parse('{}').pki).toEqual({ store: 'auto', secretNamespace: 'kedge', secretName: 'cloudcore-pki' });
+    expect(parse('pki: {store: secret, secretNamespace: edge-system, secretName: kedge.ca}').pki).toEqual({
+      store: 'secret',
+      secretNamespace: 'edge-system',
+      secretName: 'kedge.ca',
+    });
+  });
+
+  test('config pki - an unknown store, a bad namespace or name, or a misspelt key is refused naming the field', () => {
+    expect(problemsOf('pki: {store: configmap}')).toMatch(/field "pki\.store": .*"auto"\|"file"\|"secret"/);
+    expect(problemsOf('pki: {secretNamespace: Kedge_System}')).toContain(
+      'field "pki.secretNamespace": expected a Kubernetes namespace name',
+    );
+    expect(problemsOf('pki: {secretName: ""}')).toContain('field "pki.secretName": expected a Kubernetes object name');
+    expect(problemsOf('pki: {secretname: x}')).toContain('field "pki": unknown field "secretname"');
+  });
+});
