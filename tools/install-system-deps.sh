@@ -14,6 +14,9 @@ packages=(
   python3-pymodbus           # libs/mappers tests: an independent Modbus TCP peer (Debian's pymodbus, /usr/bin/python3)
   python3-serial             # pymodbus dependency
   python3-serial-asyncio     # pymodbus dependency
+  g++-aarch64-linux-gnu      # tools/package/cross-arm64.ts: cross-compiles better-sqlite3 & co. for the linux-arm64 edgecore tarball
+  make                       # node-gyp runs make for those cross builds (python3 comes with python3-pymodbus)
+  qemu-user-static           # tools/e2e/arm64-tarball.test.ts runs that tarball with qemu-aarch64-static (invoked explicitly, no binfmt)
 )
 # kubectl: the machine image has v1.32 at /usr/bin/kubectl; where it is missing, Debian's client (older) stands in
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)

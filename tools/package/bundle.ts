@@ -64,6 +64,23 @@ export function copyRuntimeAssets(root: string): void {
 interface PackageJson {
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
+  os?: string[];
+  cpu?: string[];
+}
+
+export interface CopyOptions {
+  /** target CPU (default: this machine's): optional platform packages for another `cpu`/`os` are left out */
+  arch?: string;
+  /** receives the names of the optional packages left out because they are for another platform */
+  skipped?: string[];
+}
+
+/** npm's `os`/`cpu` fields ("x64", "!arm", absent = any) allow `value`. */
+function allows(list: string[] | undefined, value: string): boolean {
+  if (list === undefined || list.length === 0) return true;
+  if (list.includes(`!${value}`)) return false;
+  const positive = list.filter((v) => !v.startsWith('!'));
+  return positive.length === 0 || positive.includes(value);
 }
 
 /** Finds `name` the way Node would from `fromDir` (walking up node_modules dirs). */
@@ -80,9 +97,11 @@ function locate(name: string, fromDir: string): string | undefined {
 
 /**
  * Copies `names` and their (optional) dependencies, flattened, into `targetNodeModules`.
- * Missing optional dependencies (e.g. another platform's prebuild) are skipped.
+ * Missing optional dependencies (e.g. another platform's prebuild) are skipped, and so are optional
+ * ones whose `os`/`cpu` exclude linux/`options.arch` (e.g. @matrixai/quic-linux-x64 for an arm64 tarball).
  */
-export function copyPackages(names: readonly string[], targetNodeModules: string): string[] {
+export function copyPackages(names: readonly string[], targetNodeModules: string, options: CopyOptions = {}): string[] {
+  const arch = options.arch ?? process.arch;
   const copied = new Map<string, string>();
   const visit = (name: string, fromDir: string, optional: boolean): void => {
     if (copied.has(name)) return;
@@ -92,11 +111,15 @@ export function copyPackages(names: readonly string[], targetNodeModules: string
       throw new Error(`package ${name} not found from ${fromDir}`);
     }
     const real = realpathSync(source);
+    const manifest = JSON.parse(readFileSync(join(real, 'package.json'), 'utf8')) as PackageJson;
+    if (optional && (!allows(manifest.cpu, arch) || !allows(manifest.os, process.platform))) {
+      if (!options.skipped?.includes(name)) options.skipped?.push(name);
+      return;
+    }
     copied.set(name, real);
     const target = join(targetNodeModules, name);
     mkdirSync(dirname(target), { recursive: true });
     cpSync(real, target, { recursive: true, dereference: true });
-    const manifest = JSON.parse(readFileSync(join(real, 'package.json'), 'utf8')) as PackageJson;
     for (const dep of Object.keys(manifest.dependencies ?? {})) visit(dep, real, false);
     for (const dep of Object.keys(manifest.optionalDependencies ?? {})) visit(dep, real, true);
   };
