@@ -4,6 +4,7 @@ export {
   ADMIN_KUBECONFIG_FILE,
   ADMIN_TOKEN_FILE,
   DATABASE_FILE,
+  SERVICE_ACCOUNT_KEY_FILE,
   startApiServer,
   type ApiServer,
   type ApiServerOptions,

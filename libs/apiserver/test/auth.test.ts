@@ -68,7 +68,7 @@ describe('authentication', () => {
     expect(response.status).toBe(401);
   });
 
-  it('authorizes other authenticated users for nothing (no RBAC) with a 403 naming the resource', async () => {
+  it('authorizes other authenticated users for nothing without an RBAC binding, with a 403 naming the resource', async () => {
     const response = await test.request('GET', '/api/v1/namespaces/default/configmaps/a-config', { token: 'alice-token-0123456789' });
     expect(response.status).toBe(403);
     expect(response.json.message).toContain('configmaps "a-config" is forbidden: User "alice" cannot get resource "configmaps"');

@@ -182,6 +182,7 @@ describe('Status errors', () => {
 
 const SEGMENTS = ['api', 'apis', 'v1', 'v2', 'namespaces', 'default', 'kube-system', 'pods', 'configmaps', 'secrets', 'nodes', 'status', 'log',
   'example.com', 'gizmos', 'apiextensions.k8s.io', 'customresourcedefinitions', 'coordination.k8s.io', 'leases', 'openapi', 'v3', '..', '%zz', '%2F',
+  'apps', 'deployments', 'statefulsets', 'scale',
   '%00', 'a%00b', '%ED%A0%80', '%EF%BF%BF', 'x', ''];
 /** segments sent without percent-encoding, to test the server's own decoding */
 const RAW_SEGMENTS = new Set(['..', '%zz', '%2F', '%00', 'a%00b', '%ED%A0%80', '%EF%BF%BF']);
@@ -198,6 +199,41 @@ const objectBody = fc.record({
   spec: fc.anything(),
 });
 
+/** apps/v1 workloads shaped closely enough to reach the selector, template and strategy checks. */
+const labels = fc.dictionary(fc.constantFrom('app', 'tier', 'bad key', ''), fc.oneof(fc.constantFrom('a', 'b', ''), fc.string()), { maxKeys: 2 });
+const intOrPercent = fc.oneof(fc.integer({ min: -2, max: 3 }), fc.constantFrom('0%', '25%', '101%', 'x%'), fc.anything());
+const workloadBody = fc.record({
+  apiVersion: fc.constant('apps/v1'),
+  kind: fc.constantFrom('Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet'),
+  metadata: fc.record({ name: fc.constantFrom('a', 'b-1', 'x') }),
+  spec: fc.record(
+    {
+      replicas: fc.oneof(fc.integer({ min: -2, max: 3 }), fc.anything()),
+      selector: fc.oneof(
+        fc.record({ matchLabels: labels }),
+        fc.record({ matchExpressions: fc.array(fc.record({ key: fc.string(), operator: fc.constantFrom('In', 'NotIn', 'Exists', 'Bogus'), values: fc.array(fc.string()) })) }),
+        fc.anything(),
+      ),
+      template: fc.oneof(
+        fc.record({
+          metadata: fc.record({ labels }),
+          spec: fc.record({
+            containers: fc.oneof(fc.array(fc.record({ name: fc.constantFrom('c', 'd', 'Bad'), image: fc.oneof(fc.constant('busybox'), fc.anything()) }), { maxLength: 2 }), fc.anything()),
+            restartPolicy: fc.constantFrom('Always', 'Never', 7),
+          }),
+        }),
+        fc.anything(),
+      ),
+      strategy: fc.oneof(fc.record({ type: fc.constantFrom('RollingUpdate', 'Recreate', 'x'), rollingUpdate: fc.record({ maxUnavailable: intOrPercent, maxSurge: intOrPercent }) }), fc.anything()),
+      updateStrategy: fc.oneof(fc.record({ type: fc.constantFrom('RollingUpdate', 'OnDelete'), rollingUpdate: fc.record({ partition: intOrPercent, maxUnavailable: intOrPercent }) }), fc.anything()),
+      podManagementPolicy: fc.constantFrom('OrderedReady', 'Parallel', 'Sometimes'),
+      serviceName: fc.oneof(fc.constantFrom('db', 'Not_A_Name'), fc.anything()),
+    },
+    { requiredKeys: [] },
+  ),
+  status: fc.oneof(fc.record({ replicas: fc.integer({ min: -1, max: 2 }), readyReplicas: fc.anything() }), fc.anything()),
+});
+
 const RESOURCE_PATHS = [
   '/api/v1/namespaces/default/configmaps',
   '/api/v1/namespaces/default/pods',
@@ -209,6 +245,10 @@ const RESOURCE_PATHS = [
   '/apis/example.com/v1/namespaces/default/gizmos',
   '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases',
   '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+  '/apis/apps/v1/namespaces/default/deployments',
+  '/apis/apps/v1/namespaces/default/replicasets',
+  '/apis/apps/v1/namespaces/default/daemonsets',
+  '/apis/apps/v1/namespaces/default/statefulsets',
 ];
 
 /** Mostly paths of served resources (collection, object, status), some random. */
@@ -229,7 +269,7 @@ describe('random input', () => {
         paths,
         fc.array(fc.tuple(fc.constantFrom(...QUERY_KEYS), fc.string({ maxLength: 12 })), { maxLength: 3 }),
         fc.constantFrom(...CONTENT_TYPES),
-        fc.oneof(objectBody.map((body) => JSON.stringify(body)), fc.json(), fc.string(), fc.constant('')),
+        fc.oneof(objectBody.map((body) => JSON.stringify(body)), workloadBody.map((body) => JSON.stringify(body)), fc.json(), fc.string(), fc.constant('')),
         async (method, base, query, contentType, body) => {
           const search = new URLSearchParams(query).toString();
           const path = `${base}${search === '' ? '' : `?${search}`}`;

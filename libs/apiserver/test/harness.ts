@@ -1,7 +1,7 @@
 // Shared harness for the API server tests: a real server on 127.0.0.1 port 0 over a real SQLite file
 // in a temp directory, the real kubectl pointed at it, raw HTTPS requests, client-node configs, polling.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,4 +172,23 @@ export function isFailureStatus(value: unknown, code?: number): boolean {
     typeof status['code'] === 'number' &&
     (code === undefined || status['code'] === code)
   );
+}
+
+/** A kubeconfig for `test`'s server that authenticates with a bearer token (a service account's, say). */
+export async function writeTokenKubeconfig(test: TestServer, token: string, file: string, namespace = 'default'): Promise<string> {
+  const ca = Buffer.from(test.server.caCertPem).toString('base64');
+  await writeFile(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{name: k, cluster: {server: "${test.server.url}", certificate-authority-data: ${ca}}}]`,
+      `users: [{name: u, user: {token: "${token}"}}]`,
+      `contexts: [{name: k, context: {cluster: k, user: u, namespace: ${namespace}}}]`,
+      'current-context: k',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  return file;
 }

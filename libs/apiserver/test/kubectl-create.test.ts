@@ -44,6 +44,7 @@ const GENERATORS: [kind: string, args: string[]][] = [
   ['service', ['service', 'clusterip', 'psvc', '--tcp=80:8080', '--tcp=443:https']],
   ['service', ['service', 'nodeport', 'pnp', '--tcp=80:8080', '--node-port=30080']],
   ['service', ['service', 'externalname', 'pext', '--external-name=example.com']],
+  ['deployment', ['deployment', 'pdeploy', '--image=busybox:1.36', '--image=nginx:latest', '--port=8080', '--replicas=3']],
 ];
 
 describe('kubectl create (protobuf request bodies)', () => {

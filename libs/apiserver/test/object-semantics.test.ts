@@ -174,7 +174,15 @@ describe('discovery and OpenAPI', () => {
   it('serves aggregated discovery, legacy discovery and OpenAPI v3 documents with fieldValidation', async () => {
     const aggregated = await test.request('GET', '/apis', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
     expect(aggregated.headers['content-type']).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
-    expect(aggregated.json.items.map((item: { metadata: { name: string } }) => item.metadata.name)).toEqual(['coordination.k8s.io', 'events.k8s.io', 'apiextensions.k8s.io']);
+    expect(aggregated.json.items.map((item: { metadata: { name: string } }) => item.metadata.name)).toEqual([
+      'apps',
+      'authentication.k8s.io',
+      'authorization.k8s.io',
+      'rbac.authorization.k8s.io',
+      'coordination.k8s.io',
+      'events.k8s.io',
+      'apiextensions.k8s.io',
+    ]);
     const core = await test.request('GET', '/api', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' });
     const pods = core.json.items[0].versions[0].resources.find((resource: { resource: string }) => resource.resource === 'pods');
     expect(pods).toMatchObject({ scope: 'Namespaced', singularResource: 'pod', shortNames: ['po'], responseKind: { kind: 'Pod' } });

@@ -1,15 +1,36 @@
-// Who is calling: a bearer token from the static token table (the admin token among them), or a
-// client certificate signed by the cluster CA (CN = user, O = groups), as kube-apiserver's x509 and
-// static-token authenticators do. Anything else is anonymous, which this server refuses with 401.
+// Who is calling: a bearer token from the static token table (the admin token among them), a service
+// account token (a JWT this server signed, for a service account that still exists), or a client
+// certificate signed by the cluster CA (CN = user, O = groups), as kube-apiserver's static-token,
+// service-account and x509 authenticators do. Anything else is anonymous, which this server refuses
+// with 401; a JWT that fails its checks gets a 401 saying why.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { unauthorized } from '../errors';
+import {
+  ServiceAccountTokenError,
+  looksLikeJwt,
+  serviceAccountGroups,
+  userNameOfServiceAccount,
+  type BoundObjectKind,
+  type ServiceAccountTokens,
+} from './service-account-tokens';
 
 export interface UserInfo {
   name: string;
   groups: string[];
+  /** the service account's uid for service account users */
+  uid?: string;
   /** how the user proved who they are */
-  via: 'token' | 'certificate';
+  via: 'token' | 'certificate' | 'serviceAccountToken';
+}
+
+/** What checking service account tokens needs besides the signature: the objects they speak for, and the time. */
+export interface ServiceAccountTokenCheck {
+  tokens: ServiceAccountTokens;
+  /** the uid of the live object, undefined when it is gone (or being deleted) */
+  liveUid(kind: 'ServiceAccount' | BoundObjectKind, namespace: string, name: string): string | undefined;
+  now(): Date;
 }
 
 export interface StaticToken {
@@ -31,23 +52,51 @@ function digest(value: string): Buffer {
 export class Authenticator {
   private readonly tokens: { digest: Buffer; user: string; groups: string[] }[];
 
-  constructor(tokens: readonly StaticToken[]) {
+  constructor(
+    tokens: readonly StaticToken[],
+    private readonly serviceAccounts?: ServiceAccountTokenCheck,
+  ) {
     this.tokens = tokens.map((entry) => ({ digest: digest(entry.token), user: entry.user, groups: entry.groups ?? [] }));
   }
 
+  /** The user, or undefined for an anonymous or unknown caller; throws 401 for a service account token that fails a check. */
   authenticate(request: IncomingMessage): UserInfo | undefined {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (match?.[1] === undefined) return undefined;
-      const presented = digest(match[1]);
-      let found: { user: string; groups: string[] } | undefined;
-      for (const entry of this.tokens) {
-        if (timingSafeEqual(entry.digest, presented)) found = entry;
-      }
-      return found === undefined ? undefined : { name: found.user, groups: withAuthenticated(found.groups), via: 'token' };
+      return this.staticTokenUser(match[1]) ?? this.serviceAccountUser(match[1]);
     }
     return certificateUser(request.socket as TLSSocket);
+  }
+
+  private staticTokenUser(token: string): UserInfo | undefined {
+    const presented = digest(token);
+    let found: { user: string; groups: string[] } | undefined;
+    for (const entry of this.tokens) {
+      if (timingSafeEqual(entry.digest, presented)) found = entry;
+    }
+    return found === undefined ? undefined : { name: found.user, groups: withAuthenticated(found.groups), via: 'token' };
+  }
+
+  private serviceAccountUser(token: string): UserInfo | undefined {
+    const check = this.serviceAccounts;
+    if (check === undefined || !looksLikeJwt(token)) return undefined;
+    try {
+      const identity = check.tokens.verify(token, check.now());
+      const { namespace, name } = identity;
+      const accountUid = check.liveUid('ServiceAccount', namespace, name);
+      if (accountUid === undefined) throw new ServiceAccountTokenError(`the service account ${namespace}/${name} no longer exists`);
+      if (accountUid !== identity.uid) throw new ServiceAccountTokenError(`the service account ${namespace}/${name} was recreated since the token was issued`);
+      const bound = identity.boundObject;
+      if (bound !== undefined && check.liveUid(bound.kind, namespace, bound.name) !== bound.uid) {
+        throw new ServiceAccountTokenError(`the ${bound.kind} ${bound.name} the token is bound to no longer exists`);
+      }
+      return { name: userNameOfServiceAccount(namespace, name), groups: withAuthenticated(serviceAccountGroups(namespace)), uid: accountUid, via: 'serviceAccountToken' };
+    } catch (error) {
+      if (error instanceof ServiceAccountTokenError) throw unauthorized(`invalid bearer token: ${error.message}`);
+      throw error;
+    }
   }
 }
 

@@ -1,4 +1,5 @@
-// Authentication (tokens, client certificates) and authorization (admin, node rules).
+// Authentication (static tokens, service account tokens, client certificates) and authorization
+// (system:masters, the Node authorizer, RBAC).
 export {
   AUTHENTICATED_GROUP,
   Authenticator,
@@ -6,8 +7,23 @@ export {
   NODES_GROUP,
   NODE_USER_PREFIX,
   nodeNameOfUser,
+  type ServiceAccountTokenCheck,
   type StaticToken,
   type UserInfo,
 } from './authentication';
-export { Authorizer } from './authorization';
+export { Authorizer, refusalText, type AuthorizationDecision } from './authorization';
+export { ensureBootstrapPolicy } from './bootstrap-policy';
+export { effectiveUser } from './impersonation';
 export { NODE_LEASE_NAMESPACE, podReferences, type RequestAttributes } from './node-authorizer';
+export { ruleAllows, type AuthorizationAttributes, type PolicyRule } from './rbac-authorizer';
+export {
+  DEFAULT_SERVICE_ACCOUNT_ISSUER,
+  SERVICE_ACCOUNTS_GROUP,
+  ServiceAccountTokenError,
+  ServiceAccountTokens,
+  serviceAccountGroups,
+  userNameOfServiceAccount,
+  type BoundObjectKind,
+  type ObjectBinding,
+  type ServiceAccountIdentity,
+} from './service-account-tokens';

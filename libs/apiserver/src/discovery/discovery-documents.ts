@@ -11,12 +11,22 @@ const SUBRESOURCE_VERBS: Record<SubresourceName, string[]> = {
   attach: ['create', 'get'],
   portforward: ['create', 'get'],
   finalize: ['update'],
+  token: ['create'],
+  scale: ['get', 'patch', 'update'],
 };
 
 const SUBRESOURCE_KINDS: Partial<Record<SubresourceName, string>> = {
   exec: 'PodExecOptions',
   attach: 'PodAttachOptions',
   portforward: 'PodPortForwardOptions',
+  token: 'TokenRequest',
+  scale: 'Scale',
+};
+
+/** Subresources answered in another group's kind: the Scale of apps workloads is autoscaling/v1, a TokenRequest authentication.k8s.io/v1. */
+const SUBRESOURCE_GROUP_VERSIONS: Partial<Record<SubresourceName, { group: string; version: string }>> = {
+  scale: { group: 'autoscaling', version: 'v1' },
+  token: { group: 'authentication.k8s.io', version: 'v1' },
 };
 
 function sortedVerbs(type: ResourceType): string[] {
@@ -71,6 +81,7 @@ export function resourceList(catalog: ResourceCatalog, group: string, version: s
         name: `${type.plural}/${subresource}`,
         singularName: '',
         namespaced: type.namespaced,
+        ...SUBRESOURCE_GROUP_VERSIONS[subresource],
         kind: SUBRESOURCE_KINDS[subresource] ?? type.kind,
         verbs: SUBRESOURCE_VERBS[subresource],
       });
@@ -92,7 +103,7 @@ function discoveryResource(type: ResourceType): Record<string, unknown> {
   if (type.subresources.length > 0) {
     resource['subresources'] = type.subresources.map((subresource) => ({
       subresource,
-      responseKind: { group: type.group, version: type.version, kind: SUBRESOURCE_KINDS[subresource] ?? type.kind },
+      responseKind: { group: type.group, version: type.version, ...SUBRESOURCE_GROUP_VERSIONS[subresource], kind: SUBRESOURCE_KINDS[subresource] ?? type.kind },
       verbs: SUBRESOURCE_VERBS[subresource],
     }));
   }

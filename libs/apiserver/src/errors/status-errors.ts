@@ -69,7 +69,9 @@ export function staleObject(ref: ResourceRef, name: string): ApiError {
 export function invalid(group: string, kind: string, name: string, causes: StatusCause[]): ApiError {
   const parts = causes.map((cause) => (cause.field ? `${cause.field}: ${cause.message ?? ''}` : (cause.message ?? '')));
   const listed = parts.length === 1 ? (parts[0] ?? '') : `[${parts.join(', ')}]`;
-  return new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${listed}`, { name, group, kind, causes });
+  // upstream names the group-qualified kind (`Deployment.apps`); kubectl prints details.kind itself
+  const qualifiedKind = group === '' ? kind : `${kind}.${group}`;
+  return new ApiError(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${listed}`, { name, group, kind, causes });
 }
 
 /** 410 for a list `continue` token or watch resourceVersion older than the compacted history. */

@@ -1,7 +1,7 @@
 // Everything a resource handler needs about one request, resolved once by the dispatcher.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@kedge/telemetry';
-import type { Authorizer, RequestAttributes, UserInfo } from '../auth';
+import type { Authorizer, RequestAttributes, ServiceAccountTokens, UserInfo } from '../auth';
 import type { ResponseForm } from '../http';
 import type { ResourceCatalog, ResourceType } from '../resources';
 import type { RequestVerb, ResourcePath } from '../routing';
@@ -13,6 +13,8 @@ export interface HandlerServices {
   store: ResourceStore;
   catalog: ResourceCatalog;
   authorizer: Authorizer;
+  /** signs TokenRequests (serviceaccounts/token) */
+  serviceAccountTokens: ServiceAccountTokens;
   podStreams: PodStreamRegistry;
   logger: Logger;
   now: () => Date;

@@ -6,6 +6,9 @@ import { handleCreate, handleUpdate } from './write-handlers';
 import { handlePatch } from './patch-handler';
 import { handleDelete, handleDeleteCollection } from './delete-handlers';
 import { handlePodConnectWithoutUpgrade, handlePodLog } from './pod-stream-requests';
+import { handleReview } from './review-handlers';
+import { handleTokenRequest } from './token-request-handler';
+import { handleScale } from './scale-handler';
 
 export async function handleResourceRequest(context: ResourceRequest): Promise<void> {
   const { verb, type, path } = context;
@@ -20,6 +23,9 @@ export async function handleResourceRequest(context: ResourceRequest): Promise<v
     throw pathNotFound(context.request.url ?? '');
   }
   if (!type.namespaced && path.namespace !== undefined && type.plural !== 'namespaces') throw pathNotFound(context.request.url ?? '');
+  if (path.subresource === 'token' && verb !== 'create') throw methodNotAllowed(context.request.method ?? '', `${type.plural}/token`);
+  if (type.ephemeral === true) return handleReview(context);
+  if (path.subresource === 'scale' && (verb === 'get' || verb === 'update' || verb === 'patch')) return handleScale(context);
   switch (verb) {
     case 'get':
       if (path.subresource === 'log') return handlePodLog(context);
@@ -29,6 +35,7 @@ export async function handleResourceRequest(context: ResourceRequest): Promise<v
     case 'watch':
       return handleWatch(context);
     case 'create':
+      if (path.subresource === 'token') return handleTokenRequest(context);
       return handleCreate(context);
     case 'update':
       return handleUpdate(context);

@@ -84,6 +84,18 @@ function pathsOf(type: ResourceType, objectSchema: Json): Record<string, Json> {
       parameters: [PATH_NAME, ...scope],
     };
   }
+  if (type.subresources.includes('scale')) {
+    const scaleSchema: Json = { type: 'object' };
+    const scalePatchTypes = patchTypes.filter((patchType) => patchType !== 'application/apply-patch+yaml');
+    // the scale subresource speaks autoscaling/v1 Scale, whatever the parent's group
+    const scaleOperation = (op: Json): Json => ({ ...op, 'x-kubernetes-group-version-kind': { group: 'autoscaling', version: 'v1', kind: 'Scale' } });
+    paths[`${collection}/{name}/scale`] = {
+      get: scaleOperation(operation(type, 'get', 'readScale', [], scaleSchema)),
+      put: scaleOperation(operation(type, 'put', 'replaceScale', writeParameters, scaleSchema, ['application/json', 'application/yaml'])),
+      patch: scaleOperation(operation(type, 'patch', 'patchScale', writeParameters, scaleSchema, scalePatchTypes)),
+      parameters: [PATH_NAME, ...scope],
+    };
+  }
   return paths;
 }
 

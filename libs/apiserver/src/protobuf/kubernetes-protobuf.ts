@@ -3,6 +3,7 @@
 // contentType}; raw is the object in the generated protobuf of its kind. Only kinds with a schema in
 // message-schema.ts are understood; any other kind, or a field the schema lacks, is refused, so
 // nothing a client sent is ever silently dropped.
+import { APPS_KIND_SCHEMAS } from './workload-message-schema';
 import { KIND_SCHEMAS, type FieldSchema, type MessageSchema, type ScalarType } from './message-schema';
 import { ProtobufDecodeError, readFields, varintToNumber, type WireField } from './wire-reader';
 
@@ -106,7 +107,7 @@ export function decodeMessage(buffer: Buffer, schema: MessageSchema, typeName: s
     }
     const value = fieldValue(field, fieldSchema);
     // Go writes unset non-pointer fields as zero values; JSON's omitempty would have left them out
-    if (value === undefined || (!fieldSchema.repeated && (value === '' || value === 0 || value === false))) continue;
+    if (value === undefined || (!fieldSchema.repeated && !fieldSchema.pointer && (value === '' || value === 0 || value === false))) continue;
     if (fieldSchema.type.kind === 'embedded') Object.assign(result, value);
     else if (fieldSchema.repeated) ((result[fieldSchema.name] ??= []) as unknown[]).push(value);
     else result[fieldSchema.name] = value;
@@ -134,7 +135,7 @@ export function decodeKubernetesProtobuf(body: Buffer): Record<string, unknown> 
       throw new ProtobufDecodeError(`content encoding ${text(field)} is not supported`);
     }
   }
-  const schema = KIND_SCHEMAS[`${apiVersion}/${kind}`];
+  const schema = KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? APPS_KIND_SCHEMAS[`${apiVersion}/${kind}`];
   if (schema === undefined) throw new ProtobufDecodeError(`${kind} in version "${apiVersion}" is not understood as protobuf by this server; send it as JSON`);
   return { apiVersion, kind, ...decodeMessage(raw ?? Buffer.alloc(0), schema, kind) };
 }

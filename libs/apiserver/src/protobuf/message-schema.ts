@@ -1,6 +1,8 @@
 // The protobuf field numbers of the Kubernetes types kubectl sends as protobuf (the typed clients
-// behind `kubectl create configmap|secret|namespace|serviceaccount|service`), transcribed from
-// k8s.io/api/core/v1/generated.proto and k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto.
+// behind `kubectl create configmap|secret|namespace|serviceaccount|service|role|clusterrole|
+// rolebinding|clusterrolebinding|token` and `kubectl auth can-i [--list]|whoami`), transcribed from
+// k8s.io/api/{core,rbac,authentication,authorization}/v1/generated.proto and
+// k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto.
 
 export type ScalarType = 'string' | 'bytes' | 'bool' | 'int32' | 'int64';
 
@@ -20,14 +22,16 @@ export interface FieldSchema {
   name: string;
   type: FieldType;
   repeated?: boolean;
+  /** a Go pointer field (`*int32`, `*IntOrString`): Go writes it only when set, so a zero is meant and kept */
+  pointer?: boolean;
 }
 
 export type MessageSchema = Readonly<Record<number, FieldSchema>>;
 
-const s = (name: string, repeated = false): FieldSchema => ({ name, type: { kind: 'scalar', type: 'string' }, repeated });
-const scalar = (name: string, type: ScalarType): FieldSchema => ({ name, type: { kind: 'scalar', type } });
-const message = (name: string, schema: () => MessageSchema, repeated = false): FieldSchema => ({ name, type: { kind: 'message', message: schema }, repeated });
-const map = (name: string, value: ScalarType | 'quantity' = 'string'): FieldSchema => ({ name, type: { kind: 'map', value } });
+export const s = (name: string, repeated = false): FieldSchema => ({ name, type: { kind: 'scalar', type: 'string' }, repeated });
+export const scalar = (name: string, type: ScalarType): FieldSchema => ({ name, type: { kind: 'scalar', type } });
+export const message = (name: string, schema: () => MessageSchema, repeated = false): FieldSchema => ({ name, type: { kind: 'message', message: schema }, repeated });
+export const map = (name: string, value: ScalarType | 'quantity' = 'string'): FieldSchema => ({ name, type: { kind: 'map', value } });
 
 const OWNER_REFERENCE: MessageSchema = {
   1: s('kind'),
@@ -66,8 +70,8 @@ export const OBJECT_META: MessageSchema = {
   17: message('managedFields', () => MANAGED_FIELDS_ENTRY, true),
 };
 
-const METADATA = message('metadata', () => OBJECT_META);
-const LOCAL_OBJECT_REFERENCE: MessageSchema = { 1: s('name') };
+export const METADATA = message('metadata', () => OBJECT_META);
+export const LOCAL_OBJECT_REFERENCE: MessageSchema = { 1: s('name') };
 const OBJECT_REFERENCE: MessageSchema = {
   1: s('kind'),
   2: s('namespace'),
@@ -113,6 +117,29 @@ const SERVICE_SPEC: MessageSchema = {
 const LOAD_BALANCER_INGRESS: MessageSchema = { 1: s('ip'), 2: s('hostname'), 3: s('ipMode') };
 const SERVICE_STATUS: MessageSchema = { 1: message('loadBalancer', () => ({ 1: message('ingress', () => LOAD_BALANCER_INGRESS, true) })) };
 
+const LABEL_SELECTOR_REQUIREMENT: MessageSchema = { 1: s('key'), 2: s('operator'), 3: s('values', true) };
+const LABEL_SELECTOR: MessageSchema = { 1: map('matchLabels'), 2: message('matchExpressions', () => LABEL_SELECTOR_REQUIREMENT, true) };
+
+const POLICY_RULE: MessageSchema = { 1: s('verbs', true), 2: s('apiGroups', true), 3: s('resources', true), 4: s('resourceNames', true), 5: s('nonResourceURLs', true) };
+const RBAC_SUBJECT: MessageSchema = { 1: s('kind'), 2: s('apiGroup'), 3: s('name'), 4: s('namespace') };
+const ROLE_REF: MessageSchema = { 1: s('apiGroup'), 2: s('kind'), 3: s('name') };
+const ROLE_BINDING: MessageSchema = { 1: METADATA, 2: message('subjects', () => RBAC_SUBJECT, true), 3: message('roleRef', () => ROLE_REF) };
+
+const SELECTOR_ATTRIBUTES: MessageSchema = { 1: s('rawSelector'), 2: message('requirements', () => LABEL_SELECTOR_REQUIREMENT, true) };
+const RESOURCE_ATTRIBUTES: MessageSchema = {
+  1: s('namespace'),
+  2: s('verb'),
+  3: s('group'),
+  4: s('version'),
+  5: s('resource'),
+  6: s('subresource'),
+  7: s('name'),
+  8: message('fieldSelector', () => SELECTOR_ATTRIBUTES),
+  9: message('labelSelector', () => SELECTOR_ATTRIBUTES),
+};
+const NON_RESOURCE_ATTRIBUTES: MessageSchema = { 1: s('path'), 2: s('verb') };
+const ACCESS_REVIEW_STATUS: MessageSchema = { 1: scalar('allowed', 'bool'), 2: s('reason'), 3: s('evaluationError'), 4: scalar('denied', 'bool') };
+
 /** Top-level kinds by "apiVersion/kind". */
 export const KIND_SCHEMAS: Readonly<Record<string, MessageSchema>> = {
   'v1/ConfigMap': { 1: METADATA, 2: map('data'), 3: map('binaryData', 'bytes'), 4: scalar('immutable', 'bool') },
@@ -125,4 +152,51 @@ export const KIND_SCHEMAS: Readonly<Record<string, MessageSchema>> = {
     4: scalar('automountServiceAccountToken', 'bool'),
   },
   'v1/Service': { 1: METADATA, 2: message('spec', () => SERVICE_SPEC), 3: message('status', () => SERVICE_STATUS) },
+  'rbac.authorization.k8s.io/v1/Role': { 1: METADATA, 2: message('rules', () => POLICY_RULE, true) },
+  'rbac.authorization.k8s.io/v1/ClusterRole': {
+    1: METADATA,
+    2: message('rules', () => POLICY_RULE, true),
+    3: message('aggregationRule', () => ({ 1: message('clusterRoleSelectors', () => LABEL_SELECTOR, true) })),
+  },
+  'rbac.authorization.k8s.io/v1/RoleBinding': ROLE_BINDING,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ROLE_BINDING,
+  'authentication.k8s.io/v1/TokenRequest': {
+    1: METADATA,
+    2: message('spec', () => ({
+      1: s('audiences', true),
+      3: message('boundObjectRef', () => ({ 1: s('kind'), 2: s('apiVersion'), 3: s('name'), 4: s('uid') })),
+      4: scalar('expirationSeconds', 'int64'),
+    })),
+    3: message('status', () => ({ 1: s('token'), 2: { name: 'expirationTimestamp', type: { kind: 'time' } } })),
+  },
+  'authentication.k8s.io/v1/SelfSubjectReview': {
+    1: METADATA,
+    2: message('status', () => ({ 1: message('userInfo', () => ({ 1: s('username'), 2: s('uid'), 3: s('groups', true) })) })),
+  },
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    1: METADATA,
+    2: message('spec', () => ({ 1: message('resourceAttributes', () => RESOURCE_ATTRIBUTES), 2: message('nonResourceAttributes', () => NON_RESOURCE_ATTRIBUTES) })),
+    3: message('status', () => ACCESS_REVIEW_STATUS),
+  },
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': {
+    1: METADATA,
+    2: message('spec', () => ({ 1: s('namespace') })),
+    3: message('status', () => ({
+      1: message('resourceRules', () => ({ 1: s('verbs', true), 2: s('apiGroups', true), 3: s('resources', true), 4: s('resourceNames', true) }), true),
+      2: message('nonResourceRules', () => ({ 1: s('verbs', true), 2: s('nonResourceURLs', true) }), true),
+      3: scalar('incomplete', 'bool'),
+      4: s('evaluationError'),
+    })),
+  },
+  'authorization.k8s.io/v1/SubjectAccessReview': {
+    1: METADATA,
+    2: message('spec', () => ({
+      1: message('resourceAttributes', () => RESOURCE_ATTRIBUTES),
+      2: message('nonResourceAttributes', () => NON_RESOURCE_ATTRIBUTES),
+      3: s('user'),
+      4: s('groups', true),
+      6: s('uid'),
+    })),
+    3: message('status', () => ACCESS_REVIEW_STATUS),
+  },
 };

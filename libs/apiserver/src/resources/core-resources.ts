@@ -22,22 +22,28 @@ const at = (path: string[]) => (object: KubeObject): string => text(path.reduce<
 
 export const DEFAULT_TERMINATION_GRACE_SECONDS = 30;
 
+/** The defaults of a PodSpec, for pods and for the pod templates of workloads. */
+export function defaultPodSpec(spec: Record<string, unknown>): void {
+  spec['restartPolicy'] ??= 'Always';
+  spec['dnsPolicy'] ??= 'ClusterFirst';
+  spec['schedulerName'] ??= 'default-scheduler';
+  spec['terminationGracePeriodSeconds'] ??= DEFAULT_TERMINATION_GRACE_SECONDS;
+  for (const container of [...arrayAt(spec, ['containers']), ...arrayAt(spec, ['initContainers'])].filter(isRecord)) {
+    const image = typeof container['image'] === 'string' ? container['image'] : '';
+    const tag = image.includes('@') ? 'digest' : (image.split('/').pop() ?? '').split(':')[1];
+    container['imagePullPolicy'] ??= tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
+    container['terminationMessagePath'] ??= '/dev/termination-log';
+    container['terminationMessagePolicy'] ??= 'File';
+    for (const port of arrayAt(container, ['ports']).filter(isRecord)) port['protocol'] ??= 'TCP';
+  }
+}
+
 function defaultPod(object: KubeObject): void {
   const spec = recordAt(object, ['spec']);
   if (spec !== undefined) {
-    spec['restartPolicy'] ??= 'Always';
-    spec['dnsPolicy'] ??= 'ClusterFirst';
-    spec['schedulerName'] ??= 'default-scheduler';
-    spec['terminationGracePeriodSeconds'] ??= DEFAULT_TERMINATION_GRACE_SECONDS;
+    defaultPodSpec(spec);
+    // the ServiceAccount admission plugin's default: pods only, not templates
     spec['serviceAccountName'] ??= 'default';
-    for (const container of [...arrayAt(spec, ['containers']), ...arrayAt(spec, ['initContainers'])].filter(isRecord)) {
-      const image = typeof container['image'] === 'string' ? container['image'] : '';
-      const tag = image.includes('@') ? 'digest' : (image.split('/').pop() ?? '').split(':')[1];
-      container['imagePullPolicy'] ??= tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
-      container['terminationMessagePath'] ??= '/dev/termination-log';
-      container['terminationMessagePolicy'] ??= 'File';
-      for (const port of arrayAt(container, ['ports']).filter(isRecord)) port['protocol'] ??= 'TCP';
-    }
   }
   object['status'] = { phase: 'Pending', qosClass: qosClassOf(object) };
 }
@@ -215,7 +221,7 @@ export function coreResources(): ResourceType[] {
     }),
     defineBuiltin({
       group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'],
-      table: serviceAccountTable,
+      subresources: ['token'], table: serviceAccountTable,
     }),
   ];
 }

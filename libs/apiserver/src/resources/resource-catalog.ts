@@ -4,6 +4,9 @@
 import type { ResourceType } from './resource-type';
 import { coreResources } from './core-resources';
 import { groupResources } from './group-resources';
+import { appsResources } from './apps-resources';
+import { rbacResources } from './rbac-resources';
+import { reviewResources } from './review-resources';
 
 export interface GroupVersions {
   group: string;
@@ -11,7 +14,7 @@ export interface GroupVersions {
   versions: string[];
 }
 
-const BUILTIN_GROUP_ORDER = ['', 'coordination.k8s.io', 'events.k8s.io', 'apiextensions.k8s.io'];
+const BUILTIN_GROUP_ORDER = ['', 'apps', 'authentication.k8s.io', 'authorization.k8s.io', 'rbac.authorization.k8s.io', 'coordination.k8s.io', 'events.k8s.io', 'apiextensions.k8s.io'];
 
 /** Kubernetes' version priority: GA before beta before alpha, higher numbers first, other names last (alphabetical). */
 export function compareVersions(a: string, b: string): number {
@@ -35,7 +38,7 @@ export class ResourceCatalog {
   private generation = 0;
 
   constructor() {
-    this.builtin = [...coreResources(), ...groupResources()];
+    this.builtin = [...coreResources(), ...appsResources(), ...groupResources(), ...rbacResources(), ...reviewResources()];
   }
 
   /** Bumped on every change; discovery and OpenAPI documents are cached per generation. */

@@ -9,8 +9,11 @@ export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'd
 
 export const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-/** Subresources this server routes: `status` through the object store, the pod streams to a PodStreamHandler. */
-export type SubresourceName = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize';
+/**
+ * Subresources this server routes: `status` through the object store, the pod streams to a PodStreamHandler,
+ * `token` (serviceaccounts) to the TokenRequest handler.
+ */
+export type SubresourceName = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize' | 'token' | 'scale';
 
 /** How a name must look; mirrors apimachinery's name validators. */
 export type NameRule = 'subdomain' | 'label' | 'dns1035' | 'path-segment';
@@ -67,6 +70,8 @@ export interface ResourceType extends ResourceNames {
   definedBy?: string;
   /** OpenAPI v3 schema of the object, published for custom resources */
   openApiSchema?: Record<string, unknown>;
+  /** create-only kinds that are answered and never stored (access reviews), as in Kubernetes */
+  ephemeral?: boolean;
 }
 
 export function apiVersionOf(names: Pick<ResourceNames, 'group' | 'version'>): string {

@@ -14,6 +14,8 @@ export type RequestVerb =
   | 'connect';
 
 const STREAM_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
+// subresources whose POST creates something about the named object (a token for a service account)
+const CREATE_SUBRESOURCES = new Set(['token']);
 
 function isWatchParam(value: string | null): boolean {
   return value === 'true' || value === '1';
@@ -30,7 +32,7 @@ export function requestVerb(method: string, path: ResourcePath, query: URLSearch
       if (path.watchPath || isWatchParam(query.get('watch'))) return 'watch';
       return named ? 'get' : 'list';
     case 'POST':
-      if (!named) return 'create';
+      if (!named || (path.subresource !== undefined && CREATE_SUBRESOURCES.has(path.subresource))) return 'create';
       break;
     case 'PUT':
       if (named) return 'update';

@@ -1,6 +1,7 @@
-// What the server proves itself with and what it trusts: the admin token (made once, kept in the data
-// directory) and the TLS material (a CA and a serving certificate, given or created and kept).
-import { randomBytes } from 'node:crypto';
+// What the server proves itself with and what it trusts: the admin token and the service account
+// signing key (made once, kept in the data directory) and the TLS material (a CA and a serving
+// certificate, given or created and kept).
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
@@ -13,6 +14,7 @@ import {
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 export const PKI_DIRECTORY = 'pki';
+export const SERVICE_ACCOUNT_KEY_FILE = 'service-account.key';
 
 export interface TlsMaterial {
   caCertPem: string;
@@ -49,10 +51,31 @@ export async function loadOrCreateAdminToken(dataDir: string, given: string | un
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const token = randomBytes(32).toString('hex');
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, `${token}\n`, { mode: 0o600 });
-  await rename(temporary, file);
+  await writeSecretFile(file, `${token}\n`);
   return token;
+}
+
+/** Written beside and renamed into place, so a crash never leaves half a secret behind. */
+async function writeSecretFile(file: string, content: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, content, { mode: 0o600 });
+  await rename(temporary, file);
+}
+
+/** The PKCS#8 PEM of the P-256 key that signs service account tokens, in `<dataDir>/service-account.key`, created on first start. */
+export async function loadOrCreateServiceAccountKey(dataDir: string): Promise<string> {
+  const file = join(dataDir, SERVICE_ACCOUNT_KEY_FILE);
+  try {
+    const stored = await readFile(file, 'utf8');
+    if (stored.includes('PRIVATE KEY')) return stored;
+    throw new CredentialsError(`${file} holds no PEM private key; remove it to have a new one made (tokens signed with the old key stop working)`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  await writeSecretFile(file, pem);
+  return pem;
 }
 
 function servingNames(host: string, extra: readonly string[]): { dnsNames: string[]; ipAddresses: string[] } {

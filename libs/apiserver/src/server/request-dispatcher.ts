@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { ApiError, badRequest, internalError, pathNotFound, unauthorized, type Status } from '../errors';
 import { negotiate, sendStatus } from '../http';
-import type { Authenticator, UserInfo } from '../auth';
+import { effectiveUser, type Authenticator, type UserInfo } from '../auth';
 import { handlePodUpgrade, handleResourceRequest, parseFieldSelectorOnly, type HandlerServices, type ResourceRequest } from '../handlers';
 import type { ApiMetrics } from '../metrics';
 import type { OpenApiDocuments } from '../openapi';
@@ -90,9 +90,13 @@ export class RequestDispatcher {
       if (response !== undefined) response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok');
       return undefined;
     }
-    const user = this.deps.authenticator.authenticate(request);
-    if (user === undefined) throw unauthorized();
-    if (path.kind !== 'resource') return { kind: 'nonResource', path };
+    const authenticated = this.deps.authenticator.authenticate(request);
+    if (authenticated === undefined) throw unauthorized();
+    const user = effectiveUser(authenticated, request.headers, this.deps.services.authorizer);
+    if (path.kind !== 'resource') {
+      this.deps.services.authorizer.authorizeNonResource(user, request.method ?? 'GET', rawPath);
+      return { kind: 'nonResource', path };
+    }
     return { kind: 'resource', context: this.resourceContext(request, response, path, query, user, labels) };
   }
 

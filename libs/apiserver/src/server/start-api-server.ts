@@ -8,7 +8,16 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { createLogger, type Logger } from '@kedge/telemetry';
-import { Authenticator, Authorizer, MASTERS_GROUP, type StaticToken } from '../auth';
+import {
+  Authenticator,
+  Authorizer,
+  DEFAULT_SERVICE_ACCOUNT_ISSUER,
+  MASTERS_GROUP,
+  ServiceAccountTokens,
+  ensureBootstrapPolicy,
+  type ServiceAccountTokenCheck,
+  type StaticToken,
+} from '../auth';
 import { badRequest } from '../errors';
 import { CrdController, GarbageCollector, NamespaceController, type Controller } from '../controllers';
 import type { HandlerServices } from '../handlers';
@@ -17,10 +26,11 @@ import { writeKubeconfig } from '../kubeconfig';
 import { createApiMetrics } from '../metrics';
 import { OpenApiDocuments } from '../openapi';
 import { PodStreamRegistry, type PodStreamHandler } from '../pod-streams';
-import { ResourceCatalog } from '../resources';
+import { ResourceCatalog, type ResourceType } from '../resources';
 import { openSqliteStorage, type ObjectStorage } from '../storage';
 import { ResourceStore } from '../store';
-import { loadOrCreateAdminToken, resolveTlsMaterial, type ApiServerTlsOptions } from './credentials';
+import type { KubeObject } from '../meta';
+import { loadOrCreateAdminToken, loadOrCreateServiceAccountKey, resolveTlsMaterial, type ApiServerTlsOptions } from './credentials';
 import { SERVER_VERSION } from './non-resource-endpoints';
 import { RequestDispatcher } from './request-dispatcher';
 
@@ -48,6 +58,10 @@ export interface ApiServerOptions {
   adminToken?: string;
   /** more bearer tokens, e.g. for node identities in tests */
   tokens?: StaticToken[];
+  /** `iss` of service account tokens (default https://kubernetes.default.svc) */
+  serviceAccountIssuer?: string;
+  /** audiences accepted in service account tokens, and given to new ones by default (default: [the issuer]) */
+  apiAudiences?: string[];
   /** prom-client registry to count requests on */
   metricsRegistry?: Registry;
   /** request body limit in bytes (default 3 MiB, as kube-apiserver) */
@@ -64,6 +78,11 @@ export interface ApiServer {
   adminToken: string;
   /** PEM of the CA clients must trust and client certificates are checked against ('' without TLS) */
   caCertPem: string;
+  /**
+   * A signed token for an existing ServiceAccount, as `kubectl create token` gets one (default: the
+   * server's audience, one hour); throws a 404 ApiError when the ServiceAccount does not exist.
+   */
+  createServiceAccountToken(namespace: string, name: string, options?: { audiences?: string[]; expirationSeconds?: number }): string;
   storage: ObjectStorage;
   /** installs the pods/log and pods/exec|attach|portforward handler; returns a function removing it */
   registerPodStreamHandler(handler: PodStreamHandler): () => void;
@@ -87,6 +106,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
 
   const adminToken = await loadOrCreateAdminToken(options.dataDir, options.adminToken);
+  const issuer = options.serviceAccountIssuer ?? DEFAULT_SERVICE_ACCOUNT_ISSUER;
+  const serviceAccountTokens = new ServiceAccountTokens({
+    signingKeyPem: await loadOrCreateServiceAccountKey(options.dataDir),
+    issuer,
+    audiences: options.apiAudiences ?? [issuer],
+  });
   const tls = tlsOption === false ? undefined : await resolveTlsMaterial(tlsOption, options.dataDir, host, options.serverNames ?? []);
 
   const storage = openSqliteStorage({
@@ -100,8 +125,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const store = new ResourceStore(storage, catalog, now);
   const controllerContext = { store, catalog, logger, now };
   const controllers: Controller[] = [new CrdController(controllerContext), new NamespaceController(controllerContext), new GarbageCollector(controllerContext)];
+  let authorizer: Authorizer;
   try {
     for (const controller of controllers) controller.start();
+    ensureBootstrapPolicy(store);
+    authorizer = new Authorizer(store);
   } catch (error) {
     for (const controller of controllers) controller.stop();
     storage.close();
@@ -112,7 +140,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const services: HandlerServices = {
     store,
     catalog,
-    authorizer: new Authorizer(store),
+    authorizer,
+    serviceAccountTokens,
     podStreams,
     logger,
     now,
@@ -125,7 +154,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   let address = `${host}:0`;
   const dispatcher = new RequestDispatcher({
     services,
-    authenticator: new Authenticator(tokens),
+    authenticator: new Authenticator(tokens, serviceAccountCheck(store, serviceAccountTokens, now)),
     metrics: createApiMetrics(options.metricsRegistry),
     openapi: new OpenApiDocuments(catalog, SERVER_VERSION.gitVersion),
     registry: options.metricsRegistry,
@@ -160,6 +189,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     });
   } catch (error) {
     // e.g. the port is taken: leave nothing running behind
+    authorizer.close();
     for (const controller of controllers) controller.stop();
     storage.close();
     throw error;
@@ -179,6 +209,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     adminKubeconfigPath,
     adminToken,
     caCertPem: tls?.caCertPem ?? '',
+    createServiceAccountToken: (namespace, name, tokenOptions = {}) => {
+      const account = store.get(serviceAccountType(store), namespace, name);
+      return serviceAccountTokens.issue(
+        { namespace, name, uid: account.metadata.uid ?? '' },
+        { audiences: tokenOptions.audiences ?? [...serviceAccountTokens.audiences], expirationSeconds: tokenOptions.expirationSeconds ?? 3600, now: now() },
+      ).token;
+    },
     storage,
     registerPodStreamHandler: (handler) => podStreams.register(handler),
     close: () => {
@@ -188,10 +225,34 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        authorizer.close();
         for (const controller of controllers) controller.stop();
         storage.close();
       })();
       return closing;
+    },
+  };
+}
+
+function serviceAccountType(store: ResourceStore): ResourceType {
+  const type = store.catalog.find('', 'v1', 'serviceaccounts');
+  if (type === undefined) throw new Error('serviceaccounts are not served');
+  return type;
+}
+
+/** Service account tokens are checked against the live objects they name: deleting or recreating one ends them. */
+function serviceAccountCheck(store: ResourceStore, tokens: ServiceAccountTokens, now: () => Date): ServiceAccountTokenCheck {
+  const plurals = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets', Node: 'nodes' } as const;
+  return {
+    tokens,
+    now,
+    liveUid: (kind, namespace, name) => {
+      const type = store.catalog.find('', 'v1', plurals[kind]);
+      if (type === undefined) return undefined;
+      const object: KubeObject | undefined = store.find(type, type.namespaced ? namespace : undefined, name);
+      if (object === undefined) return undefined;
+      // a pod keeps its tokens through its graceful deletion, as its kubelet still acts for it
+      return kind !== 'Pod' && object.metadata.deletionTimestamp !== undefined ? undefined : object.metadata.uid;
     },
   };
 }

@@ -9,6 +9,18 @@ export {
   serviceAccountTable,
   serviceTable,
 } from './core-tables';
-export { customResourceDefinitionTable, defaultTable, leaseTable, nodeTable, podTable } from './workload-tables';
+export {
+  customResourceDefinitionTable,
+  daemonSetTable,
+  defaultTable,
+  deploymentTable,
+  formatLabelSelector,
+  leaseTable,
+  nodeTable,
+  podTable,
+  replicaSetTable,
+  statefulSetTable,
+} from './workload-tables';
 export { customResourceTable, type JsonPathEvaluator, type PrinterColumn } from './custom-resource-table';
+export { roleBindingTable, roleTable } from './rbac-tables';
 export { buildTable, parseIncludeObject, type IncludeObject, type Table, type TableOptions, type TableRow } from './table-response';
