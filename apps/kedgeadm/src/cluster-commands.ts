@@ -1,7 +1,8 @@
 // The commands that set up machines: init (cloud), join / reset / diagnose (edge).
 import type { Command } from 'commander';
 import { diagnose, formatResults, readEdgeSettings } from './diagnose-command';
-import { initCommand } from './init-command';
+import { DEFAULT_MANIFEST_DIR, describeRef } from './cluster-manifests';
+import { initCommand, type InitOptions } from './init-command';
 import { joinCommand, type JoinOptions } from './join-command';
 import { resetCommand } from './reset-command';
 
@@ -12,20 +13,48 @@ const out = (text: string): void => {
 export function registerClusterCommands(program: Command): void {
   program
     .command('init')
-    .description('Prepare the cloud side: write <data-dir>/cloudcore.yaml and create the cluster CA in <data-dir>/pki.')
-    .option('--data-dir <dir>', "cloudcore's data dir", '/var/lib/kedge/cloudcore')
-    .option('--kubeconfig <file>', 'use this Kubernetes cluster instead of the embedded API server')
+    .description(
+      'Prepare the cloud side. Without --kubeconfig: write <data-dir>/cloudcore.yaml for the embedded API server\n' +
+        'and create the cluster CA in <data-dir>/pki. With --kubeconfig: deploy cloudcore into that cluster\n' +
+        '(namespace kedge, service account, least-privilege RBAC, config, Deployment, Service; deploy/cloudcore)\n' +
+        'by server-side apply, and create the CA in the Secret kedge/cloudcore-pki. What init creates is recorded\n' +
+        'in <data-dir>/.kedgeadm-written.json for `kedgeadm reset`.',
+    )
+    .option('--data-dir <dir>', "cloudcore's data dir (with --kubeconfig: only the record of what init created)", '/var/lib/kedge/cloudcore')
+    .option('--kubeconfig <file>', 'an existing Kubernetes cluster (needs cluster-admin to create the RBAC objects)')
     .option('--advertise-address <ip>', 'the IP address edges dial (goes into the server certificate)', '127.0.0.1')
-    .addHelpText('after', '\nExample:\n  kedgeadm init --data-dir /var/lib/kedge/cloudcore --advertise-address 10.0.0.5')
-    .action(async (options: { dataDir: string; kubeconfig?: string; advertiseAddress: string }) => {
-      const result = await initCommand(options);
-      out(`wrote ${result.configFile}`);
-      out(`cluster CA ${result.caFile} (sha256 ${result.caHash})`);
+    .option('--cloudcore-on-host', 'with --kubeconfig: run cloudcore on this machine against the cluster instead of in a pod')
+    .option('--image <ref>', 'the cloudcore image for the Deployment (default: the one in deploy/cloudcore)')
+    .option('--manifests <dir>', 'the manifests to apply', DEFAULT_MANIFEST_DIR)
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  kedgeadm init --data-dir /var/lib/kedge/cloudcore --advertise-address 10.0.0.5       # one machine, embedded API server\n' +
+        '  kedgeadm init --kubeconfig ~/.kube/config --advertise-address 10.0.0.5               # cloudcore in your cluster\n' +
+        '  kedgeadm init --kubeconfig ~/.kube/config --cloudcore-on-host --advertise-address 10.0.0.5',
+    )
+    .action(async (options: InitOptions) => {
+      const result = await initCommand({
+        ...options,
+        onApplied: ({ ref, created }) => out(`applied ${describeRef(ref)}${created ? ' (created)' : ' (already there: updated, kept on reset)'}`),
+      });
+      for (const file of result.files) out(`wrote ${file}`);
+      out(`cluster CA in ${result.caLocation} (sha256 ${result.caHash})`);
       out('');
       out('Next:');
-      out(`  1. start cloudcore:     cloudcore --config ${result.configFile}`);
-      out(`  2. issue a join token:  kedgeadm token --data-dir ${options.dataDir} --node gateway-01`);
-      out(`  3. on the gateway:      kedgeadm join --cloud ${options.advertiseAddress} --node-name gateway-01 --token <token>`);
+      const tokenFlags = options.kubeconfig ? `--kubeconfig ${options.kubeconfig}` : `--data-dir ${options.dataDir}`;
+      if (result.mode === 'cluster') {
+        out('  1. make the cloudcore image available on the cluster nodes (no registry needed):');
+        out('       node --import tsx tools/package/cloudcore-image.ts   # writes dist/cloudcore-image-*.tar');
+        out('       ctr -n k8s.io images import dist/cloudcore-image-*.tar   # on each node');
+        out('     then: kubectl -n kedge rollout status deployment/cloudcore');
+        out(`  2. expose the hub ports to the gateways at ${options.advertiseAddress}: 10000/TCP, 10002/TCP, 10001/UDP (see docs/deploy.md)`);
+      } else {
+        out(`  1. start cloudcore:     cloudcore --config ${result.configFile}`);
+        out('  2. open the hub ports to the gateways: 10000/TCP, 10002/TCP, 10001/UDP');
+      }
+      out(`  3. issue a join token:  kedgeadm token ${tokenFlags} --node gateway-01`);
+      out(`  4. on the gateway:      kedgeadm join --cloud ${options.advertiseAddress} --node-name gateway-01 --token <token>`);
       out(`Undo: kedgeadm reset --prefix ${options.dataDir}`);
     });
 
@@ -68,9 +97,15 @@ export function registerClusterCommands(program: Command): void {
     .command('reset')
     .description('Remove exactly the files `kedgeadm join` or `kedgeadm init` recorded in <prefix>/.kedgeadm-written.json.')
     .option('--prefix <dir>', 'the --prefix given to join (or --data-dir given to init)', '/etc/kedge')
-    .addHelpText('after', '\nStop edgecore first (systemctl disable --now edgecore): reset does not touch running processes.')
-    .action((options: { prefix: string }) => {
-      const result = resetCommand(options);
+    .option('--kubeconfig <file>', 'after init --kubeconfig: the cluster to delete from (default: the kubeconfig init used)')
+    .addHelpText(
+      'after',
+      '\nStop edgecore first (systemctl disable --now edgecore): reset does not touch running processes.\n' +
+        'After `init --kubeconfig`, reset deletes the cluster objects init created (the namespace kedge with the CA\n' +
+        'Secret among them: every joined edge must join again), and keeps objects that were there before.',
+    )
+    .action(async (options: { prefix: string; kubeconfig?: string }) => {
+      const result = await resetCommand(options);
       for (const file of result.removed) out(`removed ${file}`);
       for (const file of result.alreadyGone) out(`already gone ${file}`);
       out(`reset: undid kedgeadm ${result.command} (${result.removed.length} removed)`);

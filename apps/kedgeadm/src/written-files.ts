@@ -1,6 +1,7 @@
 // The record of what `kedgeadm join` / `kedgeadm init` wrote, so `kedgeadm reset` removes exactly that.
 import { existsSync, readFileSync, rmSync, rmdirSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { ObjectRef } from './cluster-manifests';
 
 export const WRITTEN_FILES_RECORD = '.kedgeadm-written.json';
 
@@ -11,11 +12,14 @@ export interface WrittenFilesRecord {
   files: string[];
   /** directories kedgeadm created (removed by reset when empty) */
   directories: string[];
+  /** `init --kubeconfig`: the cluster objects init created (reset deletes these, last first) */
+  cluster?: { kubeconfig: string; objects: ObjectRef[] };
 }
 
 export class WrittenFiles {
   readonly files: string[] = [];
   readonly directories: string[] = [];
+  cluster: WrittenFilesRecord['cluster'];
 
   constructor(readonly prefix: string, readonly command: WrittenFilesRecord['command']) {}
 
@@ -33,6 +37,13 @@ export class WrittenFiles {
     this.save();
   }
 
+  /** Record a cluster object init created; saved at once, so a failed init can still be reset. */
+  addClusterObject(kubeconfig: string, ref: ObjectRef): void {
+    this.cluster ??= { kubeconfig, objects: [] };
+    this.cluster.objects.push(ref);
+    this.save();
+  }
+
   /** Record a file somebody else (e.g. @kedge/pki) wrote on our behalf. */
   add(file: string): void {
     if (!this.files.includes(file)) this.files.push(file);
@@ -46,6 +57,7 @@ export class WrittenFiles {
       writtenAt: new Date().toISOString(),
       files: this.files,
       directories: this.directories,
+      ...(this.cluster ? { cluster: this.cluster } : {}),
     };
     writeFileSync(join(this.prefix, WRITTEN_FILES_RECORD), `${JSON.stringify(record, null, 2)}\n`);
   }

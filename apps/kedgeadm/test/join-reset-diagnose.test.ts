@@ -18,7 +18,7 @@ describe('join helpers', () => {
 });
 
 describe('reset', () => {
-  it('removes exactly the recorded files and the directories it created when empty', () => {
+  it('removes exactly the recorded files and the directories it created when empty', async () => {
     const prefix = mkdtempSync(join(tmpdir(), 'kedgeadm-unit-'));
     const foreign = join(prefix, 'keep.txt');
     writeFileSync(foreign, 'not ours');
@@ -26,11 +26,11 @@ describe('reset', () => {
     written.write(join(prefix, 'a', 'b', 'one.yaml'), 'x');
     written.write(join(prefix, 'two.yaml'), 'y');
     mkdirSync(join(prefix, 'a', 'other'));
-    const result = resetCommand({ prefix });
+    const result = await resetCommand({ prefix });
     expect(result.removed).toEqual(expect.arrayContaining([join(prefix, 'a', 'b', 'one.yaml'), join(prefix, 'two.yaml'), `${join(prefix, 'a', 'b')}/`]));
     expect(existsSync(foreign)).toBe(true);
     expect(existsSync(join(prefix, 'a', 'other'))).toBe(true); // not empty: a/ stays
-    expect(() => resetCommand({ prefix })).toThrow(/nothing to reset/);
+    await expect(resetCommand({ prefix })).rejects.toThrow(/nothing to reset/);
   });
 });
 
