@@ -155,6 +155,34 @@ describe('cloudcore deployed by kedgeadm init --kubeconfig', () => {
     expect((await kubectl(admin, ['get', 'namespace', 'plant-7'])).code).toBe(0);
   });
 
+  it('--cloudcore-on-host puts only the namespace and the CA Secret in the cluster and writes cloudcore.yaml here', async () => {
+    const api = await startApiServer({ dataDir: tempDir('incluster-host'), port: 0, logger: createLogger({ name: 'cluster', level: 'warn' }) });
+    cleanup.add(() => api.close());
+    const admin = { kubeconfig: api.adminKubeconfigPath };
+    const dataDir = tempDir('incluster-host-init');
+    const init = await runKedgeadm(['init', '--kubeconfig', admin.kubeconfig, '--cloudcore-on-host', '--data-dir', dataDir, '--advertise-address', '10.0.0.5']);
+    expect(init.stderr).toBe('');
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain(`cloudcore --config ${join(dataDir, 'cloudcore.yaml')}`);
+    const config = parse(readFileSync(join(dataDir, 'cloudcore.yaml'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({
+      cloudHub: { advertiseAddresses: ['10.0.0.5'] },
+      kubeAPI: { kubeconfig: admin.kubeconfig },
+      pki: { store: 'secret', secretNamespace: 'kedge', secretName: 'cloudcore-pki' },
+    });
+    expect(await kubectlOk(admin, ['get', 'secret', '-n', 'kedge', 'cloudcore-pki', '-o', 'jsonpath={.data.ca\\.key}'])).not.toBe('');
+    expect((await kubectl(admin, ['get', 'deployment', '-n', 'kedge', 'cloudcore'])).code).not.toBe(0);
+    expect((await kubectl(admin, ['get', 'clusterrole', 'kedge-cloudcore'])).code).not.toBe(0);
+    // a second init on the same data dir is refused, pointing at reset
+    const again = await runKedgeadm(['init', '--kubeconfig', admin.kubeconfig, '--cloudcore-on-host', '--data-dir', dataDir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`kedgeadm reset --prefix ${dataDir}`);
+    const reset = await runKedgeadm(['reset', '--prefix', dataDir]);
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toContain(`removed ${join(dataDir, 'cloudcore.yaml')}`);
+    await waitFor(async () => (await kubectl(admin, ['get', 'namespace', 'kedge'])).code !== 0, 'namespace kedge deleted', { timeoutMs: 30_000 });
+  });
+
   it('refuses with a clear message when the cluster credentials cannot create the RBAC objects', async () => {
     const api = await startApiServer({
       dataDir: tempDir('incluster-denied'),

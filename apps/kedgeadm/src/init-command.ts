@@ -92,14 +92,10 @@ export async function initCommand(options: InitOptions): Promise<InitResult> {
   if (options.cloudcoreOnHost) {
     written.write(
       configFile,
-      `# written by kedgeadm init; start with: cloudcore --config ${configFile}\n${stringify({
-        apiVersion: 'kedge.io/v1alpha1',
-        kind: 'CloudCore',
-        dataDir,
-        cloudHub: { advertiseAddresses: [options.advertiseAddress] },
+      cloudcoreConfigText(configFile, dataDir, options.advertiseAddress, {
         kubeAPI: { kubeconfig },
         pki: { store: 'secret', secretNamespace: PKI_SECRET.namespace, secretName: PKI_SECRET.name },
-      })}`,
+      }),
     );
   }
   return {
@@ -123,13 +119,7 @@ async function initEmbedded(dataDir: string, options: InitOptions): Promise<Init
   if (!caExisted) for (const f of [CA_CERT_FILE, CA_KEY_FILE]) written.add(join(pkiDir, f));
   written.write(
     configFile,
-    `# written by kedgeadm init; start with: cloudcore --config ${configFile}\n${stringify({
-      apiVersion: 'kedge.io/v1alpha1',
-      kind: 'CloudCore',
-      dataDir,
-      cloudHub: { advertiseAddresses: [options.advertiseAddress] },
-      kubeAPI: { embedded: { address: '127.0.0.1', port: 6443 } },
-    })}`,
+    cloudcoreConfigText(configFile, dataDir, options.advertiseAddress, { kubeAPI: { embedded: { address: '127.0.0.1', port: 6443 } } }),
   );
   const caFile = join(pkiDir, CA_CERT_FILE);
   return {
@@ -140,4 +130,10 @@ async function initEmbedded(dataDir: string, options: InitOptions): Promise<Init
     files: [...written.files],
     applied: [],
   };
+}
+
+/** cloudcore.yaml as init writes it: the common part, then where the Kubernetes API (and PKI) are. */
+function cloudcoreConfigText(configFile: string, dataDir: string, advertiseAddress: string, rest: Record<string, unknown>): string {
+  const config = { apiVersion: 'kedge.io/v1alpha1', kind: 'CloudCore', dataDir, cloudHub: { advertiseAddresses: [advertiseAddress] }, ...rest };
+  return `# written by kedgeadm init; start with: cloudcore --config ${configFile}\n${stringify(config)}`;
 }
