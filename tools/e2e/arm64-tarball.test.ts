@@ -101,7 +101,7 @@ describe.skipIf(skipReason !== undefined)(`edgecore linux-arm64 tarball (cross-b
     const sqliteCheck =
       "import D from 'better-sqlite3'; const d = new D(':memory:'); d.exec('create table t (x)'); d.prepare('insert into t values (?)').run(42); " +
       "const { x } = d.prepare('select x from t').get(); d.close(); const sp = await import('@serialport/bindings-cpp'); " +
-      "console.log(process.arch, x, typeof sp.autoDetect, 'ok')";
+      "console.log([process.arch, x, typeof sp.autoDetect, 'ok'].join(' '))";
     // emulation is slow (~10 s per start): run the four checks side by side
     const [help, defaults, sqlite, launched] = await Promise.all([
       runArm64Node(node, [join(lib, 'edgecore.mjs'), '--help']),
