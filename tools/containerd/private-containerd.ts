@@ -8,8 +8,8 @@
 //     RunPodSandbox fails; restrict_oom_score_adj = true clamps it to containerd's own value.
 //   - no registry: the sandbox image is localhost/kedge/pause:1, imported offline (oci-image.ts).
 //   - Debian installs the CNI plugins in /usr/lib/cni, not /opt/cni/bin.
-import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
@@ -227,6 +227,8 @@ export interface StopReport {
   pid: number | undefined;
   removedSandboxes: string[];
   unmounted: string[];
+  /** the CNI bridge removed from the host, when it was ours and no other pod still used it */
+  removedBridge: string | undefined;
 }
 
 /** Removes the pods, stops containerd by its recorded pid (TERM, then KILL) and unmounts leftovers under dir. */
@@ -245,9 +247,35 @@ export async function stopPrivateContainerd(dir: string, options: { graceMs?: nu
     }
   }
   const unmounted = await unmountUnder(paths.dir);
+  const removedBridge = removeIdleBridge(paths);
   await rm(paths.pidPath, { force: true });
   await rm(paths.socketPath, { force: true });
-  return { pid, removedSandboxes, unmounted };
+  return { pid, removedSandboxes, unmounted, removedBridge };
+}
+
+/**
+ * The CNI bridge plugin creates the bridge on the first pod and never removes it. Once this
+ * containerd's pods are gone, delete it — but only while no interface is attached, since another
+ * private containerd (another test file) may share the name and still have pods on it.
+ */
+function removeIdleBridge(paths: ContainerdPaths): string | undefined {
+  const conflist = join(paths.cniConfDir, '10-kedge-pods.conflist');
+  let bridge: string | undefined;
+  try {
+    const config = JSON.parse(readFileSync(conflist, 'utf8')) as { plugins?: { type?: string; bridge?: string }[] };
+    bridge = config.plugins?.find((plugin) => plugin.type === 'bridge')?.bridge;
+  } catch {
+    return undefined;
+  }
+  if (bridge === undefined || !/^kedge-cni[\w-]*$/.test(bridge)) return undefined;
+  const ports = `/sys/class/net/${bridge}/brif`;
+  if (!existsSync(ports) || readdirSync(ports).length > 0) return undefined;
+  try {
+    execFileSync('ip', ['link', 'delete', bridge, 'type', 'bridge'], { stdio: 'ignore' });
+    return bridge;
+  } catch {
+    return undefined; // gone already, or no right to: leaving it is harmless
+  }
 }
 
 export interface ContainerdStatus {
