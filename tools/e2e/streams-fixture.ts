@@ -23,12 +23,28 @@ export const NODE = 'edge-streams';
 export const POD = 'chatty';
 export const CONTAINER = 'app';
 
+export interface ExtraContainer {
+  name: string;
+  command: string[];
+  stdin?: boolean;
+  tty?: boolean;
+}
+
+export interface RunningPod {
+  sandboxId: string;
+  /** the pod's IP on the CNI bridge; '' on the node's network */
+  ip: string;
+  containerIds: Record<string, string>;
+}
+
 export interface StreamsWorld {
   apiServer: ApiServer;
   cloudStream: CloudStream;
   edgeStream: EdgeStream;
   cri: CriClient;
   containerId: string;
+  /** runs another pod on the private containerd as edged would (labels, log directory); removed by stop() */
+  runPod(name: string, network: 'NODE' | 'POD', containers: ExtraContainer[]): Promise<RunningPod>;
   stop(): Promise<void>;
 }
 
@@ -99,7 +115,38 @@ export async function startStreamsWorld(): Promise<StreamsWorld> {
       if (Date.now() > deadline) throw new Error('the edge did not connect');
       await new Promise((r) => setTimeout(r, 50));
     }
-    return { apiServer, cloudStream, edgeStream, cri, containerId, stop };
+    const runPod = async (name: string, network: 'NODE' | 'POD', containers: ExtraContainer[]): Promise<RunningPod> => {
+      const podLabels = { 'io.kubernetes.pod.namespace': 'default', 'io.kubernetes.pod.name': name };
+      const podSandbox: PodSandboxConfig = {
+        metadata: { name, uid: `uid-${name}`, namespace: 'default' },
+        logDirectory: join(dir, 'pods', `default_${name}_uid-${name}`),
+        labels: podLabels,
+        linux: { securityContext: { namespaceOptions: { network, pid: 'CONTAINER', ipc: 'POD' } } },
+      };
+      const podSandboxId = await cri.runPodSandbox(podSandbox);
+      stops.push(() => cri.removePodSandbox(podSandboxId));
+      const containerIds: Record<string, string> = {};
+      for (const container of containers) {
+        const id = await cri.createContainer(
+          podSandboxId,
+          {
+            metadata: { name: container.name },
+            image: BUSYBOX_IMAGE,
+            command: container.command,
+            stdin: container.stdin ?? false,
+            tty: container.tty ?? false,
+            logPath: `${container.name}/0.log`,
+            labels: { ...podLabels, 'io.kubernetes.container.name': container.name },
+          },
+          podSandbox,
+        );
+        await cri.startContainer(id);
+        containerIds[container.name] = id;
+      }
+      const status = await cri.podSandboxStatus(podSandboxId);
+      return { sandboxId: podSandboxId, ip: status.ip, containerIds };
+    };
+    return { apiServer, cloudStream, edgeStream, cri, containerId, runPod, stop };
   } catch (error) {
     await stop();
     throw error;

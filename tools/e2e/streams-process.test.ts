@@ -1,6 +1,9 @@
 // The same path with the real processes: cloudcore (embedded API server + cloudstream) and edgecore
-// (edged pod workers + edgestream) on a private containerd; kubectl logs/exec on a pod edged started.
+// (edged pod workers + edgestream) on a private containerd; kubectl logs/exec/attach/port-forward on pods
+// edged started.
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,5 +69,57 @@ describe.skipIf(skipReason !== undefined)(`streams - cloudcore and edgecore proc
     const exec = await kubectl(admin, ['exec', 'proc-pod', '--', 'sh', '-c', 'echo in-pod; exit 5']);
     expect(exec.stdout).toBe('in-pod\n');
     expect(exec.code).toBe(5);
+  });
+
+  it('streams - attach and port-forward reach a pod that edged runs', async () => {
+    const admin = { kubeconfig: cloud!.kubeconfig };
+    const web = 'mkdir -p /www && echo from-edged-web > /www/index.html && exec httpd -f -p 8080 -h /www';
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'proc-web', namespace: 'default' },
+      spec: {
+        nodeName: NODE,
+        containers: [
+          { name: 'web', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', web] },
+          { name: 'ticker', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', 'while true; do echo tick; sleep 0.2; done'] },
+        ],
+      },
+    };
+    await kubectlOk(admin, ['create', '-f', '-'], JSON.stringify(pod));
+    // kubectl port-forward wants the phase edged reports
+    await waitFor(async () => (await kubectl(admin, ['get', 'pod', 'proc-web', '-o', 'jsonpath={.status.phase}'])).stdout === 'Running', 'the pod to run', { timeoutMs: 90_000 });
+
+    const attach = spawn('kubectl', ['--kubeconfig', admin.kubeconfig, 'attach', 'proc-web', '-c', 'ticker'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let ticks = '';
+    attach.stdout.on('data', (c: Buffer) => (ticks += c.toString()));
+    try {
+      await waitFor(() => ticks.includes('tick\ntick\n'), 'the ticker output through attach', { timeoutMs: 30_000 });
+    } finally {
+      if (attach.pid !== undefined && attach.exitCode === null) process.kill(attach.pid, 'SIGTERM');
+    }
+
+    const forward = spawn('kubectl', ['--kubeconfig', admin.kubeconfig, 'port-forward', '--address', '127.0.0.1', 'pod/proc-web', ':8080'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    forward.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      await waitFor(() => /Forwarding from 127\.0\.0\.1:\d+/.test(out), 'kubectl port-forward to listen');
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+      let body = '';
+      await waitFor(
+        () =>
+          new Promise<boolean>((resolve) => {
+            get({ host: '127.0.0.1', port, path: '/index.html', agent: false }, (response) => {
+              response.on('data', (c: Buffer) => (body += c.toString()));
+              response.on('end', () => resolve(body === 'from-edged-web\n'));
+            }).on('error', () => resolve(false));
+          }),
+        'the page through the forward',
+        { timeoutMs: 30_000 },
+      );
+      expect(body).toBe('from-edged-web\n');
+    } finally {
+      if (forward.pid !== undefined && forward.exitCode === null) process.kill(forward.pid, 'SIGTERM');
+    }
   });
 });

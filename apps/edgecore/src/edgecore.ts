@@ -83,7 +83,7 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
   const metaManager = new MetaManager({ store, router, hub, logger: logger.child({ module: 'metamanager' }), registry, nodeName });
   // the twin owns group `twin` before the first connect, so the first membership list is handled
   const devices = await startDevices(config, { router, hub, metaManager, logger, registry });
-  const streams = startStreams(config, hub, router, logger.child({ module: 'edgestream' }));
+  const streams = startStreams(config, hub, router, logger.child({ module: 'edgestream' }), registry);
   hub.start();
   // pods before the node status, so the Node is registered with the runtime's version
   const pods = await startPods(config, store, metaManager, logger.child({ module: 'edged' }));

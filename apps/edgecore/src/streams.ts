@@ -1,17 +1,20 @@
-// kubectl logs/exec for this node's pods (edgestream), over the hub connection edgecore already has,
-// on the same container runtime as edged (edged.containerRuntimeEndpoint). Off when edged is off.
+// kubectl logs/exec/attach/port-forward for this node's pods (edgestream), over the hub connection
+// edgecore already has, on the same container runtime as edged (edged.containerRuntimeEndpoint).
+// Off when edged is off.
 import { connectCri } from '@kedge/cri';
-import { EdgeStream } from '@kedge/edgestream';
+import { EdgeStream, EdgeStreamMetrics } from '@kedge/edgestream';
 import type { EdgeHub } from '@kedge/edgehub';
 import type { MessageRouter } from '@kedge/router';
 import type { Logger } from '@kedge/telemetry';
+import type { Registry } from 'prom-client';
 import type { EdgeCoreConfig } from './config/edgecore-config';
 
-export function startStreams(config: EdgeCoreConfig, hub: EdgeHub, router: MessageRouter, logger: Logger): { stop(): void } {
+export function startStreams(config: EdgeCoreConfig, hub: EdgeHub, router: MessageRouter, logger: Logger, registry?: Registry): { stop(): void } {
   if (!config.edged.enable) return { stop: () => undefined };
   // the CRI client connects on first use: a runtime that is down fails each stream, not edgecore
   const cri = connectCri(config.edged.containerRuntimeEndpoint.replace(/^unix:\/\//, ''));
-  const streams = new EdgeStream({ send: (message) => hub.send(message), router, cri, logger });
+  const metrics = registry ? new EdgeStreamMetrics(registry) : undefined;
+  const streams = new EdgeStream({ send: (message) => hub.send(message), router, cri, logger, ...(metrics ? { metrics } : {}) });
   return {
     stop() {
       streams.close();

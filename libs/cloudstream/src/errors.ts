@@ -21,3 +21,15 @@ export class UnknownStreamError extends Error {
     super(`node "${nodeName}" sent "${operation}" for stream "${streamId}", which is not an open stream of that node`);
   }
 }
+
+/** A message of an open stream that breaks the stream protocol (wrong channel for its kind, payload not base64). */
+export class MalformedStreamFrameError extends Error {
+  override readonly name = 'MalformedStreamFrameError';
+  constructor(
+    readonly nodeName: string,
+    readonly streamId: string,
+    readonly problem: string,
+  ) {
+    super(`node "${nodeName}" sent a malformed frame for stream "${streamId}": ${problem}`);
+  }
+}

@@ -10,16 +10,23 @@ import {
   newMessage,
   parseCloudResource,
   type CloseContent,
+  type AttachOptions,
   type DataContent,
   type ErrorContent,
   type ExecOptions,
   type LogOptions,
   type Message,
+  type PortForwardOptions,
   type StreamKind,
 } from '@kedge/protocol';
-import { StreamRefusedError, UnknownStreamError } from './errors';
+import { CloudStreamMetrics } from './cloudstream-metrics';
+import { MalformedStreamFrameError, StreamRefusedError, UnknownStreamError } from './errors';
 
 const STREAM_SOURCE = 'cloudstream';
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The channels an edge may send output on, per kind. */
+const OUTPUT_CHANNELS: Record<StreamKind, readonly number[]> = { log: [1], exec: [1, 2], attach: [1, 2], portforward: [1] };
 
 /** What cloudstream needs of CloudHub. */
 export interface StreamHub {
@@ -28,7 +35,7 @@ export interface StreamHub {
   onNodeConnection(observer: (event: { type: 'connected' | 'disconnected'; nodeName: string }) => void): () => void;
 }
 
-/** Where one stream's output goes (an HTTP response for logs, a WebSocket for exec). */
+/** Where one stream's output goes (an HTTP response for logs, a WebSocket for exec/attach, a SPDY stream pair for a forwarded connection). */
 export interface StreamSink {
   ready(): void;
   /** write `data`, then call `written` so the edge may send more */
@@ -49,6 +56,7 @@ export interface StreamTableOptions {
   ackEveryBytes?: number;
   /** an edge that neither readies nor fails a stream in this time fails it with 504 (default 30 s) */
   openTimeoutMs?: number;
+  metrics?: CloudStreamMetrics;
 }
 
 export interface StreamSpec {
@@ -57,7 +65,7 @@ export interface StreamSpec {
   podName: string;
   kind: StreamKind;
   container: string;
-  options: LogOptions | ExecOptions;
+  options: LogOptions | ExecOptions | AttachOptions | PortForwardOptions;
 }
 
 interface ActiveStream extends StreamSpec {
@@ -67,9 +75,14 @@ interface ActiveStream extends StreamSpec {
   isReady: boolean;
   unacked: number;
   openTimer: NodeJS.Timeout | undefined;
+  /** portforward: bytes sent towards the pod, and how many of them the edge has written to the pod's socket */
+  uploadSent: number;
+  uploadAcked: number;
+  uploadWaiters: Array<{ offset: number; resolve: () => void }>;
 }
 
 export class StreamTable {
+  readonly metrics: CloudStreamMetrics;
   private readonly streams = new Map<string, ActiveStream>();
   private readonly unregister: Array<() => void> = [];
   private readonly maxPerNode: number;
@@ -82,6 +95,7 @@ export class StreamTable {
     this.windowBytes = options.windowBytes ?? 256 * 1024;
     this.ackEvery = options.ackEveryBytes ?? 32 * 1024;
     this.openTimeoutMs = options.openTimeoutMs ?? 30_000;
+    this.metrics = options.metrics ?? new CloudStreamMetrics();
     this.unregister.push(options.router.register(STREAM_GROUP, (message) => this.receive(message)));
     this.unregister.push(
       options.hub.onNodeConnection((event) => {
@@ -118,25 +132,38 @@ export class StreamTable {
       isReady: false,
       unacked: 0,
       openTimer: undefined,
+      uploadSent: 0,
+      uploadAcked: 0,
+      uploadWaiters: [],
     };
     stream.openTimer = setTimeout(() => this.fail(id, 504, `edge node "${spec.nodeName}" did not open the ${spec.kind} stream in time`), this.openTimeoutMs);
     stream.openTimer.unref();
     this.streams.set(id, stream);
+    this.metrics.opened.inc({ kind: spec.kind });
     this.options.logger.debug({ id, nodeName: spec.nodeName, pod: `${spec.namespace}/${spec.podName}`, kind: spec.kind }, 'opening stream');
-    this.sendTo(stream, StreamOperation.Open, { id, kind: spec.kind, container: spec.container, options: spec.options, window: this.windowBytes });
+    void this.sendTo(stream, StreamOperation.Open, { id, kind: spec.kind, container: spec.container, options: spec.options, window: this.windowBytes });
     return id;
   }
 
-  /** stdin, resize or close-stdin from kubectl to the edge */
-  sendData(id: string, channel: number, data: Buffer): void {
+  /**
+   * stdin, resize or close-stdin (a forwarded connection's bytes and end) from kubectl to the edge. Resolves once
+   * handed to the hub; for a forwarded connection's bytes, once the edge acked writing them to the pod, so a
+   * caller that waits reads no faster than the pod takes the bytes.
+   */
+  sendData(id: string, channel: number, data: Buffer): Promise<void> {
     const stream = this.streams.get(id);
-    if (stream) this.sendTo(stream, StreamOperation.Data, { id, channel, data: data.toString('base64') } satisfies DataContent);
+    if (!stream) return Promise.resolve();
+    const sent = this.sendTo(stream, StreamOperation.Data, { id, channel, data: data.toString('base64') } satisfies DataContent);
+    if (stream.kind !== 'portforward' || data.length === 0) return sent;
+    stream.uploadSent += data.length;
+    const offset = stream.uploadSent;
+    return new Promise((resolve) => stream.uploadWaiters.push({ offset, resolve }));
   }
 
   /** kubectl went away: forget the stream and tell the edge to stop. */
   cancel(id: string, reason: string): void {
-    const stream = this.remove(id);
-    if (stream) this.sendTo(stream, StreamOperation.Close, { id, reason } satisfies CloseContent);
+    const stream = this.remove(id, 'cancelled');
+    if (stream) void this.sendTo(stream, StreamOperation.Close, { id, reason } satisfies CloseContent);
   }
 
   close(): void {
@@ -159,19 +186,33 @@ export class StreamTable {
         this.markReady(stream);
         return;
       case StreamOperation.Data: {
+        const { channel, data } = message.content as Partial<DataContent>;
+        if (typeof channel !== 'number' || !OUTPUT_CHANNELS[stream.kind].includes(channel) || typeof data !== 'string' || !BASE64.test(data)) {
+          this.metrics.refusedFrames.inc({ kind: stream.kind, reason: 'bad-data' });
+          throw new MalformedStreamFrameError(node, id, `${stream.kind} data on channel ${String(channel)} (expected ${OUTPUT_CHANNELS[stream.kind].join(' or ')}, with a base64 payload)`);
+        }
         this.markReady(stream);
-        const { channel, data } = message.content as DataContent;
-        const bytes = Buffer.from(String(data), 'base64');
-        stream.sink.data(Number(channel), bytes, () => this.written(stream, bytes.length));
+        const bytes = Buffer.from(data, 'base64');
+        stream.sink.data(channel, bytes, () => this.written(stream, bytes.length));
+        return;
+      }
+      case StreamOperation.Ack: {
+        const bytes = (message.content as { bytes?: unknown }).bytes;
+        if (stream.kind !== 'portforward' || typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes <= 0) {
+          this.metrics.refusedFrames.inc({ kind: stream.kind, reason: 'bad-ack' });
+          throw new MalformedStreamFrameError(node, id, `ack of ${JSON.stringify(bytes)} bytes on a ${stream.kind} stream (edges ack only portforward bytes, as a positive integer)`);
+        }
+        stream.uploadAcked = Math.min(stream.uploadSent, stream.uploadAcked + bytes);
+        this.releaseUploads(stream);
         return;
       }
       case StreamOperation.Close:
-        this.remove(id);
+        this.remove(id, 'closed');
         stream.sink.closed(message.content as CloseContent);
         return;
       case StreamOperation.Error: {
         const { code, message: reason } = message.content as ErrorContent;
-        this.remove(id);
+        this.remove(id, 'failed');
         stream.sink.failed(typeof code === 'number' ? code : 500, String(reason));
         return;
       }
@@ -193,38 +234,46 @@ export class StreamTable {
     if (stream.unacked < this.ackEvery) return;
     const acked = stream.unacked;
     stream.unacked = 0;
-    this.sendTo(stream, StreamOperation.Ack, { id: stream.id, bytes: acked });
+    void this.sendTo(stream, StreamOperation.Ack, { id: stream.id, bytes: acked });
   }
 
   private fail(id: string, code: number, message: string): void {
-    const stream = this.remove(id);
+    const stream = this.remove(id, 'failed');
     if (!stream) return;
-    this.sendTo(stream, StreamOperation.Close, { id, reason: message } satisfies CloseContent);
+    void this.sendTo(stream, StreamOperation.Close, { id, reason: message } satisfies CloseContent);
     stream.sink.failed(code, message);
   }
 
   private failNode(nodeName: string, code: number, message: string): void {
     for (const stream of [...this.streams.values()]) {
       if (stream.nodeName !== nodeName) continue;
-      this.remove(stream.id);
+      this.remove(stream.id, 'failed');
       stream.sink.failed(code, message);
     }
   }
 
-  private remove(id: string): ActiveStream | undefined {
+  private releaseUploads(stream: ActiveStream, all = false): void {
+    const waiting = stream.uploadWaiters;
+    stream.uploadWaiters = all ? [] : waiting.filter((w) => w.offset > stream.uploadAcked);
+    for (const waiter of waiting) if (all || waiter.offset <= stream.uploadAcked) waiter.resolve();
+  }
+
+  private remove(id: string, outcome: 'closed' | 'cancelled' | 'failed'): ActiveStream | undefined {
     const stream = this.streams.get(id);
     if (!stream) return undefined;
     clearTimeout(stream.openTimer);
+    this.releaseUploads(stream, true);
     this.streams.delete(id);
+    this.metrics.ended.inc({ kind: stream.kind, outcome });
     return stream;
   }
 
-  private sendTo(stream: ActiveStream, operation: string, content: unknown): void {
+  private sendTo(stream: ActiveStream, operation: string, content: unknown): Promise<void> {
     const message = newMessage({ source: STREAM_SOURCE, group: STREAM_GROUP, operation, resource: stream.resource, content });
-    this.options.hub.sendToNode(message).catch((error: unknown) => {
+    return this.options.hub.sendToNode(message).catch((error: unknown) => {
       this.options.logger.debug({ id: stream.id, operation, error: (error as Error).message }, 'stream message not sent');
       if (operation !== StreamOperation.Close && this.streams.has(stream.id)) {
-        this.remove(stream.id);
+        this.remove(stream.id, 'failed');
         stream.sink.failed(503, `edge node "${stream.nodeName}" cannot be reached: ${(error as Error).message}`);
       }
     });

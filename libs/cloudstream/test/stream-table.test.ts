@@ -3,7 +3,7 @@ import { MessageRouter } from '@kedge/router';
 import { createLogger } from '@kedge/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StreamRefusedError} from '../src/index';
-import { StreamTable, UnknownStreamError, type StreamSink, type StreamSpec } from '../src/index';
+import { MalformedStreamFrameError, StreamTable, UnknownStreamError, type StreamSink, type StreamSpec } from '../src/index';
 
 const logger = createLogger({ name: 'cloudstream-test', level: 'silent' });
 
@@ -87,5 +87,34 @@ describe('cloudstream - stream table', () => {
     table.open(spec('a'), sink);
     disconnect('a');
     expect(events).toEqual(['failed:503:edge node "a" disconnected']);
+  });
+
+  it('stream table - malformed data for attach and portforward streams is refused and counted', async () => {
+    const refused: unknown[] = [];
+    router = new MessageRouter({ onHandlerError: (error) => refused.push(error) });
+    const { hub } = fakeHub(['a']);
+    const table = new StreamTable({ hub, router, logger });
+    const forward = recordingSink();
+    const attach = recordingSink();
+    const forwardId = table.open({ ...spec('a'), kind: 'portforward', container: '', options: { port: 8080 } }, forward.sink);
+    const attachId = table.open({ ...spec('a'), kind: 'attach', options: { stdin: true, stdout: true, stderr: false, tty: true } }, attach.sink);
+    // a forwarded connection has one direction of bytes from the pod (1); attach has stdout and stderr
+    await router.dispatch(fromEdge('a', 'data', { id: forwardId, channel: 2, data: 'eA==' })).catch((e: unknown) => refused.push(e));
+    await router.dispatch(fromEdge('a', 'data', { id: attachId, channel: 3, data: 'eA==' })).catch((e: unknown) => refused.push(e));
+    await router.dispatch(fromEdge('a', 'data', { id: attachId, channel: 1, data: 'not base64!' })).catch((e: unknown) => refused.push(e));
+    await router.dispatch(fromEdge('a', 'data', { id: attachId, channel: 1, data: 42 })).catch((e: unknown) => refused.push(e));
+    expect(refused).toHaveLength(4);
+    for (const error of refused) expect(error).toBeInstanceOf(MalformedStreamFrameError);
+    expect((refused[0] as Error).message).toContain('portforward data on channel 2 (expected 1');
+    expect(forward.events).toEqual([]);
+    expect(attach.events).toEqual([]);
+    const counted = (await table.metrics.refusedFrames.get()).values.map((v) => [v.labels.kind, v.value]);
+    expect(counted).toEqual([
+      ['portforward', 1],
+      ['attach', 3],
+    ]);
+    // the streams themselves stay usable
+    await router.dispatch(fromEdge('a', 'data', { id: forwardId, channel: 1, data: Buffer.from('ok').toString('base64') }));
+    expect(forward.events).toEqual(['ready', 'data:1:ok']);
   });
 });

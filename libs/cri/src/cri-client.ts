@@ -1,5 +1,5 @@
 // CriClient: the CRI runtime.v1 calls edged needs, typed and camelCase, each with a deadline, each failure
-// a CriError that names the call and the object. Unary calls only; Exec returns the runtime's streaming URL.
+// a CriError that names the call and the object. Unary calls only; Exec and Attach return the runtime's streaming URL.
 import { toCriError } from './cri-error';
 import type {
   ContainerConfig,
@@ -195,6 +195,19 @@ export class CriClient {
       stderr: options.stderr ?? !(options.tty ?? false),
     };
     const wire = await this.call<{ url: string }>('RuntimeService', 'Exec', `container ${containerId}`, request);
+    return wire.url;
+  }
+
+  /** Prepares an attach to the container's own stdio (its main process) and returns the runtime's streaming-server URL. */
+  async attach(containerId: string, options: ExecOptions = {}): Promise<string> {
+    const request = {
+      containerId,
+      tty: options.tty ?? false,
+      stdin: options.stdin ?? false,
+      stdout: options.stdout ?? true,
+      stderr: options.stderr ?? !(options.tty ?? false),
+    };
+    const wire = await this.call<{ url: string }>('RuntimeService', 'Attach', `container ${containerId}`, request);
     return wire.url;
   }
 

@@ -1,119 +1,38 @@
-// exec in a container: CRI Exec gives a URL on the runtime's local streaming server, spoken to with
-// kubectl's WebSocket channel protocol (v5.channel.k8s.io if the runtime has it, else v4). When that
-// cannot be dialled, a command without stdin and tty falls back to ExecSync.
+// exec and attach in a container over the runtime's streaming server (runtime-stream.ts). CRI Exec runs a
+// new command; CRI Attach joins the container's main process. When the streaming server cannot be
+// dialled, an exec without stdin and tty falls back to ExecSync; attach has no such fallback.
 import type { CriClient } from '@kedge/cri';
-import WebSocket from 'ws';
-import { StreamFailure } from './errors';
-import type { ExecOptions } from '@kedge/protocol';
+import type { AttachOptions, ExecOptions } from '@kedge/protocol';
+import { startRuntimeStream, type RunningRuntimeStream, type RuntimeStreamHooks } from './runtime-stream';
 
-const RUNTIME_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
-const CLOSE_CHANNEL = 255;
-
-export interface ExecHooks {
-  ready(): void;
-  /** stdout (1) or stderr (2) from the command */
-  output(channel: number, data: Buffer): Promise<void>;
-  /** the command ended: its exit code, or a reason it could not run */
-  finished(exitCode: number | undefined, reason?: string): void;
-}
-
-export interface RunningExec {
-  /** stdin (0), resize (4) or close-stdin (255) from kubectl */
-  input(channel: number, data: Buffer): void;
-  cancel(): void;
-}
-
-/** Exit code from a channel-3 Status: 0 on Success, the ExitCode cause, else undefined with the message. */
-export function exitFromStatus(text: string): { exitCode: number | undefined; reason?: string } {
-  let status: { status?: string; message?: string; details?: { causes?: Array<{ reason?: string; message?: string }> } };
-  try {
-    status = JSON.parse(text) as typeof status;
-  } catch {
-    return { exitCode: undefined, reason: text };
-  }
-  if (status.status === 'Success') return { exitCode: 0 };
-  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
-  if (cause?.message !== undefined && /^\d+$/.test(cause.message)) return { exitCode: Number(cause.message) };
-  return { exitCode: undefined, reason: status.message ?? text };
-}
+export type ExecHooks = RuntimeStreamHooks;
+export type RunningExec = RunningRuntimeStream;
 
 export function startCriExec(cri: Pick<CriClient, 'exec' | 'execSync'>, containerId: string, options: ExecOptions, hooks: ExecHooks): RunningExec {
-  let ws: WebSocket | undefined;
-  let cancelled = false;
-  let ended = false;
-  let v5 = false;
-  const queued: Buffer[] = [];
-  const finish = (exitCode: number | undefined, reason?: string): void => {
-    if (ended) return;
-    ended = true;
-    hooks.finished(exitCode, reason);
-  };
-  let outputs = Promise.resolve();
-
-  const fallback = async (why: string): Promise<void> => {
-    if (options.stdin || options.tty) {
-      finish(undefined, `cannot reach the container runtime's streaming server (${why}); only commands without -i/-t can run without it`);
-      return;
-    }
-    hooks.ready();
-    const result = await cri.execSync(containerId, options.command);
-    if (options.stdout && result.stdout.length > 0) await hooks.output(1, result.stdout);
-    if (options.stderr && result.stderr.length > 0) await hooks.output(2, result.stderr);
-    finish(result.exitCode);
-  };
-
-  void (async () => {
-    const url = await cri.exec(containerId, options.command, options);
-    if (cancelled) return;
-    const socket = new WebSocket(url, RUNTIME_PROTOCOLS);
-    ws = socket;
-    let opened = false;
-    socket.on('open', () => {
-      opened = true;
-      v5 = socket.protocol === 'v5.channel.k8s.io';
-      hooks.ready();
-      for (const frame of queued.splice(0)) if (v5 || frame[0] !== CLOSE_CHANNEL) socket.send(frame);
-    });
-    socket.on('message', (raw: Buffer) => {
-      if (raw.length === 0) return;
-      const channel = raw[0] ?? 0;
-      const payload = Buffer.from(raw.subarray(1));
-      if (channel === 1 || channel === 2) {
-        if (payload.length === 0) return;
-        socket.pause();
-        outputs = outputs.then(() => hooks.output(channel, payload)).finally(() => socket.resume());
-      } else if (channel === 3) {
-        const { exitCode, reason } = exitFromStatus(payload.toString('utf8'));
-        void outputs.then(() => finish(exitCode, reason));
-      }
-    });
-    socket.on('error', (error) => {
-      if (!opened && !cancelled) void fallback(error.message).catch((e: Error) => finish(undefined, e.message));
-      else void outputs.then(() => finish(undefined, error.message));
-    });
-    socket.on('close', () => {
-      // no status on the error channel means success (as kubectl reads it)
-      if (opened) void outputs.then(() => finish(0));
-    });
-  })().catch((error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    finish(undefined, error instanceof StreamFailure ? message : `exec failed: ${message}`);
-  });
-
-  return {
-    input(channel, data) {
-      if (channel === CLOSE_CHANNEL && !v5 && ws?.readyState === WebSocket.OPEN) {
-        // v4 has no half-close; the runtime sees stdin end when the connection ends
-        return;
-      }
-      const frame = Buffer.concat([Buffer.from([channel]), data]);
-      if (ws?.readyState === WebSocket.OPEN) ws.send(frame);
-      else queued.push(frame);
+  return startRuntimeStream(
+    {
+      action: 'exec',
+      streamUrl: () => cri.exec(containerId, options.command, options),
+      fallback(why) {
+        if (options.stdin || options.tty) {
+          return Promise.resolve({
+            exitCode: undefined,
+            reason: `cannot reach the container runtime's streaming server (${why}); only commands without -i/-t can run without it`,
+          });
+        }
+        return (async () => {
+          hooks.ready();
+          const result = await cri.execSync(containerId, options.command);
+          if (options.stdout && result.stdout.length > 0) await hooks.output(1, result.stdout);
+          if (options.stderr && result.stderr.length > 0) await hooks.output(2, result.stderr);
+          return { exitCode: result.exitCode };
+        })();
+      },
     },
-    cancel() {
-      cancelled = true;
-      ended = true;
-      ws?.close();
-    },
-  };
+    hooks,
+  );
+}
+
+export function startCriAttach(cri: Pick<CriClient, 'attach'>, containerId: string, options: AttachOptions, hooks: ExecHooks): RunningExec {
+  return startRuntimeStream({ action: 'attach', streamUrl: () => cri.attach(containerId, options) }, hooks);
 }

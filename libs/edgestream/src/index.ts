@@ -1,6 +1,7 @@
-// @kedge/edgestream: the edge end of the kubectl logs/exec tunnel (KubeEdge's EdgeStream), over CRI.
+// @kedge/edgestream: the edge end of the kubectl logs/exec/attach/port-forward tunnel (KubeEdge's EdgeStream), over CRI.
 export { EdgeStream, type EdgeStreamOptions } from './edge-stream';
-export { exitFromStatus, startCriExec, type ExecHooks, type RunningExec } from './cri-exec';
+export { startCriAttach, startCriExec, type ExecHooks, type RunningExec } from './cri-exec';
+export { exitFromStatus, startRuntimeStream, type RunningRuntimeStream, type RuntimeStreamHooks, type RuntimeStreamRequest } from './runtime-stream';
 export {
   CONTAINER_NAME_LABEL,
   POD_NAME_LABEL,
@@ -12,6 +13,9 @@ export {
   streamCriLog,
   type CriLogLine,
 } from './cri-log';
+export { EdgeStreamMetrics } from './edgestream-metrics';
 export { StreamFailure } from './errors';
+export { acceptsInputChannel, parseOpenRequest, UnanswerableOpenError, type OpenRequest } from './open-request';
 export { Outbound } from './outbound';
+export { podAddress, startPortConnection, type PortConnectionHooks, type RunningPortConnection } from './pod-port-forward';
 export { STREAM_GROUP, StreamOperation } from '@kedge/protocol';

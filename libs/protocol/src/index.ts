@@ -33,13 +33,16 @@ export {
 } from './resource';
 export {
   STREAM_GROUP,
+  STREAM_KINDS,
   StreamOperation,
   type AckContent,
+  type AttachOptions,
   type CloseContent,
   type DataContent,
   type ErrorContent,
   type ExecOptions,
   type LogOptions,
   type OpenContent,
+  type PortForwardOptions,
   type StreamKind,
 } from './stream-wire';
