@@ -83,6 +83,8 @@ describe.skipIf(skipReason !== undefined)(`streams - cloudcore and edgecore proc
         containers: [
           { name: 'web', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', web] },
           { name: 'ticker', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', 'while true; do echo tick; sleep 0.2; done'] },
+          // stdin from the pod spec reaches CRI: without it `read` sees end of input at once
+          { name: 'console', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', stdin: true, command: ['sh', '-c', 'while read line; do echo "got $line"; done'] },
         ],
       },
     };
@@ -97,6 +99,23 @@ describe.skipIf(skipReason !== undefined)(`streams - cloudcore and edgecore proc
       await waitFor(() => ticks.includes('tick\ntick\n'), 'the ticker output through attach', { timeoutMs: 30_000 });
     } finally {
       if (attach.pid !== undefined && attach.exitCode === null) process.kill(attach.pid, 'SIGTERM');
+    }
+
+    const console = spawn('kubectl', ['--kubeconfig', admin.kubeconfig, 'attach', '-i', 'proc-web', '-c', 'console'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let replies = '';
+    console.stdout.on('data', (c: Buffer) => (replies += c.toString()));
+    try {
+      // kubectl may connect after the first line is written: keep sending until the echo arrives
+      await waitFor(
+        () => {
+          console.stdin.write('hello\n');
+          return replies.includes('got hello');
+        },
+        'the console container to answer through attach -i',
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+    } finally {
+      if (console.pid !== undefined && console.exitCode === null) process.kill(console.pid, 'SIGTERM');
     }
 
     const forward = spawn('kubectl', ['--kubeconfig', admin.kubeconfig, 'port-forward', '--address', '127.0.0.1', 'pod/proc-web', ':8080'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -95,6 +95,8 @@ export interface ContainerConfig {
   /** Relative to PodSandboxConfig.logDirectory, e.g. app/0.log. */
   logPath?: string;
   stdin?: boolean;
+  /** close stdin after the first attach ends (Kubernetes' stdinOnce) */
+  stdinOnce?: boolean;
   tty?: boolean;
   linux?: {
     resources?: LinuxContainerResources;

@@ -48,6 +48,10 @@ export interface ContainerSpec {
   resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
   livenessProbe?: ProbeSpec;
   readinessProbe?: ProbeSpec;
+  /** for `kubectl attach -i[t]`: the container keeps a stdin (and a terminal) open */
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  tty?: boolean;
 }
 
 export interface ItemSpec {

@@ -25,8 +25,8 @@ export function sandboxConfig(pod: Pod, podsDir: string, attempt: number): PodSa
  * must not restart the container (the kubelet's hash leaves resources out for the same reason).
  */
 export function containerHash(container: ContainerSpec): string {
-  const { image, command, args, workingDir, env, envFrom, volumeMounts, ports } = container;
-  const text = JSON.stringify({ image, command, args, workingDir, env, envFrom, volumeMounts, ports });
+  const { image, command, args, workingDir, env, envFrom, volumeMounts, ports, stdin, stdinOnce, tty } = container;
+  const text = JSON.stringify({ image, command, args, workingDir, env, envFrom, volumeMounts, ports, stdin, stdinOnce, tty });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
@@ -42,6 +42,9 @@ export function containerConfig(pod: Pod, container: ContainerSpec, restartCount
     labels: { ...podLabels(pod), [CONTAINER_NAME_LABEL]: container.name },
     annotations: { [RESTART_COUNT_ANNOTATION]: String(restartCount), [CONTAINER_HASH_ANNOTATION]: containerHash(container) },
     logPath: `${container.name}/${restartCount}.log`,
+    stdin: container.stdin === true,
+    stdinOnce: container.stdinOnce === true,
+    tty: container.tty === true,
     linux: { resources: linuxResources(container) },
   };
 }
