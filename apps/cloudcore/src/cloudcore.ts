@@ -9,6 +9,7 @@ import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsSer
 import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
 import { startDeviceController } from '@kedge/devicecontroller';
 import { startEdgeController, startNodeLifecycle } from '@kedge/edgecontroller';
+import { startWorkloadControllers } from '@kedge/workload-controllers';
 import { Counter } from 'prom-client';
 import { startCertificateServer, type CertificateServer } from './certificates';
 import type { CloudCoreConfig } from './config/cloudcore-config';
@@ -92,6 +93,14 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
         checkIntervalMs: config.nodeLifecycle.checkIntervalSeconds * 1000,
       });
       closers.push(() => lifecycle.close());
+    }
+    const controllersWanted = config.controllers.enable === true || (config.controllers.enable === 'auto' && kubeApi.source === 'embedded');
+    if (controllersWanted) {
+      // kube-controller-manager and kube-scheduler in-process, as K3s runs them beside its API server
+      const workloads = startWorkloadControllers({ kubeConfig: kubeApi.kubeConfig, logger, registry });
+      closers.push(() => workloads.close());
+    } else {
+      logger.info({ kubeApi: kubeApi.source, enable: config.controllers.enable }, 'workload controllers and scheduler not started (the cluster runs its own)');
     }
 
     let certificateServer: CertificateServer | undefined;

@@ -90,6 +90,19 @@ export const cloudCoreConfigSchema = z
       })
       .strict()
       .prefault({}),
+    controllers: z
+      .object({
+        /**
+         * the scheduler and the Deployment, ReplicaSet and DaemonSet controllers: `auto` runs them with the
+         * embedded API server only (a real cluster has its own kube-controller-manager and kube-scheduler,
+         * and two schedulers binding the same pods would fight), `true` always, `false` never
+         */
+        enable: z
+          .union([z.literal('auto'), z.boolean()], { error: 'expected auto, true or false' })
+          .default('auto'),
+      })
+      .strict()
+      .prefault({}),
     metrics: endpointField({ enable: true, address: '127.0.0.1', port: 9091 }),
     log: logField,
   })

@@ -35,3 +35,16 @@ describe('cloudcore config pki', () => {
     expect(problemsOf('pki: {secretname: x}')).toContain('field "pki": unknown field "secretname"');
   });
 });
+
+describe('cloudcore config controllers', () => {
+  test('config controllers - enable defaults to auto and takes true or false', () => {
+    expect(parse('{}').controllers).toEqual({ enable: 'auto' });
+    expect(parse('controllers: {enable: false}').controllers).toEqual({ enable: false });
+    expect(parse('controllers: {enable: true}').controllers).toEqual({ enable: true });
+  });
+
+  test('config controllers - anything else is refused naming the field', () => {
+    expect(problemsOf('controllers: {enable: sometimes}')).toContain('field "controllers.enable": expected auto, true or false');
+    expect(problemsOf('controllers: {enabled: true}')).toContain('field "controllers": unknown field "enabled"');
+  });
+});

@@ -12,6 +12,7 @@ const SUBRESOURCE_VERBS: Record<SubresourceName, string[]> = {
   portforward: ['create', 'get'],
   finalize: ['update'],
   token: ['create'],
+  binding: ['create'],
   scale: ['get', 'patch', 'update'],
 };
 
@@ -20,6 +21,7 @@ const SUBRESOURCE_KINDS: Partial<Record<SubresourceName, string>> = {
   attach: 'PodAttachOptions',
   portforward: 'PodPortForwardOptions',
   token: 'TokenRequest',
+  binding: 'Binding',
   scale: 'Scale',
 };
 

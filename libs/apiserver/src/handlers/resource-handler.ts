@@ -9,6 +9,7 @@ import { handlePodConnectWithoutUpgrade, handlePodLog } from './pod-stream-reque
 import { handleReview } from './review-handlers';
 import { handleTokenRequest } from './token-request-handler';
 import { handleScale } from './scale-handler';
+import { handlePodBinding } from './pod-binding-handler';
 
 export async function handleResourceRequest(context: ResourceRequest): Promise<void> {
   const { verb, type, path } = context;
@@ -24,6 +25,7 @@ export async function handleResourceRequest(context: ResourceRequest): Promise<v
   }
   if (!type.namespaced && path.namespace !== undefined && type.plural !== 'namespaces') throw pathNotFound(context.request.url ?? '');
   if (path.subresource === 'token' && verb !== 'create') throw methodNotAllowed(context.request.method ?? '', `${type.plural}/token`);
+  if (path.subresource === 'binding' && verb !== 'create') throw methodNotAllowed(context.request.method ?? '', `${type.plural}/binding`);
   if (type.ephemeral === true) return handleReview(context);
   if (path.subresource === 'scale' && (verb === 'get' || verb === 'update' || verb === 'patch')) return handleScale(context);
   switch (verb) {
@@ -36,6 +38,7 @@ export async function handleResourceRequest(context: ResourceRequest): Promise<v
       return handleWatch(context);
     case 'create':
       if (path.subresource === 'token') return handleTokenRequest(context);
+      if (path.subresource === 'binding') return handlePodBinding(context);
       return handleCreate(context);
     case 'update':
       return handleUpdate(context);

@@ -96,6 +96,13 @@ function pathsOf(type: ResourceType, objectSchema: Json): Record<string, Json> {
       parameters: [PATH_NAME, ...scope],
     };
   }
+  if (type.subresources.includes('binding')) {
+    const bindingOperation = (op: Json): Json => ({ ...op, 'x-kubernetes-group-version-kind': { group: '', version: 'v1', kind: 'Binding' } });
+    paths[`${collection}/{name}/binding`] = {
+      post: bindingOperation(operation(type, 'post', 'createBinding', [DRY_RUN, FIELD_MANAGER], { type: 'object' }, ['application/json', 'application/yaml'])),
+      parameters: [PATH_NAME, ...scope],
+    };
+  }
   return paths;
 }
 

@@ -11,9 +11,9 @@ export const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection
 
 /**
  * Subresources this server routes: `status` through the object store, the pod streams to a PodStreamHandler,
- * `token` (serviceaccounts) to the TokenRequest handler.
+ * `token` (serviceaccounts) to the TokenRequest handler, `binding` (pods) to the scheduler's binding handler.
  */
-export type SubresourceName = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize' | 'token' | 'scale';
+export type SubresourceName = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize' | 'token' | 'scale' | 'binding';
 
 /** How a name must look; mirrors apimachinery's name validators. */
 export type NameRule = 'subdomain' | 'label' | 'dns1035' | 'path-segment';

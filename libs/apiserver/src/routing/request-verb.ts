@@ -14,8 +14,9 @@ export type RequestVerb =
   | 'connect';
 
 const STREAM_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
-// subresources whose POST creates something about the named object (a token for a service account)
-const CREATE_SUBRESOURCES = new Set(['token']);
+// subresources whose POST creates something about the named object (a token for a service account,
+// a scheduler's binding of a pod)
+const CREATE_SUBRESOURCES = new Set(['token', 'binding']);
 
 function isWatchParam(value: string | null): boolean {
   return value === 'true' || value === '1';

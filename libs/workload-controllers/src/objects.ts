@@ -1,0 +1,183 @@
+// The Kubernetes objects the controllers read, as the raw JSON the API server wrote (informers hand
+// out raw JSON). Only the fields the controllers use are typed; everything else rides along.
+/** A Kubernetes object as JSON (the shape edgecontroller's informers hold). */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: Meta;
+  [key: string]: unknown;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** Timestamps stay untyped (index signature): client-node's types call them Date, the raw JSON has strings. */
+export interface Meta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  generation?: number;
+  generateName?: string;
+  ownerReferences?: OwnerReference[];
+  [key: string]: unknown;
+}
+
+export interface LabelSelectorRequirement {
+  key?: string;
+  operator?: string;
+  values?: string[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface NodeSelectorRequirement {
+  key?: string;
+  operator?: string;
+  values?: string[];
+}
+
+export interface NodeSelectorTerm {
+  matchExpressions?: NodeSelectorRequirement[];
+  matchFields?: NodeSelectorRequirement[];
+}
+
+export interface Taint {
+  key?: string;
+  value?: string;
+  effect?: string;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+export interface Container {
+  name?: string;
+  resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  [field: string]: unknown;
+}
+
+export interface PodSpec {
+  nodeName?: string;
+  schedulerName?: string;
+  nodeSelector?: Record<string, string>;
+  affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: NodeSelectorTerm[] } }; [field: string]: unknown };
+  tolerations?: Toleration[];
+  containers?: Container[];
+  initContainers?: Container[];
+  overhead?: Record<string, string | number>;
+  hostNetwork?: boolean;
+  [field: string]: unknown;
+}
+
+export interface Condition {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  lastUpdateTime?: string;
+  lastProbeTime?: string | null;
+}
+
+export interface Pod extends KubeObject {
+  metadata?: Meta;
+  spec?: PodSpec;
+  status?: { phase?: string; conditions?: Condition[] };
+}
+
+export interface Node extends KubeObject {
+  metadata?: Meta;
+  spec?: { unschedulable?: boolean; taints?: Taint[] };
+  status?: { conditions?: Condition[]; allocatable?: Record<string, string | number>; capacity?: Record<string, string | number> };
+}
+
+export interface PodTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: PodSpec;
+}
+
+export interface ReplicaSet extends KubeObject {
+  metadata?: Meta;
+  spec?: { replicas?: number; minReadySeconds?: number; selector?: LabelSelector; template?: PodTemplate };
+  status?: { replicas?: number; readyReplicas?: number; availableReplicas?: number; fullyLabeledReplicas?: number; observedGeneration?: number };
+}
+
+export interface IntOrPercent {
+  value: number | string | undefined;
+}
+
+export interface Deployment extends KubeObject {
+  metadata?: Meta;
+  spec?: {
+    replicas?: number;
+    minReadySeconds?: number;
+    revisionHistoryLimit?: number;
+    paused?: boolean;
+    progressDeadlineSeconds?: number;
+    selector?: LabelSelector;
+    template?: PodTemplate;
+    strategy?: { type?: string; rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string } };
+  };
+  status?: Record<string, unknown> & { conditions?: Condition[]; observedGeneration?: number };
+}
+
+export interface DaemonSet extends KubeObject {
+  metadata?: Meta;
+  spec?: {
+    minReadySeconds?: number;
+    selector?: LabelSelector;
+    template?: PodTemplate;
+    updateStrategy?: { type?: string; rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string } };
+  };
+  status?: Record<string, unknown>;
+}
+
+export function nameOf(object: KubeObject & { metadata?: Meta }): string {
+  return object.metadata?.name ?? '';
+}
+
+export function namespaceOf(object: KubeObject & { metadata?: Meta }): string {
+  return object.metadata?.namespace ?? 'default';
+}
+
+/** `namespace/name`, the work-queue key of a namespaced object. */
+export function keyOf(object: KubeObject & { metadata?: Meta }): string {
+  return `${namespaceOf(object)}/${nameOf(object)}`;
+}
+
+export function splitKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf('/');
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+/** The owner that controls this object (ownerReferences entry with controller: true). */
+export function controllerOf(object: KubeObject & { metadata?: Meta }): OwnerReference | undefined {
+  return object.metadata?.ownerReferences?.find((reference) => reference.controller === true);
+}
+
+export function isDeleting(object: KubeObject & { metadata?: Meta }): boolean {
+  const at = object.metadata?.['deletionTimestamp'];
+  return at !== undefined && at !== null;
+}
+
+export function createdAt(object: KubeObject & { metadata?: Meta }): string {
+  const at = object.metadata?.['creationTimestamp'];
+  return typeof at === 'string' ? at : '';
+}

@@ -1,0 +1,121 @@
+// What every controller shares: the informers (one per resource, fed to every interested
+// controller), the typed API clients, Events, metrics, and a factory for rate-limited work queues.
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { DEFAULT_INFORMER_BACKOFF, KubeJson, ManagedInformer, type InformerBackoff, type InformerEvent } from '@kedge/edgecontroller';
+import type { Logger } from '@kedge/telemetry';
+import type { DaemonSet, Deployment, KubeObject, Meta, Node, Pod, ReplicaSet } from '../objects';
+import { errorMessage, httpStatusOf, InvalidSpecError } from '../spec-error';
+import type { ControllerMetrics } from './controller-metrics';
+import type { EventRecorder, EventTarget } from './event-recorder';
+import { WorkQueue, type ReconcileOutcome } from './work-queue';
+
+export type Listener<T> = (event: InformerEvent, object: T, previous: T | undefined) => void;
+
+/** A ManagedInformer whose events go to every controller that subscribed. */
+export class SharedInformer<T extends KubeObject & { metadata?: Meta }> {
+  readonly informer: ManagedInformer<T>;
+  private readonly listeners: Array<Listener<T>> = [];
+  /** the last version seen per key, so update listeners can compare old and new */
+  private readonly lastSeen = new Map<string, T>();
+
+  constructor(kubeConfig: KubeConfig, kubeJson: KubeJson, resource: string, path: string, logger: Logger, backoff: InformerBackoff) {
+    this.informer = new ManagedInformer<T>(kubeConfig, kubeJson, { resource, path }, logger, () => undefined, backoff, (event, object) => {
+      const key = `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+      const previous = this.lastSeen.get(key);
+      if (event === 'delete') this.lastSeen.delete(key);
+      else this.lastSeen.set(key, object);
+      for (const listener of this.listeners) listener(event, object, previous);
+    });
+  }
+
+  subscribe(listener: Listener<T>): void {
+    this.listeners.push(listener);
+  }
+
+  list(namespace?: string): T[] {
+    return [...this.informer.cache.list(namespace)];
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.informer.cache.get(name, namespace);
+  }
+}
+
+export interface Informers {
+  pods: SharedInformer<Pod>;
+  nodes: SharedInformer<Node>;
+  replicaSets: SharedInformer<ReplicaSet>;
+  deployments: SharedInformer<Deployment>;
+  daemonSets: SharedInformer<DaemonSet>;
+}
+
+export interface ControllerContext {
+  logger: Logger;
+  metrics: ControllerMetrics;
+  events: EventRecorder;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  informers: Informers;
+  now: () => number;
+  queueBackoff: { baseDelayMs: number; maxDelayMs: number };
+}
+
+export const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export function createInformers(kubeConfig: KubeConfig, logger: Logger, backoff: InformerBackoff = DEFAULT_INFORMER_BACKOFF): Informers {
+  const kubeJson = new KubeJson(kubeConfig);
+  const make = <T extends KubeObject & { metadata?: Meta }>(resource: string, path: string) => new SharedInformer<T>(kubeConfig, kubeJson, resource, path, logger, backoff);
+  return {
+    pods: make<Pod>('pods', '/api/v1/pods'),
+    nodes: make<Node>('nodes', '/api/v1/nodes'),
+    replicaSets: make<ReplicaSet>('replicasets', '/apis/apps/v1/replicasets'),
+    deployments: make<Deployment>('deployments', '/apis/apps/v1/deployments'),
+    daemonSets: make<DaemonSet>('daemonsets', '/apis/apps/v1/daemonsets'),
+  };
+}
+
+export function createApiClients(kubeConfig: KubeConfig): { core: CoreV1Api; apps: AppsV1Api } {
+  return { core: kubeConfig.makeApiClient(CoreV1Api), apps: kubeConfig.makeApiClient(AppsV1Api) };
+}
+
+/**
+ * A work queue for one controller. `describe` turns a key into the object an InvalidSpecError is
+ * about, so the Event lands on it; such an object is retried with backoff (its next edit re-queues it at once).
+ */
+export function createControllerQueue(
+  context: ControllerContext,
+  controller: string,
+  reconcile: (key: string) => Promise<ReconcileOutcome>,
+  describe: (key: string) => EventTarget | undefined,
+  workers = 2,
+): WorkQueue {
+  const logger = context.logger.child({ controller });
+  return new WorkQueue({
+    name: controller,
+    logger,
+    reconcile,
+    workers,
+    ...context.queueBackoff,
+    classifyFailure: (key, error, failures) => {
+      // the first failure of a key and every tenth after it are warnings; the retries between are debug
+      const level = failures % 10 === 1 ? 'warn' : 'debug';
+      if (error instanceof InvalidSpecError) {
+        context.metrics.invalidSpecs.inc({ controller, field: error.field });
+        logger[level]({ object: key, field: error.field, error: error.detail, failures }, 'invalid spec; retrying with backoff until it changes');
+        const target = describe(key);
+        if (target !== undefined) context.events.emit(target, 'Warning', 'InvalidSpec', error.message);
+        return 'invalid';
+      }
+      const status = httpStatusOf(error);
+      if (status === 409) {
+        // our cache was behind the server: the watch brings the newer object and we go again
+        logger.debug({ object: key, error: errorMessage(error) }, 'conflict; retrying');
+        return 'conflict';
+      }
+      logger[level]({ object: key, status, error: errorMessage(error), failures }, 'reconcile failed; retrying with backoff');
+      return 'error';
+    },
+    onResult: (result) => context.metrics.reconciles.inc({ controller, result }),
+    onDepth: (depth) => context.metrics.queueDepth.set({ controller }, depth),
+  });
+}

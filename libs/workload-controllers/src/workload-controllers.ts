@@ -1,0 +1,74 @@
+// Starts the scheduler and the ReplicaSet, Deployment and DaemonSet controllers against any API
+// server reachable through a client-node KubeConfig, the way kube-controller-manager and
+// kube-scheduler run in-process in K3s. They share one informer per resource.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { DEFAULT_INFORMER_BACKOFF, type InformerBackoff } from '@kedge/edgecontroller';
+import type { Logger } from '@kedge/telemetry';
+import type { Registry } from 'prom-client';
+import { DaemonSetController } from './daemonset/daemonset-controller';
+import { DeploymentController } from './deployment/deployment-controller';
+import { ReplicaSetController } from './replicaset/replicaset-controller';
+import { ControllerMetrics } from './runtime/controller-metrics';
+import { createApiClients, createInformers, type ControllerContext } from './runtime/controller-context';
+import { EventRecorder } from './runtime/event-recorder';
+import type { WorkQueue } from './runtime/work-queue';
+import { Scheduler } from './scheduling/scheduler';
+
+export type WorkloadControllerName = 'scheduler' | 'replicaset' | 'deployment' | 'daemonset';
+
+export interface StartWorkloadControllersParams {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  registry: Registry;
+  /** which to run (default all) */
+  controllers?: readonly WorkloadControllerName[];
+  informerBackoff?: InformerBackoff;
+  /** first retry delay of a failed key (doubles per failure up to maxDelayMs); default 100 ms / 5 min */
+  queueBackoff?: { baseDelayMs: number; maxDelayMs: number };
+  now?: () => number;
+}
+
+export interface WorkloadControllers {
+  /** resolves once every informer has listed */
+  ready: Promise<void>;
+  /** resolves when every work queue is empty and idle (tests) */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function startWorkloadControllers(params: StartWorkloadControllersParams): WorkloadControllers {
+  const logger = params.logger.child({ module: 'workload-controllers' });
+  const metrics = new ControllerMetrics(params.registry);
+  const informers = createInformers(params.kubeConfig, logger, params.informerBackoff ?? DEFAULT_INFORMER_BACKOFF);
+  const context: ControllerContext = {
+    logger,
+    metrics,
+    events: new EventRecorder(params.kubeConfig, 'kedge-controller-manager', logger),
+    ...createApiClients(params.kubeConfig),
+    informers,
+    now: params.now ?? Date.now,
+    queueBackoff: params.queueBackoff ?? { baseDelayMs: 100, maxDelayMs: 300_000 },
+  };
+  const wanted = new Set(params.controllers ?? ['scheduler', 'replicaset', 'deployment', 'daemonset']);
+  const queues: WorkQueue[] = [];
+  if (wanted.has('scheduler')) queues.push(new Scheduler({ ...context, events: new EventRecorder(params.kubeConfig, 'default-scheduler', logger) }).queue);
+  if (wanted.has('replicaset')) queues.push(new ReplicaSetController(context).queue);
+  if (wanted.has('deployment')) queues.push(new DeploymentController(context).queue);
+  if (wanted.has('daemonset')) queues.push(new DaemonSetController(context).queue);
+  const all = Object.values(informers);
+  const ready = Promise.all(all.map((shared) => shared.informer.start())).then(() => {
+    logger.info({ controllers: [...wanted] }, 'workload controllers and scheduler running');
+  });
+  return {
+    ready,
+    async idle() {
+      await Promise.all(queues.map((queue) => queue.idle()));
+    },
+    async close() {
+      for (const queue of queues) queue.stop();
+      await Promise.allSettled(all.map((shared) => shared.informer.stop()));
+      await Promise.all(queues.map((queue) => queue.idle()));
+      metrics.remove();
+    },
+  };
+}
