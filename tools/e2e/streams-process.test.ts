@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE, importKedgeImages } from '../containerd/oci-image';
 import { isContainerdAvailable, startPrivateContainerd, type PrivateContainerd } from '../containerd/private-containerd';
 import { isNodeConnected, issueToken, startCloudCore, type CloudCoreHandle } from './cluster';
-import { kubectl, kubectlOk, startApp, waitFor, writeYaml, type KedgeProcess } from './harness';
+import { fetchMetrics, kubectl, kubectlOk, metricSum, startApp, waitFor, writeYaml, type KedgeProcess } from './harness';
 
 const availability = isContainerdAvailable();
 const skipReason = availability.available ? undefined : availability.reason;
@@ -140,5 +140,14 @@ describe.skipIf(skipReason !== undefined)(`streams - cloudcore and edgecore proc
     } finally {
       if (forward.pid !== undefined && forward.exitCode === null) process.kill(forward.pid, 'SIGTERM');
     }
+
+    // both ends count the streams they carried, by kind
+    const cloudMetrics = await fetchMetrics(cloud!.ports.metrics);
+    for (const kind of ['attach', 'portforward']) {
+      expect(metricSum(cloudMetrics, 'kedge_cloudstream_streams_opened_total', { kind }), `cloud ${kind}`).toBeGreaterThan(0);
+    }
+    const edgePorts = edge!.logs.find((l) => l.msg === 'edgecore ready')?.ports as { metrics?: number } | undefined;
+    const edgeMetrics = await fetchMetrics(Number(edgePorts?.metrics));
+    expect(metricSum(edgeMetrics, 'kedge_edgestream_streams_opened_total', { kind: 'portforward' }), 'edge portforward').toBeGreaterThan(0);
   });
 });

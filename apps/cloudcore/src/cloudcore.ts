@@ -3,7 +3,7 @@
 // metrics/health endpoint. Stops in the reverse order.
 import { loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger } from '@kedge/pki';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
-import { CloudStream } from '@kedge/cloudstream';
+import { CloudStream, CloudStreamMetrics } from '@kedge/cloudstream';
 import { MessageRouter } from '@kedge/router';
 import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsServer } from '@kedge/telemetry';
 import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
@@ -59,7 +59,7 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
 
     if (kubeApi.registerPodStreamHandler) {
       // kubectl logs/exec for edge pods, tunnelled over each node's hub session
-      const cloudStream = new CloudStream({ hub, router, logger: logger.child({ module: 'cloudstream' }) });
+      const cloudStream = new CloudStream({ hub, router, logger: logger.child({ module: 'cloudstream' }), metrics: new CloudStreamMetrics(registry) });
       const unregister = kubeApi.registerPodStreamHandler(cloudStream);
       closers.push(async () => {
         unregister();
