@@ -1,6 +1,6 @@
 // Resolves a container's environment, volumes and resource limits from the local store, so a pod starts
 // with its configmaps and secrets even while the cloud is unreachable.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ContainerMount, EnvVar, LinuxContainerResources } from '@kedge/cri';
 import type { MetaStore } from '@kedge/metamanager';
@@ -87,12 +87,19 @@ export function volumeDir(podsDir: string, pod: Pod, name: string): string {
   return join(podsDir, pod.metadata.uid, 'volumes', name);
 }
 
-function writeItems(dir: string, data: Record<string, string>, items: ItemSpec[] | undefined): void {
-  const entries = items ? items.filter((item) => data[item.key] !== undefined).map((item) => [item.path, data[item.key] ?? ''] as const) : Object.entries(data);
-  for (const [path, content] of entries) {
+// Kubernetes' default for configMap, secret and projected volume files (defaultMode 420)
+const DEFAULT_FILE_MODE = 0o644;
+
+function writeItems(dir: string, data: Record<string, string>, items: ItemSpec[] | undefined, defaultMode = DEFAULT_FILE_MODE): void {
+  const entries = items
+    ? items.filter((item) => data[item.key] !== undefined).map((item) => [item.path, data[item.key] ?? '', item.mode ?? defaultMode] as const)
+    : Object.entries(data).map(([path, content]) => [path, content, defaultMode] as const);
+  for (const [path, content, mode] of entries) {
     const file = join(dir, path);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, content);
+    // explicitly, so the umask of edgecore does not decide what the container may read
+    chmodSync(file, mode);
   }
 }
 
@@ -116,15 +123,19 @@ export function prepareVolumes(store: MetaStore, pod: Pod, podsDir: string, fiel
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       if (volume.configMap) {
-        writeItems(dir, requireData(store, 'configmap', pod, volume.configMap.name, volume.configMap.optional) ?? {}, volume.configMap.items);
+        const data = requireData(store, 'configmap', pod, volume.configMap.name, volume.configMap.optional) ?? {};
+        writeItems(dir, data, volume.configMap.items, volume.configMap.defaultMode);
       } else if (volume.secret) {
-        writeItems(dir, requireData(store, 'secret', pod, volume.secret.secretName, volume.secret.optional) ?? {}, volume.secret.items);
+        writeItems(dir, requireData(store, 'secret', pod, volume.secret.secretName, volume.secret.optional) ?? {}, volume.secret.items, volume.secret.defaultMode);
       } else if (volume.projected) {
+        const { defaultMode } = volume.projected;
         for (const source of volume.projected.sources ?? []) {
-          if (source.configMap) writeItems(dir, requireData(store, 'configmap', pod, source.configMap.name, source.configMap.optional) ?? {}, source.configMap.items);
-          if (source.secret) writeItems(dir, requireData(store, 'secret', pod, source.secret.name, source.secret.optional) ?? {}, source.secret.items);
+          if (source.configMap) writeItems(dir, requireData(store, 'configmap', pod, source.configMap.name, source.configMap.optional) ?? {}, source.configMap.items, defaultMode);
+          if (source.secret) writeItems(dir, requireData(store, 'secret', pod, source.secret.name, source.secret.optional) ?? {}, source.secret.items, defaultMode);
           for (const item of source.downwardAPI?.items ?? []) {
-            if (item.fieldRef) writeItems(dir, { v: fieldValue(pod, item.fieldRef.fieldPath, fields) }, [{ key: 'v', path: item.path }]);
+            if (!item.fieldRef) continue;
+            const value = fieldValue(pod, item.fieldRef.fieldPath, fields);
+            writeItems(dir, { v: value }, [{ key: 'v', path: item.path, ...(item.mode === undefined ? {} : { mode: item.mode }) }], defaultMode);
           }
         }
       }

@@ -57,19 +57,23 @@ export interface ContainerSpec {
 export interface ItemSpec {
   key: string;
   path: string;
+  /** file mode bits (e.g. 0o400); default: the volume's defaultMode */
+  mode?: number;
 }
 
 export interface VolumeSpec {
   name: string;
   emptyDir?: Record<string, unknown>;
   hostPath?: { path: string; type?: string };
-  configMap?: { name: string; items?: ItemSpec[]; optional?: boolean };
-  secret?: { secretName: string; items?: ItemSpec[]; optional?: boolean };
+  /** defaultMode: mode bits of the files without their own mode (Kubernetes: 0o644) */
+  configMap?: { name: string; items?: ItemSpec[]; optional?: boolean; defaultMode?: number };
+  secret?: { secretName: string; items?: ItemSpec[]; optional?: boolean; defaultMode?: number };
   projected?: {
+    defaultMode?: number;
     sources?: {
       configMap?: { name: string; items?: ItemSpec[]; optional?: boolean };
       secret?: { name: string; items?: ItemSpec[]; optional?: boolean };
-      downwardAPI?: { items?: { path: string; fieldRef?: { fieldPath: string } }[] };
+      downwardAPI?: { items?: { path: string; fieldRef?: { fieldPath: string }; mode?: number }[] };
     }[];
   };
 }

@@ -12,7 +12,7 @@ import { PodWorkers } from '../../src/index';
 // tools is not a lib; as in libs/cri's fixture, only this test fixture reaches into tools/containerd.
 /* eslint-disable @nx/enforce-module-boundaries */
 import { importKedgeImages } from '../../../../tools/containerd/oci-image';
-import { isContainerdAvailable, readPid, startPrivateContainerd, stopPrivateContainerd } from '../../../../tools/containerd/private-containerd';
+import { isContainerdAvailable, readPid, startPrivateContainerd, stopPrivateContainerd, type PrivateContainerdOptions } from '../../../../tools/containerd/private-containerd';
 export { BUSYBOX_IMAGE, PAUSE_IMAGE } from '../../../../tools/containerd/oci-image';
 /* eslint-enable @nx/enforce-module-boundaries */
 
@@ -76,10 +76,11 @@ export interface PodsEnv {
   stop(): Promise<void>;
 }
 
-export async function startPodsEnv(): Promise<PodsEnv> {
+/** containerd options: give each suite its own bridge and pod subnet, as suites run side by side. */
+export async function startPodsEnv(containerdOptions: PrivateContainerdOptions = {}): Promise<PodsEnv> {
   // short: unix socket paths are limited to 108 bytes
   const dir = await mkdtemp(join(tmpdir(), 'kedge-pods-'));
-  const containerd = await startPrivateContainerd(dir);
+  const containerd = await startPrivateContainerd(dir, containerdOptions);
   await importKedgeImages(containerd.socketPath, containerd.paths.imageCacheDir);
   const cri = connectCri(containerd.socketPath, { timeoutMs: 15_000 });
   const store = new MetaStore({ file: join(dir, 'edgecore.db') });
@@ -125,11 +126,11 @@ export async function startPodsEnv(): Promise<PodsEnv> {
         }
         await new Promise((r) => setTimeout(r, 50));
       }
-      await startPrivateContainerd(dir);
+      await startPrivateContainerd(dir, containerdOptions);
     },
     async reboot() {
       await stopPrivateContainerd(dir);
-      await startPrivateContainerd(dir);
+      await startPrivateContainerd(dir, containerdOptions);
     },
     async stop() {
       for (const sandbox of await cri.listPodSandbox().catch(() => [])) {
