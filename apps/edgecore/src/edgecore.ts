@@ -86,7 +86,7 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
   const streams = startStreams(config, hub, router, logger.child({ module: 'edgestream' }), registry);
   hub.start();
   // pods before the node status, so the Node is registered with the runtime's version
-  const pods = await startPods(config, store, metaManager, logger.child({ module: 'edged' }));
+  const pods = await startPods(config, store, metaManager, logger.child({ module: 'edged' }), registry);
   const nodeStatus = new NodeStatusReporter({
     nodeName,
     labels: config.labels,

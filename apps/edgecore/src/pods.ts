@@ -1,10 +1,11 @@
 // Starts edged's pods when the container runtime answers. A gateway without containerd still runs
 // edgecore (devices, metadata, node status): pods are then off, and the log says why and what to do.
 import { join } from 'node:path';
-import { connectCri } from '@kedge/cri';
-import { PodWorkers, primaryHostIP, type StatusReporter } from '@kedge/edged';
+import { connectCri, type CriClient } from '@kedge/cri';
+import { ImageGarbageCollector, ImageGcMetrics, PodWorkers, primaryHostIP, type StatusReporter } from '@kedge/edged';
 import type { MetaStore } from '@kedge/metamanager';
 import type { Logger } from '@kedge/telemetry';
+import type { Registry } from 'prom-client';
 import type { EdgeCoreConfig } from './config/edgecore-config';
 
 export interface RunningPods {
@@ -20,7 +21,7 @@ export function runtimeSocketPath(endpoint: string): string {
   return endpoint.replace(/^unix:\/\//, '');
 }
 
-export async function startPods(config: EdgeCoreConfig, store: MetaStore, reporter: StatusReporter, logger: Logger): Promise<RunningPods> {
+export async function startPods(config: EdgeCoreConfig, store: MetaStore, reporter: StatusReporter, logger: Logger, registry?: Registry): Promise<RunningPods> {
   const off: RunningPods = { runtimeVersion: undefined, stop: async () => undefined };
   if (!config.edged.enable) {
     logger.info('pods are off (edged.enable: false)');
@@ -51,13 +52,32 @@ export async function startPods(config: EdgeCoreConfig, store: MetaStore, report
     ...(config.edged.restartBackoffBaseMs === undefined ? {} : { restartBackoffBaseMs: config.edged.restartBackoffBaseMs }),
   });
   await workers.start();
-  logger.info({ socket, runtimeVersion, pods: workers.podCount }, 'pods are on');
+  const imageGC = startImageGC(config, cri, reporter, logger, registry);
+  logger.info({ socket, runtimeVersion, pods: workers.podCount, imageGC: imageGC?.policy ?? 'off' }, 'pods are on');
   return {
     runtimeVersion,
     async stop() {
+      await imageGC?.stop();
       // containers stay running: an edgecore restart must not restart the pods
       await workers.stop();
       cri.close();
     },
   };
+}
+
+function startImageGC(config: EdgeCoreConfig, cri: CriClient, reporter: StatusReporter, logger: Logger, registry: Registry | undefined): ImageGarbageCollector | undefined {
+  const { enable, ...policy } = config.edged.imageGC;
+  if (!enable) return undefined;
+  const imageGC = new ImageGarbageCollector({
+    cri,
+    logger: logger.child({ component: 'image-gc' }),
+    nodeName: config.nodeName,
+    policy,
+    reporter,
+    ...(config.edged.sandboxImage === undefined ? {} : { sandboxImage: config.edged.sandboxImage }),
+    ...(registry === undefined ? {} : { metrics: new ImageGcMetrics(registry) }),
+  });
+  // start() never throws: a runtime that stops answering is logged and retried every period
+  void imageGC.start();
+  return imageGC;
 }

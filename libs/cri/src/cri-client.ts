@@ -8,6 +8,7 @@ import type {
   ContainerSummary,
   ExecOptions,
   ExecSyncResult,
+  ImageFsInfo,
   ImageInfo,
   LinuxContainerResources,
   PodSandboxConfig,
@@ -20,12 +21,22 @@ import type {
 } from './cri-types';
 import type { CriServiceName } from './cri-transport';
 import { CriTransport } from './cri-transport';
-import type { WireContainer, WireContainerStatusResponse, WireImage, WirePodSandbox, WirePodSandboxStatusResponse, WireStatus, WireVersion } from './cri-wire';
+import type {
+  WireContainer,
+  WireContainerStatusResponse,
+  WireImage,
+  WireImageFsInfoResponse,
+  WirePodSandbox,
+  WirePodSandboxStatusResponse,
+  WireStatus,
+  WireVersion,
+} from './cri-wire';
 import {
   containerConfigToWire,
   containerFromWire,
   containerStatusFromWire,
   imageFromWire,
+  imageFsInfoFromWire,
   podSandboxFromWire,
   podSandboxStatusFromWire,
   runtimeStatusFromWire,
@@ -240,6 +251,12 @@ export class CriClient {
   /** Idempotent. Removing by one tag removes every tag of the same image. */
   async removeImage(image: string): Promise<void> {
     await this.call('ImageService', 'RemoveImage', `image ${image}`, { image: { image } });
+  }
+
+  /** Usage of the filesystem(s) the runtime keeps images on; capacity is not part of the CRI answer. */
+  async imageFsInfo(): Promise<ImageFsInfo> {
+    const wire = await this.call<WireImageFsInfoResponse>('ImageService', 'ImageFsInfo', this.runtimeTarget(), {});
+    return imageFsInfoFromWire(wire);
   }
 
   // ---- plumbing ----

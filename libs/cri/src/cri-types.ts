@@ -225,6 +225,23 @@ export interface ImageInfo {
   pinned: boolean;
 }
 
+/** What the runtime stores images (and, if separate, writable container layers) in, from ImageFsInfo. */
+export interface FilesystemUsage {
+  /** ns since the epoch when the runtime measured it */
+  timestamp: bigint;
+  /** where the filesystem holding the images is mounted, e.g. containerd's snapshotter root */
+  mountpoint: string;
+  /** bytes the images use on it; not the filesystem's total usage */
+  usedBytes: number;
+  inodesUsed: number;
+}
+
+export interface ImageFsInfo {
+  imageFilesystems: FilesystemUsage[];
+  /** empty unless the runtime keeps container layers apart from images */
+  containerFilesystems: FilesystemUsage[];
+}
+
 export interface RegistryAuth {
   username?: string;
   password?: string;

@@ -7,6 +7,8 @@ import type {
   ContainerState,
   ContainerStatus,
   ContainerSummary,
+  FilesystemUsage,
+  ImageFsInfo,
   ImageInfo,
   LinuxContainerResources,
   NamespaceOptions,
@@ -128,6 +130,18 @@ export interface WireImage {
   uid: { value: Int64 } | null;
   username: string;
   pinned: boolean;
+}
+
+interface WireFilesystemUsage {
+  timestamp: Int64;
+  fsId: { mountpoint: string } | null;
+  usedBytes: { value: Int64 } | null;
+  inodesUsed: { value: Int64 } | null;
+}
+
+export interface WireImageFsInfoResponse {
+  imageFilesystems: WireFilesystemUsage[];
+  containerFilesystems: WireFilesystemUsage[];
 }
 
 // ---- requests ----
@@ -256,5 +270,21 @@ export function imageFromWire(wire: WireImage): ImageInfo {
     uid: wire.uid ? toNumber(wire.uid.value) : undefined,
     username: wire.username,
     pinned: wire.pinned,
+  };
+}
+
+function filesystemUsageFromWire(wire: WireFilesystemUsage): FilesystemUsage {
+  return {
+    timestamp: toBigInt(wire.timestamp),
+    mountpoint: wire.fsId?.mountpoint ?? '',
+    usedBytes: toNumber(wire.usedBytes?.value),
+    inodesUsed: toNumber(wire.inodesUsed?.value),
+  };
+}
+
+export function imageFsInfoFromWire(wire: WireImageFsInfoResponse): ImageFsInfo {
+  return {
+    imageFilesystems: wire.imageFilesystems.map(filesystemUsageFromWire),
+    containerFilesystems: wire.containerFilesystems.map(filesystemUsageFromWire),
   };
 }

@@ -12,6 +12,8 @@ export type {
   EnvVar,
   ExecOptions,
   ExecSyncResult,
+  FilesystemUsage,
+  ImageFsInfo,
   ImageInfo,
   LinuxContainerResources,
   MountPropagation,

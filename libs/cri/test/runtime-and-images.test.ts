@@ -35,6 +35,28 @@ describe.skipIf(skipReason !== undefined)(`cri - runtime and images${skipReason 
     expect((await env.cri.listImages(BUSYBOX_IMAGE)).map((image) => image.repoTags)).toEqual([[BUSYBOX_IMAGE]]);
   });
 
+  it('verbose Status carries the CRI config, including the sandbox image', async () => {
+    const status = await env.cri.status({ verbose: true });
+    const criConfig = JSON.parse(status.info['config'] ?? '{}') as { sandboxImage?: string };
+    expect(criConfig.sandboxImage).toBe(PAUSE_IMAGE);
+  });
+
+  it('ImageFsInfo names the image filesystem mountpoint and the bytes the images use', async () => {
+    // containerd sums snapshot sizes in the background (every 10 s), so right after start it reports 0
+    const deadline = Date.now() + 20_000;
+    let info = await env.cri.imageFsInfo();
+    while ((info.imageFilesystems[0]?.usedBytes ?? 0) === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      info = await env.cri.imageFsInfo();
+    }
+    expect(info.imageFilesystems).toHaveLength(1);
+    const [imageFs] = info.imageFilesystems;
+    expect(imageFs?.mountpoint).toMatch(/^\/.*overlayfs/);
+    expect(imageFs?.usedBytes).toBeGreaterThan(500_000); // the unpacked busybox layer
+    expect(imageFs?.inodesUsed).toBeGreaterThan(0);
+    expect(imageFs?.timestamp).toBeGreaterThan(0n);
+  }, 30_000);
+
   it('ImageStatus of an absent image is undefined, not an error', async () => {
     expect(await env.cri.imageStatus('localhost/kedge/absent:1')).toBeUndefined();
   });

@@ -63,6 +63,28 @@ export const edgeCoreConfigSchema = z
         podsDir: z.string().min(1).optional(),
         /** first container restart back-off (kubelet: 10 s), doubling up to 5 min */
         restartBackoffBaseMs: z.number().int().min(10).max(300_000).optional(),
+        /** the pause image image GC keeps when the runtime does not name its own (containerd does) */
+        sandboxImage: z.string().min(1).optional(),
+        /** removal of unused images when the image filesystem fills up; the kubelet's policy and defaults */
+        imageGC: z
+          .object({
+            enable: z.boolean().default(true),
+            highThresholdPercent: z.number().int().min(0).max(100).default(85),
+            lowThresholdPercent: z.number().int().min(0).max(100).default(80),
+            minimumAgeSeconds: z.number().int().min(0).default(120),
+            periodSeconds: z.number().int().min(1).max(86_400).default(300),
+          })
+          .strict()
+          .superRefine((gc, context) => {
+            if (gc.lowThresholdPercent >= gc.highThresholdPercent) {
+              context.addIssue({
+                code: 'custom',
+                path: ['lowThresholdPercent'],
+                message: `expected below highThresholdPercent (${gc.highThresholdPercent}), got ${gc.lowThresholdPercent}: image GC frees space down to the low threshold once usage reaches the high one`,
+              });
+            }
+          })
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { parseConfigText } from '@kedge/config';
 import { MetaStore } from '@kedge/metamanager';
 import { createLogger } from '@kedge/telemetry';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { edgeCoreConfigSchema } from '../../src/config/edgecore-config';
 import { startPods } from '../../src/pods';
@@ -36,7 +37,22 @@ describe('edgecore - pods wiring', () => {
   it('defaults to pods on, at the standard containerd socket, under <dataDir>/pods', () => {
     const { config, store } = setup({});
     store.close();
-    expect(config.edged).toEqual({ enable: true, containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock' });
+    expect(config.edged).toEqual({
+      enable: true,
+      containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock',
+      imageGC: { enable: true, highThresholdPercent: 85, lowThresholdPercent: 80, minimumAgeSeconds: 120, periodSeconds: 300 },
+    });
+  });
+
+  it('refuses image GC thresholds that are out of range or in the wrong order, naming the field', () => {
+    const parse = (imageGC: Record<string, unknown>) => () => setup({ imageGC }).store.close();
+    expect(parse({ highThresholdPercent: 80, lowThresholdPercent: 80 })).toThrow(
+      /field "edged\.imageGC\.lowThresholdPercent": expected below highThresholdPercent \(80\), got 80/,
+    );
+    expect(parse({ highThresholdPercent: 101 })).toThrow(/field "edged\.imageGC\.highThresholdPercent"/);
+    expect(parse({ minimumAgeSeconds: -1 })).toThrow(/field "edged\.imageGC\.minimumAgeSeconds"/);
+    expect(parse({ periodSeconds: 0 })).toThrow(/field "edged\.imageGC\.periodSeconds"/);
+    expect(parse({ highThreshold: 90 })).toThrow(/field "edged\.imageGC": unknown field "highThreshold"/);
   });
 
   it('turns pods off with a clear error when the runtime socket does not answer, and fast', async () => {
@@ -77,9 +93,15 @@ describe.skipIf(!availability.available)('edgecore - pods on a real containerd',
     const containerd = await startPrivateContainerd(join(base.config.dataDir, 'c'));
     try {
       const config = { ...base.config, edged: { ...base.config.edged, containerRuntimeEndpoint: `unix://${containerd.socketPath}` } };
-      const pods = await startPods(config, base.store, base.reporter, base.logger);
+      const registry = new Registry();
+      const pods = await startPods(config, base.store, base.reporter, base.logger, registry);
       expect(pods.runtimeVersion).toMatch(/^containerd:\/\/\d+\.\d+/);
       expect(base.lines.find((line) => line.msg === 'pods are on')).toBeDefined();
+      // image GC's first period runs at start and measures the runtime's image filesystem
+      const ratio = async () => (await registry.getSingleMetric('kedge_edged_image_fs_usage_ratio')?.get())?.values[0]?.value;
+      const deadline = Date.now() + 10_000;
+      while (((await ratio()) ?? 0) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await ratio()).toBeGreaterThan(0);
       await pods.stop();
     } finally {
       base.store.close();
