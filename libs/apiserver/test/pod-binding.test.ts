@@ -25,6 +25,7 @@ async function createPod(name: string, nodeName?: string): Promise<void> {
 describe('pods/binding', () => {
   it('pods/binding - a binding sets spec.nodeName and PodScheduled=True', async () => {
     await createPod('bind-me');
+    const before = Number((await test.request('GET', `${PODS}/bind-me`)).json.metadata.resourceVersion);
     const core = test.kubeConfig().makeApiClient(CoreV1Api);
     await core.createNamespacedPodBinding({
       name: 'bind-me',
@@ -34,6 +35,8 @@ describe('pods/binding', () => {
     const pod = (await test.request('GET', `${PODS}/bind-me`)).json;
     expect(pod.spec.nodeName).toBe('edge-1');
     expect(pod.status.conditions).toContainEqual(expect.objectContaining({ type: 'PodScheduled', status: 'True' }));
+    // one write: no watcher ever sees the node without the condition
+    expect(Number(pod.metadata.resourceVersion)).toBe(before + 1);
   });
 
   it('pods/binding - binding a pod that is already bound is a 409 naming the node', async () => {

@@ -1,6 +1,6 @@
 // POST .../namespaces/<ns>/pods/<name>/binding: a scheduler assigns a pod to a node (core/v1 Binding),
 // as kube-scheduler does. Like upstream's BindingREST: the target must be a Node, a pod already bound or
-// being deleted is a 409, and the binding sets spec.nodeName and the PodScheduled=True condition.
+// being deleted is a 409, and the binding sets spec.nodeName and the PodScheduled=True condition in one write.
 import { conflict, invalid } from '../errors';
 import { sendJson } from '../http';
 import { formatTimestamp, isRecord, recordAt, type KubeObject } from '../meta';
@@ -35,6 +35,8 @@ export async function handlePodBinding(context: ResourceRequest): Promise<void> 
   const target = readTarget(await readObjectBody(context), name);
   const options = { dryRun: dryRunParam(context.query), fieldManager: fieldManagerParam(context.query, context.request.headers['user-agent']) };
   const ref = { group: '', resource: 'pods' };
+  const now = formatTimestamp(context.services.now());
+  // one write, as upstream's BindingREST: nobody sees a pod with a node but without PodScheduled
   store.modify(
     context.type,
     namespace,
@@ -45,25 +47,13 @@ export async function handlePodBinding(context: ResourceRequest): Promise<void> 
       if (pod.metadata.deletionTimestamp !== undefined) throw conflict(ref, name, 'pod is being deleted, cannot be assigned to a host');
       if (typeof assigned === 'string' && assigned !== '') throw conflict(ref, name, `pod ${name} is already assigned to node "${assigned}"`);
       pod['spec'] = { ...spec, nodeName: target.name };
+      const status = recordAt(pod, ['status']) ?? {};
+      const conditions = Array.isArray(status['conditions']) ? (status['conditions'] as Array<Record<string, unknown>>) : [];
+      const scheduled = { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now };
+      pod['status'] = { ...status, conditions: [...conditions.filter((condition) => condition['type'] !== 'PodScheduled'), scheduled] };
       return pod;
     },
-    options,
+    { ...options, subresource: 'binding' },
   );
-  if (!options.dryRun) {
-    const now = formatTimestamp(context.services.now());
-    store.modify(
-      context.type,
-      namespace,
-      name,
-      (pod) => {
-        const status = recordAt(pod, ['status']) ?? {};
-        const conditions = Array.isArray(status['conditions']) ? (status['conditions'] as Array<Record<string, unknown>>) : [];
-        const scheduled = { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now };
-        pod['status'] = { ...status, conditions: [...conditions.filter((condition) => condition['type'] !== 'PodScheduled'), scheduled] };
-        return pod;
-      },
-      { ...options, subresource: 'status' },
-    );
-  }
   sendJson(context.response, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }

@@ -33,6 +33,8 @@ export interface BuiltinSpec {
 
 /** Keeps `.status` out of main-resource writes and everything but `.status` out of /status writes. */
 export function separateStatus(next: KubeObject, previous: KubeObject, context: UpdateContext): void {
+  // a binding's handler changes exactly spec.nodeName and one status condition, both at once
+  if (context.subresource === 'binding') return;
   if (context.subresource === 'status') {
     const status = next['status'];
     const metadata = next.metadata;

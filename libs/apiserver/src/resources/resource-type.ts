@@ -33,8 +33,11 @@ export interface ResourceNames {
 }
 
 export interface UpdateContext {
-  /** 'status' for the status subresource, 'finalize' for namespaces' finalize, '' for the main resource */
-  subresource: '' | 'status' | 'finalize';
+  /**
+   * 'status' for the status subresource, 'finalize' for namespaces' finalize, 'binding' for a pod's
+   * binding (spec.nodeName and the PodScheduled condition in one write), '' for the main resource
+   */
+  subresource: '' | 'status' | 'finalize' | 'binding';
 }
 
 export interface ResourceType extends ResourceNames {
