@@ -65,7 +65,7 @@ function assertStaticElf(binary: Buffer, path: string): void {
   }
 }
 
-async function rootfsLayer(busyboxPath: string): Promise<{ layer: Blob; diffId: string }> {
+async function rootfsTar(busyboxPath: string): Promise<Buffer> {
   const busybox = await readFile(busyboxPath);
   assertStaticElf(busybox, busyboxPath);
   const { stdout } = await execFileAsync(busyboxPath, ['--list']);
@@ -80,51 +80,62 @@ async function rootfsLayer(busyboxPath: string): Promise<{ layer: Blob; diffId: 
     { type: 'file', path: 'etc/passwd', data: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n') },
     { type: 'file', path: 'etc/group', data: Buffer.from('root:x:0:\nnobody:x:65534:\n') },
   ];
-  const tar = createTar(entries);
-  return { layer: blobOf(gzipSync(tar)), diffId: sha256(tar) };
+  return createTar(entries);
 }
 
-function imageBlobs(name: string, process: Record<string, unknown>, layer: Blob, diffId: string): { blobs: Blob[]; descriptor: Descriptor & { annotations: Record<string, string>; platform: object } } {
+export interface LayoutImage {
+  /** e.g. localhost/kedge/busybox:1; the tag becomes the ref name */
+  name: string;
+  /** the image config's `config` (Entrypoint, Cmd, Env, WorkingDir, ExposedPorts …) */
+  process: Record<string, unknown>;
+  /** for the config's history, so `ctr images inspect` says where the image came from */
+  createdBy: string;
+}
+
+/**
+ * An OCI image layout, serialised as one tar (what `ctr images import` reads), of images that share
+ * one layer. Deterministic: the same layer and images give the same bytes.
+ */
+export function ociLayoutTar(layerTar: Buffer, images: readonly LayoutImage[]): Buffer {
+  const layer = blobOf(gzipSync(layerTar));
+  const diffId = sha256(layerTar);
   const platform = { architecture: ociArchitecture(), os: 'linux' };
-  const config = jsonBlob({
-    ...platform,
-    created: '1970-01-01T00:00:00Z',
-    config: { Env: [IMAGE_PATH_ENV], WorkingDir: '/', ...process },
-    rootfs: { type: 'layers', diff_ids: [diffId] },
-    history: [{ created: '1970-01-01T00:00:00Z', created_by: 'kedge tools/containerd/oci-image.ts from /bin/busybox' }],
-  });
-  const manifest = jsonBlob({
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPE.manifest,
-    config: describe(MEDIA_TYPE.config, config),
-    layers: [describe(MEDIA_TYPE.layer, layer)],
-  });
-  const tag = name.slice(name.lastIndexOf(':') + 1);
-  return {
-    blobs: [config, manifest],
-    descriptor: {
+  const blobs = new Map<string, Buffer>([[layer.digest, layer.data]]);
+  const manifests = images.map(({ name, process, createdBy }) => {
+    const config = jsonBlob({
+      ...platform,
+      created: '1970-01-01T00:00:00Z',
+      config: process,
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+      history: [{ created: '1970-01-01T00:00:00Z', created_by: createdBy }],
+    });
+    const manifest = jsonBlob({ schemaVersion: 2, mediaType: MEDIA_TYPE.manifest, config: describe(MEDIA_TYPE.config, config), layers: [describe(MEDIA_TYPE.layer, layer)] });
+    for (const blob of [config, manifest]) blobs.set(blob.digest, blob.data);
+    return {
       ...describe(MEDIA_TYPE.manifest, manifest),
       // ctr names the imported image after io.containerd.image.name; ref.name alone would give just "1".
-      annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': tag },
+      annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name.slice(name.lastIndexOf(':') + 1) },
       platform,
-    },
-  };
-}
-
-/** The OCI image layout for both kedge images, serialised as one tar (what `ctr images import` reads). */
-export async function buildKedgeImagesLayoutTar(busyboxPath = DEFAULT_BUSYBOX_PATH): Promise<Buffer> {
-  const { layer, diffId } = await rootfsLayer(busyboxPath);
-  const busybox = imageBlobs(BUSYBOX_IMAGE, { Cmd: ['sh'] }, layer, diffId);
-  const pause = imageBlobs(PAUSE_IMAGE, { Entrypoint: ['/bin/sleep', '2147483647'] }, layer, diffId);
-  const blobs = new Map<string, Buffer>();
-  for (const blob of [layer, ...busybox.blobs, ...pause.blobs]) blobs.set(blob.digest, blob.data);
-  const index = { schemaVersion: 2, mediaType: MEDIA_TYPE.index, manifests: [busybox.descriptor, pause.descriptor] };
+    };
+  });
+  const index = { schemaVersion: 2, mediaType: MEDIA_TYPE.index, manifests };
   return createTar([
     { type: 'file', path: 'oci-layout', data: Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })) },
     { type: 'file', path: 'index.json', data: Buffer.from(JSON.stringify(index)) },
     { type: 'dir', path: 'blobs' },
     { type: 'dir', path: 'blobs/sha256' },
     ...[...blobs].map(([digest, data]): TarEntry => ({ type: 'file', path: `blobs/sha256/${digest.slice('sha256:'.length)}`, data })),
+  ]);
+}
+
+/** The OCI image layout for both kedge images, serialised as one tar (what `ctr images import` reads). */
+export async function buildKedgeImagesLayoutTar(busyboxPath = DEFAULT_BUSYBOX_PATH): Promise<Buffer> {
+  const rootfs = await rootfsTar(busyboxPath);
+  const createdBy = 'kedge tools/containerd/oci-image.ts from /bin/busybox';
+  const base = { Env: [IMAGE_PATH_ENV], WorkingDir: '/' };
+  return ociLayoutTar(rootfs, [
+    { name: BUSYBOX_IMAGE, process: { ...base, Cmd: ['sh'] }, createdBy },
+    { name: PAUSE_IMAGE, process: { ...base, Entrypoint: ['/bin/sleep', '2147483647'] }, createdBy },
   ]);
 }
 

@@ -6,19 +6,15 @@
 // writer of tools/containerd.
 // Usage: node --import tsx tools/package/cloudcore-image.ts [--out dist/] [--import <containerd.sock>]
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { gzipSync } from 'node:zlib';
-import { importImageTar } from '../containerd/oci-image';
+import { importImageTar, ociLayoutTar } from '../containerd/oci-image';
 import { createTar, type TarEntry } from '../containerd/tar-writer';
 import { EXTERNAL_PACKAGES, bundleApp, copyPackages, copyRuntimeAssets, repoVersion } from './bundle';
 
 export const cloudcoreImageName = (version = repoVersion()): string => `localhost/kedge/cloudcore:${version}`;
-
-const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 /** Shared libraries the node binary needs (absolute paths as ldd prints them, loader included). */
 export function sharedLibraries(binary: string): string[] {
@@ -104,53 +100,22 @@ export async function buildCloudcoreImageTar(outDir: string): Promise<{ file: st
       { type: 'dir', path: 'crds' },
       ...treeEntries(join(assets, 'crds'), 'crds'),
     ]);
-    const layer = gzipSync(layerTar);
-    const platform = { architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux' };
-    const config = Buffer.from(
-      JSON.stringify({
-        ...platform,
-        created: '1970-01-01T00:00:00Z',
-        config: {
+    const layout = ociLayoutTar(layerTar, [
+      {
+        name: image,
+        process: {
           Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'NODE_ENV=production'],
           Entrypoint: ['/usr/local/bin/node', '/app/cloudcore.mjs'],
           Cmd: ['--config', '/etc/kedge/cloudcore.yaml'],
           WorkingDir: '/app',
           ExposedPorts: { '10000/tcp': {}, '10001/udp': {}, '10002/tcp': {}, '9091/tcp': {} },
         },
-        rootfs: { type: 'layers', diff_ids: [sha256(layerTar)] },
-        history: [{ created: '1970-01-01T00:00:00Z', created_by: 'kedge tools/package/cloudcore-image.ts' }],
-      }),
-    );
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
-      }),
-    );
-    const index = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          digest: sha256(manifest),
-          size: manifest.length,
-          annotations: { 'io.containerd.image.name': image, 'org.opencontainers.image.ref.name': version },
-          platform,
-        },
-      ],
-    };
-    const layout = createTar([
-      { type: 'file', path: 'oci-layout', data: Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })) },
-      { type: 'file', path: 'index.json', data: Buffer.from(JSON.stringify(index)) },
-      { type: 'dir', path: 'blobs' },
-      { type: 'dir', path: 'blobs/sha256' },
-      ...[layer, config, manifest].map((data): TarEntry => ({ type: 'file', path: `blobs/sha256/${sha256(data).slice('sha256:'.length)}`, data })),
+        createdBy: 'kedge tools/package/cloudcore-image.ts',
+      },
     ]);
+    const architecture = process.arch === 'x64' ? 'amd64' : process.arch;
     mkdirSync(outDir, { recursive: true });
-    const file = join(resolve(outDir), `kedge-cloudcore-${version}-linux-${platform.architecture}.oci.tar`);
+    const file = join(resolve(outDir), `kedge-cloudcore-${version}-linux-${architecture}.oci.tar`);
     writeFileSync(file, layout);
     return { file, image, packages };
   } finally {

@@ -4,8 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { createHash } from 'node:crypto';
 import { connectCri, type CriClient, type PodSandboxConfig } from '@kedge/cri';
 import type { Message } from '@kedge/protocol';
 import { createLogger } from '@kedge/telemetry';
@@ -14,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageGarbageCollector, ImageGcMetrics } from '../../src/index';
 // tools is not a lib; as in the pods fixture, only tests reach into tools/containerd.
 /* eslint-disable @nx/enforce-module-boundaries */
-import { BUSYBOX_IMAGE, importImageTar, importKedgeImages, PAUSE_IMAGE } from '../../../../tools/containerd/oci-image';
+import { BUSYBOX_IMAGE, importImageTar, importKedgeImages, ociLayoutTar, PAUSE_IMAGE } from '../../../../tools/containerd/oci-image';
 import { isContainerdAvailable, startPrivateContainerd, stopPrivateContainerd } from '../../../../tools/containerd/private-containerd';
 import { createTar } from '../../../../tools/containerd/tar-writer';
 /* eslint-enable @nx/enforce-module-boundaries */
@@ -25,42 +23,10 @@ const UNUSED_IMAGE = 'localhost/kedge/unused:1';
 const NODE = 'edge-gc';
 const logger = createLogger({ name: 'image-gc-test', level: process.env['KEDGE_TEST_LOG'] === '1' ? 'debug' : 'silent' });
 
-const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-
 /** An OCI layout tar of one small image of its own (its own layer and config, so its own image id). */
 function unusedImageLayoutTar(): Buffer {
   const layerTar = createTar([{ type: 'dir', path: 'data' }, { type: 'file', path: 'data/payload', data: randomBytes(256 * 1024) }]);
-  const layer = gzipSync(layerTar);
-  const config = Buffer.from(
-    JSON.stringify({ architecture: process.arch === 'arm64' ? 'arm64' : 'amd64', os: 'linux', config: { Cmd: ['/data/payload'] }, rootfs: { type: 'layers', diff_ids: [sha256(layerTar)] } }),
-  );
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
-    }),
-  );
-  const index = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [
-      {
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        digest: sha256(manifest),
-        size: manifest.length,
-        annotations: { 'io.containerd.image.name': UNUSED_IMAGE, 'org.opencontainers.image.ref.name': '1' },
-      },
-    ],
-  };
-  return createTar([
-    { type: 'file', path: 'oci-layout', data: Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })) },
-    { type: 'file', path: 'index.json', data: Buffer.from(JSON.stringify(index)) },
-    { type: 'dir', path: 'blobs' },
-    { type: 'dir', path: 'blobs/sha256' },
-    ...[layer, config, manifest].map((data) => ({ type: 'file' as const, path: `blobs/sha256/${sha256(data).slice('sha256:'.length)}`, data })),
-  ]);
+  return ociLayoutTar(layerTar, [{ name: UNUSED_IMAGE, process: { Cmd: ['/data/payload'] }, createdBy: 'kedge image-gc test' }]);
 }
 
 class RecordingReporter {
