@@ -5,6 +5,7 @@
 //  - --kubeconfig --cloudcore-on-host: cloudcore runs on this machine against that cluster; only the
 //    namespace and the CA Secret go to the cluster, and cloudcore.yaml is written here.
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
@@ -44,6 +45,11 @@ export interface InitResult {
 
 export async function initCommand(options: InitOptions): Promise<InitResult> {
   const dataDir = resolve(options.dataDir);
+  if (isIP(options.advertiseAddress) === 0) {
+    throw new KedgeadmUsageError(
+      `--advertise-address "${options.advertiseAddress}": expected an IP address edges can dial, e.g. 10.0.0.5 (it goes into the server certificate)`,
+    );
+  }
   if (readWrittenFiles(dataDir)) throw new KedgeadmUsageError(`${dataDir} was already initialised; \`kedgeadm reset --prefix ${dataDir}\` undoes it`);
   if (options.kubeconfig === undefined) {
     if (options.cloudcoreOnHost) throw new KedgeadmUsageError('--cloudcore-on-host needs --kubeconfig: without a cluster cloudcore always runs on this host');
