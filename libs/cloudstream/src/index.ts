@@ -4,17 +4,3 @@ export { CloudStreamMetrics } from './cloudstream-metrics';
 export { MalformedStreamFrameError, StreamRefusedError, UnknownStreamError } from './errors';
 export { PortForwardTunnel, type PortForwardTunnelOptions, type TunnelLink } from './port-forward-tunnel';
 export { StreamTable, type StreamHub, type StreamSink, type StreamSpec, type StreamTableOptions } from './stream-table';
-export {
-  STREAM_GROUP,
-  StreamOperation,
-  type AckContent,
-  type AttachOptions,
-  type CloseContent,
-  type DataContent,
-  type ErrorContent,
-  type ExecOptions,
-  type LogOptions,
-  type OpenContent,
-  type PortForwardOptions,
-  type StreamKind,
-} from '@kedge/protocol';

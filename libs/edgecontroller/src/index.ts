@@ -18,5 +18,5 @@ export { KubeJson } from './kube-json';
 export { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE } from './kube-writes';
 export { NODE_STATUS_UNKNOWN_REASON, UNREACHABLE_TAINT_KEY } from './lifecycle-rules';
 export { EDGECONTROLLER_SOURCE } from './node-queue';
-export { SYNC_TYPES, type KubeObject, type SyncType } from './objects';
+export { SYNC_TYPES, type KubeMeta, type KubeObject, type SyncType } from './objects';
 export { podReferences, type PodReferences } from './references';

@@ -18,4 +18,3 @@ export { StreamFailure } from './errors';
 export { acceptsInputChannel, parseOpenRequest, UnanswerableOpenError, type OpenRequest } from './open-request';
 export { Outbound } from './outbound';
 export { podAddress, startPortConnection, type PortConnectionHooks, type RunningPortConnection } from './pod-port-forward';
-export { STREAM_GROUP, StreamOperation } from '@kedge/protocol';

@@ -1,5 +1,6 @@
 // The Kubernetes objects the controllers read, as the raw JSON the API server wrote (informers hand
 // out raw JSON). Only the fields the controllers use are typed; everything else rides along.
+import type { KubeMeta } from '@kedge/edgecontroller';
 /** A Kubernetes object as JSON (the shape edgecontroller's informers hold). */
 export interface KubeObject {
   apiVersion?: string;
@@ -17,18 +18,11 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
-/** Timestamps stay untyped (index signature): client-node's types call them Date, the raw JSON has strings. */
-export interface Meta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
+/** edgecontroller's metadata plus what the controllers own; timestamps stay untyped (raw JSON strings). */
+export interface Meta extends KubeMeta {
   generation?: number;
   generateName?: string;
   ownerReferences?: OwnerReference[];
-  [key: string]: unknown;
 }
 
 export interface LabelSelectorRequirement {
