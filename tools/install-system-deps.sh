@@ -5,13 +5,13 @@ set -euo pipefail
 packages=(
   openssl          # test fixtures build certificates with the real CLI
   ca-certificates
-  containerd                 # libs/cri tests and the demo run pods on a private containerd (CRI runtime.v1)
+  containerd                 # libs/edge/cri tests and the demo run pods on a private containerd (CRI runtime.v1)
   runc
   containernetworking-plugins  # bridge/host-local/portmap/loopback CNI plugins, installed in /usr/lib/cni
-  busybox-static             # tools/containerd/oci-image.ts builds the offline busybox and pause images from /bin/busybox
-  mosquitto                  # libs/eventbus tests: a real external MQTT broker
-  mosquitto-clients          # libs/devicetwin tests: mosquitto_pub/mosquitto_sub against the embedded broker
-  python3-pymodbus           # libs/mappers tests: an independent Modbus TCP peer (Debian's pymodbus, /usr/bin/python3)
+  busybox-static             # libs/testing/containerd-fixture/src/oci-image.ts builds the offline busybox and pause images from /bin/busybox
+  mosquitto                  # libs/edge/eventbus tests: a real external MQTT broker
+  mosquitto-clients          # libs/edge/devicetwin tests: mosquitto_pub/mosquitto_sub against the embedded broker
+  python3-pymodbus           # libs/edge/mappers tests: an independent Modbus TCP peer (Debian's pymodbus, /usr/bin/python3)
   python3-serial             # pymodbus dependency
   python3-serial-asyncio     # pymodbus dependency
   g++-aarch64-linux-gnu      # tools/package/cross-arm64.ts: cross-compiles better-sqlite3 & co. for the linux-arm64 edgecore tarball

@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-system-deps.sh || exit 1
 npm install --no-audit --no-fund --loglevel=error || exit 1
-rm -rf apps/*/reports libs/*/reports tools/reports
+rm -rf apps/*/reports libs/*/*/reports tools/reports
 status=0
 npx nx run-many -t lint typecheck test --outputStyle=static "$@" || status=$?
 node tools/ci/summarize-vitest.mjs || status=1

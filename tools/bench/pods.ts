@@ -1,4 +1,4 @@
-// Pods on a real edge: a private containerd (tools/containerd), a cloudcore child process and one edgecore
+// Pods on a real edge: a private containerd (libs/testing/containerd-fixture), a cloudcore child process and one edgecore
 // child process with edged. Measures edgecore's resident memory idle and with 20 pods, the time from a pod's
 // create (2xx from the API server) to `status.phase == Running` in the API server, and the same 20 pods
 // started directly through CRI (runPodSandbox + createContainer + startContainer) as the raw baseline.
@@ -9,9 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { connectCri, type ContainerConfig, type CriClient, type PodSandboxConfig } from '@kedge/cri';
-import { removeAllPodSandboxes } from '../containerd/containerd-process';
-import { BUSYBOX_IMAGE, importKedgeImages } from '../containerd/oci-image';
-import { isContainerdAvailable, startPrivateContainerd, stopPrivateContainerd, type PrivateContainerd } from '../containerd/private-containerd';
+import { BUSYBOX_IMAGE, importKedgeImages, isContainerdAvailable, type PrivateContainerd, removeAllPodSandboxes, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
 import { issueToken } from '../e2e/cluster';
 import { startApp, writeYaml, type KedgeProcess } from '../e2e/harness';
 import {
@@ -256,7 +254,7 @@ function report(results: Results, machine: ReturnType<typeof machineInfo>, comma
 
   const body = [
     ...sectionHeading('Pods: create → Running on a real edge, and edgecore memory', machine, command),
-    '**Setup.** A private containerd (`tools/containerd`, runc, CNI bridge, the offline `localhost/kedge/busybox:1`',
+    '**Setup.** A private containerd (`libs/testing/containerd-fixture`, runc, CNI bridge, the offline `localhost/kedge/busybox:1`',
     'and `localhost/kedge/pause:1` images already imported), a cloudcore child process (embedded API server,',
     'CloudHub on WebSocket, EdgeController) and one edgecore child process (EdgeHub, MetaManager, MetaServer,',
     'edged on that containerd), both under tsx at log level info, all on this machine.',

@@ -13,7 +13,7 @@ import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type
 import { startApiServer, type ApiServer } from '@kedge/apiserver';
 import { createLogger, createMetricsRegistry } from '@kedge/telemetry';
 import { waitFor } from '@kedge/testkit';
-import { startWorkloadControllers, type WorkloadControllers } from '@kedge/workload-controllers';
+import { startWorkloadControllers, type WorkloadControllers } from '@kedge/controllers';
 import {
   benchCommand,
   benchTempDir,

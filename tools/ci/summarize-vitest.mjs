@@ -4,9 +4,12 @@ import { join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
 const reports = [];
-for (const top of ['apps', 'libs']) {
-  for (const project of readdirSync(join(root, top))) reports.push(join(root, top, project, 'reports', 'vitest.json'));
+// projects live at apps/<name> and libs/<scope>/<name>
+const projectDirs = readdirSync(join(root, 'apps')).map((name) => join(root, 'apps', name));
+for (const scope of readdirSync(join(root, 'libs'))) {
+  for (const name of readdirSync(join(root, 'libs', scope))) projectDirs.push(join(root, 'libs', scope, name));
 }
+for (const dir of projectDirs) reports.push(join(dir, 'reports', 'vitest.json'));
 reports.push(join(root, 'tools', 'reports', 'vitest.json'));
 
 let passed = 0;

@@ -1,7 +1,6 @@
 // CLI behind tools/containerd/containerd.sh: start|stop|status <dir> for a private containerd.
 // `start` also imports the offline kedge images, so the CRI is usable right away (sandbox image included).
-import { importKedgeImages } from './oci-image';
-import { containerdPaths, isContainerdAvailable, privateContainerdStatus, startPrivateContainerd, stopPrivateContainerd } from './private-containerd';
+import { containerdPaths, importKedgeImages, isContainerdAvailable, privateContainerdStatus, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
 
 const USAGE = 'usage: tools/containerd/containerd.sh start|stop|status <dir>';
 

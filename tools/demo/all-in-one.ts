@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     https: Number(process.env.KEDGE_HTTPS_PORT ?? 10002),
     metrics: Number(process.env.KEDGE_METRICS_PORT ?? 9091),
   };
-  step('starting a private containerd for pods (tools/containerd)');
+  step('starting a private containerd for pods (libs/testing/containerd-fixture)');
   const pods = await startPodsRuntime(stateDir);
   running.pods = pods;
   if (!pods.on) step(`pods are off: ${pods.reason}`);

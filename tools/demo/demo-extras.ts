@@ -1,8 +1,7 @@
 // The all-in-one's extras: a private containerd for pods (when this machine can run one), a simulated
 // device (virtual mapper against the edge's MQTT broker) and a demo pod, all applied with kubectl.
 import { join } from 'node:path';
-import { BUSYBOX_IMAGE, importKedgeImages } from '../containerd/oci-image';
-import { isContainerdAvailable, startPrivateContainerd, type PrivateContainerd } from '../containerd/private-containerd';
+import { BUSYBOX_IMAGE, importKedgeImages, isContainerdAvailable, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
 import { kubectlOk } from '../e2e/harness';
 
 export type PodsRuntime = { on: true; containerd: PrivateContainerd } | { on: false; reason: string };

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isContainerdAvailable } from '../containerd/private-containerd';
+import { isContainerdAvailable } from '@kedge/containerd-fixture';
 import { KedgeProcess, kubectl, repoRoot, tempDir, waitFor } from './harness';
 
 let demo: KedgeProcess | undefined;

@@ -72,7 +72,7 @@ export interface EdgeCoreSettings {
   metaServerPort?: number;
   /** use this external MQTT broker (eventBus mode external) instead of the embedded one */
   externalBrokerUrl?: string;
-  /** run pods on this CRI runtime (e.g. a private containerd from tools/containerd); default: edged off */
+  /** run pods on this CRI runtime (e.g. a private containerd from libs/testing/containerd-fixture); default: edged off */
   edged?: { containerRuntimeEndpoint: string; restartBackoffBaseMs?: number; podsDir?: string };
 }
 
@@ -96,7 +96,7 @@ export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings
       ? { mode: 'external', external: { url: settings.externalBrokerUrl } }
       : { internal: { address: '127.0.0.1', port: 0 } },
     nodeStatus: { leaseRenewSeconds: settings.leaseRenewSeconds ?? 1, statusUpdateSeconds: 5 },
-    // hub tests run without containerd; pods have their own suite in libs/edged
+    // hub tests run without containerd; pods have their own suite in libs/edge/edged
     edged: settings.edged
       ? {
           enable: true,

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { connectCri, type ContainerConfig, type PodSandboxConfig } from '@kedge/cri';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { importImageTar, importKedgeImages } from '../containerd/oci-image';
-import { isContainerdAvailable, startPrivateContainerd } from '../containerd/private-containerd';
+import { importImageTar, importKedgeImages, isContainerdAvailable, startPrivateContainerd } from '@kedge/containerd-fixture';
 import { buildCloudcoreImageTar } from '../package/cloudcore-image';
 import { buildEdgecoreTarball } from '../package/edgecore-tarball';
 import { kubectl, kubectlOk, repoRoot, stopAll, tempDir } from './harness';
@@ -50,7 +49,7 @@ const byKind = (kind: string): KubeDoc => {
  * may grant these and nothing else.
  */
 const CLOUDCORE_API_CALLS: { group: string; resource: string; verb: string; resourceNames?: string[]; namespace?: string }[] = [
-  // libs/pki-secret SecretCertificateStore (pki.store secret): read and update its one Secret, which
+  // libs/cloud/pki-secret SecretCertificateStore (pki.store secret): read and update its one Secret, which
   // 04-pki-secret.yaml creates, so no create right
   { group: '', resource: 'secrets', verb: 'get', resourceNames: ['cloudcore-pki'], namespace: 'kedge' },
   { group: '', resource: 'secrets', verb: 'update', resourceNames: ['cloudcore-pki'], namespace: 'kedge' },

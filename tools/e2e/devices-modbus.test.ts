@@ -40,7 +40,7 @@ const canConnect = (port: number): Promise<boolean> =>
     socket.once('error', () => resolve(false));
   });
 
-const PY_SERVER = fileURLToPath(new URL('../../libs/mappers/test/fixtures/pymodbus_server.py', import.meta.url));
+const PY_SERVER = fileURLToPath(new URL('../../libs/edge/mappers/test/fixtures/pymodbus_server.py', import.meta.url));
 
 /** Debian's pymodbus 3.0 (/usr/bin/python3) with holding registers preset; started by pid, stopped by pid */
 async function startPymodbus(hr: Record<number, number>): Promise<{ port: number; log: () => string }> {

@@ -1,13 +1,12 @@
 // Pods end to end with the real processes: cloudcore (embedded API server, EdgeController) and edgecore
-// (MetaManager, edged) on a PRIVATE containerd (tools/containerd); pods applied and deleted with the real
+// (MetaManager, edged) on a PRIVATE containerd (libs/testing/containerd-fixture); pods applied and deleted with the real
 // kubectl, their status read back from the API server.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX_IMAGE, importKedgeImages } from '../containerd/oci-image';
-import { isContainerdAvailable, startPrivateContainerd, type PrivateContainerd } from '../containerd/private-containerd';
+import { BUSYBOX_IMAGE, importKedgeImages, isContainerdAvailable, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
 import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, type CloudCoreHandle, type EdgeCoreHandle } from './cluster';
 import { kubectl, kubectlOk, stopAll, waitFor } from './harness';
 

@@ -236,7 +236,7 @@ describe.skipIf(skipReason !== undefined)(`streams - kubectl attach and port-for
         /an error occurred forwarding \d+ -> 8081: error forwarding port 8081 to pod default\/web: failed to connect to [\d.]+:8081: connect ECONNREFUSED/,
       );
       // kubectl (since 1.23, against a kubelet too) ends the whole forward after any connection error;
-      // the server side keeps the session (libs/cloudstream/test/port-forward-tunnel.test.ts shows it)
+      // the server side keeps the session (libs/cloud/cloudstream/test/port-forward-tunnel.test.ts shows it)
       const code = await new Promise<number | null>((resolve) => (forward.child.exitCode !== null ? resolve(forward.child.exitCode) : forward.child.once('exit', resolve)));
       expect(code).toBe(1);
       expect(forward.stderr()).toContain('lost connection to pod');

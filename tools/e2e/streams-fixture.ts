@@ -14,10 +14,9 @@ import { MessageRouter } from '@kedge/router';
 import { createLogger, createMetricsRegistry } from '@kedge/telemetry';
 import { createTestPki } from '@kedge/testkit';
 import { dialHub, listenHub } from '@kedge/transport';
-import { BUSYBOX_IMAGE, importKedgeImages } from '../containerd/oci-image';
-import { startPrivateContainerd, type PrivateContainerd } from '../containerd/private-containerd';
+import { BUSYBOX_IMAGE, importKedgeImages, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
 
-export { isContainerdAvailable } from '../containerd/private-containerd';
+export { isContainerdAvailable } from '@kedge/containerd-fixture';
 
 export const NODE = 'edge-streams';
 export const POD = 'chatty';

@@ -7,8 +7,7 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX_IMAGE, importKedgeImages } from '../containerd/oci-image';
-import { isContainerdAvailable, startPrivateContainerd, type PrivateContainerd } from '../containerd/private-containerd';
+import { BUSYBOX_IMAGE, importKedgeImages, isContainerdAvailable, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
 import { isNodeConnected, issueToken, startCloudCore, type CloudCoreHandle } from './cluster';
 import { fetchMetrics, kubectl, kubectlOk, metricSum, startApp, waitFor, writeYaml, type KedgeProcess } from './harness';
 

@@ -57,8 +57,8 @@ export async function bundleApp(entry: string, outfile: string): Promise<void> {
  * bundle that module is lib/<app>.mjs, so they go one level above lib/.
  */
 export function copyRuntimeAssets(root: string): void {
-  cpSync(join(repoRoot, 'libs', 'cri', 'proto'), join(root, 'proto'), { recursive: true });
-  cpSync(join(repoRoot, 'libs', 'api', 'crds'), join(root, 'crds'), { recursive: true });
+  cpSync(join(repoRoot, 'libs', 'edge', 'cri', 'proto'), join(root, 'proto'), { recursive: true });
+  cpSync(join(repoRoot, 'libs', 'shared', 'device-api', 'crds'), join(root, 'crds'), { recursive: true });
 }
 
 interface PackageJson {

@@ -3,15 +3,14 @@
 // One layer: this machine's node binary (process.execPath) plus the shared libraries `ldd` lists for
 // it, the esbuild bundle of apps/cloudcore/src/main.ts, the external packages it imports, and
 // /proto + /crds (read at runtime relative to the bundle). Deterministic (mtime 0), via the tar
-// writer of tools/containerd.
+// writer of libs/testing/containerd-fixture.
 // Usage: node --import tsx tools/package/cloudcore-image.ts [--out dist/] [--import <containerd.sock>]
 import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { importImageTar, ociLayoutTar } from '../containerd/oci-image';
-import { createTar, type TarEntry } from '../containerd/tar-writer';
+import { createTar, importImageTar, ociLayoutTar, type TarEntry } from '@kedge/containerd-fixture';
 import { EXTERNAL_PACKAGES, bundleApp, copyPackages, copyRuntimeAssets, repoVersion } from './bundle';
 
 export const cloudcoreImageName = (version = repoVersion()): string => `localhost/kedge/cloudcore:${version}`;

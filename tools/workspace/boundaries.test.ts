@@ -13,27 +13,47 @@ async function boundaryErrors(file: string, source: string): Promise<string[]> {
 
 describe('workspace - module boundaries', () => {
   it('edge code cannot import cloud code', async () => {
-    const errors = await boundaryErrors('libs/edgehub/src/probe.ts', "import { CloudHub } from '@kedge/cloudhub';\nexport const probe = CloudHub;\n");
+    const errors = await boundaryErrors('libs/edge/edgehub/src/probe.ts', "import { CloudHub } from '@kedge/cloudhub';\nexport const probe = CloudHub;\n");
     expect(errors.join('\n')).toMatch(/scope:edge/);
   });
 
   it('cloud code cannot import edge code', async () => {
-    const errors = await boundaryErrors('libs/cloudhub/src/probe.ts', "import { EdgeHub } from '@kedge/edgehub';\nexport const probe = EdgeHub;\n");
+    const errors = await boundaryErrors('libs/cloud/cloudhub/src/probe.ts', "import { EdgeHub } from '@kedge/edgehub';\nexport const probe = EdgeHub;\n");
     expect(errors.join('\n')).toMatch(/scope:cloud/);
   });
 
-  it('libs/protocol imports no other lib', async () => {
-    const errors = await boundaryErrors('libs/protocol/src/probe.ts', "import { LogThrottle } from '@kedge/telemetry';\nexport const probe = LogThrottle;\n");
+  it('libs/shared/protocol imports no other lib', async () => {
+    const errors = await boundaryErrors('libs/shared/protocol/src/probe.ts', "import { LogThrottle } from '@kedge/telemetry';\nexport const probe = LogThrottle;\n");
     expect(errors.join('\n')).toMatch(/kind:protocol/);
   });
 
   it('a lib cannot import an app', async () => {
-    const errors = await boundaryErrors('libs/transport/src/probe.ts', "import '@kedge/cloudcore';\n");
+    const errors = await boundaryErrors('libs/shared/transport/src/probe.ts', "import '@kedge/cloudcore';\n");
     expect(errors.length).toBeGreaterThan(0);
   });
 
+  it('production code cannot import a test-only library', async () => {
+    const errors = await boundaryErrors('libs/edge/cri/src/probe.ts', "import { startPrivateContainerd } from '@kedge/containerd-fixture';\nexport const probe = startPrivateContainerd;\n");
+    expect(errors.join('\n')).toMatch(/type:lib/);
+  });
+
+  it('an app cannot import a test-only library', async () => {
+    const errors = await boundaryErrors('apps/edgecore/src/probe.ts', "import { waitFor } from '@kedge/testkit';\nexport const probe = waitFor;\n");
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
+  it('a test may import a test-only library', async () => {
+    const errors = await boundaryErrors('libs/edge/cri/test/probe.test.ts', "import { startPrivateContainerd } from '@kedge/containerd-fixture';\nexport const probe = startPrivateContainerd;\n");
+    expect(errors).toEqual([]);
+  });
+
+  it('a test still cannot cross from edge into cloud', async () => {
+    const errors = await boundaryErrors('libs/edge/edgehub/test/probe.test.ts', "import { CloudHub } from '@kedge/cloudhub';\nexport const probe = CloudHub;\n");
+    expect(errors.join('\n')).toMatch(/scope:edge/);
+  });
+
   it('an allowed import passes', async () => {
-    const errors = await boundaryErrors('libs/edgehub/src/probe.ts', "import { newMessage } from '@kedge/protocol';\nexport const probe = newMessage;\n");
+    const errors = await boundaryErrors('libs/edge/edgehub/src/probe.ts', "import { newMessage } from '@kedge/protocol';\nexport const probe = newMessage;\n");
     expect(errors).toEqual([]);
   });
 });

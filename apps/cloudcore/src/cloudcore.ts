@@ -9,7 +9,7 @@ import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsSer
 import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
 import { startDeviceController } from '@kedge/devicecontroller';
 import { startEdgeController, startNodeLifecycle } from '@kedge/edgecontroller';
-import { startWorkloadControllers } from '@kedge/workload-controllers';
+import { startWorkloadControllers } from '@kedge/controllers';
 import { Counter } from 'prom-client';
 import { startCertificateServer, type CertificateServer } from './certificates';
 import type { CloudCoreConfig } from './config/cloudcore-config';

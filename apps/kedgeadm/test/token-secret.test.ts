@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test only: the embedded API server is "the cluster"
+// the embedded API server is "the cluster"
 import { startApiServer, type ApiServer } from '@kedge/apiserver';
 import { loadOrCreateAuthority, verifyJoinToken } from '@kedge/pki';
 import { SecretCertificateStore } from '@kedge/pki-secret';

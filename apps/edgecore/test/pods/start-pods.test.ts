@@ -1,5 +1,5 @@
 // edgecore without a container runtime: pods are off with one clear error line, quickly, and edgecore
-// goes on. (Pods on a real containerd are tested in libs/edged.)
+// goes on. (Pods on a real containerd are tested in libs/edge/edged.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,10 +80,8 @@ describe('edgecore - pods wiring', () => {
   });
 });
 
-// tools is not a lib; as in libs/cri's tests, only this test reaches tools/containerd for a REAL containerd.
-/* eslint-disable @nx/enforce-module-boundaries */
-import { isContainerdAvailable, startPrivateContainerd } from '../../../../tools/containerd/private-containerd';
-/* eslint-enable @nx/enforce-module-boundaries */
+// a REAL containerd from the test-only fixture library
+import { isContainerdAvailable, startPrivateContainerd } from '@kedge/containerd-fixture';
 
 const availability = isContainerdAvailable();
 

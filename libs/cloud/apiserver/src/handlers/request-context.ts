@@ -1,0 +1,45 @@
+// Everything a resource handler needs about one request, resolved once by the dispatcher.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '@kedge/telemetry';
+import type { Authorizer, RequestAttributes, ServiceAccountTokens, UserInfo } from '../auth';
+import type { ResponseForm } from '../http';
+import type { ResourceCatalog, ResourceType } from '../resources';
+import type { RequestVerb, ResourcePath } from '../routing';
+import type { ResourceStore } from '../registry';
+import type { PodStreamRegistry } from '../pod-streams';
+
+/** Long-lived parts shared by all requests. */
+export interface HandlerServices {
+  store: ResourceStore;
+  catalog: ResourceCatalog;
+  authorizer: Authorizer;
+  /** signs TokenRequests (serviceaccounts/token) */
+  serviceAccountTokens: ServiceAccountTokens;
+  podStreams: PodStreamRegistry;
+  logger: Logger;
+  now: () => Date;
+  maxRequestBodyBytes: number;
+  bookmarkIntervalMs: number;
+  /** watches end after this unless the client asks for less (apiserver's min-request-timeout) */
+  defaultWatchTimeoutSeconds: number;
+  /** open watch streams, so close() can end them */
+  openWatches: Set<{ close(): void }>;
+}
+
+export interface ResourceRequest {
+  request: IncomingMessage;
+  response: ServerResponse;
+  query: URLSearchParams;
+  path: ResourcePath;
+  verb: RequestVerb;
+  type: ResourceType;
+  user: UserInfo;
+  attributes: RequestAttributes;
+  form: ResponseForm;
+  services: HandlerServices;
+}
+
+/** The namespace a request acts in: the URL's for namespaced types, none for cluster-scoped ones. */
+export function namespaceOf(request: ResourceRequest): string | undefined {
+  return request.type.namespaced ? request.path.namespace : undefined;
+}

@@ -1,0 +1,55 @@
+// Installs kedge's CRDs if missing and waits until the API server reports them Established.
+import { kedgeCrdManifests } from '@kedge/device-api';
+import type { Logger } from '@kedge/telemetry';
+import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { CrdInstallError, errorMessage, httpStatusOf } from './errors';
+
+export interface InstallCrdsOptions {
+  timeoutMs?: number;
+  pollMs?: number;
+}
+
+const established = (crd: V1CustomResourceDefinition): boolean =>
+  crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+
+/** @throws CrdInstallError */
+export async function installCrds(kubeConfig: KubeConfig, logger: Logger, options: InstallCrdsOptions = {}): Promise<void> {
+  const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const pollMs = options.pollMs ?? 100;
+  for (const manifest of kedgeCrdManifests()) {
+    const name = manifest.metadata.name;
+    try {
+      await api.readCustomResourceDefinition({ name });
+    } catch (error) {
+      if (httpStatusOf(error) !== 404) throw new CrdInstallError(`reading CRD ${name}: ${errorMessage(error)}`, { cause: error });
+      try {
+        await api.createCustomResourceDefinition({ body: toClientModel(manifest) as V1CustomResourceDefinition });
+        logger.info({ crd: name }, 'CRD installed');
+      } catch (createError) {
+        if (httpStatusOf(createError) !== 409) throw new CrdInstallError(`creating CRD ${name}: ${errorMessage(createError)}`, { cause: createError });
+      }
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const crd = await api.readCustomResourceDefinition({ name });
+      if (established(crd)) break;
+      if (Date.now() > deadline) throw new CrdInstallError(`CRD ${name} not Established within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+}
+
+/**
+ * client-node serializes bodies through its models, which name the `x-kubernetes-*` schema keys
+ * `x_kubernetes_*` and drop keys they do not know: rename them so they survive serialization.
+ * `items` and `additionalProperties` are typed `any` in the model and go out as they are, so their
+ * contents keep the API's own `x-kubernetes-*` names.
+ */
+function toClientModel(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(toClientModel);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k.startsWith('x-kubernetes-') ? k.replaceAll('-', '_') : k, k === 'items' || k === 'additionalProperties' ? v : toClientModel(v)]),
+  );
+}
