@@ -12,7 +12,7 @@ import { startEdgeController, startNodeLifecycle } from '@kedge/edgecontroller';
 import { startWorkloadControllers } from '@kedge/controllers';
 import { Counter } from 'prom-client';
 import { startCertificateServer, type CertificateServer } from './certificates';
-import type { CloudCoreConfig } from './config/cloudcore-config';
+import type { CloudCoreConfig } from '@kedge/cloudcore-config';
 import { connectKubeApi } from './kube-api';
 import { choosePkiStore } from './pki-store';
 

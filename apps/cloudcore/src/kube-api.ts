@@ -6,7 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type PodStreamHandler } from '@kedge/apiserver';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
-import type { CloudCoreConfig } from './config/cloudcore-config';
+import type { CloudCoreConfig } from '@kedge/cloudcore-config';
 
 export interface KubeApiConnection {
   kubeConfig: KubeConfig;

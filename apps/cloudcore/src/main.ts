@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
 import { ConfigError, loadConfigFile, parseConfigText } from '@kedge/config';
 import { createLogger } from '@kedge/telemetry';
-import { cloudCoreConfigSchema, type CloudCoreConfig } from './config/cloudcore-config';
+import { cloudCoreConfigSchema, type CloudCoreConfig } from '@kedge/cloudcore-config';
 import { startCloudCore } from './cloudcore';
 
 const program = new Command()

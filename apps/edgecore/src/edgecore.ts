@@ -9,7 +9,7 @@ import { MessageRouter } from '@kedge/router';
 import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsServer } from '@kedge/telemetry';
 import { dialHub, isQuicAvailable, type TransportKind } from '@kedge/transport';
 import { bootstrapNodeCertificate, scheduleRotation } from './certificates';
-import type { EdgeCoreConfig } from './config/edgecore-config';
+import type { EdgeCoreConfig } from '@kedge/edgecore-config';
 import { startDevices } from './devices';
 import { startPods } from './pods';
 import { startStreams } from './streams';

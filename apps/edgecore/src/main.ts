@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { ConfigError, loadConfigFile, parseConfigText } from '@kedge/config';
 import { createLogger } from '@kedge/telemetry';
-import { edgeCoreConfigSchema, type EdgeCoreConfig } from './config/edgecore-config';
+import { edgeCoreConfigSchema, type EdgeCoreConfig } from '@kedge/edgecore-config';
 import { startEdgeCore } from './edgecore';
 
 const program = new Command()

@@ -7,12 +7,12 @@ import type { EdgeHub } from '@kedge/edgehub';
 import type { MessageRouter } from '@kedge/router';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
-import type { EdgeCoreConfig } from './config/edgecore-config';
+import { containerRuntimeSocket, type EdgeCoreConfig } from '@kedge/edgecore-config';
 
 export function startStreams(config: EdgeCoreConfig, hub: EdgeHub, router: MessageRouter, logger: Logger, registry?: Registry): { stop(): void } {
   if (!config.edged.enable) return { stop: () => undefined };
   // the CRI client connects on first use: a runtime that is down fails each stream, not edgecore
-  const cri = connectCri(config.edged.containerRuntimeEndpoint.replace(/^unix:\/\//, ''));
+  const cri = connectCri(containerRuntimeSocket(config));
   const metrics = registry ? new EdgeStreamMetrics(registry) : undefined;
   const streams = new EdgeStream({ send: (message) => hub.send(message), router, cri, logger, ...(metrics ? { metrics } : {}) });
   return {
