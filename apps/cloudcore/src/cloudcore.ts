@@ -1,29 +1,32 @@
-// Composes a running cloudcore: the Kubernetes API (embedded or a cluster), the PKI from the data dir
-// or a Secret, the certificate server, the hub listeners, CloudHub with its router, and the
-// metrics/health endpoint. Stops in the reverse order.
+// Composes a running cloudcore as a list of modules built from its config: the Kubernetes API (embedded
+// or a cluster), the PKI from the data dir or a Secret, the cloud controllers, the certificate server,
+// CloudHub's listeners and the metrics/health endpoint. The ModuleRunner starts them in dependency
+// order and stops them in reverse.
 import { loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger } from '@kedge/pki';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
 import { CloudStream, CloudStreamMetrics } from '@kedge/cloudstream';
 import { MessageRouter } from '@kedge/router';
-import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsServer } from '@kedge/telemetry';
+import { createMetricsRegistry, startMetricsServer, type Logger } from '@kedge/telemetry';
 import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
 import { startDeviceController } from '@kedge/devicecontroller';
 import { startEdgeController, startNodeLifecycle } from '@kedge/edgecontroller';
 import { startWorkloadControllers } from '@kedge/controllers';
-import { Counter } from 'prom-client';
-import { startCertificateServer, type CertificateServer } from './certificates';
-import type { CloudCoreConfig } from './config/cloudcore-config';
-import { connectKubeApi } from './kube-api';
+import type { CloudCoreConfig } from '@kedge/cloudcore-config';
+import { defineModule, ModuleRunner, type DefinedModule, type Module, type ModulesHealth } from '@kedge/modules';
+import { Counter, type Registry } from 'prom-client';
+import { startCertificateServer } from './certificates';
+import { connectKubeApi, kubeApiSource, type KubeApiConnection } from './kube-api';
 import { choosePkiStore } from './pki-store';
 
 export interface RunningCloudCore {
   readonly hub: CloudHub;
   readonly router: MessageRouter;
-  close(): Promise<void>;
+  readonly modules: ModuleRunner;
+  stop(): Promise<void>;
 }
 
+/** Builds cloudcore's modules and starts them; a failure names the module (ModuleStartError). */
 export async function startCloudCore(config: CloudCoreConfig, logger: Logger): Promise<RunningCloudCore> {
-  const { cloudHub: hubConfig } = config;
   const registry = createMetricsRegistry();
   const router = new MessageRouter({
     onHandlerError: (error, message) =>
@@ -33,84 +36,235 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
     router,
     logger: logger.child({ module: 'cloudhub' }),
     metrics: new CloudHubMetrics(registry),
-    keepaliveTimeoutMs: hubConfig.keepaliveTimeoutSeconds * 1000,
-    nodeLimit: hubConfig.nodeLimit,
+    keepaliveTimeoutMs: config.cloudHub.keepaliveTimeoutSeconds * 1000,
+    nodeLimit: config.cloudHub.nodeLimit,
+  });
+  const modules = cloudCoreModules(config, { hub, router, logger, registry, health: () => runner.health() });
+  const runner = new ModuleRunner({ modules: modules.list, logger });
+  await runner.start();
+  const kubeApi = modules.kubeApi.running;
+  logger.info(
+    {
+      ports: {
+        websocket: modules.listeners.running.websocket?.port,
+        quic: modules.listeners.running.quic?.port,
+        https: modules.certificateServer?.running.port,
+        metrics: modules.metrics?.running.port,
+      },
+      dataDir: config.dataDir,
+      pkiStore: modules.pki.running.store.location,
+      kubeApi: kubeApi.source,
+      kubeconfig: kubeApi.adminKubeconfigPath,
+      modules: runner.order,
+    },
+    'cloudcore ready',
+  );
+  return { hub, router, modules: runner, stop: () => runner.stop() };
+}
+
+interface CloudCoreParts {
+  hub: CloudHub;
+  router: MessageRouter;
+  logger: Logger;
+  registry: Registry;
+  /** the runner's health summary, for /healthz and /readyz */
+  health: () => ModulesHealth;
+}
+
+function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, registry, health }: CloudCoreParts) {
+  const { cloudHub: hubConfig } = config;
+  const source = kubeApiSource(config);
+
+  // the API server comes first: with pki.store secret the CA lives in it (and the embedded one must be up)
+  const kubeApi = defineModule({
+    name: 'kube-api',
+    start: () => connectKubeApi(config, logger, registry),
+    stop: (api) => api.close(),
+    health: (api) => ({ ok: true, details: { source: api.source } }),
   });
 
+  const pki = pkiModule(config, kubeApi, logger);
+
+  const controllers: Module[] = [];
+  if (source === 'embedded') {
+    // kubectl logs/exec for edge pods, tunnelled over each node's hub session; a real cluster's API server asks the kubelet port
+    controllers.push(
+      defineModule({
+        name: 'cloudstream',
+        dependsOn: ['kube-api'],
+        start: () => {
+          const { registerPodStreamHandler } = kubeApi.running;
+          if (!registerPodStreamHandler) throw new Error('the embedded API server offers no pod stream handler');
+          const cloudStream = new CloudStream({ hub, router, logger: logger.child({ module: 'cloudstream' }), metrics: new CloudStreamMetrics(registry) });
+          return { cloudStream, unregister: registerPodStreamHandler(cloudStream) };
+        },
+        stop: ({ cloudStream, unregister }) => {
+          unregister();
+          cloudStream.close();
+        },
+      }),
+    );
+  }
+  if (config.edgeController.enable) {
+    controllers.push(
+      defineModule({
+        name: 'edgecontroller',
+        dependsOn: ['kube-api'],
+        start: () =>
+          startEdgeController({
+            kubeConfig: kubeApi.running.kubeConfig,
+            hub,
+            router,
+            logger,
+            registry,
+            options: { syncServices: config.edgeController.syncServices },
+          }),
+        stop: (edgeController) => edgeController.close(),
+      }),
+    );
+  }
+  if (config.deviceController.enable) {
+    controllers.push(
+      defineModule({
+        name: 'devicecontroller',
+        dependsOn: ['kube-api'],
+        // installs the device CRDs; an edge connecting before its caches sync gets its devices once they do
+        start: async () => {
+          const deviceController = startDeviceController({ kubeConfig: kubeApi.running.kubeConfig, hub, router, logger, registry });
+          try {
+            await deviceController.ready;
+          } catch (error) {
+            await deviceController.close();
+            throw error;
+          }
+          return deviceController;
+        },
+        stop: (deviceController) => deviceController.close(),
+      }),
+    );
+  }
+  if (config.nodeLifecycle.enable) {
+    controllers.push(
+      defineModule({
+        name: 'nodelifecycle',
+        dependsOn: ['kube-api'],
+        start: () =>
+          startNodeLifecycle({
+            kubeConfig: kubeApi.running.kubeConfig,
+            logger: logger.child({ module: 'nodelifecycle' }),
+            registry,
+            gracePeriodMs: config.nodeLifecycle.gracePeriodSeconds * 1000,
+            checkIntervalMs: config.nodeLifecycle.checkIntervalSeconds * 1000,
+          }),
+        stop: (lifecycle) => lifecycle.close(),
+      }),
+    );
+  }
+  if (config.controllers.enable === true || (config.controllers.enable === 'auto' && source === 'embedded')) {
+    // kube-controller-manager and kube-scheduler in-process, as K3s runs them beside its API server
+    controllers.push(
+      defineModule({
+        name: 'workload-controllers',
+        dependsOn: ['kube-api'],
+        start: () => startWorkloadControllers({ kubeConfig: kubeApi.running.kubeConfig, logger, registry }),
+        stop: (workloads) => workloads.close(),
+      }),
+    );
+  } else {
+    logger.info({ kubeApi: source, enable: config.controllers.enable }, 'workload controllers and scheduler not started (the cluster runs its own)');
+  }
+
+  const certificateServer = hubConfig.https.enable ? certificateServerModule(config, pki, logger, registry) : undefined;
+
+  const listeners = defineModule({
+    name: 'cloudhub',
+    // edges connect only once the controllers are there: an inventory must find the edge controller
+    dependsOn: ['pki', ...controllers.filter((m) => m.name === 'edgecontroller' || m.name === 'devicecontroller').map((m) => m.name)],
+    start: async () => {
+      const { authority, serverCert } = pki.running;
+      const tls = { cert: serverCert.certPem, key: serverCert.keyPem, ca: authority.certPem };
+      const limits = { maxFrameBytes: hubConfig.maxFrameBytes };
+      const opened: Partial<Record<TransportKind, HubListener>> = {};
+      try {
+        if (hubConfig.websocket.enable) {
+          opened.websocket = await listenHub('websocket', { host: hubConfig.websocket.address, port: hubConfig.websocket.port, tls, limits });
+        }
+        if (hubConfig.quic.enable) {
+          if (await isQuicAvailable()) {
+            opened.quic = await listenHub('quic', { host: hubConfig.quic.address, port: hubConfig.quic.port, tls, limits });
+          } else {
+            logger.error('QUIC is enabled in the config but its native module cannot load on this machine; serving WebSocket only');
+          }
+        }
+      } catch (error) {
+        for (const listener of Object.values(opened)) await listener.close();
+        throw error;
+      }
+      for (const listener of Object.values(opened)) hub.attach(listener);
+      return opened;
+    },
+    stop: () => hub.close(),
+    health: () => ({ ok: true, details: { nodes: hub.listSessions().length } }),
+  });
+
+  const metrics = config.metrics.enable
+    ? defineModule({
+        name: 'metrics',
+        start: () =>
+          startMetricsServer({
+            host: config.metrics.address,
+            port: config.metrics.port,
+            registry,
+            health: () => {
+              const summary = health();
+              return { ok: summary.ok, details: { modules: summary.modules } };
+            },
+            routes: { '/debug/nodes': () => hub.listSessions() },
+          }),
+        stop: (server) => server.close(),
+      })
+    : undefined;
+
+  const list: Module[] = [kubeApi, pki, ...controllers, ...(certificateServer ? [certificateServer] : []), listeners, ...(metrics ? [metrics] : [])];
+  return { list, kubeApi, pki, certificateServer, listeners, metrics };
+}
+
+/** The CA and the server certificate, from files or the Secret pki.store chooses. */
+function pkiModule(config: CloudCoreConfig, kubeApi: DefinedModule<KubeApiConnection>, logger: Logger) {
+  const { cloudHub: hubConfig } = config;
+  return defineModule({
+    name: 'pki',
+    dependsOn: ['kube-api'],
+    start: async () => {
+      const choice = choosePkiStore(config, kubeApi.running, logger);
+      logger.info({ store: choice.kind, location: choice.store.location, reason: choice.reason }, 'certificate store chosen');
+      const authority = await loadOrCreateAuthority(choice.store);
+      const serverCert = await loadOrCreateServerCertificate(choice.store, { dnsNames: hubConfig.dnsNames, ipAddresses: hubConfig.advertiseAddresses });
+      logger.info({ store: choice.kind, location: choice.store.location }, 'certificate authority ready');
+      return { store: choice.store, authority, serverCert };
+    },
+  });
+}
+
+/** HTTPS on 10002: node certificates against join tokens, counted and logged per result. */
+function certificateServerModule(config: CloudCoreConfig, pki: ReturnType<typeof pkiModule>, logger: Logger, registry: Registry) {
+  const { cloudHub: hubConfig } = config;
   const certificateEvents = new Counter({
     name: 'kedge_certificate_requests_total',
     help: 'Node certificate requests at the certificate server, by result',
     labelNames: ['result', 'reason'],
     registers: [registry],
   });
-  const closers: Array<() => Promise<void>> = [];
-  try {
-    // the API server comes first: with pki.store secret the CA lives in it (and the embedded one must be up)
-    const kubeApi = await connectKubeApi(config, logger, registry);
-    closers.push(() => kubeApi.close());
-    const pki = choosePkiStore(config, kubeApi, logger);
-    logger.info({ store: pki.kind, location: pki.store.location, reason: pki.reason }, 'certificate store chosen');
-    const authority = await loadOrCreateAuthority(pki.store);
-    const serverCert = await loadOrCreateServerCertificate(pki.store, {
-      dnsNames: hubConfig.dnsNames,
-      ipAddresses: hubConfig.advertiseAddresses,
-    });
-    logger.info({ store: pki.kind, location: pki.store.location }, 'certificate authority ready');
-
-    if (kubeApi.registerPodStreamHandler) {
-      // kubectl logs/exec for edge pods, tunnelled over each node's hub session
-      const cloudStream = new CloudStream({ hub, router, logger: logger.child({ module: 'cloudstream' }), metrics: new CloudStreamMetrics(registry) });
-      const unregister = kubeApi.registerPodStreamHandler(cloudStream);
-      closers.push(async () => {
-        unregister();
-        cloudStream.close();
-      });
-    }
-    if (config.edgeController.enable) {
-      // before any listener accepts edges: an inventory must find the controller there
-      const edgeController = startEdgeController({
-        kubeConfig: kubeApi.kubeConfig,
-        hub,
-        router,
-        logger,
-        registry,
-        options: { syncServices: config.edgeController.syncServices },
-      });
-      closers.push(() => edgeController.close());
-    }
-    if (config.deviceController.enable) {
-      // installs the device CRDs; an edge connecting before its caches sync gets its devices once they do
-      const deviceController = startDeviceController({ kubeConfig: kubeApi.kubeConfig, hub, router, logger, registry });
-      closers.push(() => deviceController.close());
-      await deviceController.ready;
-    }
-    if (config.nodeLifecycle.enable) {
-      const lifecycle = startNodeLifecycle({
-        kubeConfig: kubeApi.kubeConfig,
-        logger: logger.child({ module: 'nodelifecycle' }),
-        registry,
-        gracePeriodMs: config.nodeLifecycle.gracePeriodSeconds * 1000,
-        checkIntervalMs: config.nodeLifecycle.checkIntervalSeconds * 1000,
-      });
-      closers.push(() => lifecycle.close());
-    }
-    const controllersWanted = config.controllers.enable === true || (config.controllers.enable === 'auto' && kubeApi.source === 'embedded');
-    if (controllersWanted) {
-      // kube-controller-manager and kube-scheduler in-process, as K3s runs them beside its API server
-      const workloads = startWorkloadControllers({ kubeConfig: kubeApi.kubeConfig, logger, registry });
-      closers.push(() => workloads.close());
-    } else {
-      logger.info({ kubeApi: kubeApi.source, enable: config.controllers.enable }, 'workload controllers and scheduler not started (the cluster runs its own)');
-    }
-
-    let certificateServer: CertificateServer | undefined;
-    if (hubConfig.https.enable) {
-      certificateServer = await startCertificateServer({
+  return defineModule({
+    name: 'certificate-server',
+    dependsOn: ['pki'],
+    start: () =>
+      startCertificateServer({
         host: hubConfig.https.address,
         port: hubConfig.https.port,
-        authority,
-        serverCert,
-        ledger: new TokenUseLedger(pki.store),
+        authority: pki.running.authority,
+        serverCert: pki.running.serverCert,
+        ledger: new TokenUseLedger(pki.running.store),
         nodeCertValidityDays: hubConfig.nodeCertificateValidityDays,
         onEvent: (event) => {
           if (event.type === 'issued') {
@@ -121,61 +275,7 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
             logger.warn({ nodeName: event.nodeName, reason: event.reason, remoteAddress: event.remoteAddress }, 'node certificate refused');
           }
         },
-      });
-      closers.push(() => certificateServer!.close());
-    }
-
-    const tls = { cert: serverCert.certPem, key: serverCert.keyPem, ca: authority.certPem };
-    const limits = { maxFrameBytes: hubConfig.maxFrameBytes };
-    const listeners: Partial<Record<TransportKind, HubListener>> = {};
-    if (hubConfig.websocket.enable) {
-      listeners.websocket = await listenHub('websocket', { host: hubConfig.websocket.address, port: hubConfig.websocket.port, tls, limits });
-    }
-    if (hubConfig.quic.enable) {
-      if (await isQuicAvailable()) {
-        listeners.quic = await listenHub('quic', { host: hubConfig.quic.address, port: hubConfig.quic.port, tls, limits });
-      } else {
-        logger.error('QUIC is enabled in the config but its native module cannot load on this machine; serving WebSocket only');
-      }
-    }
-    for (const listener of Object.values(listeners)) hub.attach(listener);
-    closers.push(() => hub.close());
-
-    const metricsServer: MetricsServer | undefined = config.metrics.enable
-      ? await startMetricsServer({
-          host: config.metrics.address,
-          port: config.metrics.port,
-          registry,
-          routes: { '/debug/nodes': () => hub.listSessions() },
-        })
-      : undefined;
-    if (metricsServer) closers.push(() => metricsServer.close());
-
-    logger.info(
-      {
-        ports: {
-          websocket: listeners.websocket?.port,
-          quic: listeners.quic?.port,
-          https: certificateServer?.port,
-          metrics: metricsServer?.port,
-        },
-        dataDir: config.dataDir,
-        pkiStore: pki.store.location,
-        kubeApi: kubeApi.source,
-        kubeconfig: kubeApi.adminKubeconfigPath,
-      },
-      'cloudcore ready',
-    );
-  } catch (error) {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    throw error;
-  }
-
-  return {
-    hub,
-    router,
-    async close() {
-      for (const close of [...closers].reverse()) await close();
-    },
-  };
+      }),
+    stop: (server) => server.close(),
+  });
 }

@@ -6,12 +6,11 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type PodStreamHandler } from '@kedge/apiserver';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
-import type { CloudCoreConfig } from './config/cloudcore-config';
+import type { CloudCoreConfig } from '@kedge/cloudcore-config';
 
 export interface KubeApiConnection {
   kubeConfig: KubeConfig;
-  /** 'embedded' | 'kubeconfig' | 'in-cluster' */
-  source: string;
+  source: KubeApiSource;
   /** the admin kubeconfig of the embedded API server, for people and kubectl */
   adminKubeconfigPath?: string;
   /**
@@ -22,14 +21,23 @@ export interface KubeApiConnection {
   close(): Promise<void>;
 }
 
+export type KubeApiSource = 'embedded' | 'kubeconfig' | 'in-cluster';
+
+/** Which Kubernetes API the config (and the pod environment) asks for, known before connecting. */
+export function kubeApiSource(config: CloudCoreConfig): KubeApiSource {
+  if (config.kubeAPI.kubeconfig) return 'kubeconfig';
+  return process.env.KUBERNETES_SERVICE_HOST ? 'in-cluster' : 'embedded';
+}
+
 export async function connectKubeApi(config: CloudCoreConfig, logger: Logger, registry: Registry): Promise<KubeApiConnection> {
   const kubeConfig = new KubeConfig();
-  if (config.kubeAPI.kubeconfig) {
+  const source = kubeApiSource(config);
+  if (source === 'kubeconfig' && config.kubeAPI.kubeconfig) {
     kubeConfig.loadFromFile(config.kubeAPI.kubeconfig);
     logger.info({ kubeconfig: config.kubeAPI.kubeconfig, server: kubeConfig.getCurrentCluster()?.server }, 'using a Kubernetes cluster from a kubeconfig');
     return { kubeConfig, source: 'kubeconfig', close: async () => undefined };
   }
-  if (process.env.KUBERNETES_SERVICE_HOST) {
+  if (source === 'in-cluster') {
     kubeConfig.loadFromCluster();
     logger.info({ server: kubeConfig.getCurrentCluster()?.server }, 'using the cluster this pod runs in (service account)');
     return { kubeConfig, source: 'in-cluster', close: async () => undefined };

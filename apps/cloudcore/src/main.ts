@@ -3,8 +3,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
 import { ConfigError, loadConfigFile, parseConfigText } from '@kedge/config';
+import { ModuleStartError } from '@kedge/modules';
 import { createLogger } from '@kedge/telemetry';
-import { cloudCoreConfigSchema, type CloudCoreConfig } from './config/cloudcore-config';
+import { cloudCoreConfigSchema, type CloudCoreConfig } from '@kedge/cloudcore-config';
 import { startCloudCore } from './cloudcore';
 
 const program = new Command()
@@ -70,7 +71,9 @@ async function main(): Promise<void> {
   try {
     cloudcore = await startCloudCore(config, logger);
   } catch (error) {
-    logger.fatal({ error: (error as Error).message }, 'cloudcore could not start');
+    // the runner has logged the module and stopped the ones started before it
+    const failed = error instanceof ModuleStartError ? { module: error.module, error: error.cause.message } : { error: (error as Error).message };
+    logger.fatal(failed, 'cloudcore could not start');
     process.exit(1);
   }
   let stopping = false;
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping cloudcore');
-    cloudcore.close().then(
+    cloudcore.stop().then(
       () => {
         logger.info('cloudcore stopped');
         process.exit(0);

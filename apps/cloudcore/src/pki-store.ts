@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { FileCertificateStore, type CertificateStore } from '@kedge/pki';
 import { SecretCertificateStore } from '@kedge/pki-secret';
 import type { Logger } from '@kedge/telemetry';
-import type { CloudCoreConfig } from './config/cloudcore-config';
+import type { CloudCoreConfig } from '@kedge/cloudcore-config';
 import type { KubeApiConnection } from './kube-api';
 
 export interface PkiStoreChoice {

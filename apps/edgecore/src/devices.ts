@@ -13,7 +13,7 @@ import type { MessageRouter } from '@kedge/router';
 import type { Logger } from '@kedge/telemetry';
 import { connect, type MqttClient } from 'mqtt';
 import type { Registry } from 'prom-client';
-import type { EdgeCoreConfig } from './config/edgecore-config';
+import type { EdgeCoreConfig } from '@kedge/edgecore-config';
 
 export interface RunningDevices {
   /** the embedded broker's real port (when it runs) */

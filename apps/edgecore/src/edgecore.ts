@@ -1,15 +1,18 @@
-// Composes a running edgecore: node certificate (bootstrap with the join token on first start),
-// EdgeHub over the configured transport, the router for edge modules, pods on containerd, and the metrics endpoint.
+// Composes a running edgecore as a list of modules built from its config: the node certificate
+// (bootstrap with the join token on first start), MetaManager on its SQLite store, devices, streams,
+// EdgeHub over the configured transport, pods on containerd, node status, MetaServer, certificate
+// rotation and the metrics endpoint. The ModuleRunner starts them in dependency order and stops them in reverse.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeStatusReporter } from '@kedge/edged';
+import type { EdgeCoreConfig } from '@kedge/edgecore-config';
 import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
-import { MetaManager, MetaStore, startMetaServer, type MetaServer } from '@kedge/metamanager';
+import { MetaManager, MetaStore, startMetaServer } from '@kedge/metamanager';
+import { defineModule, ModuleRunner, type Module } from '@kedge/modules';
 import { MessageRouter } from '@kedge/router';
-import { createMetricsRegistry, startMetricsServer, type Logger, type MetricsServer } from '@kedge/telemetry';
+import { createMetricsRegistry, startMetricsServer, type Logger } from '@kedge/telemetry';
 import { dialHub, isQuicAvailable, type TransportKind } from '@kedge/transport';
 import { bootstrapNodeCertificate, scheduleRotation } from './certificates';
-import type { EdgeCoreConfig } from './config/edgecore-config';
 import { startDevices } from './devices';
 import { startPods } from './pods';
 import { startStreams } from './streams';
@@ -20,7 +23,8 @@ export const KUBELET_VERSION = 'v1.32.0-kedge';
 export interface RunningEdgeCore {
   readonly hub: EdgeHub;
   readonly router: MessageRouter;
-  close(): Promise<void>;
+  readonly modules: ModuleRunner;
+  stop(): Promise<void>;
 }
 
 export class MissingJoinTokenError extends Error {
@@ -33,26 +37,25 @@ export class MissingJoinTokenError extends Error {
   }
 }
 
+/** Builds edgecore's modules and starts them; a failure names the module (ModuleStartError). */
 export async function startEdgeCore(config: EdgeCoreConfig, token: string | undefined, logger: Logger): Promise<RunningEdgeCore> {
   const { edgeHub: hubConfig, nodeName } = config;
   const pkiDir = join(config.dataDir, 'pki');
   const files = { ca: join(pkiDir, 'ca.crt'), cert: join(pkiDir, 'node.crt'), key: join(pkiDir, 'node.key') };
-  const alreadyJoined = existsSync(files.cert) && existsSync(files.key) && existsSync(files.ca);
-  if (!alreadyJoined && !token) throw new MissingJoinTokenError(pkiDir);
-  await bootstrapNodeCertificate({ serverUrl: hubConfig.httpServer, token: token ?? '', nodeName, dir: pkiDir });
-  if (!alreadyJoined) logger.info({ nodeName, pkiDir }, 'node certificate obtained');
+  const registry = createMetricsRegistry();
+  const router = new MessageRouter({
+    onHandlerError: (error, message) =>
+      logger.error({ error: String(error), group: message.route.group, resource: message.route.resource }, 'module failed on a message'),
+  });
 
-  let kind: TransportKind = hubConfig.protocol;
-  if (kind === 'quic' && !(await isQuicAvailable())) {
-    logger.warn('QUIC cannot load on this machine (no native module for this platform); using WebSocket instead');
-    kind = 'websocket';
-  }
+  // the edgehub module settles the transport (QUIC may not load here) before the first dial
+  let transport: TransportKind = hubConfig.protocol;
   const limits = { maxFrameBytes: hubConfig.maxFrameBytes };
   const handshakeTimeoutMs = 15_000;
   // read the files at every dial, so a rotated certificate is used from the next connection on
   const tls = () => ({ cert: readFileSync(files.cert, 'utf8'), key: readFileSync(files.key, 'utf8'), ca: readFileSync(files.ca, 'utf8') });
   const dial = () =>
-    kind === 'websocket'
+    transport === 'websocket'
       ? dialHub('websocket', {
           url: `wss://${hubConfig.server}/${hubConfig.projectId}/${nodeName}/events`,
           tls: tls(),
@@ -62,12 +65,6 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
           handshakeTimeoutMs,
         })
       : dialHub('quic', { url: `quic://${hubConfig.quicServer}`, tls: tls(), nodeName, limits, handshakeTimeoutMs });
-
-  const registry = createMetricsRegistry();
-  const router = new MessageRouter({
-    onHandlerError: (error, message) =>
-      logger.error({ error: String(error), group: message.route.group, resource: message.route.resource }, 'module failed on a message'),
-  });
   const hub = new EdgeHub({
     nodeName,
     dial,
@@ -77,76 +74,154 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
     heartbeatMs: hubConfig.heartbeatSeconds * 1000,
     backoff: { initialDelayMs: hubConfig.reconnect.initialDelayMs, maxDelayMs: hubConfig.reconnect.maxDelayMs },
   });
+
+  const certificate = defineModule({
+    name: 'node-certificate',
+    start: async () => {
+      const alreadyJoined = existsSync(files.cert) && existsSync(files.key) && existsSync(files.ca);
+      if (!alreadyJoined && !token) throw new MissingJoinTokenError(pkiDir);
+      await bootstrapNodeCertificate({ serverUrl: hubConfig.httpServer, token: token ?? '', nodeName, dir: pkiDir });
+      if (!alreadyJoined) logger.info({ nodeName, pkiDir }, 'node certificate obtained');
+    },
+  });
+
   // the store and the module that fills it exist before the first connect, so the first inventory
   // already describes what is on disk
-  const store = new MetaStore({ file: join(config.dataDir, 'edgecore.db'), logger: logger.child({ module: 'metastore' }) });
-  const metaManager = new MetaManager({ store, router, hub, logger: logger.child({ module: 'metamanager' }), registry, nodeName });
-  // the twin owns group `twin` before the first connect, so the first membership list is handled
-  const devices = await startDevices(config, { router, hub, metaManager, logger, registry });
-  const streams = startStreams(config, hub, router, logger.child({ module: 'edgestream' }), registry);
-  hub.start();
-  // pods before the node status, so the Node is registered with the runtime's version
-  const pods = await startPods(config, store, metaManager, logger.child({ module: 'edged' }), registry);
-  const nodeStatus = new NodeStatusReporter({
-    nodeName,
-    labels: config.labels,
-    kubeletVersion: KUBELET_VERSION,
-    ...(pods.runtimeVersion === undefined ? {} : { containerRuntimeVersion: pods.runtimeVersion }),
-    reporter: metaManager,
-    logger: logger.child({ module: 'edged' }),
-    leaseRenewSeconds: config.nodeStatus.leaseRenewSeconds,
-    statusUpdateSeconds: config.nodeStatus.statusUpdateSeconds,
-  });
-  nodeStatus.start();
-  let metaServer: MetaServer | undefined;
-  if (config.metaServer.enable) {
-    metaServer = await startMetaServer({
-      store,
-      host: config.metaServer.address,
-      port: config.metaServer.port,
-      logger: logger.child({ module: 'metaserver' }),
-    });
-  }
-
-  const rotation = scheduleRotation({
-    serverUrl: hubConfig.httpServer,
-    dir: pkiDir,
-    nodeName,
-    onRotated: () => {
-      logger.info('node certificate rotated; reconnecting with the new one');
-      void hub.reconnect();
+  const meta = defineModule({
+    name: 'metamanager',
+    start: () => {
+      const store = new MetaStore({ file: join(config.dataDir, 'edgecore.db'), logger: logger.child({ module: 'metastore' }) });
+      const metaManager = new MetaManager({ store, router, hub, logger: logger.child({ module: 'metamanager' }), registry, nodeName });
+      return { store, metaManager };
     },
-    onError: (error: Error) => logger.error({ error: error.message }, 'certificate rotation failed; will retry'),
+    stop: ({ store, metaManager }) => {
+      metaManager.stop();
+      store.close();
+    },
   });
 
-  let metricsServer: MetricsServer | undefined;
-  if (config.metrics.enable) {
-    metricsServer = await startMetricsServer({
-      host: config.metrics.address,
-      port: config.metrics.port,
-      registry,
-      health: () => ({ ok: true, details: { cloudConnected: hub.connected } }),
-    });
-  }
+  // the twin owns group `twin` before the first connect, so the first membership list is handled
+  const devices = defineModule({
+    name: 'devices',
+    dependsOn: ['metamanager'],
+    start: () => startDevices(config, { router, hub, metaManager: meta.running.metaManager, logger, registry }),
+    stop: (running) => running.stop(),
+  });
+
+  // kubectl logs/exec/attach/port-forward on the runtime edged uses; nothing to stream to without it
+  const streams = config.edged.enable
+    ? defineModule({
+        name: 'edgestream',
+        start: () => startStreams(config, hub, router, logger.child({ module: 'edgestream' }), registry),
+        stop: (running) => running.stop(),
+      })
+    : undefined;
+
+  const edgeHub = defineModule({
+    name: 'edgehub',
+    dependsOn: ['node-certificate', 'metamanager', 'devices', ...(streams ? [streams.name] : [])],
+    start: async () => {
+      if (transport === 'quic' && !(await isQuicAvailable())) {
+        logger.warn('QUIC cannot load on this machine (no native module for this platform); using WebSocket instead');
+        transport = 'websocket';
+      }
+      hub.start();
+    },
+    stop: () => hub.stop(),
+    // a gateway without its cloud is autonomous, not unhealthy
+    health: () => ({ ok: true, details: { cloudConnected: hub.connected } }),
+  });
+
+  const pods = defineModule({
+    name: 'pods',
+    dependsOn: ['metamanager'],
+    start: () => startPods(config, meta.running.store, meta.running.metaManager, logger.child({ module: 'edged' }), registry),
+    stop: (running) => running.stop(),
+  });
+
+  // after pods, so the Node is registered with the runtime's version
+  const nodeStatus = defineModule({
+    name: 'node-status',
+    dependsOn: ['metamanager', 'pods'],
+    start: () => {
+      const runtimeVersion = pods.running.runtimeVersion;
+      const reporter = new NodeStatusReporter({
+        nodeName,
+        labels: config.labels,
+        kubeletVersion: KUBELET_VERSION,
+        ...(runtimeVersion === undefined ? {} : { containerRuntimeVersion: runtimeVersion }),
+        reporter: meta.running.metaManager,
+        logger: logger.child({ module: 'edged' }),
+        leaseRenewSeconds: config.nodeStatus.leaseRenewSeconds,
+        statusUpdateSeconds: config.nodeStatus.statusUpdateSeconds,
+      });
+      reporter.start();
+      return reporter;
+    },
+    stop: (reporter) => reporter.stop(),
+  });
+
+  const metaServer = config.metaServer.enable
+    ? defineModule({
+        name: 'metaserver',
+        dependsOn: ['metamanager'],
+        start: () =>
+          startMetaServer({
+            store: meta.running.store,
+            host: config.metaServer.address,
+            port: config.metaServer.port,
+            logger: logger.child({ module: 'metaserver' }),
+          }),
+        stop: (server) => server.close(),
+      })
+    : undefined;
+
+  const rotation = defineModule({
+    name: 'certificate-rotation',
+    dependsOn: ['node-certificate', 'edgehub'],
+    start: () =>
+      scheduleRotation({
+        serverUrl: hubConfig.httpServer,
+        dir: pkiDir,
+        nodeName,
+        onRotated: () => {
+          logger.info('node certificate rotated; reconnecting with the new one');
+          void hub.reconnect();
+        },
+        onError: (error: Error) => logger.error({ error: error.message }, 'certificate rotation failed; will retry'),
+      }),
+    stop: (schedule) => schedule.stop(),
+  });
+
+  const metrics = config.metrics.enable
+    ? defineModule({
+        name: 'metrics',
+        start: () =>
+          startMetricsServer({
+            host: config.metrics.address,
+            port: config.metrics.port,
+            registry,
+            health: () => {
+              const summary = runner.health();
+              return { ok: summary.ok, details: { cloudConnected: hub.connected, modules: summary.modules } };
+            },
+          }),
+        stop: (server) => server.close(),
+      })
+    : undefined;
+
+  const modules: Module[] = [certificate, meta, devices, ...(streams ? [streams] : []), edgeHub, pods, nodeStatus, ...(metaServer ? [metaServer] : []), rotation, ...(metrics ? [metrics] : [])];
+  const runner = new ModuleRunner({ modules, logger });
+  await runner.start();
   logger.info(
-    { nodeName, transport: kind, ports: { metrics: metricsServer?.port, metaServer: metaServer?.port, mqtt: devices.mqttPort }, objects: Object.fromEntries(store.countByType()) },
+    {
+      nodeName,
+      transport,
+      ports: { metrics: metrics?.running.port, metaServer: metaServer?.running.port, mqtt: devices.running.mqttPort },
+      objects: Object.fromEntries(meta.running.store.countByType()),
+      modules: runner.order,
+    },
     'edgecore ready',
   );
-
-  return {
-    hub,
-    router,
-    async close() {
-      rotation.stop();
-      nodeStatus.stop();
-      streams.stop();
-      await pods.stop();
-      await metaServer?.close();
-      await devices.stop();
-      metaManager.stop();
-      await hub.stop();
-      store.close();
-      await metricsServer?.close();
-    },
-  };
+  return { hub, router, modules: runner, stop: () => runner.stop() };
 }

@@ -3,8 +3,9 @@
 import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { ConfigError, loadConfigFile, parseConfigText } from '@kedge/config';
+import { ModuleStartError } from '@kedge/modules';
 import { createLogger } from '@kedge/telemetry';
-import { edgeCoreConfigSchema, type EdgeCoreConfig } from './config/edgecore-config';
+import { edgeCoreConfigSchema, type EdgeCoreConfig } from '@kedge/edgecore-config';
 import { startEdgeCore } from './edgecore';
 
 const program = new Command()
@@ -61,7 +62,12 @@ async function main(): Promise<void> {
   try {
     edgecore = await startEdgeCore(config, token, logger);
   } catch (error) {
-    logger.fatal({ error: (error as Error).message, code: (error as { code?: string }).code }, 'edgecore could not start');
+    // the runner has logged the module and stopped the ones started before it
+    const cause = error instanceof ModuleStartError ? error.cause : (error as Error);
+    logger.fatal(
+      { ...(error instanceof ModuleStartError ? { module: error.module } : {}), error: cause.message, code: (cause as { code?: string }).code },
+      'edgecore could not start',
+    );
     // let pino flush before exiting
     setImmediate(() => process.exit(1));
     return;
@@ -71,7 +77,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping edgecore');
-    edgecore.close().then(
+    edgecore.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );

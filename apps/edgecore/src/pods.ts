@@ -6,7 +6,7 @@ import { ImageGarbageCollector, ImageGcMetrics, PodWorkers, primaryHostIP, type 
 import type { MetaStore } from '@kedge/metamanager';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
-import type { EdgeCoreConfig } from './config/edgecore-config';
+import { containerRuntimeSocket, type EdgeCoreConfig } from '@kedge/edgecore-config';
 
 export interface RunningPods {
   /** e.g. containerd://1.6.20; undefined when pods are off */
@@ -17,17 +17,13 @@ export interface RunningPods {
 // the Version call is the probe; a missing socket fails at once, a hung runtime within this deadline
 const RUNTIME_PROBE_TIMEOUT_MS = 3_000;
 
-export function runtimeSocketPath(endpoint: string): string {
-  return endpoint.replace(/^unix:\/\//, '');
-}
-
 export async function startPods(config: EdgeCoreConfig, store: MetaStore, reporter: StatusReporter, logger: Logger, registry?: Registry): Promise<RunningPods> {
   const off: RunningPods = { runtimeVersion: undefined, stop: async () => undefined };
   if (!config.edged.enable) {
     logger.info('pods are off (edged.enable: false)');
     return off;
   }
-  const socket = runtimeSocketPath(config.edged.containerRuntimeEndpoint);
+  const socket = containerRuntimeSocket(config);
   const probe = connectCri(socket, { timeoutMs: RUNTIME_PROBE_TIMEOUT_MS });
   let runtimeVersion: string;
   try {

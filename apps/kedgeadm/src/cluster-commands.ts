@@ -1,6 +1,6 @@
 // The commands that set up machines: init (cloud), join / reset / diagnose (edge).
 import type { Command } from 'commander';
-import { diagnose, formatResults, readEdgeSettings } from './diagnose-command';
+import { diagnose, formatResults, readEdgeCoreConfig } from './diagnose-command';
 import { DEFAULT_MANIFEST_DIR, describeRef } from './cluster-manifests';
 import { initCommand, type InitOptions } from './init-command';
 import { joinCommand, type JoinOptions } from './join-command';
@@ -119,7 +119,7 @@ export function registerClusterCommands(program: Command): void {
     )
     .option('--config <file>', "edgecore's config", '/etc/kedge/edgecore.yaml')
     .action(async (options: { config: string }) => {
-      const results = await diagnose(readEdgeSettings(options.config));
+      const results = await diagnose(readEdgeCoreConfig(options.config));
       out(formatResults(results));
       const failed = results.filter((r) => r.status === 'fail').length;
       out(failed === 0 ? 'diagnose: no failures' : `diagnose: ${failed} check(s) failed`);

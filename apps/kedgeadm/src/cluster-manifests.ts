@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiException, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments, type Document } from 'yaml';
+import { cloudCoreConfigSchema } from '@kedge/cloudcore-config';
+import { ConfigError, parseConfigText } from '@kedge/config';
 import { KedgeadmUsageError } from './token-command';
 
 /** deploy/cloudcore in this checkout (kedgeadm runs from the repository or a bundle next to it). */
@@ -89,6 +91,13 @@ function customize(manifest: ClusterManifest, customization: ManifestCustomizati
       if (document !== undefined) {
         document.setIn(['cloudHub', 'advertiseAddresses'], [...customization.advertiseAddresses]);
         data['cloudcore.yaml'] = document.toString();
+        // the pod's cloudcore would refuse a bad one in a crash loop; say so before applying anything
+        try {
+          parseConfigText(data['cloudcore.yaml'], cloudCoreConfigSchema, `${manifest.file} ConfigMap ${object.metadata.name} cloudcore.yaml`);
+        } catch (error) {
+          if (error instanceof ConfigError) throw new KedgeadmUsageError(error.message, { cause: error });
+          throw error;
+        }
       }
     }
   }

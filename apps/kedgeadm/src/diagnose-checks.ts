@@ -3,8 +3,9 @@ import { connect as tcpConnect } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { connectCri } from '@kedge/cri';
+import { containerRuntimeSocket, type EdgeCoreConfig } from '@kedge/edgecore-config';
 import { describeCertificate, isIssuedBy, nodeNameOf } from '@kedge/pki';
-import { criVersion } from './cri-probe';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -14,16 +15,8 @@ export interface CheckResult {
   detail: string;
 }
 
-export interface EdgeSettings {
-  nodeName: string;
-  dataDir: string;
-  hubProtocol: string;
-  server: string;
-  httpServer: string;
-  edgedEnabled: boolean;
-  runtimeEndpoint: string;
-  mqtt: { enabled: boolean; address: string; port: number };
-}
+// a missing socket fails at once; a hung runtime within this deadline
+const CRI_VERSION_TIMEOUT_MS = 3_000;
 
 export function splitHostPort(hostPort: string): { host: string; port: number } {
   const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hostPort);
@@ -66,9 +59,9 @@ export function tlsProbe(url: string, caPem: string, timeoutMs = 5000): Promise<
   });
 }
 
-export function checkCertificate(settings: EdgeSettings, now = new Date()): CheckResult {
+export function checkCertificate(config: EdgeCoreConfig, now = new Date()): CheckResult {
   const name = 'node certificate';
-  const pki = join(settings.dataDir, 'pki');
+  const pki = join(config.dataDir, 'pki');
   const caFile = join(pki, 'ca.crt');
   const certFile = join(pki, 'node.crt');
   if (!existsSync(caFile) || !existsSync(certFile)) {
@@ -79,8 +72,8 @@ export function checkCertificate(settings: EdgeSettings, now = new Date()): Chec
     const certPem = readFileSync(certFile, 'utf8');
     if (!isIssuedBy(certPem, caPem)) return { name, status: 'fail', detail: `${certFile} is not issued by ${caFile}; \`kedgeadm reset\` and join again` };
     const owner = nodeNameOf(certPem);
-    if (owner !== settings.nodeName) {
-      return { name, status: 'fail', detail: `${certFile} is for node "${owner ?? '?'}", the config says "${settings.nodeName}"; fix nodeName or reset and join again` };
+    if (owner !== config.nodeName) {
+      return { name, status: 'fail', detail: `${certFile} is for node "${owner ?? '?'}", the config says "${config.nodeName}"; fix nodeName or reset and join again` };
     }
     const { notAfter, notBefore } = describeCertificate(certPem);
     if (now >= notAfter) return { name, status: 'fail', detail: `expired at ${notAfter.toISOString()}; get a new token with \`kedgeadm token\`, reset and join again` };
@@ -93,19 +86,20 @@ export function checkCertificate(settings: EdgeSettings, now = new Date()): Chec
   }
 }
 
-export async function checkLinkTls(settings: EdgeSettings): Promise<{ result: CheckResult; date?: Date }> {
+export async function checkLinkTls(config: EdgeCoreConfig): Promise<{ result: CheckResult; date?: Date }> {
   const name = 'TLS to cloud';
-  const caFile = join(settings.dataDir, 'pki', 'ca.crt');
+  const { httpServer } = config.edgeHub;
+  const caFile = join(config.dataDir, 'pki', 'ca.crt');
   if (!existsSync(caFile)) return { result: { name, status: 'fail', detail: `no ${caFile}; join first` } };
-  const probe = await tlsProbe(settings.httpServer, readFileSync(caFile, 'utf8'));
+  const probe = await tlsProbe(httpServer, readFileSync(caFile, 'utf8'));
   if (probe.error) {
     const trust = /CERT|SIGNATURE|ALTNAME|SELF_SIGNED|VERIFY/.test(probe.error);
     const hint = trust
       ? 'the server is not trusted by the stored CA: the cloud was re-initialised or this is another cluster; reset and join with a new token'
       : 'check that cloudcore runs and the address/firewall';
-    return { result: { name, status: 'fail', detail: `${settings.httpServer}: ${probe.error}; ${hint}` } };
+    return { result: { name, status: 'fail', detail: `${httpServer}: ${probe.error}; ${hint}` } };
   }
-  return { result: { name, status: 'ok', detail: `${settings.httpServer} presents a certificate of the stored CA` }, ...(probe.date ? { date: probe.date } : {}) };
+  return { result: { name, status: 'ok', detail: `${httpServer} presents a certificate of the stored CA` }, ...(probe.date ? { date: probe.date } : {}) };
 }
 
 export function checkClock(cloudDate: Date | undefined, now = new Date()): CheckResult {
@@ -118,32 +112,38 @@ export function checkClock(cloudDate: Date | undefined, now = new Date()): Check
   return { name, status: 'ok', detail: text };
 }
 
-export async function checkContainerd(settings: EdgeSettings): Promise<CheckResult> {
+export async function checkContainerd(config: EdgeCoreConfig): Promise<CheckResult> {
   const name = 'container runtime';
-  if (!settings.edgedEnabled) return { name, status: 'ok', detail: 'edged is disabled in the config: no pods on this node' };
-  const socket = settings.runtimeEndpoint.replace(/^unix:\/\//, '');
+  if (!config.edged.enable) return { name, status: 'ok', detail: 'edged is disabled in the config: no pods on this node' };
+  const socket = containerRuntimeSocket(config);
   if (!existsSync(socket)) {
     return { name, status: 'fail', detail: `${socket} does not exist: start containerd (systemctl start containerd) or set edged.containerRuntimeEndpoint` };
   }
+  // the client edged uses, so diagnose asks exactly what edgecore will ask
+  const cri = connectCri(socket, { timeoutMs: CRI_VERSION_TIMEOUT_MS });
   try {
-    const version = await criVersion(socket);
+    const version = await cri.version();
     return { name, status: 'ok', detail: `${version.runtimeName} ${version.runtimeVersion} (CRI ${version.runtimeApiVersion}) on ${socket}` };
   } catch (error) {
     return { name, status: 'fail', detail: `${socket} does not answer CRI Version (${(error as Error).message}); is the CRI plugin enabled in containerd's config.toml?` };
+  } finally {
+    cri.close();
   }
 }
 
-export async function checkMqtt(settings: EdgeSettings): Promise<CheckResult> {
+export async function checkMqtt(config: EdgeCoreConfig): Promise<CheckResult> {
   const name = 'MQTT broker';
-  if (!settings.mqtt.enabled) return { name, status: 'ok', detail: 'eventBus is disabled in the config' };
-  if (settings.mqtt.port === 0) return { name, status: 'warn', detail: 'eventBus.internal.port is 0 (picked at start): see ports.mqtt in the "edgecore ready" log' };
-  const error = await tcpProbe(settings.mqtt.address, settings.mqtt.port);
+  const { enable, mode, internal } = config.eventBus;
+  if (!enable) return { name, status: 'ok', detail: 'eventBus is disabled in the config' };
+  if (mode === 'external') return { name, status: 'ok', detail: 'eventBus mode external: edgecore runs no broker here' };
+  if (internal.port === 0) return { name, status: 'warn', detail: 'eventBus.internal.port is 0 (picked at start): see ports.mqtt in the "edgecore ready" log' };
+  const error = await tcpProbe(internal.address, internal.port);
   return error === undefined
-    ? { name, status: 'ok', detail: `${settings.mqtt.address}:${settings.mqtt.port} accepts connections` }
+    ? { name, status: 'ok', detail: `${internal.address}:${internal.port} accepts connections` }
     : {
         name,
         status: 'warn',
-        detail: `${settings.mqtt.address}:${settings.mqtt.port}: ${error}; the embedded broker runs inside edgecore: start edgecore; if it logs EADDRINUSE another broker (mosquitto?) holds the port`,
+        detail: `${internal.address}:${internal.port}: ${error}; the embedded broker runs inside edgecore: start edgecore; if it logs EADDRINUSE another broker (mosquitto?) holds the port`,
       };
 }
 

@@ -9,6 +9,8 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { cloudCoreConfigSchema, type CloudCoreConfigInput } from '@kedge/cloudcore-config';
+import { ConfigError, parseConfigText } from '@kedge/config';
 import { CA_CERT_FILE, CA_KEY_FILE, caCertificateHash, loadOrCreateAuthority } from '@kedge/pki';
 import { DEFAULT_SECRET_NAME, FALLBACK_SECRET_NAMESPACE, SecretCertificateStore } from '@kedge/pki-secret';
 import { apiErrorText, applyClusterManifests, loadClusterManifests, DEFAULT_MANIFEST_DIR, type ApplyOutcome } from './cluster-manifests';
@@ -138,8 +140,18 @@ async function initEmbedded(dataDir: string, options: InitOptions): Promise<Init
   };
 }
 
-/** cloudcore.yaml as init writes it: the common part, then where the Kubernetes API (and PKI) are. */
-function cloudcoreConfigText(configFile: string, dataDir: string, advertiseAddress: string, rest: Record<string, unknown>): string {
-  const config = { apiVersion: 'kedge.io/v1alpha1', kind: 'CloudCore', dataDir, cloudHub: { advertiseAddresses: [advertiseAddress] }, ...rest };
-  return `# written by kedgeadm init; start with: cloudcore --config ${configFile}\n${stringify(config)}`;
+/**
+ * cloudcore.yaml as init writes it: the common part, then where the Kubernetes API (and PKI) are;
+ * checked with the schema cloudcore loads it with, so init never writes a file cloudcore refuses.
+ */
+function cloudcoreConfigText(configFile: string, dataDir: string, advertiseAddress: string, rest: Pick<CloudCoreConfigInput, 'kubeAPI' | 'pki'>): string {
+  const config: CloudCoreConfigInput = { apiVersion: 'kedge.io/v1alpha1', kind: 'CloudCore', dataDir, cloudHub: { advertiseAddresses: [advertiseAddress] }, ...rest };
+  const text = `# written by kedgeadm init; start with: cloudcore --config ${configFile}\n${stringify(config)}`;
+  try {
+    parseConfigText(text, cloudCoreConfigSchema, configFile);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new KedgeadmUsageError(error.message, { cause: error });
+    throw error;
+  }
+  return text;
 }

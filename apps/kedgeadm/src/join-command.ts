@@ -2,7 +2,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { isValidNodeName } from '@kedge/pki';
+import { edgeCoreConfigSchema, type EdgeCoreConfigInput } from '@kedge/edgecore-config';
 import { obtainNodeCredentials } from './join-client';
 import { KedgeadmUsageError } from './token-command';
 import { WrittenFiles, readWrittenFiles } from './written-files';
@@ -49,6 +49,31 @@ function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+// the flag each field of the written edgecore.yaml comes from, so a refusal names what the user typed
+const FLAG_OF_FIELD: Record<string, string> = {
+  nodeName: '--node-name',
+  dataDir: '--data-dir',
+  'edgeHub.protocol': '--hub-protocol',
+  'edgeHub.server': '--cloud/--ws-port',
+  'edgeHub.quicServer': '--cloud/--quic-port',
+  'edgeHub.httpServer': '--cloud/--https-port',
+  labels: '--labels',
+  'edged.containerRuntimeEndpoint': '--runtime-endpoint',
+};
+
+/** edgecore.yaml as join writes it, checked against the schema edgecore loads it with. */
+function edgeCoreConfigOf(config: EdgeCoreConfigInput): EdgeCoreConfigInput {
+  const result = edgeCoreConfigSchema.safeParse(config);
+  if (result.success) return config;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.map(String);
+    const field = path.join('.');
+    const flag = FLAG_OF_FIELD[field] ?? FLAG_OF_FIELD[path[0] ?? ''] ?? field;
+    return `${flag} (edgecore.yaml ${field}): ${issue.message}`;
+  });
+  throw new KedgeadmUsageError(problems.join('; '));
+}
+
 export async function joinCommand(options: JoinOptions): Promise<JoinResult> {
   const missing = (['cloud', 'nodeName', 'token'] as const).filter((k) => !options[k]);
   if (missing.length > 0) {
@@ -58,27 +83,30 @@ export async function joinCommand(options: JoinOptions): Promise<JoinResult> {
   const cloud = options.cloud as string;
   const nodeName = options.nodeName as string;
   const token = (options.token as string).trim();
-  if (!isValidNodeName(nodeName)) throw new KedgeadmUsageError(`--node-name "${nodeName}": expected a DNS-1123 name such as gateway-01`);
-  if (options.hubProtocol !== 'websocket' && options.hubProtocol !== 'quic') {
-    throw new KedgeadmUsageError(`--hub-protocol "${options.hubProtocol}": expected websocket or quic`);
-  }
-  if (!/^(unix:\/\/)?\/\S+$/.test(options.runtimeEndpoint)) {
-    throw new KedgeadmUsageError(`--runtime-endpoint "${options.runtimeEndpoint}": expected a unix socket, e.g. unix:///run/containerd/containerd.sock`);
-  }
   const ws = port(options.wsPort, '--ws-port');
   const https = port(options.httpsPort, '--https-port');
   const quic = port(options.quicPort, '--quic-port');
   const labels = parseLabels(options.labels);
-  const prefix = resolve(options.prefix);
   const dataDir = isAbsolute(options.dataDir) ? options.dataDir : resolve(options.dataDir);
+  const host = hostForUrl(cloud);
+  const httpServer = `https://${host}:${https}`;
+  const config = edgeCoreConfigOf({
+    apiVersion: 'kedge.io/v1alpha1',
+    kind: 'EdgeCore',
+    nodeName,
+    dataDir,
+    // the schema refuses anything but websocket or quic, naming --hub-protocol
+    edgeHub: { protocol: options.hubProtocol as 'websocket' | 'quic', server: `${host}:${ws}`, quicServer: `${host}:${quic}`, httpServer },
+    labels,
+    edged: { containerRuntimeEndpoint: options.runtimeEndpoint },
+  });
+  const prefix = resolve(options.prefix);
   if (readWrittenFiles(prefix)) {
     throw new KedgeadmUsageError(`${prefix} already holds a kedgeadm join or init (see ${join(prefix, '.kedgeadm-written.json')}); run \`kedgeadm reset --prefix ${options.prefix}\` first`);
   }
   const configFile = join(prefix, 'edgecore.yaml');
   if (existsSync(configFile)) throw new KedgeadmUsageError(`${configFile} exists and was not written by kedgeadm; move it away or pick another --prefix`);
 
-  const host = hostForUrl(cloud);
-  const httpServer = `https://${host}:${https}`;
   // certificates first: a refused token must leave nothing behind
   const credentials = await obtainNodeCredentials(httpServer, token, nodeName);
 
@@ -87,18 +115,7 @@ export async function joinCommand(options: JoinOptions): Promise<JoinResult> {
   written.write(join(pkiDir, 'ca.crt'), credentials.caPem);
   written.write(join(pkiDir, 'node.crt'), credentials.certPem);
   written.write(join(pkiDir, 'node.key'), credentials.keyPem, 0o600);
-  written.write(
-    configFile,
-    `# written by kedgeadm join; edgecore --print-default-config shows every setting\n${stringify({
-      apiVersion: 'kedge.io/v1alpha1',
-      kind: 'EdgeCore',
-      nodeName,
-      dataDir,
-      edgeHub: { protocol: options.hubProtocol, server: `${host}:${ws}`, quicServer: `${host}:${quic}`, httpServer },
-      labels,
-      edged: { containerRuntimeEndpoint: options.runtimeEndpoint },
-    })}`,
-  );
+  written.write(configFile, `# written by kedgeadm join; edgecore --print-default-config shows every setting\n${stringify(config)}`);
   const unitFile = join(prefix, 'systemd', 'edgecore.service');
   written.write(
     unitFile,

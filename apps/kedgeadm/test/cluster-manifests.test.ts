@@ -5,6 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { cloudCoreConfigSchema } from '@kedge/cloudcore-config';
+import { loadConfigFile } from '@kedge/config';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MANIFEST_DIR, loadClusterManifests } from '../src/cluster-manifests';
 import { initCommand } from '../src/init-command';
@@ -15,6 +17,18 @@ const dirWith = (files: Record<string, string>): string => {
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 };
+
+describe('init - embedded', () => {
+  it('writes a cloudcore.yaml that cloudcore loads: the advertise address, the embedded API server and the data dir', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kedgeadm-init-'));
+    const result = await initCommand({ dataDir, advertiseAddress: '10.0.0.5' });
+    expect(result.mode).toBe('embedded');
+    const config = loadConfigFile(result.configFile!, cloudCoreConfigSchema);
+    expect(config.dataDir).toBe(dataDir);
+    expect(config.cloudHub.advertiseAddresses).toEqual(['10.0.0.5']);
+    expect(config.kubeAPI).toEqual({ embedded: { address: '127.0.0.1', port: 6443 } });
+  });
+});
 
 describe('cluster manifests', () => {
   it('loads deploy/cloudcore in order and applies the advertise address and image', () => {
@@ -38,6 +52,16 @@ describe('cluster manifests', () => {
       /00-a\.yaml document 2: metadata\.name is missing/,
     );
     expect(() => loadClusterManifests(dirWith({ '00-a.yaml': 'metadata: {name: a}\n' }))).toThrow(/apiVersion is missing/);
+  });
+
+  it('refuses a ConfigMap cloudcore.yaml that cloudcore would refuse, naming the file and the field', () => {
+    const configMap = (yaml: string) => ({
+      '03-configmap.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cloudcore-config}\ndata:\n  cloudcore.yaml: |\n${yaml.replace(/^/gm, '    ')}`,
+    });
+    expect(() => loadClusterManifests(dirWith(configMap('metrics: {port: 9091}\n')), { advertiseAddresses: ['10.1.2.3'] })).not.toThrow();
+    expect(() => loadClusterManifests(dirWith(configMap('metrics: {prot: 9091}\n')), { advertiseAddresses: ['10.1.2.3'] })).toThrow(
+      /03-configmap\.yaml ConfigMap cloudcore-config cloudcore\.yaml:\n.*field "metrics": unknown field "prot"/,
+    );
   });
 
   it('init refuses a bad --advertise-address and a kubeconfig that is not one, before touching anything', async () => {

@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkClock, checkDisk, splitHostPort } from '../src/diagnose-checks';
-import { readEdgeSettings } from '../src/diagnose-command';
-import { parseLabels } from '../src/join-command';
+import { isContainerdAvailable, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { checkClock, checkContainerd, checkDisk, splitHostPort } from '../src/diagnose-checks';
+import { readEdgeCoreConfig } from '../src/diagnose-command';
+import { joinCommand, parseLabels, type JoinOptions } from '../src/join-command';
 import { resetCommand } from '../src/reset-command';
 import { KedgeadmUsageError } from '../src/token-command';
 import { WrittenFiles } from '../src/written-files';
@@ -14,6 +15,31 @@ describe('join helpers', () => {
     expect(parseLabels('site=plant-7, zone=a')).toEqual({ site: 'plant-7', zone: 'a' });
     expect(parseLabels(undefined)).toEqual({});
     expect(() => parseLabels('site')).toThrow(KedgeadmUsageError);
+  });
+
+  it('refuses flags edgecore would refuse in its config, naming the flag, before contacting the cloud', async () => {
+    const prefix = mkdtempSync(join(tmpdir(), 'kedgeadm-unit-'));
+    // port 1 on loopback: a join that got as far as the cloud would fail with a connection error instead
+    const options: JoinOptions = {
+      cloud: '127.0.0.1',
+      wsPort: '10000',
+      httpsPort: '1',
+      quicPort: '10001',
+      nodeName: 'gw-1',
+      token: 'not-used',
+      hubProtocol: 'websocket',
+      runtimeEndpoint: 'unix:///run/containerd/containerd.sock',
+      prefix,
+      dataDir: join(prefix, 'data'),
+      edgecoreCommand: '/usr/local/bin/edgecore',
+    };
+    await expect(joinCommand({ ...options, nodeName: 'Gateway_01' })).rejects.toThrow(/^--node-name \(edgecore\.yaml nodeName\): expected a DNS-1123 name/);
+    await expect(joinCommand({ ...options, hubProtocol: 'mqtt' })).rejects.toThrow(/^--hub-protocol \(edgecore\.yaml edgeHub\.protocol\): /);
+    await expect(joinCommand({ ...options, runtimeEndpoint: 'tcp://10.0.0.1:1234' })).rejects.toThrow(
+      /^--runtime-endpoint \(edgecore\.yaml edged\.containerRuntimeEndpoint\): expected a unix socket/,
+    );
+    await expect(joinCommand({ ...options, labels: '-site=plant-7' })).rejects.toThrow(/^--labels \(edgecore\.yaml labels\.-site\): /);
+    expect(existsSync(join(prefix, 'edgecore.yaml'))).toBe(false);
   });
 });
 
@@ -39,8 +65,31 @@ describe('diagnose', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kedgeadm-unit-'));
     const file = join(dir, 'edgecore.yaml');
     writeFileSync(file, 'nodeName: gw-1\nedgeHub: {server: "10.0.0.5:10000"}\n');
-    expect(readEdgeSettings(file)).toMatchObject({ nodeName: 'gw-1', server: '10.0.0.5:10000', httpServer: 'https://127.0.0.1:10002', mqtt: { port: 1883 } });
-    expect(() => readEdgeSettings(join(dir, 'missing.yaml'))).toThrow(/kedgeadm join/);
+    expect(readEdgeCoreConfig(file)).toMatchObject({
+      nodeName: 'gw-1',
+      edgeHub: { server: '10.0.0.5:10000', httpServer: 'https://127.0.0.1:10002' },
+      eventBus: { internal: { port: 1883 } },
+    });
+    expect(() => readEdgeCoreConfig(join(dir, 'missing.yaml'))).toThrow(/kedgeadm join/);
+  });
+
+  it('refuses an edgecore.yaml edgecore would refuse, naming the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kedgeadm-unit-'));
+    const file = join(dir, 'edgecore.yaml');
+    writeFileSync(file, 'nodeName: gw-1\nedgeHub: {sever: "10.0.0.5:10000"}\n');
+    expect(() => readEdgeCoreConfig(file)).toThrow(KedgeadmUsageError);
+    expect(() => readEdgeCoreConfig(file)).toThrow(/field "edgeHub": unknown field "sever"/);
+    writeFileSync(file, 'dataDir: /tmp\n');
+    expect(() => readEdgeCoreConfig(file)).toThrow(/field "nodeName"/);
+  });
+
+  it('reports a runtime socket that does not exist as a failure with what to do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kedgeadm-unit-'));
+    const file = join(dir, 'edgecore.yaml');
+    writeFileSync(file, `nodeName: gw-1\nedged: {containerRuntimeEndpoint: "unix://${dir}/no.sock"}\n`);
+    expect(await checkContainerd(readEdgeCoreConfig(file))).toMatchObject({ status: 'fail', detail: expect.stringContaining('start containerd') });
+    writeFileSync(file, 'nodeName: gw-1\nedged: {enable: false}\n');
+    expect(await checkContainerd(readEdgeCoreConfig(file))).toMatchObject({ status: 'ok', detail: expect.stringContaining('edged is disabled') });
   });
 
   it('judges clock skew, host:port and disk space', () => {
@@ -51,5 +100,23 @@ describe('diagnose', () => {
     expect(checkClock(undefined).status).toBe('warn');
     expect(splitHostPort('[::1]:10000')).toEqual({ host: '::1', port: 10000 });
     expect(checkDisk(join(tmpdir(), 'does', 'not', 'exist')).status).not.toBe('fail');
+  });
+});
+
+const containerd = isContainerdAvailable();
+
+describe.skipIf(!containerd.available)('diagnose - a real containerd', () => {
+  it('reports the runtime name and version over CRI', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kedgeadm-cri-'));
+    const runtime = await startPrivateContainerd(join(dir, 'c'), { podSubnet: '10.88.231.0/24', bridgeName: 'kedge-cni-adm' });
+    try {
+      const file = join(dir, 'edgecore.yaml');
+      writeFileSync(file, `nodeName: gw-1\nedged: {containerRuntimeEndpoint: "unix://${runtime.socketPath}"}\n`);
+      const result = await checkContainerd(readEdgeCoreConfig(file));
+      expect(result.status).toBe('ok');
+      expect(result.detail).toMatch(new RegExp(`^containerd v?\\d+\\.\\d+\\S* \\(CRI v1\\) on ${runtime.socketPath}$`));
+    } finally {
+      await runtime.stop();
+    }
   });
 });

@@ -1,7 +1,7 @@
-// The pki section of cloudcore's config: defaults, and bad values named by field.
+// cloudcore's config file: defaults, and bad values named by field.
 import { ConfigError, parseConfigText } from '@kedge/config';
 import { describe, expect, test } from 'vitest';
-import { cloudCoreConfigSchema } from '../../src/config/cloudcore-config';
+import { cloudCoreConfigSchema } from '../src/index';
 
 const parse = (text: string) => parseConfigText(text, cloudCoreConfigSchema, 'cloudcore.yaml');
 

@@ -109,3 +109,5 @@ export const cloudCoreConfigSchema = z
   .strict();
 
 export type CloudCoreConfig = z.output<typeof cloudCoreConfigSchema>;
+/** what a file may say before defaults apply: the type of what kedgeadm init writes */
+export type CloudCoreConfigInput = z.input<typeof cloudCoreConfigSchema>;

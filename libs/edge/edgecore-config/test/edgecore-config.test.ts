@@ -1,0 +1,61 @@
+// edgecore's config file: defaults, and bad values named by field.
+import { ConfigError, parseConfigText } from '@kedge/config';
+import { describe, expect, it } from 'vitest';
+import { containerRuntimeSocket, edgeCoreConfigSchema, type EdgeCoreConfigInput } from '../src/index';
+
+const parse = (input: EdgeCoreConfigInput) => parseConfigText(JSON.stringify(input), edgeCoreConfigSchema, 'edgecore.yaml');
+
+describe('edgecore config - edged', () => {
+  it('defaults to pods on, at the standard containerd socket, under <dataDir>/pods', () => {
+    expect(parse({ nodeName: 'gw-1' }).edged).toEqual({
+      enable: true,
+      containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock',
+      imageGC: { enable: true, highThresholdPercent: 85, lowThresholdPercent: 80, minimumAgeSeconds: 120, periodSeconds: 300 },
+    });
+  });
+
+  it('refuses image GC thresholds that are out of range or in the wrong order, naming the field', () => {
+    const imageGC = (gc: Record<string, unknown>) => () => parseConfigText(JSON.stringify({ nodeName: 'gw-1', edged: { imageGC: gc } }), edgeCoreConfigSchema, 'edgecore.yaml');
+    expect(imageGC({ highThresholdPercent: 80, lowThresholdPercent: 80 })).toThrow(
+      /field "edged\.imageGC\.lowThresholdPercent": expected below highThresholdPercent \(80\), got 80/,
+    );
+    expect(imageGC({ highThresholdPercent: 101 })).toThrow(/field "edged\.imageGC\.highThresholdPercent"/);
+    expect(imageGC({ minimumAgeSeconds: -1 })).toThrow(/field "edged\.imageGC\.minimumAgeSeconds"/);
+    expect(imageGC({ periodSeconds: 0 })).toThrow(/field "edged\.imageGC\.periodSeconds"/);
+    expect(imageGC({ highThreshold: 90 })).toThrow(/field "edged\.imageGC": unknown field "highThreshold"/);
+  });
+
+  it('gives the runtime socket path with or without the unix:// scheme', () => {
+    expect(containerRuntimeSocket(parse({ nodeName: 'gw-1' }))).toBe('/run/containerd/containerd.sock');
+    expect(containerRuntimeSocket(parse({ nodeName: 'gw-1', edged: { containerRuntimeEndpoint: '/tmp/c.sock' } }))).toBe('/tmp/c.sock');
+    expect(() => parse({ nodeName: 'gw-1', edged: { containerRuntimeEndpoint: 'tcp://1.2.3.4:10' } })).toThrow(/field "edged\.containerRuntimeEndpoint": expected a unix socket/);
+  });
+});
+
+describe('edgecore config - identity and link', () => {
+  it('takes what kedgeadm join writes and fills in the rest', () => {
+    const config = parse({
+      apiVersion: 'kedge.io/v1alpha1',
+      kind: 'EdgeCore',
+      nodeName: 'gateway-01',
+      dataDir: '/var/lib/kedge/edgecore',
+      edgeHub: { protocol: 'quic', server: '10.0.0.5:10000', quicServer: '10.0.0.5:10001', httpServer: 'https://10.0.0.5:10002' },
+      labels: { site: 'plant-7' },
+      edged: { containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock' },
+    });
+    expect(config.edgeHub).toMatchObject({ protocol: 'quic', server: '10.0.0.5:10000', heartbeatSeconds: 15 });
+    expect(config.eventBus).toMatchObject({ enable: true, mode: 'internal', internal: { address: '127.0.0.1', port: 1883 } });
+  });
+
+  it('refuses a node name that is not DNS-1123 and a misspelt section, naming each field', () => {
+    let error: unknown;
+    try {
+      parseConfigText('nodeName: Gateway_01\nedgehub: {}\n', edgeCoreConfigSchema, 'edgecore.yaml');
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.field).sort()).toEqual(['', 'nodeName']);
+    expect((error as Error).message).toMatch(/unknown field "edgehub"/);
+  });
+});
