@@ -1,6 +1,7 @@
 // DeviceTwin: the edge module that owns group `twin`. It answers KubeEdge's DeviceTwin MQTT API
 // from the local store whether or not the cloud is reachable, applies the cloud's device messages,
 // and queues every reported change for the cloud through the injected reporter (an outbox).
+import { deviceTopic, membershipTopic, parseRequestTopic, requestFilters, type DeviceAction, type RequestTopic } from '@kedge/device-api';
 import { Group, type Message } from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
@@ -14,7 +15,6 @@ import { TwinPublisher, type TwinBus } from './publisher';
 import { reportMessage, type TwinReporter } from './reports';
 import { peekBase, readBase, readPayload, readStateUpdate, readTwinUpdate, type RequestBase } from './requests';
 import type { TwinStore } from './store/twin-store';
-import { deviceTopic, membershipTopic, parseTwinTopic, twinFilters, type DeviceAction, type TwinTopic } from './topics';
 
 export interface DeviceTwinOptions {
   store: TwinStore;
@@ -83,7 +83,7 @@ export class DeviceTwin {
       reportDevice: (id) => this.#reportDevice(id),
     });
     this.#unsubscribe.push(options.router.register(Group.Twin, (message) => cloud.onMessage(message)));
-    for (const filter of twinFilters(options.legacyTopics ?? false)) {
+    for (const filter of requestFilters(options.legacyTopics ?? false)) {
       this.#unsubscribe.push(options.bus.subscribe(filter, (message) => this.#onRequest(message.topic, message.payload)));
     }
   }
@@ -110,7 +110,7 @@ export class DeviceTwin {
 
   async #onRequest(topic: string, payload: Buffer): Promise<void> {
     if (this.#stopped) return;
-    const parsed = parseTwinTopic(topic, this.#legacyNamespace);
+    const parsed = parseRequestTopic(topic, this.#legacyNamespace);
     if (parsed === undefined) return;
     // another node's membership on a shared (external) broker: its own edgecore answers
     if (parsed.kind === 'membership-get' && parsed.node !== this.#nodeName) return;
@@ -183,7 +183,7 @@ export class DeviceTwin {
     }
   }
 
-  #action(topic: TwinTopic): Action {
+  #action(topic: RequestTopic): Action {
     if (topic.kind === 'membership-get') return 'membership_get';
     return topic.action.replace('/', '_') as Action;
   }

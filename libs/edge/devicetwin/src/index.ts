@@ -30,5 +30,4 @@ export {
   type TwinChange,
   type TwinStoreOptions,
 } from './store/twin-store';
-export { DEVICE_ACTIONS, type DeviceAction } from './topics';
 export { MAX_VALUE_BYTES, formatValue, readValue } from './values';

@@ -17,7 +17,6 @@ export { parseDesired, toModelValue, toTwinString } from './convert';
 export {
   desiredFromDelta,
   stateUpdate,
-  topics,
   twinUpdate,
   type DeviceState,
   type StateUpdateMessage,
