@@ -6,7 +6,7 @@ import { Group, type Message } from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
-import { CloudSync } from './cloud-sync';
+import { CloudSync, type DevicesChangedEvent } from './cloud-sync';
 import { DeviceTwinError } from './errors';
 import { DeviceTwinMetrics } from './metrics';
 import { deviceId, type DeviceRecord } from './model';
@@ -51,6 +51,7 @@ export class DeviceTwin {
   readonly #legacyNamespace: string | undefined;
   readonly #logThrottle = new LogThrottle();
   readonly #unsubscribe: (() => void)[] = [];
+  readonly #deviceListeners = new Set<(event: DevicesChangedEvent) => void>();
   #stopped = false;
 
   /** Registers group `twin` on the router and subscribes to the twin topics on the bus. */
@@ -81,6 +82,7 @@ export class DeviceTwin {
       logger: this.#logger,
       answer: options.answer,
       reportDevice: (id) => this.#reportDevice(id),
+      devicesChanged: (event) => this.#devicesChanged(event),
     });
     this.#unsubscribe.push(options.router.register(Group.Twin, (message) => cloud.onMessage(message)));
     for (const filter of requestFilters(options.legacyTopics ?? false)) {
@@ -101,11 +103,37 @@ export class DeviceTwin {
     return queued;
   }
 
+  /** The devices bound to this node, as stored. */
+  devices(): DeviceRecord[] {
+    return this.#store.devices();
+  }
+
+  /**
+   * Calls `listener` after each cloud message the store accepted, once it is committed, ACKed and
+   * announced on MQTT: how in-process mappers follow membership. @returns unsubscribe
+   */
+  onDevicesChanged(listener: (event: DevicesChangedEvent) => void): () => void {
+    this.#deviceListeners.add(listener);
+    return () => void this.#deviceListeners.delete(listener);
+  }
+
   /** Unsubscribes from the bus and the router. The store stays open (its owner closes it). */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#deviceListeners.clear();
+  }
+
+  #devicesChanged(event: DevicesChangedEvent): void {
+    for (const listener of this.#deviceListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // a listener's failure is its own: the change is stored and acknowledged either way
+        this.#logger.error({ error }, 'a device change listener failed');
+      }
+    }
   }
 
   async #onRequest(topic: string, payload: Buffer): Promise<void> {
