@@ -52,12 +52,14 @@ export function openSqliteDatabase(file: string, options: SqliteOpenOptions): Op
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const db = new Database(file, { timeout: busyTimeoutMs });
   try {
-    db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma(`foreign_keys = ${options.foreignKeys === false ? 'OFF' : 'ON'}`);
     if (options.walSizeLimitBytes !== undefined) db.pragma(`journal_size_limit = ${options.walSizeLimitBytes}`);
+    // migrate first: a file that is refused (another program's, or a newer schema) is not written to,
+    // not even its journal mode; WAL is persistent, so stores opened before are already in it
     const previousVersion = migrate(db, file, options);
+    db.pragma('journal_mode = WAL');
     // files written by older builds may have been created with the umask's mode
     restrictModes(file);
     return { db, previousVersion, version: options.migrations.length };

@@ -102,6 +102,7 @@ describe('migrate', () => {
     expect((error as Error).message).toMatch(/notes\.db: the note store has schema version 2, newer than this build supports \(1\); run the newer release/);
     const check = new Database(file, { readonly: true });
     expect(check.pragma('user_version', { simple: true })).toBe(2);
+    expect(check.pragma('journal_mode', { simple: true })).toBe('wal');
     check.close();
   });
 
@@ -152,6 +153,7 @@ describe('migrate', () => {
     const check = new Database(file, { readonly: true });
     expect(check.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all()).toEqual(['users']);
     expect(check.pragma('user_version', { simple: true })).toBe(0);
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
     check.close();
   });
 
