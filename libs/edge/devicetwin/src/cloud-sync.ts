@@ -1,11 +1,12 @@
 // Cloud → edge: applies the DeviceController's down messages (group `twin`) to the store, ACKs them
-// once committed, and tells mappers what changed. The cloud owns desired values: whatever it sends
+// once committed, and tells mappers what changed (on MQTT, and in-process through `devicesChanged`). The cloud owns desired values: whatever it sends
 // replaces the edge's desired values. Reported values are never taken from the cloud.
 import { Operation, newErrorResponse, newResponse, type Message } from '@kedge/protocol';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import { parseDownMessage, type DownChange } from './down-message';
 import { BadMessageError } from './errors';
 import type { DeviceTwinMetrics } from './metrics';
+import { deviceId, isPlainObject } from './model';
 import { base, deviceMessage } from './payloads';
 import type { TwinPublisher } from './publisher';
 import type { DeviceChange, TwinStore } from './store/twin-store';
@@ -20,6 +21,20 @@ export interface CloudSyncOptions {
   answer: ((message: Message) => void | Promise<void>) | undefined;
   /** queues the device's reported state (after a model change dropped a value the model no longer allows) */
   reportDevice: (id: string) => void;
+  /** told after each down message the store accepted */
+  devicesChanged: (event: DevicesChangedEvent) => void;
+}
+
+/** What one accepted down message did to the devices bound to this node. */
+export interface DevicesChangedEvent {
+  /** the devices it created, updated or removed (none for a resend) */
+  changes: DeviceChange[];
+  /**
+   * The Device objects it carried, by id, exactly as the cloud sent them, for the devices whose stored
+   * version they are: they hold what the twin does not keep, such as the protocol and the property
+   * visitors a mapper needs. A membership list carries every member, a device message one device.
+   */
+  sources: ReadonlyMap<string, Record<string, unknown>>;
 }
 
 export class CloudSync {
@@ -56,6 +71,23 @@ export class CloudSync {
     }
     await this.#answer(newResponse(message, 'OK', 'twin'));
     await this.#announce(changes);
+    const sources = this.#sources(change, message.content);
+    if (changes.length > 0 || sources.size > 0) this.#options.devicesChanged({ changes, sources });
+  }
+
+  /** The raw Device objects of the message that match what the store now holds (not the stale ones). */
+  #sources(change: DownChange, content: unknown): Map<string, Record<string, unknown>> {
+    const sources = new Map<string, Record<string, unknown>>();
+    if (change.kind === 'delete' || !isPlainObject(content)) return sources;
+    const carried: unknown[] = change.kind === 'membership' ? (content['devices'] as unknown[]) : [content];
+    for (const raw of carried) {
+      // parseDownMessage checked these fields
+      if (!isPlainObject(raw)) continue;
+      const id = deviceId(String(raw['namespace']), String(raw['name']));
+      const stored = this.#options.store.device(id);
+      if (stored !== undefined && BigInt(stored.resourceVersion) === BigInt(String(raw['resourceVersion']))) sources.set(id, raw);
+    }
+    return sources;
   }
 
   #apply(change: DownChange): DeviceChange[] {

@@ -1,11 +1,12 @@
 // DeviceTwin: the edge module that owns group `twin`. It answers KubeEdge's DeviceTwin MQTT API
 // from the local store whether or not the cloud is reachable, applies the cloud's device messages,
 // and queues every reported change for the cloud through the injected reporter (an outbox).
+import { deviceTopic, membershipTopic, parseRequestTopic, requestFilters, type DeviceAction, type RequestTopic } from '@kedge/device-api';
 import { Group, type Message } from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
-import { CloudSync } from './cloud-sync';
+import { CloudSync, type DevicesChangedEvent } from './cloud-sync';
 import { DeviceTwinError } from './errors';
 import { DeviceTwinMetrics } from './metrics';
 import { deviceId, type DeviceRecord } from './model';
@@ -14,7 +15,6 @@ import { TwinPublisher, type TwinBus } from './publisher';
 import { reportMessage, type TwinReporter } from './reports';
 import { peekBase, readBase, readPayload, readStateUpdate, readTwinUpdate, type RequestBase } from './requests';
 import type { TwinStore } from './store/twin-store';
-import { deviceTopic, membershipTopic, parseTwinTopic, twinFilters, type DeviceAction, type TwinTopic } from './topics';
 
 export interface DeviceTwinOptions {
   store: TwinStore;
@@ -51,6 +51,7 @@ export class DeviceTwin {
   readonly #legacyNamespace: string | undefined;
   readonly #logThrottle = new LogThrottle();
   readonly #unsubscribe: (() => void)[] = [];
+  readonly #deviceListeners = new Set<(event: DevicesChangedEvent) => void>();
   #stopped = false;
 
   /** Registers group `twin` on the router and subscribes to the twin topics on the bus. */
@@ -81,9 +82,10 @@ export class DeviceTwin {
       logger: this.#logger,
       answer: options.answer,
       reportDevice: (id) => this.#reportDevice(id),
+      devicesChanged: (event) => this.#devicesChanged(event),
     });
     this.#unsubscribe.push(options.router.register(Group.Twin, (message) => cloud.onMessage(message)));
-    for (const filter of twinFilters(options.legacyTopics ?? false)) {
+    for (const filter of requestFilters(options.legacyTopics ?? false)) {
       this.#unsubscribe.push(options.bus.subscribe(filter, (message) => this.#onRequest(message.topic, message.payload)));
     }
   }
@@ -101,16 +103,42 @@ export class DeviceTwin {
     return queued;
   }
 
+  /** The devices bound to this node, as stored. */
+  devices(): DeviceRecord[] {
+    return this.#store.devices();
+  }
+
+  /**
+   * Calls `listener` after each cloud message the store accepted, once it is committed, ACKed and
+   * announced on MQTT: how in-process mappers follow membership. @returns unsubscribe
+   */
+  onDevicesChanged(listener: (event: DevicesChangedEvent) => void): () => void {
+    this.#deviceListeners.add(listener);
+    return () => void this.#deviceListeners.delete(listener);
+  }
+
   /** Unsubscribes from the bus and the router. The store stays open (its owner closes it). */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#deviceListeners.clear();
+  }
+
+  #devicesChanged(event: DevicesChangedEvent): void {
+    for (const listener of this.#deviceListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // a listener's failure is its own: the change is stored and acknowledged either way
+        this.#logger.error({ error }, 'a device change listener failed');
+      }
+    }
   }
 
   async #onRequest(topic: string, payload: Buffer): Promise<void> {
     if (this.#stopped) return;
-    const parsed = parseTwinTopic(topic, this.#legacyNamespace);
+    const parsed = parseRequestTopic(topic, this.#legacyNamespace);
     if (parsed === undefined) return;
     // another node's membership on a shared (external) broker: its own edgecore answers
     if (parsed.kind === 'membership-get' && parsed.node !== this.#nodeName) return;
@@ -183,7 +211,7 @@ export class DeviceTwin {
     }
   }
 
-  #action(topic: TwinTopic): Action {
+  #action(topic: RequestTopic): Action {
     if (topic.kind === 'membership-get') return 'membership_get';
     return topic.action.replace('/', '_') as Action;
   }

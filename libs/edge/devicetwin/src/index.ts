@@ -2,6 +2,7 @@
 // TwinStore, the DeviceTwin module serving KubeEdge's `$hw/events/...` MQTT API with typed,
 // range-checked values, versions and client tokens, and the cloud sync of group `twin`.
 export { DeviceTwin, type DeviceTwinOptions } from './device-twin';
+export type { DevicesChangedEvent } from './cloud-sync';
 export { BadMessageError, DeviceTwinError, StoreClosedError, type DeviceTwinErrorCode } from './errors';
 export {
   DEVICE_STATES,
@@ -30,5 +31,4 @@ export {
   type TwinChange,
   type TwinStoreOptions,
 } from './store/twin-store';
-export { DEVICE_ACTIONS, type DeviceAction } from './topics';
 export { MAX_VALUE_BYTES, formatValue, readValue } from './values';

@@ -1,12 +1,12 @@
 // Publishing twin events on the bus: results to the requester's topic, and the broadcasts that
 // follow a change (document, delta, device updated, membership updated). A publish that fails
 // (external broker down) is counted and logged, never thrown: the state is already stored.
+import { deviceTopic, membershipTopic, type DeviceTopicSuffix } from '@kedge/device-api';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import type { DeviceTwinMetrics } from './metrics';
 import type { DeviceRecord } from './model';
 import { deltaMessage, documentMessage } from './payloads';
 import type { TwinChange } from './store/twin-store';
-import { deviceTopic, membershipTopic } from './topics';
 
 /** What DeviceTwin needs of the eventbus (EventBus from @kedge/eventbus has it). */
 export interface TwinBus {
@@ -44,7 +44,7 @@ export class TwinPublisher {
   }
 
   /** Publishes on the device's `<namespace>/<name>` topic (and its legacy one when enabled). */
-  async broadcast(device: DeviceRecord, suffix: string, payload: unknown): Promise<void> {
+  async broadcast(device: DeviceRecord, suffix: DeviceTopicSuffix, payload: unknown): Promise<void> {
     await this.publish(deviceTopic(device.id, suffix), payload);
     if (this.#options.legacyNamespace !== undefined && device.namespace === this.#options.legacyNamespace) {
       await this.publish(deviceTopic(device.name, suffix), payload);

@@ -2,6 +2,7 @@
 // naming the field; reported values queued for the cloud through the injected reporter while the
 // cloud is unreachable; and the reconnect rule: cloud wins for desired, edge wins for reported.
 import { newMessage, type Message } from '@kedge/protocol';
+import type { DevicesChangedEvent } from '../src/index';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cleanup, Mapper, NODE, device, deviceMessage, membershipMessage, metricValue, startEdge, topic } from './fixtures';
 
@@ -29,6 +30,37 @@ describe('DeviceTwin down messages', () => {
     expect(await metricValue(edge.registry, 'kedge_devicetwin_cloud_messages_total', { kind: 'device', result: 'stale' })).toBe(1);
     expect(await metricValue(edge.registry, 'kedge_devicetwin_cloud_messages_total', { kind: 'device', result: 'duplicate' })).toBe(1);
     expect(await metricValue(edge.registry, 'kedge_devicetwin_devices')).toBe(1);
+  });
+
+  it('events - listeners see what each accepted message changed and the raw Device objects the store now holds; stale ones are left out', async () => {
+    const edge = await startEdge(cleanup);
+    const events: DevicesChangedEvent[] = [];
+    const off = edge.twin.onDevicesChanged((event) => void events.push(event));
+    edge.twin.onDevicesChanged(() => {
+      throw new Error('a broken listener');
+    });
+    const summary = () =>
+      events.splice(0).map((event) => ({
+        changes: event.changes.map((change) => `${change.reason} ${change.id}`),
+        sources: [...event.sources].map(([id, raw]) => `${id}@${String(raw['resourceVersion'])}:${JSON.stringify(raw['protocol'] ?? null)}`),
+      }));
+    const withProtocol = (name: string, rv: string) => ({ ...device({ name, rv }), protocol: { protocolName: 'virtual', configData: { seed: rv } } });
+
+    await edge.router.dispatch(membershipMessage([withProtocol('a', '3'), withProtocol('b', '4')], '10'));
+    expect(summary()).toEqual([
+      { changes: ['created default/a', 'created default/b'], sources: ['default/a@3:{"protocolName":"virtual","configData":{"seed":"3"}}', 'default/b@4:{"protocolName":"virtual","configData":{"seed":"4"}}'] },
+    ]);
+    await edge.router.dispatch(deviceMessage(withProtocol('a', '2')));
+    await edge.router.dispatch(deviceMessage(withProtocol('a', '3')));
+    expect(summary()).toEqual([{ changes: [], sources: ['default/a@3:{"protocolName":"virtual","configData":{"seed":"3"}}'] }]);
+    await edge.router.dispatch(membershipMessage([withProtocol('b', '5')], '11'));
+    expect(summary()).toEqual([{ changes: ['updated default/b', 'deleted default/a'], sources: ['default/b@5:{"protocolName":"virtual","configData":{"seed":"5"}}'] }]);
+    await edge.router.dispatch(deviceMessage({ namespace: 'default', name: 'b', resourceVersion: '6' }, 'delete'));
+    expect(summary()).toEqual([{ changes: ['deleted default/b'], sources: [] }]);
+    expect(edge.twin.devices()).toEqual([]);
+    off();
+    await edge.router.dispatch(membershipMessage([withProtocol('c', '7')], '12'));
+    expect(events).toEqual([]);
   });
 
   it('refusal - bad down messages get an error answer naming the field, are counted, and store nothing', async () => {

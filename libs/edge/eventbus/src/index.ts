@@ -14,5 +14,5 @@ export {
   type Qos,
   type ServerTls,
 } from './options';
-export { HW_EVENTS_PREFIX, checkFilter, checkTopic, topicMatches } from './topics';
+export { checkFilter, checkTopic, topicMatches } from './topics';
 export { EVENTBUS_SOURCE, type BinaryContent } from './uploads';

@@ -1,11 +1,12 @@
 // EventBus options, their defaults and validation. Everything is checked in the constructor so a bad
 // configuration fails at startup with the option named, not at the first message.
+import { HW_EVENTS_PREFIX } from '@kedge/device-api';
 import type { Message } from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
 import { EventBusError } from './errors';
-import { HW_EVENTS_PREFIX, checkFilter } from './topics';
+import { checkFilter } from './topics';
 
 /** `internal`: embedded broker only; `external`: a broker such as mosquitto only; `both`: embedded broker bridged to an external one. */
 export type EventBusMode = 'internal' | 'external' | 'both';

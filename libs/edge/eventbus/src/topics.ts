@@ -1,13 +1,11 @@
 // MQTT topic rules: validating topics and filters, matching a topic against a filter (with the `$`
 // rule: a filter starting with a wildcard never matches a `$...` topic), and the coarse class of a
 // topic used as a metric label.
+import { DEVICE_TOPIC_PREFIX, HW_EVENTS_PREFIX, NODE_TOPIC_PREFIX } from '@kedge/device-api';
 import { EventBusError } from './errors';
 
 /** MQTT's limit on a UTF-8 encoded topic. */
 export const MAX_TOPIC_BYTES = 65_535;
-
-/** Where KubeEdge's device and node events live; everything under it is for the device twin. */
-export const HW_EVENTS_PREFIX = '$hw/events/';
 
 export type TopicClass = 'device' | 'node' | 'hw_other' | 'sys' | 'app';
 
@@ -59,8 +57,8 @@ export function topicMatches(filter: string, topic: string): boolean {
 
 /** A bounded label for metrics: which family a topic belongs to. */
 export function topicClass(topic: string): TopicClass {
-  if (topic.startsWith(`${HW_EVENTS_PREFIX}device/`)) return 'device';
-  if (topic.startsWith(`${HW_EVENTS_PREFIX}node/`)) return 'node';
+  if (topic.startsWith(DEVICE_TOPIC_PREFIX)) return 'device';
+  if (topic.startsWith(NODE_TOPIC_PREFIX)) return 'node';
   if (topic.startsWith(HW_EVENTS_PREFIX)) return 'hw_other';
   if (topic.startsWith('$')) return 'sys';
   return 'app';

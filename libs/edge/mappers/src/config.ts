@@ -11,7 +11,7 @@ export interface MapperConfig {
 
 const TYPES = ['int', 'float', 'double', 'boolean', 'string'];
 
-function isObj(v: unknown): v is Record<string, unknown> {
+export function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

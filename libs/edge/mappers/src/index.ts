@@ -1,5 +1,5 @@
-// @kedge/mappers: the mapper SDK (ProtocolDriver, DeviceRunner, MapperHost) and the Modbus, Bluetooth LE and
-// virtual drivers, speaking KubeEdge's DeviceTwin MQTT API.
+// @kedge/mappers: the mapper SDK (ProtocolDriver, DeviceRunner, MapperHost), the Modbus, Bluetooth LE and
+// virtual drivers, speaking KubeEdge's DeviceTwin MQTT API, and the MapperManager that runs them inside edgecore.
 export { MapperError, isConnectionError, type MapperErrorCode, type MapperErrorContext } from './errors';
 export {
   deviceId,
@@ -17,7 +17,6 @@ export { parseDesired, toModelValue, toTwinString } from './convert';
 export {
   desiredFromDelta,
   stateUpdate,
-  topics,
   twinUpdate,
   type DeviceState,
   type StateUpdateMessage,
@@ -27,6 +26,7 @@ export {
 export { DeviceRunner, buildVisitors, type BackoffOptions, type DeviceRunnerOptions } from './runner';
 export { parseMapperConfig, type MapperConfig } from './config';
 export { MapperHost, defaultDrivers, type MapperHostOptions } from './host';
+export { MapperManager, type MapperManagerOptions } from './manager/mapper-manager';
 export {
   DATA_TYPES,
   bytesToWords,

@@ -2,12 +2,13 @@
 // reports every reportCycle as a KubeEdge twin update, publishes online/offline, and applies twin deltas to
 // writable properties (write, read back, report).
 import { EventEmitter } from 'node:events';
+import { deviceTopic } from '@kedge/device-api';
 import type { MqttClient } from 'mqtt';
 import { toModelValue, parseDesired, toTwinString } from './convert';
 import type { ProtocolDriver, RawValue } from './driver';
 import { MapperError, isConnectionError } from './errors';
 import { deviceId, type Device, type DeviceModel, type PropertyVisitor } from './model';
-import { desiredFromDelta, stateUpdate, topics, twinUpdate, type DeviceState, type TwinDeltaMessage } from './twin';
+import { desiredFromDelta, stateUpdate, twinUpdate, type DeviceState, type TwinDeltaMessage } from './twin';
 
 export interface BackoffOptions {
   initialMs?: number;
@@ -69,7 +70,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
   private connected = false;
   private attempt = 0;
   private readonly onMessage = (topic: string, payload: Buffer): void => {
-    if (topic === topics.twinDelta(this.id)) void this.applyDelta(payload);
+    if (topic === deviceTopic(this.id, 'twin/update/delta')) void this.applyDelta(payload);
   };
 
   constructor(private readonly options: DeviceRunnerOptions) {
@@ -95,7 +96,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     if (this.running) return;
     this.running = true;
     this.options.mqtt.on('message', this.onMessage);
-    await this.options.mqtt.subscribeAsync(topics.twinDelta(this.id), { qos: 1 });
+    await this.options.mqtt.subscribeAsync(deviceTopic(this.id, 'twin/update/delta'), { qos: 1 });
     void this.connectLoop();
   }
 
@@ -106,7 +107,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     this.options.mqtt.removeListener('message', this.onMessage);
     await this.dropSubscriptions();
     if (!this.options.mqtt.disconnected) {
-      await this.options.mqtt.unsubscribeAsync(topics.twinDelta(this.id)).catch(() => undefined);
+      await this.options.mqtt.unsubscribeAsync(deviceTopic(this.id, 'twin/update/delta')).catch(() => undefined);
     }
     await this.options.driver.close().catch(() => undefined);
   }
@@ -130,7 +131,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     if (this.currentState === state) return;
     this.currentState = state;
     this.emit('state', state);
-    await this.options.mqtt.publishAsync(topics.stateUpdate(this.id), JSON.stringify(stateUpdate(state)), { qos: 1 }).catch((e: unknown) => this.fail(e));
+    await this.options.mqtt.publishAsync(deviceTopic(this.id, 'state/update'), JSON.stringify(stateUpdate(state)), { qos: 1 }).catch((e: unknown) => this.fail(e));
   }
 
   private async connectLoop(): Promise<void> {
@@ -232,7 +233,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
       slot.reportedAt = Date.now();
     }
     if (Object.keys(reported).length === 0) return;
-    await this.options.mqtt.publishAsync(topics.twinUpdate(this.id), JSON.stringify(twinUpdate(reported)), { qos: 1 }).catch((e: unknown) => this.fail(e));
+    await this.options.mqtt.publishAsync(deviceTopic(this.id, 'twin/update'), JSON.stringify(twinUpdate(reported)), { qos: 1 }).catch((e: unknown) => this.fail(e));
     this.emit('reported', Object.fromEntries(Object.entries(reported).map(([k, v]) => [k, v.value])));
   }
 

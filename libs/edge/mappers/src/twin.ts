@@ -1,11 +1,6 @@
-// KubeEdge's DeviceTwin MQTT topics and payloads (edge/pkg/devicetwin/dtcommon, dttype) as the mapper uses them.
+// KubeEdge's DeviceTwin MQTT payloads (edge/pkg/devicetwin/dttype) as the mapper uses them; the topics
+// they travel on are @kedge/device-api's contract.
 import { randomUUID } from 'node:crypto';
-
-export const topics = {
-  twinUpdate: (id: string) => `$hw/events/device/${id}/twin/update`,
-  twinDelta: (id: string) => `$hw/events/device/${id}/twin/update/delta`,
-  stateUpdate: (id: string) => `$hw/events/device/${id}/state/update`,
-};
 
 export type DeviceState = 'online' | 'offline';
 

@@ -1,7 +1,8 @@
+import { deviceTopic } from '@kedge/device-api';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cleanup, waitFor } from '@kedge/testkit';
-import { BleDriver, DeviceRunner, MapperError, convertBleData, converterProblem, topics, type NobleBindings, type PropertyVisitor } from '../src/index';
+import { BleDriver, DeviceRunner, MapperError, convertBleData, converterProblem, type NobleBindings, type PropertyVisitor } from '../src/index';
 import { FakeNobleBindings } from './fixtures/fake-noble-bindings';
 import { connectClient, device, model, startBroker } from './helpers';
 
@@ -125,7 +126,7 @@ describe('ble driver with a fake noble binding', () => {
     cleanup.add(() => observer.endAsync(true));
     const updates: Record<string, { actual?: { value: string } }>[] = [];
     observer.on('message', (_t, p) => updates.push((JSON.parse(p.toString()) as { twin: Record<string, { actual?: { value: string } }> }).twin));
-    await observer.subscribeAsync(topics.twinUpdate(DEV));
+    await observer.subscribeAsync(deviceTopic(DEV, 'twin/update'));
     const bindings = fake();
     const m = model('ble-sensor', [
       { name: 'temperature', type: 'float', accessMode: 'ReadOnly' },
@@ -145,7 +146,7 @@ describe('ble driver with a fake noble binding', () => {
     await waitFor(() => bindings.characteristics.get(TEMP)?.notifying === true, 'subscribed');
     bindings.push(TEMP, Buffer.from([0, 2, 33]));
     await waitFor(() => updates.some((t) => t.temperature?.actual?.value === '23.3'), 'temperature 23.3 reported');
-    await observer.publishAsync(topics.twinDelta(DEV), JSON.stringify({ delta: { switch: '1' } }));
+    await observer.publishAsync(deviceTopic(DEV, 'twin/update/delta'), JSON.stringify({ delta: { switch: '1' } }));
     await waitFor(() => updates.some((t) => t.switch?.actual?.value === '1'), 'switch read back as 1');
     expect(bindings.characteristics.get(SWITCH)?.writes.at(-1)).toEqual(Buffer.from([1]));
   });

@@ -1,7 +1,8 @@
+import { deviceTopic } from '@kedge/device-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { Cleanup, waitFor } from '@kedge/testkit';
-import { DeviceRunner, MapperError, MapperHost, VirtualDriver, ModbusDriver, parseMapperConfig, topics, type TwinUpdateMessage } from '../src/index';
+import { DeviceRunner, MapperError, MapperHost, VirtualDriver, ModbusDriver, parseMapperConfig, type TwinUpdateMessage } from '../src/index';
 import { connectClient, device, emptyTables, model, startBroker, startModbusServer, type Broker } from './helpers';
 
 const cleanup = new Cleanup();
@@ -36,7 +37,7 @@ const thermo = device('thermo-1', 'thermo', { protocolName: 'virtual', configDat
 ]);
 
 function twinUpdates(received: Received[], id: string): TwinUpdateMessage[] {
-  return received.filter((r) => r.topic === topics.twinUpdate(id)).map((r) => r.payload as unknown as TwinUpdateMessage);
+  return received.filter((r) => r.topic === deviceTopic(id, 'twin/update')).map((r) => r.payload as unknown as TwinUpdateMessage);
 }
 
 describe('device runner', () => {
@@ -70,7 +71,7 @@ describe('device runner', () => {
     await runner.start();
     await waitFor(() => runner.state === 'online', 'online');
     const id = 'default/thermo-1';
-    const delta = (d: Record<string, string>) => observer.publishAsync(topics.twinDelta(id), JSON.stringify({ event_id: 'e1', timestamp: Date.now(), twin: {}, delta: d }));
+    const delta = (d: Record<string, string>) => observer.publishAsync(deviceTopic(id, 'twin/update/delta'), JSON.stringify({ event_id: 'e1', timestamp: Date.now(), twin: {}, delta: d }));
     await delta({ setpoint: '25' });
     await waitFor(() => twinUpdates(received, id).some((m) => m.twin.setpoint?.actual?.value === '25'), 'setpoint 25 reported');
     expect(runner.values.setpoint).toBe(25);
@@ -106,11 +107,11 @@ describe('device runner', () => {
     await waitFor(() => twinUpdates(received, id).some((u) => u.twin.temperature?.actual?.value === '21.5'), 'temperature 21.5');
     await waitFor(() => twinUpdates(received, id).some((u) => u.twin.limit?.actual?.value === '640'), 'spec desired value written at start');
 
-    await observer.publishAsync(topics.twinDelta(id), JSON.stringify({ delta: { relay: 'true', limit: '750' } }));
+    await observer.publishAsync(deviceTopic(id, 'twin/update/delta'), JSON.stringify({ delta: { relay: 'true', limit: '750' } }));
     await waitFor(() => tables.co[1] === true && tables.hr[5] === 750, 'coil and register written');
     await waitFor(() => twinUpdates(received, id).some((u) => u.twin.limit?.actual?.value === '750'), 'limit read back');
 
-    const states = () => received.filter((r) => r.topic === topics.stateUpdate(id)).map((r) => r.payload.state);
+    const states = () => received.filter((r) => r.topic === deviceTopic(id, 'state/update')).map((r) => r.payload.state);
     await stopServer();
     await waitFor(() => states().at(-1) === 'offline', 'offline');
     const restarted = await startModbusServer(tables, server.port);

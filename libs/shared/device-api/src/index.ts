@@ -1,5 +1,6 @@
-// @kedge/device-api: kedge's API types shared by cloud and edge: the CRDs DeviceModel and Device of
-// devices.kubeedge.io/v1beta1 (as YAML manifests in ../crds) and their TypeScript types.
+// @kedge/device-api: kedge's device API shared by cloud and edge: the CRDs DeviceModel and Device of
+// devices.kubeedge.io/v1beta1 (as YAML manifests in ../crds) and their TypeScript types, and KubeEdge's
+// `$hw/events/...` MQTT topic contract between mappers and the edge's DeviceTwin.
 export { DEVICE_CRD_NAMES, DEVICES_API_VERSION, DEVICES_GROUP, DEVICES_VERSION, kedgeCrdManifests, type CrdManifest } from './crds';
 export type {
   Device,
@@ -13,3 +14,17 @@ export type {
   TwinProperty,
   ObjectMeta,
 } from './devices';
+export {
+  DEVICE_ACTIONS,
+  DEVICE_TOPIC_PREFIX,
+  HW_EVENTS_PREFIX,
+  NODE_TOPIC_PREFIX,
+  deviceTopic,
+  membershipTopic,
+  parseRequestTopic,
+  requestFilters,
+  type DeviceAction,
+  type DeviceTopicSuffix,
+  type MembershipTopicSuffix,
+  type RequestTopic,
+} from './topics';

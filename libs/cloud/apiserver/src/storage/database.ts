@@ -1,10 +1,11 @@
-// The SQLite side of the store: opening the file with the pragmas durability needs, the prepared
+// The SQLite side of the store: opening the file through @kedge/sqlite (pragmas, modes, migrations), the prepared
 // statements, row shapes, and the mapping from SQLite errors and rows to storage errors and events.
+import { ForeignDatabaseError, openSqliteDatabase, SchemaTooNewError } from '@kedge/sqlite';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
-import { CorruptStorageError } from './errors';
+import { CorruptStorageError, UnsupportedSchemaError } from './errors';
 import type { StorageEvent } from './object-storage';
-import { migrate } from './schema';
+import { metaVersionRecord, MIGRATIONS } from './schema';
 
 export interface LatestRow {
   id: number;
@@ -58,6 +59,8 @@ export function sqliteCode(error: unknown): string | undefined {
 const CORRUPTION_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
 
 export function translate(error: unknown, file: string): unknown {
+  if (error instanceof SchemaTooNewError) return new UnsupportedSchemaError(file, error.foundVersion, error.supportedVersion);
+  if (error instanceof ForeignDatabaseError) return new CorruptStorageError(file, `is a SQLite database but not a kedge store (tables: ${error.tables.join(', ')})`, { cause: error });
   const code = sqliteCode(error);
   if (code !== undefined && CORRUPTION_CODES.has(code)) {
     return new CorruptStorageError(file, `is not a SQLite database or is damaged (${code})`, { cause: error });
@@ -70,16 +73,18 @@ export type Statements = ReturnType<typeof prepareStatements>;
 export function openDatabase(file: string, busyTimeoutMs: number): { db: BetterSqlite3.Database; sql: Statements } {
   let db: BetterSqlite3.Database | undefined;
   try {
-    db = new Database(file, { timeout: busyTimeoutMs });
-    db.pragma('journal_mode = WAL');
-    // FULL: in WAL mode this fsyncs the WAL on every commit, so a write is on disk before we acknowledge
-    // it. NORMAL syncs only at checkpoints: a kill -9 of the process still keeps the commit (the OS has
-    // it), but a power cut or kernel crash can silently drop the last acknowledged writes, and clients
-    // would then see resourceVersions go backwards. The cost is one fsync per write.
-    db.pragma('synchronous = FULL');
-    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-    migrate(db, file);
+    ({ db } = openSqliteDatabase(file, {
+      purpose: 'kedge API server store',
+      migrations: MIGRATIONS,
+      versionRecord: metaVersionRecord(file),
+      // FULL: in WAL mode this fsyncs the WAL on every commit, so a write is on disk before we acknowledge
+      // it. NORMAL syncs only at checkpoints: a kill -9 of the process still keeps the commit (the OS has
+      // it), but a power cut or kernel crash can silently drop the last acknowledged writes, and clients
+      // would then see resourceVersions go backwards. The cost is one fsync per write.
+      synchronous: 'FULL',
+      busyTimeoutMs,
+      walSizeLimitBytes: WAL_SIZE_LIMIT_BYTES,
+    }));
     return { db, sql: prepareStatements(db) };
   } catch (error) {
     db?.close();

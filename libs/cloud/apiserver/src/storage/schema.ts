@@ -1,18 +1,20 @@
 // The on-disk schema and its migrations. Like kine, one append-only `log` table holds every version of
 // every object; its row id is the global revision. `meta` holds the schema version and the compacted
-// revision. A migration is a function from version N-1 to N, run in one write transaction at open.
-import type BetterSqlite3 from 'better-sqlite3';
-import { CorruptStorageError, UnsupportedSchemaError } from './errors';
-
-type Db = BetterSqlite3.Database;
+// revision. @kedge/sqlite runs each migration in one write transaction at open; the version stays in
+// `meta` (not user_version) because that is where stores written by earlier cloudcores keep it.
+import type { Migration, SchemaVersionRecord } from '@kedge/sqlite';
+import { CorruptStorageError } from './errors';
 
 export const META_SCHEMA_VERSION = 'schema_version';
 export const META_COMPACTED_REVISION = 'compacted_revision';
 
-/** MIGRATIONS[i] upgrades a store from version i to version i + 1; append new ones, never edit old ones. */
-const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
-  (db) =>
-    db.exec(`
+/** Append new migrations, never edit shipped ones. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'log and meta tables',
+    up: (db) =>
+      db.exec(`
       CREATE TABLE log (
         id INTEGER PRIMARY KEY AUTOINCREMENT, -- the revision; AUTOINCREMENT so ids are never reused after compaction
         name TEXT NOT NULL,
@@ -29,32 +31,22 @@ const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
       CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
       INSERT INTO meta (key, value) VALUES ('${META_COMPACTED_REVISION}', 0);
     `),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings the database at `file` to SCHEMA_VERSION; refuses databases that are not kedge stores or are too new. */
-export function migrate(db: Db, file: string): void {
-  db.transaction(() => {
-    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
-    let version = 0;
-    if (tables.includes('meta')) {
-      const row = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(META_SCHEMA_VERSION);
-      if (typeof row !== 'number') throw new CorruptStorageError(file, 'has a meta table without a schema version');
-      version = row;
-    } else {
-      const foreign = tables.filter((name) => !name.startsWith('sqlite_'));
-      if (foreign.length > 0) {
-        throw new CorruptStorageError(file, `is a SQLite database but not a kedge store (tables: ${foreign.join(', ')})`);
-      }
-    }
-    if (version > SCHEMA_VERSION) throw new UnsupportedSchemaError(file, version, SCHEMA_VERSION);
-    for (let next = version; next < SCHEMA_VERSION; next += 1) MIGRATIONS[next]?.(db);
-    if (version !== SCHEMA_VERSION) {
-      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
-        META_SCHEMA_VERSION,
-        SCHEMA_VERSION,
-      );
-    }
-  }).immediate();
+/** The schema version in `meta`; 0 while there is no `meta` table (a new file). */
+export function metaVersionRecord(file: string): SchemaVersionRecord {
+  return {
+    read(db) {
+      if (db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get() === undefined) return 0;
+      const version = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(META_SCHEMA_VERSION);
+      if (typeof version !== 'number') throw new CorruptStorageError(file, 'has a meta table without a schema version');
+      return version;
+    },
+    write(db, version) {
+      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(META_SCHEMA_VERSION, version);
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
   CorruptStorageError,
@@ -315,6 +315,13 @@ describe('lifecycle', () => {
     const error = thrown(() => openSqliteStorage({ file: fx.file }));
     expect(error).toBeInstanceOf(UnsupportedSchemaError);
     expect(error).toMatchObject({ code: 'UNSUPPORTED_SCHEMA', foundVersion: SCHEMA_VERSION + 1, supportedVersion: SCHEMA_VERSION });
+  });
+
+  test('open - the store and its -wal/-shm files are readable by the owner only (0600)', async () => {
+    const store = fx.open();
+    store.create('/registry/pods/default/a', '{}');
+    for (const path of [fx.file, `${fx.file}-wal`, `${fx.file}-shm`]) expect(((await stat(path)).mode & 0o777).toString(8)).toBe('600');
+    store.close();
   });
 
   test('open - a new file gets the current schema version and a zero compacted revision', () => {

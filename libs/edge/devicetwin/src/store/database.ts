@@ -1,7 +1,7 @@
-// Opening the twin database (WAL, synchronous=FULL, foreign keys) and the prepared statements the
+// Opening the twin database (@kedge/sqlite: WAL, synchronous=FULL, foreign keys, migrations) and the prepared statements the
 // store uses. KubeEdge's tables are device / device_attr / device_twin; ours keep those three roles
 // and hold typed values (JSON) plus each property's type and limits beside its twin.
-import Database from 'better-sqlite3';
+import { openSqliteDatabase, type Migration } from '@kedge/sqlite';
 import type BetterSqlite3 from 'better-sqlite3';
 
 export interface DeviceRow {
@@ -37,9 +37,13 @@ export interface TwinRow {
   version: number;
 }
 
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
+/** Version 1 is the schema edgecore shipped before migrations were listed; append new versions, never edit shipped ones. */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'devices, attributes, twins, tombstones and membership version',
+    up: (db) =>
+      db.exec(`
 CREATE TABLE IF NOT EXISTS devices (
   id TEXT PRIMARY KEY,
   namespace TEXT NOT NULL,
@@ -82,25 +86,26 @@ CREATE TABLE IF NOT EXISTS twin_state (
   value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO twin_state (key, value) VALUES ('membership_version', 0);
-`;
+`),
+  },
+];
 
+/**
+ * Opens (or creates) the twin database and brings it to the last migration's version. It needs a file
+ * of its own: the schema version is recorded per file (user_version).
+ * @throws SchemaTooNewError (from @kedge/sqlite) for a file written by a newer edgecore
+ */
 export function openTwinDatabase(file: string, busyTimeoutMs: number): BetterSqlite3.Database {
-  const db = new Database(file, { timeout: busyTimeoutMs });
-  try {
-    db.pragma('journal_mode = WAL');
+  return openSqliteDatabase(file, {
+    purpose: 'device twin store',
+    migrations: MIGRATIONS,
     // a result published to a mapper says the value is stored: it must survive a power cut
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) throw new Error(`${file} has twin schema version ${version}, newer than this edgecore understands (${SCHEMA_VERSION})`);
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    return db;
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+    synchronous: 'FULL',
+    // attributes and twins go with their device (ON DELETE CASCADE)
+    foreignKeys: true,
+    busyTimeoutMs,
+    unversioned: { version: 1, tables: ['devices', 'device_attrs', 'device_twins', 'device_tombstones', 'twin_state'] },
+  }).db;
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;

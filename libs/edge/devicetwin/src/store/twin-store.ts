@@ -9,7 +9,7 @@ import { openTwinDatabase, prepareStatements, type Statements } from './database
 import { deviceOf, groupBy } from './records';
 
 export interface TwinStoreOptions {
-  /** the SQLite file, e.g. /var/lib/kedge/devicetwin.db (may be edgecore's database file) */
+  /** the SQLite file, e.g. /var/lib/kedge/devicetwin.db; its own file, not the MetaStore's (each records its schema version) */
   file: string;
   busyTimeoutMs?: number;
 }

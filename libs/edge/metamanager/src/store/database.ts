@@ -1,7 +1,7 @@
-// Opening the edge database with the pragmas durability needs, the schema, and the prepared
+// Opening the edge database (@kedge/sqlite: pragmas, modes, migrations), its schema versions, and the prepared
 // statements the store uses. Everything here is synchronous: better-sqlite3 runs each statement on
 // the calling thread, which is what lets a watch replay and subscribe without a gap.
-import Database from 'better-sqlite3';
+import { openSqliteDatabase, type Migration } from '@kedge/sqlite';
 import type BetterSqlite3 from 'better-sqlite3';
 
 export interface ObjectRow {
@@ -36,9 +36,13 @@ export interface OutboxRow {
   last_error: string | null;
 }
 
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
+/** Version 1 is the schema edgecore shipped before migrations were listed; append new versions, never edit shipped ones. */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'objects, change log, tombstones, outbox and store state',
+    up: (db) =>
+      db.exec(`
 CREATE TABLE IF NOT EXISTS objects (
   type TEXT NOT NULL,
   namespace TEXT NOT NULL,
@@ -82,28 +86,25 @@ CREATE TABLE IF NOT EXISTS store_state (
   value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO store_state (key, value) VALUES ('compacted_through', 0), ('outbox_seq', 0);
-`;
+`),
+  },
+];
 
+/**
+ * Opens (or creates) the edge database and brings it to the last migration's version.
+ * @throws SchemaTooNewError (from @kedge/sqlite) for a file written by a newer edgecore
+ */
 export function openMetaDatabase(file: string, busyTimeoutMs: number): BetterSqlite3.Database {
-  const db = new Database(file, { timeout: busyTimeoutMs });
-  try {
-    db.pragma('journal_mode = WAL');
+  return openSqliteDatabase(file, {
+    purpose: 'edgecore metadata store',
+    migrations: MIGRATIONS,
     // FULL fsyncs the WAL on every commit: an ACK to the cloud or a returned report() is on disk even
     // if the gateway loses power right after. NORMAL would only survive a process crash, and the
     // cloud, having seen the ACK, would never resend what the edge lost.
-    db.pragma('synchronous = FULL');
-    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`${file} has schema version ${version}, newer than this edgecore understands (${SCHEMA_VERSION})`);
-    }
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    return db;
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+    synchronous: 'FULL',
+    busyTimeoutMs,
+    unversioned: { version: 1, tables: ['objects', 'changes', 'tombstones', 'outbox', 'store_state'] },
+  }).db;
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;

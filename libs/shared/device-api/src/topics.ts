@@ -1,0 +1,67 @@
+// KubeEdge's device MQTT contract (edge/pkg/devicetwin/dtcommon): the `$hw/events/...` topics that
+// mappers, applications and the edge's DeviceTwin exchange. Since KubeEdge v1.17 a device is addressed
+// as `<namespace>/<name>`: `$hw/events/device/<namespace>/<name>/twin/update`. The older form with one
+// id segment (`$hw/events/device/<name>/...`, KubeEdge ≤ 1.16) is read only when a legacy namespace is
+// given; answers go back on the form the request used. The strings are the compatibility promise.
+
+/** Everything under it belongs to the device contract (the eventbus bridges it, the twin serves it). */
+export const HW_EVENTS_PREFIX = '$hw/events/';
+export const DEVICE_TOPIC_PREFIX = `${HW_EVENTS_PREFIX}device/`;
+export const NODE_TOPIC_PREFIX = `${HW_EVENTS_PREFIX}node/`;
+
+/** Requests a mapper or application sends about one device: the topic suffix after the device id. */
+export const DEVICE_ACTIONS = ['twin/update', 'twin/get', 'state/update', 'state/get'] as const;
+export type DeviceAction = (typeof DEVICE_ACTIONS)[number];
+
+/**
+ * What can follow the device id: a request, its result, and what the twin broadcasts after a change
+ * (`twin/update/document` old and new values, `twin/update/delta` desired ≠ reported, `updated` attributes).
+ */
+export type DeviceTopicSuffix = DeviceAction | `${DeviceAction}/result` | 'twin/update/document' | 'twin/update/delta' | 'updated';
+
+/** After `$hw/events/node/<node>/membership/`: the member list request, its result, and the added/removed broadcast. */
+export type MembershipTopicSuffix = 'get' | 'get/result' | 'updated';
+
+/** `$hw/events/device/<topicId>/<suffix>`; `topicId` is `<namespace>/<name>`, or `<name>` in the legacy form. */
+export function deviceTopic(topicId: string, suffix: DeviceTopicSuffix): string {
+  return `${DEVICE_TOPIC_PREFIX}${topicId}/${suffix}`;
+}
+
+/** `$hw/events/node/<node>/membership/<suffix>`. */
+export function membershipTopic(node: string, suffix: MembershipTopicSuffix): string {
+  return `${NODE_TOPIC_PREFIX}${node}/membership/${suffix}`;
+}
+
+/** An inbound request topic, as parseRequestTopic reads it. */
+export type RequestTopic =
+  | { kind: 'device'; action: DeviceAction; namespace: string; name: string; /** the id segment(s) as they appeared */ topicId: string }
+  | { kind: 'membership-get'; node: string };
+
+/** Filters that receive every request the twin answers; `legacy` adds the single-segment device form. */
+export function requestFilters(legacy: boolean): string[] {
+  const filters = DEVICE_ACTIONS.map((action) => `${DEVICE_TOPIC_PREFIX}+/+/${action}`);
+  if (legacy) filters.push(...DEVICE_ACTIONS.map((action) => `${DEVICE_TOPIC_PREFIX}+/${action}`));
+  filters.push(`${NODE_TOPIC_PREFIX}+/membership/get`);
+  return filters;
+}
+
+/**
+ * Reads an inbound request topic; undefined for anything else (results, broadcasts, unknown actions).
+ * A single-segment device id is read only with a `legacyNamespace`, which becomes the device's namespace.
+ */
+export function parseRequestTopic(topic: string, legacyNamespace: string | undefined): RequestTopic | undefined {
+  if (topic.startsWith(NODE_TOPIC_PREFIX)) {
+    const [node, what, verb, ...rest] = topic.slice(NODE_TOPIC_PREFIX.length).split('/');
+    if (node && what === 'membership' && verb === 'get' && rest.length === 0) return { kind: 'membership-get', node };
+    return undefined;
+  }
+  if (!topic.startsWith(DEVICE_TOPIC_PREFIX)) return undefined;
+  const levels = topic.slice(DEVICE_TOPIC_PREFIX.length).split('/');
+  const action = levels.slice(-2).join('/') as DeviceAction;
+  if (!DEVICE_ACTIONS.includes(action)) return undefined;
+  const id = levels.slice(0, -2);
+  const [first, second] = id;
+  if (id.length === 2 && first && second) return { kind: 'device', action, namespace: first, name: second, topicId: `${first}/${second}` };
+  if (id.length === 1 && first && legacyNamespace !== undefined) return { kind: 'device', action, namespace: legacyNamespace, name: first, topicId: first };
+  return undefined;
+}
