@@ -1,12 +1,9 @@
 // Pure parts: selector parsing and matching, request paths, ages, version order, pod STATUS cells.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SelectorParseError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../src/selectors';
+import { humanDuration, matchesFields, matchesLabels, nodeTable, parseFieldSelector, parseLabelSelector, podTable, SelectorParseError, StatusError } from '@kedge/kube-core';
 import { parseRequestPath } from '../src/routing';
-import { humanDuration } from '../src/meta';
 import { compareVersions } from '../src/resources';
-import { podTable, nodeTable } from '../src/tables';
-import { ApiError } from '../src/errors';
 
 describe('label selectors', () => {
   it('parses every operator and matches like apimachinery', () => {
@@ -66,8 +63,8 @@ describe('request paths', () => {
     expect(parseRequestPath('/apis/example.com/v1/watch/namespaces/a/widgets')).toMatchObject({ group: 'example.com', resource: 'widgets', namespace: 'a', watchPath: true });
     expect(parseRequestPath('/apis/example.com')).toEqual({ kind: 'group', group: 'example.com' });
     expect(parseRequestPath('/openapi/v3/apis/example.com/v1')).toEqual({ kind: 'openapiV3', group: 'example.com', version: 'v1' });
-    expect(() => parseRequestPath('/api/v1/namespaces/a/pods/b/c/d')).toThrow(ApiError);
-    expect(() => parseRequestPath('/api/v1/pods/%zz')).toThrow(ApiError);
+    expect(() => parseRequestPath('/api/v1/namespaces/a/pods/b/c/d')).toThrow(StatusError);
+    expect(() => parseRequestPath('/api/v1/pods/%zz')).toThrow(StatusError);
   });
 });
 

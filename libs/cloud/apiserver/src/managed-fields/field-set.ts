@@ -2,7 +2,7 @@
 // `k:{"name":"web"}` for items of a list keyed by a field, `v:<json>` for items of a set of scalars,
 // and `.` for "the item itself". A set is held flat (one string per leaf path) and converted to and
 // from the nested FieldsV1 object that managedFields carry.
-import { isRecord } from '../meta';
+import { isRecord } from '@kedge/kube-core';
 
 const SEPARATOR = '\u0000';
 

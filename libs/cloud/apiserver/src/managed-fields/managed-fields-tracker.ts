@@ -2,7 +2,7 @@
 // writing manager's `Update` entry gains the fields it changed, and every other manager, appliers
 // included, loses them, as in Kubernetes. Server-side apply keeps its own entries through the patch
 // module; both read and write the same FieldsV1 notation.
-import type { ManagedFieldsEntry, KubeObject } from '../meta';
+import type { KubeObject, ManagedFieldsEntry } from '@kedge/kube-core';
 import { coveredBy, fieldsV1FromPaths, leafValues, pathsFromFieldsV1 } from './field-set';
 
 export interface ManagedWrite {

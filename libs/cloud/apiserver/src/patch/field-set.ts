@@ -1,8 +1,9 @@
 // Field sets for server-side apply, in the FieldsV1 vocabulary: `f:<field>`, `k:<merge key JSON>`
 // for items of keyed lists, `v:<value JSON>` for members of primitive sets. A set is a map from a
 // path's string form to its elements; `.` in FieldsV1 marks a node that is itself a member.
+import { isRecord } from '@kedge/kube-core';
 import type { JsonObject } from '../json';
-import { MAX_DEPTH, deepEqual, getOwn, hasOwn, isObject, setOwn } from '../json';
+import { MAX_DEPTH, deepEqual, getOwn, hasOwn, setOwn } from '../json';
 import type { FieldMeta, PatchMeta } from './patch-meta';
 
 export type FieldPath = readonly string[];
@@ -36,10 +37,10 @@ function collectObject(obj: JsonObject, meta: PatchMeta | undefined, path: Field
 }
 
 function collectValue(value: unknown, fm: FieldMeta | undefined, path: FieldPath, set: FieldSet, depth: number): void {
-  if (isObject(value)) return collectObject(value, fm?.fields, path, set, depth);
+  if (isRecord(value)) return collectObject(value, fm?.fields, path, set, depth);
   if (!Array.isArray(value) || fm?.strategy !== 'merge' || value.length === 0) return add(set, path);
   const mk = fm.mergeKey;
-  if (mk !== undefined && value.every((item) => isObject(item) && hasOwn(item, mk))) {
+  if (mk !== undefined && value.every((item) => isRecord(item) && hasOwn(item, mk))) {
     for (const item of value as JsonObject[]) {
       const itemPath = [...path, `k:${JSON.stringify({ [mk]: item[mk] })}`];
       add(set, itemPath);
@@ -65,7 +66,7 @@ export function toFieldsV1(set: FieldSet): JsonObject {
     let node = root;
     for (const el of path) {
       const next = getOwn(node, el);
-      const child = isObject(next) ? next : {};
+      const child = isRecord(next) ? next : {};
       setOwn(node, el, child);
       node = child;
     }
@@ -83,7 +84,7 @@ export function toFieldsV1(set: FieldSet): JsonObject {
 export function fromFieldsV1(fields: unknown): FieldSet {
   const set: FieldSet = new Map();
   const walk = (node: unknown, path: string[], depth: number): void => {
-    if (!isObject(node) || depth > MAX_DEPTH) return;
+    if (!isRecord(node) || depth > MAX_DEPTH) return;
     for (const key of Object.keys(node)) {
       if (key === '.') {
         if (path.length > 0) add(set, path);
@@ -91,7 +92,7 @@ export function fromFieldsV1(fields: unknown): FieldSet {
       }
       if (!/^[fkvi]:/.test(key)) continue;
       const child = node[key];
-      if (isObject(child) && Object.keys(child).length === 0) add(set, [...path, key]);
+      if (isRecord(child) && Object.keys(child).length === 0) add(set, [...path, key]);
       else walk(child, [...path, key], depth + 1);
     }
   };
@@ -110,7 +111,7 @@ function parseElement(el: string): { kind: string; arg: unknown } | undefined {
 }
 
 function matchesKey(item: unknown, key: unknown): boolean {
-  return isObject(item) && isObject(key) && Object.keys(key).every((k) => hasOwn(item, k) && deepEqual(item[k], key[k]));
+  return isRecord(item) && isRecord(key) && Object.keys(key).every((k) => hasOwn(item, k) && deepEqual(item[k], key[k]));
 }
 
 type Found = { found: true; value: unknown } | { found: false };
@@ -118,7 +119,7 @@ type Found = { found: true; value: unknown } | { found: false };
 function step(cur: unknown, el: string): Found {
   const p = parseElement(el);
   if (!p) return { found: false };
-  if (p.kind === 'f:' && isObject(cur) && hasOwn(cur, p.arg as string)) return { found: true, value: cur[p.arg as string] };
+  if (p.kind === 'f:' && isRecord(cur) && hasOwn(cur, p.arg as string)) return { found: true, value: cur[p.arg as string] };
   if (p.kind === 'k:' && Array.isArray(cur)) {
     const item = cur.find((i) => matchesKey(i, p.arg));
     return item === undefined ? { found: false } : { found: true, value: item };
@@ -145,7 +146,7 @@ export function removeAt(obj: JsonObject, path: FieldPath): void {
   const p = parseElement(last);
   const container = parent.value;
   if (!p) return;
-  if (p.kind === 'f:' && isObject(container)) delete container[p.arg as string];
+  if (p.kind === 'f:' && isRecord(container)) delete container[p.arg as string];
   else if (Array.isArray(container)) {
     const keep = (item: unknown, i: number) =>
       p.kind === 'k:' ? !matchesKey(item, p.arg) : p.kind === 'v:' ? !deepEqual(item, p.arg) : i !== p.arg;
@@ -161,7 +162,7 @@ export function formatFieldPath(path: FieldPath): string {
       const p = parseElement(el);
       if (!p) return el;
       if (p.kind === 'f:') return `.${p.arg as string}`;
-      if (p.kind === 'k:' && isObject(p.arg))
+      if (p.kind === 'k:' && isRecord(p.arg))
         return `[${Object.entries(p.arg).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
       if (p.kind === 'v:') return `[=${JSON.stringify(p.arg)}]`;
       return `[${String(p.arg)}]`;

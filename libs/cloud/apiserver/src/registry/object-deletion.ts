@@ -1,8 +1,7 @@
 // DELETE semantics of Kubernetes: preconditions, graceful deletion (pods on a node wait for it),
 // finalizers that hold an object in "deleting" state, and the propagation policies that the garbage
 // collector acts on (Orphan and Foreground through their finalizers, Background after the fact).
-import { formatTimestamp, recordAt, type KubeObject } from '../meta';
-import { conflict, notFound } from '../errors';
+import { conflict, formatTimestamp, notFound, recordAt, type KubeObject } from '@kedge/kube-core';
 import type { ResourceType } from '../resources';
 import { decodeStored, encodeObject, objectKey, toApiError } from './object-codec';
 import type { ResourceStore } from './resource-store';

@@ -1,9 +1,7 @@
 // Lists with label/field selectors and paging. Storage pages by key; selectors filter afterwards, so
 // a page keeps reading at the same revision until it has `limit` matches or the prefix is exhausted.
-import type { KubeObject } from '../meta';
-import { badRequest, expired } from '../errors';
+import { badRequest, expired, matchesFields, matchesLabels, type FieldRequirement, type KubeObject, type LabelRequirement } from '@kedge/kube-core';
 import type { ResourceType } from '../resources';
-import { matchesFields, matchesLabels, type FieldRequirement, type LabelRequirement } from '../selectors';
 import type { ObjectStorage } from '../storage';
 import { EXPIRED_CONTINUE_MESSAGE, decodeContinueToken, encodeContinueToken } from './continue-token';
 import { decodeStored, isStorageCode, objectPrefix, toApiError } from './object-codec';

@@ -2,11 +2,9 @@
 // apiserver's generic registry: it owns metadata (uid, generation, timestamps, managedFields),
 // runs each type's strategy and validation, and maps storage errors to Status errors. Storage calls
 // are synchronous, so each read-modify-write below runs in one tick and cannot interleave with another.
-import { cloneJson, type KubeObject } from '../meta';
-import { badRequest, forbidden, invalid, notFound, staleObject, type StatusCause } from '../errors';
+import { badRequest, cloneJson, forbidden, formatTimestamp, invalid, notFound, staleObject, type KubeObject, type StatusCause } from '@kedge/kube-core';
 import { apiVersionOf, type ResourceCatalog, type ResourceType, type UpdateContext } from '../resources';
 import type { ObjectStorage } from '../storage';
-import { formatTimestamp } from '../meta';
 import { trackManagedFields } from '../managed-fields';
 import { decodeStored, encodeObject, isStorageCode, objectKey, toApiError } from './object-codec';
 import { generatedName, initialiseMetadata, isNoOpUpdate, keepImmutableMetadata, nextGeneration } from './object-metadata';
