@@ -1,6 +1,9 @@
-// Field sets for server-side apply, in the FieldsV1 vocabulary: `f:<field>`, `k:<merge key JSON>`
-// for items of keyed lists, `v:<value JSON>` for members of primitive sets. A set is a map from a
-// path's string form to its elements; `.` in FieldsV1 marks a node that is itself a member.
+// Field sets in the FieldsV1 vocabulary of structured-merge-diff, the one notation managedFields carry:
+// `f:<field>`, `k:<merge key JSON>` for items of keyed lists, `v:<value JSON>` for members of primitive
+// sets. A set is a map from a path's string form to its elements; `.` in FieldsV1 marks a node that is
+// itself a member. Two collectors fill sets: collectFieldSet for server-side apply (list keys from the
+// patch metadata) and leafValues for other writes (list keys guessed), so both kinds of managedFields
+// entries read and write the same sets.
 import { isRecord } from '@kedge/kube-core';
 import type { JsonObject } from '../json';
 import { MAX_DEPTH, deepEqual, getOwn, hasOwn, setOwn } from '../json';
@@ -51,6 +54,70 @@ function collectValue(value: unknown, fm: FieldMeta | undefined, path: FieldPath
   } else {
     add(set, path);
   }
+}
+
+/** Whether `path` or one of its ancestors is in `keys` (owning a map owns what is inside it). */
+export function coveredBy(path: FieldPath, keys: ReadonlySet<string>): boolean {
+  for (let length = path.length; length > 0; length--) {
+    if (keys.has(pathKey(path.slice(0, length)))) return true;
+  }
+  return false;
+}
+
+/** A leaf's path and the JSON of its value: enough to tell which leaves an update changed. */
+export type LeafValues = Map<string, { path: FieldPath; value: string }>;
+
+/** Without patch metadata, list items are keyed by `name` (or the like) when all have a distinct one. */
+function guessedListKey(items: readonly unknown[]): string | undefined {
+  for (const field of ['name', 'uid', 'type', 'mountPath', 'containerPort', 'port']) {
+    const keys = items.map((item) => (isRecord(item) ? item[field] : undefined));
+    if (keys.every((key) => typeof key === 'string' || typeof key === 'number') && new Set(keys).size === keys.length) return field;
+  }
+  return undefined;
+}
+
+function collectLeaves(value: unknown, path: FieldPath, out: LeafValues, depth: number): void {
+  const leaf = (at: FieldPath, json: string): void => void out.set(pathKey(at), { path: at, value: json });
+  if (depth > MAX_DEPTH) return leaf(path, JSON.stringify(value));
+  if (isRecord(value)) {
+    const keys = Object.keys(value).filter((key) => value[key] !== undefined);
+    if (keys.length === 0) return leaf(path, '{}');
+    for (const key of keys) collectLeaves(value[key], [...path, `f:${key}`], out, depth + 1);
+    return;
+  }
+  if (Array.isArray(value) && value.length > 0) {
+    const keyField = guessedListKey(value);
+    if (keyField !== undefined) {
+      for (const item of value as JsonObject[]) {
+        const itemPath = [...path, `k:${JSON.stringify({ [keyField]: item[keyField] })}`];
+        leaf(itemPath, '');
+        collectLeaves(item, itemPath, out, depth + 1);
+      }
+      return;
+    }
+    if (value.every((item) => typeof item !== 'object' || item === null) && new Set(value.map((item) => JSON.stringify(item))).size === value.length) {
+      for (const item of value) leaf([...path, `v:${JSON.stringify(item)}`], '');
+      return;
+    }
+  }
+  leaf(path, JSON.stringify(value));
+}
+
+/** The tracked leaves of an object for an Update entry: everything but apiVersion, kind and the server-owned metadata. */
+export function leafValues(object: JsonObject, only?: 'status'): LeafValues {
+  const out: LeafValues = new Map();
+  for (const [key, value] of Object.entries(object)) {
+    if (key === 'apiVersion' || key === 'kind' || value === undefined) continue;
+    if (only === 'status' && key !== 'status') continue;
+    if (key === 'metadata' && isRecord(value)) {
+      for (const field of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+        if (value[field] !== undefined) collectLeaves(value[field], ['f:metadata', `f:${field}`], out, 2);
+      }
+      continue;
+    }
+    collectLeaves(value, [`f:${key}`], out, 1);
+  }
+  return out;
 }
 
 /** The fields an apply configuration sets. */
