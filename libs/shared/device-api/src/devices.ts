@@ -1,12 +1,5 @@
 // TypeScript types of devices.kubeedge.io/v1beta1 DeviceModel and Device (the fields kedge uses).
-export interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  resourceVersion?: string;
-  uid?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+import type { ObjectMeta } from '@kedge/kube-core';
 
 export interface DeviceModelProperty {
   name: string;

@@ -11,5 +11,4 @@ export type {
   DeviceStatus,
   DeviceTwin,
   TwinProperty,
-  ObjectMeta,
 } from './devices';

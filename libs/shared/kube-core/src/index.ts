@@ -1,7 +1,7 @@
 // @kedge/kube-core: the Kubernetes knowledge both API servers (the cloud's embedded apiserver and the
 // edge's MetaServer) and the controllers share: object types and JSON accessors, selectors, Status
 // errors, server-side Tables and the watch stream writer. Pure TypeScript; no storage.
-export type { KubeList, KubeObject, ListMeta, ManagedFieldsEntry, ObjectMeta, OwnerReference, RawKubeObject } from './objects/kube-object';
+export type { KubeList, KubeObject, ListMeta, ManagedFieldsEntry, ObjectMeta, OwnerReference } from './objects/kube-object';
 export { arrayAt, cloneJson, fieldAt, isRecord, jsonEqual, recordAt, stringAt } from './objects/json';
 export { formatMicroTimestamp, formatTimestamp, humanAge, humanDuration } from './objects/time-format';
 export {

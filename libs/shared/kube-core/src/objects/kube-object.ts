@@ -46,14 +46,6 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-/** An object as it arrives from a peer (an informer, a watch, a down message): metadata not yet checked. */
-export interface RawKubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: ObjectMeta;
-  [field: string]: unknown;
-}
-
 /** metav1.ListMeta: what a list (and a Table) says about the collection it came from. */
 export interface ListMeta {
   resourceVersion?: string;
