@@ -15,7 +15,7 @@ const MERGE_PATCH = 'application/merge-patch+json';
 const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 const APPLY_PATCH = 'application/apply-patch+yaml';
 
-function toApiError(error: unknown): unknown {
+function toStatusError(error: unknown): unknown {
   if (!(error instanceof PatchError)) return error;
   const causes = error.conflicts.map((conflict) => ({
     reason: 'FieldManagerConflict',
@@ -31,7 +31,7 @@ function patched(apply: () => unknown): KubeObject {
   try {
     result = apply();
   } catch (error) {
-    throw toApiError(error);
+    throw toStatusError(error);
   }
   return checkObjectShape(result, 'the patched object');
 }

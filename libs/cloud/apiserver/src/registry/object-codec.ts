@@ -40,7 +40,7 @@ function storageCode(error: unknown): string | undefined {
 }
 
 /** A storage failure as the Status a client should see; errors that are not storage errors pass through. */
-export function toApiError(error: unknown, type: ResourceType, name: string): unknown {
+export function toStatusError(error: unknown, type: ResourceType, name: string): unknown {
   if (error instanceof StatusError) return error;
   const ref = { group: type.group, resource: type.plural };
   switch (storageCode(error)) {

@@ -4,7 +4,7 @@ import { badRequest, expired, matchesFields, matchesLabels, type FieldRequiremen
 import type { ResourceType } from '../resources';
 import type { ObjectStorage } from '../storage';
 import { EXPIRED_CONTINUE_MESSAGE, decodeContinueToken, encodeContinueToken } from './continue-token';
-import { decodeStored, isStorageCode, objectPrefix, toApiError } from './object-codec';
+import { decodeStored, isStorageCode, objectPrefix, toStatusError } from './object-codec';
 
 export interface ListQuery {
   labelSelector: readonly LabelRequirement[];
@@ -99,7 +99,7 @@ export function listObjects(storage: ObjectStorage, type: ResourceType, namespac
     if (isStorageCode(error, 'REVISION_COMPACTED')) {
       throw expired(query.continueToken ? EXPIRED_CONTINUE_MESSAGE : `too old resource version: ${query.resourceVersion ?? ''}`);
     }
-    throw toApiError(error, type, '');
+    throw toStatusError(error, type, '');
   }
   const list: ObjectList = { items, resourceVersion: String(revision) };
   if (more && lastKey !== undefined) list.continueToken = encodeContinueToken({ revision, lastKey });
