@@ -11,4 +11,5 @@ export type {
   DeviceStatus,
   DeviceTwin,
   TwinProperty,
+  ObjectMeta,
 } from './devices';
