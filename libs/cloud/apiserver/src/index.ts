@@ -12,4 +12,3 @@ export {
 } from './server';
 export type { PodStreamHandler, PodStreamTarget } from './pod-streams';
 export type { StaticToken } from './auth';
-export type { KubeObject, ObjectMeta } from './meta';

@@ -1,7 +1,10 @@
 // The Kubernetes objects the controllers read, as the raw JSON the API server wrote (informers hand
-// out raw JSON). Only the fields the controllers use are typed; everything else rides along.
+// out raw JSON). Only the fields the controllers use are typed; everything else rides along. Owner
+// references and label selectors are @kedge/kube-core's.
 import type { KubeMeta } from '@kedge/edgecontroller';
-/** A Kubernetes object as JSON (the shape edgecontroller's informers hold). */
+import type { LabelSelector, OwnerReference } from '@kedge/kube-core';
+
+/** A Kubernetes object as JSON (the shape the informers hold). */
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
@@ -9,31 +12,15 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-/** edgecontroller's metadata plus what the controllers own; timestamps stay untyped (raw JSON strings). */
+/**
+ * edgecontroller's metadata plus what the controllers own. Not kube-core's ObjectMeta: the informers are
+ * typed with client-node's KubernetesObject, whose V1ObjectMeta declares timestamps as Date, so the
+ * timestamps (raw JSON strings) stay untyped here and are read through createdAt/isDeleting.
+ */
 export interface Meta extends KubeMeta {
   generation?: number;
   generateName?: string;
   ownerReferences?: OwnerReference[];
-}
-
-export interface LabelSelectorRequirement {
-  key?: string;
-  operator?: string;
-  values?: string[];
-}
-
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
 }
 
 export interface NodeSelectorRequirement {

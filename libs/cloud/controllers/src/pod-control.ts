@@ -2,7 +2,8 @@
 // ControllerRefManager), through client-node.
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { mergePatch } from './runtime/controller-context';
-import type { KubeObject, Meta, OwnerReference, Pod, PodSpec, PodTemplate } from './objects';
+import type { OwnerReference } from '@kedge/kube-core';
+import type { KubeObject, Meta, Pod, PodSpec, PodTemplate } from './objects';
 import { controllerOf, isDeleting, nameOf, namespaceOf } from './objects';
 import { httpStatusOf } from './spec-error';
 

@@ -1,6 +1,8 @@
 // Label selectors (metav1.LabelSelector) and node selector terms (core/v1 NodeSelectorTerm), matched
-// as apimachinery does. A malformed selector is an InvalidSpecError naming the field, never a match.
-import type { LabelSelector, NodeSelectorRequirement, NodeSelectorTerm } from './objects';
+// as apimachinery does (label selectors through @kedge/kube-core). A malformed selector is an
+// InvalidSpecError naming the field, never a match.
+import { SelectorParseError, labelSelectorRequirements, matchesLabels, type LabelSelector } from '@kedge/kube-core';
+import type { NodeSelectorRequirement, NodeSelectorTerm } from './objects';
 import { InvalidSpecError } from './spec-error';
 
 export type LabelMatcher = (labels: Record<string, string> | undefined) => boolean;
@@ -10,36 +12,15 @@ export type LabelMatcher = (labels: Record<string, string> | undefined) => boole
  * every pod in the namespace); `field` names where the selector sits, for the error.
  */
 export function compileLabelSelector(selector: LabelSelector | undefined, field: string): LabelMatcher {
-  const matchLabels = selector?.matchLabels ?? {};
-  const expressions = selector?.matchExpressions ?? [];
-  if (Object.keys(matchLabels).length === 0 && expressions.length === 0) throw new InvalidSpecError(field, 'empty selector: it would select every pod; set matchLabels or matchExpressions');
-  const checks: LabelMatcher[] = [];
-  for (const [key, value] of Object.entries(matchLabels)) checks.push((labels) => labels?.[key] === value);
-  expressions.forEach((expression, index) => {
-    const where = `${field}.matchExpressions[${index}]`;
-    const key = expression.key ?? '';
-    if (key === '') throw new InvalidSpecError(`${where}.key`, 'required');
-    const values = expression.values ?? [];
-    switch (expression.operator) {
-      case 'In':
-      case 'NotIn': {
-        if (values.length === 0) throw new InvalidSpecError(`${where}.values`, `must be non-empty for operator ${expression.operator}`);
-        const wanted = new Set(values);
-        const negate = expression.operator === 'NotIn';
-        checks.push((labels) => (labels?.[key] !== undefined && wanted.has(labels[key])) !== negate);
-        break;
-      }
-      case 'Exists':
-        checks.push((labels) => labels?.[key] !== undefined);
-        break;
-      case 'DoesNotExist':
-        checks.push((labels) => labels?.[key] === undefined);
-        break;
-      default:
-        throw new InvalidSpecError(`${where}.operator`, `"${String(expression.operator)}" is not one of In, NotIn, Exists, DoesNotExist`);
-    }
-  });
-  return (labels) => checks.every((check) => check(labels));
+  const empty = Object.keys(selector?.matchLabels ?? {}).length === 0 && (selector?.matchExpressions ?? []).length === 0;
+  if (empty) throw new InvalidSpecError(field, 'empty selector: it would select every pod; set matchLabels or matchExpressions');
+  try {
+    const requirements = labelSelectorRequirements(selector, field);
+    return (labels) => matchesLabels(requirements, labels);
+  } catch (error) {
+    if (error instanceof SelectorParseError) throw new InvalidSpecError(error.field, error.message);
+    throw error;
+  }
 }
 
 function integerValue(values: string[] | undefined, where: string): number {

@@ -2,8 +2,9 @@
 // one is refused naming the field and never leaves half a device in the store. Formats: README,
 // "Down messages".
 import { CLUSTER_SCOPED_NAMESPACE, Operation, ProtocolError, parseEdgeResource, type Message } from '@kedge/protocol';
+import { isRecord } from '@kedge/kube-core';
 import { BadMessageError, DeviceTwinError, shown } from './errors';
-import { isPlainObject, type DeviceSpec, type PropertySpec, type TwinValue } from './model';
+import { type DeviceSpec, type PropertySpec, type TwinValue } from './model';
 import { readAccessMode, readLimit, readPropertyType, readValue } from './values';
 
 export type DownChange =
@@ -49,7 +50,7 @@ function array(raw: unknown, field: string): unknown[] {
 }
 
 function property(raw: unknown, field: string): PropertySpec {
-  if (!isPlainObject(raw)) throw new BadMessageError(field, `must be an object, got ${shown(raw)}`);
+  if (!isRecord(raw)) throw new BadMessageError(field, `must be an object, got ${shown(raw)}`);
   const name = text(raw['name'], `${field}.name`, true);
   if (!PROPERTY_NAME.test(name)) throw new BadMessageError(`${field}.name`, `${shown(name)} must be 1 to 128 letters, digits, "_", "-" or "."`);
   try {
@@ -77,7 +78,7 @@ function property(raw: unknown, field: string): PropertySpec {
 
 function attributes(raw: unknown, field: string): Record<string, string> {
   if (raw === undefined) return {};
-  if (!isPlainObject(raw)) throw new BadMessageError(field, `must be an object of strings, got ${shown(raw)}`);
+  if (!isRecord(raw)) throw new BadMessageError(field, `must be an object of strings, got ${shown(raw)}`);
   const result: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (!ATTRIBUTE_NAME.test(key)) throw new BadMessageError(field, `attribute name ${shown(key)} must be 1 to 128 letters, digits, "_", "-" or "."`);
@@ -88,14 +89,14 @@ function attributes(raw: unknown, field: string): Record<string, string> {
 
 /** One Device as the cloud sends it. @throws BadMessageError */
 export function parseDeviceSpec(raw: unknown, field: string, expected?: { namespace: string; name: string }): DeviceSpec {
-  if (!isPlainObject(raw)) throw new BadMessageError(field, `must be a device object, got ${shown(raw)}`);
+  if (!isRecord(raw)) throw new BadMessageError(field, `must be a device object, got ${shown(raw)}`);
   const namespace = kubernetesName(raw['namespace'], `${field}.namespace`);
   const name = kubernetesName(raw['name'], `${field}.name`);
   if (expected && (namespace !== expected.namespace || name !== expected.name)) {
     throw new BadMessageError(`${field}.name`, `${namespace}/${name} does not match ${expected.namespace}/${expected.name} in route.resource`);
   }
   const model = raw['model'];
-  if (!isPlainObject(model)) throw new BadMessageError(`${field}.model`, `must be an object with name and properties, got ${shown(model)}`);
+  if (!isRecord(model)) throw new BadMessageError(`${field}.model`, `must be an object with name and properties, got ${shown(model)}`);
   const properties = array(model['properties'], `${field}.model.properties`).map((item, index) => property(item, `${field}.model.properties[${index}]`));
   const byName = new Map<string, PropertySpec>();
   properties.forEach((spec, index) => {
@@ -105,13 +106,13 @@ export function parseDeviceSpec(raw: unknown, field: string, expected?: { namesp
   const desired = new Map<string, TwinValue>();
   array(raw['properties'], `${field}.properties`).forEach((item, index) => {
     const at = `${field}.properties[${index}]`;
-    if (!isPlainObject(item)) throw new BadMessageError(at, `must be an object, got ${shown(item)}`);
+    if (!isRecord(item)) throw new BadMessageError(at, `must be an object, got ${shown(item)}`);
     const propertyName = text(item['name'], `${at}.name`, true);
     const spec = byName.get(propertyName);
     if (spec === undefined) throw new BadMessageError(`${at}.name`, `${shown(propertyName)} is not a property of model ${shown(model['name'])}`);
     const wanted = item['desired'];
     if (wanted === undefined || wanted === null) return;
-    if (!isPlainObject(wanted)) throw new BadMessageError(`${at}.desired`, `must be an object with a value, got ${shown(wanted)}`);
+    if (!isRecord(wanted)) throw new BadMessageError(`${at}.desired`, `must be an object with a value, got ${shown(wanted)}`);
     if (wanted['value'] === undefined || wanted['value'] === '') return;
     if (spec.accessMode === 'ReadOnly') throw new BadMessageError(`${at}.desired`, `property "${spec.name}" is ReadOnly: it cannot have a desired value`);
     try {
@@ -138,8 +139,8 @@ export function parseDeviceSpec(raw: unknown, field: string, expected?: { namesp
  * @throws BadMessageError naming the field at fault
  */
 export function parseDownMessage(message: Message, nodeName: string): DownChange {
-  const route: unknown = isPlainObject(message) ? message.route : undefined;
-  if (!isPlainObject(route)) throw new BadMessageError('route', 'is missing');
+  const route: unknown = isRecord(message) ? message.route : undefined;
+  if (!isRecord(route)) throw new BadMessageError('route', 'is missing');
   const operation = route['operation'];
   let resource;
   try {
@@ -154,7 +155,7 @@ export function parseDownMessage(message: Message, nodeName: string): DownChange
       throw new BadMessageError('route.resource', `membership must be null/membership/${nodeName} on this node`);
     }
     if (operation !== Operation.Update && operation !== Operation.Insert) throw new BadMessageError('route.operation', `${shown(operation)} is not insert or update`);
-    if (!isPlainObject(content)) throw new BadMessageError('content', `must be a membership object, got ${shown(content)}`);
+    if (!isRecord(content)) throw new BadMessageError('content', `must be a membership object, got ${shown(content)}`);
     if (!Array.isArray(content['devices'])) throw new BadMessageError('content.devices', `must be the array of every device bound to the node, got ${shown(content['devices'])}`);
     const devices = content['devices'].map((device, index) => parseDeviceSpec(device, `content.devices[${index}]`));
     const seen = new Set<string>();
@@ -170,7 +171,7 @@ export function parseDownMessage(message: Message, nodeName: string): DownChange
   }
   const expected = { namespace: resource.namespace, name: resource.name };
   if (operation === Operation.Delete) {
-    const version = isPlainObject(content) ? resourceVersion(content['resourceVersion'], 'content.resourceVersion', false) : undefined;
+    const version = isRecord(content) ? resourceVersion(content['resourceVersion'], 'content.resourceVersion', false) : undefined;
     return { kind: 'delete', ...expected, resourceVersion: version };
   }
   if (operation !== Operation.Insert && operation !== Operation.Update) throw new BadMessageError('route.operation', `${shown(operation)} is not one of insert, update, delete`);

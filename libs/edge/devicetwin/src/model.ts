@@ -72,7 +72,3 @@ export interface DeviceSpec {
 export function deviceId(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

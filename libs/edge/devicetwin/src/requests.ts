@@ -1,8 +1,9 @@
 // Reading MQTT requests from mappers and apps. KubeEdge's payloads are accepted as they are
 // (`event_id`, `timestamp`, `twin: {<prop>: {actual: {value: "20"}, metadata: {type: "int"}}}`), plus
 // our additions: `clientToken` (echoed in the result) and a per-property `version` guard.
+import { isRecord } from '@kedge/kube-core';
 import { DeviceTwinError, shown } from './errors';
-import { DEVICE_STATES, isPlainObject, type DeviceRecord, type DeviceState } from './model';
+import { DEVICE_STATES, type DeviceRecord, type DeviceState } from './model';
 import type { ReportedUpdate } from './store/twin-store';
 import { readPropertyType, readValue } from './values';
 
@@ -33,7 +34,7 @@ export function readPayload(payload: Buffer, maxBytes: number, allowEmpty: boole
   } catch {
     throw new DeviceTwinError('BAD_PAYLOAD', 'is not JSON', 'payload');
   }
-  if (!isPlainObject(body)) throw new DeviceTwinError('BAD_PAYLOAD', `must be a JSON object, got ${shown(body)}`, 'payload');
+  if (!isRecord(body)) throw new DeviceTwinError('BAD_PAYLOAD', `must be a JSON object, got ${shown(body)}`, 'payload');
   return body;
 }
 
@@ -52,7 +53,7 @@ export function readBase(body: Record<string, unknown>): RequestBase {
 export function peekBase(payload: Buffer): RequestBase {
   try {
     const body: unknown = JSON.parse(payload.toString('utf8'));
-    if (!isPlainObject(body)) return { eventId: '', clientToken: undefined };
+    if (!isRecord(body)) return { eventId: '', clientToken: undefined };
     const eventId = body['event_id'];
     const clientToken = body['clientToken'];
     return {
@@ -71,7 +72,7 @@ export function peekBase(payload: Buffer): RequestBase {
  */
 export function readTwinUpdate(body: Record<string, unknown>, device: DeviceRecord): ReportedUpdate[] {
   const twin = body['twin'];
-  if (!isPlainObject(twin)) throw new DeviceTwinError('BAD_FIELD', `must be an object of properties, got ${shown(twin)}`, 'twin');
+  if (!isRecord(twin)) throw new DeviceTwinError('BAD_FIELD', `must be an object of properties, got ${shown(twin)}`, 'twin');
   const entries = Object.entries(twin);
   if (entries.length === 0) throw new DeviceTwinError('BAD_FIELD', 'names no property', 'twin');
   if (entries.length > MAX_PROPERTIES_PER_UPDATE) throw new DeviceTwinError('BAD_FIELD', `names more than ${MAX_PROPERTIES_PER_UPDATE} properties`, 'twin');
@@ -80,16 +81,16 @@ export function readTwinUpdate(body: Record<string, unknown>, device: DeviceReco
     const at = `twin.${fieldName(name)}`;
     const property = properties.get(name);
     if (property === undefined) throw new DeviceTwinError('UNKNOWN_PROPERTY', `model ${device.model} has no property ${shown(name)}`, at);
-    if (!isPlainObject(entry)) throw new DeviceTwinError('BAD_FIELD', `must be an object with actual.value, got ${shown(entry)}`, at);
+    if (!isRecord(entry)) throw new DeviceTwinError('BAD_FIELD', `must be an object with actual.value, got ${shown(entry)}`, at);
     if (entry['expected'] !== undefined && entry['expected'] !== null) {
       throw new DeviceTwinError('NOT_ALLOWED', 'desired values are set by the cloud (Device spec); the edge reports actual values only', `${at}.expected`);
     }
     const actual = entry['actual'];
-    if (!isPlainObject(actual)) throw new DeviceTwinError('BAD_FIELD', `must be an object with a value, got ${shown(actual)}`, `${at}.actual`);
+    if (!isRecord(actual)) throw new DeviceTwinError('BAD_FIELD', `must be an object with a value, got ${shown(actual)}`, `${at}.actual`);
     if (actual['value'] === undefined || actual['value'] === null) throw new DeviceTwinError('BAD_FIELD', 'is missing', `${at}.actual.value`);
     const metadata = entry['metadata'];
     if (metadata !== undefined && metadata !== null) {
-      if (!isPlainObject(metadata)) throw new DeviceTwinError('BAD_FIELD', `must be an object, got ${shown(metadata)}`, `${at}.metadata`);
+      if (!isRecord(metadata)) throw new DeviceTwinError('BAD_FIELD', `must be an object, got ${shown(metadata)}`, `${at}.metadata`);
       if (metadata['type'] !== undefined && metadata['type'] !== '') {
         const declared = readPropertyType(metadata['type'], `${at}.metadata.type`);
         if (declared !== property.type) {

@@ -1,6 +1,7 @@
 // The border check of an `open` from the cloud: which pod, which kind, and options that make sense for
 // that kind. Anything else is a StreamFailure 400 naming the field, answered on the stream and counted.
 import { STREAM_KINDS, type AttachOptions, type ExecOptions, type LogOptions, type OpenContent, type PortForwardOptions, type StreamKind } from '@kedge/protocol';
+import { isRecord } from '@kedge/kube-core';
 import { StreamFailure } from './errors';
 
 export type OpenRequest = {
@@ -19,10 +20,6 @@ export type OpenRequest = {
 /** Thrown for an open that cannot even be answered: no usable stream id. */
 export class UnanswerableOpenError extends Error {
   override readonly name = 'UnanswerableOpenError';
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function bool(options: Record<string, unknown>, field: string, kind: string): boolean {

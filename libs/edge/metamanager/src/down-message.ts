@@ -2,8 +2,9 @@
 // bad message is refused with the field at fault and can never leave half an object in the store.
 import { CLUSTER_SCOPED_NAMESPACE, Operation, ProtocolError, parseEdgeResource } from '@kedge/protocol';
 import type { Message } from '@kedge/protocol';
+import { isRecord, type KubeObject } from '@kedge/kube-core';
 import { BadMessageError } from './errors';
-import { coreResourceByType, isPlainObject, type KubeObject } from './kube-object';
+import { coreResourceByType } from './kube-object';
 
 export type DownOperation = typeof Operation.Insert | typeof Operation.Update | typeof Operation.Delete;
 
@@ -45,7 +46,7 @@ function parseResourceVersion(value: unknown, required: boolean): bigint | undef
 
 function checkMetadata(object: Record<string, unknown>, type: string, namespace: string, name: string): KubeObject {
   const metadata = object['metadata'];
-  if (!isPlainObject(metadata)) throw new BadMessageError('content.metadata', `must be an object, got ${shown(metadata)}`);
+  if (!isRecord(metadata)) throw new BadMessageError('content.metadata', `must be an object, got ${shown(metadata)}`);
   if (metadata['name'] !== name) {
     throw new BadMessageError('content.metadata.name', `${shown(metadata['name'])} does not match the name "${name}" in route.resource`);
   }
@@ -71,10 +72,10 @@ function checkMetadata(object: Record<string, unknown>, type: string, namespace:
  *   header.resourceversion, content, content.metadata[.name|.namespace], content.kind)
  */
 export function parseDownMessage(message: Message): DownChange {
-  const route: unknown = isPlainObject(message) ? message.route : undefined;
-  const header: unknown = isPlainObject(message) ? message.header : undefined;
-  if (!isPlainObject(route)) throw new BadMessageError('route', 'is missing');
-  if (!isPlainObject(header)) throw new BadMessageError('header', 'is missing');
+  const route: unknown = isRecord(message) ? message.route : undefined;
+  const header: unknown = isRecord(message) ? message.header : undefined;
+  if (!isRecord(route)) throw new BadMessageError('route', 'is missing');
+  if (!isRecord(header)) throw new BadMessageError('header', 'is missing');
   const operation = route['operation'];
   if (typeof operation !== 'string' || !DOWN_OPERATIONS.has(operation)) {
     throw new BadMessageError('route.operation', `${shown(operation)} is not one of insert, update, delete`);
@@ -91,7 +92,7 @@ export function parseDownMessage(message: Message): DownChange {
   if (name === undefined) throw new BadMessageError('route.resource', `"${String(route['resource'])}" names no object: expected <namespace>/<type>/<name>`);
   const resourceVersion = parseResourceVersion(header['resourceversion'], operation !== Operation.Delete);
   const content: unknown = (message as { content?: unknown }).content;
-  if (!isPlainObject(content)) throw new BadMessageError('content', `must be a Kubernetes object, got ${shown(content)}`);
+  if (!isRecord(content)) throw new BadMessageError('content', `must be a Kubernetes object, got ${shown(content)}`);
   const object = checkMetadata(content, type, namespace, name);
   let value: string;
   try {

@@ -10,7 +10,7 @@ export {
   StoreClosedError,
   type MetaManagerErrorCode,
 } from './errors';
-export { CORE_RESOURCES, type CoreResource, type KubeObject, type KubeObjectMeta, type StoredObject } from './kube-object';
+export { CORE_RESOURCES, type CoreResource, type StoredObject } from './kube-object';
 export type { ObjectSelector } from './selectors';
 export { MetaStore, type ApplyReason, type ApplyResult, type InventoryItem, type MetaStoreOptions } from './store/meta-store';
 export type { ChangeEvent, ChangeEventType, ChangeListener } from './store/change-feed';

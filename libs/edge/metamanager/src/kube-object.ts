@@ -1,25 +1,13 @@
-// The few facts about Kubernetes objects the store and MetaServer need: the object shape they read,
-// and for each core type MetaServer serves its URL plural, kind and scope.
+// What the store and MetaServer know about the objects they hold: the stored form, and for each core
+// type MetaServer serves its URL plural, kind, scope, extra field selectors and `kubectl get` columns.
+// The object shape itself, its guards and the columns are @kedge/kube-core's.
+import { configMapTable, endpointsTable, isRecord, nodeTable, podTable, secretTable, serviceTable, type KubeObject, type TableConverter } from '@kedge/kube-core';
 import { CLUSTER_SCOPED_NAMESPACE } from '@kedge/protocol';
 
-export interface KubeObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  [key: string]: unknown;
-}
-
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: KubeObjectMeta;
-  [key: string]: unknown;
-}
+// store/* (reworked concurrently on its own branch) still takes these two names from here; they are
+// kube-core's, not copies, and go once the store imports @kedge/kube-core itself.
+export type { KubeObject };
+export const isPlainObject = isRecord;
 
 /** One object as the store holds it. */
 export interface StoredObject {
@@ -46,6 +34,8 @@ export interface CoreResource {
   shortNames: string[];
   /** field selectors accepted besides metadata.name and metadata.namespace */
   extraFields: string[];
+  /** the columns `kubectl get` shows */
+  table: TableConverter;
 }
 
 /** The core/v1 types MetaServer serves; the store itself keeps any type. */
@@ -58,12 +48,13 @@ export const CORE_RESOURCES: readonly CoreResource[] = [
     namespaced: true,
     shortNames: ['po'],
     extraFields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP'],
+    table: podTable,
   },
-  { type: 'configmap', plural: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'], extraFields: [] },
-  { type: 'secret', plural: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, shortNames: [], extraFields: ['type'] },
-  { type: 'service', plural: 'services', singular: 'service', kind: 'Service', namespaced: true, shortNames: ['svc'], extraFields: [] },
-  { type: 'endpoints', plural: 'endpoints', singular: 'endpoints', kind: 'Endpoints', namespaced: true, shortNames: ['ep'], extraFields: [] },
-  { type: 'node', plural: 'nodes', singular: 'node', kind: 'Node', namespaced: false, shortNames: ['no'], extraFields: ['spec.unschedulable'] },
+  { type: 'configmap', plural: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'], extraFields: [], table: configMapTable },
+  { type: 'secret', plural: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, shortNames: [], extraFields: ['type'], table: secretTable },
+  { type: 'service', plural: 'services', singular: 'service', kind: 'Service', namespaced: true, shortNames: ['svc'], extraFields: [], table: serviceTable },
+  { type: 'endpoints', plural: 'endpoints', singular: 'endpoints', kind: 'Endpoints', namespaced: true, shortNames: ['ep'], extraFields: [], table: endpointsTable },
+  { type: 'node', plural: 'nodes', singular: 'node', kind: 'Node', namespaced: false, shortNames: ['no'], extraFields: ['spec.unschedulable'], table: nodeTable },
 ];
 
 const BY_PLURAL = new Map(CORE_RESOURCES.map((resource) => [resource.plural, resource]));
@@ -80,8 +71,4 @@ export function coreResourceByType(type: string): CoreResource | undefined {
 /** Store namespace for an API namespace: cluster-scoped objects live under KubeEdge's `null`. */
 export function storeNamespace(namespace: string | undefined): string {
   return namespace === undefined || namespace === '' ? CLUSTER_SCOPED_NAMESPACE : namespace;
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -61,7 +61,7 @@ describe('MetaServer with real clients', () => {
       downMessage({
         name: 'web',
         rv: '10',
-        fields: { spec: { containers: [{ name: 'app' }] }, status: { phase: 'Running', containerStatuses: [{ name: 'app', ready: true, restartCount: 1 }] } },
+        fields: { spec: { containers: [{ name: 'app' }] }, status: { phase: 'Running', containerStatuses: [{ name: 'app', ready: true, restartCount: 1, state: { running: {} } }] } },
       }),
     );
     await edge.router.dispatch(downMessage({ name: 'mqtt', namespace: 'x', rv: '11', fields: { spec: { containers: [{ name: 'broker' }] }, status: { phase: 'Pending' } } }));

@@ -113,7 +113,7 @@ describe('MetaServer reads', () => {
         rv: '300',
         fields: {
           spec: { containers: [{ name: 'a' }, { name: 'b' }] },
-          status: { phase: 'Running', containerStatuses: [{ name: 'a', ready: true, restartCount: 3 }, { name: 'b', ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } } }] },
+          status: { phase: 'Running', containerStatuses: [{ name: 'a', ready: true, restartCount: 3, state: { running: {} } }, { name: 'b', ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } } }] },
         },
       }),
     );
@@ -125,7 +125,7 @@ describe('MetaServer reads', () => {
     const rows = body['rows'] as { cells: unknown[]; object: { kind: string; metadata: { namespace: string } } }[];
     expect(rows.map((row) => row.cells.slice(0, 4))).toEqual([
       ['crashy', '1/2', 'CrashLoopBackOff', '7'],
-      ['web', '0/1', 'Unknown', '0'],
+      ['web', '0/1', 'Pending', '0'],
     ]);
     expect(rows[0]?.object).toMatchObject({ kind: 'PartialObjectMetadata', metadata: { namespace: 'default' } });
   });

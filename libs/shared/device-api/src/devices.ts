@@ -1,4 +1,9 @@
 // TypeScript types of devices.kubeedge.io/v1beta1 DeviceModel and Device (the fields kedge uses).
+/**
+ * The metadata fields kedge reads from devices. Not @kedge/kube-core's ObjectMeta: devicecontroller's
+ * informers are typed with client-node's KubernetesObject, whose V1ObjectMeta declares timestamps as
+ * Date, which kube-core's wire-form (string) timestamps cannot satisfy; so this keeps to untyped-safe fields.
+ */
 export interface ObjectMeta {
   name?: string;
   namespace?: string;

@@ -1,8 +1,9 @@
 // @kedge/testkit: what tests across the workspace share: a real in-memory PKI, polling, cleanup, metrics,
-// and a simulated edge that speaks the real protocol.
+// a simulated edge that speaks the real protocol, and the read API conformance suite every Kubernetes-style server runs.
 export { Cleanup } from './cleanup';
 export { freePort, startMosquitto, type Mosquitto } from './mosquitto';
 export { prometheusSample, prometheusSum } from './prometheus-text';
+export { KUBECTL, READ_API_SEED, describeReadApi, type ReadApiCapabilities, type ReadApiServer } from './read-api-conformance';
 export { metricValue } from './registry-metrics';
 export {
   EdgeRequestError,

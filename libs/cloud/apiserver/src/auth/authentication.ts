@@ -6,7 +6,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { unauthorized } from '../errors';
+import { unauthorized } from '@kedge/kube-core';
 import {
   ServiceAccountTokenError,
   looksLikeJwt,

@@ -1,9 +1,7 @@
 // Authorization, in kube-apiserver's order: system:masters may do anything, node identities what the
 // Node authorizer allows, and then RBAC for everyone (nodes included). Denials are 403 Status errors
 // worded like Kubernetes'.
-import { ApiError, forbidden } from '../errors';
-import type { KubeObject } from '../meta';
-import { pinnedFieldValue } from '../selectors';
+import { forbidden, pinnedFieldValue, StatusError, type KubeObject } from '@kedge/kube-core';
 import type { ResourceStore } from '../registry';
 import { MASTERS_GROUP, nodeNameOfUser, type UserInfo } from './authentication';
 import { NodeAuthorizer, type RequestAttributes } from './node-authorizer';
@@ -67,7 +65,7 @@ export class Authorizer {
   authorizeNonResource(user: UserInfo, method: string, path: string): void {
     const request: AuthorizationAttributes = { kind: 'nonResource', verb: method.toLowerCase(), path };
     if (this.check(user, request).allowed) return;
-    throw new ApiError(403, 'Forbidden', `forbidden: ${refusalText(user, request, '')}`, {});
+    throw new StatusError(403, 'Forbidden', `forbidden: ${refusalText(user, request, '')}`, {});
   }
 
   decide(user: UserInfo, request: RequestAttributes): AuthorizationDecision {

@@ -2,8 +2,7 @@
 // of it this server needs: cluster-admin for system:masters, discovery and version for every
 // authenticated user, and the self reviews (`kubectl auth can-i`, `kubectl auth whoami`). They are
 // created when missing and never overwritten, so an operator's changes to them stay.
-import { ApiError } from '../errors';
-import type { KubeObject } from '../meta';
+import { StatusError, type KubeObject } from '@kedge/kube-core';
 import type { ResourceStore } from '../registry';
 import { RBAC_GROUP } from '../validation';
 import { AUTHENTICATED_GROUP, MASTERS_GROUP } from './authentication';
@@ -63,7 +62,7 @@ export function ensureBootstrapPolicy(store: ResourceStore): void {
         store.create(type, undefined, structuredClone(object), { fieldManager: BOOTSTRAP_MANAGER });
       } catch (error) {
         // another process sharing the data directory created it first
-        if (!(error instanceof ApiError && error.code === 409)) throw error;
+        if (!(error instanceof StatusError && error.code === 409)) throw error;
       }
     }
   };

@@ -2,7 +2,7 @@
 // the caller needs the `impersonate` verb on users, groups, serviceaccounts (or uids) for what it asks
 // to become; system:masters has it. The request then runs as the impersonated user alone.
 import type { IncomingHttpHeaders } from 'node:http';
-import { badRequest, forbidden } from '../errors';
+import { badRequest, forbidden } from '@kedge/kube-core';
 import { AUTHENTICATED_GROUP, type UserInfo } from './authentication';
 import { refusalText, type Authorizer } from './authorization';
 import type { AuthorizationAttributes } from './rbac-authorizer';

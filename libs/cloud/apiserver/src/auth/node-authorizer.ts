@@ -2,8 +2,7 @@
 // Node (and status), pods bound to it (read, status, delete), the configmaps, secrets and service
 // accounts those pods use (read), its own Lease in kube-node-lease, events, and reading services.
 // Lists and watches must be scoped by a field selector, as the kubelet scopes them.
-import { arrayAt, isRecord, recordAt, stringAt, type KubeObject } from '../meta';
-import { pinnedFieldValue, type FieldRequirement } from '../selectors';
+import { arrayAt, isRecord, pinnedFieldValue, recordAt, stringAt, type FieldRequirement, type KubeObject } from '@kedge/kube-core';
 import type { ResourceStore } from '../registry';
 import type { ResourceType } from '../resources';
 import type { RequestVerb } from '../routing';

@@ -3,7 +3,7 @@
 // service account) to a Role or ClusterRole with a rule matching the request. The roles and bindings
 // are read from storage once and kept until one of them changes (a storage watch marks the snapshot
 // stale, synchronously with the write, so a revoked binding stops working with the next request).
-import { arrayAt, isRecord, stringAt, type KubeObject } from '../meta';
+import { arrayAt, isRecord, stringAt, type KubeObject } from '@kedge/kube-core';
 import type { ResourceType } from '../resources';
 import type { ResourceStore } from '../registry';
 import type { WatchHandle } from '../storage';

@@ -1,8 +1,7 @@
 // What every controller gets: the store it writes through (the same one the HTTP handlers use, so
 // controllers obey the same rules), the catalog, a logger and the clock.
 import type { Logger } from '@kedge/telemetry';
-import { ApiError } from '../errors';
-import type { KubeObject } from '../meta';
+import { StatusError, type KubeObject } from '@kedge/kube-core';
 import type { ResourceCatalog, ResourceType } from '../resources';
 import { decodeObject, type ResourceStore } from '../registry';
 import type { StorageEvent, WatchHandle } from '../storage';
@@ -36,7 +35,7 @@ export function ignoring(codes: readonly number[], action: () => void): void {
   try {
     action();
   } catch (error) {
-    if (error instanceof ApiError && codes.includes(error.code)) return;
+    if (error instanceof StatusError && codes.includes(error.code)) return;
     throw error;
   }
 }

@@ -1,7 +1,7 @@
 // CustomResourceDefinitions come alive here: a CRD's resources are added to the catalog (so discovery
 // and routing see them) before its status says Established, which is what `kubectl wait --for
 // condition=established` waits for. A deleted CRD first loses all its objects, then goes.
-import { arrayAt, formatTimestamp, isRecord, jsonEqual, recordAt, type KubeObject } from '../meta';
+import { arrayAt, formatTimestamp, isRecord, jsonEqual, recordAt, type KubeObject } from '@kedge/kube-core';
 import { crdStatusConditions } from '../crd';
 import { customResourceTypes, type ResourceType } from '../resources';
 import { CRD_CLEANUP_FINALIZER } from '../registry';

@@ -2,7 +2,7 @@
 // a deleted owner are deleted (Background) or have the reference removed when other owners remain;
 // `orphan` and `foregroundDeletion` finalizers on a deleting owner release or delete its dependents
 // first. Owners of kinds this server does not serve are never assumed gone.
-import { type KubeObject, type OwnerReference } from '../meta';
+import type { KubeObject, OwnerReference } from '@kedge/kube-core';
 import type { ResourceType } from '../resources';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, decodeStored } from '../registry';
 import type { StorageEvent, WatchHandle } from '../storage';

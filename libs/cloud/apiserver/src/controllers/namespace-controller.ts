@@ -1,6 +1,6 @@
 // Namespaces: the four that exist from the start, a `default` ServiceAccount in each, and deletion:
 // a Terminating namespace has its contents deleted, then its `kubernetes` finalizer removed, and goes.
-import { recordAt, type KubeObject } from '../meta';
+import { recordAt, type KubeObject } from '@kedge/kube-core';
 import type { ResourceType } from '../resources';
 import type { WatchHandle } from '../storage';
 import { CONTROLLER_MANAGER, eventObject, ignoring, watchFromNow, type Controller, type ControllerContext } from './controller-context';

@@ -103,7 +103,7 @@ function parseFilter(body: string): JsonPathStep | undefined {
   return { kind: 'filter', path: path.steps, op: m[2] as '==', value: literal.value };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function compare(left: unknown, op: NonNullable<Extract<JsonPathStep, { kind: 'filter' }>['op']>, right: unknown): boolean {
   if (op === '==' || op === '!=') {
@@ -121,7 +121,7 @@ export function selectJsonPath(obj: unknown, steps: readonly JsonPathStep[]): un
     const next: unknown[] = [];
     for (const v of current) {
       if (step.kind === 'field') {
-        if (isObject(v) && Object.prototype.hasOwnProperty.call(v, step.name)) next.push(v[step.name]);
+        if (isRecord(v) && Object.prototype.hasOwnProperty.call(v, step.name)) next.push(v[step.name]);
       } else if (step.kind === 'index') {
         if (Array.isArray(v)) {
           const i = step.index < 0 ? v.length + step.index : step.index;
@@ -129,7 +129,7 @@ export function selectJsonPath(obj: unknown, steps: readonly JsonPathStep[]): un
         }
       } else if (step.kind === 'wildcard') {
         if (Array.isArray(v)) next.push(...v);
-        else if (isObject(v)) next.push(...Object.values(v));
+        else if (isRecord(v)) next.push(...Object.values(v));
       } else if (Array.isArray(v)) {
         for (const item of v) {
           const found = selectJsonPath(item, step.path);

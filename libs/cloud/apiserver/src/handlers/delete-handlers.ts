@@ -1,7 +1,6 @@
 // delete and deletecollection, with DeleteOptions from the body (kubectl) or the query (curl).
-import { badRequest } from '../errors';
+import { badRequest, isRecord, type KubeObject } from '@kedge/kube-core';
 import { sendJson, readBody, parseJsonBody } from '../http';
-import { isRecord, type KubeObject } from '../meta';
 import { apiVersionOf } from '../resources';
 import type { DeleteOptions, PropagationPolicy } from '../registry';
 import { booleanParam, dryRunParam, nonNegativeInteger, parseSelectors } from './query-options';

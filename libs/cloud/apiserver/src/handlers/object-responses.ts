@@ -1,9 +1,7 @@
 // Objects and lists on the wire: as themselves, or as the Table kubectl asked for.
-import type { KubeObject } from '../meta';
+import { badRequest, buildTable, parseIncludeObject, type KubeObject } from '@kedge/kube-core';
 import { sendJson } from '../http';
 import { apiVersionOf } from '../resources';
-import { buildTable, parseIncludeObject } from '../tables';
-import { badRequest } from '../errors';
 import type { ResourceRequest } from './request-context';
 
 function tableOptions(context: ResourceRequest) {

@@ -1,9 +1,8 @@
 // PATCH in its four content types. JSON patch, merge patch and strategic merge patch (built-ins only,
 // 415 for custom resources as in Kubernetes) rewrite the current object; apply-patch+yaml is
 // server-side apply, which also creates a missing object.
-import { ApiError, badRequest, invalid, notFound, unsupportedMediaType } from '../errors';
+import { badRequest, invalid, isRecord, notFound, StatusError, unsupportedMediaType, type KubeObject } from '@kedge/kube-core';
 import { mediaTypeOf, parseJsonBody, parseYamlBody, readBody } from '../http';
-import { isRecord, type KubeObject } from '../meta';
 import { PatchError, applyJsonPatch, applyMergePatch, applyStrategicMergePatch, serverSideApply } from '../patch';
 import { booleanParam, dryRunParam, fieldValidationParam } from './query-options';
 import { namespaceOf, type ResourceRequest } from './request-context';
@@ -16,14 +15,14 @@ const MERGE_PATCH = 'application/merge-patch+json';
 const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 const APPLY_PATCH = 'application/apply-patch+yaml';
 
-function toApiError(error: unknown): unknown {
+function toStatusError(error: unknown): unknown {
   if (!(error instanceof PatchError)) return error;
   const causes = error.conflicts.map((conflict) => ({
     reason: 'FieldManagerConflict',
     message: `conflict with ${JSON.stringify(conflict.manager)}`,
     field: conflict.field,
   }));
-  return new ApiError(error.status, error.reason, error.message, causes.length > 0 ? { causes } : undefined);
+  return new StatusError(error.status, error.reason, error.message, causes.length > 0 ? { causes } : undefined);
 }
 
 /** Runs a patch engine, turning its PatchError into the Status it asks for. */
@@ -32,7 +31,7 @@ function patched(apply: () => unknown): KubeObject {
   try {
     result = apply();
   } catch (error) {
-    throw toApiError(error);
+    throw toStatusError(error);
   }
   return checkObjectShape(result, 'the patched object');
 }

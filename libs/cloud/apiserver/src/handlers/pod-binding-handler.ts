@@ -1,9 +1,8 @@
 // POST .../namespaces/<ns>/pods/<name>/binding: a scheduler assigns a pod to a node (core/v1 Binding),
 // as kube-scheduler does. Like upstream's BindingREST: the target must be a Node, a pod already bound or
 // being deleted is a 409, and the binding sets spec.nodeName and the PodScheduled=True condition in one write.
-import { conflict, invalid } from '../errors';
+import { conflict, formatTimestamp, invalid, isRecord, recordAt, type KubeObject } from '@kedge/kube-core';
 import { sendJson } from '../http';
-import { formatTimestamp, isRecord, recordAt, type KubeObject } from '../meta';
 import { dryRunParam, fieldManagerParam } from './query-options';
 import { namespaceOf, type ResourceRequest } from './request-context';
 import { readObjectBody } from './request-objects';

@@ -2,8 +2,7 @@
 // registered PodStreamHandler. Without one the client gets a 503 Status that says why.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { badRequest, serviceUnavailable } from '../errors';
-import { stringAt } from '../meta';
+import { badRequest, serviceUnavailable, stringAt } from '@kedge/kube-core';
 import type { PodStreamTarget } from '../pod-streams';
 import { namespaceOf, type ResourceRequest } from './request-context';
 

@@ -1,6 +1,5 @@
 // Query parameters of reads and writes, checked the way apiserver checks them (400 on nonsense).
-import { badRequest, invalid } from '../errors';
-import { SelectorParseError, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelRequirement } from '../selectors';
+import { badRequest, invalid, parseFieldSelector, parseLabelSelector, SelectorParseError, type FieldRequirement, type LabelRequirement } from '@kedge/kube-core';
 import { checkSelectableFields } from '../registry';
 import { managerName } from '../managed-fields';
 import type { ResourceType } from '../resources';

@@ -1,7 +1,6 @@
 // get, list and watch.
-import { badRequest } from '../errors';
-import type { KubeObject } from '../meta';
-import { WatchStream, type WatchEvent } from '../watch';
+import { badRequest, type KubeObject, type WatchEvent } from '@kedge/kube-core';
+import { WatchStream } from '../watch';
 import { booleanParam, nonNegativeInteger, parseSelectors } from './query-options';
 import { namespaceOf, type ResourceRequest } from './request-context';
 import { sendList, sendObject, tableOf } from './object-responses';

@@ -1,8 +1,7 @@
 // Turning a request body into an object: size limit, content type, JSON/YAML syntax, the top-level
 // shape Kubernetes' decoder insists on, and fieldValidation for fields the schema does not know.
-import { badRequest } from '../errors';
+import { badRequest, isRecord, type KubeObject } from '@kedge/kube-core';
 import { addWarning, parseObjectBody, readBody } from '../http';
-import { isRecord, type KubeObject } from '../meta';
 import type { ResourceType } from '../resources';
 import type { FieldValidation } from './query-options';
 import type { ResourceRequest } from './request-context';

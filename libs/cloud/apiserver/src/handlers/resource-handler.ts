@@ -1,5 +1,5 @@
 // Dispatches a resolved resource request to its verb handler.
-import { badRequest, methodNotAllowed, pathNotFound } from '../errors';
+import { badRequest, methodNotAllowed, pathNotFound } from '@kedge/kube-core';
 import type { ResourceRequest } from './request-context';
 import { handleGet, handleList, handleWatch } from './read-handlers';
 import { handleCreate, handleUpdate } from './write-handlers';

@@ -2,9 +2,8 @@
 // asks about the caller (`kubectl auth can-i`), SelfSubjectRulesReview lists the caller's rules
 // (`kubectl auth can-i --list`), SubjectAccessReview asks about any user (for those allowed to create
 // it), SelfSubjectReview who the caller is (`kubectl auth whoami`). Nothing is stored.
-import { badRequest, invalid } from '../errors';
+import { badRequest, invalid, isRecord, type KubeObject } from '@kedge/kube-core';
 import { sendJson } from '../http';
-import { isRecord, type KubeObject } from '../meta';
 import { apiVersionOf } from '../resources';
 import { fieldInvalid, fieldRequired, toStatusCauses, type FieldError } from '../validation';
 import type { AuthorizationAttributes, UserInfo } from '../auth';

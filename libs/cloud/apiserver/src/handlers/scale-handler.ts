@@ -1,9 +1,8 @@
 // The scale subresource of Deployments, ReplicaSets and StatefulSets: an autoscaling/v1 Scale view
 // of `spec.replicas` (what `kubectl scale` and autoscalers read and write). GET returns the Scale;
 // PUT and PATCH (JSON, merge or strategic merge) change only spec.replicas of the object.
-import { ApiError, badRequest, invalid, unsupportedMediaType } from '../errors';
+import { badRequest, invalid, isRecord, recordAt, StatusError, unsupportedMediaType, type KubeObject } from '@kedge/kube-core';
 import { mediaTypeOf, parseJsonBody, readBody, sendJson } from '../http';
-import { isRecord, recordAt, type KubeObject } from '../meta';
 import { PatchError, applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../patch';
 import { formatLabelSelector } from '../tables';
 import { dryRunParam, fieldManagerParam } from './query-options';
@@ -45,7 +44,7 @@ function patchScale(scale: KubeObject, mediaType: string, document: unknown): Ku
     const patched = mediaType === PATCH_TYPES[1] ? applyMergePatch(scale, document) : applyStrategicMergePatch(scale, document, { kind: 'Scale' });
     return checkObjectShape(patched, 'the patched Scale');
   } catch (error) {
-    if (error instanceof PatchError) throw new ApiError(error.status, error.reason, error.message);
+    if (error instanceof PatchError) throw new StatusError(error.status, error.reason, error.message);
     throw error;
   }
 }

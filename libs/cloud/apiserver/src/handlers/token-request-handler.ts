@@ -1,9 +1,8 @@
 // POST .../namespaces/<ns>/serviceaccounts/<name>/token: a TokenRequest (authentication.k8s.io/v1), as
 // `kubectl create token` sends it. The answer carries a signed JWT for the service account, optionally
 // bound to a Pod, Secret or Node so that it dies with that object.
-import { conflict, invalid } from '../errors';
+import { conflict, formatTimestamp, invalid, isRecord, recordAt, type KubeObject } from '@kedge/kube-core';
 import { sendJson } from '../http';
-import { formatTimestamp, isRecord, recordAt, type KubeObject } from '../meta';
 import { fieldInvalid, fieldNotSupported, fieldRequired, fieldWrongType, toStatusCauses, type FieldError } from '../validation';
 import type { BoundObjectKind, ObjectBinding } from '../auth';
 import type { ResourceType } from '../resources';

@@ -1,5 +1,5 @@
 // create (POST) and update (PUT), including the status subresource.
-import { badRequest } from '../errors';
+import { badRequest } from '@kedge/kube-core';
 import { dryRunParam, fieldManagerParam, fieldValidationParam } from './query-options';
 import { namespaceOf, type ResourceRequest } from './request-context';
 import { checkUnknownFields, readObjectBody } from './request-objects';

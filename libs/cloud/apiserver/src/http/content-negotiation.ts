@@ -1,6 +1,6 @@
 // The Accept header: plain JSON, a meta.k8s.io Table, or aggregated discovery. Clients list several
 // (kubectl: "...;as=Table;v=v1;g=meta.k8s.io,application/json"); the first one we can serve wins.
-import { notAcceptable } from '../errors';
+import { notAcceptable } from '@kedge/kube-core';
 
 export type ResponseForm =
   | { kind: 'json' }

@@ -2,7 +2,7 @@
 // type. Every failure is a Status error (400, 413, 415), never an exception that escapes.
 import type { IncomingMessage } from 'node:http';
 import { parseAllDocuments } from 'yaml';
-import { badRequest, requestEntityTooLarge, unsupportedMediaType } from '../errors';
+import { badRequest, requestEntityTooLarge, unsupportedMediaType } from '@kedge/kube-core';
 import { ProtobufDecodeError, decodeKubernetesProtobuf } from '../protobuf';
 
 export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;

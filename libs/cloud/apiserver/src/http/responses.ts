@@ -1,6 +1,6 @@
 // Writing responses: JSON bodies, Status errors, and the Warning headers of fieldValidation=Warn.
 import type { ServerResponse } from 'node:http';
-import type { Status } from '../errors';
+import type { Status } from '@kedge/kube-core';
 
 export function sendJson(response: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
   if (response.headersSent) {

@@ -1,13 +1,12 @@
 // JSON helpers every apiserver module that walks user documents needs: own-property access that
-// cannot reach prototypes (documents may carry `__proto__` keys), and bounded structural equality.
+// cannot reach prototypes (documents may carry `__proto__` keys), and bounded structural equality
+// (kube-core's jsonEqual is unbounded and ignores undefined members; user documents need neither).
+import { isRecord } from '@kedge/kube-core';
+
 export type JsonObject = Record<string, unknown>;
 
 /** Documents nested deeper than this are not walked (prevents stack overflows). */
 export const MAX_DEPTH = 256;
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export function hasOwn(obj: JsonObject, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(obj, key);
@@ -27,7 +26,7 @@ export function deepEqual(a: unknown, b: unknown, depth = 0): boolean {
   if (a === b) return true;
   if (depth > MAX_DEPTH) return false;
   if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => deepEqual(v, b[i], depth + 1));
-  if (isObject(a) && isObject(b)) {
+  if (isRecord(a) && isRecord(b)) {
     const keys = Object.keys(a);
     return keys.length === Object.keys(b).length && keys.every((k) => hasOwn(b, k) && deepEqual(a[k], b[k], depth + 1));
   }

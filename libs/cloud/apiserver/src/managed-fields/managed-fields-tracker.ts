@@ -2,8 +2,8 @@
 // writing manager's `Update` entry gains the fields it changed, and every other manager, appliers
 // included, loses them, as in Kubernetes. Server-side apply keeps its own entries through the patch
 // module; both read and write the same FieldsV1 notation.
-import type { ManagedFieldsEntry, KubeObject } from '../meta';
-import { coveredBy, fieldsV1FromPaths, leafValues, pathsFromFieldsV1 } from './field-set';
+import type { KubeObject, ManagedFieldsEntry } from '@kedge/kube-core';
+import { coveredBy, fromFieldsV1, leafValues, toFieldsV1, type FieldPath, type FieldSet, type LeafValues } from '../patch';
 
 export interface ManagedWrite {
   manager: string;
@@ -21,26 +21,27 @@ function sameEntry(entry: ManagedFieldsEntry, write: ManagedWrite): boolean {
 /** managedFields of `next` after `write` changed `previous` into it (previous undefined: a create). */
 export function trackManagedFields(previous: KubeObject | undefined, next: KubeObject, write: ManagedWrite): ManagedFieldsEntry[] {
   const only = write.subresource === 'status' ? 'status' : undefined;
-  const before = previous === undefined ? new Map<string, string>() : leafValues(previous, only);
+  const before: LeafValues = previous === undefined ? new Map() : leafValues(previous, only);
   const after = leafValues(next, only);
-  const changed = new Set([...after.keys()].filter((path) => before.get(path) !== after.get(path)));
-  const removed = new Set([...before.keys()].filter((path) => !after.has(path)));
+  const changed = new Set([...after].filter(([key, leaf]) => before.get(key)?.value !== leaf.value).map(([key]) => key));
+  const removed = new Set([...before.keys()].filter((key) => !after.has(key)));
   const existing = previous?.metadata.managedFields ?? next.metadata.managedFields ?? [];
   if (changed.size === 0 && removed.size === 0 && previous !== undefined) return existing;
 
   const entries: ManagedFieldsEntry[] = [];
-  let mine: Set<string> | undefined;
+  let mine: FieldSet | undefined;
   for (const entry of existing) {
-    const owned = pathsFromFieldsV1(entry.fieldsV1);
+    const owned = [...fromFieldsV1(entry.fieldsV1)];
     // an owner keeps what is still there and was not rewritten by this manager
-    const kept = new Set([...owned].filter((path) => !changed.has(path) && !removed.has(path) && (after.has(path) || !coveredBy(path, removed))));
+    const kept: FieldSet = new Map(owned.filter(([key, path]) => !changed.has(key) && !removed.has(key) && (after.has(key) || !coveredBy(path, removed))));
     if (sameEntry(entry, write)) {
-      mine = new Set([...owned].filter((path) => !removed.has(path)));
+      mine = new Map(owned.filter(([key]) => !removed.has(key)));
       continue;
     }
-    if (kept.size > 0) entries.push({ ...entry, fieldsV1: fieldsV1FromPaths(kept) });
+    if (kept.size > 0) entries.push({ ...entry, fieldsV1: toFieldsV1(kept) });
   }
-  const myPaths = new Set([...(mine ?? []), ...changed]);
+  const changedPaths = [...after].filter(([key]) => changed.has(key)).map(([key, leaf]): [string, FieldPath] => [key, leaf.path]);
+  const myPaths: FieldSet = new Map([...(mine ?? []), ...changedPaths]);
   if (myPaths.size > 0) {
     const entry: ManagedFieldsEntry = {
       manager: write.manager,
@@ -48,7 +49,7 @@ export function trackManagedFields(previous: KubeObject | undefined, next: KubeO
       apiVersion: write.apiVersion,
       time: write.time,
       fieldsType: 'FieldsV1',
-      fieldsV1: fieldsV1FromPaths(myPaths),
+      fieldsV1: toFieldsV1(myPaths),
     };
     if (write.subresource !== '') entry.subresource = write.subresource;
     entries.push(entry);

@@ -1,8 +1,12 @@
-// Field sets for server-side apply, in the FieldsV1 vocabulary: `f:<field>`, `k:<merge key JSON>`
-// for items of keyed lists, `v:<value JSON>` for members of primitive sets. A set is a map from a
-// path's string form to its elements; `.` in FieldsV1 marks a node that is itself a member.
+// Field sets in the FieldsV1 vocabulary of structured-merge-diff, the one notation managedFields carry:
+// `f:<field>`, `k:<merge key JSON>` for items of keyed lists, `v:<value JSON>` for members of primitive
+// sets. A set is a map from a path's string form to its elements; `.` in FieldsV1 marks a node that is
+// itself a member. Two collectors fill sets: collectFieldSet for server-side apply (list keys from the
+// patch metadata) and leafValues for other writes (list keys guessed), so both kinds of managedFields
+// entries read and write the same sets.
+import { isRecord } from '@kedge/kube-core';
 import type { JsonObject } from '../json';
-import { MAX_DEPTH, deepEqual, getOwn, hasOwn, isObject, setOwn } from '../json';
+import { MAX_DEPTH, deepEqual, getOwn, hasOwn, setOwn } from '../json';
 import type { FieldMeta, PatchMeta } from './patch-meta';
 
 export type FieldPath = readonly string[];
@@ -36,10 +40,10 @@ function collectObject(obj: JsonObject, meta: PatchMeta | undefined, path: Field
 }
 
 function collectValue(value: unknown, fm: FieldMeta | undefined, path: FieldPath, set: FieldSet, depth: number): void {
-  if (isObject(value)) return collectObject(value, fm?.fields, path, set, depth);
+  if (isRecord(value)) return collectObject(value, fm?.fields, path, set, depth);
   if (!Array.isArray(value) || fm?.strategy !== 'merge' || value.length === 0) return add(set, path);
   const mk = fm.mergeKey;
-  if (mk !== undefined && value.every((item) => isObject(item) && hasOwn(item, mk))) {
+  if (mk !== undefined && value.every((item) => isRecord(item) && hasOwn(item, mk))) {
     for (const item of value as JsonObject[]) {
       const itemPath = [...path, `k:${JSON.stringify({ [mk]: item[mk] })}`];
       add(set, itemPath);
@@ -50,6 +54,70 @@ function collectValue(value: unknown, fm: FieldMeta | undefined, path: FieldPath
   } else {
     add(set, path);
   }
+}
+
+/** Whether `path` or one of its ancestors is in `keys` (owning a map owns what is inside it). */
+export function coveredBy(path: FieldPath, keys: ReadonlySet<string>): boolean {
+  for (let length = path.length; length > 0; length--) {
+    if (keys.has(pathKey(path.slice(0, length)))) return true;
+  }
+  return false;
+}
+
+/** A leaf's path and the JSON of its value: enough to tell which leaves an update changed. */
+export type LeafValues = Map<string, { path: FieldPath; value: string }>;
+
+/** Without patch metadata, list items are keyed by `name` (or the like) when all have a distinct one. */
+function guessedListKey(items: readonly unknown[]): string | undefined {
+  for (const field of ['name', 'uid', 'type', 'mountPath', 'containerPort', 'port']) {
+    const keys = items.map((item) => (isRecord(item) ? item[field] : undefined));
+    if (keys.every((key) => typeof key === 'string' || typeof key === 'number') && new Set(keys).size === keys.length) return field;
+  }
+  return undefined;
+}
+
+function collectLeaves(value: unknown, path: FieldPath, out: LeafValues, depth: number): void {
+  const leaf = (at: FieldPath, json: string): void => void out.set(pathKey(at), { path: at, value: json });
+  if (depth > MAX_DEPTH) return leaf(path, JSON.stringify(value));
+  if (isRecord(value)) {
+    const keys = Object.keys(value).filter((key) => value[key] !== undefined);
+    if (keys.length === 0) return leaf(path, '{}');
+    for (const key of keys) collectLeaves(value[key], [...path, `f:${key}`], out, depth + 1);
+    return;
+  }
+  if (Array.isArray(value) && value.length > 0) {
+    const keyField = guessedListKey(value);
+    if (keyField !== undefined) {
+      for (const item of value as JsonObject[]) {
+        const itemPath = [...path, `k:${JSON.stringify({ [keyField]: item[keyField] })}`];
+        leaf(itemPath, '');
+        collectLeaves(item, itemPath, out, depth + 1);
+      }
+      return;
+    }
+    if (value.every((item) => typeof item !== 'object' || item === null) && new Set(value.map((item) => JSON.stringify(item))).size === value.length) {
+      for (const item of value) leaf([...path, `v:${JSON.stringify(item)}`], '');
+      return;
+    }
+  }
+  leaf(path, JSON.stringify(value));
+}
+
+/** The tracked leaves of an object for an Update entry: everything but apiVersion, kind and the server-owned metadata. */
+export function leafValues(object: JsonObject, only?: 'status'): LeafValues {
+  const out: LeafValues = new Map();
+  for (const [key, value] of Object.entries(object)) {
+    if (key === 'apiVersion' || key === 'kind' || value === undefined) continue;
+    if (only === 'status' && key !== 'status') continue;
+    if (key === 'metadata' && isRecord(value)) {
+      for (const field of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+        if (value[field] !== undefined) collectLeaves(value[field], ['f:metadata', `f:${field}`], out, 2);
+      }
+      continue;
+    }
+    collectLeaves(value, [`f:${key}`], out, 1);
+  }
+  return out;
 }
 
 /** The fields an apply configuration sets. */
@@ -65,7 +133,7 @@ export function toFieldsV1(set: FieldSet): JsonObject {
     let node = root;
     for (const el of path) {
       const next = getOwn(node, el);
-      const child = isObject(next) ? next : {};
+      const child = isRecord(next) ? next : {};
       setOwn(node, el, child);
       node = child;
     }
@@ -83,7 +151,7 @@ export function toFieldsV1(set: FieldSet): JsonObject {
 export function fromFieldsV1(fields: unknown): FieldSet {
   const set: FieldSet = new Map();
   const walk = (node: unknown, path: string[], depth: number): void => {
-    if (!isObject(node) || depth > MAX_DEPTH) return;
+    if (!isRecord(node) || depth > MAX_DEPTH) return;
     for (const key of Object.keys(node)) {
       if (key === '.') {
         if (path.length > 0) add(set, path);
@@ -91,7 +159,7 @@ export function fromFieldsV1(fields: unknown): FieldSet {
       }
       if (!/^[fkvi]:/.test(key)) continue;
       const child = node[key];
-      if (isObject(child) && Object.keys(child).length === 0) add(set, [...path, key]);
+      if (isRecord(child) && Object.keys(child).length === 0) add(set, [...path, key]);
       else walk(child, [...path, key], depth + 1);
     }
   };
@@ -110,7 +178,7 @@ function parseElement(el: string): { kind: string; arg: unknown } | undefined {
 }
 
 function matchesKey(item: unknown, key: unknown): boolean {
-  return isObject(item) && isObject(key) && Object.keys(key).every((k) => hasOwn(item, k) && deepEqual(item[k], key[k]));
+  return isRecord(item) && isRecord(key) && Object.keys(key).every((k) => hasOwn(item, k) && deepEqual(item[k], key[k]));
 }
 
 type Found = { found: true; value: unknown } | { found: false };
@@ -118,7 +186,7 @@ type Found = { found: true; value: unknown } | { found: false };
 function step(cur: unknown, el: string): Found {
   const p = parseElement(el);
   if (!p) return { found: false };
-  if (p.kind === 'f:' && isObject(cur) && hasOwn(cur, p.arg as string)) return { found: true, value: cur[p.arg as string] };
+  if (p.kind === 'f:' && isRecord(cur) && hasOwn(cur, p.arg as string)) return { found: true, value: cur[p.arg as string] };
   if (p.kind === 'k:' && Array.isArray(cur)) {
     const item = cur.find((i) => matchesKey(i, p.arg));
     return item === undefined ? { found: false } : { found: true, value: item };
@@ -145,7 +213,7 @@ export function removeAt(obj: JsonObject, path: FieldPath): void {
   const p = parseElement(last);
   const container = parent.value;
   if (!p) return;
-  if (p.kind === 'f:' && isObject(container)) delete container[p.arg as string];
+  if (p.kind === 'f:' && isRecord(container)) delete container[p.arg as string];
   else if (Array.isArray(container)) {
     const keep = (item: unknown, i: number) =>
       p.kind === 'k:' ? !matchesKey(item, p.arg) : p.kind === 'v:' ? !deepEqual(item, p.arg) : i !== p.arg;
@@ -161,7 +229,7 @@ export function formatFieldPath(path: FieldPath): string {
       const p = parseElement(el);
       if (!p) return el;
       if (p.kind === 'f:') return `.${p.arg as string}`;
-      if (p.kind === 'k:' && isObject(p.arg))
+      if (p.kind === 'k:' && isRecord(p.arg))
         return `[${Object.entries(p.arg).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
       if (p.kind === 'v:') return `[=${JSON.stringify(p.arg)}]`;
       return `[${String(p.arg)}]`;

@@ -4,10 +4,10 @@
 // as `/toString` and throws TypeErrors for `__proto__`).
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
+import { cloneJson, isRecord } from '@kedge/kube-core';
 import { PatchError } from './errors';
 import type { JsonObject } from '../json';
-import { hasOwn, isObject } from '../json';
-import { cloneJson } from './json';
+import { hasOwn } from '../json';
 
 export type JsonPatchOperation =
   | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
@@ -38,7 +38,7 @@ export function parseJsonPatch(ops: unknown): JsonPatchOperation[] {
   if (!Array.isArray(ops)) throw invalid('', 'a JSON patch must be a JSON array of operations');
   return ops.map((raw, i) => {
     const where = `operation ${i}`;
-    if (!isObject(raw)) throw invalid(`/${i}`, `${where} must be a JSON object`);
+    if (!isRecord(raw)) throw invalid(`/${i}`, `${where} must be a JSON object`);
     const op = hasOwn(raw, 'op') ? raw['op'] : undefined;
     const path = hasOwn(raw, 'path') ? raw['path'] : undefined;
     if (typeof op !== 'string' || !OPS.has(op))
@@ -65,7 +65,7 @@ function lookup(doc: unknown, segs: readonly string[]): Lookup {
     if (Array.isArray(cur)) {
       if (!ARRAY_INDEX_RE.test(seg) || Number(seg) >= cur.length) return { found: false };
       cur = cur[Number(seg)];
-    } else if (isObject(cur) && hasOwn(cur, seg)) {
+    } else if (isRecord(cur) && hasOwn(cur, seg)) {
       cur = cur[seg];
     } else {
       return { found: false };
@@ -118,6 +118,6 @@ export function applyJsonPatch(obj: unknown, ops: unknown): JsonObject {
       throw new PatchError('CANNOT_APPLY', op.path, `json patch operation ${i} (${op.op} ${op.path}) does not apply: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     }
   });
-  if (!isObject(doc)) throw new PatchError('CANNOT_APPLY', '', 'the patched document must be a JSON object');
+  if (!isRecord(doc)) throw new PatchError('CANNOT_APPLY', '', 'the patched document must be a JSON object');
   return doc;
 }

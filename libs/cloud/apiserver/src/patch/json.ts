@@ -1,7 +1,8 @@
 // JSON helpers of the patch engines: JSON pointers, a depth guard, a copy that refuses documents
 // too deep to patch, and identities for list items.
+import { isRecord } from '@kedge/kube-core';
 import { PatchError } from './errors';
-import { MAX_DEPTH, isObject, setOwn, type JsonObject } from '../json';
+import { MAX_DEPTH, setOwn, type JsonObject } from '../json';
 
 export function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -19,7 +20,7 @@ export function checkDepth(depth: number, path: string): void {
 export function cloneJson<T>(value: T, depth = 0): T {
   if (depth > MAX_DEPTH) throw new PatchError('CANNOT_APPLY', '', `document nested deeper than ${MAX_DEPTH} levels`);
   if (Array.isArray(value)) return value.map((v) => cloneJson(v, depth + 1)) as T;
-  if (isObject(value)) {
+  if (isRecord(value)) {
     const out: JsonObject = {};
     for (const k of Object.keys(value)) setOwn(out, k, cloneJson(value[k], depth + 1));
     return out as T;
@@ -39,7 +40,7 @@ export function identity(value: unknown): string {
 function sortKeys(value: unknown, depth = 0): unknown {
   if (depth > MAX_DEPTH) return null;
   if (Array.isArray(value)) return value.map((v) => sortKeys(v, depth + 1));
-  if (isObject(value)) {
+  if (isRecord(value)) {
     const out: JsonObject = {};
     for (const k of Object.keys(value).sort()) setOwn(out, k, sortKeys(value[k], depth + 1));
     return out;

@@ -3,13 +3,13 @@
 // rules (custom resources); the manager's Apply entry in metadata.managedFields records what it set;
 // fields it set last time and no longer sets are removed unless another manager owns them; changing
 // a field owned by another manager is a 409 conflict unless `force`.
+import { cloneJson, isRecord } from '@kedge/kube-core';
 import type { ApplyConflict } from './errors';
 import { PatchError } from './errors';
 import type { FieldPath, FieldSet } from './field-set';
 import { collectFieldSet, formatFieldPath, fromFieldsV1, getAt, pathKey, removeAt, toFieldsV1 } from './field-set';
 import type { JsonObject } from '../json';
-import { deepEqual, getOwn, isObject, setOwn } from '../json';
-import { cloneJson } from './json';
+import { deepEqual, getOwn, setOwn } from '../json';
 import { GENERIC_META, patchMetaForKind } from './patch-meta';
 import { mergeApplied } from './strategic-merge';
 
@@ -43,11 +43,11 @@ interface Owner {
 }
 
 function readEntries(existing: unknown): ManagedFieldsEntry[] {
-  const meta = isObject(existing) ? getOwn(existing, 'metadata') : undefined;
-  const list = isObject(meta) ? getOwn(meta, 'managedFields') : undefined;
+  const meta = isRecord(existing) ? getOwn(existing, 'metadata') : undefined;
+  const list = isRecord(meta) ? getOwn(meta, 'managedFields') : undefined;
   if (!Array.isArray(list)) return [];
   return list.filter(
-    (e): e is ManagedFieldsEntry => isObject(e) && typeof e['manager'] === 'string' && typeof e['operation'] === 'string',
+    (e): e is ManagedFieldsEntry => isRecord(e) && typeof e['manager'] === 'string' && typeof e['operation'] === 'string',
   );
 }
 
@@ -78,7 +78,7 @@ function isMemberPath(path: FieldPath): boolean {
 
 /** Returns the object after applying `applied` as `fieldManager` (existing = undefined creates). */
 export function serverSideApply(existing: unknown, applied: unknown, opts: ServerSideApplyOptions): JsonObject {
-  if (!isObject(applied)) throw new PatchError('INVALID_PATCH', '', 'an apply configuration must be a JSON/YAML object');
+  if (!isRecord(applied)) throw new PatchError('INVALID_PATCH', '', 'an apply configuration must be a JSON/YAML object');
   if (typeof opts.fieldManager !== 'string' || opts.fieldManager === '')
     throw new PatchError('INVALID_PATCH', '', 'fieldManager is required for apply requests');
   const apiVersion = requireString(applied, 'apiVersion');
@@ -89,7 +89,7 @@ export function serverSideApply(existing: unknown, applied: unknown, opts: Serve
 
   const config = cloneJson(applied);
   const configMeta = getOwn(config, 'metadata');
-  if (isObject(configMeta)) delete configMeta['managedFields'];
+  if (isRecord(configMeta)) delete configMeta['managedFields'];
   const newSet = collectFieldSet(config, meta);
 
   const owners: Owner[] = readEntries(existing).map((entry) => ({
@@ -122,9 +122,9 @@ export function serverSideApply(existing: unknown, applied: unknown, opts: Serve
   }
   if (conflicts.length > 0) throw new PatchError('CONFLICT', '', conflictMessage(conflicts, apiVersions), conflicts);
 
-  const live = isObject(existing) ? cloneJson(existing) : {};
+  const live = isRecord(existing) ? cloneJson(existing) : {};
   const liveMeta = getOwn(live, 'metadata');
-  if (isObject(liveMeta)) delete liveMeta['managedFields'];
+  if (isRecord(liveMeta)) delete liveMeta['managedFields'];
   const merged = mergeApplied(live, config, meta);
 
   // Fields this manager applied before but no longer does, and that nobody else still holds.
@@ -148,7 +148,7 @@ export function serverSideApply(existing: unknown, applied: unknown, opts: Serve
   if (newSet.size > 0)
     entries.push({ manager: opts.fieldManager, operation: 'Apply', apiVersion, time, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(newSet) });
   const mergedMeta = getOwn(merged, 'metadata');
-  const outMeta: JsonObject = isObject(mergedMeta) ? mergedMeta : {};
+  const outMeta: JsonObject = isRecord(mergedMeta) ? mergedMeta : {};
   setOwn(outMeta, 'managedFields', entries);
   setOwn(merged, 'metadata', outMeta);
   return merged;

@@ -3,10 +3,11 @@
 // primitive lists tagged `merge` merge as sets, other lists are replaced. Directives: `$patch`
 // (replace/delete/merge) on maps and list items, `$retainKeys`, `$setElementOrder/<list>` and
 // `$deleteFromPrimitiveList/<list>`. The same engine, with directives off, merges apply configs.
+import { cloneJson, isRecord } from '@kedge/kube-core';
 import { PatchError } from './errors';
 import type { JsonObject } from '../json';
-import { deepEqual, getOwn, hasOwn, isObject, setOwn } from '../json';
-import { checkDepth, childPointer, cloneJson, identity } from './json';
+import { deepEqual, getOwn, hasOwn, setOwn } from '../json';
+import { checkDepth, childPointer, identity } from './json';
 import type { FieldMeta, PatchMeta } from './patch-meta';
 import { GENERIC_META, patchMetaForKind } from './patch-meta';
 
@@ -93,14 +94,14 @@ function mergeMap(orig: JsonObject, patch: JsonObject, meta: PatchMeta | undefin
 }
 
 function mergeValue(ov: unknown, pv: unknown, fm: FieldMeta | undefined, order: unknown[] | undefined, path: string, depth: number, ctx: Ctx): Merged {
-  if (isObject(pv)) return mergeMap(isObject(ov) ? ov : {}, pv, fm?.fields, path, depth, ctx);
+  if (isRecord(pv)) return mergeMap(isRecord(ov) ? ov : {}, pv, fm?.fields, path, depth, ctx);
   if (Array.isArray(pv)) return mergeList(Array.isArray(ov) ? ov : [], pv, fm, order, path, depth, ctx);
   return pv;
 }
 
 /** A patch value with directives resolved and nulls dropped (what it means without an original). */
 function clean(value: unknown, meta: PatchMeta | undefined, path: string, depth: number, ctx: Ctx): Merged {
-  if (isObject(value)) return mergeMap({}, value, meta, path, depth, ctx);
+  if (isRecord(value)) return mergeMap({}, value, meta, path, depth, ctx);
   if (Array.isArray(value)) return cleanList(value, undefined, path, depth, ctx);
   return value;
 }
@@ -124,8 +125,8 @@ interface Rec {
 }
 
 function itemId(value: unknown, mergeKey: string | undefined): string | undefined {
-  if (mergeKey === undefined) return isObject(value) || Array.isArray(value) ? undefined : identity(value);
-  return isObject(value) && hasOwn(value, mergeKey) ? identity(value[mergeKey]) : undefined;
+  if (mergeKey === undefined) return isRecord(value) || Array.isArray(value) ? undefined : identity(value);
+  return isRecord(value) && hasOwn(value, mergeKey) ? identity(value[mergeKey]) : undefined;
 }
 
 function orderIds(order: unknown[], patchIds: readonly string[], mergeKey: string | undefined, path: string): string[] {
@@ -187,14 +188,14 @@ function mergeList(ov: unknown[], pv: unknown[], fm: FieldMeta | undefined, orde
     return normalizeOrder(recs, order ? orderIds(order, patchIds, undefined, path) : patchIds);
   }
   if (ctx.directives) {
-    const replaceAt = pv.findIndex((item) => isObject(item) && item['$patch'] === 'replace' && hasOwn(item, '$patch'));
+    const replaceAt = pv.findIndex((item) => isRecord(item) && item['$patch'] === 'replace' && hasOwn(item, '$patch'));
     if (replaceAt >= 0) return cleanList(pv.filter((_, i) => i !== replaceAt), fm, path, depth, ctx);
   }
   const deleted = new Set<string>();
   const patchItems: JsonObject[] = [];
   pv.forEach((item, i) => {
     const at = childPointer(path, i);
-    if (!isObject(item)) throw new PatchError('CANNOT_APPLY', at, `strategic merge patch: list item at ${at} must be an object with the merge key "${mk}"`);
+    if (!isRecord(item)) throw new PatchError('CANNOT_APPLY', at, `strategic merge patch: list item at ${at} must be an object with the merge key "${mk}"`);
     if (ctx.directives && hasOwn(item, '$patch')) {
       const directive = item['$patch'];
       if (directive === 'delete') {
@@ -215,7 +216,7 @@ function mergeList(ov: unknown[], pv: unknown[], fm: FieldMeta | undefined, orde
   patchItems.forEach((item, i) => {
     const id = identity(item[mk]);
     const existing = byId.get(id);
-    const base = existing && isObject(existing.value) ? existing.value : {};
+    const base = existing && isRecord(existing.value) ? existing.value : {};
     const merged = mergeMap(base, item, fm.fields, childPointer(path, i), depth + 1, ctx);
     if (merged === DELETE) return;
     if (existing) existing.value = merged;
@@ -236,8 +237,8 @@ export interface StrategicMergeOptions {
 
 /** Applies a strategic merge patch to a copy of `obj`. */
 export function applyStrategicMergePatch(obj: unknown, patch: unknown, opts: StrategicMergeOptions = {}): JsonObject {
-  if (!isObject(patch)) throw new PatchError('INVALID_PATCH', '', 'a strategic merge patch must be a JSON object');
-  const base: JsonObject = isObject(obj) ? cloneJson(obj) : {};
+  if (!isRecord(patch)) throw new PatchError('INVALID_PATCH', '', 'a strategic merge patch must be a JSON object');
+  const base: JsonObject = isRecord(obj) ? cloneJson(obj) : {};
   const kind = opts.kind ?? (typeof base['kind'] === 'string' ? base['kind'] : undefined);
   const meta = patchMetaForKind(kind) ?? GENERIC_META;
   const merged = mergeMap(base, patch, meta, '', 0, { directives: true });
@@ -246,7 +247,7 @@ export function applyStrategicMergePatch(obj: unknown, patch: unknown, opts: Str
 
 /** Merges an apply configuration (no directives; nulls delete) onto a copy of `obj`. */
 export function mergeApplied(obj: unknown, applied: JsonObject, meta: PatchMeta): JsonObject {
-  const base: JsonObject = isObject(obj) ? cloneJson(obj) : {};
+  const base: JsonObject = isRecord(obj) ? cloneJson(obj) : {};
   const merged = mergeMap(base, applied, meta, '', 0, { directives: false });
   return merged === DELETE ? {} : merged;
 }

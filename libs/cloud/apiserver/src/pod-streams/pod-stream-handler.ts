@@ -3,7 +3,7 @@
 // finds the pod, then hands the request to the registered PodStreamHandler.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { KubeObject } from '../meta';
+import type { KubeObject } from '@kedge/kube-core';
 
 export interface PodStreamTarget {
   namespace: string;

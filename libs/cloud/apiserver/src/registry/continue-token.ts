@@ -1,6 +1,6 @@
 // `continue` tokens: the revision the first page was read at and the last key returned, base64 so
 // clients treat them as opaque. A token whose revision was compacted away answers 410 Expired.
-import { badRequest } from '../errors';
+import { badRequest } from '@kedge/kube-core';
 
 export interface ContinuePosition {
   revision: number;

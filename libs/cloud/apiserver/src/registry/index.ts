@@ -10,4 +10,4 @@ export {
   type PropagationPolicy,
 } from './object-deletion';
 export { checkSelectableFields, fieldValueOf, matchesQuery, type ListQuery, type ObjectList } from './object-lists';
-export { decodeObject, decodeStored, isStorageCode, objectKey, objectPrefix, toApiError } from './object-codec';
+export { decodeObject, decodeStored, isStorageCode, objectKey, objectPrefix, toStatusError } from './object-codec';

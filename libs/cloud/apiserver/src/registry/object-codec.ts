@@ -1,8 +1,7 @@
 // Objects in storage: keys like etcd's, JSON values without resourceVersion (the revision is the
 // resourceVersion), and the storage errors turned into the Status errors clients expect.
-import { ApiError, alreadyExists, badRequest, expired, notFound, staleObject } from '../errors';
+import { alreadyExists, badRequest, expired, notFound, staleObject, StatusError, type KubeObject } from '@kedge/kube-core';
 import type { ResourceType } from '../resources';
-import type { KubeObject } from '../meta';
 import type { StoredObject } from '../storage';
 
 export function objectKey(type: ResourceType, namespace: string | undefined, name: string): string {
@@ -41,8 +40,8 @@ function storageCode(error: unknown): string | undefined {
 }
 
 /** A storage failure as the Status a client should see; errors that are not storage errors pass through. */
-export function toApiError(error: unknown, type: ResourceType, name: string): unknown {
-  if (error instanceof ApiError) return error;
+export function toStatusError(error: unknown, type: ResourceType, name: string): unknown {
+  if (error instanceof StatusError) return error;
   const ref = { group: type.group, resource: type.plural };
   switch (storageCode(error)) {
     case 'KEY_EXISTS':
@@ -54,9 +53,9 @@ export function toApiError(error: unknown, type: ResourceType, name: string): un
     case 'REVISION_COMPACTED':
       return expired(`The resourceVersion for the provided list is too old.`);
     case 'REVISION_TOO_NEW':
-      return new ApiError(504, 'Timeout', 'Too large resource version', { retryAfterSeconds: 1 });
+      return new StatusError(504, 'Timeout', 'Too large resource version', { retryAfterSeconds: 1 });
     case 'STORAGE_CLOSED':
-      return new ApiError(503, 'ServiceUnavailable', 'the API server is shutting down');
+      return new StatusError(503, 'ServiceUnavailable', 'the API server is shutting down');
     case 'INVALID_ARGUMENT':
       // storage refuses keys and values no valid request produces (NUL characters, lone surrogates)
       return badRequest(error instanceof Error ? error.message : String(error));

@@ -1,10 +1,9 @@
 // DELETE semantics of Kubernetes: preconditions, graceful deletion (pods on a node wait for it),
 // finalizers that hold an object in "deleting" state, and the propagation policies that the garbage
 // collector acts on (Orphan and Foreground through their finalizers, Background after the fact).
-import { formatTimestamp, recordAt, type KubeObject } from '../meta';
-import { conflict, notFound } from '../errors';
+import { conflict, formatTimestamp, notFound, recordAt, type KubeObject } from '@kedge/kube-core';
 import type { ResourceType } from '../resources';
-import { decodeStored, encodeObject, objectKey, toApiError } from './object-codec';
+import { decodeStored, encodeObject, objectKey, toStatusError } from './object-codec';
 import type { ResourceStore } from './resource-store';
 
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
@@ -99,6 +98,6 @@ export function deleteObject(
     if (options.dryRun) return { object: next, deleted: false };
     return { object: decodeStored(type, store.storage.update(key, stored.revision, encodeObject(type, next))), deleted: false };
   } catch (error) {
-    throw toApiError(error, type, name);
+    throw toStatusError(error, type, name);
   }
 }

@@ -1,12 +1,10 @@
 // Lists with label/field selectors and paging. Storage pages by key; selectors filter afterwards, so
 // a page keeps reading at the same revision until it has `limit` matches or the prefix is exhausted.
-import type { KubeObject } from '../meta';
-import { badRequest, expired } from '../errors';
+import { badRequest, expired, matchesFields, matchesLabels, type FieldRequirement, type KubeObject, type LabelRequirement } from '@kedge/kube-core';
 import type { ResourceType } from '../resources';
-import { matchesFields, matchesLabels, type FieldRequirement, type LabelRequirement } from '../selectors';
 import type { ObjectStorage } from '../storage';
 import { EXPIRED_CONTINUE_MESSAGE, decodeContinueToken, encodeContinueToken } from './continue-token';
-import { decodeStored, isStorageCode, objectPrefix, toApiError } from './object-codec';
+import { decodeStored, isStorageCode, objectPrefix, toStatusError } from './object-codec';
 
 export interface ListQuery {
   labelSelector: readonly LabelRequirement[];
@@ -101,7 +99,7 @@ export function listObjects(storage: ObjectStorage, type: ResourceType, namespac
     if (isStorageCode(error, 'REVISION_COMPACTED')) {
       throw expired(query.continueToken ? EXPIRED_CONTINUE_MESSAGE : `too old resource version: ${query.resourceVersion ?? ''}`);
     }
-    throw toApiError(error, type, '');
+    throw toStatusError(error, type, '');
   }
   const list: ObjectList = { items, resourceVersion: String(revision) };
   if (more && lastKey !== undefined) list.continueToken = encodeContinueToken({ revision, lastKey });

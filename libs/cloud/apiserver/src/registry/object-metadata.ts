@@ -1,7 +1,7 @@
 // The server-owned parts of ObjectMeta: what create sets, what update may not change, and when a
 // change counts as a new generation.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cloneJson, formatTimestamp, jsonEqual, type KubeObject } from '../meta';
+import { cloneJson, formatTimestamp, jsonEqual, type KubeObject } from '@kedge/kube-core';
 
 const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 

@@ -2,13 +2,11 @@
 // apiserver's generic registry: it owns metadata (uid, generation, timestamps, managedFields),
 // runs each type's strategy and validation, and maps storage errors to Status errors. Storage calls
 // are synchronous, so each read-modify-write below runs in one tick and cannot interleave with another.
-import { cloneJson, type KubeObject } from '../meta';
-import { badRequest, forbidden, invalid, notFound, staleObject, type StatusCause } from '../errors';
+import { badRequest, cloneJson, forbidden, formatTimestamp, invalid, notFound, staleObject, type KubeObject, type StatusCause } from '@kedge/kube-core';
 import { apiVersionOf, type ResourceCatalog, type ResourceType, type UpdateContext } from '../resources';
 import type { ObjectStorage } from '../storage';
-import { formatTimestamp } from '../meta';
 import { trackManagedFields } from '../managed-fields';
-import { decodeStored, encodeObject, isStorageCode, objectKey, toApiError } from './object-codec';
+import { decodeStored, encodeObject, isStorageCode, objectKey, toStatusError } from './object-codec';
 import { generatedName, initialiseMetadata, isNoOpUpdate, keepImmutableMetadata, nextGeneration } from './object-metadata';
 import { listObjects, type ListQuery, type ObjectList } from './object-lists';
 import { deleteObject, deletionBlocked, type DeleteOptions, type DeleteResult } from './object-deletion';
@@ -74,7 +72,7 @@ export class ResourceStore {
       } catch (error) {
         // a generated name that collides is retried, as apiserver does
         if (generate && attempt < GENERATE_NAME_ATTEMPTS && isStorageCode(error, 'KEY_EXISTS')) continue;
-        throw toApiError(error, type, meta.name ?? '');
+        throw toStatusError(error, type, meta.name ?? '');
       }
     }
   }
@@ -161,7 +159,7 @@ export class ResourceStore {
       }
       return decodeStored(type, this.storage.update(key, revision, encodeObject(type, next)));
     } catch (error) {
-      throw toApiError(error, type, previous.metadata.name ?? '');
+      throw toStatusError(error, type, previous.metadata.name ?? '');
     }
   }
 

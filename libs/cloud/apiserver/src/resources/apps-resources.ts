@@ -1,9 +1,9 @@
 // apps/v1 workloads: Deployment, ReplicaSet, DaemonSet, StatefulSet. They are stored and served with
 // kube-apiserver's defaults and validation, so `kubectl apply` round-trips; no controller acts on
 // them here (no ReplicaSets or pods are created, status only changes through /status).
-import { isRecord, recordAt, type KubeObject } from '../meta';
+import { isRecord, recordAt, type KubeObject, type TableConverter } from '@kedge/kube-core';
 import { toStatusCauses, validateWorkload, type WorkloadKind } from '../validation';
-import { daemonSetTable, deploymentTable, replicaSetTable, statefulSetTable, type TableConverter } from '../tables';
+import { daemonSetTable, deploymentTable, replicaSetTable, statefulSetTable } from '../tables';
 import { defineBuiltin } from './builtin-type';
 import { defaultPodSpec } from './core-resources';
 import type { ResourceType } from './resource-type';

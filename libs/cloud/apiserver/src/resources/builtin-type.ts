@@ -1,9 +1,7 @@
 // Shared defaults for the built-in types: one place says how status is kept apart from the rest,
 // how built-in validation is called, and which names a kind uses.
-import { cloneJson, type KubeObject } from '../meta';
-import type { StatusCause } from '../errors';
+import { cloneJson, type KubeObject, type StatusCause, type TableConverter } from '@kedge/kube-core';
 import { BUILTIN_KIND_SCOPES, validateBuiltin, validateObjectMeta } from '../validation';
-import type { TableConverter } from '../tables';
 import { ALL_VERBS, type NameRule, type ResourceType, type SubresourceName, type UpdateContext, type Verb } from './resource-type';
 
 export interface BuiltinSpec {

@@ -1,19 +1,8 @@
 // The core/v1 types this server serves, with the defaults and field selectors their clients rely on
 // (kubelet lists pods by spec.nodeName, kubectl describe lists events by involvedObject.*).
 import { randomInt } from 'node:crypto';
-import { arrayAt, isRecord, recordAt, stringAt, type KubeObject } from '../meta';
+import { arrayAt, configMapTable, endpointsTable, eventTable, isRecord, namespaceTable, nodeTable, podTable, recordAt, secretTable, serviceAccountTable, serviceTable, stringAt, type KubeObject } from '@kedge/kube-core';
 import { normalizeSecret } from '../validation';
-import {
-  configMapTable,
-  endpointsTable,
-  eventTable,
-  namespaceTable,
-  nodeTable,
-  podTable,
-  secretTable,
-  serviceAccountTable,
-  serviceTable,
-} from '../tables';
 import { defineBuiltin } from './builtin-type';
 import type { ResourceType, Verb } from './resource-type';
 

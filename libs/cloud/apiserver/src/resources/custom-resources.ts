@@ -1,7 +1,6 @@
 // Serving a CustomResourceDefinition: one ResourceType per served version, validated, pruned and
 // defaulted by the CRD's structural schema, printed with its additionalPrinterColumns.
-import { arrayAt, cloneJson, isRecord, recordAt, type KubeObject } from '../meta';
-import type { StatusCause } from '../errors';
+import { arrayAt, cloneJson, isRecord, recordAt, type KubeObject, type StatusCause } from '@kedge/kube-core';
 import { crdToDefinition, evaluatePrinterColumn } from '../crd';
 import { validateObjectMeta } from '../validation';
 import { customResourceTable, type PrinterColumn } from '../tables';

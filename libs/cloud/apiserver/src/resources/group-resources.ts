@@ -1,8 +1,8 @@
 // Built-in types outside the core group: leases, events.k8s.io/v1 (a second view of core events, as in
 // Kubernetes, where both versions share one etcd prefix) and CustomResourceDefinitions.
-import { arrayAt, isRecord, recordAt, type KubeObject } from '../meta';
+import { arrayAt, eventTable, isRecord, recordAt, type KubeObject } from '@kedge/kube-core';
 import { validateCustomResourceDefinition } from '../crd';
-import { customResourceDefinitionTable, eventTable, leaseTable } from '../tables';
+import { customResourceDefinitionTable, leaseTable } from '../tables';
 import { defineBuiltin } from './builtin-type';
 import { EVENT_FIELD_SELECTORS } from './core-resources';
 import type { ResourceType } from './resource-type';

@@ -1,9 +1,7 @@
 // What the server knows about one served resource (a group/version/plural): names for discovery and
 // messages, where its objects live in storage, and the per-type behaviour Kubernetes keeps in a
 // registry "strategy" (defaults on create, what an update may change, validation, table columns).
-import type { KubeObject } from '../meta';
-import type { StatusCause } from '../errors';
-import type { TableConverter } from '../tables';
+import type { KubeObject, StatusCause, TableConverter } from '@kedge/kube-core';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 

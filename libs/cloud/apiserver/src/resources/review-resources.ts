@@ -2,7 +2,7 @@
 // authorization.k8s.io/v1 SelfSubjectAccessReview (`kubectl auth can-i`), SelfSubjectRulesReview
 // (`kubectl auth can-i --list`) and SubjectAccessReview, authentication.k8s.io/v1 SelfSubjectReview
 // (`kubectl auth whoami`). Nothing is stored.
-import { defaultTable } from '../tables';
+import { defaultTable } from '@kedge/kube-core';
 import { defineBuiltin } from './builtin-type';
 import type { ResourceType } from './resource-type';
 

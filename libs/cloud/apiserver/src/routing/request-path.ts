@@ -1,7 +1,7 @@
 // What a URL path asks for, following apiserver's RequestInfoFactory: the non-resource endpoints
 // (/version, discovery, OpenAPI, health) or a resource request with group, version, namespace,
 // resource, name and subresource.
-import { badRequest, pathNotFound } from '../errors';
+import { badRequest, pathNotFound } from '@kedge/kube-core';
 
 export type NonResourcePath =
   | { kind: 'version' }

@@ -1,5 +1,5 @@
 // The Kubernetes verb of a request: HTTP method plus whether it names an object and asks to watch.
-import { methodNotAllowed } from '../errors';
+import { methodNotAllowed } from '@kedge/kube-core';
 import type { ResourcePath } from './request-path';
 
 export type RequestVerb =

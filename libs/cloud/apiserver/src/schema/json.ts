@@ -1,12 +1,13 @@
 // Deep copy for the schema walkers: values nested beyond MAX_DEPTH are shared rather than copied,
 // since validation has already reported them.
-import { MAX_DEPTH, isObject, setOwn, type JsonObject } from '../json';
+import { isRecord } from '@kedge/kube-core';
+import { MAX_DEPTH, setOwn, type JsonObject } from '../json';
 
 /** Deep copy of JSON data; values nested beyond MAX_DEPTH are shared rather than copied. */
 export function cloneJson<T>(value: T, depth = 0): T {
   if (depth > MAX_DEPTH) return value;
   if (Array.isArray(value)) return value.map((v) => cloneJson(v, depth + 1)) as T;
-  if (isObject(value)) {
+  if (isRecord(value)) {
     const out: JsonObject = {};
     for (const k of Object.keys(value)) setOwn(out, k, cloneJson(value[k], depth + 1));
     return out as T;

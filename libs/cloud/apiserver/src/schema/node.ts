@@ -1,7 +1,8 @@
 // The compiled form of an openAPIV3Schema. Compilation is tolerant: keywords of the wrong type are
 // ignored here (isStructuralSchema reports them), so a validator can always be built.
+import { isRecord } from '@kedge/kube-core';
 import type { JsonObject } from '../json';
-import { MAX_DEPTH, isObject, getOwn } from '../json';
+import { MAX_DEPTH, getOwn } from '../json';
 
 export interface SchemaNode {
   type?: string;
@@ -55,9 +56,9 @@ export function compilePattern(source: string): RegExp | undefined {
 }
 
 export function compileNode(raw: unknown, depth = 0): SchemaNode {
-  const s: JsonObject = isObject(raw) && depth <= MAX_DEPTH ? raw : {};
+  const s: JsonObject = isRecord(raw) && depth <= MAX_DEPTH ? raw : {};
   const sub = (v: unknown) => compileNode(v, depth + 1);
-  const list = (v: unknown) => (Array.isArray(v) ? v.filter(isObject).map(sub) : []);
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter(isRecord).map(sub) : []);
   const node: SchemaNode = {
     nullable: getOwn(s, 'nullable') === true,
     required: Array.isArray(getOwn(s, 'required')) ? (getOwn(s, 'required') as unknown[]).filter((r): r is string => typeof r === 'string') : [],
@@ -74,12 +75,12 @@ export function compileNode(raw: unknown, depth = 0): SchemaNode {
   const type = getOwn(s, 'type');
   if (typeof type === 'string' && type !== '') node.type = type;
   const props = getOwn(s, 'properties');
-  if (isObject(props)) node.properties = new Map(Object.keys(props).map((k) => [k, sub(props[k])]));
+  if (isRecord(props)) node.properties = new Map(Object.keys(props).map((k) => [k, sub(props[k])]));
   const ap = getOwn(s, 'additionalProperties');
   if (typeof ap === 'boolean') node.additionalProperties = ap;
-  else if (isObject(ap)) node.additionalProperties = sub(ap);
+  else if (isRecord(ap)) node.additionalProperties = sub(ap);
   const items = getOwn(s, 'items');
-  if (isObject(items)) node.items = sub(items);
+  if (isRecord(items)) node.items = sub(items);
   if (Array.isArray(getOwn(s, 'enum'))) node.enum = getOwn(s, 'enum') as unknown[];
   const setNum = <K extends keyof SchemaNode>(key: K, value: SchemaNode[K] | undefined) => {
     if (value !== undefined) node[key] = value;
@@ -107,6 +108,6 @@ export function compileNode(raw: unknown, depth = 0): SchemaNode {
   if (Array.isArray(keys)) node.listMapKeys = keys.filter((k): k is string => typeof k === 'string');
   if (node.hasDefault) node.default = getOwn(s, 'default');
   const not = getOwn(s, 'not');
-  if (isObject(not)) node.not = sub(not);
+  if (isRecord(not)) node.not = sub(not);
   return node;
 }

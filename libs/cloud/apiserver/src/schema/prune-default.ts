@@ -1,9 +1,9 @@
 // Pruning and defaulting as the apiextensions apiserver does them for structural schemas: unknown
 // fields are dropped unless x-kubernetes-preserve-unknown-fields; `default` fills missing fields
 // (and replaces nulls of non-nullable fields) top-down. Both return copies.
+import { cloneJson, isRecord } from '@kedge/kube-core';
 import type { JsonObject } from '../json';
-import { MAX_DEPTH, hasOwn, isObject, setOwn } from '../json';
-import { cloneJson } from './json';
+import { MAX_DEPTH, hasOwn, setOwn } from '../json';
 import type { SchemaNode } from './node';
 import { ROOT_FIELDS } from './validate';
 
@@ -16,7 +16,7 @@ function childSchema(node: SchemaNode, key: string): SchemaNode | undefined {
 export function pruneValue(node: SchemaNode, value: unknown, depth: number, root = false): unknown {
   if (depth > MAX_DEPTH) return value;
   if (Array.isArray(value)) return node.items ? value.map((v) => pruneValue(node.items as SchemaNode, v, depth + 1)) : cloneJson(value);
-  if (!isObject(value)) return value;
+  if (!isRecord(value)) return value;
   const out: JsonObject = {};
   for (const key of Object.keys(value)) {
     const v = value[key];
@@ -36,7 +36,7 @@ export function pruneValue(node: SchemaNode, value: unknown, depth: number, root
 export function defaultValue(node: SchemaNode, value: unknown, depth: number, root = false): unknown {
   if (depth > MAX_DEPTH) return value;
   if (Array.isArray(value)) return node.items ? value.map((v) => defaultValue(node.items as SchemaNode, v, depth + 1)) : cloneJson(value);
-  if (!isObject(value)) return value;
+  if (!isRecord(value)) return value;
   const out: JsonObject = cloneJson(value);
   for (const [key, prop] of node.properties ?? []) {
     if (root && key === 'metadata') continue;

@@ -1,9 +1,10 @@
 // Whether an openAPIV3Schema is structural (apiextensions' rules), so a CRD with a schema we could
 // not prune or default is refused with 422 instead of being served loosely.
+import { isRecord } from '@kedge/kube-core';
 import type { FieldError } from '../validation/index';
 import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, fieldWrongType, pathChild, pathIndex, pathKey } from '../validation/index';
 import type { JsonObject } from '../json';
-import { MAX_DEPTH, isObject, getOwn } from '../json';
+import { MAX_DEPTH, getOwn } from '../json';
 import { compileNode, compilePattern } from './node';
 import { validateValue } from './validate';
 
@@ -25,7 +26,7 @@ interface Ctx {
 }
 
 function checkNode(raw: unknown, path: string, ctx: Ctx, errs: FieldError[]): void {
-  if (!isObject(raw)) return void errs.push(fieldWrongType(path, raw, 'object'));
+  if (!isRecord(raw)) return void errs.push(fieldWrongType(path, raw, 'object'));
   if (ctx.depth > MAX_DEPTH) return void errs.push(fieldInvalid(path, '<nested>', `schemas may not nest deeper than ${MAX_DEPTH} levels`));
   const s: JsonObject = raw;
   const child = (k: string) => pathChild(path, k);
@@ -72,11 +73,11 @@ function checkNode(raw: unknown, path: string, ctx: Ctx, errs: FieldError[]): vo
 
   const next = (sub: Partial<Ctx>): Ctx => ({ root: false, inJunctor: ctx.inJunctor, depth: ctx.depth + 1, ...sub });
   const props = getOwn(s, 'properties');
-  const propNames = isObject(props) ? new Set(Object.keys(props)) : new Set<string>();
-  if (props !== undefined && !isObject(props)) errs.push(fieldWrongType(child('properties'), props, 'object'));
-  else if (isObject(props)) {
+  const propNames = isRecord(props) ? new Set(Object.keys(props)) : new Set<string>();
+  if (props !== undefined && !isRecord(props)) errs.push(fieldWrongType(child('properties'), props, 'object'));
+  else if (isRecord(props)) {
     for (const name of Object.keys(props)) checkNode(props[name], pathKey(child('properties'), name), next({}), errs);
-    if (ctx.root && isObject(props['metadata'])) checkRootMetadata(props['metadata'], pathKey(child('properties'), 'metadata'), errs);
+    if (ctx.root && isRecord(props['metadata'])) checkRootMetadata(props['metadata'], pathKey(child('properties'), 'metadata'), errs);
   }
   if (ctx.inJunctor && ctx.outerProps)
     for (const name of propNames) if (!ctx.outerProps.has(name)) errs.push(fieldRequired(pathKey(child('properties'), name), 'must also be specified outside of the junctor to be structural'));
@@ -84,8 +85,8 @@ function checkNode(raw: unknown, path: string, ctx: Ctx, errs: FieldError[]): vo
   const ap = getOwn(s, 'additionalProperties');
   if (ap !== undefined) {
     if (ctx.root) errs.push(fieldForbidden(child('additionalProperties'), 'must not be used at the root'));
-    if (isObject(props) && ap !== true) errs.push(fieldForbidden(child('additionalProperties'), 'additionalProperties and properties are mutual exclusive'));
-    if (isObject(ap)) checkNode(ap, child('additionalProperties'), next({}), errs);
+    if (isRecord(props) && ap !== true) errs.push(fieldForbidden(child('additionalProperties'), 'additionalProperties and properties are mutual exclusive'));
+    if (isRecord(ap)) checkNode(ap, child('additionalProperties'), next({}), errs);
     else if (typeof ap !== 'boolean') errs.push(fieldWrongType(child('additionalProperties'), ap, 'object'));
   }
   const items = getOwn(s, 'items');
@@ -132,7 +133,7 @@ function checkListType(s: JsonObject, path: string, errs: FieldError[]): void {
 function checkRootMetadata(meta: JsonObject, path: string, errs: FieldError[]): void {
   const allowed = new Set(['type', 'properties', 'description', 'title']);
   const props = getOwn(meta, 'properties');
-  const extra = Object.keys(meta).some((k) => !allowed.has(k)) || (isObject(props) && Object.keys(props).some((k) => k !== 'name' && k !== 'generateName'));
+  const extra = Object.keys(meta).some((k) => !allowed.has(k)) || (isRecord(props) && Object.keys(props).some((k) => k !== 'name' && k !== 'generateName'));
   if (extra) errs.push(fieldForbidden(path, 'must not specify anything other than name and generateName, but metadata is implicitly specified'));
   if (getOwn(meta, 'type') !== undefined && getOwn(meta, 'type') !== 'object') errs.push(fieldInvalid(pathChild(path, 'type'), getOwn(meta, 'type'), 'must be object'));
 }

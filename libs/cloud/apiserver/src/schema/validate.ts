@@ -1,5 +1,6 @@
 // Validation of an object against a compiled structural schema, with kube-openapi's wording:
 // `spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"`.
+import { isRecord } from '@kedge/kube-core';
 import type { FieldError } from '../validation/index';
 import {
   fieldForbidden,
@@ -13,7 +14,7 @@ import {
 } from '../validation/index';
 import { matchesFormat } from './formats';
 import type { JsonObject } from '../json';
-import { MAX_DEPTH, deepEqual, hasOwn, isObject } from '../json';
+import { MAX_DEPTH, deepEqual, hasOwn } from '../json';
 import type { SchemaNode } from './node';
 
 /** Fields every object has at its root whatever the schema says (the API layer checks metadata). */
@@ -22,7 +23,7 @@ export const ROOT_FIELDS = new Set(['apiVersion', 'kind', 'metadata']);
 function typeMatches(type: string, value: unknown): boolean {
   switch (type) {
     case 'object':
-      return isObject(value);
+      return isRecord(value);
     case 'array':
       return Array.isArray(value);
     case 'string':
@@ -69,7 +70,7 @@ export function validateValue(node: SchemaNode, value: unknown, path: string, er
   if (typeof value === 'number') validateNumber(node, value, path, errs);
   else if (typeof value === 'string') validateString(node, value, path, errs);
   else if (Array.isArray(value)) validateArray(node, value, path, errs, depth);
-  else if (isObject(value)) validateObject(node, value, path, errs, depth, root);
+  else if (isRecord(value)) validateObject(node, value, path, errs, depth, root);
 
   for (const sub of node.allOf) validateValue(sub, value, path, errs, depth + 1);
   const passes = (sub: SchemaNode) => {
@@ -117,7 +118,7 @@ function validateArray(node: SchemaNode, v: unknown[], path: string, errs: Field
   if (node.items) v.forEach((item, i) => validateValue(node.items as SchemaNode, item, pathIndex(path, i), errs, depth + 1));
   if (node.listType === 'set' || node.listType === 'map') {
     const keyOf = (item: unknown): string => {
-      if (node.listType === 'map' && isObject(item)) return JSON.stringify((node.listMapKeys ?? []).map((k) => (hasOwn(item, k) ? item[k] : null)));
+      if (node.listType === 'map' && isRecord(item)) return JSON.stringify((node.listMapKeys ?? []).map((k) => (hasOwn(item, k) ? item[k] : null)));
       return JSON.stringify(item) ?? '';
     };
     const seen = new Set<string>();
@@ -141,14 +142,14 @@ function validateObject(node: SchemaNode, v: JsonObject, path: string, errs: Fie
       const value = hasOwn(v, f) ? v[f] : undefined;
       if (typeof value !== 'string' || value === '') errs.push(fieldRequired(pathChild(path, f), 'must not be empty'));
     }
-    if (hasOwn(v, 'metadata') && v['metadata'] !== null && !isObject(v['metadata']))
+    if (hasOwn(v, 'metadata') && v['metadata'] !== null && !isRecord(v['metadata']))
       errs.push(fieldWrongType(pathChild(path, 'metadata'), v['metadata'], 'object'));
   }
   for (const key of keys) {
     const child = pathChild(path, key);
     const value = v[key];
     if (root && ROOT_FIELDS.has(key)) {
-      if (key === 'metadata' ? value !== null && !isObject(value) : typeof value !== 'string')
+      if (key === 'metadata' ? value !== null && !isRecord(value) : typeof value !== 'string')
         errs.push(fieldWrongType(child, value, key === 'metadata' ? 'object' : 'string'));
       if (key !== 'metadata' && node.properties?.has(key)) validateValue(node.properties.get(key) as SchemaNode, value, child, errs, depth + 1);
       continue;

@@ -1,7 +1,7 @@
 // /version, health checks, /metrics, discovery and OpenAPI.
 import type { ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { pathNotFound } from '../errors';
+import { pathNotFound } from '@kedge/kube-core';
 import { aggregatedDiscovery, aggregatedDiscoveryContentType, apiGroup, groupList, legacyVersions, resourceList } from '../discovery';
 import { negotiate, sendJson } from '../http';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_RESPONSE, openApiV2Json, openApiV2Protobuf, type OpenApiDocuments } from '../openapi';

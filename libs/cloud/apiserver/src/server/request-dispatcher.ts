@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
-import { ApiError, badRequest, internalError, pathNotFound, unauthorized, type Status } from '../errors';
+import { badRequest, internalError, pathNotFound, StatusError, unauthorized, type Status } from '@kedge/kube-core';
 import { negotiate, sendStatus } from '../http';
 import { effectiveUser, type Authenticator, type UserInfo } from '../auth';
 import { handlePodUpgrade, handleResourceRequest, parseFieldSelectorOnly, type HandlerServices, type ResourceRequest } from '../handlers';
@@ -141,9 +141,9 @@ export class RequestDispatcher {
   }
 
   private statusOf(error: unknown, request: IncomingMessage): Status {
-    if (error instanceof ApiError) return error.toStatus();
+    if (error instanceof StatusError) return error.toStatus();
     if (isValidationError(error)) {
-      return new ApiError(422, 'Invalid', error.message).toStatus();
+      return new StatusError(422, 'Invalid', error.message).toStatus();
     }
     // storage refuses keys and values no valid request can produce: the request was bad, not the server
     if (hasCode(error, 'INVALID_ARGUMENT')) return badRequest(error instanceof Error ? error.message : String(error)).toStatus();

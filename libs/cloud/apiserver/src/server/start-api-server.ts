@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { createLogger, type Logger } from '@kedge/telemetry';
+import { badRequest, type KubeObject } from '@kedge/kube-core';
 import {
   Authenticator,
   Authorizer,
@@ -18,7 +19,6 @@ import {
   type ServiceAccountTokenCheck,
   type StaticToken,
 } from '../auth';
-import { badRequest } from '../errors';
 import { CrdController, GarbageCollector, NamespaceController, type Controller } from '../controllers';
 import type { HandlerServices } from '../handlers';
 import { MAX_REQUEST_BODY_BYTES } from '../http';
@@ -29,7 +29,6 @@ import { PodStreamRegistry, type PodStreamHandler } from '../pod-streams';
 import { ResourceCatalog, type ResourceType } from '../resources';
 import { openSqliteStorage, type ObjectStorage } from '../storage';
 import { ResourceStore } from '../registry';
-import type { KubeObject } from '../meta';
 import { loadOrCreateAdminToken, loadOrCreateServiceAccountKey, resolveTlsMaterial, type ApiServerTlsOptions } from './credentials';
 import { SERVER_VERSION } from './non-resource-endpoints';
 import { RequestDispatcher } from './request-dispatcher';
@@ -80,7 +79,7 @@ export interface ApiServer {
   caCertPem: string;
   /**
    * A signed token for an existing ServiceAccount, as `kubectl create token` gets one (default: the
-   * server's audience, one hour); throws a 404 ApiError when the ServiceAccount does not exist.
+   * server's audience, one hour); throws a 404 StatusError when the ServiceAccount does not exist.
    */
   createServiceAccountToken(namespace: string, name: string, options?: { audiences?: string[]; expirationSeconds?: number }): string;
   storage: ObjectStorage;

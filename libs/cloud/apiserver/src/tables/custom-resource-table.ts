@@ -1,7 +1,6 @@
 // Columns of a custom resource: NAME, the CRD's additionalPrinterColumns (JSONPath into the object),
 // and AGE unless a column already shows the creation time.
-import { humanAge, type KubeObject } from '../meta';
-import { AGE_COLUMN, NAME_COLUMN, type TableColumn, type TableConverter } from './table-converter';
+import { AGE_COLUMN, humanAge, NAME_COLUMN, type KubeObject, type TableColumn, type TableConverter } from '@kedge/kube-core';
 
 export interface PrinterColumn {
   name: string;

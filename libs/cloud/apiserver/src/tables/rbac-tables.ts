@@ -1,7 +1,6 @@
 // Columns of `kubectl get` for the RBAC kinds, following kubernetes/pkg/printers/internalversion:
 // roles show when they were created, bindings the role they grant and (wide) whom they grant it to.
-import { arrayAt, humanAge, isRecord, stringAt, type KubeObject } from '../meta';
-import { AGE_COLUMN, NAME_COLUMN, column, type TableConverter } from './table-converter';
+import { AGE_COLUMN, arrayAt, column, humanAge, isRecord, NAME_COLUMN, stringAt, type KubeObject, type TableConverter } from '@kedge/kube-core';
 
 const CREATED_AT_COLUMN = column('Created At', 'CreationTimestamp is a timestamp representing the server time when this object was created.', { type: 'date' });
 

@@ -1,5 +1,6 @@
 // Entry point for built-in kinds: metadata rules with the kind's scope and name rule, then the
 // kind's own light checks. Unknown kinds yield no errors (the API layer decides what it serves).
+import { isRecord } from '@kedge/kube-core';
 import type { FieldError } from './field-error';
 import { fieldWrongType } from './field-error';
 import { validateObjectMeta } from './object-meta';
@@ -15,8 +16,8 @@ import {
   validateServiceAccount,
 } from './core-kinds';
 import { validatePodSpec } from './pod';
-import type { JsonObject } from './read';
-import { isObject, own } from './read';
+import type { JsonObject } from '../json';
+import { own } from './read';
 
 interface KindRule {
   namespaced: boolean;
@@ -50,7 +51,7 @@ export interface BuiltinValidationOptions {
 export function validateBuiltin(kind: string, obj: unknown, opts: BuiltinValidationOptions = {}): FieldError[] {
   const rule = Object.prototype.hasOwnProperty.call(KINDS, kind) ? KINDS[kind] : undefined;
   if (!rule) return [];
-  if (!isObject(obj)) return [fieldWrongType('', obj, 'object')];
+  if (!isRecord(obj)) return [fieldWrongType('', obj, 'object')];
   const errs = validateObjectMeta(own(obj, 'metadata'), {
     namespaced: rule.namespaced,
     kind,

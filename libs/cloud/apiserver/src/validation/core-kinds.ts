@@ -16,7 +16,7 @@ import {
 import { configMapKeyProblems, dns1123LabelProblems, dns1123SubdomainProblems, isCIDR, isIP, labelValueProblems, portNameProblems, qualifiedNameProblems } from './names';
 import { validateLabels } from './object-meta';
 import { PROTOCOLS, checkEnum, checkPort } from './pod';
-import type { JsonObject } from './read';
+import type { JsonObject } from '../json';
 import { own, readArray, readBoolean, readInteger, readObject, readRequiredString, readString, readStringMap } from './read';
 import { base64DecodedLength, isBase64 } from './secret';
 

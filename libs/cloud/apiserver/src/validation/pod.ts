@@ -4,7 +4,7 @@ import type { FieldError } from './field-error';
 import { fieldDuplicate, fieldInvalid, fieldNotSupported, fieldRequired, pathChild, pathIndex } from './field-error';
 import { dns1123LabelProblems, dns1123SubdomainProblems, portNameProblems } from './names';
 import { validateLabels } from './object-meta';
-import type { JsonObject } from './read';
+import type { JsonObject } from '../json';
 import { readArray, readBoolean, readInteger, readObject, readRequiredString, readString } from './read';
 
 export const PROTOCOLS = ['SCTP', 'TCP', 'UDP'] as const;

@@ -2,10 +2,11 @@
 // segments, every rule has verbs, resource rules name api groups and resources, non-resource URLs only
 // in cluster roles, bindings refer to a role they may refer to and name known subject kinds, and
 // roleRef never changes once a binding exists.
+import { isRecord } from '@kedge/kube-core';
 import type { FieldError } from './field-error';
 import { fieldInvalid, fieldNotSupported, fieldRequired, pathChild, pathIndex } from './field-error';
 import { validateObjectMeta } from './object-meta';
-import { isObject, own, readArray, readObject, readString } from './read';
+import { own, readArray, readObject, readString } from './read';
 
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 const SUBJECT_KINDS = ['ServiceAccount', 'User', 'Group'];
@@ -49,14 +50,14 @@ function validateRules(object: Record<string, unknown>, namespaced: boolean, err
 }
 
 export function validateRole(object: unknown): FieldError[] {
-  if (!isObject(object)) return [fieldRequired('metadata')];
+  if (!isRecord(object)) return [fieldRequired('metadata')];
   const errs = validateObjectMeta(own(object, 'metadata'), { namespaced: true, kind: 'Role', nameRule: 'path-segment' });
   validateRules(object, true, errs);
   return errs;
 }
 
 export function validateClusterRole(object: unknown): FieldError[] {
-  if (!isObject(object)) return [fieldRequired('metadata')];
+  if (!isRecord(object)) return [fieldRequired('metadata')];
   const errs = validateObjectMeta(own(object, 'metadata'), { namespaced: false, kind: 'ClusterRole', nameRule: 'path-segment' });
   validateRules(object, false, errs);
   const aggregation = readObject(own(object, 'aggregationRule'), 'aggregationRule', errs);
@@ -109,12 +110,12 @@ function validateSubject(subject: unknown, path: string, namespaced: boolean, er
 
 function validateBinding(object: unknown, previous: unknown, namespaced: boolean): FieldError[] {
   const kind = namespaced ? 'RoleBinding' : 'ClusterRoleBinding';
-  if (!isObject(object)) return [fieldRequired('metadata')];
+  if (!isRecord(object)) return [fieldRequired('metadata')];
   const errs = validateObjectMeta(own(object, 'metadata'), { namespaced, kind, nameRule: 'path-segment' });
   validateRoleRef(object, namespaced, errs);
   const subjects = readArray(own(object, 'subjects'), 'subjects', errs) ?? [];
   subjects.forEach((subject, index) => validateSubject(subject, pathIndex('subjects', index), namespaced, errs));
-  if (isObject(previous) && JSON.stringify(own(previous, 'roleRef')) !== JSON.stringify(own(object, 'roleRef'))) {
+  if (isRecord(previous) && JSON.stringify(own(previous, 'roleRef')) !== JSON.stringify(own(object, 'roleRef'))) {
     errs.push(fieldInvalid('roleRef', own(object, 'roleRef'), 'cannot change roleRef'));
   }
   return errs;
@@ -133,7 +134,7 @@ export function defaultSubjects(object: Record<string, unknown>): void {
   const subjects = own(object, 'subjects');
   if (!Array.isArray(subjects)) return;
   for (const subject of subjects) {
-    if (isObject(subject) && (subject['kind'] === 'User' || subject['kind'] === 'Group') && (subject['apiGroup'] ?? '') === '') {
+    if (isRecord(subject) && (subject['kind'] === 'User' || subject['kind'] === 'Group') && (subject['apiGroup'] ?? '') === '') {
       subject['apiGroup'] = RBAC_GROUP;
     }
   }

@@ -3,12 +3,8 @@
 // crash on `spec.containers: {}` and keep reporting the other errors.
 import type { FieldError } from './field-error';
 import { fieldRequired, fieldWrongType } from './field-error';
-
-export type JsonObject = Record<string, unknown>;
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isRecord } from '@kedge/kube-core';
+import type { JsonObject } from '../json';
 
 /** Own property read: inherited names such as `constructor` are never mistaken for fields. */
 export function own(obj: JsonObject, key: string): unknown {
@@ -18,7 +14,7 @@ export function own(obj: JsonObject, key: string): unknown {
 // null counts as absent, like omitted fields in Go's JSON decoding.
 export function readObject(value: unknown, path: string, errs: FieldError[]): JsonObject | undefined {
   if (value === undefined || value === null) return undefined;
-  if (isObject(value)) return value;
+  if (isRecord(value)) return value;
   errs.push(fieldWrongType(path, value, 'object'));
   return undefined;
 }

@@ -1,7 +1,7 @@
 // Secret data is base64 in JSON (Go []byte); stringData is a write-only convenience that the
 // server folds into data, as upstream's conversion does.
-import type { JsonObject } from './read';
-import { isObject } from './read';
+import { isRecord } from '@kedge/kube-core';
+import type { JsonObject } from '../json';
 
 // Go's base64.StdEncoding: padded, standard alphabet.
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -21,16 +21,16 @@ export function base64DecodedLength(value: string): number {
  * validateBuiltin('Secret') reports them; anything that is not an object is returned unchanged.
  */
 export function normalizeSecret(obj: unknown): unknown {
-  if (!isObject(obj) || !Object.prototype.hasOwnProperty.call(obj, 'stringData')) return obj;
+  if (!isRecord(obj) || !Object.prototype.hasOwnProperty.call(obj, 'stringData')) return obj;
   const stringData = obj['stringData'];
   const out: JsonObject = { ...obj };
   if (stringData === null || stringData === undefined) {
     delete out['stringData'];
     return out;
   }
-  if (!isObject(stringData)) return out;
+  if (!isRecord(stringData)) return out;
   const rawData = obj['data'];
-  if (rawData !== undefined && rawData !== null && !isObject(rawData)) return out;
+  if (rawData !== undefined && rawData !== null && !isRecord(rawData)) return out;
   const data: JsonObject = { ...(rawData ?? {}) };
   const rest: JsonObject = {};
   for (const [k, v] of Object.entries(stringData)) {

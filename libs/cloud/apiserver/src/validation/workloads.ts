@@ -2,13 +2,14 @@
 // pkg/apis/apps/validation, much reduced: the selector and its match with the template labels, the
 // pod template (through the pod spec validation, so paths read `spec.template.spec...`), counts,
 // update strategies, and what an update may not change. Runs on defaulted objects.
+import { isRecord } from '@kedge/kube-core';
 import type { FieldError } from './field-error';
 import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, pathChild } from './field-error';
 import { dns1035LabelProblems } from './names';
 import { validateAnnotations, validateLabels, validateObjectMeta } from './object-meta';
 import { validatePodSpec } from './pod';
-import type { JsonObject } from './read';
-import { isObject, own, readBoolean, readInteger, readObject, readString, readStringMap } from './read';
+import type { JsonObject } from '../json';
+import { own, readBoolean, readInteger, readObject, readString, readStringMap } from './read';
 import { isEmptySelector, readLabelSelector, selectorMatches, type LabelSelector } from './workload-selector';
 
 export const WORKLOAD_KINDS = ['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet'] as const;
@@ -40,7 +41,7 @@ function sameJson(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) || Array.isArray(b)) {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, index) => sameJson(item, b[index]));
   }
-  if (isObject(a) && isObject(b)) {
+  if (isRecord(a) && isRecord(b)) {
     const keys = Object.keys(a).filter((key) => a[key] !== undefined);
     return keys.length === Object.keys(b).filter((key) => b[key] !== undefined).length && keys.every((key) => sameJson(a[key], own(b, key)));
   }
@@ -135,7 +136,7 @@ function validateTemplate(spec: JsonObject, kind: WorkloadKind, selector: LabelS
   }
   const specPath = pathChild(path, 'spec');
   validatePodSpec(own(template, 'spec'), specPath, errs);
-  const podSpec = isObject(own(template, 'spec')) ? (own(template, 'spec') as JsonObject) : {};
+  const podSpec = isRecord(own(template, 'spec')) ? (own(template, 'spec') as JsonObject) : {};
   const restartPolicy = podSpec['restartPolicy'];
   if (typeof restartPolicy === 'string' && restartPolicy !== 'Always') {
     errs.push(fieldNotSupported(pathChild(specPath, 'restartPolicy'), restartPolicy, ['Always']));
@@ -147,7 +148,7 @@ function validateTemplate(spec: JsonObject, kind: WorkloadKind, selector: LabelS
 
 function validateDeploymentSpec(spec: JsonObject, errs: FieldError[]): void {
   validateStrategy(spec['strategy'], 'spec.strategy', DEPLOYMENT_STRATEGIES, errs, (update, path) => validateRollingUpdate(update, path, errs));
-  if (isObject(spec['strategy']) && spec['strategy']['type'] === 'RollingUpdate' && spec['strategy']['rollingUpdate'] === undefined) {
+  if (isRecord(spec['strategy']) && spec['strategy']['type'] === 'RollingUpdate' && spec['strategy']['rollingUpdate'] === undefined) {
     errs.push(fieldRequired('spec.strategy.rollingUpdate', 'this should be defaulted and never be nil'));
   }
   nonNegative(spec['revisionHistoryLimit'], 'spec.revisionHistoryLimit', errs);
@@ -210,7 +211,7 @@ function validateStatus(kind: WorkloadKind, value: unknown, errs: FieldError[]):
 
 /** Field errors of a workload (metadata included); `previous` is the stored object on update. */
 export function validateWorkload(kind: WorkloadKind, object: unknown, previous?: unknown): FieldError[] {
-  if (!isObject(object)) return [fieldInvalid('', object, 'must be an object')];
+  if (!isRecord(object)) return [fieldInvalid('', object, 'must be an object')];
   const errs = validateObjectMeta(own(object, 'metadata'), { namespaced: true, kind });
   const spec = readObject(own(object, 'spec'), 'spec', errs) ?? {};
   if (kind !== 'DaemonSet') nonNegative(spec['replicas'], 'spec.replicas', errs);
@@ -220,7 +221,7 @@ export function validateWorkload(kind: WorkloadKind, object: unknown, previous?:
   if (kind === 'Deployment') validateDeploymentSpec(spec, errs);
   if (kind === 'DaemonSet') validateDaemonSetSpec(spec, errs);
   if (kind === 'StatefulSet') validateStatefulSetSpec(spec, errs);
-  if (isObject(previous)) validateUpdate(kind, spec, isObject(own(previous, 'spec')) ? (own(previous, 'spec') as JsonObject) : {}, errs);
+  if (isRecord(previous)) validateUpdate(kind, spec, isRecord(own(previous, 'spec')) ? (own(previous, 'spec') as JsonObject) : {}, errs);
   validateStatus(kind, own(object, 'status'), errs);
   return errs;
 }

@@ -1,3 +1,3 @@
-// Watch streams over storage events.
+// Watch streams over storage events (the wire format is @kedge/kube-core's WatchStreamWriter).
 export { WatchStream, type WatchRequest, type WatchSettings } from './watch-stream';
-export { toWatchEvent, type WatchEvent, type WatchEventType, type WatchFilter } from './watch-events';
+export { toWatchEvent, type WatchFilter } from './watch-events';

@@ -1,6 +1,6 @@
 // The slice of core/v1 Pod that edged reads. Kept loose (optional everywhere) because the object comes
 // from the cloud through the store as plain JSON; edged must cope with fields it does not know.
-import type { KubeObject } from '@kedge/metamanager';
+import type { KubeObject } from '@kedge/kube-core';
 
 export interface KeyRef {
   name?: string;
@@ -91,14 +91,14 @@ export interface PodSpec {
 }
 
 export interface Pod extends KubeObject {
-  metadata: KubeObject['metadata'] & { uid: string; namespace: string; deletionGracePeriodSeconds?: number };
+  metadata: KubeObject['metadata'] & { name: string; uid: string; namespace: string; deletionGracePeriodSeconds?: number };
   spec: PodSpec;
 }
 
 /** A pod object from the store, or undefined when it lacks what edged needs to run it. */
 export function asPod(object: KubeObject): Pod | undefined {
   const spec = object['spec'] as PodSpec | undefined;
-  if (!spec || !Array.isArray(spec.containers) || !object.metadata.uid || !object.metadata.namespace) return undefined;
+  if (!spec || !Array.isArray(spec.containers) || !object.metadata.name || !object.metadata.uid || !object.metadata.namespace) return undefined;
   return object as Pod;
 }
 

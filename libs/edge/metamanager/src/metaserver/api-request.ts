@@ -1,7 +1,7 @@
 // Maps a request path to what it asks for. Only the shapes the core/v1 API uses are recognised;
 // anything else is a 404 Status, never an exception escaping the server.
+import { badRequest, pathNotFound, StatusError } from '@kedge/kube-core';
 import { coreResourceByPlural, type CoreResource } from '../kube-object';
-import { StatusError } from './status';
 
 export type ApiRoute =
   | { kind: 'root' | 'version' | 'api' | 'api-v1' | 'apis' | 'health' }
@@ -17,14 +17,14 @@ function segmentsOf(pathname: string): string[] {
       .filter((segment) => segment !== '')
       .map((segment) => decodeURIComponent(segment));
   } catch {
-    throw new StatusError('BadRequest', 'the request path is not valid percent-encoding');
+    throw badRequest('the request path is not valid percent-encoding');
   }
 }
 
 function resourceOf(plural: string): CoreResource {
   const resource = coreResourceByPlural(plural);
   if (resource === undefined) {
-    throw new StatusError('NotFound', `the server could not find the requested resource: MetaServer serves only pods, configmaps, secrets, services, endpoints and nodes`, {
+    throw new StatusError(404, 'NotFound', 'the server could not find the requested resource: MetaServer serves only pods, configmaps, secrets, services, endpoints and nodes', {
       kind: plural.slice(0, 63),
     });
   }
@@ -32,10 +32,10 @@ function resourceOf(plural: string): CoreResource {
 }
 
 function notFound(path: string): StatusError {
-  return new StatusError('NotFound', `the server could not find the requested resource (${path.slice(0, 200)})`);
+  return pathNotFound(path.slice(0, 200));
 }
 
-/** @throws StatusError NotFound / BadRequest */
+/** @throws StatusError 404 NotFound / 400 BadRequest */
 export function routeOf(pathname: string): ApiRoute {
   const segments = segmentsOf(pathname);
   const [first, second, third, fourth, fifth, sixth, ...rest] = segments;

@@ -1,12 +1,11 @@
 // get and list, answered from the local store only: the edge's copy is authoritative for what this
 // node runs, and answering locally is what keeps edge apps working while the cloud is unreachable.
+import { badRequest, buildTable, notFound, parseIncludeObject, type IncludeObject, type KubeObject, type ListMeta, type Table } from '@kedge/kube-core';
 import { CLUSTER_SCOPED_NAMESPACE } from '@kedge/protocol';
 import type { CoreResource } from '../kube-object';
 import type { ObjectSelector } from '../selectors';
 import type { MetaStore } from '../store/meta-store';
 import { decodeContinue, encodeContinue, isAfter, servedObject } from './served-object';
-import { StatusError } from './status';
-import { buildTable, parseIncludeObject } from './tables';
 
 export interface ReadFormat {
   table: boolean;
@@ -23,22 +22,45 @@ export function selectorOf(query: URLSearchParams): ObjectSelector {
   return selector;
 }
 
-/** A non-negative integer query parameter, or undefined when absent. @throws StatusError BadRequest */
+/** True when the client asked for a Table (kubectl get does; -o json/yaml does not). */
+export function wantsTable(accept: string | undefined): boolean {
+  return accept !== undefined && /as=Table/i.test(accept);
+}
+
+/** @throws StatusError 400 for an includeObject other than None, Metadata or Object */
+export function includeObjectOf(query: URLSearchParams): IncludeObject {
+  const includeObject = parseIncludeObject(query.get('includeObject'));
+  if (includeObject === undefined) throw badRequest(`includeObject: must be None, Metadata or Object, got ${JSON.stringify(query.get('includeObject')?.slice(0, 40))}`);
+  return includeObject;
+}
+
+/** `objects` (in served form) as the Table kubectl prints. */
+export function tableOf(resource: CoreResource, objects: KubeObject[], metadata: ListMeta, includeObject: IncludeObject): Table {
+  return buildTable(resource.table, objects, {
+    now: new Date(),
+    includeObject,
+    resourceVersion: metadata.resourceVersion,
+    continueToken: metadata.continue,
+    remainingItemCount: metadata.remainingItemCount,
+  });
+}
+
+/** A non-negative integer query parameter, or undefined when absent. @throws StatusError 400 BadRequest */
 export function integerParam(query: URLSearchParams, name: string): number | undefined {
   const value = query.get(name);
   if (value === null || value === '') return undefined;
-  if (!/^\d{1,15}$/.test(value)) throw new StatusError('BadRequest', `${name}: must be a non-negative integer, got ${JSON.stringify(value.slice(0, 40))}`);
+  if (!/^\d{1,15}$/.test(value)) throw badRequest(`${name}: must be a non-negative integer, got ${JSON.stringify(value.slice(0, 40))}`);
   return Number(value);
 }
 
 export function getBody(store: MetaStore, resource: CoreResource, namespace: string | undefined, name: string, format: ReadFormat): unknown {
   const stored = store.get(resource.type, namespace ?? CLUSTER_SCOPED_NAMESPACE, name);
   if (stored === undefined) {
-    throw new StatusError('NotFound', `${resource.plural} "${name.slice(0, 253)}" not found`, { name: name.slice(0, 253), kind: resource.plural });
+    throw notFound({ group: '', resource: resource.plural }, name.slice(0, 253));
   }
   const object = servedObject(stored, resource);
   if (!format.table) return object;
-  return buildTable(resource, [object], { resourceVersion: object.metadata.resourceVersion }, parseIncludeObject(format.query.get('includeObject')));
+  return tableOf(resource, [object], { resourceVersion: object.metadata.resourceVersion }, includeObjectOf(format.query));
 }
 
 /**
@@ -54,16 +76,16 @@ export function listBody(store: MetaStore, resource: CoreResource, namespace: st
   const listRevision = point?.rv ?? store.localRevision;
   let items = store.list(resource.type, namespace, selectorOf(query));
   if (point !== undefined) items = items.filter((stored) => isAfter(stored, point));
-  const metadata: Record<string, unknown> = { resourceVersion: String(listRevision) };
+  const metadata: ListMeta = { resourceVersion: String(listRevision) };
   if (limit !== undefined && limit > 0 && items.length > limit) {
     const last = items[limit - 1];
     if (last !== undefined) {
-      metadata['continue'] = encodeContinue({ rv: listRevision, namespace: last.namespace, name: last.name });
-      metadata['remainingItemCount'] = items.length - limit;
+      metadata.continue = encodeContinue({ rv: listRevision, namespace: last.namespace, name: last.name });
+      metadata.remainingItemCount = items.length - limit;
     }
     items = items.slice(0, limit);
   }
   const objects = items.map((stored) => servedObject(stored, resource));
-  if (format.table) return buildTable(resource, objects, metadata, parseIncludeObject(query.get('includeObject')));
+  if (format.table) return tableOf(resource, objects, metadata, includeObjectOf(query));
   return { kind: `${resource.kind}List`, apiVersion: 'v1', metadata, items: objects };
 }

@@ -3,8 +3,8 @@
 // resourceVersions are neither dense nor a sequence a watch could resume from here. The local change
 // log is (and it is on disk, so a watch resumes across edgecore restarts). The cloud's version stays
 // visible in an annotation for debugging "edge differs from cloud" questions.
-import { isPlainObject, type CoreResource, type KubeObject, type StoredObject } from '../kube-object';
-import { StatusError } from './status';
+import { badRequest, isRecord, type KubeObject } from '@kedge/kube-core';
+import type { CoreResource, StoredObject } from '../kube-object';
 
 export const CLOUD_RESOURCE_VERSION_ANNOTATION = 'metaserver.kedge.io/cloud-resource-version';
 
@@ -12,7 +12,7 @@ export const CLOUD_RESOURCE_VERSION_ANNOTATION = 'metaserver.kedge.io/cloud-reso
 export function servedObject(stored: StoredObject, resource: CoreResource): KubeObject {
   const metadata = { ...stored.object.metadata };
   metadata.resourceVersion = String(stored.localRevision);
-  const annotations = isPlainObject(metadata.annotations) ? metadata.annotations : {};
+  const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
   metadata.annotations = { ...annotations, [CLOUD_RESOURCE_VERSION_ANNOTATION]: stored.resourceVersion };
   if (!resource.namespaced) delete metadata.namespace;
   return { ...stored.object, apiVersion: 'v1', kind: resource.kind, metadata };
@@ -29,17 +29,17 @@ export function encodeContinue(point: ContinuePoint): string {
   return Buffer.from(JSON.stringify(point)).toString('base64url');
 }
 
-/** @throws StatusError BadRequest for a token this server did not make */
+/** @throws StatusError 400 BadRequest for a token this server did not make */
 export function decodeContinue(token: string): ContinuePoint {
   try {
     const point: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (isPlainObject(point) && Number.isSafeInteger(point['rv']) && typeof point['namespace'] === 'string' && typeof point['name'] === 'string') {
+    if (isRecord(point) && Number.isSafeInteger(point['rv']) && typeof point['namespace'] === 'string' && typeof point['name'] === 'string') {
       return { rv: point['rv'] as number, namespace: point['namespace'], name: point['name'] };
     }
   } catch {
     // reported below
   }
-  throw new StatusError('BadRequest', 'continue: not a token returned by this MetaServer; list again without it');
+  throw badRequest('continue: not a token returned by this MetaServer; list again without it');
 }
 
 /** Position after `point` in (namespace, name) order, the order lists are returned in. */

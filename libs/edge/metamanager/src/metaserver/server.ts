@@ -3,14 +3,13 @@
 // from local state only, so it keeps working while the cloud is unreachable.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { badRequest, internalError, isStatusError, StatusError, type Status } from '@kedge/kube-core';
 import type { Logger } from '@kedge/telemetry';
 import { InvalidSelectorError, MetaManagerError } from '../errors';
 import type { MetaStore } from '../store/meta-store';
 import { routeOf, type ApiRoute } from './api-request';
 import { apiGroupList, apiVersions, coreResourceList, rootPaths, versionInfo } from './discovery';
-import { getBody, listBody, selectorOf } from './reads';
-import { statusObject, StatusError, type StatusObject } from './status';
-import { wantsTable } from './tables';
+import { getBody, listBody, selectorOf, wantsTable } from './reads';
 import { isTrue, serveWatch } from './watch-stream';
 
 export interface MetaServerOptions {
@@ -43,7 +42,7 @@ function sendJson(response: ServerResponse, code: number, body: unknown): void {
   response.end(text);
 }
 
-function sendStatus(response: ServerResponse, status: StatusObject, headers: Record<string, string> = {}): void {
+function sendStatus(response: ServerResponse, status: Status, headers: Record<string, string> = {}): void {
   for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
   sendJson(response, status.code, status);
 }
@@ -98,14 +97,14 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
     request.resume();
     const method = request.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
-      sendStatus(response, statusObject('MethodNotAllowed', `${WRITE_REFUSAL} (${method.slice(0, 20)} ${String(request.url).slice(0, 200)})`), { allow: 'GET, HEAD' });
+      sendStatus(response, new StatusError(405, 'MethodNotAllowed', `${WRITE_REFUSAL} (${method.slice(0, 20)} ${String(request.url).slice(0, 200)})`).toStatus(), { allow: 'GET, HEAD' });
       return;
     }
     let url: URL;
     try {
       url = new URL(request.url ?? '/', 'http://metaserver.invalid');
     } catch {
-      sendStatus(response, statusObject('BadRequest', 'the request target is not a valid URL path'));
+      sendStatus(response, badRequest('the request target is not a valid URL path').toStatus());
       return;
     }
     serveRoute(request, response, routeOf(url.pathname), url.searchParams);
@@ -120,11 +119,11 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
         response.destroy();
         return;
       }
-      if (error instanceof StatusError) return sendStatus(response, error.status);
-      if (error instanceof InvalidSelectorError) return sendStatus(response, statusObject('BadRequest', error.message));
-      if (error instanceof MetaManagerError && error.code === 'STORE_CLOSED') return sendStatus(response, statusObject('InternalError', 'the edge store is closed (edgecore is stopping)'));
+      if (isStatusError(error)) return sendStatus(response, error.toStatus());
+      if (error instanceof InvalidSelectorError) return sendStatus(response, badRequest(error.message).toStatus());
+      if (error instanceof MetaManagerError && error.code === 'STORE_CLOSED') return sendStatus(response, internalError('the edge store is closed (edgecore is stopping)').toStatus());
       logger.error({ error, url: String(request.url).slice(0, 200) }, 'MetaServer request failed');
-      sendStatus(response, statusObject('InternalError', 'internal error in MetaServer; see the edgecore log'));
+      sendStatus(response, internalError('MetaServer failed; see the edgecore log').toStatus());
     }
   });
   // a malformed request line or header must cost one connection, never the process

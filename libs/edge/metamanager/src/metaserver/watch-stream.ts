@@ -1,19 +1,17 @@
-// Watch over HTTP: newline-delimited `{type, object}` JSON on a chunked 200 response, as the
-// Kubernetes API does. Resuming replays the local change log after the given resourceVersion (a
-// local revision) and then streams live changes; a revision the log no longer covers gets an ERROR
-// event with a 410 Expired Status, which makes informers list again.
+// Watch over HTTP from the local change log. Resuming replays the log after the given resourceVersion
+// (a local revision) and then streams live changes; a revision the log no longer covers gets an ERROR
+// event with a 410 Expired Status, which makes informers list again. The wire format (events,
+// bookmarks, timeout, slow-client cut-off) is kube-core's WatchStreamWriter.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StatusError, WatchStreamWriter, badRequest, bookmarkObject, selectedEventType, tooOldResourceVersion, type KubeObject } from '@kedge/kube-core';
 import type { Logger } from '@kedge/telemetry';
 import { LocalRevisionCompactedError } from '../errors';
-import type { CoreResource, KubeObject } from '../kube-object';
+import type { CoreResource } from '../kube-object';
 import { compileSelector, type ObjectSelector } from '../selectors';
 import type { ChangeEvent } from '../store/change-feed';
 import type { MetaStore } from '../store/meta-store';
-import { integerParam } from './reads';
+import { includeObjectOf, integerParam, tableOf } from './reads';
 import { servedObject } from './served-object';
-import { statusObject } from './status';
-import { StatusError } from './status';
-import { buildTable, parseIncludeObject } from './tables';
 
 export interface WatchRequest {
   store: MetaStore;
@@ -42,14 +40,20 @@ function startOf(query: URLSearchParams): 'now' | number {
   const version = query.get('resourceVersion');
   if (version === null || version === '' || version === '0') return 'now';
   if (!/^\d{1,15}$/.test(version)) {
-    throw new StatusError('BadRequest', `resourceVersion: ${JSON.stringify(version.slice(0, 40))} is not a resourceVersion this MetaServer issued (they are local revisions, decimal integers)`);
+    throw badRequest(`resourceVersion: ${JSON.stringify(version.slice(0, 40))} is not a resourceVersion this MetaServer issued (they are local revisions, decimal integers)`);
   }
   return Number(version);
 }
 
+/** The 410 for a revision the change log cannot resume from (compacted, or newer than a replaced database). */
+function expiredStatus(error: LocalRevisionCompactedError): StatusError {
+  if (error.requested < error.oldestResumable) return tooOldResourceVersion(error.requested, error.oldestResumable);
+  return new StatusError(410, 'Expired', error.message);
+}
+
 /**
  * Serves one watch until the client goes, timeoutSeconds passes, or `stops` is run (server close).
- * @throws StatusError (before anything is written) for bad parameters or selectors
+ * @throws StatusError (before anything is written) for bad parameters; InvalidSelectorError for bad selectors
  */
 export function serveWatch(request: IncomingMessage, response: ServerResponse, watch: WatchRequest, stops: Set<() => Promise<void>>): void {
   const { store, resource, namespace, query } = watch;
@@ -58,45 +62,28 @@ export function serveWatch(request: IncomingMessage, response: ServerResponse, w
   const start = startOf(query);
   // like Kubernetes, 0 or absent means the server's default: no watch is open-ended
   const timeoutSeconds = integerParam(query, 'timeoutSeconds') || watch.defaultTimeoutSeconds;
-  const includeObject = parseIncludeObject(query.get('includeObject'));
+  const includeObject = watch.table ? includeObjectOf(query) : undefined;
+  const encode = (object: KubeObject): unknown =>
+    includeObject === undefined ? object : tableOf(resource, [object], { resourceVersion: object.metadata.resourceVersion }, includeObject);
 
-  response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
-  response.flushHeaders();
-
-  let ended = false;
-  let timeoutTimer: NodeJS.Timeout | undefined;
-  let bookmarkTimer: NodeJS.Timeout | undefined;
-  let unsubscribe: (() => void) | undefined;
-  const closed = new Promise<void>((resolve) => response.once('close', resolve));
-  const stop = (): void => {
-    if (ended) return;
-    ended = true;
-    clearTimeout(timeoutTimer);
-    clearTimeout(bookmarkTimer);
-    unsubscribe?.();
-    stops.delete(stopForServerClose);
-    response.end();
-  };
+  const writer = new WatchStreamWriter(response, {
+    timeoutSeconds,
+    // every change up to the current revision has been written already: publishing is synchronous
+    bookmarks: isTrue(query.get('allowWatchBookmarks'))
+      ? { intervalMs: watch.bookmarkIntervalMs, object: () => bookmarkObject(resource.kind, 'v1', String(store.localRevision)) }
+      : undefined,
+    maxBufferedBytes: MAX_BUFFERED_BYTES,
+    onOverflow: () => watch.logger.warn({ resource: resource.plural }, 'ended a watch whose client stopped reading; it can resume from its last resourceVersion'),
+  });
   // for the server's close(): ends the watch and resolves once the final chunk is out (or the client left)
   const stopForServerClose = (): Promise<void> => {
-    stop();
-    return Promise.race([closed, new Promise<void>((resolve) => response.once('finish', resolve))]);
+    writer.close();
+    return writer.finished;
   };
   stops.add(stopForServerClose);
-  response.on('close', stop);
-  request.on('error', stop);
-
-  const write = (type: string, object: unknown): void => {
-    if (ended) return;
-    response.write(`${JSON.stringify({ type, object })}\n`);
-    if (response.writableLength > MAX_BUFFERED_BYTES) {
-      watch.logger.warn({ resource: resource.plural }, 'ended a watch whose client stopped reading; it can resume from its last resourceVersion');
-      stop();
-    }
-  };
-  const writeObject = (type: string, object: KubeObject): void => {
-    write(type, watch.table ? buildTable(resource, [object], { resourceVersion: object.metadata.resourceVersion }, includeObject) : object);
-  };
+  writer.onClose(() => stops.delete(stopForServerClose));
+  request.on('error', () => writer.close());
+  writer.open();
 
   // Which objects this watcher holds, tracked only with a selector: an object that stops matching
   // must reach the client as DELETED, and one that starts matching as ADDED. A watch resumed from a
@@ -107,22 +94,16 @@ export function serveWatch(request: IncomingMessage, response: ServerResponse, w
   const onChange = (event: ChangeEvent): void => {
     const object = servedObject(event.object, resource);
     if (!filtered) {
-      writeObject(event.type, object);
+      writer.send(event.type, encode(object));
       return;
     }
     const key = `${event.object.namespace}/${event.object.name}`;
-    const held = holds.get(key);
-    const matching = matches(object);
-    if (event.type === 'DELETED') {
-      if (matching || held === true) writeObject('DELETED', object);
-      holds.delete(key);
-    } else if (matching) {
-      writeObject(held === false || event.type === 'ADDED' ? 'ADDED' : 'MODIFIED', object);
-      holds.set(key, true);
-    } else {
-      if (held === true || (held === undefined && !exact && event.type === 'MODIFIED')) writeObject('DELETED', object);
-      holds.set(key, false);
-    }
+    const nowMatches = matches(object);
+    const usedToMatch = holds.get(key) ?? (event.type === 'MODIFIED' && !exact);
+    const type = selectedEventType(event.type, usedToMatch, nowMatches);
+    if (type !== undefined) writer.send(type, encode(object));
+    if (event.type === 'DELETED') holds.delete(key);
+    else holds.set(key, nowMatches);
   };
 
   let after: number;
@@ -130,39 +111,16 @@ export function serveWatch(request: IncomingMessage, response: ServerResponse, w
     // synchronous from here to subscribe: no change can commit in between
     for (const stored of store.list(resource.type, namespace)) onChange({ type: 'ADDED', object: stored });
     after = store.localRevision;
-    if (isTrue(query.get('sendInitialEvents'))) {
-      write('BOOKMARK', bookmark(resource, store.localRevision, { 'k8s.io/initial-events-end': 'true' }));
-    }
+    if (isTrue(query.get('sendInitialEvents'))) writer.send('BOOKMARK', bookmarkObject(resource.kind, 'v1', String(after), true));
   } else {
     after = start;
   }
+  if (writer.closed) return;
   try {
-    unsubscribe = store.watch(resource.type, namespace, after, onChange);
+    const unsubscribe = store.watch(resource.type, namespace, after, onChange);
+    writer.onClose(unsubscribe);
   } catch (error) {
     if (!(error instanceof LocalRevisionCompactedError)) throw error;
-    write('ERROR', statusObject('Expired', error.message));
-    stop();
-    return;
+    writer.sendError(expiredStatus(error).toStatus());
   }
-  if (ended) {
-    unsubscribe();
-    return;
-  }
-  // setTimeout fires at once for delays beyond 2^31-1 ms, so longer timeouts are capped (~24 days)
-  if (timeoutSeconds > 0) timeoutTimer = setTimeout(stop, Math.min(timeoutSeconds * 1000, 2 ** 31 - 1));
-  if (isTrue(query.get('allowWatchBookmarks'))) {
-    const sendBookmark = (): void => {
-      // every change up to the current revision has been written already: publishing is synchronous
-      write('BOOKMARK', bookmark(resource, store.localRevision));
-      if (!ended) bookmarkTimer = setTimeout(sendBookmark, watch.bookmarkIntervalMs);
-    };
-    bookmarkTimer = setTimeout(sendBookmark, watch.bookmarkIntervalMs);
-  }
-}
-
-/** A BOOKMARK's object: only kind and metadata.resourceVersion (plus annotations) carry meaning. */
-function bookmark(resource: CoreResource, revision: number, annotations?: Record<string, string>): Record<string, unknown> {
-  const metadata: Record<string, unknown> = { resourceVersion: String(revision) };
-  if (annotations) metadata['annotations'] = annotations;
-  return { kind: resource.kind, apiVersion: 'v1', metadata };
 }

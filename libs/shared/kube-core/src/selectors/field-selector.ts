@@ -1,6 +1,6 @@
 // Field selectors (`metadata.name=foo,status.phase!=Running`) with the escaping of
 // `k8s.io/apimachinery/pkg/fields`: `\,` `\=` `\!` and `\\` inside values.
-import { SelectorParseError } from './label-selector';
+import { SelectorParseError, checkSelectorLength } from './label-selector';
 
 export interface FieldRequirement {
   field: string;
@@ -35,12 +35,12 @@ function unescape(value: string): string {
     if (char === '\\') {
       const next = value[index + 1];
       if (next === undefined || !'\\,=!'.includes(next)) {
-        throw new SelectorParseError(`invalid field selector: invalid escape sequence in "${value}"`);
+        throw new SelectorParseError(`invalid field selector: invalid escape sequence in "${value}"`, 'fieldSelector');
       }
       result += next;
       index++;
     } else if (char === '=' || char === ',' || char === '!') {
-      throw new SelectorParseError(`invalid field selector: unescaped "${char}" in value "${value}"`);
+      throw new SelectorParseError(`invalid field selector: unescaped "${char}" in value "${value}"`, 'fieldSelector');
     } else {
       result += char;
     }
@@ -56,11 +56,12 @@ function parseTerm(term: string): FieldRequirement {
       return { field, operator, value: unescape(term.slice(index + token.length)) };
     }
   }
-  throw new SelectorParseError(`invalid selector: '${term}'; can't understand '${term}'`);
+  throw new SelectorParseError(`invalid selector: '${term}'; can't understand '${term}'`, 'fieldSelector');
 }
 
 export function parseFieldSelector(text: string | undefined): FieldRequirement[] {
   if (text === undefined || text.trim() === '') return [];
+  checkSelectorLength(text, 'fieldSelector');
   return splitUnescaped(text, ',')
     .filter((term) => term.trim() !== '')
     .map(parseTerm);

@@ -1,12 +1,21 @@
-// Pure parts: selector parsing and matching, request paths, ages, version order, pod STATUS cells.
+// Pure parts: selector parsing and matching (string and metav1.LabelSelector forms), ages, Status
+// errors, and the pod and node STATUS cells kubectl users read first.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SelectorParseError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../src/selectors';
-import { parseRequestPath } from '../src/routing';
-import { humanDuration } from '../src/meta';
-import { compareVersions } from '../src/resources';
-import { podTable, nodeTable } from '../src/tables';
-import { ApiError } from '../src/errors';
+import {
+  SelectorParseError,
+  humanDuration,
+  labelSelectorRequirements,
+  matchesFields,
+  matchesLabels,
+  nodeTable,
+  notFound,
+  parseFieldSelector,
+  parseLabelSelector,
+  podTable,
+  selectedEventType,
+  tooOldResourceVersion,
+} from '../src/index';
 
 describe('label selectors', () => {
   it('parses every operator and matches like apimachinery', () => {
@@ -58,20 +67,32 @@ describe('field selectors', () => {
   });
 });
 
-describe('request paths', () => {
-  it('resolves resource paths like the RequestInfoFactory', () => {
-    expect(parseRequestPath('/api/v1/namespaces/default/pods/web/log')).toMatchObject({ kind: 'resource', group: '', version: 'v1', namespace: 'default', resource: 'pods', name: 'web', subresource: 'log' });
-    expect(parseRequestPath('/api/v1/namespaces/demo')).toMatchObject({ resource: 'namespaces', name: 'demo', namespace: undefined });
-    expect(parseRequestPath('/api/v1/namespaces/demo/finalize')).toMatchObject({ resource: 'namespaces', name: 'demo', subresource: 'finalize' });
-    expect(parseRequestPath('/apis/example.com/v1/watch/namespaces/a/widgets')).toMatchObject({ group: 'example.com', resource: 'widgets', namespace: 'a', watchPath: true });
-    expect(parseRequestPath('/apis/example.com')).toEqual({ kind: 'group', group: 'example.com' });
-    expect(parseRequestPath('/openapi/v3/apis/example.com/v1')).toEqual({ kind: 'openapiV3', group: 'example.com', version: 'v1' });
-    expect(() => parseRequestPath('/api/v1/namespaces/a/pods/b/c/d')).toThrow(ApiError);
-    expect(() => parseRequestPath('/api/v1/pods/%zz')).toThrow(ApiError);
+
+describe('label selector objects', () => {
+  it('label selector objects - matchLabels and matchExpressions compile to the same requirements as the string form', () => {
+    const requirements = labelSelectorRequirements({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }, { key: 'legacy', operator: 'DoesNotExist' }] });
+    expect(requirements).toEqual(parseLabelSelector('app=web,tier in (a,b),!legacy'));
+    expect(matchesLabels(requirements, { app: 'web', tier: 'a' })).toBe(true);
+    expect(matchesLabels(requirements, { app: 'web', tier: 'a', legacy: '' })).toBe(false);
+    expect(labelSelectorRequirements({})).toEqual([]);
+  });
+
+  it('label selector objects - a bad requirement is a SelectorParseError naming its field', () => {
+    const fieldOf = (selector: Parameters<typeof labelSelectorRequirements>[0]): string | undefined => {
+      try {
+        labelSelectorRequirements(selector, 'spec.selector');
+        return undefined;
+      } catch (error) {
+        return error instanceof SelectorParseError ? error.field : 'not a SelectorParseError';
+      }
+    };
+    expect(fieldOf({ matchExpressions: [{ key: 'a', operator: 'Maybe' }] })).toBe('spec.selector.matchExpressions[0].operator');
+    expect(fieldOf({ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] })).toBe('spec.selector.matchExpressions[0].values');
+    expect(fieldOf({ matchExpressions: [{ operator: 'Exists' }] })).toBe('spec.selector.matchExpressions[0].key');
   });
 });
 
-describe('ages and versions', () => {
+describe('ages', () => {
   it('renders ages like duration.HumanDuration', () => {
     const seconds = (value: number) => humanDuration(value * 1000);
     expect(seconds(5)).toBe('5s');
@@ -84,11 +105,32 @@ describe('ages and versions', () => {
     expect(seconds(400 * 86400)).toBe('400d');
     expect(seconds(3 * 365 * 86400)).toBe('3y');
   });
+});
 
-  it('orders versions as Kubernetes prefers them', () => {
-    expect(['v1alpha1', 'v1beta1', 'foo', 'v2', 'v1', 'v1beta2', 'v10beta1'].sort(compareVersions)).toEqual([
-      'v2', 'v1', 'v10beta1', 'v1beta2', 'v1beta1', 'v1alpha1', 'foo',
-    ]);
+describe('status errors', () => {
+  it('status errors - NotFound names the object and 410 words a too old resourceVersion as kube-apiserver', () => {
+    expect(notFound({ group: 'apps', resource: 'deployments' }, 'web').toStatus()).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'deployments.apps "web" not found',
+      reason: 'NotFound',
+      details: { name: 'web', group: 'apps', kind: 'deployments' },
+      code: 404,
+    });
+    expect(tooOldResourceVersion('7', 12).toStatus()).toMatchObject({ code: 410, reason: 'Expired', message: 'too old resource version: 7 (12)' });
+  });
+});
+
+describe('watch events', () => {
+  it('watch events - a selected watcher sees leaving as DELETED, entering as ADDED, and never what never matched', () => {
+    expect(selectedEventType('MODIFIED', true, true)).toBe('MODIFIED');
+    expect(selectedEventType('MODIFIED', true, false)).toBe('DELETED');
+    expect(selectedEventType('MODIFIED', false, true)).toBe('ADDED');
+    expect(selectedEventType('MODIFIED', false, false)).toBeUndefined();
+    expect(selectedEventType('ADDED', false, false)).toBeUndefined();
+    expect(selectedEventType('DELETED', true, false)).toBe('DELETED');
   });
 });
 

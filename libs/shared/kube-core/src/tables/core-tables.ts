@@ -1,5 +1,7 @@
 // Columns of `kubectl get` for the core/v1 types, following kubernetes/pkg/printers/internalversion.
-import { arrayAt, fieldAt, humanAge, isRecord, recordAt, stringAt, type KubeObject } from '../meta';
+import { arrayAt, fieldAt, isRecord, recordAt, stringAt } from '../objects/json';
+import type { KubeObject } from '../objects/kube-object';
+import { humanAge } from '../objects/time-format';
 import { AGE_COLUMN, NAME_COLUMN, column, type TableConverter } from './table-converter';
 
 const name = (object: KubeObject): string => object.metadata.name ?? '';

@@ -1,6 +1,7 @@
 // Label selectors in the text form of `k8s.io/apimachinery/pkg/labels`:
 //   env=prod, tier==web, track!=canary, env in (a,b), env notin (a), gpu, !gpu, replicas>2
-// Parsing rejects what Kubernetes rejects, so `kubectl -l` typos fail the same way here.
+// and in the object form of metav1.LabelSelector (matchLabels, matchExpressions), both compiled to
+// the same requirements. Parsing rejects what Kubernetes rejects, so `kubectl -l` typos fail the same way here.
 
 export type LabelOperator = 'exists' | 'doesNotExist' | 'equals' | 'notEquals' | 'in' | 'notIn' | 'gt' | 'lt';
 
@@ -10,8 +11,29 @@ export interface LabelRequirement {
   values: string[];
 }
 
+/** A selector that does not parse; `field` says where it came from (`labelSelector`, `spec.selector.matchExpressions[0].operator`). */
 export class SelectorParseError extends Error {
   override readonly name = 'SelectorParseError';
+
+  constructor(
+    message: string,
+    readonly field = 'labelSelector',
+  ) {
+    super(message);
+  }
+}
+
+/** metav1.LabelSelectorRequirement as it arrives in JSON: every field may be missing. */
+export interface LabelSelectorRequirement {
+  key?: string;
+  operator?: string;
+  values?: string[];
+}
+
+/** metav1.LabelSelector (workload `spec.selector`, pod affinity terms). */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
 }
 
 const NAME_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -97,8 +119,16 @@ function parseRequirement(raw: string): LabelRequirement {
   return { key: text, operator: 'exists', values: [] };
 }
 
+/** Selectors come from query strings: bound them before any regular expression looks at them. */
+export const MAX_SELECTOR_LENGTH = 4096;
+
+export function checkSelectorLength(text: string, field: 'labelSelector' | 'fieldSelector'): void {
+  if (text.length > MAX_SELECTOR_LENGTH) throw new SelectorParseError(`${field} is longer than ${MAX_SELECTOR_LENGTH} characters`, field);
+}
+
 export function parseLabelSelector(text: string | undefined): LabelRequirement[] {
   if (text === undefined || text.trim() === '') return [];
+  checkSelectorLength(text, 'labelSelector');
   return splitRequirements(text).map(parseRequirement);
 }
 
@@ -126,7 +156,33 @@ export function matchesLabels(requirements: readonly LabelRequirement[], labels:
   });
 }
 
-/** matchLabels/matchExpressions of a metav1.LabelSelector (service selectors, ownerReferences-free users). */
-export function labelSelectorFromMap(selector: Readonly<Record<string, string>>): LabelRequirement[] {
-  return Object.entries(selector).map(([key, value]) => ({ key, operator: 'equals' as const, values: [value] }));
+const OBJECT_OPERATORS: Record<string, LabelOperator> = { In: 'in', NotIn: 'notIn', Exists: 'exists', DoesNotExist: 'doesNotExist' };
+
+/**
+ * The requirements of a metav1.LabelSelector, checked as apimachinery's LabelSelectorAsSelector does.
+ * An empty selector gives no requirements, i.e. it matches everything; callers that must refuse that
+ * (workload controllers) check for it first.
+ * @param field where the selector sits, e.g. `spec.selector`, for the error
+ * @throws SelectorParseError naming the field of the bad requirement
+ */
+export function labelSelectorRequirements(selector: LabelSelector | undefined, field = 'selector'): LabelRequirement[] {
+  const requirements: LabelRequirement[] = Object.entries(selector?.matchLabels ?? {}).map(([key, value]) => ({ key, operator: 'equals', values: [value] }));
+  (selector?.matchExpressions ?? []).forEach((expression, index) => {
+    const where = `${field}.matchExpressions[${index}]`;
+    const key = expression.key ?? '';
+    if (key === '') throw new SelectorParseError('required', `${where}.key`);
+    const operator = OBJECT_OPERATORS[String(expression.operator)];
+    if (operator === undefined) {
+      throw new SelectorParseError(`"${String(expression.operator)}" is not one of In, NotIn, Exists, DoesNotExist`, `${where}.operator`);
+    }
+    const values = expression.values ?? [];
+    if ((operator === 'in' || operator === 'notIn') && values.length === 0) {
+      throw new SelectorParseError(`must be non-empty for operator ${String(expression.operator)}`, `${where}.values`);
+    }
+    if ((operator === 'exists' || operator === 'doesNotExist') && values.length > 0) {
+      throw new SelectorParseError(`must be empty for operator ${String(expression.operator)}`, `${where}.values`);
+    }
+    requirements.push({ key, operator, values });
+  });
+  return requirements;
 }

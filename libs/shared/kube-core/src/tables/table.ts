@@ -1,5 +1,5 @@
 // The meta.k8s.io/v1 Table a list, a get or a watch event turns into when the client asks for one.
-import type { KubeObject } from '../meta';
+import type { KubeObject, ListMeta } from '../objects/kube-object';
 import type { TableColumn, TableConverter } from './table-converter';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
@@ -12,7 +12,7 @@ export interface TableRow {
 export interface Table {
   kind: 'Table';
   apiVersion: 'meta.k8s.io/v1';
-  metadata: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
+  metadata: ListMeta;
   columnDefinitions: TableColumn[];
   rows: TableRow[];
 }
@@ -22,6 +22,7 @@ export interface TableOptions {
   includeObject: IncludeObject;
   resourceVersion?: string;
   continueToken?: string;
+  remainingItemCount?: number;
 }
 
 function rowObject(object: KubeObject, includeObject: IncludeObject): Record<string, unknown> | undefined {
@@ -34,6 +35,7 @@ export function buildTable(converter: TableConverter, objects: readonly KubeObje
   const metadata: Table['metadata'] = {};
   if (options.resourceVersion !== undefined) metadata.resourceVersion = options.resourceVersion;
   if (options.continueToken !== undefined && options.continueToken !== '') metadata.continue = options.continueToken;
+  if (options.remainingItemCount !== undefined) metadata.remainingItemCount = options.remainingItemCount;
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

@@ -1,5 +1,5 @@
-// Every failure a client sees is a metav1.Status. ApiError carries one; the request dispatcher
-// turns any ApiError into the JSON body and HTTP code, and anything else into a 500 InternalError.
+// Every failure a client sees is a metav1.Status. StatusError carries one (code, reason, details naming
+// the object); a server turns a StatusError into the JSON body and HTTP code, and anything else into a 500.
 
 export type StatusReason =
   | 'BadRequest'
@@ -46,8 +46,8 @@ export interface Status {
   code: number;
 }
 
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
+export class StatusError extends Error {
+  override readonly name = 'StatusError';
 
   constructor(
     readonly code: number,
@@ -80,6 +80,6 @@ export function successStatus(details?: StatusDetails): Status {
   return status;
 }
 
-export function isApiError(error: unknown): error is ApiError {
-  return error instanceof ApiError;
+export function isStatusError(error: unknown): error is StatusError {
+  return error instanceof StatusError;
 }

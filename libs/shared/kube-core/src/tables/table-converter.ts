@@ -1,6 +1,6 @@
 // Server-side printing: kubectl asks for `as=Table` and prints the columns it gets, so these column
 // sets and cell formats are what users see from `kubectl get`.
-import type { KubeObject } from '../meta';
+import type { KubeObject } from '../objects/kube-object';
 
 export interface TableColumn {
   name: string;
