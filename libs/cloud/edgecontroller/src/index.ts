@@ -10,11 +10,8 @@ export {
   type StartEdgeControllerParams,
 } from './edge-controller';
 export type { DownstreamOptions, NodeSyncStats } from './downstream';
-export { EdgeControllerError, KubeApiError, UpstreamRefusedError, type UpstreamRefusal } from './errors';
-export { DEFAULT_INFORMER_BACKOFF, ManagedInformer, type InformerBackoff, type InformerEvent, type InformerSpec } from './informers';
+export { EdgeControllerError, UpstreamRefusedError, type UpstreamRefusal } from './errors';
 export { INVENTORY_TYPE, parseInventory, type InventoryItem } from './inventory';
-export { KubeJson } from './kube-json';
-export { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE } from './kube-writes';
 export { EDGECONTROLLER_SOURCE } from './node-queue';
 export { SYNC_TYPES, type KubeMeta, type KubeObject, type SyncType } from './objects';
 export { podReferences, type PodReferences } from './references';
