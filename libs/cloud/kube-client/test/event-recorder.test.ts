@@ -22,7 +22,7 @@ async function eventsAbout(api: TestApi, name: string): Promise<CoreV1Event[]> {
 describe('event recorder - aggregation', () => {
   it('event recorder - repeats of one event become one Event whose count grows, written at most once per interval', async () => {
     const api = await startTestApi(cleanup);
-    const recorder = new EventRecorder({ kubeConfig: api.kubeConfig, component: 'test-controller', logger: testLogger('events'), patchIntervalMs: 300 });
+    const recorder = new EventRecorder({ kubeConfig: api.kubeConfig, component: 'test-controller', logger: testLogger('events'), patchIntervalMs: 1_500 });
     cleanup.add(() => recorder.close());
     const target = await podTarget(api, 'p1');
 
