@@ -9,8 +9,9 @@
 //
 //   node --import tsx tools/bench/workloads.ts [--nodes 50] [--replicas 500] [--dry-run]
 import { loadavg } from 'node:os';
-import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '@kedge/apiserver';
+import { mergePatch } from '@kedge/kube-client';
 import { createLogger, createMetricsRegistry } from '@kedge/telemetry';
 import { waitFor } from '@kedge/testkit';
 import { startWorkloadControllers, type WorkloadControllers } from '@kedge/controllers';
@@ -44,7 +45,6 @@ const REPLICAS = positiveInteger('replicas', flags.replicas);
 const TIMEOUT_MS = 600_000;
 /** the ReplicaSet controller's most pod creates per sync (its BURST) */
 const CREATES_PER_SYNC = 500;
-const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const stamp = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 let server: ApiServer | undefined;

@@ -1,11 +1,10 @@
 // Creating, deleting, adopting and releasing the pods of a controller (upstream's PodControl and
 // ControllerRefManager), through client-node.
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import { mergePatch } from './runtime/controller-context';
+import { isConflict, isNotFound, mergePatch } from '@kedge/kube-client';
 import type { OwnerReference } from '@kedge/kube-core';
 import type { KubeObject, Meta, Pod, PodSpec, PodTemplate } from './objects';
 import { controllerOf, isDeleting, nameOf, namespaceOf } from './objects';
-import { httpStatusOf } from './spec-error';
 
 export function controllerReference(owner: KubeObject & { metadata?: Meta }, kind: string): OwnerReference {
   return { apiVersion: 'apps/v1', kind, name: nameOf(owner), uid: owner.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
@@ -45,7 +44,7 @@ export class PodControl {
         body: { preconditions: { uid: pod.metadata?.uid } } as never,
       });
     } catch (error) {
-      if (httpStatusOf(error) !== 404 && httpStatusOf(error) !== 409) throw error;
+      if (!isNotFound(error) && !isConflict(error)) throw error;
     }
   }
 
@@ -68,7 +67,7 @@ export class PodControl {
         mergePatch(),
       );
     } catch (error) {
-      if (httpStatusOf(error) !== 404) throw error;
+      if (!isNotFound(error)) throw error;
     }
   }
 }
@@ -101,7 +100,7 @@ export async function claimPods(
       claimed.push(pod);
     } catch (error) {
       // someone changed the pod meanwhile; the next pass looks again
-      if (httpStatusOf(error) !== 409 && httpStatusOf(error) !== 404) throw error;
+      if (!isConflict(error) && !isNotFound(error)) throw error;
     }
   }
   return claimed;

@@ -12,18 +12,3 @@ export class InvalidSpecError extends Error {
     super(`${field}: ${detail}`);
   }
 }
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The HTTP status of a client-node ApiException (field `code`) or a KubeApiError (`status`). */
-export function httpStatusOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const record = error as Record<string, unknown>;
-  for (const field of ['code', 'status', 'statusCode']) {
-    const value = record[field];
-    if (typeof value === 'number' && value >= 100 && value < 600) return value;
-  }
-  return undefined;
-}

@@ -2,7 +2,7 @@
 // server reachable through a client-node KubeConfig, the way kube-controller-manager and
 // kube-scheduler run in-process in K3s. They share one informer per resource.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { DEFAULT_INFORMER_BACKOFF, type InformerBackoff } from '@kedge/edgecontroller';
+import { DEFAULT_INFORMER_BACKOFF, EventRecorder, type InformerBackoff, type WorkQueue } from '@kedge/kube-client';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
 import { DaemonSetController } from './daemonset/daemonset-controller';
@@ -10,8 +10,6 @@ import { DeploymentController } from './deployment/deployment-controller';
 import { ReplicaSetController } from './replicaset/replicaset-controller';
 import { ControllerMetrics } from './runtime/controller-metrics';
 import { createApiClients, createInformers, type ControllerContext } from './runtime/controller-context';
-import { EventRecorder } from './runtime/event-recorder';
-import type { WorkQueue } from './runtime/work-queue';
 import { Scheduler } from './scheduling/scheduler';
 
 export type WorkloadControllerName = 'scheduler' | 'replicaset' | 'deployment' | 'daemonset';
@@ -40,10 +38,12 @@ export function startWorkloadControllers(params: StartWorkloadControllersParams)
   const logger = params.logger.child({ module: 'workload-controllers' });
   const metrics = new ControllerMetrics(params.registry);
   const informers = createInformers(params.kubeConfig, logger, params.informerBackoff ?? DEFAULT_INFORMER_BACKOFF);
+  const events = new EventRecorder({ kubeConfig: params.kubeConfig, component: 'kedge-controller-manager', logger });
+  const schedulerEvents = new EventRecorder({ kubeConfig: params.kubeConfig, component: 'default-scheduler', logger });
   const context: ControllerContext = {
     logger,
     metrics,
-    events: new EventRecorder(params.kubeConfig, 'kedge-controller-manager', logger),
+    events,
     ...createApiClients(params.kubeConfig),
     informers,
     now: params.now ?? Date.now,
@@ -51,7 +51,7 @@ export function startWorkloadControllers(params: StartWorkloadControllersParams)
   };
   const wanted = new Set(params.controllers ?? ['scheduler', 'replicaset', 'deployment', 'daemonset']);
   const queues: WorkQueue[] = [];
-  if (wanted.has('scheduler')) queues.push(new Scheduler({ ...context, events: new EventRecorder(params.kubeConfig, 'default-scheduler', logger) }).queue);
+  if (wanted.has('scheduler')) queues.push(new Scheduler({ ...context, events: schedulerEvents }).queue);
   if (wanted.has('replicaset')) queues.push(new ReplicaSetController(context).queue);
   if (wanted.has('deployment')) queues.push(new DeploymentController(context).queue);
   if (wanted.has('daemonset')) queues.push(new DaemonSetController(context).queue);
@@ -68,6 +68,8 @@ export function startWorkloadControllers(params: StartWorkloadControllersParams)
       for (const queue of queues) queue.stop();
       await Promise.allSettled(all.map((shared) => shared.informer.stop()));
       await Promise.all(queues.map((queue) => queue.idle()));
+      events.close();
+      schedulerEvents.close();
       metrics.remove();
     },
   };

@@ -5,8 +5,9 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '@kedge/apiserver';
+import { mergePatch } from '@kedge/kube-client';
 import { createLogger, createMetricsRegistry } from '@kedge/telemetry';
 import { waitFor } from '@kedge/testkit';
 import type { Registry } from 'prom-client';
@@ -25,8 +26,6 @@ export interface PodView {
   spec: { nodeName?: string };
   status?: { phase?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
 }
-
-const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export class WorkloadTestCluster {
   readonly core: CoreV1Api;

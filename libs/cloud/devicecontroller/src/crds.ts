@@ -1,8 +1,9 @@
 // Installs kedge's CRDs if missing and waits until the API server reports them Established.
 import { kedgeCrdManifests } from '@kedge/device-api';
+import { errorMessage, isConflict, isNotFound } from '@kedge/kube-client';
 import type { Logger } from '@kedge/telemetry';
 import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { CrdInstallError, errorMessage, httpStatusOf } from './errors';
+import { CrdInstallError } from './errors';
 
 export interface InstallCrdsOptions {
   timeoutMs?: number;
@@ -22,12 +23,12 @@ export async function installCrds(kubeConfig: KubeConfig, logger: Logger, option
     try {
       await api.readCustomResourceDefinition({ name });
     } catch (error) {
-      if (httpStatusOf(error) !== 404) throw new CrdInstallError(`reading CRD ${name}: ${errorMessage(error)}`, { cause: error });
+      if (!isNotFound(error)) throw new CrdInstallError(`reading CRD ${name}: ${errorMessage(error)}`, { cause: error });
       try {
         await api.createCustomResourceDefinition({ body: toClientModel(manifest) as V1CustomResourceDefinition });
         logger.info({ crd: name }, 'CRD installed');
       } catch (createError) {
-        if (httpStatusOf(createError) !== 409) throw new CrdInstallError(`creating CRD ${name}: ${errorMessage(createError)}`, { cause: createError });
+        if (!isConflict(createError)) throw new CrdInstallError(`creating CRD ${name}: ${errorMessage(createError)}`, { cause: createError });
       }
     }
     const deadline = Date.now() + timeoutMs;

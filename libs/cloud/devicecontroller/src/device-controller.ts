@@ -9,14 +9,14 @@
 // - Up: `update node/<n>/<ns>/twin/<name>` (the device's whole reported state) is merged into
 //   Device.status through the status subresource, if the device is bound to that node.
 import { DEVICES_GROUP, DEVICES_VERSION, type Device, type DeviceModel } from '@kedge/device-api';
+import { ManagedInformer, errorMessage, type InformerEvent } from '@kedge/kube-client';
 import { Group, Operation, newErrorResponse, newMessage, newResponse, parseCloudResource, type Message } from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import type { Logger } from '@kedge/telemetry';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { installCrds } from './crds';
-import { TwinRefusedError, errorMessage } from './errors';
-import { DEFAULT_INFORMER_BACKOFF, KubeJson, ManagedInformer, type InformerEvent } from '@kedge/edgecontroller';
+import { TwinRefusedError } from './errors';
 import { membershipOf, versionOf } from './membership';
 import { DeviceStatusWriter, statusFromReport } from './upstream';
 
@@ -93,10 +93,8 @@ export function startDeviceController(params: StartDeviceControllerParams): Devi
       if (device.metadata?.namespace === model.metadata?.namespace && device.spec?.deviceModelRef?.name === model.metadata?.name) markDirty(device.spec?.nodeName);
     }
   };
-  // the edge controller's self-restarting informer, on raw JSON lists of the device CRDs
-  const kubeJson = new KubeJson(kubeConfig);
   const informer = <T extends Device | DeviceModel>(plural: string, onEvent: (event: InformerEvent, object: T) => void) =>
-    new ManagedInformer<T>(kubeConfig, kubeJson, { resource: plural, path: `/apis/${DEVICES_GROUP}/${DEVICES_VERSION}/${plural}` }, logger, () => undefined, DEFAULT_INFORMER_BACKOFF, onEvent);
+    new ManagedInformer<T>({ kubeConfig, resource: plural, path: `/apis/${DEVICES_GROUP}/${DEVICES_VERSION}/${plural}`, logger, onEvent });
   const informers = {
     devices: informer<Device>('devices', onDevice),
     models: informer<DeviceModel>('devicemodels', onModel),

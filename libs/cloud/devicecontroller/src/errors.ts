@@ -29,12 +29,3 @@ export class TwinRefusedError extends DeviceControllerError {
 export class CrdInstallError extends DeviceControllerError {
   override readonly name = 'CrdInstallError';
 }
-
-export function httpStatusOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -2,7 +2,8 @@
 // libs/edge/devicetwin/README.md). It is merged into Device.status through the status subresource.
 import type { Device, DeviceTwin } from '@kedge/device-api';
 import { DEVICES_GROUP, DEVICES_VERSION } from '@kedge/device-api';
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { mergePatch } from '@kedge/kube-client';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { TwinRefusedError } from './errors';
 
 export interface TwinReport {
@@ -56,7 +57,7 @@ export class DeviceStatusWriter {
   async patch(namespace: string, name: string, status: StatusPatch): Promise<Device> {
     return (await this.api.patchNamespacedCustomObjectStatus(
       { group: DEVICES_GROUP, version: DEVICES_VERSION, namespace, plural: 'devices', name, body: { status } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      mergePatch(),
     )) as Device;
   }
 }

@@ -1,10 +1,10 @@
 // Cloud → edge sync for every connected node: a session per connection, resync by inventory, a
 // diff of desired against what the edge has (or will have once its queue is acked), and the node
 // queue that delivers the difference. See README.md "Sync rules" for the contract.
+import { errorMessage } from '@kedge/kube-client';
 import { Operation, type Message } from '@kedge/protocol';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import type { DesiredState } from './desired-state';
-import { errorMessage } from './errors';
 import type { InventoryItem } from './inventory';
 import type { EdgeControllerMetrics } from './metrics';
 import { NodeQueue } from './node-queue';

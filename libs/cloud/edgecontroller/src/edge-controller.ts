@@ -1,5 +1,6 @@
 // startEdgeController: informers → desired sets → per-node queues down through CloudHub, and the
 // upstream handler for what edges send back, all on the router group `resource`.
+import { EDGE_ROLE_LABEL, KubeJson, ManagedInformer, type InformerBackoff, type InformerEvent } from '@kedge/kube-client';
 import { Group, Operation, parseCloudResource, type Message } from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import type { Logger } from '@kedge/telemetry';
@@ -7,9 +8,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { DesiredState } from './desired-state';
 import { Downstream, type DownstreamHub, type DownstreamOptions, type NodeSyncStats } from './downstream';
-import { DEFAULT_INFORMER_BACKOFF, ManagedInformer, type InformerBackoff, type InformerEvent } from './informers';
-import { KubeJson } from './kube-json';
-import { EDGE_ROLE_LABEL, KubeWrites } from './kube-writes';
+import { KubeWrites } from './kube-writes';
 import { EdgeControllerMetrics } from './metrics';
 import type { KubeObject } from './objects';
 import { Upstream } from './upstream';
@@ -61,8 +60,7 @@ export function startEdgeController(params: StartEdgeControllerParams): EdgeCont
   const logger = params.logger.child({ module: 'edgecontroller' });
   const now = options.now ?? Date.now;
   const metrics = new EdgeControllerMetrics(registry);
-  const kubeJson = new KubeJson(kubeConfig);
-  const backoff = options.informerBackoff ?? DEFAULT_INFORMER_BACKOFF;
+  const json = new KubeJson(kubeConfig);
 
   // the informers' callbacks need the desired state and downstream, which need the informers'
   // caches; callbacks only run after start(), when both are set
@@ -70,7 +68,17 @@ export function startEdgeController(params: StartEdgeControllerParams): EdgeCont
   const dirty = (nodes: Iterable<string>): void => wired.downstream?.markDirty(nodes);
   const desiredState = (): DesiredState | undefined => wired.desired;
   const informer = (resource: string, path: string, onEvent: (event: InformerEvent, object: KubeObject) => void, labelSelector?: string) =>
-    new ManagedInformer(kubeConfig, kubeJson, labelSelector === undefined ? { resource, path } : { resource, path, labelSelector }, logger, (resource) => metrics.informerRestarts.inc({ resource }), backoff, onEvent);
+    new ManagedInformer<KubeObject>({
+      kubeConfig,
+      json,
+      resource,
+      path,
+      ...(labelSelector === undefined ? {} : { labelSelector }),
+      ...(options.informerBackoff === undefined ? {} : { backoff: options.informerBackoff }),
+      logger,
+      onEvent,
+      onRestart: (resource) => metrics.informerRestarts.inc({ resource }),
+    });
 
   const name = (object: KubeObject): string => object.metadata?.name ?? '';
   const namespace = (object: KubeObject): string => object.metadata?.namespace ?? '';

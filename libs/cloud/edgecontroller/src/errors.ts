@@ -31,32 +31,3 @@ export class UpstreamRefusedError extends EdgeControllerError {
     super(message);
   }
 }
-
-/** A Kubernetes API call failed; `status` is the HTTP status when there was one. */
-export class KubeApiError extends EdgeControllerError {
-  override readonly name = 'KubeApiError';
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** The HTTP status of an error thrown by @kubernetes/client-node or by KubeJson, if it has one. */
-export function httpStatusOf(error: unknown): number | undefined {
-  if (error instanceof KubeApiError) return error.status;
-  if (typeof error === 'object' && error !== null) {
-    const record = error as Record<string, unknown>;
-    for (const field of ['code', 'statusCode']) {
-      const value = record[field];
-      if (typeof value === 'number' && value >= 100 && value < 600) return value;
-    }
-  }
-  return undefined;
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -1,5 +1,5 @@
 // @kedge/edgecontroller: the cloud side of cloud→edge sync (KubeEdge's EdgeController + reliable
-// delivery, with resync by edge inventory) and the node lifecycle for autonomous edge nodes.
+// delivery, with resync by edge inventory) and the upstream handling of what edges report.
 export {
   DEFAULT_DOWNSTREAM_OPTIONS,
   startEdgeController,
@@ -9,14 +9,9 @@ export {
   type EdgeControllerStats,
   type StartEdgeControllerParams,
 } from './edge-controller';
-export { startNodeLifecycle, type NodeLifecycle, type StartNodeLifecycleParams } from './node-lifecycle';
 export type { DownstreamOptions, NodeSyncStats } from './downstream';
-export { EdgeControllerError, KubeApiError, UpstreamRefusedError, type UpstreamRefusal } from './errors';
-export { DEFAULT_INFORMER_BACKOFF, ManagedInformer, type InformerBackoff, type InformerEvent, type InformerSpec } from './informers';
+export { EdgeControllerError, UpstreamRefusedError, type UpstreamRefusal } from './errors';
 export { INVENTORY_TYPE, parseInventory, type InventoryItem } from './inventory';
-export { KubeJson } from './kube-json';
-export { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE } from './kube-writes';
-export { NODE_STATUS_UNKNOWN_REASON, UNREACHABLE_TAINT_KEY } from './lifecycle-rules';
 export { EDGECONTROLLER_SOURCE } from './node-queue';
 export { SYNC_TYPES, type KubeMeta, type KubeObject, type SyncType } from './objects';
 export { podReferences, type PodReferences } from './references';

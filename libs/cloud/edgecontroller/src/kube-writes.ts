@@ -1,30 +1,14 @@
 // The Kubernetes writes behind upstream messages, through client-node's typed clients. Status and
 // lease changes are JSON merge patches (application/merge-patch+json), which every API server takes.
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Event,
-  type KubeConfig,
-  type V1Lease,
-  type V1Node,
-  type V1Pod,
-} from '@kubernetes/client-node';
-import { httpStatusOf } from './errors';
-import { microTime } from './time';
+import { CoordinationV1Api, CoreV1Api, type CoreV1Event, type KubeConfig, type V1Lease, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE, isConflict, isNotFound, mergePatch, microTime } from '@kedge/kube-client';
 
-export const EDGE_ROLE_LABEL = 'node-role.kubernetes.io/edge';
-export const AUTONOMY_ANNOTATION = 'kedge.io/autonomy';
-export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const DEFAULT_LEASE_DURATION_SECONDS = 40;
 /** label prefix a node may not set on itself (Kubernetes NodeRestriction does the same) */
 const RESTRICTED_LABEL_PREFIX = 'node-restriction.kubernetes.io/';
 const NODE_STATUS_FIELDS = ['conditions', 'addresses', 'capacity', 'allocatable', 'nodeInfo', 'daemonEndpoints', 'images', 'phase'] as const;
 
 type Json = Record<string, unknown>;
-
-const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 function record(value: unknown): Json | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
@@ -82,13 +66,13 @@ export class KubeWrites {
         // some API servers drop status on create: write it through the status subresource as well
         return Object.keys(status).length === 0 ? created : await this.patchNodeStatus(nodeName, status);
       } catch (error) {
-        if (httpStatusOf(error) !== 409) throw error;
+        if (!isConflict(error)) throw error;
       }
     }
     try {
       return await this.patchNodeStatus(nodeName, status);
     } catch (error) {
-      if (httpStatusOf(error) !== 404 || create) throw error;
+      if (!isNotFound(error) || create) throw error;
       return this.registerNode(nodeName, content, true);
     }
   }
@@ -109,19 +93,18 @@ export class KubeWrites {
     try {
       return await this.coordination.patchNamespacedLease({ name: nodeName, namespace: NODE_LEASE_NAMESPACE, body: { spec } }, mergePatch());
     } catch (error) {
-      if (httpStatusOf(error) !== 404) throw error;
+      if (!isNotFound(error)) throw error;
     }
     const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: nodeName, namespace: NODE_LEASE_NAMESPACE }, spec };
     try {
       return await this.coordination.createNamespacedLease({ namespace: NODE_LEASE_NAMESPACE, body: body as unknown as V1Lease });
     } catch (error) {
-      const status = httpStatusOf(error);
-      if (status === 409) return this.coordination.patchNamespacedLease({ name: nodeName, namespace: NODE_LEASE_NAMESPACE, body: { spec } }, mergePatch());
-      if (status !== 404) throw error;
+      if (isConflict(error)) return this.coordination.patchNamespacedLease({ name: nodeName, namespace: NODE_LEASE_NAMESPACE, body: { spec } }, mergePatch());
+      if (!isNotFound(error)) throw error;
     }
     // the namespace itself is missing (a fresh API server): create it, then the lease
     await this.core.createNamespace({ body: { metadata: { name: NODE_LEASE_NAMESPACE } } }).catch((error: unknown) => {
-      if (httpStatusOf(error) !== 409) throw error;
+      if (!isConflict(error)) throw error;
     });
     return this.coordination.createNamespacedLease({ namespace: NODE_LEASE_NAMESPACE, body: body as unknown as V1Lease });
   }
@@ -135,7 +118,7 @@ export class KubeWrites {
     try {
       await this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0, ...(uid === undefined ? {} : { body: { preconditions: { uid } } }) });
     } catch (error) {
-      if (httpStatusOf(error) !== 404) throw error;
+      if (!isNotFound(error)) throw error;
     }
   }
 
@@ -148,7 +131,7 @@ export class KubeWrites {
     try {
       await this.core.createNamespacedEvent({ namespace, body: event as unknown as CoreV1Event });
     } catch (error) {
-      if (httpStatusOf(error) !== 409) throw error;
+      if (!isConflict(error)) throw error;
     }
   }
 }

@@ -3,11 +3,12 @@
 // object named is that node's own, and refuses (error answer, log line, metric) anything else.
 import { CLUSTER_SCOPED_NAMESPACE, Operation, newErrorResponse, newResponse, parseCloudResource, type CloudResource, type Message } from '@kedge/protocol';
 import type { ObjectCache, V1Pod } from '@kubernetes/client-node';
+import { NODE_LEASE_NAMESPACE, errorMessage, httpStatusOf, isNotFound } from '@kedge/kube-client';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import type { DesiredState } from './desired-state';
-import { UpstreamRefusedError, errorMessage, httpStatusOf } from './errors';
+import { UpstreamRefusedError } from './errors';
 import { INVENTORY_TYPE, parseInventory, type InventoryItem } from './inventory';
-import { NODE_LEASE_NAMESPACE, nodeStatusFrom, type KubeWrites } from './kube-writes';
+import { nodeStatusFrom, type KubeWrites } from './kube-writes';
 import type { EdgeControllerMetrics } from './metrics';
 import { EDGECONTROLLER_SOURCE } from './node-queue';
 import type { KubeObject } from './objects';
@@ -125,7 +126,7 @@ export class Upstream {
     try {
       pod = await this.deps.writes.readPod(namespace, name);
     } catch (error) {
-      if (httpStatusOf(error) === 404) refuse('not-found', `pod ${namespace}/${name} does not exist`);
+      if (isNotFound(error)) refuse('not-found', `pod ${namespace}/${name} does not exist`);
       throw error;
     }
     if (pod.spec?.nodeName !== node) refuse('pod-not-bound', `pod ${namespace}/${name} is not bound to node "${node}"`);

@@ -1,6 +1,6 @@
 // Resync by inventory: an edge that was away converges exactly on reconnect and is sent only what
 // changed meanwhile.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { mergePatch } from '@kedge/kube-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newMessage } from '@kedge/protocol';
 import { Cleanup, createTestPki, waitFor, type TestPki } from '@kedge/testkit';
@@ -16,8 +16,6 @@ beforeAll(async () => {
 });
 afterEach(() => cleanup.run());
 afterAll(() => cleanup.run());
-
-const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 describe('edgecontroller sync - reconnect', () => {
   it('an edge that reconnects with its inventory converges exactly and receives only what changed', async () => {

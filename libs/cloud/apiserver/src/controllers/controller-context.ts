@@ -1,5 +1,6 @@
 // What every controller gets: the store it writes through (the same one the HTTP handlers use, so
-// controllers obey the same rules), the catalog, a logger and the clock.
+// controllers obey the same rules), the catalog, a logger and the clock; and their work queue.
+import { WorkQueue } from '@kedge/kube-client';
 import type { Logger } from '@kedge/telemetry';
 import { StatusError, type KubeObject } from '@kedge/kube-core';
 import type { ResourceCatalog, ResourceType } from '../resources';
@@ -53,3 +54,13 @@ export function watchFromNow(context: ControllerContext, prefix: string, listene
 }
 
 export const CONTROLLER_MANAGER = 'kedge-apiserver';
+
+/**
+ * The work queue of an in-process controller: kube-client's, as the workload controllers use. Keys are
+ * processed outside the storage event callback that added them (storage tells watchers synchronously
+ * inside the writing call, and a controller should not write from inside someone else's write); a key
+ * whose step threw is retried after 1 s, doubling up to a minute.
+ */
+export function controllerQueue(context: ControllerContext, name: string, reconcile: (key: string) => void): WorkQueue {
+  return new WorkQueue({ name, logger: context.logger.child({ controller: name }), reconcile, baseDelayMs: 1_000, maxDelayMs: 60_000 });
+}

@@ -1,13 +1,13 @@
 // CustomResourceDefinitions come alive here: a CRD's resources are added to the catalog (so discovery
 // and routing see them) before its status says Established, which is what `kubectl wait --for
 // condition=established` waits for. A deleted CRD first loses all its objects, then goes.
+import type { WorkQueue } from '@kedge/kube-client';
 import { arrayAt, formatTimestamp, isRecord, jsonEqual, recordAt, type KubeObject } from '@kedge/kube-core';
 import { crdStatusConditions } from '../crd';
 import { customResourceTypes, type ResourceType } from '../resources';
 import { CRD_CLEANUP_FINALIZER } from '../registry';
 import type { WatchHandle } from '../storage';
-import { CONTROLLER_MANAGER, ignoring, watchFromNow, type Controller, type ControllerContext } from './controller-context';
-import { WorkQueue } from './work-queue';
+import { CONTROLLER_MANAGER, controllerQueue, ignoring, watchFromNow, type Controller, type ControllerContext } from './controller-context';
 
 const CLEANUP_RETRY_MS = 1000;
 
@@ -23,7 +23,7 @@ export class CrdController implements Controller {
     const crds = context.catalog.find('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
     if (crds === undefined) throw new Error('the customresourcedefinitions resource is not served');
     this.crds = crds;
-    this.queue = new WorkQueue('crd', (name) => this.reconcile(name), context.logger);
+    this.queue = controllerQueue(context, 'crd', (name) => this.reconcile(name));
   }
 
   start(): void {

@@ -2,12 +2,12 @@
 // a deleted owner are deleted (Background) or have the reference removed when other owners remain;
 // `orphan` and `foregroundDeletion` finalizers on a deleting owner release or delete its dependents
 // first. Owners of kinds this server does not serve are never assumed gone.
+import type { WorkQueue } from '@kedge/kube-client';
 import type { KubeObject, OwnerReference } from '@kedge/kube-core';
 import type { ResourceType } from '../resources';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, decodeStored } from '../registry';
 import type { StorageEvent, WatchHandle } from '../storage';
-import { CONTROLLER_MANAGER, eventObject, ignoring, type Controller, type ControllerContext } from './controller-context';
-import { WorkQueue } from './work-queue';
+import { CONTROLLER_MANAGER, controllerQueue, eventObject, ignoring, type Controller, type ControllerContext } from './controller-context';
 
 interface IndexedObject {
   uid: string;
@@ -25,7 +25,7 @@ export class GarbageCollector implements Controller {
   private readonly dependents = new Map<string, Set<string>>();
 
   constructor(private readonly context: ControllerContext) {
-    this.queue = new WorkQueue('garbage-collector', (item) => this.process(item), context.logger);
+    this.queue = controllerQueue(context, 'garbage-collector', (item) => this.process(item));
   }
 
   start(): void {

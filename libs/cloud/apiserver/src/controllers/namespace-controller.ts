@@ -1,10 +1,10 @@
 // Namespaces: the four that exist from the start, a `default` ServiceAccount in each, and deletion:
 // a Terminating namespace has its contents deleted, then its `kubernetes` finalizer removed, and goes.
+import type { WorkQueue } from '@kedge/kube-client';
 import { recordAt, type KubeObject } from '@kedge/kube-core';
 import type { ResourceType } from '../resources';
 import type { WatchHandle } from '../storage';
-import { CONTROLLER_MANAGER, eventObject, ignoring, watchFromNow, type Controller, type ControllerContext } from './controller-context';
-import { WorkQueue } from './work-queue';
+import { CONTROLLER_MANAGER, controllerQueue, eventObject, ignoring, watchFromNow, type Controller, type ControllerContext } from './controller-context';
 
 export const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const RECHECK_MS = 1000;
@@ -17,7 +17,7 @@ export class NamespaceController implements Controller {
   private readonly serviceAccounts: ResourceType | undefined;
 
   constructor(private readonly context: ControllerContext) {
-    this.queue = new WorkQueue('namespace', (name) => this.reconcile(name), context.logger);
+    this.queue = controllerQueue(context, 'namespace', (name) => this.reconcile(name));
     const namespaces = context.catalog.find('', 'v1', 'namespaces');
     if (namespaces === undefined) throw new Error('the namespaces resource is not served');
     this.namespaces = namespaces;

@@ -3,6 +3,7 @@
 // scheduler is busy). Pods leave nodes that stop matching, force-deleted when their node is gone.
 // RollingUpdate replaces old pods within maxUnavailable; OnDelete leaves them. A node that is merely
 // unreachable keeps its daemon pod and gets no rollout until it is back.
+import { isNotFound, mergePatch, type ReconcileOutcome, type WorkQueue } from '@kedge/kube-client';
 import type { DaemonSet, Node, Pod } from '../objects';
 import { controllerOf, createdAt, isDeleting, keyOf, nameOf, namespaceOf, splitKey } from '../objects';
 import { claimPods, podFromTemplate, PodControl } from '../pod-control';
@@ -10,10 +11,8 @@ import { becomesAvailableAt, isPodActive, isPodAvailable, isPodReady } from '../
 import { compileLabelSelector } from '../selectors';
 import { podTemplateHash } from '../deployment/pod-template-hash';
 import { resolveIntOrPercent } from '../deployment/rolling-update';
-import { createControllerQueue, mergePatch, type ControllerContext } from '../runtime/controller-context';
+import { createControllerQueue, type ControllerContext } from '../runtime/controller-context';
 import { Expectations } from '../runtime/expectations';
-import type { ReconcileOutcome, WorkQueue } from '../runtime/work-queue';
-import { httpStatusOf } from '../spec-error';
 import { daemonPlacement, daemonTolerations, type Placement } from './daemon-placement';
 
 export const CONTROLLER_REVISION_HASH_LABEL = 'controller-revision-hash';
@@ -176,7 +175,7 @@ export class DaemonSetController {
       try {
         await this.context.apps.patchNamespacedDaemonSetStatus({ name: nameOf(daemonSet), namespace: namespaceOf(daemonSet), body: { status } }, mergePatch());
       } catch (error) {
-        if (httpStatusOf(error) !== 404) throw error;
+        if (!isNotFound(error)) throw error;
       }
     }
     const next = Math.min(...firstPods.map((pod) => becomesAvailableAt(pod, minReadySeconds, now) ?? Infinity));

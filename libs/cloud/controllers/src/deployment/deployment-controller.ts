@@ -3,14 +3,13 @@
 // the status `kubectl rollout status` waits for. `kubectl rollout undo` works because kubectl copies
 // an old set's template back into the Deployment, which makes that set the new one again.
 import type { V1ReplicaSet } from '@kubernetes/client-node';
+import { isConflict, isNotFound, mergePatch, type ReconcileOutcome, type WorkQueue } from '@kedge/kube-client';
 import type { Deployment, ReplicaSet } from '../objects';
 import { controllerOf, isDeleting, keyOf, nameOf, namespaceOf, splitKey } from '../objects';
 import { controllerReference } from '../pod-control';
 import { isPodActive } from '../pod-state';
 import { compileLabelSelector } from '../selectors';
-import { createControllerQueue, mergePatch, type ControllerContext } from '../runtime/controller-context';
-import type { ReconcileOutcome, WorkQueue } from '../runtime/work-queue';
-import { httpStatusOf } from '../spec-error';
+import { createControllerQueue, type ControllerContext } from '../runtime/controller-context';
 import { deploymentConditions, deploymentCounts } from './deployment-status';
 import { podTemplateHash, POD_TEMPLATE_HASH_LABEL, sameTemplate } from './pod-template-hash';
 import { newReplicaSetReplicas, scaleDownOldReplicaSets, surgeAndUnavailable, type SurgeAndUnavailable } from './rolling-update';
@@ -132,7 +131,7 @@ export class DeploymentController {
       this.scaled(deployment, nameOf(body), 0, replicas);
       return { ...body, metadata: { ...body.metadata, uid: created.metadata?.uid, resourceVersion: created.metadata?.resourceVersion } };
     } catch (error) {
-      if (httpStatusOf(error) !== 409) throw error;
+      if (!isConflict(error)) throw error;
       const existing = this.context.informers.replicaSets.get(nameOf(body), namespaceOf(deployment));
       if (existing !== undefined && sameTemplate(existing.spec?.template, deployment.spec?.template)) return undefined; // ours, the cache is just behind
       // another template hashes to the same name: count the collision so the next hash differs (as upstream)
@@ -183,7 +182,7 @@ export class DeploymentController {
         await this.context.apps.deleteNamespacedReplicaSet({ name: nameOf(set), namespace: namespaceOf(set) });
         this.context.logger.info({ deployment: keyOf(deployment), replicaset: nameOf(set) }, 'old replicaset pruned (revisionHistoryLimit)');
       } catch (error) {
-        if (httpStatusOf(error) !== 404) throw error;
+        if (!isNotFound(error)) throw error;
       }
     }
   }
@@ -230,7 +229,7 @@ export class DeploymentController {
       try {
         await this.context.apps.patchNamespacedDeploymentStatus({ name: nameOf(deployment), namespace: namespaceOf(deployment), body: { status } }, mergePatch());
       } catch (error) {
-        if (httpStatusOf(error) !== 404) throw error;
+        if (!isNotFound(error)) throw error;
       }
     }
     return deadlineAt === undefined ? undefined : { requeueAfterMs: Math.max(1000, deadlineAt - now + 100) };

@@ -1,15 +1,14 @@
 // The ReplicaSet controller: keeps spec.replicas active pods from the template, adopts matching
 // orphans, deletes the extras that hurt least to lose, and reports status. Pods on an edge node
 // whose link is down stay active with their last reported status, so they are never replaced.
+import { isNotFound, mergePatch, type ReconcileOutcome, type WorkQueue } from '@kedge/kube-client';
 import type { Pod, ReplicaSet } from '../objects';
 import { controllerOf, createdAt, isDeleting, keyOf, nameOf, namespaceOf, splitKey } from '../objects';
 import { becomesAvailableAt, isPodActive, isPodAvailable, isPodReady } from '../pod-state';
 import { claimPods, podFromTemplate, PodControl } from '../pod-control';
 import { compileLabelSelector } from '../selectors';
-import { createControllerQueue, mergePatch, type ControllerContext } from '../runtime/controller-context';
+import { createControllerQueue, type ControllerContext } from '../runtime/controller-context';
 import { Expectations } from '../runtime/expectations';
-import type { ReconcileOutcome, WorkQueue } from '../runtime/work-queue';
-import { httpStatusOf } from '../spec-error';
 
 /** upstream's BurstReplicas: at most this many pod creations or deletions per pass */
 const BURST = 500;
@@ -113,7 +112,7 @@ export class ReplicaSetController {
       try {
         await this.context.apps.patchNamespacedReplicaSetStatus({ name: nameOf(set), namespace: namespaceOf(set), body: { status } }, mergePatch());
       } catch (error) {
-        if (httpStatusOf(error) !== 404) throw error;
+        if (!isNotFound(error)) throw error;
       }
     }
     const next = Math.min(...active.map((pod) => becomesAvailableAt(pod, minReadySeconds, now) ?? Infinity));

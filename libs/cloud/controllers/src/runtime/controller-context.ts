@@ -1,45 +1,22 @@
-// What every controller shares: the informers (one per resource, fed to every interested
-// controller), the typed API clients, Events, metrics, and a factory for rate-limited work queues.
-import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { DEFAULT_INFORMER_BACKOFF, KubeJson, ManagedInformer, type InformerBackoff, type InformerEvent } from '@kedge/edgecontroller';
+// What every workload controller shares: the informers (one SharedInformer per resource, fed to every
+// interested controller), the typed API clients, Events, metrics, and a factory for their work queues.
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import {
+  DEFAULT_INFORMER_BACKOFF,
+  KubeJson,
+  SharedInformer,
+  WorkQueue,
+  errorMessage,
+  httpStatusOf,
+  type EventRecorder,
+  type EventTarget,
+  type InformerBackoff,
+  type ReconcileOutcome,
+} from '@kedge/kube-client';
 import type { Logger } from '@kedge/telemetry';
 import type { DaemonSet, Deployment, KubeObject, Meta, Node, Pod, ReplicaSet } from '../objects';
-import { errorMessage, httpStatusOf, InvalidSpecError } from '../spec-error';
+import { InvalidSpecError } from '../spec-error';
 import type { ControllerMetrics } from './controller-metrics';
-import type { EventRecorder, EventTarget } from './event-recorder';
-import { WorkQueue, type ReconcileOutcome } from './work-queue';
-
-export type Listener<T> = (event: InformerEvent, object: T, previous: T | undefined) => void;
-
-/** A ManagedInformer whose events go to every controller that subscribed. */
-export class SharedInformer<T extends KubeObject & { metadata?: Meta }> {
-  readonly informer: ManagedInformer<T>;
-  private readonly listeners: Array<Listener<T>> = [];
-  /** the last version seen per key, so update listeners can compare old and new */
-  private readonly lastSeen = new Map<string, T>();
-
-  constructor(kubeConfig: KubeConfig, kubeJson: KubeJson, resource: string, path: string, logger: Logger, backoff: InformerBackoff) {
-    this.informer = new ManagedInformer<T>(kubeConfig, kubeJson, { resource, path }, logger, () => undefined, backoff, (event, object) => {
-      const key = `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
-      const previous = this.lastSeen.get(key);
-      if (event === 'delete') this.lastSeen.delete(key);
-      else this.lastSeen.set(key, object);
-      for (const listener of this.listeners) listener(event, object, previous);
-    });
-  }
-
-  subscribe(listener: Listener<T>): void {
-    this.listeners.push(listener);
-  }
-
-  list(namespace?: string): T[] {
-    return [...this.informer.cache.list(namespace)];
-  }
-
-  get(name: string, namespace?: string): T | undefined {
-    return this.informer.cache.get(name, namespace);
-  }
-}
 
 export interface Informers {
   pods: SharedInformer<Pod>;
@@ -60,11 +37,9 @@ export interface ControllerContext {
   queueBackoff: { baseDelayMs: number; maxDelayMs: number };
 }
 
-export const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
 export function createInformers(kubeConfig: KubeConfig, logger: Logger, backoff: InformerBackoff = DEFAULT_INFORMER_BACKOFF): Informers {
-  const kubeJson = new KubeJson(kubeConfig);
-  const make = <T extends KubeObject & { metadata?: Meta }>(resource: string, path: string) => new SharedInformer<T>(kubeConfig, kubeJson, resource, path, logger, backoff);
+  const json = new KubeJson(kubeConfig);
+  const make = <T extends KubeObject & { metadata?: Meta }>(resource: string, path: string) => new SharedInformer<T>({ kubeConfig, json, resource, path, logger, backoff });
   return {
     pods: make<Pod>('pods', '/api/v1/pods'),
     nodes: make<Node>('nodes', '/api/v1/nodes'),

@@ -2,12 +2,11 @@
 // unset) to a node through pods/binding. A pod that fits nowhere gets PodScheduled=False/Unschedulable
 // and a FailedScheduling Event with upstream's summary, and is retried when nodes or pods change
 // (and every minute), never in a loop of its own.
+import { isConflict, isNotFound, mergePatch, type WorkQueue } from '@kedge/kube-client';
 import type { Node, Pod } from '../objects';
 import { isDeleting, keyOf, nameOf, namespaceOf, splitKey } from '../objects';
 import { isPodTerminal } from '../pod-state';
-import { httpStatusOf } from '../spec-error';
-import { createControllerQueue, mergePatch, type ControllerContext } from '../runtime/controller-context';
-import type { WorkQueue } from '../runtime/work-queue';
+import { createControllerQueue, type ControllerContext } from '../runtime/controller-context';
 import { addUsage, emptyUsage, pickNode, podFitsNode, podRequests, unschedulableMessage, type NodeUsage } from './node-fit';
 
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
@@ -113,7 +112,7 @@ export class Scheduler {
       });
     } catch (error) {
       // already bound (by someone else, or our earlier try whose answer got lost): the informer will say where
-      if (httpStatusOf(error) === 409 || httpStatusOf(error) === 404) return;
+      if (isConflict(error) || isNotFound(error)) return;
       this.assumed.delete(key);
       this.context.metrics.schedulingAttempts.inc({ result: 'error' });
       throw error;
@@ -141,7 +140,7 @@ export class Scheduler {
     try {
       await this.context.core.patchNamespacedPodStatus({ name: nameOf(pod), namespace: namespaceOf(pod), body: { status: { conditions } } }, mergePatch());
     } catch (error) {
-      if (httpStatusOf(error) !== 404) throw error;
+      if (!isNotFound(error)) throw error;
     }
   }
 }

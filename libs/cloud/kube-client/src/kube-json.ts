@@ -1,19 +1,18 @@
-// Reads lists as the raw JSON the API server wrote. client-node's typed list calls run everything
+// Reads objects as the raw JSON the API server wrote. client-node's typed list calls run everything
 // through its ObjectSerializer, which drops fields its model does not know and turns timestamps into
 // Date objects, while its watch hands out raw JSON: an informer fed by typed lists would hold two
 // shapes of the same object. The edge must get objects exactly as Kubernetes wrote them, so lists go
 // through this small reader, with TLS and credentials applied by client-node's own KubeConfig.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { KubeApiError } from './errors';
-import type { KubeObject } from './objects';
 
-export interface KubeList {
+export interface KubeList<T extends KubernetesObject = KubernetesObject> {
   apiVersion?: string;
   kind?: string;
   metadata?: { resourceVersion?: string; continue?: string };
-  items: KubeObject[];
+  items: T[];
 }
 
 const MAX_BODY_BYTES = 512 * 1024 * 1024;
@@ -28,9 +27,9 @@ export class KubeJson {
    * GET a list. Items get apiVersion and kind (lists leave them out), so each item stands alone.
    * @throws KubeApiError with the HTTP status
    */
-  async list(path: string, query: Record<string, string> = {}): Promise<KubeList> {
-    const list = (await this.get(path, query)) as KubeList;
-    if (!Array.isArray(list.items)) throw new KubeApiError(`GET ${path}: the answer has no items array`, undefined);
+  async list<T extends KubernetesObject = KubernetesObject>(path: string, query: Record<string, string> = {}): Promise<KubeList<T>> {
+    const list = (await this.get(path, query)) as KubeList<T>;
+    if (!Array.isArray(list.items)) throw new KubeApiError(`GET ${path}: the answer has no items array`, path, undefined);
     const kind = typeof list.kind === 'string' && list.kind.endsWith('List') ? list.kind.slice(0, -4) : undefined;
     for (const item of list.items) {
       if (item.apiVersion === undefined && list.apiVersion !== undefined) item.apiVersion = list.apiVersion;
@@ -39,9 +38,10 @@ export class KubeJson {
     return list;
   }
 
+  /** GET any path; the parsed JSON answer. @throws KubeApiError with the HTTP status */
   async get(path: string, query: Record<string, string> = {}): Promise<unknown> {
     const cluster = this.kubeConfig.getCurrentCluster();
-    if (cluster === null) throw new KubeApiError('the kubeconfig has no current cluster', undefined);
+    if (cluster === null) throw new KubeApiError('the kubeconfig has no current cluster', path, undefined);
     const url = new URL(cluster.server.replace(/\/$/, '') + path);
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
     const options: RequestOptions = { method: 'GET', headers: { accept: 'application/json' }, timeout: this.timeoutMs };
@@ -53,13 +53,13 @@ export class KubeJson {
         let size = 0;
         response.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > MAX_BODY_BYTES) req.destroy(new KubeApiError(`GET ${path}: answer larger than ${MAX_BODY_BYTES} bytes`, undefined));
+          if (size > MAX_BODY_BYTES) req.destroy(new KubeApiError(`GET ${path}: answer larger than ${MAX_BODY_BYTES} bytes`, path, undefined));
           else chunks.push(chunk);
         });
         response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
         response.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new KubeApiError(`GET ${path}: no answer within ${this.timeoutMs} ms`, undefined)));
+      req.on('timeout', () => req.destroy(new KubeApiError(`GET ${path}: no answer within ${this.timeoutMs} ms`, path, undefined)));
       req.on('error', reject);
       req.end();
     });
@@ -71,12 +71,12 @@ export class KubeJson {
       } catch {
         // not a Status object; the raw text is the best we have
       }
-      throw new KubeApiError(`GET ${path}: HTTP ${status}: ${reason}`, status);
+      throw new KubeApiError(`GET ${path}: HTTP ${status}: ${reason}`, path, status);
     }
     try {
       return JSON.parse(body) as unknown;
     } catch (error) {
-      throw new KubeApiError(`GET ${path}: the answer is not JSON`, status, { cause: error });
+      throw new KubeApiError(`GET ${path}: the answer is not JSON`, path, status, { cause: error });
     }
   }
 }

@@ -2,18 +2,13 @@
 // and gets unreachable:NoSchedule; autonomous nodes keep their pods forever, non-autonomous ones
 // get NoExecute and lose the pods that do not tolerate it after the eviction timeout.
 import type { CoreV1Api, V1Node, V1Pod } from '@kubernetes/client-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Cleanup, createTestPki, metricValue, waitFor, type TestPki } from '@kedge/testkit';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Cleanup, metricValue, waitFor } from '@kedge/testkit';
 import { startNodeLifecycle, type NodeLifecycle } from '../src/index';
-import { startCloud, testLogger, type TestCloud } from './fixtures/cloud';
-import { createNamespace, podSpec, registerNode } from './fixtures/kube';
+import { createNamespace, podSpec, registerEdgeNode, renewLease, setReady, startCluster, testLogger, type TestCluster } from './fixtures/cluster';
 
-let pki: TestPki;
 const cleanup = new Cleanup();
 
-beforeAll(async () => {
-  pki = await createTestPki();
-});
 afterEach(() => cleanup.run());
 afterAll(() => cleanup.run());
 
@@ -27,7 +22,7 @@ function manualClock(): Clock {
   return { now: () => t, advance: (ms) => (t += ms) };
 }
 
-function lifecycle(cloud: TestCloud, clock: Clock, evictionTimeoutMs = 300_000): NodeLifecycle {
+function lifecycle(cloud: TestCluster, clock: Clock, evictionTimeoutMs = 300_000): NodeLifecycle {
   const started = startNodeLifecycle({
     kubeConfig: cloud.kubeConfig,
     logger: testLogger('nodelifecycle'),
@@ -70,10 +65,9 @@ function tolerating(pod: V1Pod, tolerationSeconds?: number): V1Pod {
 
 describe('nodelifecycle - lease expiry', () => {
   it('an autonomous node whose lease expires becomes Ready=Unknown with NoSchedule only and keeps its pods', async () => {
-    const cloud = await startCloud(pki, cleanup);
-    const edge = await cloud.edge('edge-a');
-    await registerNode(edge);
-    await edge.request('update', 'kube-node-lease/lease/edge-a', {});
+    const cloud = await startCluster(cleanup);
+    await registerEdgeNode(cloud, 'edge-a');
+    await renewLease(cloud, 'edge-a');
     await createNamespace(cloud.core, 'apps');
     await cloud.core.createNamespacedPod({ namespace: 'apps', body: podSpec('p1', 'apps', 'edge-a') });
     const clock = manualClock();
@@ -95,20 +89,18 @@ describe('nodelifecycle - lease expiry', () => {
     expect(await podGone(cloud.core, 'p1')).toBe(false);
 
     // it comes back: the lease is renewed, the taint goes, the edge reports Ready itself
-    await edge.request('update', 'kube-node-lease/lease/edge-a', {});
+    await renewLease(cloud, 'edge-a');
     await until(controller, cloud.core, 'the taint to be removed', (n) => taints(n).length === 0);
-    await edge.request('update', 'null/nodestatus/edge-a', { conditions: [{ type: 'Ready', status: 'True', reason: 'EdgeReady' }] });
+    await setReady(cloud, 'edge-a', 'True');
     await controller.check();
     expect(ready(await cloud.core.readNode({ name: 'edge-a' }))?.status).toBe('True');
     expect(await metricValue(cloud.registry, 'kedge_nodelifecycle_unknown_nodes')).toBe(0);
   });
 
   it('a non-autonomous node also gets NoExecute and loses non-tolerating pods after the eviction timeout', async () => {
-    const cloud = await startCloud(pki, cleanup);
-    const edge = await cloud.edge('edge-a');
-    await registerNode(edge, { annotations: { 'kedge.io/autonomy': 'false' } });
-    expect((await cloud.core.readNode({ name: 'edge-a' })).metadata?.annotations?.['kedge.io/autonomy']).toBe('false');
-    await edge.request('update', 'kube-node-lease/lease/edge-a', {});
+    const cloud = await startCluster(cleanup);
+    await registerEdgeNode(cloud, 'edge-a', false);
+    await renewLease(cloud, 'edge-a');
     await createNamespace(cloud.core, 'apps');
     await cloud.core.createNamespacedPod({ namespace: 'apps', body: podSpec('plain', 'apps', 'edge-a') });
     await cloud.core.createNamespacedPod({ namespace: 'apps', body: tolerating(podSpec('tolerant', 'apps', 'edge-a')) });

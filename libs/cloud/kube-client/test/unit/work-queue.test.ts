@@ -3,12 +3,14 @@
 import { createLogger } from '@kedge/telemetry';
 import { waitFor } from '@kedge/testkit';
 import { describe, expect, it } from 'vitest';
-import { WorkQueue, type WorkQueueOptions } from '../src/runtime/work-queue';
+import { WorkQueue, type WorkQueueOptions } from '../../src/work-queue';
+
+const logger = createLogger({ name: 'queue-test', level: 'silent' });
 
 function queue(reconcile: WorkQueueOptions['reconcile'], results: string[] = []): WorkQueue {
   return new WorkQueue({
     name: 'test',
-    logger: createLogger({ name: 'queue-test', level: 'silent' }),
+    logger,
     reconcile,
     classifyFailure: () => 'error',
     onResult: (result) => results.push(result),
@@ -66,5 +68,27 @@ describe('work queue', () => {
     await waitFor(() => times.length === 8, 'a fresh failure after the success', { timeoutMs: 5_000 });
     expect((times[7] as number) - (times[6] as number)).toBeLessThan(150);
     work.stop();
+  });
+
+  it('work queue - a key is processed on a later turn, never inside add(), so a watch callback is not re-entered', async () => {
+    const order: string[] = [];
+    const work = new WorkQueue({ name: 'sync', logger, reconcile: (key) => void order.push(`reconcile ${key}`) });
+    work.add('a');
+    order.push('add returned');
+    await waitFor(() => order.length === 2, 'the reconcile');
+    expect(order).toEqual(['add returned', 'reconcile a']);
+    work.stop();
+  });
+
+  it('work queue - stop drops what waits and idle() resolves', async () => {
+    const seen: string[] = [];
+    const work = new WorkQueue({ name: 'stopped', logger, reconcile: (key) => void seen.push(key) });
+    work.add('a');
+    work.addAfter('b', 10);
+    const idle = work.idle();
+    work.stop();
+    await idle;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(seen).toEqual([]);
   });
 });

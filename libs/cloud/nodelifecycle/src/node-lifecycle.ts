@@ -6,13 +6,20 @@
 // Nodes and leases come from informers, so a pass reads no API; staleness is measured on this
 // controller's clock from when it last SAW the lease change (as Kubernetes does), so a skewed edge
 // clock can neither fake liveness nor death.
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import {
+  AUTONOMY_ANNOTATION,
+  EDGE_ROLE_LABEL,
+  KubeJson,
+  ManagedInformer,
+  NODE_LEASE_NAMESPACE,
+  errorMessage,
+  httpStatusOf,
+  isNotFound,
+  mergePatch,
+} from '@kedge/kube-client';
 import type { Logger } from '@kedge/telemetry';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { errorMessage, httpStatusOf } from './errors';
-import { DEFAULT_INFORMER_BACKOFF, ManagedInformer } from './informers';
-import { KubeJson } from './kube-json';
-import { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE } from './kube-writes';
 import {
   evictionTime,
   hasTaint,
@@ -23,9 +30,9 @@ import {
   UNREACHABLE_TAINT_KEY,
   withUnreachableTaint,
   withoutUnreachableTaints,
+  type KubeObject,
   type Taint,
 } from './lifecycle-rules';
-import type { KubeObject } from './objects';
 
 export interface StartNodeLifecycleParams {
   kubeConfig: KubeConfig;
@@ -54,29 +61,33 @@ export function startNodeLifecycle(params: StartNodeLifecycleParams): NodeLifecy
   const evictionTimeoutMs = params.evictionTimeoutMs ?? 300_000;
   const now = params.now ?? Date.now;
   const logger = params.logger.child({ module: 'nodelifecycle' });
-  const kubeJson = new KubeJson(params.kubeConfig);
+  const json = new KubeJson(params.kubeConfig);
   const core = params.kubeConfig.makeApiClient(CoreV1Api);
-  const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   /** node name → when this controller last saw its lease change (or first saw the node) */
   const renewedAt = new Map<string, number>();
   const registers = [params.registry];
   const unknownNodes = new Gauge({ name: 'kedge_nodelifecycle_unknown_nodes', help: 'Edge nodes whose lease expired (Ready=Unknown)', registers });
   const evictions = new Counter({ name: 'kedge_nodelifecycle_evictions_total', help: 'Pods evicted from unreachable non-autonomous nodes', registers });
 
-  const informer = (resource: string, path: string, labelSelector?: string) =>
-    new ManagedInformer(
-      params.kubeConfig,
-      kubeJson,
-      labelSelector === undefined ? { resource, path } : { resource, path, labelSelector },
-      logger,
-      () => undefined,
-      DEFAULT_INFORMER_BACKOFF,
-      (event, lease) => {
-        if (resource === 'leases' && event !== 'delete') renewedAt.set(lease.metadata?.name ?? '', now());
-      },
-    );
-  const nodes = informer('nodes', '/api/v1/nodes', EDGE_ROLE_LABEL);
-  const leases = informer('leases', `/apis/coordination.k8s.io/v1/namespaces/${NODE_LEASE_NAMESPACE}/leases`);
+  const nodes = new ManagedInformer<KubeObject>({
+    kubeConfig: params.kubeConfig,
+    json,
+    resource: 'nodes',
+    path: '/api/v1/nodes',
+    labelSelector: EDGE_ROLE_LABEL,
+    logger,
+    onEvent: () => undefined,
+  });
+  const leases = new ManagedInformer({
+    kubeConfig: params.kubeConfig,
+    json,
+    resource: 'leases',
+    path: `/apis/coordination.k8s.io/v1/namespaces/${NODE_LEASE_NAMESPACE}/leases`,
+    logger,
+    onEvent: (event, lease) => {
+      if (event !== 'delete') renewedAt.set(lease.metadata?.name ?? '', now());
+    },
+  });
 
   const patchTaints = async (node: KubeObject, taints: Taint[]): Promise<void> => {
     const name = node.metadata?.name ?? '';
@@ -85,17 +96,17 @@ export function startNodeLifecycle(params: StartNodeLifecycleParams): NodeLifecy
   };
 
   const evict = async (node: string, unknownAt: number): Promise<void> => {
-    const pods = await kubeJson.list('/api/v1/pods', { fieldSelector: `spec.nodeName=${node}` });
+    const pods = await json.list<KubeObject>('/api/v1/pods', { fieldSelector: `spec.nodeName=${node}` });
     for (const pod of pods.items) {
       const at = evictionTime(pod, unknownAt, evictionTimeoutMs);
-      if (pod.metadata?.['deletionTimestamp'] !== undefined || at === undefined || now() < at) continue;
+      if (pod.metadata?.deletionTimestamp !== undefined || at === undefined || now() < at) continue;
       const { name = '', namespace = 'default' } = pod.metadata ?? {};
       try {
         await core.deleteNamespacedPod({ name, namespace });
         evictions.inc();
         logger.warn({ node, pod: `${namespace}/${name}` }, 'evicted pod from unreachable non-autonomous node');
       } catch (error) {
-        if (httpStatusOf(error) !== 404) throw error;
+        if (!isNotFound(error)) throw error;
       }
     }
   };

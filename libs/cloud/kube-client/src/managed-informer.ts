@@ -1,21 +1,13 @@
 // client-node informers that stay up: client-node re-lists on 410 itself, but after any other list
 // or watch error it only reports the error and stops, so each informer here is restarted with
-// exponential backoff, counted and logged. Lists go through KubeJson (raw JSON, see kube-json.ts).
+// exponential backoff, counted and logged. Lists go through KubeJson (raw JSON, see kube-json.ts),
+// so the cache holds every object in the one shape the watch delivers.
 import { ADD, DELETE, UPDATE, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from '@kedge/telemetry';
 import { errorMessage, httpStatusOf } from './errors';
-import type { KubeJson, KubeList } from './kube-json';
-import type { KubeObject } from './objects';
+import { KubeJson, type KubeList } from './kube-json';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
-
-export interface InformerSpec {
-  /** resource name for logs and metrics, e.g. "pods" */
-  resource: string;
-  /** collection path, e.g. /api/v1/pods */
-  path: string;
-  labelSelector?: string;
-}
 
 export interface InformerBackoff {
   initialMs: number;
@@ -24,44 +16,55 @@ export interface InformerBackoff {
 
 export const DEFAULT_INFORMER_BACKOFF: InformerBackoff = { initialMs: 500, maxMs: 30_000 };
 
-export class ManagedInformer<T extends KubernetesObject = KubeObject> {
+export interface ManagedInformerOptions<T extends KubernetesObject> {
+  kubeConfig: KubeConfig;
+  /** resource name for logs and metrics, e.g. "pods" */
+  resource: string;
+  /** collection path, e.g. /api/v1/pods */
+  path: string;
+  labelSelector?: string;
+  logger: Logger;
+  onEvent: (event: InformerEvent, object: T) => void;
+  /** told about every restart, e.g. to count it */
+  onRestart?: (resource: string) => void;
+  /** default DEFAULT_INFORMER_BACKOFF */
+  backoff?: InformerBackoff;
+  /** the reader of the lists (default: a KubeJson of kubeConfig) */
+  json?: KubeJson;
+}
+
+export class ManagedInformer<T extends KubernetesObject = KubernetesObject> {
   readonly cache: Informer<T> & ObjectCache<T>;
   private synced = false;
   private listed = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private delayMs: number;
+  private readonly backoff: InformerBackoff;
   private readonly syncedPromise: Promise<void>;
   private markSynced: () => void = () => undefined;
 
-  constructor(
-    kubeConfig: KubeConfig,
-    kubeJson: KubeJson,
-    private readonly spec: InformerSpec,
-    private readonly logger: Logger,
-    /** told about every restart, e.g. to count it */
-    private readonly onRestart: (resource: string) => void,
-    private readonly backoff: InformerBackoff,
-    onEvent: (event: InformerEvent, object: T) => void,
-  ) {
-    this.delayMs = backoff.initialMs;
+  constructor(private readonly options: ManagedInformerOptions<T>) {
+    this.backoff = options.backoff ?? DEFAULT_INFORMER_BACKOFF;
+    this.delayMs = this.backoff.initialMs;
     this.syncedPromise = new Promise<void>((resolve) => (this.markSynced = resolve));
-    const query: Record<string, string> = spec.labelSelector === undefined ? {} : { labelSelector: spec.labelSelector };
-    const list = async (): Promise<KubeList> => {
-      const result = await kubeJson.list(spec.path, query);
-      this.delayMs = backoff.initialMs;
+    const json = options.json ?? new KubeJson(options.kubeConfig);
+    const query: Record<string, string> = options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector };
+    const list = async (): Promise<KubeList<T>> => {
+      const result = await json.list<T>(options.path, query);
+      this.delayMs = this.backoff.initialMs;
       this.listed = true;
       return result;
     };
-    this.cache = makeInformer<T>(kubeConfig, spec.path, list as never, spec.labelSelector);
-    this.cache.on(ADD, (object) => onEvent('add', object));
-    this.cache.on(UPDATE, (object) => onEvent('update', object));
-    this.cache.on(DELETE, (object) => onEvent('delete', object));
+    this.cache = makeInformer<T>(options.kubeConfig, options.path, list as never, options.labelSelector);
+    this.cache.on(ADD, (object) => options.onEvent('add', object));
+    this.cache.on(UPDATE, (object) => options.onEvent('update', object));
+    this.cache.on(DELETE, (object) => options.onEvent('delete', object));
     this.cache.on('error', (error: unknown) => this.failed(error));
   }
 
   get resource(): string {
-    return this.spec.resource;
+    return this.options.resource;
   }
 
   get isSynced(): boolean {
@@ -99,18 +102,19 @@ export class ManagedInformer<T extends KubernetesObject = KubeObject> {
 
   private failed(error: unknown): void {
     if (this.stopped || this.retryTimer !== undefined) return;
+    const { resource, path, logger } = this.options;
     const status = httpStatusOf(error);
     if (status === 404 && !this.synced) {
       // the API server does not serve this resource (e.g. no endpoints): sync the rest without it
       this.synced = true;
       this.markSynced();
-      this.logger.warn({ resource: this.spec.resource, path: this.spec.path }, 'resource not served by the API server; syncing without it and retrying later');
+      logger.warn({ resource, path }, 'resource not served by the API server; syncing without it and retrying later');
       this.delayMs = this.backoff.maxMs;
     }
     const delayMs = this.delayMs;
     this.delayMs = Math.min(this.backoff.maxMs, this.delayMs * 2);
-    this.onRestart(this.spec.resource);
-    this.logger.warn({ resource: this.spec.resource, status, error: errorMessage(error), retryInMs: delayMs }, 'informer failed; restarting it');
+    this.options.onRestart?.(resource);
+    logger.warn({ resource, status, error: errorMessage(error), retryInMs: delayMs }, 'informer failed; restarting it');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       void this.run();
