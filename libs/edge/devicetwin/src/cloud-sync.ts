@@ -1,12 +1,13 @@
 // Cloud → edge: applies the DeviceController's down messages (group `twin`) to the store, ACKs them
 // once committed, and tells mappers what changed (on MQTT, and in-process through `devicesChanged`). The cloud owns desired values: whatever it sends
 // replaces the edge's desired values. Reported values are never taken from the cloud.
+import { isRecord } from '@kedge/kube-core';
 import { Operation, newErrorResponse, newResponse, type Message } from '@kedge/protocol';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import { parseDownMessage, type DownChange } from './down-message';
 import { BadMessageError } from './errors';
 import type { DeviceTwinMetrics } from './metrics';
-import { deviceId, isPlainObject } from './model';
+import { deviceId } from './model';
 import { base, deviceMessage } from './payloads';
 import type { TwinPublisher } from './publisher';
 import type { DeviceChange, TwinStore } from './store/twin-store';
@@ -78,11 +79,11 @@ export class CloudSync {
   /** The raw Device objects of the message that match what the store now holds (not the stale ones). */
   #sources(change: DownChange, content: unknown): Map<string, Record<string, unknown>> {
     const sources = new Map<string, Record<string, unknown>>();
-    if (change.kind === 'delete' || !isPlainObject(content)) return sources;
+    if (change.kind === 'delete' || !isRecord(content)) return sources;
     const carried: unknown[] = change.kind === 'membership' ? (content['devices'] as unknown[]) : [content];
     for (const raw of carried) {
       // parseDownMessage checked these fields
-      if (!isPlainObject(raw)) continue;
+      if (!isRecord(raw)) continue;
       const id = deviceId(String(raw['namespace']), String(raw['name']));
       const stored = this.#options.store.device(id);
       if (stored !== undefined && BigInt(stored.resourceVersion) === BigInt(String(raw['resourceVersion']))) sources.set(id, raw);
