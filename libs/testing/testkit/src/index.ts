@@ -1,8 +1,24 @@
 // @kedge/testkit: what tests across the workspace share: a real in-memory PKI, polling, cleanup, metrics,
-// and a simulated edge that speaks the real protocol.
+// a simulated edge that speaks the real protocol, and requires(): the declared optional system components.
 export { Cleanup } from './cleanup';
 export { freePort, startMosquitto, type Mosquitto } from './mosquitto';
 export { prometheusSample, prometheusSum } from './prometheus-text';
+export {
+  ALLOW_MISSING_ENV,
+  allowedMissing,
+  BUSYBOX_PATH,
+  CNI_BIN_DIR,
+  COMPONENTS,
+  machineKind,
+  MissingComponentError,
+  missingComponents,
+  requires,
+  UnknownComponentError,
+  type Allowance,
+  type Component,
+  type MissingComponent,
+  type Requirement,
+} from './requirements/index';
 export { metricValue } from './registry-metrics';
 export {
   EdgeRequestError,
