@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kedge's tests and demo use. Safe to run again: apt skips what is there.
+# Each one backs a test component (docs/testing.md): without it those tests fail unless KEDGE_TEST_ALLOW_MISSING names it.
 # Runs as root (CI and the dev machines are root); elsewhere it uses sudo.
 set -euo pipefail
 packages=(
@@ -17,6 +18,7 @@ packages=(
   g++-aarch64-linux-gnu      # tools/package/cross-arm64.ts: cross-compiles better-sqlite3 & co. for the linux-arm64 edgecore tarball
   make                       # node-gyp runs make for those cross builds (python3 comes with python3-pymodbus)
   qemu-user-static           # tools/e2e/arm64-tarball.test.ts runs that tarball with qemu-aarch64-static (invoked explicitly, no binfmt)
+  bsdutils                   # script(1): the kubectl exec -it / attach -it e2e tests run kubectl on a terminal (essential on Debian)
 )
 # kubectl: the machine image has v1.32 at /usr/bin/kubectl; where it is missing, Debian's client (older) stands in
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)

@@ -119,7 +119,7 @@ interface Results {
 }
 
 async function main(): Promise<void> {
-  const availability = isContainerdAvailable();
+  const availability = await isContainerdAvailable();
   if (!availability.available) throw new Error(`cannot run a private containerd: ${availability.reason}`);
   const machine = machineInfo();
   const command = `node --import tsx tools/bench/pods.ts${POD_COUNT !== 20 ? ` --pods ${POD_COUNT}` : ''}`;

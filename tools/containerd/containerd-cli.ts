@@ -12,7 +12,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'start': {
-      const availability = isContainerdAvailable();
+      const availability = await isContainerdAvailable();
       if (!availability.available) {
         console.error(`cannot start containerd: ${availability.reason}`);
         return 1;

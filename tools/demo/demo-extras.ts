@@ -8,7 +8,7 @@ export type PodsRuntime = { on: true; containerd: PrivateContainerd } | { on: fa
 
 export async function startPodsRuntime(stateDir: string): Promise<PodsRuntime> {
   if (process.env.KEDGE_CONTAINERD === 'off') return { on: false, reason: 'KEDGE_CONTAINERD=off' };
-  const availability = isContainerdAvailable();
+  const availability = await isContainerdAvailable();
   if (!availability.available) return { on: false, reason: availability.reason };
   try {
     // own subnet and bridge name, so the e2e suites' private containerds do not clash with the demo's

@@ -1,9 +1,11 @@
 // The README's main job: it comes up, the edge connects, the simulated device reports into Device.status,
-// the demo pod runs (where containerd can run), and Ctrl-C stops everything it started.
+// the demo pod runs, and Ctrl-C stops everything it started. Pods are part of the job: without containerd
+// this test fails (or skips when KEDGE_TEST_ALLOW_MISSING allows it), it never passes asserting less.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { isContainerdAvailable } from '@kedge/containerd-fixture';
+import { afterEach, describe, expect } from 'vitest';
+import { PRIVATE_CONTAINERD_NEEDS } from '@kedge/containerd-fixture';
+import { requires } from '@kedge/testkit';
 import { KedgeProcess, kubectl, repoRoot, tempDir, waitFor } from './harness';
 
 let demo: KedgeProcess | undefined;
@@ -20,10 +22,10 @@ function processAlive(pid: number): boolean {
   }
 }
 
-const podsOn = isContainerdAvailable().available;
+const needs = await requires(...PRIVATE_CONTAINERD_NEEDS, 'kubectl');
 
 describe('main job - all in one', () => {
-  it(`starts cloudcore, a joined edgecore, a device${podsOn ? ', containerd and a pod' : ''}, and SIGINT stops them all`, async () => {
+  needs.it('main job - starts cloudcore, a joined edgecore, a device, containerd and a pod, and SIGINT stops them all', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'tools', 'demo', 'all-in-one.ts')], {
       cwd: repoRoot,
       env: { ...process.env, KEDGE_STATE_DIR: tempDir('aio'), KEDGE_WS_PORT: '0', KEDGE_HTTPS_PORT: '0', KEDGE_METRICS_PORT: '0', KEDGE_METASERVER_PORT: '0' },
@@ -34,10 +36,10 @@ describe('main job - all in one', () => {
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     await waitFor(() => output.includes('kedge all-in-one is up'), 'the demo to come up', { timeoutMs: 60_000, onTimeout: () => output + demo?.describe() });
     const pids = [...output.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
-    expect(pids).toHaveLength(podsOn ? 3 : 2);
+    expect(output).not.toMatch(/pods are off/);
+    expect(pids).toHaveLength(3);
     expect(output).toMatch(/connected over websocket/);
     expect(output).toMatch(/mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t '\$hw\/events\/device\/#' -v/);
-    if (!podsOn) expect(output).toMatch(/pods are off: /);
     const kubeconfig = /--kubeconfig (\S+) get nodes,pods,devices/.exec(output)?.[1];
     expect(kubeconfig).toBeDefined();
     const admin = { kubeconfig: kubeconfig as string };
@@ -47,19 +49,17 @@ describe('main job - all in one', () => {
       'a reported temperature in Device.status',
       { timeoutMs: 30_000 },
     );
-    if (podsOn) {
-      await waitFor(
-        async () => (await kubectl(admin, ['get', 'pod', 'demo-ticker', '-o', 'jsonpath={.status.phase}'])).stdout === 'Running',
-        'the demo pod Running',
-        { timeoutMs: 30_000 },
-      );
-    }
+    await waitFor(
+      async () => (await kubectl(admin, ['get', 'pod', 'demo-ticker', '-o', 'jsonpath={.status.phase}'])).stdout === 'Running',
+      'the demo pod Running',
+      { timeoutMs: 30_000 },
+    );
     expect(pids.every(processAlive)).toBe(true);
 
     demo.kill('SIGINT');
     expect(await demo.waitForExit()).toBe(0);
     expect(output).toMatch(/stopping edgecore[\s\S]*stopping cloudcore[\s\S]*stopped/);
-    if (podsOn) expect(output).toMatch(/stopping cloudcore[\s\S]*stopping containerd[\s\S]*stopped/);
+    expect(output).toMatch(/stopping cloudcore[\s\S]*stopping containerd[\s\S]*stopped/);
     await waitFor(() => pids.every((pid) => !processAlive(pid)), 'no process left behind', { timeoutMs: 20_000 });
   });
 });

@@ -7,15 +7,16 @@
 import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { join, relative } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ARM64_SYSROOT, QEMU_AARCH64, crossToolchainMissing, elfMachine, ensureArm64Node, qemuMissing, runArm64Node } from '../package/cross-arm64';
+import { afterAll, expect, it } from 'vitest';
+import { requires } from '@kedge/testkit';
+import { ARM64_SYSROOT, QEMU_AARCH64, elfMachine, ensureArm64Node, runArm64Node } from '../package/cross-arm64';
 import { buildEdgecoreTarball } from '../package/edgecore-tarball';
 import { tempDir } from './harness';
 
 const EM_AARCH64 = 183;
 
-const skipReason =
-  process.platform !== 'linux' || process.arch !== 'x64' ? `cross-build test runs on linux-x64 (this is ${process.platform}-${process.arch})` : (crossToolchainMissing() ?? qemuMissing());
+// both exist only on linux-x64: other machine kinds skip this test, linux-x64 must have them
+const needs = await requires('cross-arm64', 'qemu-arm64');
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -40,7 +41,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-describe.skipIf(skipReason !== undefined)(`edgecore linux-arm64 tarball (cross-built, run under ${QEMU_AARCH64})${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+needs.describe(`edgecore linux-arm64 tarball (cross-built, run under ${QEMU_AARCH64})`, () => {
   it('cross-builds aarch64 native modules, and the extracted tarball runs --help, --print-default-config and sqlite under the arm64 node', { timeout: 15 * 60_000 }, async () => {
     const out = tempDir('arm64-tarball');
     dirs.push(out);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { connectCri, type ContainerConfig, type PodSandboxConfig } from '@kedge/cri';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { importImageTar, importKedgeImages, isContainerdAvailable, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { importImageTar, importKedgeImages, PRIVATE_CONTAINERD_NEEDS, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { requires } from '@kedge/testkit';
 import { buildCloudcoreImageTar } from '../package/cloudcore-image';
 import { buildEdgecoreTarball } from '../package/edgecore-tarball';
 import { kubectl, kubectlOk, repoRoot, stopAll, tempDir } from './harness';
@@ -258,10 +259,9 @@ const freePort = (): Promise<number> =>
     });
   });
 
-const containerd = isContainerdAvailable();
-const imageSkip = containerd.available ? undefined : containerd.reason;
+const privateContainerd = await requires(...PRIVATE_CONTAINERD_NEEDS);
 
-describe.skipIf(imageSkip !== undefined)(`cloudcore OCI image${imageSkip ? ` (skipped: ${imageSkip})` : ''}`, () => {
+privateContainerd.describe('cloudcore OCI image', () => {
   it('builds offline, imports into a private containerd and serves /healthz as a CRI pod (host network)', async () => {
     // short: containerd's socket path must fit in 108 bytes
     const dir = mkdtempSync(join(tmpdir(), 'kdi-'));

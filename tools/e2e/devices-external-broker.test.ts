@@ -1,8 +1,8 @@
 // edgecore in external EventBus mode against a real mosquitto: the standard mosquitto_pub and
 // mosquitto_sub clients query and update twins through that broker, as KubeEdge users do.
 import { spawn } from 'node:child_process';
-import { Cleanup, startMosquitto } from '@kedge/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Cleanup, requires, startMosquitto } from '@kedge/testkit';
+import { afterEach, expect, it } from 'vitest';
 import { stopAll, waitFor } from './harness';
 import { applyManifests, device, deviceModel, deviceTwins, manifestText, startDeviceNode, twinTopic, twinUpdate } from './device-fixtures';
 
@@ -40,7 +40,9 @@ function publish(port: number, topic: string, message: string): Promise<number |
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-describe('devices - external broker', () => {
+const needs = await requires('mosquitto', 'mosquitto-clients', 'kubectl');
+
+needs.describe('devices - external broker', () => {
   it('mosquitto_pub and mosquitto_sub update and query a twin through a real mosquitto in external mode', async () => {
     const broker = await startMosquitto(cleanup);
     const { cloud } = await startDeviceNode('gw-ext', { externalBrokerUrl: broker.url });

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import ModbusRTU from 'modbus-serial';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { freePort } from '@kedge/testkit';
+import { freePort, requires } from '@kedge/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kubectlOk, stopAll, waitFor } from './harness';
 import { isNodeConnected, startCloudCore, type CloudCoreHandle } from './cluster';
@@ -145,8 +145,10 @@ async function scenario(peer: Peer, node: string): Promise<void> {
   await waitFor(async () => (await reported(cloud.kubeconfig, 'temperature')) === '241', 'temperature 241 in Device.status after the restart', { timeoutMs: 30_000 });
 }
 
+const pymodbus = await requires('pymodbus');
+
 describe('devices - Modbus mappers inside edgecore, end to end', () => {
-  it('pymodbus peer: register → Device.status, desired patch → register, offline twin, catch-up after cloudcore restarts', async () => {
+  pymodbus.it('pymodbus peer: register → Device.status, desired patch → register, offline twin, catch-up after cloudcore restarts', async () => {
     const py = await startPymodbus({ 0: 2350, 1: 0 });
     await scenario(
       {

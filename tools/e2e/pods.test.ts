@@ -5,17 +5,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX_IMAGE, importKedgeImages, isContainerdAvailable, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { BUSYBOX_IMAGE, importKedgeImages, PRIVATE_CONTAINERD_NEEDS, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { requires } from '@kedge/testkit';
 import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, type CloudCoreHandle, type EdgeCoreHandle } from './cluster';
 import { kubectl, kubectlOk, stopAll, waitFor } from './harness';
 
-const availability = isContainerdAvailable();
-const skipReason = availability.available ? undefined : availability.reason;
+const needs = await requires(...PRIVATE_CONTAINERD_NEEDS, 'kubectl');
 const NODE = 'edge-pods';
 const LOOP = 'while true; do sleep 1 & wait $!; done';
 
-describe.skipIf(skipReason !== undefined)(`pods - cloudcore, edgecore and containerd processes${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+needs.describe('pods - cloudcore, edgecore and containerd processes', () => {
   let dir: string;
   let markerDir: string;
   let containerd: PrivateContainerd | undefined;

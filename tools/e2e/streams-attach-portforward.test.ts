@@ -2,16 +2,17 @@
 // API server → cloudstream (channel WebSocket for attach, SPDY/3.1 in a WebSocket for port-forward) →
 // CloudHub → the edge's hub session → edgestream → REAL containerd (CRI Attach; the pod's IP on the CNI
 // bridge for port-forward).
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { PRIVATE_CONTAINERD_NEEDS } from '@kedge/containerd-fixture';
+import { requires } from '@kedge/testkit';
 import { kubectl, kubectlOk, waitFor } from './harness';
-import { NODE, isContainerdAvailable, startStreamsWorld, type RunningPod, type StreamsWorld } from './streams-fixture';
+import { NODE, startStreamsWorld, type RunningPod, type StreamsWorld } from './streams-fixture';
 
-const availability = isContainerdAvailable();
-const skipReason = availability.available ? undefined : availability.reason;
-const hasScript = spawnSync('script', ['--version']).status === 0;
+const needs = await requires(...PRIVATE_CONTAINERD_NEEDS, 'kubectl');
+const terminal = await requires('script');
 
 // busybox httpd with a page and a CGI that answers after a second, so two requests in flight overlap
 const WEB_SCRIPT = [
@@ -101,7 +102,7 @@ async function startPortForward(kubeconfig: string, pod: string, podPorts: numbe
   return { child, localPorts, stderr: () => err, stop };
 }
 
-describe.skipIf(skipReason !== undefined)(`streams - kubectl attach and port-forward through the hub${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+needs.describe('streams - kubectl attach and port-forward through the hub', () => {
   let world: StreamsWorld;
   let admin: { kubeconfig: string };
   let web: RunningPod;
@@ -149,7 +150,7 @@ describe.skipIf(skipReason !== undefined)(`streams - kubectl attach and port-for
     expect(status.state).toBe('CONTAINER_RUNNING');
   });
 
-  it.skipIf(!hasScript)('streams - kubectl attach -it runs on the container terminal and ends when the container exits', async () => {
+  terminal.it('streams - kubectl attach -it runs on the container terminal and ends when the container exits', async () => {
     // `script` gives kubectl a pseudo-terminal, so it asks for tty=true and sends stdin and resizes
     // the terminal kubectl runs on has a size of its own, which reaches the container's terminal (resize channel)
     const command = `stty rows 33 cols 99; kubectl --kubeconfig ${admin.kubeconfig} attach -it console -c shell`;

@@ -16,8 +16,6 @@ import { createTestPki } from '@kedge/testkit';
 import { dialHub, listenHub } from '@kedge/transport';
 import { BUSYBOX_IMAGE, importKedgeImages, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
 
-export { isContainerdAvailable } from '@kedge/containerd-fixture';
-
 export const NODE = 'edge-streams';
 export const POD = 'chatty';
 export const CONTAINER = 'app';

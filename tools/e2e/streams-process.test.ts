@@ -6,16 +6,16 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX_IMAGE, importKedgeImages, isContainerdAvailable, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { BUSYBOX_IMAGE, importKedgeImages, PRIVATE_CONTAINERD_NEEDS, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { requires } from '@kedge/testkit';
 import { isNodeConnected, issueToken, startCloudCore, type CloudCoreHandle } from './cluster';
 import { fetchMetrics, kubectl, kubectlOk, metricSum, startApp, waitFor, writeYaml, type KedgeProcess } from './harness';
 
-const availability = isContainerdAvailable();
-const skipReason = availability.available ? undefined : availability.reason;
+const needs = await requires(...PRIVATE_CONTAINERD_NEEDS, 'kubectl');
 const NODE = 'edge-stream-proc';
 
-describe.skipIf(skipReason !== undefined)(`streams - cloudcore and edgecore processes${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+needs.describe('streams - cloudcore and edgecore processes', () => {
   let dir: string;
   let containerd: PrivateContainerd | undefined;
   let cloud: CloudCoreHandle | undefined;

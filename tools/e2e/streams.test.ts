@@ -1,15 +1,16 @@
 // kubectl logs / logs -f / exec for an edge pod through the cloud: the REAL kubectl → embedded API
 // server → cloudstream → CloudHub → the edge's hub session → edgestream → REAL containerd (CRI).
-import { spawn, spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { PRIVATE_CONTAINERD_NEEDS } from '@kedge/containerd-fixture';
+import { requires } from '@kedge/testkit';
 import { kubectl, kubectlOk, waitFor } from './harness';
-import { CONTAINER, NODE, POD, isContainerdAvailable, podManifest, startStreamsWorld, type StreamsWorld } from './streams-fixture';
+import { CONTAINER, NODE, POD, podManifest, startStreamsWorld, type StreamsWorld } from './streams-fixture';
 
-const availability = isContainerdAvailable();
-const skipReason = availability.available ? undefined : availability.reason;
-const hasScript = spawnSync('script', ['--version']).status === 0;
+const needs = await requires(...PRIVATE_CONTAINERD_NEEDS, 'kubectl');
+const terminal = await requires('script');
 
-describe.skipIf(skipReason !== undefined)(`streams - kubectl through the hub${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+needs.describe('streams - kubectl through the hub', () => {
   let world: StreamsWorld;
   let admin: { kubeconfig: string };
 
@@ -74,7 +75,7 @@ describe.skipIf(skipReason !== undefined)(`streams - kubectl through the hub${sk
     expect(result.code).toBe(0);
   });
 
-  it.skipIf(!hasScript)('streams - kubectl exec -it runs on a terminal', async () => {
+  terminal.it('streams - kubectl exec -it runs on a terminal', async () => {
     // `script` gives kubectl a pseudo-terminal, so it asks for tty=true and sends stdin and resizes
     const command = `kubectl --kubeconfig ${admin.kubeconfig} exec -it ${POD} -- sh`;
     const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });

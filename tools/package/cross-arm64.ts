@@ -45,13 +45,6 @@ export function crossToolchainMissing(): string | undefined {
   return undefined;
 }
 
-/** Why the arm64 tarball cannot be run here under emulation, or undefined when it can. */
-export function qemuMissing(): string | undefined {
-  if (!onPath(QEMU_AARCH64)) return `${QEMU_AARCH64} not on PATH (apt-get install qemu-user-static; see tools/install-system-deps.sh)`;
-  if (!existsSync(join(ARM64_SYSROOT, 'lib', 'ld-linux-aarch64.so.1'))) return `${ARM64_SYSROOT}/lib/ld-linux-aarch64.so.1 missing (apt-get install g++-aarch64-linux-gnu)`;
-  return undefined;
-}
-
 /** e_machine of an ELF file (183 = aarch64, 62 = x86-64), or undefined when it is not ELF. */
 export function elfMachine(file: string): number | undefined {
   const header = Buffer.alloc(20);

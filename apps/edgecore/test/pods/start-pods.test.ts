@@ -57,11 +57,12 @@ describe('edgecore - pods wiring', () => {
 });
 
 // a REAL containerd from the test-only fixture library
-import { isContainerdAvailable, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { PRIVATE_CONTAINERD_NEEDS, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { requires } from '@kedge/testkit';
 
-const availability = isContainerdAvailable();
+const privateContainerd = await requires(...PRIVATE_CONTAINERD_NEEDS);
 
-describe.skipIf(!availability.available)('edgecore - pods on a real containerd', () => {
+privateContainerd.describe('edgecore - pods on a real containerd', () => {
   it('reports the runtime version for the Node and starts the pod workers', async () => {
     const base = setup({});
     const containerd = await startPrivateContainerd(join(base.config.dataDir, 'c'));

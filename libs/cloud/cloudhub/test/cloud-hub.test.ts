@@ -2,7 +2,8 @@
 // real transports: sessions, resource prefixing, refusals, ping, replacement, keepalive, limits.
 import { Group, Operation, newErrorResponse, newResponse, type Message } from '@kedge/protocol';
 import { RemoteError } from '@kedge/router';
-import { DialError, dialHub, isQuicAvailable } from '@kedge/transport';
+import { requires } from '@kedge/testkit';
+import { DialError, dialHub } from '@kedge/transport';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NodeNotConnectedError, type NodeConnectionEvent } from '../src/index';
 import { Cleanup, createTestPki, edgeMessage, metricValue, startHub, waitFor, type EdgeEnd, type TestPki } from './fixtures';
@@ -261,9 +262,9 @@ describe('cloudhub over websocket', () => {
   });
 });
 
-const quicAvailable = await isQuicAvailable();
+const quic = await requires('quic');
 
-describe.skipIf(!quicAvailable)('cloudhub over quic', () => {
+quic.describe('cloudhub over quic', () => {
   it('quic - a node over QUIC gets a session, prefixed upstream, stripped downstream and ping', async () => {
     const { hub, router, dial } = await startHub(pki, cleanup, { transports: ['websocket', 'quic'] });
     const received: Message[] = [];

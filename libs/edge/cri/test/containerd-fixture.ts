@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { connectCri } from '../src/index';
 import type { CriClient, PodSandboxConfig } from '../src/index';
 // A REAL containerd from the test-only fixture library (type:test: lint keeps it out of libs/edge/cri/src).
-import { importKedgeImages, isContainerdAvailable, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { importKedgeImages, PRIVATE_CONTAINERD_NEEDS, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { requires } from '@kedge/testkit';
 
 export { BUSYBOX_IMAGE, importKedgeImages, PAUSE_IMAGE } from '@kedge/containerd-fixture';
 export { DEFAULT_POD_SUBNET } from '@kedge/containerd-fixture';
 
-const availability = isContainerdAvailable();
-/** Why the suite is skipped, or undefined when containerd can run here. */
-export const skipReason: string | undefined = availability.available ? undefined : availability.reason;
+/** The suites on a private containerd declare what it needs: they fail when it is missing, unless allowed to skip. */
+export const privateContainerd = await requires(...PRIVATE_CONTAINERD_NEEDS);
 
 export interface TestContainerd {
   dir: string;

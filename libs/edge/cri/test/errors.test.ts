@@ -3,7 +3,7 @@ import { connectCri, CriError } from '../src/index';
 import type { PodSandboxConfig } from '../src/index';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestContainerd } from './containerd-fixture';
-import { podConfig, skipReason, startTestContainerd } from './containerd-fixture';
+import { podConfig, privateContainerd, startTestContainerd } from './containerd-fixture';
 
 async function criErrorOf(call: Promise<unknown>): Promise<CriError> {
   const error = await call.then(
@@ -28,7 +28,7 @@ describe('cri - errors without a runtime', () => {
   });
 });
 
-describe.skipIf(skipReason !== undefined)(`cri - errors from containerd${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+privateContainerd.describe('cri - errors from containerd', () => {
   let env: TestContainerd;
   let sandboxConfig: PodSandboxConfig;
   let sandboxId: string;

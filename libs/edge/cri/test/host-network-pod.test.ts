@@ -3,16 +3,16 @@
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerConfig, PodSandboxConfig } from '../src/index';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestContainerd } from './containerd-fixture';
-import { BUSYBOX_IMAGE, podConfig, skipReason, startTestContainerd, waitUntil } from './containerd-fixture';
+import { BUSYBOX_IMAGE, podConfig, privateContainerd, startTestContainerd, waitUntil } from './containerd-fixture';
 
 // Traps TERM so a graceful stop is observable as exit code 42; `sleep & wait` lets the trap run at once.
 const APP_SCRIPT = 'trap "echo got-TERM; exit 42" TERM; echo "greeting=$GREETING"; echo "target=$TARGET"; echo to-stderr >&2; while true; do sleep 1 & wait $!; done';
 // Ignores TERM, so only the SIGKILL after the stop timeout ends it.
 const STUBBORN_SCRIPT = 'trap "" TERM; echo stubborn; while true; do sleep 1; done';
 
-describe.skipIf(skipReason !== undefined)(`cri - hostNetwork pod${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+privateContainerd.describe('cri - hostNetwork pod', () => {
   let env: TestContainerd;
   let sandboxConfig: PodSandboxConfig;
   let sandboxId: string;

@@ -3,9 +3,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PodSandboxConfig } from '../src/index';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestContainerd } from './containerd-fixture';
-import { BUSYBOX_IMAGE, DEFAULT_POD_SUBNET, podConfig, skipReason, startTestContainerd } from './containerd-fixture';
+import { BUSYBOX_IMAGE, DEFAULT_POD_SUBNET, podConfig, privateContainerd, startTestContainerd } from './containerd-fixture';
 
 const MiB = 1024 * 1024;
 const subnetPrefix = DEFAULT_POD_SUBNET.replace(/\.0\/24$/, '.');
@@ -17,7 +17,7 @@ function kernelMemoryLimit(cgroupsPath: string): number {
   return Number(readFileSync(file, 'utf8').trim());
 }
 
-describe.skipIf(skipReason !== undefined)(`cri - pod network and resources${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+privateContainerd.describe('cri - pod network and resources', () => {
   let env: TestContainerd;
   let sandboxConfig: PodSandboxConfig;
   let sandboxId: string;

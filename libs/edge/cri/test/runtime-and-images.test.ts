@@ -1,9 +1,9 @@
 // Version, Status and the image service against a real private containerd with the offline images imported.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestContainerd } from './containerd-fixture';
-import { BUSYBOX_IMAGE, importKedgeImages, PAUSE_IMAGE, skipReason, startTestContainerd } from './containerd-fixture';
+import { BUSYBOX_IMAGE, importKedgeImages, PAUSE_IMAGE, privateContainerd, startTestContainerd } from './containerd-fixture';
 
-describe.skipIf(skipReason !== undefined)(`cri - runtime and images${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+privateContainerd.describe('cri - runtime and images', () => {
   let env: TestContainerd;
   beforeAll(async () => {
     env = await startTestContainerd('images');

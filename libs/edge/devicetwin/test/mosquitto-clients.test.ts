@@ -3,7 +3,8 @@
 // mapper sends. Each process is started by the test and stopped by pid.
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { requires } from '@kedge/testkit';
+import { afterEach, expect, it } from 'vitest';
 import { Cleanup, device, membershipMessage, startEdge, topic, waitFor, type Edge } from './fixtures';
 
 const run = promisify(execFile);
@@ -46,7 +47,9 @@ async function publish(edge: Edge, topicName: string, payload: string): Promise<
   await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(edge.port), '-q', '1', '-t', topicName, '-m', payload], { timeout: 10_000 });
 }
 
-describe('DeviceTwin with mosquitto-clients', () => {
+const clients = await requires('mosquitto-clients');
+
+clients.describe('DeviceTwin with mosquitto-clients', () => {
   it('cli - mosquitto_pub sends a KubeEdge mapper twin update, mosquitto_sub receives the result and the delta', async () => {
     const edge = await startEdge(cleanup);
     await edge.router.dispatch(membershipMessage([device({ name: 'thermo-1', rv: '10', desired: { setpoint: '22' } })], '10'));

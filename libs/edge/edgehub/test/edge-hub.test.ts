@@ -1,7 +1,7 @@
 // EdgeHub against a bare hub listener on loopback: dialing, heartbeats, offline sends, reconnecting
 // after the cloud comes back on the same port, and the handling of what the cloud sends down.
 import { Group, Operation, newMessage, newResponse, type Message } from '@kedge/protocol';
-import { isQuicAvailable } from '@kedge/transport';
+import { requires } from '@kedge/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloudUnreachableError } from '../src/index';
 import { Cleanup, FakeCloud, createEdge, createTestPki, metricValue, waitFor, type TestPki } from './fixtures';
@@ -200,9 +200,9 @@ describe('edgehub over websocket', () => {
   });
 });
 
-const quicAvailable = await isQuicAvailable();
+const quic = await requires('quic');
 
-describe.skipIf(!quicAvailable)('edgehub over quic', () => {
+quic.describe('edgehub over quic', () => {
   it('quic - connects, sends heartbeats and answers a ping over QUIC', async () => {
     const cloud = await startCloud('quic');
     const { hub } = await createEdge(pki, cloud, cleanup, 'gw-q', { heartbeatMs: 50 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cleanup, waitFor } from '@kedge/testkit';
+import { Cleanup, requires, waitFor } from '@kedge/testkit';
 import { MapperError, ModbusDriver, encodeValue, type ModelProperty, type PropertyVisitor } from '../src/index';
 import { emptyTables, startModbusServer, startPymodbus } from './helpers';
 
@@ -110,7 +110,9 @@ describe('modbus tcp against modbus-serial ServerTCP', () => {
   });
 });
 
-describe('modbus tcp against pymodbus (independent peer)', () => {
+const pymodbus = await requires('pymodbus');
+
+pymodbus.describe('modbus tcp against pymodbus (independent peer)', () => {
   it('modbus tcp - reads every data type from a pymodbus datastore with swaps and scale', async () => {
     const { words, at } = layout();
     const peer = await startPymodbus({ hr: words, ir: words, co: { 5: 1 }, di: { 6: 1 } });

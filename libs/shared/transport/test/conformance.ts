@@ -1,5 +1,6 @@
 // One behavioural contract for every transport: whatever carries the link, hubs see the same thing.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { Requirement } from '@kedge/testkit';
 import { ProtocolError } from '@kedge/protocol';
 import type { Message } from '@kedge/protocol';
 import type { Connection, HubListener, LinkLimits, TlsMaterial, TransportKind } from '../src/connection';
@@ -22,10 +23,9 @@ function contentsOf(messages: Message[]): unknown[] {
   return messages.map((message) => message.content);
 }
 
-/** Runs the transport contract against `kind`; skips, saying why, when `unavailable` is given. */
-export function describeConformance(kind: TransportKind, unavailable?: string): void {
-  const title = unavailable === undefined ? `${kind} conformance` : `${kind} conformance - skipped: ${unavailable}`;
-  describe.skipIf(unavailable !== undefined)(title, () => {
+/** Runs the transport contract against `kind`, when what it `needs` is here (see requires() in @kedge/testkit). */
+export function describeConformance(kind: TransportKind, needs: Requirement): void {
+  needs.describe(`${kind} conformance`, () => {
     let certs: TestCertificates;
     const cleanup = new Cleanup();
 

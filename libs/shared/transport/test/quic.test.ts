@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
+import { requires } from '@kedge/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../src/connection';
-import { QuicUnavailableError, TransportConfigError } from '../src/errors';
+import { TransportConfigError } from '../src/errors';
 import { dialQuicHub, quicHubAddress } from '../src/quic/dial-quic-hub';
-import { loadQuic } from '../src/quic/load-quic';
 import { listenQuicHub } from '../src/quic/quic-hub-listener';
 import { TlsAlert, certificatesOfPem, checkServerCertificate } from '../src/quic/quic-tls';
 import { createTestCertificates } from './certificates';
@@ -11,8 +11,7 @@ import type { TestCertificates } from './certificates';
 import { Cleanup, record, testMessage, waitFor } from './helpers';
 import type { Recorder } from './helpers';
 
-const quic = await loadQuic();
-const unavailable = quic instanceof QuicUnavailableError ? quic.message : undefined;
+const quic = await requires('quic');
 
 function der(pem: string): Uint8Array {
   return new X509Certificate(pem).raw;
@@ -50,7 +49,7 @@ describe('quic hub certificate check', () => {
   });
 });
 
-describe.skipIf(unavailable !== undefined)(`quic transport${unavailable ? ` - skipped: ${unavailable}` : ''}`, () => {
+quic.describe('quic transport', () => {
   let certs: TestCertificates;
   const cleanup = new Cleanup();
   beforeAll(() => {

@@ -1,11 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { requires, type Requirement } from '@kedge/testkit';
 import type { Message } from '@kedge/protocol';
 import type { Connection, ConnectionClosed, HubListener, TransportKind } from '../src/connection';
-import { QuicUnavailableError } from '../src/errors';
 import { dialHub, listenHub } from '../src/hub';
-import { loadQuic } from '../src/quic/load-quic';
 import { DEFAULT_BACKOFF, ReconnectingLink, backoffDelay } from '../src/reconnecting-link';
 import type { BackoffOptions, DialFailedInfo, DisconnectedInfo } from '../src/reconnecting-link';
 import { createTestCertificates } from './certificates';
@@ -172,13 +171,12 @@ describe('reconnecting link', () => {
   });
 });
 
-const quic = await loadQuic();
-const kinds: [TransportKind, string | undefined][] = [
-  ['websocket', undefined],
-  ['quic', quic instanceof QuicUnavailableError ? quic.message : undefined],
+const kinds: [TransportKind, Requirement][] = [
+  ['websocket', await requires()],
+  ['quic', await requires('quic')],
 ];
 
-describe.each(kinds)('reconnecting link over %s', (kind, unavailable) => {
+describe.each(kinds)('reconnecting link over %s', (kind, needs) => {
   let certs: TestCertificates;
   const cleanup = new Cleanup();
   beforeAll(() => {
@@ -187,7 +185,7 @@ describe.each(kinds)('reconnecting link over %s', (kind, unavailable) => {
   afterAll(() => certs.cleanup());
   afterEach(() => cleanup.run());
 
-  it.skipIf(unavailable !== undefined)(`reconnecting link - reconnects by itself when the ${kind} hub restarts on the same port`, async () => {
+  needs.it(`reconnecting link - reconnects by itself when the ${kind} hub restarts on the same port`, async () => {
     const accepted: Recorder[] = [];
     const listen = async (port: number): Promise<HubListener> => {
       const listener = await listenHub(kind, { host: '127.0.0.1', port, tls: certs.server });

@@ -1,8 +1,5 @@
-import { QuicUnavailableError } from '../src/errors';
-import { loadQuic } from '../src/quic/load-quic';
+import { requires } from '@kedge/testkit';
 import { describeConformance } from './conformance';
 
-const quic = await loadQuic();
-
-describeConformance('websocket');
-describeConformance('quic', quic instanceof QuicUnavailableError ? quic.message : undefined);
+describeConformance('websocket', await requires());
+describeConformance('quic', await requires('quic'));

@@ -13,7 +13,6 @@ export {
 export {
   BUSYBOX_IMAGE,
   buildKedgeImagesLayoutTar,
-  DEFAULT_BUSYBOX_PATH,
   ensureKedgeImagesTar,
   importImageTar,
   importKedgeImages,
@@ -24,12 +23,12 @@ export {
 } from './oci-image';
 export {
   bridgeConflist,
-  CNI_BIN_DIR,
   containerdConfig,
   containerdPaths,
   DEFAULT_BRIDGE_NAME,
   DEFAULT_POD_SUBNET,
   isContainerdAvailable,
+  PRIVATE_CONTAINERD_NEEDS,
   privateContainerdStatus,
   readPid,
   SANDBOX_IMAGE,

@@ -11,6 +11,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { BUSYBOX_PATH } from '@kedge/testkit';
 import type { TarEntry } from './tar-writer';
 import { createTar } from './tar-writer';
 
@@ -19,7 +20,6 @@ const execFileAsync = promisify(execFile);
 export const BUSYBOX_IMAGE = 'localhost/kedge/busybox:1';
 export const PAUSE_IMAGE = 'localhost/kedge/pause:1';
 export const KEDGE_IMAGES = [BUSYBOX_IMAGE, PAUSE_IMAGE] as const;
-export const DEFAULT_BUSYBOX_PATH = '/bin/busybox';
 const IMAGES_TAR_NAME = 'kedge-images.oci.tar';
 const IMAGE_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -129,7 +129,7 @@ export function ociLayoutTar(layerTar: Buffer, images: readonly LayoutImage[]): 
 }
 
 /** The OCI image layout for both kedge images, serialised as one tar (what `ctr images import` reads). */
-export async function buildKedgeImagesLayoutTar(busyboxPath = DEFAULT_BUSYBOX_PATH): Promise<Buffer> {
+export async function buildKedgeImagesLayoutTar(busyboxPath = BUSYBOX_PATH): Promise<Buffer> {
   const rootfs = await rootfsTar(busyboxPath);
   const createdBy = 'kedge libs/testing/containerd-fixture/src/oci-image.ts from /bin/busybox';
   const base = { Env: [IMAGE_PATH_ENV], WorkingDir: '/' };
@@ -140,7 +140,7 @@ export async function buildKedgeImagesLayoutTar(busyboxPath = DEFAULT_BUSYBOX_PA
 }
 
 /** Builds the image tar into cacheDir once and returns its path; later calls reuse the cached file. */
-export async function ensureKedgeImagesTar(cacheDir: string, busyboxPath = DEFAULT_BUSYBOX_PATH): Promise<string> {
+export async function ensureKedgeImagesTar(cacheDir: string, busyboxPath = BUSYBOX_PATH): Promise<string> {
   const tarPath = join(cacheDir, IMAGES_TAR_NAME);
   if (existsSync(tarPath)) return tarPath;
   await mkdir(cacheDir, { recursive: true });

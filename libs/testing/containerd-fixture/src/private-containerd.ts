@@ -12,10 +12,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { CNI_BIN_DIR, missingComponents, type Component } from '@kedge/testkit';
 import { ctrVersion, isOurContainerd, processExited, removeAllPodSandboxes, unmountUnder, waitForExit } from './containerd-process';
 
-export const CNI_BIN_DIR = '/usr/lib/cni';
 export const SANDBOX_IMAGE = 'localhost/kedge/pause:1';
 /** Unlikely to clash: podman/nerdctl default to 10.88.0.0/24, docker to 172.17/16, kind to 10.244/16. */
 export const DEFAULT_POD_SUBNET = '10.88.211.0/24';
@@ -58,24 +58,15 @@ export function containerdPaths(dir: string): ContainerdPaths {
 
 export type ContainerdAvailability = { available: true } | { available: false; reason: string };
 
-const REQUIRED_BINARIES = ['containerd', 'ctr', 'runc', 'containerd-shim-runc-v2'];
-const REQUIRED_CNI_PLUGINS = ['bridge', 'host-local', 'portmap', 'loopback'];
+/** The test components (libs/testing/testkit) a private containerd needs: the binaries and CNI plugins, root for
+ *  runc, and busybox-static for the offline images. Tests declare them with `requires(...PRIVATE_CONTAINERD_NEEDS)`. */
+export const PRIVATE_CONTAINERD_NEEDS: readonly Component[] = ['containerd', 'root', 'busybox-static'];
 
-function onPath(binary: string): boolean {
-  return (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, binary)));
-}
-
-/** Whether a private containerd can run here, and if not, why (so tests can say why they skip). */
-export function isContainerdAvailable(): ContainerdAvailability {
-  const missing = REQUIRED_BINARIES.filter((binary) => !onPath(binary));
-  if (missing.length) return { available: false, reason: `missing ${missing.join(', ')} on PATH; run bash tools/install-system-deps.sh` };
-  const missingPlugins = REQUIRED_CNI_PLUGINS.filter((plugin) => !existsSync(join(CNI_BIN_DIR, plugin)));
-  if (missingPlugins.length) {
-    return { available: false, reason: `missing CNI plugins ${missingPlugins.join(', ')} in ${CNI_BIN_DIR} (package containernetworking-plugins)` };
-  }
-  if (!existsSync('/bin/busybox')) return { available: false, reason: 'missing /bin/busybox (package busybox-static) for the offline images' };
-  if (process.getuid?.() !== 0) return { available: false, reason: 'containerd with runc needs root' };
-  return { available: true };
+/** Whether a private containerd can run here, and if not, why: for the demo, the benchmark and the CLI. */
+export async function isContainerdAvailable(): Promise<ContainerdAvailability> {
+  const missing = await missingComponents(PRIVATE_CONTAINERD_NEEDS, new Set());
+  if (missing.length === 0) return { available: true };
+  return { available: false, reason: missing.map((m) => `${m.component}: ${m.reason}; install: ${m.install}`).join('; ') };
 }
 
 export interface PrivateContainerdOptions {

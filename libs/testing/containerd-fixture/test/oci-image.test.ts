@@ -2,12 +2,13 @@
 // the layout is a valid OCI layout (digests match content) and the output is reproducible.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
-import { BUSYBOX_IMAGE, buildKedgeImagesLayoutTar, DEFAULT_BUSYBOX_PATH, PAUSE_IMAGE } from '../src/index';
+import { afterAll, expect, it } from 'vitest';
+import { requires } from '@kedge/testkit';
+import { BUSYBOX_IMAGE, buildKedgeImagesLayoutTar, PAUSE_IMAGE } from '../src/index';
 
 interface Descriptor {
   digest: string;
@@ -15,7 +16,9 @@ interface Descriptor {
   annotations?: Record<string, string>;
 }
 
-describe.skipIf(!existsSync(DEFAULT_BUSYBOX_PATH))('containerd-fixture - offline OCI images', () => {
+const busybox = await requires('busybox-static');
+
+busybox.describe('containerd-fixture - offline OCI images', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kedge-oci-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -10,10 +10,10 @@ import { createLogger } from '@kedge/telemetry';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageGarbageCollector, ImageGcMetrics } from '../../src/index';
-import { BUSYBOX_IMAGE, createTar, importImageTar, importKedgeImages, isContainerdAvailable, ociLayoutTar, PAUSE_IMAGE, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
+import { BUSYBOX_IMAGE, createTar, importImageTar, importKedgeImages, ociLayoutTar, PAUSE_IMAGE, PRIVATE_CONTAINERD_NEEDS, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
+import { requires } from '@kedge/testkit';
 
-const availability = isContainerdAvailable();
-const skipReason = availability.available ? undefined : availability.reason;
+const privateContainerd = await requires(...PRIVATE_CONTAINERD_NEEDS);
 const UNUSED_IMAGE = 'localhost/kedge/unused:1';
 const NODE = 'edge-gc';
 const logger = createLogger({ name: 'image-gc-test', level: process.env['KEDGE_TEST_LOG'] === '1' ? 'debug' : 'silent' });
@@ -35,7 +35,7 @@ class RecordingReporter {
   }
 }
 
-describe.skipIf(skipReason !== undefined)(`edged - image GC on containerd${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+privateContainerd.describe('edged - image GC on containerd', () => {
   let dir: string;
   let cri: CriClient;
   let sandboxId: string;

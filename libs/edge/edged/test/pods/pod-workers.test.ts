@@ -5,9 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { PodWorkers } from '../../src/index';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ContainerStatusView, PodsEnv } from './pods-fixture';
-import { BUSYBOX_IMAGE, NODE, PAUSE_IMAGE, RecordingReporter, skipReason, startPodsEnv, waitUntil } from './pods-fixture';
+import { BUSYBOX_IMAGE, NODE, PAUSE_IMAGE, RecordingReporter, privateContainerd, startPodsEnv, waitUntil } from './pods-fixture';
 
 const LOOP = 'while true; do sleep 1 & wait $!; done';
 
@@ -19,7 +19,7 @@ async function freePort(): Promise<number> {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
-describe.skipIf(skipReason !== undefined)(`edged - pods on containerd${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+privateContainerd.describe('edged - pods on containerd', () => {
   let env: PodsEnv;
   let workers: PodWorkers;
   let reporter: RecordingReporter;

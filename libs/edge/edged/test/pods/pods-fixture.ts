@@ -9,11 +9,12 @@ import { MetaStore } from '@kedge/metamanager';
 import { newMessage, type Message } from '@kedge/protocol';
 import { createLogger } from '@kedge/telemetry';
 import { PodWorkers } from '../../src/index';
-import { importKedgeImages, isContainerdAvailable, type PrivateContainerdOptions, readPid, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
+import { importKedgeImages, PRIVATE_CONTAINERD_NEEDS, type PrivateContainerdOptions, readPid, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
+import { requires } from '@kedge/testkit';
 export { BUSYBOX_IMAGE, PAUSE_IMAGE } from '@kedge/containerd-fixture';
 
-const availability = isContainerdAvailable();
-export const skipReason: string | undefined = availability.available ? undefined : availability.reason;
+/** The pod suites declare what a private containerd needs: they fail when it is missing, unless allowed to skip. */
+export const privateContainerd = await requires(...PRIVATE_CONTAINERD_NEEDS);
 
 export const NODE = 'edge-1';
 export const logger = createLogger({ name: 'pods-test', level: process.env['KEDGE_TEST_LOG'] === '1' ? 'debug' : 'silent' });

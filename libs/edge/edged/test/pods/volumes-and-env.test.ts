@@ -1,13 +1,13 @@
 // emptyDir, projected volumes and envFrom on a REAL containerd: what the containers actually see, read
 // back with ExecSync inside them.
 import type { PodWorkers } from '../../src/index';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PodsEnv } from './pods-fixture';
-import { BUSYBOX_IMAGE, NODE, RecordingReporter, skipReason, startPodsEnv, waitUntil } from './pods-fixture';
+import { BUSYBOX_IMAGE, NODE, RecordingReporter, privateContainerd, startPodsEnv, waitUntil } from './pods-fixture';
 
 const LOOP = 'while true; do sleep 1 & wait $!; done';
 
-describe.skipIf(skipReason !== undefined)(`edged - volumes and env${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+privateContainerd.describe('edged - volumes and env', () => {
   let env: PodsEnv;
   let workers: PodWorkers;
   let reporter: RecordingReporter;
