@@ -1,27 +1,7 @@
-// The Kubernetes objects the controllers read, as the raw JSON the API server wrote (informers hand
-// out raw JSON). Only the fields the controllers use are typed; everything else rides along. Owner
-// references and label selectors are @kedge/kube-core's.
-import type { KubeMeta } from '@kedge/edgecontroller';
-import type { LabelSelector, OwnerReference } from '@kedge/kube-core';
-
-/** A Kubernetes object as JSON (the shape the informers hold). */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: Meta;
-  [key: string]: unknown;
-}
-
-/**
- * edgecontroller's metadata plus what the controllers own. Not kube-core's ObjectMeta: the informers are
- * typed with client-node's KubernetesObject, whose V1ObjectMeta declares timestamps as Date, so the
- * timestamps (raw JSON strings) stay untyped here and are read through createdAt/isDeleting.
- */
-export interface Meta extends KubeMeta {
-  generation?: number;
-  generateName?: string;
-  ownerReferences?: OwnerReference[];
-}
+// The workload kinds the controllers read, as the raw JSON the API server wrote (informers hand out
+// raw JSON): @kedge/kube-core's KubeObject with only the fields the controllers use typed; everything
+// else rides along.
+import type { KubeObject, LabelSelector, OwnerReference } from '@kedge/kube-core';
 
 export interface NodeSelectorRequirement {
   key?: string;
@@ -78,13 +58,11 @@ export interface Condition {
 }
 
 export interface Pod extends KubeObject {
-  metadata?: Meta;
   spec?: PodSpec;
   status?: { phase?: string; conditions?: Condition[] };
 }
 
 export interface Node extends KubeObject {
-  metadata?: Meta;
   spec?: { unschedulable?: boolean; taints?: Taint[] };
   status?: { conditions?: Condition[]; allocatable?: Record<string, string | number>; capacity?: Record<string, string | number> };
 }
@@ -95,7 +73,6 @@ export interface PodTemplate {
 }
 
 export interface ReplicaSet extends KubeObject {
-  metadata?: Meta;
   spec?: { replicas?: number; minReadySeconds?: number; selector?: LabelSelector; template?: PodTemplate };
   status?: { replicas?: number; readyReplicas?: number; availableReplicas?: number; fullyLabeledReplicas?: number; observedGeneration?: number };
 }
@@ -105,7 +82,6 @@ export interface IntOrPercent {
 }
 
 export interface Deployment extends KubeObject {
-  metadata?: Meta;
   spec?: {
     replicas?: number;
     minReadySeconds?: number;
@@ -120,7 +96,6 @@ export interface Deployment extends KubeObject {
 }
 
 export interface DaemonSet extends KubeObject {
-  metadata?: Meta;
   spec?: {
     minReadySeconds?: number;
     selector?: LabelSelector;
@@ -130,16 +105,16 @@ export interface DaemonSet extends KubeObject {
   status?: Record<string, unknown>;
 }
 
-export function nameOf(object: KubeObject & { metadata?: Meta }): string {
+export function nameOf(object: KubeObject): string {
   return object.metadata?.name ?? '';
 }
 
-export function namespaceOf(object: KubeObject & { metadata?: Meta }): string {
+export function namespaceOf(object: KubeObject): string {
   return object.metadata?.namespace ?? 'default';
 }
 
 /** `namespace/name`, the work-queue key of a namespaced object. */
-export function keyOf(object: KubeObject & { metadata?: Meta }): string {
+export function keyOf(object: KubeObject): string {
   return `${namespaceOf(object)}/${nameOf(object)}`;
 }
 
@@ -149,16 +124,16 @@ export function splitKey(key: string): { namespace: string; name: string } {
 }
 
 /** The owner that controls this object (ownerReferences entry with controller: true). */
-export function controllerOf(object: KubeObject & { metadata?: Meta }): OwnerReference | undefined {
+export function controllerOf(object: KubeObject): OwnerReference | undefined {
   return object.metadata?.ownerReferences?.find((reference) => reference.controller === true);
 }
 
-export function isDeleting(object: KubeObject & { metadata?: Meta }): boolean {
+export function isDeleting(object: KubeObject): boolean {
   const at = object.metadata?.['deletionTimestamp'];
   return at !== undefined && at !== null;
 }
 
-export function createdAt(object: KubeObject & { metadata?: Meta }): string {
+export function createdAt(object: KubeObject): string {
   const at = object.metadata?.['creationTimestamp'];
   return typeof at === 'string' ? at : '';
 }

@@ -2,16 +2,16 @@
 // ControllerRefManager), through client-node.
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { isConflict, isNotFound, mergePatch } from '@kedge/kube-client';
-import type { OwnerReference } from '@kedge/kube-core';
-import type { KubeObject, Meta, Pod, PodSpec, PodTemplate } from './objects';
+import type { KubeObject, OwnerReference } from '@kedge/kube-core';
+import type { Pod, PodSpec, PodTemplate } from './objects';
 import { controllerOf, isDeleting, nameOf, namespaceOf } from './objects';
 
-export function controllerReference(owner: KubeObject & { metadata?: Meta }, kind: string): OwnerReference {
+export function controllerReference(owner: KubeObject, kind: string): OwnerReference {
   return { apiVersion: 'apps/v1', kind, name: nameOf(owner), uid: owner.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
 }
 
 /** A pod for `owner` from its template: generateName `<owner>-`, the template's labels and spec. */
-export function podFromTemplate(owner: KubeObject & { metadata?: Meta }, kind: string, template: PodTemplate | undefined, extra: { labels?: Record<string, string>; spec?: Partial<PodSpec> } = {}): Pod {
+export function podFromTemplate(owner: KubeObject, kind: string, template: PodTemplate | undefined, extra: { labels?: Record<string, string>; spec?: Partial<PodSpec> } = {}): Pod {
   const copy = JSON.parse(JSON.stringify(template ?? {})) as PodTemplate;
   return {
     apiVersion: 'v1',
@@ -78,7 +78,7 @@ export class PodControl {
  */
 export async function claimPods(
   control: PodControl,
-  owner: KubeObject & { metadata?: Meta },
+  owner: KubeObject,
   kind: string,
   pods: Pod[],
   matches: (pod: Pod) => boolean,

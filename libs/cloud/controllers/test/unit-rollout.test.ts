@@ -56,7 +56,7 @@ describe('rolling update arithmetic', () => {
 });
 
 describe('daemon placement', () => {
-  const daemonSet = { spec: { template: { spec: { nodeSelector: { gateway: 'yes' } } } } };
+  const daemonSet = { metadata: { name: 'ds' }, spec: { template: { spec: { nodeSelector: { gateway: 'yes' } } } } };
   const node = (taints: Array<{ key: string; effect: string }>, ready = 'True') => ({
     metadata: { name: 'n', labels: { gateway: 'yes' } },
     spec: { taints },
@@ -68,6 +68,6 @@ describe('daemon placement', () => {
     expect(daemonPlacement(daemonSet, node([]))).toEqual({ shouldRun: true, shouldContinueRunning: true });
     expect(daemonPlacement(daemonSet, node([{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }], 'Unknown'))).toEqual({ shouldRun: false, shouldContinueRunning: true });
     expect(daemonPlacement(daemonSet, node([{ key: 'evict', effect: 'NoExecute' }]))).toEqual({ shouldRun: false, shouldContinueRunning: false });
-    expect(daemonPlacement({ spec: { template: { spec: { nodeSelector: { gateway: 'no' } } } } }, node([]))).toEqual({ shouldRun: false, shouldContinueRunning: false });
+    expect(daemonPlacement({ metadata: { name: 'ds' }, spec: { template: { spec: { nodeSelector: { gateway: 'no' } } } } }, node([]))).toEqual({ shouldRun: false, shouldContinueRunning: false });
   });
 });

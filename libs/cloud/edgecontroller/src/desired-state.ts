@@ -7,7 +7,8 @@
 // It also keeps the reverse indexes that route a configmap/secret/service event to the nodes it
 // may concern, so an event costs the nodes it touches, not every node.
 import type { ObjectCache } from '@kubernetes/client-node';
-import { keyOfObject, objectKey, parseResourceVersion, resourceVersionOf, type KubeObject, type SyncType } from './objects';
+import { keyOfObject, objectKey, parseResourceVersion, resourceVersionOf, type SyncType } from './objects';
+import type { KubeObject } from '@kedge/kube-core';
 import { podReferences, type PodReferences } from './references';
 
 export interface DesiredObject {

@@ -8,7 +8,8 @@ import type { DesiredState } from './desired-state';
 import type { InventoryItem } from './inventory';
 import type { EdgeControllerMetrics } from './metrics';
 import { NodeQueue } from './node-queue';
-import { objectKey, parseResourceVersion, refOfKey, stubObject, type KubeObject } from './objects';
+import { objectKey, parseResourceVersion, refOfKey, stubObject } from './objects';
+import type { KubeObject } from '@kedge/kube-core';
 
 export interface DownstreamOptions {
   /** unacked messages per node (default 32) */

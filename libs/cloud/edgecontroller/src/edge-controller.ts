@@ -10,7 +10,7 @@ import { DesiredState } from './desired-state';
 import { Downstream, type DownstreamHub, type DownstreamOptions, type NodeSyncStats } from './downstream';
 import { KubeWrites } from './kube-writes';
 import { EdgeControllerMetrics } from './metrics';
-import type { KubeObject } from './objects';
+import type { KubeObject } from '@kedge/kube-core';
 import { Upstream } from './upstream';
 
 /** The part of CloudHub the controller uses. */

@@ -13,5 +13,5 @@ export type { DownstreamOptions, NodeSyncStats } from './downstream';
 export { EdgeControllerError, UpstreamRefusedError, type UpstreamRefusal } from './errors';
 export { INVENTORY_TYPE, parseInventory, type InventoryItem } from './inventory';
 export { EDGECONTROLLER_SOURCE } from './node-queue';
-export { SYNC_TYPES, type KubeMeta, type KubeObject, type SyncType } from './objects';
+export { SYNC_TYPES, type SyncType } from './objects';
 export { podReferences, type PodReferences } from './references';

@@ -13,7 +13,8 @@
 //   - Bounded: at most maxQueued items wait; enqueue() says false beyond that and the caller tries
 //     again when onDrained fires.
 import { Group, newMessage, type Message } from '@kedge/protocol';
-import { cloudResourceOf, refOfKey, type KubeObject, type SyncType } from './objects';
+import { cloudResourceOf, refOfKey, type SyncType } from './objects';
+import type { KubeObject } from '@kedge/kube-core';
 
 export const EDGECONTROLLER_SOURCE = 'edgecontroller';
 

@@ -1,26 +1,10 @@
 // The objects the controller moves, the keys it indexes them by and the resourceVersion arithmetic.
 // Keys are `<type>/<namespace>/<name>` with namespace `null` for cluster-scoped objects, exactly
 // the segments of the edge resource string, so a key maps 1:1 to what the edge stores.
+// Objects are @kedge/kube-core's KubeObject: JSON exactly as the API server wrote it.
+import type { KubeObject, ObjectMeta } from '@kedge/kube-core';
 import { CLUSTER_SCOPED_NAMESPACE } from '@kedge/protocol';
 import { EdgeControllerError } from './errors';
-
-export interface KubeMeta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  [key: string]: unknown;
-}
-
-/** A Kubernetes object as JSON, exactly as the API server wrote it. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: KubeMeta;
-  [key: string]: unknown;
-}
 
 /** The object types pushed down to edges, named as on the wire. */
 export const SYNC_TYPES = ['node', 'pod', 'configmap', 'secret', 'service', 'endpoints'] as const;
@@ -80,7 +64,7 @@ export function resourceVersionOf(object: KubeObject | undefined): string {
 
 /** What a delete carries when the controller never saw the object: enough for the edge to find it. */
 export function stubObject(ref: ObjectRef, resourceVersion: string): KubeObject {
-  const metadata: KubeMeta = { name: ref.name, resourceVersion };
+  const metadata: ObjectMeta = { name: ref.name, resourceVersion };
   if (ref.namespace !== CLUSTER_SCOPED_NAMESPACE) metadata.namespace = ref.namespace;
   return { ...KIND_BY_TYPE[ref.type], metadata };
 }

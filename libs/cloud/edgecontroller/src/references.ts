@@ -1,6 +1,6 @@
 // Which configmaps and secrets a pod needs: env valueFrom, envFrom, volumes (configMap, secret,
 // projected sources) and imagePullSecrets, in init, regular and ephemeral containers.
-import type { KubeObject } from './objects';
+import type { KubeObject } from '@kedge/kube-core';
 
 export interface PodReferences {
   configMaps: Set<string>;

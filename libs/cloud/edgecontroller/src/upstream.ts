@@ -11,7 +11,7 @@ import { INVENTORY_TYPE, parseInventory, type InventoryItem } from './inventory'
 import { nodeStatusFrom, type KubeWrites } from './kube-writes';
 import type { EdgeControllerMetrics } from './metrics';
 import { EDGECONTROLLER_SOURCE } from './node-queue';
-import type { KubeObject } from './objects';
+import type { KubeObject } from '@kedge/kube-core';
 
 export interface UpstreamDeps {
   writes: KubeWrites;

@@ -5,7 +5,8 @@
 // failure retried in a loop does not flood the API server. A failure to write an Event is logged,
 // never fatal: Events are for people, not for controllers.
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, type CoreV1Event, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import type { ObjectMeta } from '@kedge/kube-core';
 import type { Logger } from '@kedge/telemetry';
 import { errorMessage, isNotFound } from './errors';
 import { rfc3339 } from './kube-time';
@@ -19,7 +20,8 @@ export type EventType = 'Normal' | 'Warning';
 export interface EventTarget {
   kind: string;
   apiVersion: string;
-  object: KubernetesObject;
+  /** what the Event's involvedObject is built from; raw JSON or a client-node model alike */
+  object: { metadata?: Pick<ObjectMeta, 'name' | 'namespace' | 'uid' | 'resourceVersion'> };
 }
 
 export interface EventRecorderOptions {

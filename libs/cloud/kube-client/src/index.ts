@@ -4,12 +4,13 @@
 export { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE } from './edge-nodes';
 export { KubeApiError, errorMessage, httpStatusOf, isConflict, isNotFound } from './errors';
 export { EventRecorder, type EventRecorderOptions, type EventTarget, type EventType } from './event-recorder';
-export { KubeJson, type KubeList } from './kube-json';
+export { KubeJson } from './kube-json';
 export { microTime, parseTime, rfc3339 } from './kube-time';
 export {
   DEFAULT_INFORMER_BACKOFF,
   ManagedInformer,
   type InformerBackoff,
+  type InformerCache,
   type InformerEvent,
   type ManagedInformerOptions,
 } from './managed-informer';

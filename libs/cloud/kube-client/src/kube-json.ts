@@ -5,15 +5,10 @@
 // through this small reader, with TLS and credentials applied by client-node's own KubeConfig.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeList, KubeObject } from '@kedge/kube-core';
 import { KubeApiError } from './errors';
 
-export interface KubeList<T extends KubernetesObject = KubernetesObject> {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { resourceVersion?: string; continue?: string };
-  items: T[];
-}
 
 const MAX_BODY_BYTES = 512 * 1024 * 1024;
 
@@ -27,7 +22,7 @@ export class KubeJson {
    * GET a list. Items get apiVersion and kind (lists leave them out), so each item stands alone.
    * @throws KubeApiError with the HTTP status
    */
-  async list<T extends KubernetesObject = KubernetesObject>(path: string, query: Record<string, string> = {}): Promise<KubeList<T>> {
+  async list<T extends KubeObject = KubeObject>(path: string, query: Record<string, string> = {}): Promise<KubeList<T>> {
     const list = (await this.get(path, query)) as KubeList<T>;
     if (!Array.isArray(list.items)) throw new KubeApiError(`GET ${path}: the answer has no items array`, path, undefined);
     const kind = typeof list.kind === 'string' && list.kind.endsWith('List') ? list.kind.slice(0, -4) : undefined;

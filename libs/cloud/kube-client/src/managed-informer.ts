@@ -1,11 +1,14 @@
 // client-node informers that stay up: client-node re-lists on 410 itself, but after any other list
 // or watch error it only reports the error and stops, so each informer here is restarted with
 // exponential backoff, counted and logged. Lists go through KubeJson (raw JSON, see kube-json.ts),
-// so the cache holds every object in the one shape the watch delivers.
+// so the cache holds every object in the one shape the watch delivers: the raw JSON the API server wrote,
+// typed as @kedge/kube-core's KubeObject (client-node types its objects with Date timestamps, which these
+// objects never have; the cast to its types happens here, at the one boundary with its informer).
 import { ADD, DELETE, UPDATE, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import type { KubeList, KubeObject } from '@kedge/kube-core';
 import type { Logger } from '@kedge/telemetry';
 import { errorMessage, httpStatusOf } from './errors';
-import { KubeJson, type KubeList } from './kube-json';
+import { KubeJson } from './kube-json';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -16,7 +19,10 @@ export interface InformerBackoff {
 
 export const DEFAULT_INFORMER_BACKOFF: InformerBackoff = { initialMs: 500, maxMs: 30_000 };
 
-export interface ManagedInformerOptions<T extends KubernetesObject> {
+/** What an informer's cache answers: the objects of its last list plus the watch events since. */
+export type InformerCache<T extends KubeObject> = ObjectCache<T>;
+
+export interface ManagedInformerOptions<T extends KubeObject> {
   kubeConfig: KubeConfig;
   /** resource name for logs and metrics, e.g. "pods" */
   resource: string;
@@ -33,8 +39,9 @@ export interface ManagedInformerOptions<T extends KubernetesObject> {
   json?: KubeJson;
 }
 
-export class ManagedInformer<T extends KubernetesObject = KubernetesObject> {
-  readonly cache: Informer<T> & ObjectCache<T>;
+export class ManagedInformer<T extends KubeObject = KubeObject> {
+  readonly cache: InformerCache<T>;
+  private readonly informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
   private synced = false;
   private listed = false;
   private stopped = false;
@@ -56,11 +63,13 @@ export class ManagedInformer<T extends KubernetesObject = KubernetesObject> {
       this.listed = true;
       return result;
     };
-    this.cache = makeInformer<T>(options.kubeConfig, options.path, list as never, options.labelSelector);
-    this.cache.on(ADD, (object) => options.onEvent('add', object));
-    this.cache.on(UPDATE, (object) => options.onEvent('update', object));
-    this.cache.on(DELETE, (object) => options.onEvent('delete', object));
-    this.cache.on('error', (error: unknown) => this.failed(error));
+    this.informer = makeInformer<KubernetesObject>(options.kubeConfig, options.path, list as never, options.labelSelector);
+    this.cache = this.informer as unknown as InformerCache<T>;
+    const raw = (object: KubernetesObject): T => object as unknown as T;
+    this.informer.on(ADD, (object) => options.onEvent('add', raw(object)));
+    this.informer.on(UPDATE, (object) => options.onEvent('update', raw(object)));
+    this.informer.on(DELETE, (object) => options.onEvent('delete', raw(object)));
+    this.informer.on('error', (error: unknown) => this.failed(error));
   }
 
   get resource(): string {
@@ -81,13 +90,13 @@ export class ManagedInformer<T extends KubernetesObject = KubernetesObject> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.markSynced();
-    await this.cache.stop();
+    await this.informer.stop();
   }
 
   private async run(): Promise<void> {
     if (this.stopped) return;
     try {
-      await this.cache.start();
+      await this.informer.start();
     } catch (error) {
       this.failed(error);
       return;

@@ -1,7 +1,8 @@
 // One informer per resource, fed to every controller that subscribed (client-go's SharedInformer):
 // N controllers watching pods cost one list and one watch, not N. Listeners also get the previous
 // version of an updated object, which client-node's cache does not hand out.
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from '@kedge/kube-core';
 import type { Logger } from '@kedge/telemetry';
 import type { KubeJson } from './kube-json';
 import { ManagedInformer, type InformerBackoff, type InformerEvent } from './managed-informer';
@@ -17,7 +18,7 @@ export interface SharedInformerOptions {
   json?: KubeJson;
 }
 
-export class SharedInformer<T extends KubernetesObject> {
+export class SharedInformer<T extends KubeObject> {
   readonly informer: ManagedInformer<T>;
   private readonly listeners: Array<SharedInformerListener<T>> = [];
   /** the last version seen per key, so update listeners can compare old and new */

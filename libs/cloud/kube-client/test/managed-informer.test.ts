@@ -1,11 +1,15 @@
 // Informers that stay up: after the API server goes away they fail, are restarted with backoff, and
 // pick up what changed once it is back; a resource the server does not serve does not block sync.
 // SharedInformer hands each event to every subscriber with the previous version.
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { KubeObject } from '@kedge/kube-core';
+
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Cleanup, waitFor } from '@kedge/testkit';
 import { ManagedInformer, SharedInformer, type InformerEvent } from '../src/index';
 import { startTestApi, testLogger, type TestApi } from './fixtures/api-server';
+
+/** the informers hold raw JSON; a ConfigMap's data is read as such */
+type ConfigMap = KubeObject & { data?: Record<string, string> };
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -18,8 +22,8 @@ async function withConfigMaps(api: TestApi, ...names: string[]): Promise<void> {
   for (const name of names) await api.core.createNamespacedConfigMap({ namespace: 'apps', body: { metadata: { name }, data: { v: '1' } } });
 }
 
-function configMapInformer(api: TestApi, onEvent: (event: InformerEvent, object: V1ConfigMap) => void = () => undefined, restarts: string[] = []) {
-  const informer = new ManagedInformer<V1ConfigMap>({
+function configMapInformer(api: TestApi, onEvent: (event: InformerEvent, object: KubeObject) => void = () => undefined, restarts: string[] = []) {
+  const informer = new ManagedInformer<KubeObject>({
     kubeConfig: api.kubeConfig,
     resource: 'configmaps',
     path: '/api/v1/namespaces/apps/configmaps',
@@ -32,7 +36,7 @@ function configMapInformer(api: TestApi, onEvent: (event: InformerEvent, object:
   return informer;
 }
 
-const names = (informer: ManagedInformer<V1ConfigMap>) => informer.cache.list().map((c) => c.metadata?.name).sort();
+const names = (informer: ManagedInformer<KubeObject>) => informer.cache.list().map((c) => c.metadata?.name).sort();
 
 describe('managed informer - API server outage', () => {
   it('managed informer - is restarted with backoff while the API server is away and catches up once it is back', async () => {
@@ -89,7 +93,7 @@ describe('shared informer - fan-out', () => {
   it('shared informer - every subscriber gets every event, updates with the previous version', async () => {
     const api = await startTestApi(cleanup);
     await withConfigMaps(api, 'shared');
-    const shared = new SharedInformer<V1ConfigMap>({ kubeConfig: api.kubeConfig, resource: 'configmaps', path: '/api/v1/namespaces/apps/configmaps', logger: testLogger('shared') });
+    const shared = new SharedInformer<ConfigMap>({ kubeConfig: api.kubeConfig, resource: 'configmaps', path: '/api/v1/namespaces/apps/configmaps', logger: testLogger('shared') });
     cleanup.add(() => shared.informer.stop());
     const first: string[] = [];
     const second: string[] = [];

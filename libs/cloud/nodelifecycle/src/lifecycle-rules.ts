@@ -1,10 +1,7 @@
 // The pure rules of the node lifecycle: what an unreachable node's conditions and taints become,
 // and when (if ever) a pod of a non-autonomous node is evicted.
 import { parseTime, rfc3339 } from '@kedge/kube-client';
-import type { KubernetesObject } from '@kubernetes/client-node';
-
-/** A Node or Pod as the informers hold it: raw JSON, metadata as client-node types it, the rest read defensively. */
-export type KubeObject = KubernetesObject & { [field: string]: unknown };
+import type { KubeObject } from '@kedge/kube-core';
 
 export const UNREACHABLE_TAINT_KEY = 'node.kubernetes.io/unreachable';
 export const NODE_STATUS_UNKNOWN_REASON = 'NodeStatusUnknown';

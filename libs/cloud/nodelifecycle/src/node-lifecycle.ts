@@ -18,6 +18,7 @@ import {
   isNotFound,
   mergePatch,
 } from '@kedge/kube-client';
+import type { KubeObject } from '@kedge/kube-core';
 import type { Logger } from '@kedge/telemetry';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import {
@@ -30,7 +31,6 @@ import {
   UNREACHABLE_TAINT_KEY,
   withUnreachableTaint,
   withoutUnreachableTaints,
-  type KubeObject,
   type Taint,
 } from './lifecycle-rules';
 

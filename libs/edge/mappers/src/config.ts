@@ -1,5 +1,6 @@
 // The mapper's config file: DeviceModel and Device objects in the CRDs' shape, either as a multi-document YAML
 // of `kind: DeviceModel` / `kind: Device` objects or as one document `{deviceModels: [...], devices: [...]}`.
+import { isRecord } from '@kedge/kube-core';
 import { parseAllDocuments } from 'yaml';
 import { MapperError } from './errors';
 import { deviceId, type Device, type DeviceModel } from './model';
@@ -11,20 +12,16 @@ export interface MapperConfig {
 
 const TYPES = ['int', 'float', 'double', 'boolean', 'string'];
 
-export function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function checkModel(m: unknown, i: number): DeviceModel {
   const where = `deviceModels[${i}]`;
-  if (!isObj(m) || !isObj(m.metadata) || typeof m.metadata.name !== 'string') {
+  if (!isRecord(m) || !isRecord(m.metadata) || typeof m.metadata.name !== 'string') {
     throw new MapperError('CONFIG_INVALID', 'needs metadata.name', { field: `${where}.metadata.name` });
   }
-  const spec = isObj(m.spec) ? m.spec : {};
+  const spec = isRecord(m.spec) ? m.spec : {};
   if (!Array.isArray(spec.properties)) throw new MapperError('CONFIG_INVALID', 'needs spec.properties', { field: `${where}.spec.properties` });
   spec.properties.forEach((p: unknown, j: number) => {
     const f = `${where}.spec.properties[${j}]`;
-    if (!isObj(p) || typeof p.name !== 'string') throw new MapperError('CONFIG_INVALID', 'needs name', { field: `${f}.name` });
+    if (!isRecord(p) || typeof p.name !== 'string') throw new MapperError('CONFIG_INVALID', 'needs name', { field: `${f}.name` });
     if (typeof p.type === 'string') p.type = p.type.toLowerCase();
     if (!TYPES.includes(p.type as string)) throw new MapperError('UNSUPPORTED_TYPE', `type ${String(p.type)}`, { field: `${f}.type` });
     p.accessMode ??= 'ReadOnly';
@@ -39,15 +36,15 @@ function checkModel(m: unknown, i: number): DeviceModel {
 
 function checkDevice(d: unknown, i: number): Device {
   const where = `devices[${i}]`;
-  if (!isObj(d) || !isObj(d.metadata) || typeof d.metadata.name !== 'string') {
+  if (!isRecord(d) || !isRecord(d.metadata) || typeof d.metadata.name !== 'string') {
     throw new MapperError('CONFIG_INVALID', 'needs metadata.name', { field: `${where}.metadata.name` });
   }
   const id = deviceId(d as unknown as Device);
   const spec = d.spec;
-  if (!isObj(spec) || !isObj(spec.deviceModelRef) || typeof spec.deviceModelRef.name !== 'string') {
+  if (!isRecord(spec) || !isRecord(spec.deviceModelRef) || typeof spec.deviceModelRef.name !== 'string') {
     throw new MapperError('CONFIG_INVALID', 'needs spec.deviceModelRef.name', { device: id, field: 'spec.deviceModelRef.name' });
   }
-  if (!isObj(spec.protocol) || typeof spec.protocol.protocolName !== 'string') {
+  if (!isRecord(spec.protocol) || typeof spec.protocol.protocolName !== 'string') {
     throw new MapperError('CONFIG_INVALID', 'needs spec.protocol.protocolName', { device: id, field: 'spec.protocol.protocolName' });
   }
   spec.protocol.configData ??= {};
@@ -64,7 +61,7 @@ export function parseMapperConfig(text: string): MapperConfig {
       throw new MapperError('CONFIG_INVALID', `YAML: ${doc.errors[0]?.message ?? 'parse error'}`, { field: 'yaml' });
     }
     const v: unknown = doc.toJS();
-    if (!isObj(v)) continue;
+    if (!isRecord(v)) continue;
     if (v.kind === 'DeviceModel') models.push(v);
     else if (v.kind === 'Device') devices.push(v);
     if (Array.isArray(v.deviceModels)) models.push(...v.deviceModels);

@@ -1,13 +1,8 @@
 // What the store and MetaServer know about the objects they hold: the stored form, and for each core
 // type MetaServer serves its URL plural, kind, scope, extra field selectors and `kubectl get` columns.
 // The object shape itself, its guards and the columns are @kedge/kube-core's.
-import { configMapTable, endpointsTable, isRecord, nodeTable, podTable, secretTable, serviceTable, type KubeObject, type TableConverter } from '@kedge/kube-core';
+import { configMapTable, endpointsTable, nodeTable, podTable, secretTable, serviceTable, type KubeObject, type TableConverter } from '@kedge/kube-core';
 import { CLUSTER_SCOPED_NAMESPACE } from '@kedge/protocol';
-
-// store/* (reworked concurrently on its own branch) still takes these two names from here; they are
-// kube-core's, not copies, and go once the store imports @kedge/kube-core itself.
-export type { KubeObject };
-export const isPlainObject = isRecord;
 
 /** One object as the store holds it. */
 export interface StoredObject {

@@ -1,17 +1,6 @@
-// TypeScript types of devices.kubeedge.io/v1beta1 DeviceModel and Device (the fields kedge uses).
-/**
- * The metadata fields kedge reads from devices. Not @kedge/kube-core's ObjectMeta: devicecontroller's
- * informers are typed with client-node's KubernetesObject, whose V1ObjectMeta declares timestamps as
- * Date, which kube-core's wire-form (string) timestamps cannot satisfy; so this keeps to untyped-safe fields.
- */
-export interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  resourceVersion?: string;
-  uid?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+// TypeScript types of devices.kubeedge.io/v1beta1 DeviceModel and Device (the fields kedge uses), as
+// @kedge/kube-core objects: the JSON the API server writes.
+import type { KubeObject } from '@kedge/kube-core';
 
 export interface DeviceModelProperty {
   name: string;
@@ -29,10 +18,9 @@ export interface DeviceModelSpec {
   properties?: DeviceModelProperty[];
 }
 
-export interface DeviceModel {
+export interface DeviceModel extends KubeObject {
   apiVersion?: 'devices.kubeedge.io/v1beta1';
   kind?: 'DeviceModel';
-  metadata?: ObjectMeta;
   spec?: DeviceModelSpec;
 }
 
@@ -73,10 +61,9 @@ export interface DeviceStatus {
   reportCycle?: number;
 }
 
-export interface Device {
+export interface Device extends KubeObject {
   apiVersion?: 'devices.kubeedge.io/v1beta1';
   kind?: 'Device';
-  metadata?: ObjectMeta;
   spec?: DeviceSpec;
   status?: DeviceStatus;
 }

@@ -12,7 +12,6 @@ export type {
   DeviceStatus,
   DeviceTwin,
   TwinProperty,
-  ObjectMeta,
 } from './devices';
 export {
   DEVICE_ACTIONS,

@@ -36,8 +36,14 @@ describe('label selectors', () => {
     expect(parseLabelSelector('')).toEqual([]);
   });
 
+  it('accepts the upstream grammar', () => {
+    for (const text of ['', 'app=web', 'app==web,tier!=db', 'env in (prod, qa)', 'env notin (dev)', '!legacy', 'legacy', 'a=', 'n>3']) {
+      expect(() => parseLabelSelector(text), text).not.toThrow();
+    }
+  });
+
   it('refuses malformed selectors', () => {
-    for (const text of ['env in (a', 'env in ()', 'a b', 'Bad_/x=y', 'env=in valid', 'x>y', '=x']) {
+    for (const text of ['env in (a', 'env in ()', 'a b', 'Bad_/x=y', 'env=in valid', 'x>y', '=x', 'app=web,', 'env in prod', 'n>x', 'bad key!=1 2', 'app=-bad']) {
       expect(() => parseLabelSelector(text), text).toThrow(SelectorParseError);
     }
   });

@@ -47,7 +47,6 @@ export {
   type NameRule,
   type ObjectMetaOptions,
 } from './object-meta';
-export { validateLabelSelectorString } from './label-selector';
 export { BUILTIN_KIND_SCOPES, validateBuiltin, type BuiltinValidationOptions } from './builtin';
 export { normalizeSecret } from './secret';
 export { WORKLOAD_KINDS, isWorkloadKind, validateWorkload, type WorkloadKind } from './workloads';

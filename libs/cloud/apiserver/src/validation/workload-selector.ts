@@ -1,5 +1,6 @@
 // metav1.LabelSelector objects (`spec.selector` of the apps/v1 workloads): validation after
-// apimachinery's ValidateLabelSelector, and matching a label set the way LabelSelectorAsSelector does.
+// apimachinery's ValidateLabelSelector (every problem as a FieldError); matching is @kedge/kube-core's.
+import { labelSelectorRequirements, matchesLabels } from '@kedge/kube-core';
 import type { FieldError } from './field-error';
 import { fieldInvalid, fieldRequired, pathChild, pathIndex } from './field-error';
 import { labelValueProblems, qualifiedNameProblems } from './names';
@@ -61,18 +62,7 @@ export function isEmptySelector(selector: LabelSelector): boolean {
 
 /** Whether `labels` are selected; an empty selector selects everything, as in apimachinery. */
 export function selectorMatches(selector: LabelSelector, labels: ReadonlyMap<string, string>): boolean {
-  for (const [key, value] of selector.matchLabels) if (labels.get(key) !== value) return false;
-  return selector.matchExpressions.every(({ key, operator, values }) => {
-    const value = labels.get(key);
-    switch (operator) {
-      case 'In':
-        return value !== undefined && values.includes(value);
-      case 'NotIn':
-        return value === undefined || !values.includes(value);
-      case 'Exists':
-        return value !== undefined;
-      default:
-        return value === undefined;
-    }
-  });
+  // matching is kube-core's, the one implementation; this selector was validated by readLabelSelector
+  const requirements = labelSelectorRequirements({ matchLabels: Object.fromEntries(selector.matchLabels), matchExpressions: selector.matchExpressions });
+  return matchesLabels(requirements, Object.fromEntries(labels));
 }

@@ -7,7 +7,6 @@ import {
   isIP,
   isQualifiedName,
   isValidLabelValue,
-  validateLabelSelectorString,
 } from '../../src/validation/index';
 
 describe('validation - names', () => {
@@ -45,18 +44,5 @@ describe('validation - names', () => {
     expect(isIP('nope')).toBe(false);
     expect(isCIDR('10.244.0.0/24')).toBe(true);
     expect(isCIDR('10.244.0.0/33')).toBe(false);
-  });
-
-  it('label selectors - accepts upstream syntax', () => {
-    for (const s of ['', 'app=web', 'app==web,tier!=db', 'env in (prod, qa)', 'env notin (dev)', '!legacy', 'legacy', 'a=', 'n>3'])
-      expect(validateLabelSelectorString(s), s).toEqual([]);
-  });
-
-  it('label selectors - refuses malformed selectors and invalid keys/values', () => {
-    for (const s of ['app=web,', 'env in prod', 'env in (a', '=x', 'a b', 'n>x', 'bad key!=1 2'])
-      expect(validateLabelSelectorString(s).length, s).toBeGreaterThan(0);
-    const errs = validateLabelSelectorString('app=-bad');
-    expect(errs[0]?.type).toBe('FieldValueInvalid');
-    expect(errs[0]?.field).toBe('labelSelector');
   });
 });

@@ -14,7 +14,8 @@ import {
   type ReconcileOutcome,
 } from '@kedge/kube-client';
 import type { Logger } from '@kedge/telemetry';
-import type { DaemonSet, Deployment, KubeObject, Meta, Node, Pod, ReplicaSet } from '../objects';
+import type { KubeObject } from '@kedge/kube-core';
+import type { DaemonSet, Deployment, Node, Pod, ReplicaSet } from '../objects';
 import { InvalidSpecError } from '../spec-error';
 import type { ControllerMetrics } from './controller-metrics';
 
@@ -39,7 +40,7 @@ export interface ControllerContext {
 
 export function createInformers(kubeConfig: KubeConfig, logger: Logger, backoff: InformerBackoff = DEFAULT_INFORMER_BACKOFF): Informers {
   const json = new KubeJson(kubeConfig);
-  const make = <T extends KubeObject & { metadata?: Meta }>(resource: string, path: string) => new SharedInformer<T>({ kubeConfig, json, resource, path, logger, backoff });
+  const make = <T extends KubeObject>(resource: string, path: string) => new SharedInformer<T>({ kubeConfig, json, resource, path, logger, backoff });
   return {
     pods: make<Pod>('pods', '/api/v1/pods'),
     nodes: make<Node>('nodes', '/api/v1/nodes'),

@@ -1,7 +1,7 @@
 import type { ObjectCache } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { DesiredState } from '../../src/desired-state';
-import type { KubeObject } from '../../src/objects';
+import type { KubeObject } from '@kedge/kube-core';
 
 function cache(objects: KubeObject[]): ObjectCache<KubeObject> & { items: KubeObject[] } {
   return {

@@ -6,6 +6,7 @@ import { podReferences } from '../../src/references';
 describe('references - pod', () => {
   it('finds configmaps and secrets in env, envFrom, volumes, projected volumes and imagePullSecrets of all containers', () => {
     const refs = podReferences({
+      metadata: { name: 'p' },
       spec: {
         initContainers: [{ env: [{ valueFrom: { secretKeyRef: { name: 's-init' } } }] }],
         containers: [
@@ -26,8 +27,8 @@ describe('references - pod', () => {
   });
 
   it('tolerates pods without a spec or with odd shapes', () => {
-    expect(podReferences({}).configMaps.size).toBe(0);
-    expect(podReferences({ spec: { containers: 'nope', volumes: [null, 3] } }).secrets.size).toBe(0);
+    expect(podReferences({ metadata: {} }).configMaps.size).toBe(0);
+    expect(podReferences({ metadata: {}, spec: { containers: 'nope', volumes: [null, 3] } }).secrets.size).toBe(0);
   });
 });
 

@@ -3,7 +3,7 @@ import { evictionTime, unknownConditions, withUnreachableTaint, withoutUnreachab
 
 describe('lifecycle rules - conditions, taints and eviction', () => {
   it('turns kubelet conditions Unknown and adds Ready when missing', () => {
-    const conditions = unknownConditions({ status: { conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'NetworkUnavailable', status: 'False' }] } }, 0);
+    const conditions = unknownConditions({ metadata: {}, status: { conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'NetworkUnavailable', status: 'False' }] } }, 0);
     expect(conditions.map((c) => `${c.type}=${c.status}`)).toEqual(['MemoryPressure=Unknown', 'NetworkUnavailable=False', 'Ready=Unknown']);
     expect(conditions[2]?.reason).toBe('NodeStatusUnknown');
   });
@@ -15,7 +15,7 @@ describe('lifecycle rules - conditions, taints and eviction', () => {
   });
 
   it('evicts by toleration like the taint manager', () => {
-    const pod = (tolerations: unknown[]) => ({ spec: { tolerations } });
+    const pod = (tolerations: unknown[]) => ({ metadata: {}, spec: { tolerations } });
     expect(evictionTime(pod([]), 1_000, 30_000)).toBe(31_000);
     expect(evictionTime(pod([{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' }]), 1_000, 30_000)).toBeUndefined();
     expect(evictionTime(pod([{ operator: 'Exists' }]), 1_000, 30_000)).toBeUndefined();

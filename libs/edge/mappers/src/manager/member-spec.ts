@@ -1,7 +1,7 @@
 // From the cloud's Device objects (as the DeviceTwin passes them on) to what a DeviceRunner runs: the
 // protocol, the model and the property visitors of one member device. The twin store keeps no
 // visitors, so these specs are the mapper manager's own state.
-import { isObj } from '../config';
+import { isRecord } from '@kedge/kube-core';
 import type { Device, DeviceModel } from '../model';
 
 /** What a mapper needs of one member device, as the cloud's membership carries it. */
@@ -24,23 +24,23 @@ const PROTOCOLS: Record<string, string> = { modbus: 'modbus', bluetooth: 'blueto
 
 /** The spec of a Device object from the cloud (or the saved file); undefined when no built-in driver serves its protocol. */
 export function mapperSpecOf(raw: unknown): MapperSpec | undefined {
-  if (!isObj(raw) || typeof raw['namespace'] !== 'string' || typeof raw['name'] !== 'string') return undefined;
+  if (!isRecord(raw) || typeof raw['namespace'] !== 'string' || typeof raw['name'] !== 'string') return undefined;
   const protocol = raw['protocol'];
   const model = raw['model'];
-  if (!isObj(protocol) || typeof protocol['protocolName'] !== 'string' || !isObj(model) || typeof model['name'] !== 'string') return undefined;
+  if (!isRecord(protocol) || typeof protocol['protocolName'] !== 'string' || !isRecord(model) || typeof model['name'] !== 'string') return undefined;
   if (PROTOCOLS[protocol['protocolName'].toLowerCase()] === undefined) return undefined;
   // membership: `properties` carries desired values, `propertyVisitors` how a mapper reaches each property
   const desired = new Map<string, unknown>();
-  for (const p of Array.isArray(raw['properties']) ? raw['properties'].filter(isObj) : []) desired.set(String(p['name']), p['desired']);
-  const properties = (Array.isArray(raw['propertyVisitors']) ? raw['propertyVisitors'].filter(isObj) : []).map((p) => {
+  for (const p of Array.isArray(raw['properties']) ? raw['properties'].filter(isRecord) : []) desired.set(String(p['name']), p['desired']);
+  const properties = (Array.isArray(raw['propertyVisitors']) ? raw['propertyVisitors'].filter(isRecord) : []).map((p) => {
     const wanted = desired.get(String(p['name']));
-    return isObj(wanted) && wanted['value'] !== undefined ? { ...p, desired: { value: String(wanted['value']) } } : p;
+    return isRecord(wanted) && wanted['value'] !== undefined ? { ...p, desired: { value: String(wanted['value']) } } : p;
   });
   return {
     namespace: raw['namespace'],
     name: raw['name'],
-    model: { name: model['name'], properties: Array.isArray(model['properties']) ? model['properties'].filter(isObj) : [] },
-    protocol: { protocolName: protocol['protocolName'], configData: isObj(protocol['configData']) ? protocol['configData'] : {} },
+    model: { name: model['name'], properties: Array.isArray(model['properties']) ? model['properties'].filter(isRecord) : [] },
+    protocol: { protocolName: protocol['protocolName'], configData: isRecord(protocol['configData']) ? protocol['configData'] : {} },
     properties: properties as MapperSpec['properties'],
   };
 }

@@ -1,12 +1,13 @@
 // MetaStore: the edge's copy of the objects the cloud pushed to this node, in SQLite, plus a local
 // change log for watches. Local revisions (not cloud resourceVersions) order the log: the edge holds
 // a subset of the cloud's objects, received in per-node order, so only a local counter is monotonic.
+import type { KubeObject } from '@kedge/kube-core';
 import type { Message } from '@kedge/protocol';
 import type { Logger } from '@kedge/telemetry';
 import type BetterSqlite3 from 'better-sqlite3';
 import { parseDownMessage, type DownChange } from '../down-message';
 import { LocalRevisionCompactedError, MetaManagerError, StoreClosedError } from '../errors';
-import { storeNamespace, type KubeObject, type StoredObject } from '../kube-object';
+import { storeNamespace, type StoredObject } from '../kube-object';
 import { compileSelector, type ObjectSelector } from '../selectors';
 import { ChangeFeed, type ChangeEvent, type ChangeListener } from './change-feed';
 import { openMetaDatabase, prepareStatements, type ChangeRow, type ObjectRow, type Statements } from './database';

@@ -1,10 +1,10 @@
 // The upstream outbox: one row per resource, so a newer status report replaces the queued one
 // (latest wins) and moves to the back of the line (seq = order of the latest enqueue).
+import { isRecord } from '@kedge/kube-core';
 import { Group, ProtocolError, parseEdgeResource } from '@kedge/protocol';
 import type { Message } from '@kedge/protocol';
 import type BetterSqlite3 from 'better-sqlite3';
 import { BadReportError } from '../errors';
-import { isPlainObject } from '../kube-object';
 import type { Statements } from './database';
 
 export interface OutboxEntry {
@@ -24,7 +24,7 @@ export interface OutboxEntry {
 const REPORT_GROUPS = new Set<string>([Group.Resource, Group.Twin]);
 
 function checkReport(message: Message): string {
-  if (!isPlainObject(message) || !isPlainObject(message.route) || !isPlainObject(message.header)) {
+  if (!isRecord(message) || !isRecord(message.route) || !isRecord(message.header)) {
     throw new BadReportError('message', 'must be a message built with newMessage');
   }
   if (typeof message.header.msg_id !== 'string' || message.header.msg_id === '') throw new BadReportError('header.msg_id', 'is missing');
