@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isContainerdAvailable, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { PRIVATE_CONTAINERD_NEEDS, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { requires } from '@kedge/testkit';
 import { checkClock, checkContainerd, checkDisk, splitHostPort } from '../src/diagnose-checks';
 import { readEdgeCoreConfig } from '../src/diagnose-command';
 import { joinCommand, parseLabels, type JoinOptions } from '../src/join-command';
@@ -103,9 +104,9 @@ describe('diagnose', () => {
   });
 });
 
-const containerd = isContainerdAvailable();
+const privateContainerd = await requires(...PRIVATE_CONTAINERD_NEEDS);
 
-describe.skipIf(!containerd.available)('diagnose - a real containerd', () => {
+privateContainerd.describe('diagnose - a real containerd', () => {
   it('reports the runtime name and version over CRI', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kedgeadm-cri-'));
     const runtime = await startPrivateContainerd(join(dir, 'c'), { podSubnet: '10.88.231.0/24', bridgeName: 'kedge-cni-adm' });

@@ -6,7 +6,7 @@ import { startTestServer } from './harness';
 
 const PLURALS: Record<string, string> = { Pod: 'pods', ConfigMap: 'configmaps', Namespace: 'namespaces' };
 
-describeReadApi('apiserver', { namespaces: true }, async () => {
+describeReadApi('apiserver', async () => {
   const test = await startTestServer();
   const pathOf = (object: KubeObject, named: boolean): string => {
     const namespace = object.metadata.namespace === undefined ? '' : `/namespaces/${object.metadata.namespace}`;

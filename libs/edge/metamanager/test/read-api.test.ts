@@ -10,7 +10,7 @@ const TYPES: Record<string, string> = { Pod: 'pod', ConfigMap: 'configmap' };
 // a short change log, so that a few changes are enough to compact a resourceVersion away
 const KEEP_CHANGES = 2;
 
-describeReadApi('metaserver', { namespaces: false }, async () => {
+describeReadApi('metaserver', async () => {
   const cleanup = new Cleanup();
   const store = openStore(cleanup, join(tempDir(cleanup), 'edgecore.db'), { keepChanges: KEEP_CHANGES });
   let cloudResourceVersion = 100;

@@ -4,7 +4,7 @@
 export { Cleanup } from './cleanup';
 export { freePort, startMosquitto, type Mosquitto } from './mosquitto';
 export { prometheusSample, prometheusSum } from './prometheus-text';
-export { KUBECTL, READ_API_SEED, describeReadApi, type ReadApiCapabilities, type ReadApiServer } from './read-api-conformance';
+export { KUBECTL, READ_API_SEED, describeReadApi, type ReadApiServer } from './read-api-conformance';
 export {
   ALLOW_MISSING_ENV,
   allowedMissing,

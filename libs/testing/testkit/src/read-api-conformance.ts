@@ -30,19 +30,6 @@ export const READ_API_SEED: readonly KubeObject[] = [
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'beta', name: 'settings' }, data: { a: '1', b: '2' } },
 ];
 
-/**
- * What an implementation serves beyond the common read API. A check that needs a capability the
- * server lacks is reported as skipped under its own name, never passed silently.
- */
-export interface ReadApiCapabilities {
-  /**
-   * `/api/v1/namespaces/<name>` objects. kubectl asks for the namespace after a NotFound and prints
-   * its own error when the namespace is missing too; MetaServer holds no namespaces (the cloud does
-   * not push them), so there kubectl's message is not the object's.
-   */
-  namespaces: boolean;
-}
-
 /** A started server holding READ_API_SEED, and how to reach and drive it. */
 export interface ReadApiServer {
   /** e.g. `https://127.0.0.1:41234` or `http://127.0.0.1:10550` */
@@ -105,10 +92,9 @@ const names = (list: { items: KubeObject[] }): string[] => list.items.map((item)
 /**
  * Registers the read API conformance suite for one implementation.
  * @param name shown in the test names, e.g. `apiserver`
- * @param capabilities what it serves beyond the common read API (known before it starts, so checks can be skipped by name)
  * @param start starts a server holding READ_API_SEED; called once for the suite
  */
-export function describeReadApi(name: string, capabilities: ReadApiCapabilities, start: () => Promise<ReadApiServer>): void {
+export function describeReadApi(name: string, start: () => Promise<ReadApiServer>): void {
   describe(`read API conformance - ${name}`, () => {
     let server: ReadApiServer;
     let cacheDir: string;
@@ -142,7 +128,16 @@ export function describeReadApi(name: string, capabilities: ReadApiCapabilities,
       expect(body).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'pods "nope" not found', details: { name: 'nope', kind: 'pods' } });
     });
 
-    it.skipIf(!capabilities.namespaces)('get - kubectl get of a missing object prints the NotFound naming it (needs: namespaces)', async () => {
+    it('get - a namespace holding objects is Active; an unknown one is a NotFound naming it', async () => {
+      const alpha = await get(server, '/api/v1/namespaces/alpha');
+      expect(alpha.status).toBe(200);
+      expect(alpha.body).toMatchObject({ kind: 'Namespace', apiVersion: 'v1', metadata: { name: 'alpha' }, status: { phase: 'Active' } });
+      const gamma = await get(server, '/api/v1/namespaces/gamma');
+      expect(gamma.status).toBe(404);
+      expect(gamma.body).toMatchObject({ kind: 'Status', reason: 'NotFound', message: 'namespaces "gamma" not found' });
+    });
+
+    it('get - kubectl get of a missing object prints the NotFound naming it', async () => {
       const printed = await kubectl(['get', 'pod', 'nope', '-n', 'alpha']);
       expect(printed.code).not.toBe(0);
       expect(printed.stderr).toContain('pods "nope" not found');

@@ -6,7 +6,9 @@ import { coreResourceByPlural, type CoreResource } from '../kube-object';
 export type ApiRoute =
   | { kind: 'root' | 'version' | 'api' | 'api-v1' | 'apis' | 'health' }
   | { kind: 'collection'; resource: CoreResource; namespace: string | undefined }
-  | { kind: 'object'; resource: CoreResource; namespace: string | undefined; name: string };
+  | { kind: 'object'; resource: CoreResource; namespace: string | undefined; name: string }
+  /** one Namespace: answered from the namespaces stored objects are in (kubectl asks after a NotFound) */
+  | { kind: 'namespace'; name: string };
 
 const HEALTH = new Set(['healthz', 'livez', 'readyz']);
 
@@ -55,6 +57,7 @@ export function routeOf(pathname: string): ApiRoute {
     return { kind: 'object', resource, namespace: fourth, name: sixth };
   }
   if (sixth !== undefined || fifth !== undefined) throw notFound(pathname);
+  if (third === 'namespaces' && fourth !== undefined) return { kind: 'namespace', name: fourth };
   const resource = resourceOf(third);
   if (fourth === undefined) return { kind: 'collection', resource, namespace: undefined };
   // /api/v1/pods/<name> is not a Kubernetes path: named namespaced objects live under namespaces/

@@ -2,7 +2,7 @@
 // node runs, and answering locally is what keeps edge apps working while the cloud is unreachable.
 import { badRequest, buildTable, notFound, parseIncludeObject, type IncludeObject, type KubeObject, type ListMeta, type Table } from '@kedge/kube-core';
 import { CLUSTER_SCOPED_NAMESPACE } from '@kedge/protocol';
-import type { CoreResource } from '../kube-object';
+import { CORE_RESOURCES, type CoreResource } from '../kube-object';
 import type { ObjectSelector } from '../selectors';
 import type { MetaStore } from '../store/meta-store';
 import { decodeContinue, encodeContinue, isAfter, servedObject } from './served-object';
@@ -61,6 +61,18 @@ export function getBody(store: MetaStore, resource: CoreResource, namespace: str
   const object = servedObject(stored, resource);
   if (!format.table) return object;
   return tableOf(resource, [object], { resourceVersion: object.metadata.resourceVersion }, includeObjectOf(format.query));
+}
+
+/**
+ * A Namespace as the edge knows it. The cloud pushes no Namespace objects, so one exists here while a
+ * stored object is in it; kubectl asks for the namespace after a NotFound to word its error, and
+ * would otherwise blame a missing namespace for every missing object.
+ * @throws StatusError 404 naming the namespace
+ */
+export function namespaceBody(store: MetaStore, name: string): KubeObject {
+  const inUse = CORE_RESOURCES.some((resource) => resource.namespaced && store.list(resource.type, name).length > 0);
+  if (!inUse) throw notFound({ group: '', resource: 'namespaces' }, name.slice(0, 253));
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } };
 }
 
 /**

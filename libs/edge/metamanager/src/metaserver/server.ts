@@ -9,7 +9,7 @@ import { InvalidSelectorError, MetaManagerError } from '../errors';
 import type { MetaStore } from '../store/meta-store';
 import { routeOf, type ApiRoute } from './api-request';
 import { apiGroupList, apiVersions, coreResourceList, rootPaths, versionInfo } from './discovery';
-import { getBody, listBody, selectorOf, wantsTable } from './reads';
+import { getBody, listBody, namespaceBody, selectorOf, wantsTable } from './reads';
 import { isTrue, serveWatch } from './watch-stream';
 
 export interface MetaServerOptions {
@@ -71,6 +71,8 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
         return sendJson(response, 200, coreResourceList());
       case 'apis':
         return sendJson(response, 200, apiGroupList());
+      case 'namespace':
+        return sendJson(response, 200, namespaceBody(store, route.name));
       case 'collection':
       case 'object': {
         // HEAD has no body to stream into, so it is answered like the list or get
