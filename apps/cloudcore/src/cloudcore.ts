@@ -6,14 +6,14 @@ import { loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger } 
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
 import { CloudStream, CloudStreamMetrics } from '@kedge/cloudstream';
 import { MessageRouter } from '@kedge/router';
-import { createMetricsRegistry, startMetricsServer, type Logger } from '@kedge/telemetry';
+import { createMetricsRegistry, type Logger } from '@kedge/telemetry';
 import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
 import { startDeviceController } from '@kedge/devicecontroller';
 import { startEdgeController } from '@kedge/edgecontroller';
 import { startNodeLifecycle } from '@kedge/nodelifecycle';
 import { startWorkloadControllers } from '@kedge/controllers';
 import type { CloudCoreConfig } from '@kedge/cloudcore-config';
-import { defineModule, ModuleRunner, type DefinedModule, type Module, type ModulesHealth } from '@kedge/modules';
+import { defineModule, metricsModule, ModuleRunner, type DefinedModule, type Module, type ModulesHealth } from '@kedge/modules';
 import { Counter, type Registry } from 'prom-client';
 import { startCertificateServer } from './certificates';
 import { connectKubeApi, kubeApiSource, type KubeApiConnection } from './kube-api';
@@ -209,20 +209,12 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
   });
 
   const metrics = config.metrics.enable
-    ? defineModule({
-        name: 'metrics',
-        start: () =>
-          startMetricsServer({
-            host: config.metrics.address,
-            port: config.metrics.port,
-            registry,
-            health: () => {
-              const summary = health();
-              return { ok: summary.ok, details: { modules: summary.modules } };
-            },
-            routes: { '/debug/nodes': () => hub.listSessions() },
-          }),
-        stop: (server) => server.close(),
+    ? metricsModule({
+        address: config.metrics.address,
+        port: config.metrics.port,
+        registry,
+        modulesHealth: health,
+        routes: { '/debug/nodes': () => hub.listSessions() },
       })
     : undefined;
 

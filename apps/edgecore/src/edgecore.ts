@@ -8,9 +8,9 @@ import { NodeStatusReporter } from '@kedge/edged';
 import type { EdgeCoreConfig } from '@kedge/edgecore-config';
 import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
 import { MetaManager, MetaStore, startMetaServer } from '@kedge/metamanager';
-import { defineModule, ModuleRunner, type Module } from '@kedge/modules';
+import { defineModule, metricsModule, ModuleRunner, type Module } from '@kedge/modules';
 import { MessageRouter } from '@kedge/router';
-import { createMetricsRegistry, startMetricsServer, type Logger } from '@kedge/telemetry';
+import { createMetricsRegistry, type Logger } from '@kedge/telemetry';
 import { dialHub, isQuicAvailable, type TransportKind } from '@kedge/transport';
 import { bootstrapNodeCertificate, scheduleRotation } from './certificates';
 import { startDevices } from './devices';
@@ -194,19 +194,12 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
   });
 
   const metrics = config.metrics.enable
-    ? defineModule({
-        name: 'metrics',
-        start: () =>
-          startMetricsServer({
-            host: config.metrics.address,
-            port: config.metrics.port,
-            registry,
-            health: () => {
-              const summary = runner.health();
-              return { ok: summary.ok, details: { cloudConnected: hub.connected, modules: summary.modules } };
-            },
-          }),
-        stop: (server) => server.close(),
+    ? metricsModule({
+        address: config.metrics.address,
+        port: config.metrics.port,
+        registry,
+        modulesHealth: () => runner.health(),
+        details: () => ({ cloudConnected: hub.connected }),
       })
     : undefined;
 
