@@ -54,8 +54,27 @@ export interface PodSandboxConfig {
       readonlyRootfs?: boolean;
       runAsUser?: number;
       runAsGroup?: number;
+      supplementalGroups?: number[];
+      /** absent: the runtime runs the sandbox unconfined */
+      seccomp?: SecurityProfile;
     };
   };
+}
+
+/**
+ * A seccomp profile. Absent means unconfined to containerd, so a caller that wants the runtime's default
+ * profile must say RuntimeDefault.
+ */
+export interface SecurityProfile {
+  profileType: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+  /** the profile file's absolute path on the node, for Localhost */
+  localhostRef?: string;
+}
+
+/** Capability names without the CAP_ prefix (the runtime adds it), as in a pod spec; "ALL" means all. */
+export interface Capabilities {
+  addCapabilities?: string[];
+  dropCapabilities?: string[];
 }
 
 /** Linux cgroup settings; 0 or absent means "not specified" exactly as in the CRI. */
@@ -101,12 +120,18 @@ export interface ContainerConfig {
   linux?: {
     resources?: LinuxContainerResources;
     securityContext?: {
+      /** absent: the runtime's default set */
+      capabilities?: Capabilities;
       namespaceOptions?: NamespaceOptions;
       privileged?: boolean;
       readonlyRootfs?: boolean;
       runAsUser?: number;
+      runAsGroup?: number;
       runAsUsername?: string;
+      supplementalGroups?: number[];
       noNewPrivs?: boolean;
+      /** absent: the runtime runs the container unconfined */
+      seccomp?: SecurityProfile;
     };
   };
 }

@@ -166,7 +166,7 @@ export function containerConfigToWire(config: ContainerConfig): object {
     image: { image: config.image },
     linux: config.linux && {
       ...config.linux,
-      securityContext: security && { ...security, runAsUser: int64Value(security.runAsUser) },
+      securityContext: security && { ...security, runAsUser: int64Value(security.runAsUser), runAsGroup: int64Value(security.runAsGroup) },
     },
   };
 }

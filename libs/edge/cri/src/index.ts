@@ -2,6 +2,7 @@
 export { CRI_API_VERSION, CriClient, connectCri, type CallOptions, type CriClientOptions } from './cri-client';
 export { CriError, type CriErrorDetails, type GrpcCodeName } from './cri-error';
 export type {
+  Capabilities,
   ContainerConfig,
   ContainerFilter,
   ContainerMount,
@@ -28,6 +29,7 @@ export type {
   PortMapping,
   PortProtocol,
   RegistryAuth,
+  SecurityProfile,
   RuntimeCondition,
   RuntimeStatus,
   RuntimeVersion,

@@ -1,11 +1,13 @@
 // Resolves a container's environment, volumes and resource limits from the local store, so a pod starts
 // with its configmaps and secrets even while the cloud is unreachable.
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, closeSync, existsSync, lchownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
 import type { ContainerMount, EnvVar, LinuxContainerResources } from '@kedge/cri';
 import type { MetaStore } from '@kedge/metamanager';
 import { PodSetupError } from './errors';
-import type { ContainerSpec, ItemSpec, Pod } from './pod-spec';
+import type { ContainerSpec, ItemSpec, Pod, VolumeSpec } from './pod-spec';
+import { containerPath } from './pod-security';
+import { bindMountOpened, isWithin, localDescendingPathProblem, openBeneath, UnsafePathError } from './safe-paths';
 
 export interface FieldValues {
   podIP: string;
@@ -83,73 +85,195 @@ export function resolveEnv(store: MetaStore, pod: Pod, container: ContainerSpec,
   return [...env].map(([key, value]) => ({ key, value }));
 }
 
-export function volumeDir(podsDir: string, pod: Pod, name: string): string {
-  return join(podsDir, pod.metadata.uid, 'volumes', name);
+export function podDir(podsDir: string, pod: Pod): string {
+  return join(podsDir, pod.metadata.uid);
 }
 
-// Kubernetes' default for configMap, secret and projected volume files (defaultMode 420)
-const DEFAULT_FILE_MODE = 0o644;
+export function volumeDir(podsDir: string, pod: Pod, name: string): string {
+  return join(podDir(podsDir, pod), 'volumes', name);
+}
 
-function writeItems(dir: string, data: Record<string, string>, items: ItemSpec[] | undefined, defaultMode = DEFAULT_FILE_MODE): void {
-  const entries = items
-    ? items.filter((item) => data[item.key] !== undefined).map((item) => [item.path, data[item.key] ?? '', item.mode ?? defaultMode] as const)
-    : Object.entries(data).map(([path, content]) => [path, content, defaultMode] as const);
-  for (const [path, content, mode] of entries) {
+/** A volume as containers mount it: the host path the runtime gets, and whether it is read-only whatever the mount says. */
+export interface PreparedVolume {
+  hostPath: string;
+  /** configMap, secret and projected volumes: edged writes them, containers only read them */
+  readOnly: boolean;
+}
+
+// Kubernetes' default for configMap, secret and projected volume files (defaultMode 420). Secrets keep it
+// as upstream does: what keeps them from the gateway's other users is the pod dir, 0700.
+const DEFAULT_FILE_MODE = 0o644;
+// upstream accepts 0..0777 only: setuid, setgid and sticky bits never reach a file edged writes as root
+const MODE_MASK = 0o777;
+
+interface ItemFile {
+  path: string;
+  content: string;
+  mode: number;
+  /** the field the path came from, for the refusal */
+  field: string;
+}
+
+function writeItems(dir: string, files: ItemFile[], fsGroup: number | undefined): void {
+  for (const { path, content, mode, field } of files) {
+    const problem = localDescendingPathProblem(path);
+    if (problem) throw new PodSetupError('CreateContainerConfigError', `${field}: "${path}" ${problem}: a volume file stays inside its volume`, 'unsafePath');
     const file = join(dir, path);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, content);
+    if (!isWithin(dir, file)) throw new PodSetupError('CreateContainerConfigError', `${field}: "${path}" leaves its volume`, 'unsafePath');
+    mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+    // the dir is new and only edged writes it (containers mount it read-only): exclusive create, no symlink followed
+    rmSync(file, { force: true });
+    writeFileSync(file, content, { flag: 'wx', mode: 0o600 });
     // explicitly, so the umask of edgecore does not decide what the container may read
-    chmodSync(file, mode);
+    chmodSync(file, (mode & MODE_MASK) | (fsGroup === undefined ? 0 : 0o440));
+    if (fsGroup !== undefined) {
+      lchownSync(file, 0, fsGroup);
+      for (let parent = dirname(file); isWithin(dir, parent); parent = dirname(parent)) lchownSync(parent, 0, fsGroup);
+    }
+  }
+}
+
+function itemFiles(data: Record<string, string>, items: ItemSpec[] | undefined, defaultMode: number | undefined, field: string, source: string): ItemFile[] {
+  const mode = defaultMode ?? DEFAULT_FILE_MODE;
+  if (items)
+    return items
+      .map((item, index) => ({ item, index }))
+      .filter(({ item }) => data[item.key] !== undefined)
+      .map(({ item, index }) => ({ path: item.path, content: data[item.key] ?? '', mode: item.mode ?? mode, field: `${field}.items[${index}].path` }));
+  return Object.entries(data).map(([key, content]) => ({ path: key, content, mode, field: `${source} key "${key}"` }));
+}
+
+/** A pod's own dirs: not readable by the gateway's other users (secrets are written below). */
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}
+
+function prepareHostPath(volume: VolumeSpec & { hostPath: { path: string; type?: string } }, index: number, pod: Pod, podsDir: string, allowedHostPaths: readonly string[]): string {
+  const field = `spec.volumes[${index}].hostPath.path`;
+  const path = normalize(volume.hostPath.path);
+  const root = allowedHostPaths.map((dir) => normalize(dir)).find((dir) => isWithin(dir, path));
+  if (root === undefined) throw new PodSetupError('CreateContainerConfigError', `${field}: "${volume.hostPath.path}" is outside edged.podSecurity.allowedHostPaths`, 'hostPath');
+  const type = volume.hostPath.type ?? '';
+  const create = type === '' || type === 'DirectoryOrCreate';
+  if (create) mkdirSync(root, { recursive: true });
+  let opened;
+  try {
+    opened = openBeneath(root, relative(root, path) || '.', { create, what: field });
+  } catch (error) {
+    if (error instanceof UnsafePathError) throw new PodSetupError('CreateContainerConfigError', `${error.message}: refused, a hostPath stays inside the allowed dir ${root}`, 'subPathEscape');
+    throw new PodSetupError('CreateContainerConfigError', `${field}: "${volume.hostPath.path}" cannot be opened: ${(error as Error).message}`);
+  }
+  try {
+    const kind = opened.stats.isDirectory() ? 'Directory' : opened.stats.isFile() ? 'File' : 'Socket';
+    if (type !== '' && type !== kind && type !== `${kind}OrCreate`) throw new PodSetupError('CreateContainerConfigError', `${field}: "${volume.hostPath.path}" is a ${kind}, not the ${type} spec.volumes[${index}].hostPath.type asks for`);
+    const target = join(podDir(podsDir, pod), 'volume-hostpaths', volume.name);
+    bindMountOpened(opened, target);
+    return target;
+  } finally {
+    closeSync(opened.fd);
   }
 }
 
 /**
- * Writes every volume of the pod under <podsDir>/<uid>/volumes/<name> (hostPath volumes are the host's own
- * dir) and returns the host dir of each volume by name. Data volumes are rewritten each time, so a changed
- * configmap reaches the next container start.
+ * Writes every volume of the pod under <podsDir>/<uid>/volumes/<name> and returns each by name. Data volumes
+ * are rewritten each time, so a changed configmap reaches the next container start. A hostPath volume is
+ * opened below its allowed dir without following symlinks out of it and bind-mounted at
+ * <podsDir>/<uid>/volume-hostpaths/<name>, which the runtime mounts.
  */
-export function prepareVolumes(store: MetaStore, pod: Pod, podsDir: string, fields: FieldValues): Map<string, string> {
-  const dirs = new Map<string, string>();
-  for (const volume of pod.spec.volumes ?? []) {
+export function prepareVolumes(store: MetaStore, pod: Pod, podsDir: string, fields: FieldValues, allowedHostPaths: readonly string[] = []): Map<string, PreparedVolume> {
+  const volumes = new Map<string, PreparedVolume>();
+  const fsGroup = pod.spec.securityContext?.fsGroup;
+  ensurePrivateDir(podDir(podsDir, pod));
+  ensurePrivateDir(join(podDir(podsDir, pod), 'volumes'));
+  (pod.spec.volumes ?? []).forEach((volume, index) => {
     if (volume.hostPath) {
-      mkdirSync(volume.hostPath.path, { recursive: true });
-      dirs.set(volume.name, volume.hostPath.path);
-      continue;
+      volumes.set(volume.name, { hostPath: prepareHostPath({ ...volume, hostPath: volume.hostPath }, index, pod, podsDir, allowedHostPaths), readOnly: false });
+      return;
     }
     const dir = volumeDir(podsDir, pod, volume.name);
-    if (volume.emptyDir) {
-      mkdirSync(dir, { recursive: true });
-    } else {
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      if (volume.configMap) {
-        const data = requireData(store, 'configmap', pod, volume.configMap.name, volume.configMap.optional) ?? {};
-        writeItems(dir, data, volume.configMap.items, volume.configMap.defaultMode);
-      } else if (volume.secret) {
-        writeItems(dir, requireData(store, 'secret', pod, volume.secret.secretName, volume.secret.optional) ?? {}, volume.secret.items, volume.secret.defaultMode);
-      } else if (volume.projected) {
-        const { defaultMode } = volume.projected;
-        for (const source of volume.projected.sources ?? []) {
-          if (source.configMap) writeItems(dir, requireData(store, 'configmap', pod, source.configMap.name, source.configMap.optional) ?? {}, source.configMap.items, defaultMode);
-          if (source.secret) writeItems(dir, requireData(store, 'secret', pod, source.secret.name, source.secret.optional) ?? {}, source.secret.items, defaultMode);
-          for (const item of source.downwardAPI?.items ?? []) {
-            if (!item.fieldRef) continue;
-            const value = fieldValue(pod, item.fieldRef.fieldPath, fields);
-            writeItems(dir, { v: value }, [{ key: 'v', path: item.path, ...(item.mode === undefined ? {} : { mode: item.mode }) }], defaultMode);
-          }
-        }
+    const field = `spec.volumes[${index}]`;
+    if (!volume.configMap && !volume.secret && !volume.projected) {
+      // emptyDir (and volume kinds edged does not know, as before): shared by the pod's containers, 0777 as
+      // upstream so any user of the pod writes it; with an fsGroup the group owns it and new files inherit it
+      if (!existsSync(dir)) {
+        mkdirSync(dir, { mode: 0o777 });
+        if (fsGroup !== undefined) lchownSync(dir, 0, fsGroup);
+        chmodSync(dir, fsGroup === undefined ? 0o777 : 0o2777);
       }
+      volumes.set(volume.name, { hostPath: dir, readOnly: false });
+      return;
     }
-    dirs.set(volume.name, dir);
-  }
-  return dirs;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    if (fsGroup !== undefined) lchownSync(dir, 0, fsGroup);
+    const files: ItemFile[] = [];
+    if (volume.configMap) {
+      const data = requireData(store, 'configmap', pod, volume.configMap.name, volume.configMap.optional) ?? {};
+      files.push(...itemFiles(data, volume.configMap.items, volume.configMap.defaultMode, `${field}.configMap`, `configmap "${volume.configMap.name}"`));
+    } else if (volume.secret) {
+      const data = requireData(store, 'secret', pod, volume.secret.secretName, volume.secret.optional) ?? {};
+      files.push(...itemFiles(data, volume.secret.items, volume.secret.defaultMode, `${field}.secret`, `secret "${volume.secret.secretName}"`));
+    } else if (volume.projected) {
+      const { defaultMode } = volume.projected;
+      (volume.projected.sources ?? []).forEach((source, s) => {
+        const sp = `${field}.projected.sources[${s}]`;
+        if (source.configMap)
+          files.push(...itemFiles(requireData(store, 'configmap', pod, source.configMap.name, source.configMap.optional) ?? {}, source.configMap.items, defaultMode, `${sp}.configMap`, `configmap "${source.configMap.name}"`));
+        if (source.secret)
+          files.push(...itemFiles(requireData(store, 'secret', pod, source.secret.name, source.secret.optional) ?? {}, source.secret.items, defaultMode, `${sp}.secret`, `secret "${source.secret.name}"`));
+        (source.downwardAPI?.items ?? []).forEach((item, i) => {
+          if (!item.fieldRef) return;
+          files.push({ path: item.path, content: fieldValue(pod, item.fieldRef.fieldPath, fields), mode: item.mode ?? defaultMode ?? DEFAULT_FILE_MODE, field: `${sp}.downwardAPI.items[${i}].path` });
+        });
+      });
+    }
+    writeItems(dir, files, fsGroup);
+    volumes.set(volume.name, { hostPath: dir, readOnly: true });
+  });
+  return volumes;
 }
 
-export function containerMounts(container: ContainerSpec, volumeDirs: Map<string, string>): ContainerMount[] {
-  return (container.volumeMounts ?? []).map((mount) => {
-    const hostDir = volumeDirs.get(mount.name);
-    if (hostDir === undefined) throw new PodSetupError('CreateContainerConfigError', `volumeMount "${mount.name}" names no volume of the pod`);
-    return { containerPath: mount.mountPath, hostPath: mount.subPath ? join(hostDir, mount.subPath) : hostDir, readonly: mount.readOnly ?? false };
+/**
+ * Opens each subPath of the container below its volume without following symlinks out of it, and
+ * bind-mounts what it opened at <podsDir>/<uid>/volume-subpaths/<volume>/<container>/<index>: the path the
+ * runtime gets, which a container cannot change. Returns the mount index to that path.
+ */
+export function prepareSubPaths(pod: Pod, container: ContainerSpec, volumes: Map<string, PreparedVolume>, podsDir: string): Map<number, string> {
+  const sources = new Map<number, string>();
+  const path = containerPath(pod, container);
+  (container.volumeMounts ?? []).forEach((mount, index) => {
+    if (!mount.subPath) return;
+    const field = `${path}.volumeMounts[${index}].subPath`;
+    const volume = volumes.get(mount.name);
+    if (volume === undefined) throw new PodSetupError('CreateContainerConfigError', `${path}.volumeMounts[${index}].name: "${mount.name}" names no volume of the pod`);
+    let opened;
+    try {
+      // the kubelet creates a missing subPath dir; never in a data volume, which edged alone writes
+      opened = openBeneath(volume.hostPath, mount.subPath, { create: !volume.readOnly, what: field });
+    } catch (error) {
+      if (error instanceof UnsafePathError) throw new PodSetupError('CreateContainerConfigError', `${error.message}: refused, a subPath stays inside its volume`, 'subPathEscape');
+      throw new PodSetupError('CreateContainerConfigError', `${field}: "${mount.subPath}" cannot be opened in volume "${mount.name}": ${(error as Error).message}`);
+    }
+    try {
+      const target = join(podDir(podsDir, pod), 'volume-subpaths', mount.name, container.name, String(index));
+      bindMountOpened(opened, target);
+      sources.set(index, target);
+    } finally {
+      closeSync(opened.fd);
+    }
+  });
+  return sources;
+}
+
+export function containerMounts(container: ContainerSpec, volumes: Map<string, PreparedVolume>, subPaths: Map<number, string> = new Map()): ContainerMount[] {
+  return (container.volumeMounts ?? []).map((mount, index) => {
+    const volume = volumes.get(mount.name);
+    if (volume === undefined) throw new PodSetupError('CreateContainerConfigError', `volumeMount "${mount.name}" names no volume of the pod`);
+    const subPath = subPaths.get(index);
+    if (mount.subPath && subPath === undefined) throw new PodSetupError('CreateContainerConfigError', `volumeMount "${mount.name}" has a subPath that was not prepared`);
+    return { containerPath: mount.mountPath, hostPath: subPath ?? volume.hostPath, readonly: (mount.readOnly ?? false) || volume.readOnly };
   });
 }
 

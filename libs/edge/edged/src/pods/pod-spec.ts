@@ -44,7 +44,7 @@ export interface ContainerSpec {
   env?: EnvVarSpec[];
   envFrom?: EnvFromSpec[];
   ports?: { name?: string; containerPort: number; protocol?: string; hostPort?: number }[];
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string; subPathExpr?: string; mountPropagation?: string }[];
   resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
   livenessProbe?: ProbeSpec;
   readinessProbe?: ProbeSpec;
@@ -52,6 +52,41 @@ export interface ContainerSpec {
   stdin?: boolean;
   stdinOnce?: boolean;
   tty?: boolean;
+  securityContext?: ContainerSecurityContext;
+}
+
+/** A seccomp or AppArmor profile as a pod spec names it. */
+export interface ProfileSpec {
+  type?: string;
+  localhostProfile?: string;
+}
+
+/** The fields both the pod's and a container's securityContext have; the container's win. */
+export interface CommonSecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  seccompProfile?: ProfileSpec;
+  appArmorProfile?: ProfileSpec;
+  seLinuxOptions?: Record<string, unknown>;
+  windowsOptions?: Record<string, unknown>;
+}
+
+export interface ContainerSecurityContext extends CommonSecurityContext {
+  privileged?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  procMount?: string;
+}
+
+export interface PodSecurityContext extends CommonSecurityContext {
+  supplementalGroups?: number[];
+  supplementalGroupsPolicy?: string;
+  fsGroup?: number;
+  fsGroupChangePolicy?: string;
+  seLinuxChangePolicy?: string;
+  sysctls?: { name: string; value: string }[];
 }
 
 export interface ItemSpec {
@@ -83,6 +118,12 @@ export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 export interface PodSpec {
   nodeName?: string;
   hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  /** false asks for a user namespace */
+  hostUsers?: boolean;
+  shareProcessNamespace?: boolean;
+  securityContext?: PodSecurityContext;
   restartPolicy?: RestartPolicy;
   terminationGracePeriodSeconds?: number;
   initContainers?: ContainerSpec[];

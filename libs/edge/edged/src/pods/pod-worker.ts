@@ -2,18 +2,20 @@
 // runtime each time (labels, restart-count annotation), so a restarted edgecore adopts what runs
 // instead of recreating it, and a restarted or rebooted containerd gets its pods back.
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ContainerStatus, CriClient, PodSandboxConfig } from '@kedge/cri';
+import type { ContainerStatus, CriClient, ImageInfo, PodSandboxConfig } from '@kedge/cri';
 import type { MetaStore } from '@kedge/metamanager';
 import { Group, Operation, newMessage } from '@kedge/protocol';
 import type { Logger } from '@kedge/telemetry';
 import type { StatusReporter } from '../node-status-reporter';
 import { nextStartAtMs, restartDelayMs, type BackoffOptions } from './backoff';
-import { prepareVolumes, resolveEnv, type FieldValues } from './env-volumes';
+import { podDir, prepareSubPaths, prepareVolumes, resolveEnv, type FieldValues, type PreparedVolume } from './env-volumes';
 import { PodSetupError } from './errors';
 import { CONTAINER_HASH_ANNOTATION, CONTAINER_NAME_LABEL, POD_UID_LABEL, restartCountOf } from './labels';
 import { podKey, type ContainerSpec, type Pod, type RestartPolicy } from './pod-spec';
 import { ProbeState, runProbe } from './probes';
+import { admitPod, type PodSecurityPolicy, type Refusal } from './pod-security';
+import type { PodSecurityMetrics } from './pod-security-metrics';
+import { unmountAll } from './safe-paths';
 import { containerConfig, containerHash, sandboxConfig } from './sandbox';
 import { podStatus, type ContainerView } from './status';
 
@@ -28,13 +30,18 @@ export interface PodWorkerDeps {
   nodeName: string;
   hostIP: string;
   backoff: BackoffOptions;
+  security: PodSecurityPolicy;
+  metrics?: PodSecurityMetrics;
 }
+
+/** The pod status reason (and container waiting reason) of a pod edged refused to run. */
+export const POD_SECURITY_REFUSED = 'PodSecurityRefused';
 
 interface SyncContext {
   sandboxId: string;
   sandboxConfig: PodSandboxConfig;
   fields: FieldValues;
-  volumeDirs?: Map<string, string>;
+  volumes?: Map<string, PreparedVolume>;
 }
 
 type Failure = { reason: string; message: string; retryAtMs: number; attempts: number };
@@ -53,6 +60,8 @@ export class PodWorker {
   private lastReport = '';
   private lastError = '';
   private conditions: { type: string; status: 'True' | 'False'; lastTransitionTime: string }[] = [];
+  /** refusals already logged, counted and sent as an Event: once per pod, not once per sync */
+  private readonly refusalsSeen = new Set<string>();
 
   constructor(
     public pod: Pod,
@@ -105,7 +114,10 @@ export class PodWorker {
       await cri.stopPodSandbox(sandbox.id);
       await cri.removePodSandbox(sandbox.id);
     }
-    rmSync(join(this.deps.podsDir, pod.metadata.uid), { recursive: true, force: true });
+    // the hostPath and subPath bind mounts first: removing the dir through one would delete what it shows
+    const dir = podDir(this.deps.podsDir, pod);
+    unmountAll(dir);
+    rmSync(dir, { recursive: true, force: true });
     if (reportDeletion) {
       this.deps.reporter.report(
         newMessage({ source: POD_WORKER_SOURCE, group: Group.Resource, operation: Operation.Delete, resource: `${pod.metadata.namespace}/pod/${pod.metadata.name}`, content: null }),
@@ -136,9 +148,88 @@ export class PodWorker {
     return { id, attempt: status.metadata.attempt ?? 0, ip: status.ip, createdAt: status.createdAt };
   }
 
+  /**
+   * Refuses the pod as a whole: nothing of it runs (a sandbox of an earlier, allowed spec is removed), the
+   * status is Failed naming each field, and the first time each refusal is logged, counted and an Event.
+   */
+  private async refuse(refusals: Refusal[]): Promise<void> {
+    const { cri, logger } = this.deps;
+    const pod = this.pod;
+    for (const refusal of refusals) this.noteRefusal(refusal.reason, refusal.message, POD_SECURITY_REFUSED);
+    for (const sandbox of await cri.listPodSandbox({ labelSelector: { [POD_UID_LABEL]: pod.metadata.uid } })) {
+      logger.warn({ pod: podKey(pod), sandboxId: sandbox.id }, 'removing the sandbox of a pod this node now refuses');
+      await cri.stopPodSandbox(sandbox.id);
+      await cri.removePodSandbox(sandbox.id);
+    }
+    const message = `edged refused the pod: ${refusals.map((r) => r.message).join('; ')}`;
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const waiting = (spec: ContainerSpec) => ({
+      name: spec.name,
+      state: { waiting: { reason: POD_SECURITY_REFUSED, message } },
+      lastState: {},
+      ready: false,
+      restartCount: 0,
+      started: false,
+      image: spec.image,
+      imageID: '',
+    });
+    this.report({
+      phase: 'Failed',
+      reason: POD_SECURITY_REFUSED,
+      message,
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: this.conditions.find((c) => c.type === 'PodScheduled')?.lastTransitionTime ?? now },
+        { type: 'Ready', status: 'False', reason: POD_SECURITY_REFUSED, lastTransitionTime: now },
+      ],
+      hostIP: this.deps.hostIP,
+      hostIPs: [{ ip: this.deps.hostIP }],
+      ...((pod.spec.initContainers ?? []).length > 0 ? { initContainerStatuses: (pod.spec.initContainers ?? []).map(waiting) } : {}),
+      containerStatuses: pod.spec.containers.map(waiting),
+    });
+  }
+
+  /** Logs, counts and sends as a Warning Event a refusal the first time this pod meets it. */
+  private noteRefusal(reason: Refusal['reason'], message: string, eventReason: string): void {
+    const key = `${reason}\n${message}`;
+    if (this.refusalsSeen.has(key)) return;
+    this.refusalsSeen.add(key);
+    this.deps.metrics?.count(reason);
+    this.deps.logger.warn({ pod: podKey(this.pod), reason, refusal: message }, 'refused by the pod security of this node');
+    this.emitPodEvent('Warning', eventReason, message);
+  }
+
+  private emitPodEvent(type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const { name, namespace, uid } = this.pod.metadata;
+    const timestamp = new Date().toISOString();
+    const eventName = `${name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0x10000).toString(16)}`;
+    const event = {
+      metadata: { name: eventName, namespace },
+      involvedObject: { kind: 'Pod', apiVersion: 'v1', name, namespace, uid },
+      type,
+      reason,
+      message,
+      source: { component: 'kubelet', host: this.deps.nodeName },
+      reportingComponent: 'kubelet',
+      reportingInstance: this.deps.nodeName,
+      firstTimestamp: timestamp,
+      lastTimestamp: timestamp,
+      count: 1,
+    };
+    try {
+      this.deps.reporter.report(newMessage({ source: POD_WORKER_SOURCE, group: Group.Resource, operation: Operation.Insert, resource: `${namespace}/event/${eventName}`, content: event }));
+    } catch (error) {
+      this.deps.logger.warn({ pod: podKey(this.pod), reason, error: error instanceof Error ? error.message : String(error) }, 'could not queue a pod event');
+    }
+  }
+
   private async syncRunning(): Promise<void> {
     const { cri, podsDir, nodeName, hostIP } = this.deps;
     const pod = this.pod;
+    const refusals = admitPod(pod, this.deps.security);
+    if (refusals.length > 0) {
+      await this.refuse(refusals);
+      return;
+    }
     const sandbox = await this.ensureSandbox();
     const podIP = pod.spec.hostNetwork ? hostIP : sandbox.ip;
     const ctx: SyncContext = { sandboxId: sandbox.id, sandboxConfig: sandboxConfig(pod, podsDir, sandbox.attempt), fields: { podIP, hostIP, nodeName } };
@@ -235,10 +326,11 @@ export class PodWorker {
     const failure = this.failures.get(name);
     if (failure && Date.now() < failure.retryAtMs) return;
     try {
-      await this.ensureImage(view.spec.image);
-      ctx.volumeDirs ??= prepareVolumes(store, this.pod, podsDir, ctx.fields);
+      const image = await this.ensureImage(view.spec.image);
+      ctx.volumes ??= prepareVolumes(store, this.pod, podsDir, ctx.fields, this.deps.security.allowedHostPaths ?? []);
       const envs = resolveEnv(store, this.pod, view.spec, ctx.fields);
-      const config = containerConfig(this.pod, view.spec, restartCount, envs, ctx.volumeDirs);
+      const subPaths = prepareSubPaths(this.pod, view.spec, ctx.volumes, podsDir);
+      const config = containerConfig(this.pod, view.spec, restartCount, { envs, volumes: ctx.volumes, subPaths, ...(image ? { image } : {}) });
       let id: string;
       try {
         id = await cri.createContainer(ctx.sandboxId, config, ctx.sandboxConfig);
@@ -257,6 +349,7 @@ export class PodWorker {
       this.again = true;
     } catch (error) {
       if (!(error instanceof PodSetupError)) throw error;
+      if (error.refusal) this.noteRefusal(error.refusal, error.message, error.refusal === 'runAsNonRoot' ? 'Failed' : 'FailedMount');
       const attempts = (failure?.attempts ?? 0) + 1;
       const next: Failure = { reason: error.reason, message: error.message, attempts, retryAtMs: Date.now() + restartDelayMs(attempts - 1, this.deps.backoff) };
       this.failures.set(name, next);
@@ -265,15 +358,18 @@ export class PodWorker {
     }
   }
 
-  private async ensureImage(image: string): Promise<void> {
+  /** The image's status (for its user), pulling it first when it is not on the node. */
+  private async ensureImage(image: string): Promise<ImageInfo | undefined> {
     const { cri } = this.deps;
-    if (await cri.imageStatus(image)) return;
+    const present = await cri.imageStatus(image);
+    if (present) return present;
     try {
       await cri.pullImage(image, { timeoutMs: 60_000 });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new PodSetupError('ErrImagePull', `image "${image}" is not on this node and could not be pulled (${reason}); import it with ctr -n k8s.io images import`);
     }
+    return cri.imageStatus(image);
   }
 
   /** Runs due probes; a failed liveness probe stops the container, and the restart policy brings it back. */

@@ -9,6 +9,8 @@ import { DEFAULT_BACKOFF } from './backoff';
 import { MANAGED_LABEL, MANAGED_VALUE, POD_UID_LABEL } from './labels';
 import { asPod, podKey, type Pod } from './pod-spec';
 import { PodWorker } from './pod-worker';
+import type { PodSecurityPolicy } from './pod-security';
+import type { PodSecurityMetrics } from './pod-security-metrics';
 
 export interface PodWorkersOptions {
   cri: CriClient;
@@ -25,6 +27,10 @@ export interface PodWorkersOptions {
   /** how often each pod is re-synced with the runtime (the kubelet's PLEG relists every 1 s) */
   syncIntervalMs?: number;
   gcIntervalMs?: number;
+  /** what pods may ask of this node (edgecore.yaml edged.podSecurity); default: no privileged, hostNetwork, hostPID/IPC or hostPath */
+  security?: PodSecurityPolicy;
+  /** kedge_edged_pod_security_refused_total */
+  metrics?: PodSecurityMetrics;
 }
 
 export class PodWorkers {
@@ -98,6 +104,8 @@ export class PodWorkers {
         nodeName: this.options.nodeName,
         hostIP: this.options.hostIP,
         backoff: { baseMs: this.options.restartBackoffBaseMs ?? DEFAULT_BACKOFF.baseMs, maxMs: this.options.restartBackoffMaxMs ?? DEFAULT_BACKOFF.maxMs },
+        security: this.options.security ?? {},
+        ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       });
       this.workers.set(pod.metadata.uid, worker);
     }

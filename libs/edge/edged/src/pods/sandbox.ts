@@ -2,10 +2,11 @@
 // the network mode (node or CNI), log paths, and per-container env, mounts and limits.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { ContainerConfig, EnvVar, PodSandboxConfig } from '@kedge/cri';
+import type { ContainerConfig, EnvVar, ImageInfo, PodSandboxConfig } from '@kedge/cri';
 import { CONTAINER_HASH_ANNOTATION, CONTAINER_NAME_LABEL, podLabels, RESTART_COUNT_ANNOTATION } from './labels';
 import type { ContainerSpec, Pod } from './pod-spec';
-import { containerMounts, linuxResources } from './env-volumes';
+import { containerMounts, linuxResources, type PreparedVolume } from './env-volumes';
+import { containerSecurity, sandboxSecurity } from './pod-security';
 
 export function sandboxConfig(pod: Pod, podsDir: string, attempt: number): PodSandboxConfig {
   const hostNetwork = pod.spec.hostNetwork === true;
@@ -16,7 +17,7 @@ export function sandboxConfig(pod: Pod, podsDir: string, attempt: number): PodSa
     logDirectory: join(podsDir, pod.metadata.uid, 'logs'),
     labels: podLabels(pod),
     annotations: {},
-    linux: { securityContext: { namespaceOptions: { network: hostNetwork ? 'NODE' : 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
+    linux: { securityContext: sandboxSecurity(pod) },
   };
 }
 
@@ -25,26 +26,36 @@ export function sandboxConfig(pod: Pod, podsDir: string, attempt: number): PodSa
  * must not restart the container (the kubelet's hash leaves resources out for the same reason).
  */
 export function containerHash(container: ContainerSpec): string {
-  const { image, command, args, workingDir, env, envFrom, volumeMounts, ports, stdin, stdinOnce, tty } = container;
-  const text = JSON.stringify({ image, command, args, workingDir, env, envFrom, volumeMounts, ports, stdin, stdinOnce, tty });
+  const { image, command, args, workingDir, env, envFrom, volumeMounts, ports, stdin, stdinOnce, tty, securityContext } = container;
+  // securityContext only when set, so containers made before edged honoured it keep their hash
+  const text = JSON.stringify({ image, command, args, workingDir, env, envFrom, volumeMounts, ports, stdin, stdinOnce, tty, securityContext });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-export function containerConfig(pod: Pod, container: ContainerSpec, restartCount: number, envs: EnvVar[], volumeDirs: Map<string, string>): ContainerConfig {
+export interface ContainerInputs {
+  envs: EnvVar[];
+  volumes: Map<string, PreparedVolume>;
+  /** mount index to the bind mount of its checked subPath */
+  subPaths?: Map<number, string>;
+  /** the image's status, for its user */
+  image?: ImageInfo;
+}
+
+export function containerConfig(pod: Pod, container: ContainerSpec, restartCount: number, inputs: ContainerInputs): ContainerConfig {
   return {
     metadata: { name: container.name, attempt: restartCount },
     image: container.image,
     ...(container.command ? { command: container.command } : {}),
     ...(container.args ? { args: container.args } : {}),
     ...(container.workingDir ? { workingDir: container.workingDir } : {}),
-    envs,
-    mounts: containerMounts(container, volumeDirs),
+    envs: inputs.envs,
+    mounts: containerMounts(container, inputs.volumes, inputs.subPaths),
     labels: { ...podLabels(pod), [CONTAINER_NAME_LABEL]: container.name },
     annotations: { [RESTART_COUNT_ANNOTATION]: String(restartCount), [CONTAINER_HASH_ANNOTATION]: containerHash(container) },
     logPath: `${container.name}/${restartCount}.log`,
     stdin: container.stdin === true,
     stdinOnce: container.stdinOnce === true,
     tty: container.tty === true,
-    linux: { resources: linuxResources(container) },
+    linux: { resources: linuxResources(container), securityContext: containerSecurity(pod, container, inputs.image) },
   };
 }

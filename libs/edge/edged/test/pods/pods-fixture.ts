@@ -8,7 +8,7 @@ import { connectCri, type CriClient } from '@kedge/cri';
 import { MetaStore } from '@kedge/metamanager';
 import { newMessage, type Message } from '@kedge/protocol';
 import { createLogger } from '@kedge/telemetry';
-import { PodWorkers } from '../../src/index';
+import { PodWorkers, type PodWorkersOptions } from '../../src/index';
 import { importKedgeImages, PRIVATE_CONTAINERD_NEEDS, type PrivateContainerdOptions, readPid, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
 import { requires } from '@kedge/testkit';
 export { BUSYBOX_IMAGE, PAUSE_IMAGE } from '@kedge/containerd-fixture';
@@ -33,6 +33,13 @@ export class RecordingReporter {
     }
     return undefined;
   }
+  /** The Events reported about a pod. */
+  events(name: string, namespace = 'default'): { reason: string; type: string; message: string }[] {
+    return this.messages
+      .filter((m) => m.route.resource.startsWith(`${namespace}/event/`))
+      .map((m) => m.content as { involvedObject: { kind: string; name: string }; reason: string; type: string; message: string })
+      .filter((event) => event.involvedObject.kind === 'Pod' && event.involvedObject.name === name);
+  }
   statuses(name: string, namespace = 'default'): PodStatusView[] {
     return this.messages.filter((m) => m.route.resource === `${namespace}/podstatus/${name}`).map((m) => (m.content as { status: PodStatusView }).status);
   }
@@ -51,6 +58,9 @@ export interface ContainerStatusView {
 
 export interface PodStatusView {
   phase: string;
+  /** why edged refused the pod, e.g. PodSecurityRefused */
+  reason?: string;
+  message?: string;
   podIP?: string;
   hostIP: string;
   conditions: { type: string; status: string }[];
@@ -65,7 +75,8 @@ export interface PodsEnv {
   store: MetaStore;
   rv: () => string;
   apply(type: string, name: string, fields: Record<string, unknown>, operation?: string): void;
-  newWorkers(reporter: RecordingReporter): PodWorkers;
+  /** extra: e.g. the pod security policy and metrics of the suite (default: hostNetwork and hostPaths under dir allowed) */
+  newWorkers(reporter: RecordingReporter, extra?: Partial<PodWorkersOptions>): PodWorkers;
   /** containerd alone restarts (upgrade, crash): its pods' shims keep running */
   restartContainerdOnly(): Promise<void>;
   /** a gateway reboot: every pod and shim is gone, containerd's state dirs stay */
@@ -96,8 +107,10 @@ export async function startPodsEnv(containerdOptions: PrivateContainerdOptions =
         newMessage({ source: 'edgecontroller', group: 'resource', operation, resource: `default/${type}/${name}`, content: { ...fields, metadata }, resourceVersion: version }),
       );
     },
-    newWorkers(reporter) {
+    newWorkers(reporter, extra = {}) {
       return new PodWorkers({
+        // the lifecycle suites run hostNetwork pods and hostPath markers under the suite's dir
+        security: { allowHostNetwork: true, allowedHostPaths: [dir] },
         cri,
         store,
         reporter,
@@ -109,6 +122,7 @@ export async function startPodsEnv(containerdOptions: PrivateContainerdOptions =
         restartBackoffMaxMs: 3_000,
         syncIntervalMs: 200,
         gcIntervalMs: 1_000,
+        ...extra,
       });
     },
     async restartContainerdOnly() {
