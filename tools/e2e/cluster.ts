@@ -73,7 +73,13 @@ export interface EdgeCoreSettings {
   /** use this external MQTT broker (eventBus mode external) instead of the embedded one */
   externalBrokerUrl?: string;
   /** run pods on this CRI runtime (e.g. a private containerd from libs/testing/containerd-fixture); default: edged off */
-  edged?: { containerRuntimeEndpoint: string; restartBackoffBaseMs?: number; podsDir?: string };
+  edged?: {
+    containerRuntimeEndpoint: string;
+    restartBackoffBaseMs?: number;
+    podsDir?: string;
+    /** edged.podSecurity; default: the secure default (no privileged, hostNetwork or hostPath) */
+    podSecurity?: { allowPrivileged?: boolean; allowHostNetwork?: boolean; allowedHostPaths?: string[] };
+  };
 }
 
 export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings): EdgeCoreHandle {
@@ -104,6 +110,7 @@ export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings
           podsDir: settings.edged.podsDir ?? join(dataDir, 'pods'),
           // a small back-off, so a crashing container restarts within a test's time
           restartBackoffBaseMs: settings.edged.restartBackoffBaseMs ?? 200,
+          ...(settings.edged.podSecurity ? { podSecurity: settings.edged.podSecurity } : {}),
         }
       : { enable: false },
     log: { level: 'debug' },

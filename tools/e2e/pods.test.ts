@@ -41,7 +41,8 @@ needs.describe('pods - cloudcore, edgecore and containerd processes', () => {
       nodeName: NODE,
       token: await issueToken(cloud),
       dataDir: edgeDir,
-      edged: { containerRuntimeEndpoint: `unix://${containerd.socketPath}`, restartBackoffBaseMs: 200 },
+      // the web pod's TERM marker is a hostPath: allowed below this dir only
+      edged: { containerRuntimeEndpoint: `unix://${containerd.socketPath}`, restartBackoffBaseMs: 200, podSecurity: { allowedHostPaths: [markerDir] } },
     });
     await cloud.process.waitForLog(isNodeConnected(NODE), 'the edge to connect');
     await waitFor(async () => (await kubectl(admin(), ['get', 'node', NODE])).code === 0, 'the node registered', { intervalMs: 200 });

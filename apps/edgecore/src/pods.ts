@@ -2,7 +2,7 @@
 // edgecore (devices, metadata, node status): pods are then off, and the log says why and what to do.
 import { join } from 'node:path';
 import { connectCri, type CriClient } from '@kedge/cri';
-import { ImageGarbageCollector, ImageGcMetrics, PodWorkers, primaryHostIP, type StatusReporter } from '@kedge/edged';
+import { ImageGarbageCollector, ImageGcMetrics, PodSecurityMetrics, PodWorkers, primaryHostIP, type StatusReporter } from '@kedge/edged';
 import type { MetaStore } from '@kedge/metamanager';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
@@ -37,6 +37,11 @@ export async function startPods(config: EdgeCoreConfig, store: MetaStore, report
     probe.close();
   }
   const cri = connectCri(socket);
+  const security = config.edged.podSecurity;
+  // weaker than the default is the operator's choice, said once at every start
+  if (security.allowPrivileged) logger.warn('edged.podSecurity.allowPrivileged is on: privileged pods, hostPID/hostIPC, any capability and seccomp Unconfined are allowed on this node');
+  if (security.allowHostNetwork) logger.warn("edged.podSecurity.allowHostNetwork is on: hostNetwork pods share this gateway's network and reach its loopback services");
+  if (security.allowedHostPaths.length > 0) logger.info({ allowedHostPaths: security.allowedHostPaths }, 'hostPath volumes are allowed below these directories');
   const workers = new PodWorkers({
     cri,
     store,
@@ -46,6 +51,8 @@ export async function startPods(config: EdgeCoreConfig, store: MetaStore, report
     podsDir: config.edged.podsDir ?? join(config.dataDir, 'pods'),
     hostIP: primaryHostIP(),
     ...(config.edged.restartBackoffBaseMs === undefined ? {} : { restartBackoffBaseMs: config.edged.restartBackoffBaseMs }),
+    security,
+    ...(registry === undefined ? {} : { metrics: new PodSecurityMetrics(registry) }),
   });
   await workers.start();
   const imageGC = startImageGC(config, cri, reporter, logger, registry);

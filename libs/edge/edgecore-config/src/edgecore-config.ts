@@ -65,6 +65,28 @@ export const edgeCoreConfigSchema = z
         restartBackoffBaseMs: z.number().int().min(10).max(300_000).optional(),
         /** the pause image image GC keeps when the runtime does not name its own (containerd does) */
         sandboxImage: z.string().min(1).optional(),
+        /**
+         * What pods may ask of this gateway. edged runs them as root, so whatever gives a pod the host is
+         * refused unless allowed here; every other securityContext setting is honoured or the pod refused.
+         */
+        podSecurity: z
+          .object({
+            /** privileged containers, hostPID/hostIPC, capabilities beyond the baseline, seccomp Unconfined */
+            allowPrivileged: z.boolean().default(false),
+            /** hostNetwork pods share the gateway's network and reach its loopback services (MetaServer, MQTT, metrics) */
+            allowHostNetwork: z.boolean().default(false),
+            /** directories hostPath volumes may name (themselves or below); symlinks may not lead out of them */
+            allowedHostPaths: z
+              .array(
+                z
+                  .string()
+                  .regex(/^\//, 'expected an absolute directory, e.g. /var/lib/app-data')
+                  .refine((path) => !path.split('/').includes('..'), { message: "expected a path without '..'" }),
+              )
+              .default([]),
+          })
+          .strict()
+          .prefault({}),
         /** removal of unused images when the image filesystem fills up; the kubelet's policy and defaults */
         imageGC: z
           .object({

@@ -30,6 +30,73 @@ export function checkEnum(value: unknown, path: string, allowed: readonly string
   if (v !== undefined && !allowed.includes(v)) errs.push(fieldNotSupported(path, v, allowed));
 }
 
+// Paths a pod names below a volume (upstream validateLocalDescendingPath): relative, no '..' element. On
+// a gateway edged runs pods as root, so a path that climbs out of its volume reaches the host.
+export function checkLocalDescendingPath(value: string, path: string, errs: FieldError[]): void {
+  if (value.startsWith('/')) errs.push(fieldInvalid(path, value, 'must be a relative path'));
+  if (value.split('/').includes('..')) errs.push(fieldInvalid(path, value, "must not contain '..'"));
+}
+
+const VOLUME_MODE_MESSAGE = 'must be a number between 0 and 0777 (octal), both inclusive';
+
+/** defaultMode and items[].mode: upstream accepts 0..0777 only (no setuid, setgid or sticky bits). */
+function checkVolumeMode(value: unknown, path: string, errs: FieldError[]): void {
+  const mode = readInteger(value, path, errs);
+  if (mode !== undefined && (mode < 0 || mode > 0o777)) errs.push(fieldInvalid(path, mode, VOLUME_MODE_MESSAGE));
+}
+
+/** items of configMap, secret and projected sources (upstream validateKeyToPath / validateLocalNonReservedPath). */
+function checkItems(value: unknown, path: string, errs: FieldError[], keyed: boolean): void {
+  (readArray(value, path, errs) ?? []).forEach((entry, i) => {
+    const p = pathIndex(path, i);
+    const item = readObject(entry, p, errs);
+    if (!item) return;
+    if (keyed) readRequiredString(item, 'key', pathChild(p, 'key'), errs);
+    const itemPath = readRequiredString(item, 'path', pathChild(p, 'path'), errs);
+    if (itemPath !== undefined) {
+      checkLocalDescendingPath(itemPath, pathChild(p, 'path'), errs);
+      if (itemPath.startsWith('..')) errs.push(fieldInvalid(pathChild(p, 'path'), itemPath, "must not start with '..'"));
+    }
+    checkVolumeMode(item['mode'], pathChild(p, 'mode'), errs);
+  });
+}
+
+function checkVolumeSource(volume: JsonObject, path: string, errs: FieldError[]): void {
+  for (const kind of ['configMap', 'secret'] as const) {
+    const source = readObject(volume[kind], pathChild(path, kind), errs);
+    if (!source) continue;
+    checkVolumeMode(source['defaultMode'], pathChild(pathChild(path, kind), 'defaultMode'), errs);
+    checkItems(source['items'], pathChild(pathChild(path, kind), 'items'), errs, true);
+  }
+  const projectedPath = pathChild(path, 'projected');
+  const projected = readObject(volume['projected'], projectedPath, errs);
+  if (projected) {
+    checkVolumeMode(projected['defaultMode'], pathChild(projectedPath, 'defaultMode'), errs);
+    (readArray(projected['sources'], pathChild(projectedPath, 'sources'), errs) ?? []).forEach((entry, i) => {
+      const sp = pathIndex(pathChild(projectedPath, 'sources'), i);
+      const source = readObject(entry, sp, errs);
+      if (!source) return;
+      for (const kind of ['configMap', 'secret', 'downwardAPI'] as const) {
+        const inner = readObject(source[kind], pathChild(sp, kind), errs);
+        if (inner) checkItems(inner['items'], pathChild(pathChild(sp, kind), 'items'), errs, kind !== 'downwardAPI');
+      }
+    });
+  }
+  const downwardPath = pathChild(path, 'downwardAPI');
+  const downward = readObject(volume['downwardAPI'], downwardPath, errs);
+  if (downward) {
+    checkVolumeMode(downward['defaultMode'], pathChild(downwardPath, 'defaultMode'), errs);
+    checkItems(downward['items'], pathChild(downwardPath, 'items'), errs, false);
+  }
+  const hostPathPath = pathChild(path, 'hostPath');
+  const hostPath = readObject(volume['hostPath'], hostPathPath, errs);
+  if (hostPath) {
+    const value = readRequiredString(hostPath, 'path', pathChild(hostPathPath, 'path'), errs);
+    // upstream validatePathNoBacksteps
+    if (value !== undefined && value.split('/').includes('..')) errs.push(fieldInvalid(pathChild(hostPathPath, 'path'), value, "must not contain '..'"));
+  }
+}
+
 function checkLabelName(value: string, path: string, errs: FieldError[]): void {
   for (const p of dns1123LabelProblems(value)) errs.push(fieldInvalid(path, value, p));
 }
@@ -94,6 +161,11 @@ function validateContainer(c: JsonObject, path: string, names: Set<string>, errs
     if (mountPaths.has(mp)) errs.push(fieldInvalid(pathChild(p, 'mountPath'), mp, 'must be unique'));
     else mountPaths.add(mp);
     readBoolean(m['readOnly'], pathChild(p, 'readOnly'), errs);
+    const subPath = readString(m['subPath'], pathChild(p, 'subPath'), errs);
+    if (subPath) checkLocalDescendingPath(subPath, pathChild(p, 'subPath'), errs);
+    const subPathExpr = readString(m['subPathExpr'], pathChild(p, 'subPathExpr'), errs);
+    if (subPath && subPathExpr) errs.push(fieldInvalid(pathChild(p, 'subPathExpr'), subPathExpr, 'subPathExpr and subPath are mutually exclusive'));
+    if (subPathExpr) checkLocalDescendingPath(subPathExpr, pathChild(p, 'subPathExpr'), errs);
   });
   readObject(c['resources'], pathChild(path, 'resources'), errs);
   for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe', 'securityContext', 'lifecycle'])
@@ -134,6 +206,7 @@ export function validatePodSpec(value: unknown, path: string, errs: FieldError[]
     checkLabelName(n, pathChild(p, 'name'), errs);
     if (volumeNames.has(n)) errs.push(fieldDuplicate(pathChild(p, 'name'), n));
     volumeNames.add(n);
+    checkVolumeSource(vol, p, errs);
   });
 
   checkEnum(spec['restartPolicy'], pathChild(path, 'restartPolicy'), RESTART_POLICIES, errs);
