@@ -98,7 +98,8 @@ export async function joinCommand(options: JoinOptions): Promise<JoinResult> {
     // the schema refuses anything but websocket or quic, naming --hub-protocol
     edgeHub: { protocol: options.hubProtocol as 'websocket' | 'quic', server: `${host}:${ws}`, quicServer: `${host}:${quic}`, httpServer },
     labels,
-    edged: { containerRuntimeEndpoint: options.runtimeEndpoint },
+    // written out, at the secure defaults, so the operator sees what to loosen for hostNetwork or hostPath pods
+    edged: { containerRuntimeEndpoint: options.runtimeEndpoint, podSecurity: { allowPrivileged: false, allowHostNetwork: false, allowedHostPaths: [] } },
   });
   const prefix = resolve(options.prefix);
   if (readWrittenFiles(prefix)) {

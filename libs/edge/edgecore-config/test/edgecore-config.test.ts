@@ -10,8 +10,17 @@ describe('edgecore config - edged', () => {
     expect(parse({ nodeName: 'gw-1' }).edged).toEqual({
       enable: true,
       containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock',
+      // secure by default: nothing that gives a pod the host
+      podSecurity: { allowPrivileged: false, allowHostNetwork: false, allowedHostPaths: [] },
       imageGC: { enable: true, highThresholdPercent: 85, lowThresholdPercent: 80, minimumAgeSeconds: 120, periodSeconds: 300 },
     });
+  });
+
+  it('refuses a relative or ".." hostPath allowlist entry, naming the field', () => {
+    const allow = (paths: unknown[]) => () => parseConfigText(JSON.stringify({ nodeName: 'gw-1', edged: { podSecurity: { allowedHostPaths: paths } } }), edgeCoreConfigSchema, 'edgecore.yaml');
+    expect(allow(['data'])).toThrow(/field "edged\.podSecurity\.allowedHostPaths\.0": expected an absolute directory/);
+    expect(allow(['/var/lib/app/../..'])).toThrow(/field "edged\.podSecurity\.allowedHostPaths\.0": expected a path without '\.\.'/);
+    expect(allow(['/var/lib/app-data'])).not.toThrow();
   });
 
   it('refuses image GC thresholds that are out of range or in the wrong order, naming the field', () => {
