@@ -212,6 +212,7 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
     ? metricsModule({
         address: config.metrics.address,
         port: config.metrics.port,
+        allowRemote: config.metrics.allowRemote,
         registry,
         modulesHealth: health,
         routes: { '/debug/nodes': () => hub.listSessions() },

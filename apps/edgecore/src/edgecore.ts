@@ -197,6 +197,7 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
     ? metricsModule({
         address: config.metrics.address,
         port: config.metrics.port,
+        allowRemote: config.metrics.allowRemote,
         registry,
         modulesHealth: () => runner.health(),
         details: () => ({ cloudConnected: hub.connected }),

@@ -1,6 +1,6 @@
 // cloudcore's config file: what it listens on, where it keeps its state, how it treats edges.
 // Every field has a default, so an empty file (or none) gives a working single-machine cloudcore.
-import { endpointField, ipAddressField, logField, portField } from '@kedge/config';
+import { endpointField, ipAddressField, logField, metricsEndpointField, portField } from '@kedge/config';
 import { DEFAULT_SECRET_NAME, defaultSecretNamespace } from '@kedge/pki-secret';
 import { z } from 'zod';
 
@@ -103,7 +103,7 @@ export const cloudCoreConfigSchema = z
       })
       .strict()
       .prefault({}),
-    metrics: endpointField({ enable: true, address: '127.0.0.1', port: 9091 }),
+    metrics: metricsEndpointField({ enable: true, address: '127.0.0.1', port: 9091 }),
     log: logField,
   })
   .strict();

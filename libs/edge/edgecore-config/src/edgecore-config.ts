@@ -1,5 +1,5 @@
 // edgecore's config file: who this gateway is, how it reaches the cloud, where it keeps its state.
-import { endpointField, logField } from '@kedge/config';
+import { endpointField, logField, metricsEndpointField } from '@kedge/config';
 import { z } from 'zod';
 
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -139,7 +139,7 @@ export const edgeCoreConfigSchema = z
       .object({ enable: z.boolean().default(true) })
       .strict()
       .prefault({}),
-    metrics: endpointField({ enable: true, address: '127.0.0.1', port: 10351 }),
+    metrics: metricsEndpointField({ enable: true, address: '127.0.0.1', port: 10351 }),
     log: logField,
   })
   .strict();

@@ -22,3 +22,20 @@ export const logField = z
   .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
   .strict()
   .prefault({});
+
+/**
+ * The metrics and health endpoint: an endpoint plus `allowRemote` (default false), which lets peers other
+ * than loopback read /metrics and the debug routes; /healthz and /readyz answer everyone (kubelet probes).
+ */
+export function metricsEndpointField(defaults: { enable: boolean; address: string; port: number }) {
+  return z
+    .object({
+      enable: z.boolean().default(defaults.enable),
+      address: ipAddressField.default(defaults.address),
+      port: portField.default(defaults.port),
+      allowRemote: z.boolean().default(false),
+    })
+    .strict()
+    .prefault({});
+}
+

@@ -15,6 +15,8 @@ export interface MetricsModuleOptions {
   details?: () => Record<string, unknown>;
   /** extra read-only JSON endpoints, e.g. `/debug/nodes` */
   routes?: Record<string, () => unknown>;
+  /** let peers other than loopback read /metrics and the routes (config `metrics.allowRemote`) */
+  allowRemote?: boolean;
 }
 
 export function metricsModule(options: MetricsModuleOptions): DefinedModule<MetricsServer> {
@@ -30,6 +32,8 @@ export function metricsModule(options: MetricsModuleOptions): DefinedModule<Metr
           return { ok: summary.ok, details: { ...options.details?.(), modules: summary.modules } };
         },
         ...(options.routes ? { routes: options.routes } : {}),
+        allowRemote: options.allowRemote ?? false,
+        allowRemoteField: 'metrics.allowRemote',
       }),
     stop: (server) => server.close(),
   });

@@ -2,6 +2,7 @@
 export { createLogger, type Logger, type LoggerOptions } from './logger';
 export {
   createMetricsRegistry,
+  isLoopbackAddress,
   startMetricsServer,
   type HealthReport,
   type MetricsServer,

@@ -1,7 +1,8 @@
+import { networkInterfaces } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { Counter } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, createMetricsRegistry, startMetricsServer, type MetricsServer } from '../src/index';
+import { createLogger, createMetricsRegistry, isLoopbackAddress, startMetricsServer, type MetricsServer } from '../src/index';
 
 let server: MetricsServer | undefined;
 afterEach(async () => {
@@ -67,3 +68,41 @@ describe('telemetry - log throttle', () => {
     ]);
   });
 });
+
+/** An address of this host that is not loopback: a request to it arrives from a non-loopback peer. */
+function lanAddress(): string {
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((entry) => entry !== undefined && entry.family === 'IPv4' && !entry.internal)?.address;
+  if (address === undefined) throw new Error('this test needs a non-loopback IPv4 address on the host (e.g. eth0)');
+  return address;
+}
+
+describe('threat - metrics and debug endpoints', () => {
+  it('attack - a peer on the network reading /metrics or a debug route is refused, while probes still see health', async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    server = await startMetricsServer({ host: '0.0.0.0', port: 0, registry, routes: { '/debug/nodes': () => ['gw-1'] }, allowRemoteField: 'metrics.allowRemote' });
+    const remote = `http://${lanAddress()}:${server.port}`;
+    const metrics = await fetch(`${remote}/metrics`);
+    expect(metrics.status).toBe(403);
+    expect(await metrics.text()).toContain('metrics.allowRemote');
+    expect((await fetch(`${remote}/debug/nodes`)).status).toBe(403);
+    expect((await fetch(`${remote}/healthz`)).status).toBe(200);
+    expect((await fetch(`${remote}/readyz`)).status).toBe(200);
+    // loopback (inside the pod or on the host) still reads everything, including the refusals
+    const local = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    expect(local).toContain('kedge_metrics_endpoint_refused_total{path="/metrics"} 1');
+    expect(local).toContain('kedge_metrics_endpoint_refused_total{path="/debug/nodes"} 1');
+  });
+
+  it('allowRemote lets other hosts scrape, as configured for Prometheus', async () => {
+    server = await startMetricsServer({ host: '0.0.0.0', port: 0, registry: createMetricsRegistry({ defaultMetrics: false }), allowRemote: true });
+    expect((await fetch(`http://${lanAddress()}:${server.port}/metrics`)).status).toBe(200);
+  });
+
+  it('knows loopback peers in every form a listener reports them', () => {
+    for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) expect(isLoopbackAddress(address), address).toBe(true);
+    for (const address of ['192.0.2.2', '::ffff:10.0.0.1', 'fe80::1', '', undefined]) expect(isLoopbackAddress(address), String(address)).toBe(false);
+  });
+});
+
