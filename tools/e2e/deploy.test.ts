@@ -2,7 +2,7 @@
 // ClusterRole grants exactly the API calls cloudcore makes (no more, no wildcards), and the edge
 // gateway tarball built by tools/package runs from a plain extract.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -259,10 +259,27 @@ const freePort = (): Promise<number> =>
     });
   });
 
+/** The securityContext of deploy/cloudcore/05-deployment.yaml, so the test runs the image exactly as the Deployment would. */
+function deploymentSecurity() {
+  const [document] = parseAllDocuments(readFileSync(join(repoRoot, 'deploy/cloudcore/05-deployment.yaml'), 'utf8'));
+  const spec = document?.toJS().spec.template.spec;
+  const pod = spec.securityContext;
+  const container = spec.containers[0].securityContext;
+  expect(pod.runAsNonRoot).toBe(true);
+  expect(pod.runAsUser).toBeGreaterThan(0);
+  return {
+    runAsUser: pod.runAsUser as number,
+    runAsGroup: pod.runAsGroup as number,
+    readOnlyRootFilesystem: container.readOnlyRootFilesystem as boolean,
+    allowPrivilegeEscalation: container.allowPrivilegeEscalation as boolean,
+    dropCapabilities: container.capabilities.drop as string[],
+  };
+}
+
 const privateContainerd = await requires(...PRIVATE_CONTAINERD_NEEDS);
 
 privateContainerd.describe('cloudcore OCI image', () => {
-  it('builds offline, imports into a private containerd and serves /healthz as a CRI pod (host network)', async () => {
+  it('builds offline, imports into a private containerd and serves /healthz as a CRI pod run as the Deployment runs it (uid 65532, read-only root, no capabilities)', async () => {
     // short: containerd's socket path must fit in 108 bytes
     const dir = mkdtempSync(join(tmpdir(), 'kdi-'));
     const ctd = await startPrivateContainerd(join(dir, 'ctd'), { podSubnet: '10.88.214.0/24', bridgeName: 'kedge-cni-dp' });
@@ -288,17 +305,40 @@ privateContainerd.describe('cloudcore OCI image', () => {
       );
       const logs = join(dir, 'logs');
       mkdirSync(logs);
+      // run it as the Deployment does: its securityContext, a writable data dir and /tmp, nothing else writable
+      const security = deploymentSecurity();
+      const dataDir = join(dir, 'data');
+      const scratch = join(dir, 'tmp');
+      for (const writable of [dataDir, scratch]) {
+        mkdirSync(writable);
+        chownSync(writable, security.runAsUser, security.runAsGroup);
+      }
       const sandbox: PodSandboxConfig = {
         metadata: { name: 'cloudcore', uid: 'deploy-test-cloudcore', namespace: 'kedge', attempt: 0 },
         logDirectory: logs,
-        linux: { securityContext: { namespaceOptions: { network: 'NODE', pid: 'POD', ipc: 'POD' } } },
+        linux: { securityContext: { namespaceOptions: { network: 'NODE', pid: 'POD', ipc: 'POD' }, runAsUser: security.runAsUser, runAsGroup: security.runAsGroup } },
       };
       const podId = await cri.runPodSandbox(sandbox);
       const container: ContainerConfig = {
         metadata: { name: 'cloudcore' },
         image,
-        mounts: [{ containerPath: '/etc/kedge', hostPath: configDir, readonly: true }],
+        mounts: [
+          { containerPath: '/etc/kedge', hostPath: configDir, readonly: true },
+          { containerPath: '/var/lib/kedge/cloudcore', hostPath: dataDir, readonly: false },
+          { containerPath: '/tmp', hostPath: scratch, readonly: false },
+        ],
         logPath: 'cloudcore.log',
+        linux: {
+          securityContext: {
+            runAsUser: security.runAsUser,
+            runAsGroup: security.runAsGroup,
+            readonlyRootfs: security.readOnlyRootFilesystem,
+            noNewPrivs: !security.allowPrivilegeEscalation,
+            capabilities: { dropCapabilities: security.dropCapabilities },
+            seccomp: { profileType: 'RuntimeDefault' },
+            namespaceOptions: { network: 'NODE', pid: 'POD', ipc: 'POD' },
+          },
+        },
       };
       const containerId = await cri.createContainer(podId, container, sandbox);
       await cri.startContainer(containerId);
@@ -316,6 +356,10 @@ privateContainerd.describe('cloudcore OCI image', () => {
         }
       };
       expect(status, log()).toBe(200);
+      // it wrote its state as the unprivileged user, and needed nothing else writable
+      const written = readdirSync(dataDir);
+      expect(written, log()).toContain('apiserver');
+      expect(statSync(join(dataDir, 'apiserver')).uid).toBe(security.runAsUser);
       await cri.stopPodSandbox(podId);
       await cri.removePodSandbox(podId);
     } finally {
