@@ -1,11 +1,31 @@
 // Authorization, in kube-apiserver's order: system:masters may do anything, node identities what the
 // Node authorizer allows, and then RBAC for everyone (nodes included). Denials are 403 Status errors
-// worded like Kubernetes'.
+// worded like Kubernetes'. Writes then pass admission on the final object: NodeRestriction for nodes
+// and the RBAC escalate/bind checks (rbac-escalation.ts).
 import { forbidden, pinnedFieldValue, StatusError, type KubeObject } from '@kedge/kube-core';
 import type { ResourceStore } from '../registry';
 import { MASTERS_GROUP, nodeNameOfUser, type UserInfo } from './authentication';
 import { NodeAuthorizer, type RequestAttributes } from './node-authorizer';
 import { RbacAuthorizer, type AuthorizationAttributes, type PolicyRule } from './rbac-authorizer';
+import { escalationRefusal, type EscalationContext } from './rbac-escalation';
+
+/** Why a write was refused by admission (the `reason` label of kedge_apiserver_refused_writes_total). */
+export type WriteRefusalReason = 'node-restriction' | 'rbac-escalation' | 'rbac-bind';
+
+/** A refused write, as reported to the server's metrics and log (no object contents, no credentials). */
+export interface WriteRefusal {
+  reason: WriteRefusalReason;
+  user: string;
+  /** `<plural>` or `<plural>.<group>` */
+  resource: string;
+  namespace: string | undefined;
+  name: string;
+  message: string;
+}
+
+export interface AuthorizerHooks {
+  onRefused?(refusal: WriteRefusal): void;
+}
 
 /** The answer to "may this user do this", with the reason of a refusal (empty when RBAC just matched nothing). */
 export type AuthorizationDecision = { allowed: true } | { allowed: false; reason: string };
@@ -43,9 +63,21 @@ export class Authorizer {
   private readonly nodes: NodeAuthorizer;
   private readonly rbac: RbacAuthorizer;
 
-  constructor(private readonly store: ResourceStore) {
+  private readonly escalationContext: EscalationContext;
+
+  constructor(
+    private readonly store: ResourceStore,
+    private readonly hooks: AuthorizerHooks = {},
+  ) {
     this.nodes = new NodeAuthorizer(store);
     this.rbac = new RbacAuthorizer(store);
+    this.escalationContext = {
+      // upstream asks its whole authorizer chain whether the user may escalate or bind
+      allows: (user, request) => this.check(user, request).allowed,
+      // and ConfirmNoEscalation compares with the user's RBAC rules alone
+      rulesFor: (user, namespace) => this.rbac.rulesFor(user, namespace),
+      roleRules: (kind, namespace, name) => this.rbac.roleRules(kind, namespace, name),
+    };
   }
 
   /** Stops following role and binding changes. */
@@ -99,15 +131,37 @@ export class Authorizer {
     return { rules: this.rbac.rulesFor(user, namespace), incomplete: nodeNameOfUser(user) !== undefined };
   }
 
-  /** Admission for creates: a node may only create what is its own. */
-  admitCreate(user: UserInfo, request: RequestAttributes, object: KubeObject): void {
+  /**
+   * Admission of a write the request was authorized for, on the object as it is about to be stored
+   * (`previous` is the stored object, undefined for a create): a node creates only what is its own
+   * (NodeRestriction), and nobody grants RBAC permissions they do not hold. Throws 403 (or 404 for a
+   * binding of a missing role) naming what was refused; each refusal is reported to `onRefused`.
+   */
+  admitWrite(user: UserInfo, request: RequestAttributes, object: KubeObject, previous: KubeObject | undefined): void {
+    if (user.groups.includes(MASTERS_GROUP)) return;
     const node = nodeNameOfUser(user);
-    if (node === undefined || user.groups.includes(MASTERS_GROUP)) return;
-    const decision = this.nodes.admitCreate(node, request.type, object);
-    if (!decision.allowed) {
-      const named = { ...request, name: object.metadata.name };
-      throw forbidden({ group: request.type.group, resource: request.type.plural }, object.metadata.name ?? '', refusalText(user, rbacAttributes(named), decision.reason));
+    if (node !== undefined && previous === undefined) {
+      const decision = this.nodes.admitCreate(node, request.type, object);
+      if (!decision.allowed) {
+        const named = { ...request, name: object.metadata.name };
+        const error = forbidden({ group: request.type.group, resource: request.type.plural }, object.metadata.name ?? '', refusalText(user, rbacAttributes(named), decision.reason));
+        this.refused(user, request, object, 'node-restriction', error);
+      }
     }
+    const escalation = escalationRefusal(this.escalationContext, user, request.type, request.name, object, previous);
+    if (escalation !== undefined) this.refused(user, request, object, escalation.reason, escalation.error);
+  }
+
+  private refused(user: UserInfo, request: RequestAttributes, object: KubeObject, reason: WriteRefusalReason, error: StatusError): never {
+    this.hooks.onRefused?.({
+      reason,
+      user: user.name,
+      resource: request.type.group === '' ? request.type.plural : `${request.type.plural}.${request.type.group}`,
+      namespace: object.metadata.namespace,
+      name: object.metadata.name ?? '',
+      message: error.message,
+    });
+    throw error;
   }
 
   /** Per-object filter for a node's lists and watches the Node authorizer allowed; undefined when nothing needs filtering. */

@@ -1,10 +1,11 @@
 // What a node identity may do, after Kubernetes' Node authorizer and NodeRestriction admission: its own
 // Node (and status), pods bound to it (read, status, delete), the configmaps, secrets and service
-// accounts those pods use (read), its own Lease in kube-node-lease, events, and reading services.
+// accounts those pods use (read), its own Lease in kube-node-lease, events, and reading services; it
+// creates only mirror pods bound to itself that reference no other API object.
 // Lists and watches must be scoped by a field selector, as the kubelet scopes them.
 import { arrayAt, isRecord, pinnedFieldValue, recordAt, stringAt, type FieldRequirement, type KubeObject } from '@kedge/kube-core';
 import type { ResourceStore } from '../registry';
-import type { ResourceType } from '../resources';
+import { MIRROR_POD_ANNOTATION, type ResourceType } from '../resources';
 import type { RequestVerb } from '../routing';
 
 export interface RequestAttributes {
@@ -60,6 +61,38 @@ export function podReferences(pod: KubeObject, kind: 'configmaps' | 'secrets' | 
   return names;
 }
 
+// volume plugins that name a Secret (upstream's VisitPodSecretNames), besides secret volumes and projections
+const VOLUME_SECRET_REFERENCES: readonly (readonly string[])[] = [
+  ['azureFile', 'secretName'],
+  ['cephfs', 'secretRef', 'name'],
+  ['cinder', 'secretRef', 'name'],
+  ['flexVolume', 'secretRef', 'name'],
+  ['iscsi', 'secretRef', 'name'],
+  ['rbd', 'secretRef', 'name'],
+  ['scaleIO', 'secretRef', 'name'],
+  ['storageos', 'secretRef', 'name'],
+  ['csi', 'nodePublishSecretRef', 'name'],
+];
+
+/** What API object a pod spec references, worded to end "can not create pods that …"; undefined for none. */
+export function mirrorPodReference(pod: KubeObject): string | undefined {
+  const spec = recordAt(pod, ['spec']) ?? {};
+  const volumes = arrayAt(spec, ['volumes']).filter(isRecord);
+  const named = (value: unknown): boolean => typeof value === 'string' && value !== '';
+  if (named(spec['serviceAccountName']) || named(spec['serviceAccount'])) return 'reference a service account';
+  const sources = volumes.flatMap((volume) => arrayAt(volume, ['projected', 'sources']).filter(isRecord));
+  if (sources.some((source) => source['serviceAccountToken'] !== undefined)) return 'use service account tokens (projected serviceAccountToken)';
+  const secretInVolume = volumes.some((volume) => VOLUME_SECRET_REFERENCES.some((path) => named(stringAt(volume, [...path]))));
+  if (secretInVolume || podReferences(pod, 'secrets').size > 0) return 'reference secrets';
+  if (podReferences(pod, 'configmaps').size > 0) return 'reference configmaps';
+  if (sources.some((source) => source['clusterTrustBundle'] !== undefined)) return 'use clustertrustbundles';
+  if (sources.some((source) => source['podCertificate'] !== undefined)) return 'use pod certificates';
+  if (volumes.some((volume) => volume['persistentVolumeClaim'] !== undefined)) return 'reference persistentvolumeclaims';
+  if (volumes.some((volume) => volume['ephemeral'] !== undefined)) return 'use ephemeral volumes (they create persistentvolumeclaims)';
+  if (arrayAt(spec, ['resourceClaims']).length > 0) return 'reference resourceclaims';
+  return undefined;
+}
+
 export class NodeAuthorizer {
   constructor(private readonly store: ResourceStore) {}
 
@@ -82,14 +115,40 @@ export class NodeAuthorizer {
     return deny(`no relationship found between node '${node}' and this object`);
   }
 
-  /** NodeRestriction: what a node creates must be its own (its Node, its Lease, pods bound to it). */
+  /** NodeRestriction: what a node creates must be its own (its Node, its Lease, mirror pods bound to it). */
   admitCreate(node: string, type: ResourceType, object: KubeObject): NodeDecision {
     if (resourceIs(type, '', 'nodes') && object.metadata.name !== node) return deny(`node '${node}' can only create its own Node object`);
     if (resourceIs(type, 'coordination.k8s.io', 'leases') && object.metadata.name !== node) return deny(`node '${node}' can only create its own Lease`);
-    if (resourceIs(type, '', 'pods') && stringAt(object, ['spec', 'nodeName']) !== node) {
-      return deny(`node '${node}' can only create pods with spec.nodeName set to itself`);
-    }
+    if (resourceIs(type, '', 'pods')) return this.admitMirrorPod(node, object);
     return ALLOW;
+  }
+
+  /**
+   * NodeRestriction's pod rule: a node creates only mirror pods of its static pods, bound to itself,
+   * owned by its Node if owned at all, and referencing no other API object, so a stolen node credential
+   * can neither run work on another node nor get a secret, configmap or token delivered by naming it.
+   */
+  private admitMirrorPod(node: string, pod: KubeObject): NodeDecision {
+    if (!Object.hasOwn(pod.metadata.annotations ?? {}, MIRROR_POD_ANNOTATION)) {
+      return deny(`pod does not have "${MIRROR_POD_ANNOTATION}" annotation, node '${node}' can only create mirror pods`);
+    }
+    if (stringAt(pod, ['spec', 'nodeName']) !== node) return deny(`node '${node}' can only create pods with spec.nodeName set to itself`);
+    const owners = pod.metadata.ownerReferences ?? [];
+    if (owners.length > 1) return deny(`node '${node}' can only create pods with a single owner reference set to itself`);
+    const [owner] = owners;
+    if (owner !== undefined) {
+      if (!isRecord(owner) || owner['apiVersion'] !== 'v1' || owner['kind'] !== 'Node' || owner['name'] !== node) {
+        return deny(`node '${node}' can only create pods with an owner reference set to itself`);
+      }
+      if (owner['controller'] !== true) return deny(`node '${node}' can only create pods with a controller owner reference set to itself`);
+      if (owner['blockOwnerDeletion'] === true) return deny(`node '${node}' must not set blockOwnerDeletion on an owner reference`);
+      const nodes = this.store.catalog.find('', 'v1', 'nodes');
+      const uid = nodes === undefined ? undefined : this.store.find(nodes, undefined, node)?.metadata.uid;
+      if (uid === undefined) return deny(`node '${node}' has no Node object to own its mirror pods; register the Node first`);
+      if (owner['uid'] !== uid) return deny(`node '${node}' UID mismatch: expected ${uid} got ${String(owner['uid'])}`);
+    }
+    const reference = mirrorPodReference(pod);
+    return reference === undefined ? ALLOW : deny(`node '${node}' can not create pods that ${reference}`);
   }
 
   /** The extra check a node's list or watch gets per object, on top of its field selector. */
@@ -117,7 +176,7 @@ export class NodeAuthorizer {
         ? ALLOW
         : deny(`can only list and watch pods with field selector spec.nodeName=${node}`);
     }
-    if (verb === 'create' && subresource === undefined) return ALLOW; // mirror pods; admitCreate checks spec.nodeName
+    if (verb === 'create' && subresource === undefined) return ALLOW; // mirror pods only: admitCreate checks the pod
     const statusWrite = subresource === 'status' && (verb === 'update' || verb === 'patch' || verb === 'get');
     const plain = subresource === undefined && (verb === 'get' || verb === 'delete');
     if (!statusWrite && !plain) return deny(`node '${node}' may only read, delete and update the status of pods bound to it`);

@@ -59,7 +59,7 @@ interface PolicySnapshot {
 const strings = (object: unknown, field: string): string[] =>
   arrayAt(object, [field]).filter((entry): entry is string => typeof entry === 'string');
 
-function rulesOf(role: KubeObject): PolicyRule[] {
+export function rulesOfRole(role: KubeObject): PolicyRule[] {
   return arrayAt(role, ['rules'])
     .filter(isRecord)
     .map((rule) => ({
@@ -165,6 +165,14 @@ export class RbacAuthorizer {
       .flatMap((binding) => this.rulesOf(policy, binding));
   }
 
+  /** The rules of the Role (in `namespace`) or ClusterRole a roleRef names; undefined when it does not exist. */
+  roleRules(kind: string, namespace: string | undefined, name: string): PolicyRule[] | undefined {
+    const policy = this.policy();
+    if (kind === 'ClusterRole') return policy.clusterRoles.get(name);
+    if (kind === 'Role' && namespace !== undefined) return policy.roles.get(`${namespace}/${name}`);
+    return undefined;
+  }
+
   private bindingsIn(policy: PolicySnapshot, namespace: string | undefined): Binding[] {
     return [...policy.clusterRoleBindings, ...(namespace === undefined ? [] : (policy.roleBindingsByNamespace.get(namespace) ?? []))];
   }
@@ -180,8 +188,8 @@ export class RbacAuthorizer {
     const [clusterRoleType, roleType, clusterBindingType, bindingType] = this.types as [ResourceType, ResourceType, ResourceType, ResourceType];
     const all = (type: ResourceType): KubeObject[] => this.store.list(type, undefined, { labelSelector: [], fieldSelector: [], limit: 0 }).items;
     const snapshot: PolicySnapshot = {
-      clusterRoles: new Map(all(clusterRoleType).map((role) => [role.metadata.name ?? '', rulesOf(role)])),
-      roles: new Map(all(roleType).map((role) => [`${role.metadata.namespace ?? ''}/${role.metadata.name ?? ''}`, rulesOf(role)])),
+      clusterRoles: new Map(all(clusterRoleType).map((role) => [role.metadata.name ?? '', rulesOfRole(role)])),
+      roles: new Map(all(roleType).map((role) => [`${role.metadata.namespace ?? ''}/${role.metadata.name ?? ''}`, rulesOfRole(role)])),
       clusterRoleBindings: all(clusterBindingType).map((binding) => bindingOf(binding, false)),
       roleBindingsByNamespace: new Map(),
     };

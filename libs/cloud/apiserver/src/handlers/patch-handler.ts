@@ -5,7 +5,7 @@ import { badRequest, invalid, isRecord, notFound, StatusError, unsupportedMediaT
 import { mediaTypeOf, parseJsonBody, parseYamlBody, readBody } from '../http';
 import { PatchError, applyJsonPatch, applyMergePatch, applyStrategicMergePatch, serverSideApply } from '../patch';
 import { booleanParam, dryRunParam, fieldValidationParam } from './query-options';
-import { namespaceOf, type ResourceRequest } from './request-context';
+import { admission, namespaceOf, type ResourceRequest } from './request-context';
 import { checkObjectShape, checkUnknownFields } from './request-objects';
 import { sendObject } from './object-responses';
 import { managerName } from '../managed-fields';
@@ -74,8 +74,7 @@ export async function handlePatch(context: ResourceRequest): Promise<void> {
         throw badRequest(`the name of the object (${object.metadata.name}) does not match the name on the URL (${name})`);
       }
       object.metadata.name = name;
-      context.services.authorizer.admitCreate(context.user, context.attributes, object);
-      sendObject(context, 201, store.create(type, namespace, object, { dryRun, fieldManager, managedFieldsSet: true }));
+      sendObject(context, 201, store.create(type, namespace, object, { dryRun, fieldManager, managedFieldsSet: true, admit: admission(context) }));
       return;
     }
     const result = store.modify(type, namespace, name, (current) => patched(() => serverSideApply(current, applied, options)), {
@@ -83,6 +82,7 @@ export async function handlePatch(context: ResourceRequest): Promise<void> {
       fieldManager,
       subresource,
       managedFieldsSet: true,
+      admit: admission(context),
     });
     sendObject(context, 200, result);
     return;
@@ -100,5 +100,5 @@ export async function handlePatch(context: ResourceRequest): Promise<void> {
     checkUnknownFields(context, type, next, validation);
     return next;
   };
-  sendObject(context, 200, store.modify(type, namespace, name, mutate, { dryRun, fieldManager, subresource }));
+  sendObject(context, 200, store.modify(type, namespace, name, mutate, { dryRun, fieldManager, subresource, admit: admission(context) }));
 }

@@ -1,5 +1,6 @@
 // Everything a resource handler needs about one request, resolved once by the dispatcher.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KubeObject } from '@kedge/kube-core';
 import type { Logger } from '@kedge/telemetry';
 import type { Authorizer, RequestAttributes, ServiceAccountTokens, UserInfo } from '../auth';
 import type { ResponseForm } from '../http';
@@ -42,4 +43,9 @@ export interface ResourceRequest {
 /** The namespace a request acts in: the URL's for namespaced types, none for cluster-scoped ones. */
 export function namespaceOf(request: ResourceRequest): string | undefined {
   return request.type.namespaced ? request.path.namespace : undefined;
+}
+
+/** The admission a write of this request goes through, for the store to run on the final object. */
+export function admission(request: ResourceRequest): (object: KubeObject, previous: KubeObject | undefined) => void {
+  return (object, previous) => request.services.authorizer.admitWrite(request.user, request.attributes, object, previous);
 }

@@ -1,7 +1,7 @@
 // create (POST) and update (PUT), including the status subresource.
 import { badRequest } from '@kedge/kube-core';
 import { dryRunParam, fieldManagerParam, fieldValidationParam } from './query-options';
-import { namespaceOf, type ResourceRequest } from './request-context';
+import { admission, namespaceOf, type ResourceRequest } from './request-context';
 import { checkUnknownFields, readObjectBody } from './request-objects';
 import { sendObject } from './object-responses';
 
@@ -18,8 +18,7 @@ export async function handleCreate(context: ResourceRequest): Promise<void> {
   const validation = fieldValidationParam(context.query);
   const body = await readObjectBody(context);
   checkUnknownFields(context, context.type, body, validation);
-  context.services.authorizer.admitCreate(context.user, context.attributes, body);
-  const created = context.services.store.create(context.type, namespaceOf(context), body, { dryRun, fieldManager });
+  const created = context.services.store.create(context.type, namespaceOf(context), body, { dryRun, fieldManager, admit: admission(context) });
   sendObject(context, 201, created);
 }
 
@@ -31,9 +30,6 @@ export async function handleUpdate(context: ResourceRequest): Promise<void> {
   const body = await readObjectBody(context);
   checkUnknownFields(context, context.type, body, validation);
   const name = context.path.name ?? '';
-  if (context.services.store.find(context.type, namespaceOf(context), name) === undefined) {
-    context.services.authorizer.admitCreate(context.user, context.attributes, { ...body, metadata: { ...body.metadata, name } });
-  }
-  const result = context.services.store.update(context.type, namespaceOf(context), name, body, { dryRun, fieldManager, subresource });
+  const result = context.services.store.update(context.type, namespaceOf(context), name, body, { dryRun, fieldManager, subresource, admit: admission(context) });
   sendObject(context, result.created ? 201 : 200, result.object);
 }

@@ -6,9 +6,11 @@ export interface ApiMetrics {
   request(labels: { verb: string; group: string; resource: string; code: number }): void;
   /** a request refused before any handler ran or for bad input: 400, 401, 404 path, 413, 415, 422 */
   rejected(reason: string): void;
+  /** a write refused by admission: node-restriction, rbac-escalation, rbac-bind */
+  writeRefused(reason: string): void;
 }
 
-export const NO_METRICS: ApiMetrics = { request: () => undefined, rejected: () => undefined };
+export const NO_METRICS: ApiMetrics = { request: () => undefined, rejected: () => undefined, writeRefused: () => undefined };
 
 export function createApiMetrics(registry: Registry | undefined): ApiMetrics {
   if (registry === undefined) return NO_METRICS;
@@ -24,8 +26,15 @@ export function createApiMetrics(registry: Registry | undefined): ApiMetrics {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const refusedWrites = new Counter({
+    name: 'kedge_apiserver_refused_writes_total',
+    help: 'writes refused by admission: a node creating what is not its own (node-restriction), a Role granting or a binding binding permissions the writer does not hold (rbac-escalation, rbac-bind)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   return {
     request: ({ verb, group, resource, code }) => requests.inc({ verb, group, resource, code: String(code) }),
     rejected: (reason) => rejected.inc({ reason }),
+    writeRefused: (reason) => refusedWrites.inc({ reason }),
   };
 }

@@ -17,6 +17,12 @@ export interface WriteOptions {
   fieldManager: string;
   /** the object's managedFields were already computed (server-side apply); keep them as they are */
   managedFieldsSet?: boolean;
+  /**
+   * Validating admission (upstream's ValidateObjectFunc): sees the object as it will be stored, after
+   * defaults and validation, with the stored one on an update (undefined on a create), and throws to
+   * refuse it. Runs for dry runs too, and inside the read-modify-write, so it judges what is written.
+   */
+  admit?: (object: KubeObject, previous: KubeObject | undefined) => void;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -66,6 +72,7 @@ export class ResourceStore {
         meta.managedFields = trackManagedFields(undefined, { ...object, metadata: { ...meta, managedFields: [] } }, this.managedWrite(type, options, ''));
       }
       if (meta.managedFields?.length === 0) delete meta.managedFields;
+      options.admit?.(object, undefined);
       if (options.dryRun) return object;
       try {
         return decodeStored(type, this.storage.create(objectKey(type, meta.namespace, meta.name ?? ''), encodeObject(type, object)));
@@ -140,6 +147,7 @@ export class ResourceStore {
     next.metadata.generation = nextGeneration(next, previous);
     this.checkFinalizersWhileDeleting(type, next, previous);
     this.validate(type, next, previous);
+    options.admit?.(next, previous);
     next.metadata.resourceVersion = previous.metadata.resourceVersion;
     if (!options.managedFieldsSet) next.metadata.managedFields = previous.metadata.managedFields;
     if (isNoOpUpdate(next, previous)) return previous;

@@ -10,6 +10,8 @@ const text = (value: unknown): string => (typeof value === 'string' ? value : va
 const at = (path: string[]) => (object: KubeObject): string => text(path.reduce<unknown>((value, step) => (isRecord(value) ? value[step] : undefined), object));
 
 export const DEFAULT_TERMINATION_GRACE_SECONDS = 30;
+/** The annotation that marks a pod as the API mirror of a node's static pod. */
+export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 
 /** The defaults of a PodSpec, for pods and for the pod templates of workloads. */
 export function defaultPodSpec(spec: Record<string, unknown>): void {
@@ -31,8 +33,9 @@ function defaultPod(object: KubeObject): void {
   const spec = recordAt(object, ['spec']);
   if (spec !== undefined) {
     defaultPodSpec(spec);
-    // the ServiceAccount admission plugin's default: pods only, not templates
-    spec['serviceAccountName'] ??= 'default';
+    // the ServiceAccount admission plugin's default: pods only, not templates, and not mirror pods,
+    // which must reference no API object (nodes may create only those: auth/node-authorizer.ts)
+    if (!Object.hasOwn(object.metadata.annotations ?? {}, MIRROR_POD_ANNOTATION)) spec['serviceAccountName'] ??= 'default';
   }
   object['status'] = { phase: 'Pending', qosClass: qosClassOf(object) };
 }

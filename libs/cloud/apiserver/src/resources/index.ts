@@ -12,4 +12,4 @@ export {
 } from './resource-type';
 export { ResourceCatalog, compareVersions, type GroupVersions } from './resource-catalog';
 export { customResourceTypes } from './custom-resources';
-export { DEFAULT_TERMINATION_GRACE_SECONDS } from './core-resources';
+export { DEFAULT_TERMINATION_GRACE_SECONDS, MIRROR_POD_ANNOTATION } from './core-resources';

@@ -124,11 +124,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const store = new ResourceStore(storage, catalog, now);
   const controllerContext = { store, catalog, logger, now };
   const controllers: Controller[] = [new CrdController(controllerContext), new NamespaceController(controllerContext), new GarbageCollector(controllerContext)];
+  const metrics = createApiMetrics(options.metricsRegistry);
   let authorizer: Authorizer;
   try {
     for (const controller of controllers) controller.start();
     ensureBootstrapPolicy(store);
-    authorizer = new Authorizer(store);
+    authorizer = new Authorizer(store, {
+      onRefused: (refusal) => {
+        metrics.writeRefused(refusal.reason);
+        // who tried what on which object; the message names permissions, never object contents
+        logger.warn(refusal, 'write refused by admission');
+      },
+    });
   } catch (error) {
     for (const controller of controllers) controller.stop();
     storage.close();
@@ -154,7 +161,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const dispatcher = new RequestDispatcher({
     services,
     authenticator: new Authenticator(tokens, serviceAccountCheck(store, serviceAccountTokens, now)),
-    metrics: createApiMetrics(options.metricsRegistry),
+    metrics,
     openapi: new OpenApiDocuments(catalog, SERVER_VERSION.gitVersion),
     registry: options.metricsRegistry,
     serverAddress: () => address,
