@@ -96,8 +96,9 @@ export class RevocationList {
 
   /** The record that revokes this certificate, or undefined when it is not revoked. */
   check(subject: RevocationSubject): RevocationMatch | undefined {
-    const serial = this.file.serials[normalizeSerial(subject.serialNumber)];
-    if (serial !== undefined && Object.hasOwn(this.file.serials, normalizeSerial(subject.serialNumber))) {
+    const serialNumber = normalizeSerial(subject.serialNumber);
+    const serial = Object.hasOwn(this.file.serials, serialNumber) ? this.file.serials[serialNumber] : undefined;
+    if (serial !== undefined) {
       return { kind: 'serial', nodeName: serial.nodeName, revokedAt: serial.revokedAt, reason: serial.reason };
     }
     const node = Object.hasOwn(this.file.nodes, subject.nodeName) ? this.file.nodes[subject.nodeName] : undefined;
@@ -183,6 +184,14 @@ export class RevocationStore {
 
   revokeSerial(serialNumber: string, nodeName: string, reason: string, now: Date = new Date()): Promise<RevocationList> {
     return this.#change((list) => list.withSerial(serialNumber, nodeName, reason, now));
+  }
+
+  /** Stores the union of the stored list and `list` (revocations decided while the store was unreachable). */
+  merge(list: RevocationList): Promise<RevocationList> {
+    return this.#change((stored) => {
+      const merged = stored.merge(list);
+      return merged.toText() === stored.toText() ? stored : merged;
+    });
   }
 
   #change(edit: (list: RevocationList) => RevocationList): Promise<RevocationList> {
