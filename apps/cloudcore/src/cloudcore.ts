@@ -145,7 +145,10 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
             router,
             logger,
             registry,
-            options: { syncServices: config.edgeController.syncServices },
+            options: {
+              syncServices: config.edgeController.syncServices,
+              events: { perSecond: config.edgeController.eventsPerSecond, burst: config.edgeController.eventBurst },
+            },
           }),
         stop: (edgeController) => edgeController.close(),
       }),
