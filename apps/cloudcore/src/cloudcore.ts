@@ -18,6 +18,7 @@ import { Counter, type Registry } from 'prom-client';
 import { startCertificateServer } from './certificates';
 import { connectKubeApi, kubeApiSource, type KubeApiConnection } from './kube-api';
 import { choosePkiStore } from './pki-store';
+import { startCertificateRevocation, type CertificateRevocation } from './revocation';
 
 export interface RunningCloudCore {
   readonly hub: CloudHub;
@@ -33,14 +34,17 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
     onHandlerError: (error, message) =>
       logger.error({ error: String(error), group: message.route.group, resource: message.route.resource }, 'module failed on a message'),
   });
+  // the revocation module starts before the hub's listeners, so no edge connects unchecked
+  const revocation: { running?: CertificateRevocation } = {};
   const hub = new CloudHub({
     router,
     logger: logger.child({ module: 'cloudhub' }),
     metrics: new CloudHubMetrics(registry),
     keepaliveTimeoutMs: config.cloudHub.keepaliveTimeoutSeconds * 1000,
     nodeLimit: config.cloudHub.nodeLimit,
+    admitPeer: (peer) => revocation.running?.admitPeer(peer),
   });
-  const modules = cloudCoreModules(config, { hub, router, logger, registry, health: () => runner.health() });
+  const modules = cloudCoreModules(config, { hub, router, logger, registry, health: () => runner.health(), revocation });
   const runner = new ModuleRunner({ modules: modules.list, logger });
   await runner.start();
   const kubeApi = modules.kubeApi.running;
@@ -70,9 +74,11 @@ interface CloudCoreParts {
   registry: Registry;
   /** the runner's health summary, for /healthz and /readyz */
   health: () => ModulesHealth;
+  /** filled in by the revocation module, read by the hub's admission check */
+  revocation: { running?: CertificateRevocation };
 }
 
-function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, registry, health }: CloudCoreParts) {
+function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, registry, health, revocation }: CloudCoreParts) {
   const { cloudHub: hubConfig } = config;
   const source = kubeApiSource(config);
 
@@ -85,6 +91,27 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
   });
 
   const pki = pkiModule(config, kubeApi, logger);
+
+  // revoked node certificates: reloaded from the store, and a deleted edge Node revokes its own
+  const revocations = defineModule({
+    name: 'revocation',
+    dependsOn: ['kube-api', 'pki'],
+    start: async () => {
+      if (!config.pki.revokeOnNodeDelete) logger.warn('pki.revokeOnNodeDelete is off: deleting an edge Node leaves its certificates valid');
+      const running = await startCertificateRevocation({
+        store: pki.running.store,
+        ...(config.pki.revokeOnNodeDelete ? { kubeConfig: kubeApi.running.kubeConfig } : {}),
+        onChange: () => hub.revalidateSessions(),
+        reloadIntervalMs: config.pki.revocationReloadSeconds * 1000,
+        logger: logger.child({ module: 'revocation' }),
+        registry,
+      });
+      revocation.running = running;
+      return running;
+    },
+    stop: (running) => running.close(),
+    health: (running) => ({ ok: true, details: { entries: running.current().size } }),
+  });
 
   const controllers: Module[] = [];
   if (source === 'embedded') {
@@ -118,7 +145,10 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
             router,
             logger,
             registry,
-            options: { syncServices: config.edgeController.syncServices },
+            options: {
+              syncServices: config.edgeController.syncServices,
+              events: { perSecond: config.edgeController.eventsPerSecond, burst: config.edgeController.eventBurst },
+            },
           }),
         stop: (edgeController) => edgeController.close(),
       }),
@@ -175,12 +205,12 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
     logger.info({ kubeApi: source, enable: config.controllers.enable }, 'workload controllers and scheduler not started (the cluster runs its own)');
   }
 
-  const certificateServer = hubConfig.https.enable ? certificateServerModule(config, pki, logger, registry) : undefined;
+  const certificateServer = hubConfig.https.enable ? certificateServerModule(config, pki, revocations, logger, registry) : undefined;
 
   const listeners = defineModule({
     name: 'cloudhub',
     // edges connect only once the controllers are there: an inventory must find the edge controller
-    dependsOn: ['pki', ...controllers.filter((m) => m.name === 'edgecontroller' || m.name === 'devicecontroller').map((m) => m.name)],
+    dependsOn: ['pki', 'revocation', ...controllers.filter((m) => m.name === 'edgecontroller' || m.name === 'devicecontroller').map((m) => m.name)],
     start: async () => {
       const { authority, serverCert } = pki.running;
       const tls = { cert: serverCert.certPem, key: serverCert.keyPem, ca: authority.certPem };
@@ -219,7 +249,7 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
       })
     : undefined;
 
-  const list: Module[] = [kubeApi, pki, ...controllers, ...(certificateServer ? [certificateServer] : []), listeners, ...(metrics ? [metrics] : [])];
+  const list: Module[] = [kubeApi, pki, revocations, ...controllers, ...(certificateServer ? [certificateServer] : []), listeners, ...(metrics ? [metrics] : [])];
   return { list, kubeApi, pki, certificateServer, listeners, metrics };
 }
 
@@ -241,7 +271,13 @@ function pkiModule(config: CloudCoreConfig, kubeApi: DefinedModule<KubeApiConnec
 }
 
 /** HTTPS on 10002: node certificates against join tokens, counted and logged per result. */
-function certificateServerModule(config: CloudCoreConfig, pki: ReturnType<typeof pkiModule>, logger: Logger, registry: Registry) {
+function certificateServerModule(
+  config: CloudCoreConfig,
+  pki: ReturnType<typeof pkiModule>,
+  revocations: DefinedModule<CertificateRevocation>,
+  logger: Logger,
+  registry: Registry,
+) {
   const { cloudHub: hubConfig } = config;
   const certificateEvents = new Counter({
     name: 'kedge_certificate_requests_total',
@@ -251,7 +287,7 @@ function certificateServerModule(config: CloudCoreConfig, pki: ReturnType<typeof
   });
   return defineModule({
     name: 'certificate-server',
-    dependsOn: ['pki'],
+    dependsOn: ['pki', 'revocation'],
     start: () =>
       startCertificateServer({
         host: hubConfig.https.address,
@@ -260,6 +296,7 @@ function certificateServerModule(config: CloudCoreConfig, pki: ReturnType<typeof
         serverCert: pki.running.serverCert,
         ledger: new TokenUseLedger(pki.running.store),
         nodeCertValidityDays: hubConfig.nodeCertificateValidityDays,
+        revocations: () => revocations.running.fresh(),
         onEvent: (event) => {
           if (event.type === 'issued') {
             certificateEvents.inc({ result: 'issued', reason: event.via });

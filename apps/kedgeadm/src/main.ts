@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { DurationFormatError } from './duration';
 import { issueTokenCommand, KedgeadmUsageError, type TokenCommandOptions } from './token-command';
 import { registerClusterCommands } from './cluster-commands';
+import { revokeNodeCommand, type NodeRevokeOptions } from './node-command';
 import { JoinError } from './join-client';
 
 const VERSION = '0.1.0';
@@ -47,6 +48,32 @@ Examples:
   });
 
 registerClusterCommands(program);
+
+program
+  .command('node')
+  .description('manage the identity of joined edge nodes')
+  .command('revoke')
+  .description(
+    "Revoke a node's certificates: cloudcore drops its session and refuses them from then on, and will not renew them.\n" +
+      'The node comes back only by joining again with a new token. Deleting the Node (kubectl delete node) does the same.',
+  )
+  .argument('<name>', 'the node whose certificates to revoke')
+  .option('--serial <hex>', 'revoke only this certificate (openssl x509 -noout -serial -in node.crt), not every certificate of the node')
+  .option('--data-dir <dir>', "cloudcore's data dir (where it keeps pki/ca.crt)", '/var/lib/kedge/cloudcore')
+  .option('--kubeconfig <file>', 'revoke in the Secret cloudcore keeps in this cluster instead of --data-dir')
+  .option('--secret-namespace <namespace>', "with --kubeconfig: the Secret's namespace, as cloudcore's pki.secretNamespace")
+  .option('--secret-name <name>', "with --kubeconfig: the Secret's name, as cloudcore's pki.secretName (default: cloudcore-pki)")
+  .addHelpText(
+    'after',
+    `
+Examples:
+  kedgeadm node revoke gateway-01                       # a stolen or retired gateway
+  kedgeadm node revoke gateway-01 --kubeconfig ~/.kube/config
+  kedgeadm token --node gateway-01                      # then join the gateway again with this token`,
+  )
+  .action(async (name: string, options: NodeRevokeOptions) => {
+    process.stdout.write(await revokeNodeCommand(name, options));
+  });
 
 program
   .command('version')

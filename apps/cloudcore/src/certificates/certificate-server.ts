@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { CertificateAuthority, IssuedCertificate, TokenUseLedger } from '@kedge/pki';
+import type { CertificateAuthority, IssuedCertificate, RevocationList, TokenUseLedger } from '@kedge/pki';
 import { issueEdgeCertificate } from './edge-certificate-request';
 import { RequestRefusal, refusalFor, type RefusalReason } from './refusal';
 
@@ -32,6 +32,8 @@ export interface CertificateServerOptions {
   ledger: TokenUseLedger;
   /** 365 by default */
   nodeCertValidityDays?: number;
+  /** the current revocation list: a revoked certificate is not renewed, a re-joined node gets a certificate outside it */
+  revocations?: () => Promise<RevocationList>;
   /** every issue and every refusal, for logs and metrics; a throwing listener is ignored */
   onEvent?: (event: CertificateServerEvent) => void;
 }
@@ -69,6 +71,7 @@ export async function startCertificateServer(options: CertificateServerOptions):
     authority: options.authority,
     ledger: options.ledger,
     nodeCertValidityDays: options.nodeCertValidityDays ?? 365,
+    ...(options.revocations === undefined ? {} : { revocations: options.revocations }),
   };
   const caDer = new X509Certificate(options.authority.certPem).raw;
 

@@ -11,6 +11,7 @@ import {
   verifyJoinToken,
   type CertificateAuthority,
   type JoinTokenClaims,
+  type RevocationList,
   type TokenUseLedger,
 } from '@kedge/pki';
 import { RequestRefusal, unauthorized } from './refusal';
@@ -22,6 +23,8 @@ export interface EdgeCertificateContext {
   authority: CertificateAuthority;
   ledger: TokenUseLedger;
   nodeCertValidityDays: number;
+  /** the revocation list as stored now; without it nothing is revoked (tests of other parts) */
+  revocations?: () => Promise<RevocationList>;
 }
 
 export interface IssuedNodeCertificate {
@@ -31,7 +34,20 @@ export interface IssuedNodeCertificate {
   via: 'token' | 'certificate';
 }
 
-type Credential = { via: 'token'; claims: JoinTokenClaims } | { via: 'certificate' };
+type Credential = { via: 'token'; claims: JoinTokenClaims } | { via: 'certificate'; certPem: string };
+
+/** A revoked certificate cannot renew itself into a valid one. */
+function refuseRevoked(certPem: string, nodeName: string, revocations: RevocationList): void {
+  const { serialNumber, notBefore } = describeCertificate(certPem);
+  const match = revocations.check({ nodeName, serialNumber, notBefore });
+  if (match === undefined) return;
+  throw new RequestRefusal(
+    403,
+    'CERTIFICATE_REVOKED',
+    `the client certificate of node "${nodeName}" was revoked at ${match.revokedAt} (${match.reason}); ` +
+      'it cannot be renewed — join the node again with a new token from `kedgeadm token`',
+  );
+}
 
 export async function issueEdgeCertificate(
   request: IncomingMessage,
@@ -42,8 +58,19 @@ export async function issueEdgeCertificate(
   claimNodeName(nodeName);
   // credentials before the body: an anonymous client does not get to make us read and parse a CSR
   const credential = authenticate(request, context, nodeName);
+  const revocations = await context.revocations?.();
+  if (credential.via === 'certificate' && revocations !== undefined) refuseRevoked(credential.certPem, nodeName, revocations);
   const csrPem = await readLimitedBody(request, MAX_CSR_BYTES);
-  const certPem = await signNodeCsr(context.authority, csrPem, { nodeName, validityDays: context.nodeCertValidityDays });
+  // a node whose earlier certificates were revoked gets one that starts after that revocation
+  const earliestNotBefore = revocations?.earliestNotBefore(nodeName);
+  const certPem = await signNodeCsr(context.authority, csrPem, {
+    nodeName,
+    validityDays: context.nodeCertValidityDays,
+    ...(earliestNotBefore === undefined ? {} : { earliestNotBefore }),
+  });
+  // that start is at most a second ahead: hand the certificate out once it is valid
+  const wait = (earliestNotBefore?.getTime() ?? 0) - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   if (credential.via === 'token') {
     // only now that the request is sound, so a broken request does not bind the token
     await context.ledger.claim(credential.claims.jti, nodeName, { expiresAt: new Date(credential.claims.exp * 1000) });
@@ -103,5 +130,5 @@ function authenticate(request: IncomingMessage, context: EdgeCertificateContext,
         'a node can only renew its own certificate',
     );
   }
-  return { via: 'certificate' };
+  return { via: 'certificate', certPem };
 }

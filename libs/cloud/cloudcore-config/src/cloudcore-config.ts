@@ -63,6 +63,13 @@ export const cloudCoreConfigSchema = z
         /** the pod's own namespace in a cluster, else kedge */
         secretNamespace: namespaceName.default(() => defaultSecretNamespace()),
         secretName: secretName.default(DEFAULT_SECRET_NAME),
+        /**
+         * how often the revocation list is read again from the store, so that `kedgeadm node revoke`
+         * (which writes it directly) drops the node's live session within this time
+         */
+        revocationReloadSeconds: z.number().int().min(1).max(300).default(2),
+        /** deleting an edge Node revokes the certificates it was issued (off: only `kedgeadm node revoke` does) */
+        revokeOnNodeDelete: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
@@ -71,6 +78,10 @@ export const cloudCoreConfigSchema = z
         enable: z.boolean().default(true),
         /** also send services and endpoints of namespaces where a node has pods */
         syncServices: z.boolean().default(true),
+        /** Events an edge may create per second, sustained; more are dropped and counted (token bucket) */
+        eventsPerSecond: z.number().positive().max(1000).default(5),
+        /** Events an edge may create in a burst above that rate */
+        eventBurst: z.number().int().min(1).max(10_000).default(50),
       })
       .strict()
       .prefault({}),

@@ -18,11 +18,19 @@ function problemsOf(text: string): string {
 describe('cloudcore config pki', () => {
   test('config pki - defaults: store auto, Secret cloudcore-pki in kedge outside a pod', () => {
     // the test does not run in a pod, so there is no service-account namespace file
-    expect(parse('{}').pki).toEqual({ store: 'auto', secretNamespace: 'kedge', secretName: 'cloudcore-pki' });
+    expect(parse('{}').pki).toEqual({
+      store: 'auto',
+      secretNamespace: 'kedge',
+      secretName: 'cloudcore-pki',
+      revocationReloadSeconds: 2,
+      revokeOnNodeDelete: true,
+    });
     expect(parse('pki: {store: secret, secretNamespace: edge-system, secretName: kedge.ca}').pki).toEqual({
       store: 'secret',
       secretNamespace: 'edge-system',
       secretName: 'kedge.ca',
+      revocationReloadSeconds: 2,
+      revokeOnNodeDelete: true,
     });
   });
 

@@ -15,7 +15,7 @@ import {
 } from '@kedge/protocol';
 import { NoRouteError, type MessageRouter } from '@kedge/router';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
-import type { Connection, HubListener } from '@kedge/transport';
+import type { Connection, HubListener, PeerIdentity } from '@kedge/transport';
 import type { CloudHubMetrics } from './cloudhub-metrics';
 import { NodeSession, type NodeSessionInfo } from './node-session';
 
@@ -27,7 +27,18 @@ export interface CloudHubOptions {
   keepaliveTimeoutMs?: number;
   /** most concurrent node sessions; more are refused so one cloudcore cannot be overrun */
   nodeLimit?: number;
+  /**
+   * Whether a peer whose certificate the TLS layer verified may hold a session: undefined to admit
+   * it, or why not (a revoked certificate). Asked on every connect and by revalidateSessions().
+   */
+  admitPeer?: (peer: PeerIdentity) => PeerRefusal | undefined;
   now?: () => number;
+}
+
+/** Why a verified peer is refused a session: a metric label and a message for the log and the edge. */
+export interface PeerRefusal {
+  reason: string;
+  message: string;
 }
 
 export type NodeConnectionEvent =
@@ -85,6 +96,26 @@ export class CloudHub {
     return this.sessions.has(nodeName);
   }
 
+  /**
+   * Asks admitPeer again about every live session and closes those it now refuses (a certificate
+   * revoked since the node connected); returns the nodes dropped.
+   */
+  revalidateSessions(): string[] {
+    const admitPeer = this.options.admitPeer;
+    if (admitPeer === undefined) return [];
+    const dropped: string[] = [];
+    for (const session of this.sessions.values()) {
+      if (session.connection.closed) continue;
+      const refusal = this.askAdmission(admitPeer, session.connection.peer);
+      if (refusal === undefined) continue;
+      dropped.push(session.nodeName);
+      this.options.metrics.sessionsDropped.inc({ reason: refusal.reason });
+      this.options.logger.warn({ nodeName: session.nodeName, reason: refusal.reason, error: refusal.message }, 'dropping a live session: its certificate is no longer admitted');
+      void session.connection.close(refusal.message);
+    }
+    return dropped;
+  }
+
   listSessions(): NodeSessionInfo[] {
     return [...this.sessions.values()].map((s) => s.info());
   }
@@ -130,6 +161,16 @@ export class CloudHub {
       void connection.close(this.closing ? 'cloudcore is shutting down' : 'no node identity in the client certificate');
       return;
     }
+    const refusal = this.options.admitPeer === undefined ? undefined : this.askAdmission(this.options.admitPeer, connection.peer);
+    if (refusal !== undefined) {
+      // refused before the session exists: nothing it sends is read, no observer hears of it
+      metrics.refusedConnections.inc({ transport: connection.kind, reason: refusal.reason });
+      this.logThrottle.run(`admission:${nodeName}`, (suppressed) =>
+        logger.warn({ nodeName, transport: connection.kind, remoteAddress: connection.remoteAddress, reason: refusal.reason, error: refusal.message, suppressed }, 'edge connection refused'),
+      );
+      void connection.close(refusal.message);
+      return;
+    }
     const previous = this.sessions.get(nodeName);
     if (!previous && this.sessions.size >= this.nodeLimit) {
       metrics.refusedConnections.inc({ transport: connection.kind, reason: 'node-limit' });
@@ -156,6 +197,16 @@ export class CloudHub {
     connection.on('close', ({ reason }) => this.forget(session, reason));
     logger.info({ nodeName, transport: connection.kind, remoteAddress: connection.remoteAddress }, 'node connected');
     if (!previous) this.notify({ type: 'connected', nodeName, transport: connection.kind });
+  }
+
+  // a failing check refuses: an admission rule that cannot be evaluated must not let a peer in
+  private askAdmission(admitPeer: (peer: PeerIdentity) => PeerRefusal | undefined, peer: PeerIdentity): PeerRefusal | undefined {
+    try {
+      return admitPeer(peer);
+    } catch (error) {
+      this.options.logger.error({ nodeName: peer.nodeName, error: (error as Error).message }, 'admission check failed; refusing the session');
+      return { reason: 'admission-check-failed', message: `cloudcore could not check this certificate: ${(error as Error).message}` };
+    }
   }
 
   private forget(session: NodeSession, reason: string): void {

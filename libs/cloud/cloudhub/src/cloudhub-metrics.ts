@@ -9,6 +9,7 @@ export class CloudHubMetrics {
   readonly refusedMessages: Counter<'reason'>;
   readonly sessionsReplaced: Counter;
   readonly sessionsTimedOut: Counter;
+  readonly sessionsDropped: Counter<'reason'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -27,7 +28,7 @@ export class CloudHubMetrics {
     });
     this.refusedConnections = new Counter({
       name: 'kedge_cloudhub_refused_connections_total',
-      help: 'Connection attempts refused (bad certificate, identity mismatch, node limit, handshake garbage)',
+      help: 'Connection attempts refused (bad certificate, identity mismatch, revoked certificate, node limit, handshake garbage)',
       labelNames: ['transport', 'reason'],
       registers,
     });
@@ -45,6 +46,12 @@ export class CloudHubMetrics {
     this.sessionsTimedOut = new Counter({
       name: 'kedge_cloudhub_sessions_timed_out_total',
       help: 'Sessions dropped because the node was silent past the keepalive timeout',
+      registers,
+    });
+    this.sessionsDropped = new Counter({
+      name: 'kedge_cloudhub_sessions_dropped_total',
+      help: 'Live sessions closed because their certificate stopped being admitted (certificate-revoked)',
+      labelNames: ['reason'],
       registers,
     });
   }

@@ -11,7 +11,7 @@ import { Downstream, type DownstreamHub, type DownstreamOptions, type NodeSyncSt
 import { KubeWrites } from './kube-writes';
 import { EdgeControllerMetrics } from './metrics';
 import type { KubeObject } from '@kedge/kube-core';
-import { Upstream } from './upstream';
+import { DEFAULT_EVENT_BUDGET, Upstream, type EventBudgetOptions } from './upstream';
 
 /** The part of CloudHub the controller uses. */
 export interface EdgeControllerHub extends DownstreamHub {
@@ -22,6 +22,8 @@ export interface EdgeControllerOptions extends Partial<DownstreamOptions> {
   /** push services and endpoints of the namespaces where a node has pods (default true) */
   syncServices?: boolean;
   informerBackoff?: InformerBackoff;
+  /** Events each edge may create (token bucket per node); DEFAULT_EVENT_BUDGET by default */
+  events?: EventBudgetOptions;
   now?: () => number;
 }
 
@@ -109,7 +111,8 @@ export function startEdgeController(params: StartEdgeControllerParams): EdgeCont
   const upstream = new Upstream({
     writes: new KubeWrites(kubeConfig),
     desired,
-    caches: { configmaps: informers.configmaps.cache, secrets: informers.secrets.cache, pods: informers.pods.cache },
+    caches: { nodes: informers.nodes.cache, configmaps: informers.configmaps.cache, secrets: informers.secrets.cache, pods: informers.pods.cache },
+    events: options.events ?? DEFAULT_EVENT_BUDGET,
     reply: (message) => hub.sendToNode(message),
     inventory: (node, items) => sync.inventory(node, items),
     metrics,

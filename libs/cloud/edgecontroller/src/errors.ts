@@ -15,7 +15,15 @@ export type UpstreamRefusal =
   /** an operation/type pair this controller does not handle */
   | 'unsupported'
   /** the object does not exist */
-  | 'not-found';
+  | 'not-found'
+  /** the sending node exists in Kubernetes but is not an edge node kedge registered (a control-plane node) */
+  | 'not-edge-node'
+  /** the sending node has not registered its Node (or it was deleted) */
+  | 'not-registered'
+  /** a Node label the edge may not set on itself (NodeRestriction's rule) */
+  | 'forbidden-label'
+  /** more Events than the node's budget (a token bucket per node); dropped */
+  | 'rate-limited';
 
 export class EdgeControllerError extends Error {
   override readonly name: string = 'EdgeControllerError';

@@ -13,5 +13,7 @@ export type { DownstreamOptions, NodeSyncStats } from './downstream';
 export { EdgeControllerError, UpstreamRefusedError, type UpstreamRefusal } from './errors';
 export { INVENTORY_TYPE, parseInventory, type InventoryItem } from './inventory';
 export { EDGECONTROLLER_SOURCE } from './node-queue';
+export { nodeLabelRefusal } from './node-labels';
+export { DEFAULT_EVENT_BUDGET, type EventBudgetOptions } from './upstream';
 export { SYNC_TYPES, type SyncType } from './objects';
 export { podReferences, type PodReferences } from './references';

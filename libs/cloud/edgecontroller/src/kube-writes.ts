@@ -77,6 +77,10 @@ export class KubeWrites {
     }
   }
 
+  readNode(nodeName: string): Promise<V1Node> {
+    return this.core.readNode({ name: nodeName });
+  }
+
   patchNodeStatus(nodeName: string, status: Json): Promise<V1Node> {
     return this.core.patchNodeStatus({ name: nodeName, body: { status } }, mergePatch());
   }

@@ -3,7 +3,7 @@
 // object named is that node's own, and refuses (error answer, log line, metric) anything else.
 import { CLUSTER_SCOPED_NAMESPACE, Operation, newErrorResponse, newResponse, parseCloudResource, type CloudResource, type Message } from '@kedge/protocol';
 import type { ObjectCache, V1Pod } from '@kubernetes/client-node';
-import { NODE_LEASE_NAMESPACE, errorMessage, httpStatusOf, isNotFound } from '@kedge/kube-client';
+import { EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE, errorMessage, httpStatusOf, isNotFound } from '@kedge/kube-client';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import type { DesiredState } from './desired-state';
 import { UpstreamRefusedError } from './errors';
@@ -11,12 +11,16 @@ import { INVENTORY_TYPE, parseInventory, type InventoryItem } from './inventory'
 import { nodeStatusFrom, type KubeWrites } from './kube-writes';
 import type { EdgeControllerMetrics } from './metrics';
 import { EDGECONTROLLER_SOURCE } from './node-queue';
+import { nodeLabelRefusal } from './node-labels';
 import type { KubeObject } from '@kedge/kube-core';
 
 export interface UpstreamDeps {
   writes: KubeWrites;
   desired: DesiredState;
-  caches: { configmaps: ObjectCache<KubeObject>; secrets: ObjectCache<KubeObject>; pods: ObjectCache<KubeObject> };
+  /** `nodes` holds the edge nodes only (the informer selects on the edge role label) */
+  caches: { nodes: ObjectCache<KubeObject>; configmaps: ObjectCache<KubeObject>; secrets: ObjectCache<KubeObject>; pods: ObjectCache<KubeObject> };
+  /** Events a node may create: `perSecond` sustained, `burst` at once */
+  events: EventBudgetOptions;
   reply: (message: Message) => Promise<void>;
   inventory: (node: string, items: InventoryItem[]) => void;
   metrics: EdgeControllerMetrics;
@@ -28,6 +32,36 @@ const KNOWN_TYPES = new Set(['node', 'nodestatus', 'lease', 'pod', 'podstatus', 
 
 type Json = Record<string, unknown>;
 
+export interface EventBudgetOptions {
+  perSecond: number;
+  burst: number;
+}
+
+export const DEFAULT_EVENT_BUDGET: EventBudgetOptions = { perSecond: 5, burst: 50 };
+
+/** One token bucket per node: a flooding edge loses its own events, never another node's. */
+class EventBudget {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly options: EventBudgetOptions,
+    private readonly now: () => number,
+  ) {}
+
+  take(node: string): boolean {
+    const now = this.now();
+    const bucket = this.buckets.get(node) ?? { tokens: this.options.burst, at: now };
+    bucket.tokens = Math.min(this.options.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.options.perSecond);
+    bucket.at = now;
+    this.buckets.set(node, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}
+
+type EdgeNodeState = 'edge' | 'absent' | 'other';
+
 function record(value: unknown): Json | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
 }
@@ -38,8 +72,45 @@ function refuse(reason: UpstreamRefusedError['reason'], message: string): never 
 
 export class Upstream {
   private readonly throttle = new LogThrottle();
+  private readonly eventBudget: EventBudget;
 
-  constructor(private readonly deps: UpstreamDeps) {}
+  constructor(private readonly deps: UpstreamDeps) {
+    this.eventBudget = new EventBudget(deps.events, deps.now);
+  }
+
+  /**
+   * Whether `node` is an edge node kedge registered: the edge informer's cache first, the API server
+   * when the cache has not seen it yet (a node that registered a moment ago).
+   */
+  private async edgeNodeState(node: string): Promise<EdgeNodeState> {
+    if (this.deps.caches.nodes.get(node) !== undefined) return 'edge';
+    try {
+      const found = await this.deps.writes.readNode(node);
+      return found.metadata?.labels?.[EDGE_ROLE_LABEL] === undefined ? 'other' : 'edge';
+    } catch (error) {
+      if (isNotFound(error)) return 'absent';
+      throw error;
+    }
+  }
+
+  /** Everything but registration and the inventory needs a registered edge node. */
+  private async requireEdgeNode(node: string, registering: boolean): Promise<void> {
+    const state = await this.edgeNodeState(node);
+    if (state === 'other') {
+      refuse('not-edge-node', `node "${node}" exists and is not an edge node registered by kedge (no ${EDGE_ROLE_LABEL} label); an edge cannot act as it`);
+    }
+    if (state === 'absent' && !registering) {
+      refuse('not-registered', `node "${node}" is not registered (or its Node was deleted); the edge registers its Node first`);
+    }
+  }
+
+  private refuseForbiddenLabels(node: string, content: unknown): void {
+    const labels = record(record(record(content)?.['metadata'])?.['labels']) ?? {};
+    for (const [key, value] of Object.entries(labels)) {
+      const why = nodeLabelRefusal(node, key, typeof value === 'string' ? value : String(value));
+      if (why !== undefined) refuse('forbidden-label', `${why}; remove it from the node's edgecore.yaml labels`);
+    }
+  }
 
   /** Handles one upstream message and answers it; never throws. */
   async handle(message: Message): Promise<void> {
@@ -76,6 +147,15 @@ export class Upstream {
     const own = (what: string): void => {
       if (name !== node) refuse('foreign-node', `node "${node}" may not touch ${what} "${String(name)}"`);
     };
+    // the inventory touches nothing in Kubernetes: a node that is not an edge node just wants nothing
+    if (type !== INVENTORY_TYPE) {
+      const registering = type === 'node' && (operation === Operation.Insert || operation === Operation.Update);
+      if (registering) {
+        own('node');
+        this.refuseForbiddenLabels(node, message.content);
+      }
+      await this.requireEdgeNode(node, registering);
+    }
     switch (`${type}:${operation}`) {
       case `${INVENTORY_TYPE}:${Operation.Query}`:
         own('the inventory of node');
@@ -148,6 +228,9 @@ export class Upstream {
   }
 
   private async event(node: string, namespace: string, name: string, content: unknown): Promise<void> {
+    if (!this.eventBudget.take(node)) {
+      refuse('rate-limited', `node "${node}" sends more than ${this.deps.events.perSecond} events per second (burst ${this.deps.events.burst}); this one was dropped`);
+    }
     const event = record(content);
     if (event === undefined) refuse('invalid', 'event content must be an Event object');
     const involved = record(event['involvedObject']);

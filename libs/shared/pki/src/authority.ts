@@ -37,6 +37,11 @@ export interface SignNodeCsrOptions {
   nodeName: string;
   validityDays?: number;
   now?: Date;
+  /**
+   * the certificate's notBefore is never earlier than this: after a node's certificates were revoked
+   * (RevocationList.earliestNotBefore), a new one must fall outside that revocation
+   */
+  earliestNotBefore?: Date;
 }
 
 const DAY_MS = 86_400_000;
@@ -105,7 +110,10 @@ export async function signNodeCsr(ca: CertificateAuthority, csrPem: string, opti
     publicKey: csr.publicKey,
     validityDays: options.validityDays ?? 365,
     now: options.now,
-    extendedKeyUsages: [x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth],
+    earliestNotBefore: options.earliestNotBefore,
+    // a node certificate only ever authenticates the node to the cloud; with serverAuth a stolen
+    // one could also impersonate a server to anyone trusting the cluster CA
+    extendedKeyUsages: [x509.ExtendedKeyUsage.clientAuth],
     subjectAltNames: [],
   });
 }
@@ -115,6 +123,7 @@ interface SigningRequest {
   publicKey: x509.PublicKey | webcrypto.CryptoKey;
   validityDays: number;
   now: Date | undefined;
+  earliestNotBefore?: Date | undefined;
   extendedKeyUsages: string[];
   subjectAltNames: x509.JsonGeneralNames;
 }
@@ -122,7 +131,10 @@ interface SigningRequest {
 async function signWithAuthority(ca: CertificateAuthority, request: SigningRequest): Promise<string> {
   const caCert = readAuthorityCertificate(ca.certPem);
   const signingKey = await importSigningKeyPem(ca.keyPem, 'CA private key');
-  const { notBefore, notAfter } = validityWindow(request.validityDays, request.now);
+  const window = validityWindow(request.validityDays, request.now);
+  const notBefore =
+    request.earliestNotBefore !== undefined && request.earliestNotBefore > window.notBefore ? request.earliestNotBefore : window.notBefore;
+  const { notAfter } = window;
   const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),

@@ -38,6 +38,16 @@ export {
 } from './join-token';
 export { isValidNodeName, nodeCommonName } from './node-name';
 export { keyMatchesCertificate } from './pem';
+export {
+  REVOCATIONS_FILE,
+  RevocationList,
+  RevocationStore,
+  normalizeSerial,
+  type NodeRevocation,
+  type RevocationMatch,
+  type RevocationSubject,
+  type SerialRevocation,
+} from './revocation';
 export { DEFAULT_ROTATION_FRACTION, rotationDue, rotationFraction, rotationTime } from './rotation';
 export { FileCertificateStore, type CertificateStore, type StoreChange, type StoreEntry } from './store';
 export {

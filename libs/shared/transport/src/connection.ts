@@ -10,6 +10,10 @@ export interface PeerIdentity {
   nodeName?: string;
   /** the full subject common name of the peer certificate */
   commonName: string;
+  /** the peer certificate's serial number, lowercase hex; what a revocation by serial matches */
+  serialNumber?: string;
+  /** the peer certificate's notBefore; a node-wide revocation covers certificates up to a moment */
+  notBefore?: Date;
 }
 
 export interface ConnectionClosed {

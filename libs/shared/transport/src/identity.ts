@@ -39,9 +39,18 @@ export function commonNameOf(certificate: X509Certificate): string {
   return first;
 }
 
+/** An edge as its verified client certificate describes it. */
+export type NodeIdentity = Required<PeerIdentity>;
+
 /** Identity of an edge from its (already chain-verified) client certificate; throws IdentityError. */
-export function nodeIdentityOf(certificate: X509Certificate | Uint8Array): Required<PeerIdentity> {
+export function nodeIdentityOf(certificate: X509Certificate | Uint8Array): NodeIdentity {
   const x509 = certificate instanceof X509Certificate ? certificate : new X509Certificate(certificate);
   const commonName = commonNameOf(x509);
-  return { commonName, nodeName: nodeNameFromCommonName(commonName) };
+  return {
+    commonName,
+    nodeName: nodeNameFromCommonName(commonName),
+    // carried so that the hub can check the certificate against the revocation list
+    serialNumber: x509.serialNumber.toLowerCase(),
+    notBefore: new Date(x509.validFrom),
+  };
 }

@@ -87,7 +87,8 @@ export function describeConformance(kind: TransportKind, needs: Requirement): vo
       await waitFor(() => hub.accepted.length === 1, 'the hub to accept the edge');
       const server = (hub.accepted[0] as Recorder).connection;
       expect(server.kind).toBe(kind);
-      expect(server.peer).toEqual({ nodeName: 'node-b', commonName: 'system:node:node-b' });
+      // with the certificate's serial and notBefore, for the hub's revocation check
+      expect(server.peer).toEqual({ nodeName: 'node-b', commonName: 'system:node:node-b', serialNumber: expect.stringMatching(/^[0-9a-f]+$/), notBefore: expect.any(Date) });
       expect(server.remoteAddress).toMatch(/^127\.0\.0\.1:\d+$/);
       // the edge sees the hub, which names no node
       expect(client.peer).toEqual({ commonName: 'cloudcore' });

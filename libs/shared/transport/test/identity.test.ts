@@ -56,7 +56,13 @@ describe('identity', () => {
   });
 
   it('identity - reads the node from real certificates', () => {
-    expect(nodeIdentityOf(new X509Certificate(certs.nodeA.cert))).toEqual({ nodeName: 'node-a', commonName: 'system:node:node-a' });
+    const nodeA = new X509Certificate(certs.nodeA.cert);
+    expect(nodeIdentityOf(nodeA)).toEqual({
+      nodeName: 'node-a',
+      commonName: 'system:node:node-a',
+      serialNumber: nodeA.serialNumber.toLowerCase(),
+      notBefore: new Date(nodeA.validFrom),
+    });
     expect(commonNameOf(new X509Certificate(certs.server.cert))).toBe('cloudcore');
     expect(() => nodeIdentityOf(new X509Certificate(certs.nonNode.cert))).toThrow(IdentityError);
   });

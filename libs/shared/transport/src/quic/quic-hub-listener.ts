@@ -3,7 +3,7 @@
 import type { QUICConnection, QUICServer, QUICServerConfigInput, QUICServerCrypto, QUICStream } from '@matrixai/quic';
 import type { Connection, HubListener, LinkLimits } from '../connection';
 import { IdentityError } from '../errors';
-import { nodeIdentityOf } from '../identity';
+import { nodeIdentityOf, type NodeIdentity } from '../identity';
 import { ListenerHandlers } from '../listener-handlers';
 import type { Refusal, RefusalCategory } from '../listener-handlers';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, formatAddress, resolveLimits, resolveLiveness } from '../options';
@@ -168,7 +168,7 @@ export class QuicHubListener implements HubListener {
       this.refuse(connection, 'no client certificate', 'certificate');
       return;
     }
-    let identity: { nodeName: string; commonName: string };
+    let identity: NodeIdentity;
     try {
       identity = nodeIdentityOf(leaf);
     } catch (error) {

@@ -11,7 +11,7 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Connection, HubListener, LinkLimits } from '../connection';
 import { IdentityError } from '../errors';
-import { nodeIdentityOf } from '../identity';
+import { nodeIdentityOf, type NodeIdentity } from '../identity';
 import { ListenerHandlers } from '../listener-handlers';
 import type { Refusal, RefusalCategory } from '../listener-handlers';
 import { formatAddress, resolveLimits, resolveLiveness, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../options';
@@ -70,7 +70,7 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
 }
 
 /** The node an upgrade request may become, or UpgradeRefused saying why not. */
-function admitUpgrade(request: IncomingMessage, pathPattern: RegExp): { nodeName: string; commonName: string } {
+function admitUpgrade(request: IncomingMessage, pathPattern: RegExp): NodeIdentity {
   if (request.headers.upgrade?.toLowerCase() !== 'websocket') {
     throw new UpgradeRefused(400, 'expected a WebSocket upgrade');
   }
@@ -80,7 +80,7 @@ function admitUpgrade(request: IncomingMessage, pathPattern: RegExp): { nodeName
     // unreachable with rejectUnauthorized, kept so a config slip cannot let an anonymous edge in
     throw new UpgradeRefused(401, `a client certificate from the hub CA is required (${String(tlsSocket.authorizationError ?? 'none sent')})`);
   }
-  let identity: { nodeName: string; commonName: string };
+  let identity: NodeIdentity;
   try {
     identity = nodeIdentityOf(certificate);
   } catch (error) {
@@ -192,7 +192,7 @@ export class WebSocketHubListener implements HubListener {
       refuseUpgrade(socket, 503, 'hub is shutting down');
       return;
     }
-    let identity: { nodeName: string; commonName: string };
+    let identity: NodeIdentity;
     try {
       identity = admitUpgrade(request, this.pathPattern);
     } catch (error) {
