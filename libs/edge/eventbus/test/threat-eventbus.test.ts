@@ -105,7 +105,7 @@ describe('threat - the gateway MQTT bus (mqtt.js)', () => {
 
   it('attack - a user without the topic rule is refused; a wrong password is refused; the allowed topics work', async () => {
     const users = [{ username: 'sensor', password: 'sensor-password-0123', publish: ['$hw/events/device/+/+/twin/update'], subscribe: ['$hw/events/device/+/+/twin/update/result'] }];
-    const { bus, registry, port, seen } = await defaultBus({ users, anonymous: false });
+    const { registry, port, seen } = await defaultBus({ users, anonymous: false });
     const url = `mqtt://127.0.0.1:${port}`;
     await expect(connectAsync(url, { username: 'sensor', password: 'guess', reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password|Not authorized/i);
     await expect(connectAsync(url, { reconnectPeriod: 0 })).rejects.toThrow(/Not authorized|Bad username/i);
