@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     onTimeout: () => `${cloud.process.describe()}\n${edge.process.describe()}`,
   });
   const edgeReady = await edge.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
-  const metaServerPort = (edgeReady.ports as { metaServer?: number }).metaServer;
+  const metaServerKubeconfig = String(edgeReady.metaServerKubeconfig);
   const mqttPort = (edgeReady.ports as { mqtt?: number }).mqtt;
   step(`applying the DeviceModel and Device "${DEMO_DEVICE}"${pods.on ? ' and the demo pod' : ''} with kubectl`);
   await applyDemoObjects(cloud.kubeconfig, nodeName, pods.on);
@@ -102,7 +102,7 @@ kedge all-in-one is up
   device     kubectl --kubeconfig ${cloud.kubeconfig} get device ${DEMO_DEVICE} -o jsonpath='{.status.twins}'
   MQTT       mosquitto_sub -h 127.0.0.1 -p ${mqttPort ?? '?'} -t '$hw/events/device/#' -v
   pod logs   ${pods.on ? `kubectl --kubeconfig ${cloud.kubeconfig} logs demo-ticker` : 'none: pods are off'}
-  on the gateway (works offline too): kubectl --server http://127.0.0.1:${metaServerPort} get pods -A
+  on the gateway (works offline too): kubectl --kubeconfig ${metaServerKubeconfig} get pods -A
   sessions   curl -s http://127.0.0.1:${cloud.ports.metrics}/debug/nodes
   metrics    curl -s http://127.0.0.1:${cloud.ports.metrics}/metrics | grep kedge_
   logs       ${stateDir}/cloudcore.log, ${stateDir}/edgecore.log

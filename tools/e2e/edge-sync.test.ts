@@ -37,11 +37,12 @@ spec:
 `;
 }
 
-function metaServer(edge: EdgeCoreHandle): { server: string } {
+/** MetaServer as the gateway's operator reaches it: the root-only kubeconfig edgecore writes (HTTPS, local credential). */
+function metaServer(edge: EdgeCoreHandle): { kubeconfig: string } {
   const ready = edge.process.logs.find((l) => l.msg === 'edgecore ready');
-  const port = (ready?.ports as { metaServer?: number } | undefined)?.metaServer;
-  if (!port) throw new Error('edgecore has not reported its MetaServer port');
-  return { server: `http://127.0.0.1:${port}` };
+  const kubeconfig = ready?.metaServerKubeconfig;
+  if (typeof kubeconfig !== 'string') throw new Error('edgecore has not reported its MetaServer kubeconfig');
+  return { kubeconfig };
 }
 
 async function namesAtEdge(edge: EdgeCoreHandle, resource: string, namespace: string): Promise<string[]> {

@@ -117,7 +117,7 @@ describe('cloudcore deployed by kedgeadm init --kubeconfig', () => {
       ),
     );
     const ready = edge.process.logs.find((l) => l.msg === 'edgecore ready');
-    const metaServer = { server: `http://127.0.0.1:${(ready?.ports as { metaServer: number }).metaServer}` };
+    const metaServer = { kubeconfig: String(ready?.metaServerKubeconfig) };
     await waitFor(async () => (await kubectl(metaServer, ['get', 'pod', 'app', '-n', 'plant-7'])).code === 0, 'pod app at the edge', { timeoutMs: 30_000 });
     await waitFor(async () => (await kubectl(metaServer, ['get', 'configmap', 'app-config', '-n', 'plant-7'])).code === 0, 'its configmap at the edge');
 

@@ -2,10 +2,11 @@
 // on top of it, and the MapperManager that runs built-in mappers for its member devices. The twin's
 // reports go through MetaManager's durable outbox (group `twin`, resource `<ns>/twin/<name>`), so they
 // survive restarts and offline periods.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeviceTwin, TwinStore } from '@kedge/devicetwin';
 import type { EdgeHub } from '@kedge/edgehub';
-import { EventBus, type EventBusOptions } from '@kedge/eventbus';
+import { EventBus, type EventBusOptions, type ExternalBrokerOptions, type InternalBrokerOptions } from '@kedge/eventbus';
 import { MapperManager } from '@kedge/mappers';
 import type { MetaManager } from '@kedge/metamanager';
 import type { MessageRouter } from '@kedge/router';
@@ -29,13 +30,13 @@ export async function startDevices(
   const options: EventBusOptions = {
     mode: busConfig.mode,
     nodeName: config.nodeName,
-    internal: { host: busConfig.internal.address, port: busConfig.internal.port },
+    internal: internalBrokerOptions(busConfig.internal),
     send: (message) => hub.send(message),
     router,
     logger: logger.child({ module: 'eventbus' }),
     registry,
   };
-  if (busConfig.external !== undefined) options.external = { url: busConfig.external.url };
+  if (busConfig.external !== undefined) options.external = externalBrokerOptions(busConfig.external);
   const bus = new EventBus(options);
   await bus.start();
 
@@ -57,9 +58,10 @@ export async function startDevices(
       registry,
     });
     twin = deviceTwin;
-    const brokerUrl = busConfig.mode === 'external' ? busConfig.external?.url : `mqtt://${hostOf(busConfig.internal.address)}:${bus.internalAddress?.port ?? busConfig.internal.port}`;
-    if (config.mappers.enable && brokerUrl !== undefined) {
-      mappers = new MapperManager({ twin: deviceTwin, brokerUrl, file: join(config.dataDir, 'mappers.json'), nodeName: config.nodeName, logger: logger.child({ module: 'mappers' }) });
+    if (config.mappers.enable) {
+      // the mappers' own account on the bus: report and read deltas, never publish one
+      const { url: brokerUrl, ...brokerOptions } = bus.localClientOptions();
+      mappers = new MapperManager({ twin: deviceTwin, brokerUrl, brokerOptions, file: join(config.dataDir, 'mappers.json'), nodeName: config.nodeName, logger: logger.child({ module: 'mappers' }) });
       mappers.start();
     }
     // the outbox keeps the latest report per device; a reconnect re-reports them all anyway
@@ -79,4 +81,53 @@ export async function startDevices(
   };
 }
 
-const hostOf = (address: string): string => (address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : address.includes(':') ? `[${address}]` : address);
+/** Reads a secret file (password, key): trailing newlines dropped; the error names the config field, never the content. */
+function readSecretFile(file: string, field: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new Error(`${field}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); create it (mode 0600) or fix the path in edgecore.yaml`);
+  }
+}
+
+function internalBrokerOptions(internal: EdgeCoreConfig['eventBus']['internal']): InternalBrokerOptions {
+  return {
+    host: internal.address,
+    port: internal.port,
+    anonymous: internal.anonymous.enable ? { publish: internal.anonymous.publish, subscribe: internal.anonymous.subscribe } : false,
+    users: internal.users.map((user, index) => ({
+      username: user.username,
+      password: readSecretFile(user.passwordFile, `eventBus.internal.users[${index}].passwordFile`),
+      publish: user.publish,
+      subscribe: user.subscribe,
+    })),
+    ...(internal.tls === undefined
+      ? {}
+      : {
+          tls: {
+            cert: readSecretFile(internal.tls.certFile, 'eventBus.internal.tls.certFile'),
+            key: readSecretFile(internal.tls.keyFile, 'eventBus.internal.tls.keyFile'),
+            ...(internal.tls.caFile === undefined ? {} : { ca: readSecretFile(internal.tls.caFile, 'eventBus.internal.tls.caFile') }),
+            requireClientCert: internal.tls.requireClientCert,
+          },
+        }),
+  };
+}
+
+function externalBrokerOptions(external: NonNullable<EdgeCoreConfig['eventBus']['external']>): ExternalBrokerOptions {
+  const tls = external.tls;
+  return {
+    url: external.url,
+    ...(external.username === undefined ? {} : { username: external.username }),
+    ...(external.passwordFile === undefined ? {} : { password: readSecretFile(external.passwordFile, 'eventBus.external.passwordFile') }),
+    ...(tls === undefined
+      ? {}
+      : {
+          tls: {
+            ...(tls.caFile === undefined ? {} : { ca: readSecretFile(tls.caFile, 'eventBus.external.tls.caFile') }),
+            ...(tls.certFile === undefined ? {} : { cert: readSecretFile(tls.certFile, 'eventBus.external.tls.certFile') }),
+            ...(tls.keyFile === undefined ? {} : { key: readSecretFile(tls.keyFile, 'eventBus.external.tls.keyFile') }),
+          },
+        }),
+  };
+}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { NodeStatusReporter } from '@kedge/edged';
 import type { EdgeCoreConfig } from '@kedge/edgecore-config';
 import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
-import { MetaManager, MetaStore, startMetaServer } from '@kedge/metamanager';
+import { ensureLocalCredential, MetaManager, MetaStore, startMetaServer, writeLocalKubeconfig } from '@kedge/metamanager';
 import { defineModule, metricsModule, ModuleRunner, type Module } from '@kedge/modules';
 import { MessageRouter } from '@kedge/router';
 import { createMetricsRegistry, type Logger } from '@kedge/telemetry';
@@ -165,14 +165,26 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
     ? defineModule({
         name: 'metaserver',
         dependsOn: ['metamanager'],
-        start: () =>
-          startMetaServer({
+        start: async () => {
+          // the local credential (token, local CA, serving certificate) lives in a root-only directory;
+          // the kubeconfig beside it is what the operator's kubectl on the gateway uses
+          const { address, port, allowedHosts } = config.metaServer;
+          const credential = await ensureLocalCredential({ dir: join(config.dataDir, 'metaserver'), listenHost: address, allowedHosts });
+          const server = await startMetaServer({
             store: meta.running.store,
-            host: config.metaServer.address,
-            port: config.metaServer.port,
+            host: address,
+            port,
+            localToken: credential.token,
+            allowedHosts,
+            tls: credential.tls,
+            registry,
             logger: logger.child({ module: 'metaserver' }),
-          }),
-        stop: (server) => server.close(),
+          });
+          const reachable = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : address.includes(':') ? `[${address}]` : address;
+          const kubeconfig = writeLocalKubeconfig(credential, `https://${reachable}:${server.port}`);
+          return { server, port: server.port, kubeconfig };
+        },
+        stop: ({ server }) => server.close(),
       })
     : undefined;
 
@@ -212,6 +224,8 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
       nodeName,
       transport,
       ports: { metrics: metrics?.running.port, metaServer: metaServer?.running.port, mqtt: devices.running.mqttPort },
+      // kubectl --kubeconfig <this> get pods -A, as root on the gateway
+      metaServerKubeconfig: metaServer?.running.kubeconfig,
       objects: Object.fromEntries(meta.running.store.countByType()),
       modules: runner.order,
     },

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBus } from '@kedge/eventbus';
+import { EventBus, type TopicRules } from '@kedge/eventbus';
 import { newMessage, type Message } from '@kedge/protocol';
 import { MessageRouter } from '@kedge/router';
 import { createLogger, type Logger } from '@kedge/telemetry';
@@ -60,9 +60,10 @@ export interface Edge {
 }
 
 /** A real EventBus, store, router and DeviceTwin; everything is stopped by `cleanup`. */
-export async function startEdge(cleanup: Cleanup, options: Partial<DeviceTwinOptions> & { file?: string } = {}): Promise<Edge> {
+export async function startEdge(cleanup: Cleanup, options: Partial<DeviceTwinOptions> & { file?: string; anonymous?: TopicRules } = {}): Promise<Edge> {
   const registry = new Registry();
-  const bus = new EventBus({ nodeName: NODE, logger: silentLogger, registry, internal: { port: 0 } });
+  // the broker's default rules unless a test opens more (the mapper client here is anonymous on loopback)
+  const bus = new EventBus({ nodeName: NODE, logger: silentLogger, registry, internal: { port: 0, ...(options.anonymous ? { anonymous: options.anonymous } : {}) } });
   await bus.start();
   cleanup.add(() => bus.stop());
   const store = openStore(cleanup, options.file);

@@ -1,7 +1,19 @@
 // edgecore's config file: who this gateway is, how it reaches the cloud, where it keeps its state.
 import { endpointField, logField, metricsEndpointField } from '@kedge/config';
+import { checkFilter, DEFAULT_ANONYMOUS_RULES, isLoopbackHost } from '@kedge/eventbus';
 import { z } from 'zod';
 
+const pathField = z.string().regex(/^\//, 'expected an absolute path, e.g. /etc/kedge/mqtt/mapper.password');
+const topicFilters = z.array(
+  z.string().refine((filter) => {
+    try {
+      checkFilter(filter);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'expected an MQTT topic filter: "+" and "#" only as whole levels, "#" last, e.g. $hw/events/device/+/+/twin/update'),
+);
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const hostPort = z
   .string()
@@ -43,7 +55,19 @@ export const edgeCoreConfigSchema = z
       .prefault({}),
     /** labels this gateway's Node gets, e.g. {site: plant-7} */
     labels: z.record(z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'expected a label key'), z.string().max(63)).default({}),
-    metaServer: endpointField({ enable: true, address: '127.0.0.1', port: 10550 }),
+    /**
+     * The local read-only Kubernetes API over HTTPS. Every request but /healthz, /livez and /readyz needs
+     * the local credential (<dataDir>/metaserver/token; kubectl: --kubeconfig <dataDir>/metaserver/kubeconfig),
+     * and its Host header must be localhost, 127.0.0.1, ::1, the listen address or one of allowedHosts.
+     */
+    metaServer: endpointField({ enable: true, address: '127.0.0.1', port: 10550 })
+      .unwrap()
+      .extend({
+        /** more host names (or addresses) clients may reach MetaServer by; they also go into its certificate */
+        allowedHosts: z.array(z.string().regex(/^([A-Za-z0-9.-]+|[0-9a-fA-F:]+)$/, 'expected a host name or address without port, e.g. gateway-7.plant.local')).max(32).default([]),
+      })
+      .strict()
+      .prefault({}),
     nodeStatus: z
       .object({
         leaseRenewSeconds: z.number().int().min(1).max(300).default(10),
@@ -117,14 +141,60 @@ export const edgeCoreConfigSchema = z
         mode: z.enum(['internal', 'external', 'both']).default('internal'),
         internal: z
           .object({
+            /** 127.0.0.1 by default; any other address needs users (anonymous clients never get in from the LAN) */
             address: z.string().min(1).default('127.0.0.1'),
             /** 0 picks a free port (logged in "edgecore ready") */
             port: z.number().int().min(0).max(65535).default(1883),
+            /** MQTT over TLS: PEM files (the key 0600) */
+            tls: z
+              .object({ certFile: pathField, keyFile: pathField, caFile: pathField.optional(), requireClientCert: z.boolean().default(false) })
+              .strict()
+              .refine((tls) => !tls.requireClientCert || tls.caFile !== undefined, { message: 'caFile is required with requireClientCert', path: ['caFile'] })
+              .optional(),
+            /** clients that log in: the password is read from passwordFile (0600), never written in this file */
+            users: z
+              .array(z.object({ username: z.string().min(1).max(128), passwordFile: pathField, publish: topicFilters, subscribe: topicFilters }).strict())
+              .max(256)
+              .default([]),
+            /**
+             * clients without a username, accepted only from the gateway itself (loopback peers): by default
+             * the device contract a KubeEdge mapper uses and application topics; never a twin delta or `#`
+             */
+            anonymous: z
+              .object({
+                enable: z.boolean().default(true),
+                publish: topicFilters.default([...DEFAULT_ANONYMOUS_RULES.publish]),
+                subscribe: topicFilters.default([...DEFAULT_ANONYMOUS_RULES.subscribe]),
+              })
+              .strict()
+              .prefault({}),
           })
           .strict()
+          .superRefine((internal, context) => {
+            if (!isLoopbackHost(internal.address) && internal.users.length === 0) {
+              context.addIssue({
+                code: 'custom',
+                path: ['users'],
+                message: `the internal broker would listen on ${internal.address}, beyond loopback, without authentication: add users (username, passwordFile, publish, subscribe) or set eventBus.internal.address to 127.0.0.1`,
+              });
+            }
+          })
           .prefault({}),
-        /** required in modes external and both, e.g. mqtt://127.0.0.1:1883 */
-        external: z.object({ url: z.string().regex(/^mqtts?:\/\/\S+$/, 'expected mqtt://host:port or mqtts://host:port') }).strict().optional(),
+        /** required in modes external and both */
+        external: z
+          .object({
+            /** e.g. mqtt://127.0.0.1:1883 or mqtts://broker:8883; never with credentials in it */
+            url: z
+              .string()
+              .regex(/^mqtts?:\/\/\S+$/, 'expected mqtt://host:port or mqtts://host:port')
+              .refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), 'must not carry a username or password: use username and passwordFile'),
+            username: z.string().min(1).optional(),
+            /** the password, read from this file (0600) */
+            passwordFile: pathField.optional(),
+            tls: z.object({ caFile: pathField.optional(), certFile: pathField.optional(), keyFile: pathField.optional() }).strict().optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .refine((bus) => bus.mode === 'internal' || bus.external !== undefined, { message: 'eventBus.external.url is required in modes external and both', path: ['external'] })

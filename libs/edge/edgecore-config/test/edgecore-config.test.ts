@@ -68,3 +68,30 @@ describe('edgecore config - identity and link', () => {
     expect((error as Error).message).toMatch(/unknown field "edgehub"/);
   });
 });
+
+describe('threat - gateway local services in edgecore.yaml', () => {
+  const load = (input: Record<string, unknown>) => () => parseConfigText(JSON.stringify({ nodeName: 'gw-1', ...input }), edgeCoreConfigSchema, 'edgecore.yaml');
+
+  it('attack - an internal MQTT listener beyond loopback without users is refused, naming eventBus.internal.users', () => {
+    for (const address of ['0.0.0.0', '192.168.1.20', '::']) {
+      expect(load({ eventBus: { internal: { address } } }), address).toThrow(/field "eventBus\.internal\.users": the internal broker would listen on .* without authentication/);
+    }
+    const withUsers = load({ eventBus: { internal: { address: '0.0.0.0', users: [{ username: 'hmi', passwordFile: '/etc/kedge/mqtt/hmi.password', publish: ['app/#'], subscribe: ['app/#'] }] } } })();
+    expect(withUsers.eventBus.internal.users).toHaveLength(1);
+  });
+
+  it('attack - MQTT credentials in the external broker URL are refused; passwords come from a file', () => {
+    expect(load({ eventBus: { mode: 'external', external: { url: 'mqtt://admin:secret@broker:1883' } } })).toThrow(/field "eventBus\.external\.url": must not carry a username or password/);
+    expect(load({ eventBus: { internal: { users: [{ username: 'u', password: 'inline', publish: [], subscribe: [] }] } } })).toThrow(/unknown field "password"/);
+    expect(load({ eventBus: { internal: { users: [{ username: 'u', passwordFile: '/p', publish: ['a/#/b'], subscribe: [] }] } } })).toThrow(/eventBus\.internal\.users\.0\.publish\.0|MQTT topic filter/);
+  });
+
+  it('defaults: loopback broker, anonymous device contract without deltas or #, MetaServer with no extra hosts', () => {
+    const config = load({})();
+    expect(config.eventBus.internal.address).toBe('127.0.0.1');
+    expect(config.eventBus.internal.anonymous.enable).toBe(true);
+    expect(config.eventBus.internal.anonymous.subscribe).toEqual(['$hw/events/#']);
+    expect(config.eventBus.internal.anonymous.publish.some((filter) => filter.endsWith('/delta') || filter.startsWith('$hw/events/#'))).toBe(false);
+    expect(config.metaServer).toEqual({ enable: true, address: '127.0.0.1', port: 10550, allowedHosts: [] });
+  });
+});

@@ -2,13 +2,14 @@
 // to the handlers other modules register (the device twin), uploads application topics to the
 // cloud, bridges an embedded broker to an external one, and never lets a bad payload or a failing
 // handler take anything down: each costs one counted, throttled log line.
+import { randomBytes } from 'node:crypto';
 import { Group, type Message } from '@kedge/protocol';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import { EventBusError } from './errors';
 import { ExternalClient, type ExternalMessage } from './external-client';
 import { InternalBroker, type BrokerPublish } from './internal-broker';
 import { EventBusMetrics, type Direction } from './metrics';
-import { resolveOptions, type EventBusMode, type EventBusOptions, type Qos, type ResolvedOptions } from './options';
+import { LOCAL_CLIENT_RULES, resolveOptions, type EventBusMode, type EventBusOptions, type LocalClientOptions, type MqttUser, type Qos, type ResolvedOptions } from './options';
 import { checkFilter, checkTopic, topicClass, topicMatches } from './topics';
 import { parseCloudMessage, uploadMessage } from './uploads';
 
@@ -56,6 +57,8 @@ export class EventBus {
   #external: ExternalClient | undefined;
   #unregister: (() => void) | undefined;
   #running = false;
+  /** the in-process clients' account on the internal broker (mappers): random per start, never written anywhere */
+  readonly #localUser: MqttUser = { username: `kedge-local-${randomBytes(6).toString('hex')}`, password: randomBytes(32).toString('base64url'), ...LOCAL_CLIENT_RULES, publish: [...LOCAL_CLIENT_RULES.publish], subscribe: [...LOCAL_CLIENT_RULES.subscribe] };
 
   /** Checks the options; nothing listens or connects before start(). @throws EventBusError INVALID_OPTION */
   constructor(options: EventBusOptions) {
@@ -92,6 +95,32 @@ export class EventBus {
     return this.#internal?.address;
   }
 
+  /**
+   * How an in-process MQTT client (edgecore's mappers) reaches the bus: the internal broker with this
+   * process's own random account (allowed to report and read deltas, never to publish one), or the
+   * external broker with its configured credentials in external mode.
+   */
+  localClientOptions(): LocalClientOptions {
+    const { mode, internal, external } = this.#options;
+    if (mode === 'external') {
+      if (external === undefined) throw new EventBusError('INVALID_OPTION', 'external mode without an external broker', 'external.url');
+      return {
+        url: external.url,
+        ...(external.username === undefined ? {} : { username: external.username }),
+        ...(external.password === undefined ? {} : { password: external.password }),
+        ...(external.tls?.ca === undefined ? {} : { ca: external.tls.ca }),
+        ...(external.tls?.cert === undefined ? {} : { cert: external.tls.cert }),
+        ...(external.tls?.key === undefined ? {} : { key: external.tls.key }),
+      };
+    }
+    const port = this.#internal?.address.port ?? internal.port;
+    const host = internal.host === '0.0.0.0' ? '127.0.0.1' : internal.host === '::' ? '[::1]' : internal.host.includes(':') ? `[${internal.host}]` : internal.host;
+    const { username, password } = this.#localUser;
+    if (internal.tls === undefined) return { url: `mqtt://${host}:${port}`, username, password };
+    // the broker's own certificate (or its CA) is pinned; the name in it need not be the loopback address
+    return { url: `mqtts://${host}:${port}`, username, password, ca: internal.tls.ca ?? internal.tls.cert, checkServerIdentity: () => undefined };
+  }
+
   /** Told when the external broker connects or disconnects (external and both modes). */
   onConnectionChange(observer: (connected: boolean) => void): () => void {
     this.#connectionObservers.add(observer);
@@ -104,16 +133,35 @@ export class EventBus {
     const { mode, internal, external, maxPayloadBytes, nodeName } = this.#options;
     if (mode !== 'external') {
       this.#internal = await InternalBroker.start({
-        ...internal,
+        host: internal.host,
+        port: internal.port,
+        ...(internal.tls === undefined ? {} : { tls: internal.tls }),
+        users: [...internal.users, this.#localUser],
+        anonymous: internal.anonymous,
         maxPayloadBytes,
         logger: this.#logger,
         hooks: {
           onClientPublish: (message) => this.#onInternalPublish(message),
           onRefused: (topic, reason) => this.#bad(topic, reason),
+          onAccessRefused: (reason, detail) => {
+            this.#metrics.refused.inc({ reason });
+            // the username and where from, never a password
+            this.#logThrottle.run(`access:${reason}`, (suppressed) =>
+              this.#logger.warn({ reason, ...detail, topic: detail.topic?.slice(0, 200), suppressed }, 'MQTT broker refused a client'),
+            );
+          },
         },
       });
       this.#metrics.connected.set({ broker: 'internal' }, 1);
-      this.#logger.info({ ...this.#internal.address, tls: internal.tls !== undefined }, 'internal MQTT broker listening');
+      this.#logger.info(
+        {
+          ...this.#internal.address,
+          tls: internal.tls !== undefined,
+          users: internal.users.map((user) => user.username),
+          anonymous: internal.anonymous === false ? 'refused' : 'loopback peers only',
+        },
+        'internal MQTT broker listening',
+      );
     }
     if (mode !== 'internal' && external !== undefined) {
       this.#metrics.connected.set({ broker: 'external' }, 0);

@@ -4,8 +4,14 @@
 export { EventBus, type BusHandler, type BusMessage, type EventBusState, type PublishOptions } from './event-bus';
 export { EventBusError, type EventBusErrorCode } from './errors';
 export {
+  DEFAULT_ANONYMOUS_RULES,
   DEFAULT_INTERNAL_PORT,
   DEFAULT_UPLOAD_TOPICS,
+  LOCAL_CLIENT_RULES,
+  isLoopbackHost,
+  type LocalClientOptions,
+  type MqttUser,
+  type TopicRules,
   type ClientTls,
   type EventBusMode,
   type EventBusOptions,
@@ -14,5 +20,5 @@ export {
   type Qos,
   type ServerTls,
 } from './options';
-export { checkFilter, checkTopic, topicMatches } from './topics';
+export { checkFilter, checkTopic, filterCovers, topicMatches } from './topics';
 export { EVENTBUS_SOURCE, type BinaryContent } from './uploads';

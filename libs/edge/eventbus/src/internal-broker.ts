@@ -1,12 +1,13 @@
 // The embedded broker: aedes behind a TCP or TLS listener. Every aedes hook is wrapped so that a
 // failure inside it refuses one packet (or one connection) and never reaches the process.
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from '@kedge/telemetry';
 import { EventBusError } from './errors';
-import type { InternalBrokerOptions, Qos } from './options';
+import { isLoopbackHost, type MqttUser, type Qos, type ServerTls, type TopicRules } from './options';
+import { filterCovers, topicMatches } from './topics';
 
 export interface BrokerPublish {
   topic: string;
@@ -21,11 +22,18 @@ export interface InternalBrokerHooks {
   onClientPublish(message: BrokerPublish): void;
   /** a publish refused before delivery (too large, reserved topic) */
   onRefused(topic: string, reason: string): void;
+  /** a client refused at CONNECT, PUBLISH or SUBSCRIBE by authentication or its topic rules */
+  onAccessRefused(reason: AccessRefusal, detail: { client: string; username: string | undefined; remote: string | undefined; topic?: string }): void;
 }
 
-export interface InternalBrokerConfig extends InternalBrokerOptions {
+export type AccessRefusal = 'bad_credentials' | 'anonymous_refused' | 'publish_denied' | 'subscribe_denied';
+
+export interface InternalBrokerConfig {
   host: string;
   port: number;
+  tls?: ServerTls;
+  users: MqttUser[];
+  anonymous: TopicRules | false;
   maxPayloadBytes: number;
   logger: Logger;
   hooks: InternalBrokerHooks;
@@ -38,9 +46,20 @@ function sameSecret(given: Buffer | string | undefined, expected: string): boole
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function authError(): AuthenticateError {
-  // 4 = bad username or password (AuthErrorCode is a const enum, not importable under isolatedModules)
-  return Object.assign(new Error('bad username or password'), { returnCode: 4 }) as AuthenticateError;
+function authError(returnCode: 4 | 5): AuthenticateError {
+  // 4 = bad username or password, 5 = not authorized (AuthErrorCode is a const enum, not importable under isolatedModules)
+  return Object.assign(new Error(returnCode === 4 ? 'bad username or password' : 'not authorized'), { returnCode }) as AuthenticateError;
+}
+
+/** The peer address of an aedes client's connection (a net or TLS socket). */
+function remoteOf(client: Client): string | undefined {
+  return (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress;
+}
+
+/** A peer on the gateway itself: 127.0.0.0/8, ::1, or IPv4 loopback mapped into IPv6. */
+function isLoopbackPeer(remote: string | undefined): boolean {
+  if (remote === undefined) return false;
+  return isLoopbackHost(remote.startsWith('::ffff:') ? remote.slice('::ffff:'.length) : remote);
 }
 
 export class InternalBroker {
@@ -59,17 +78,59 @@ export class InternalBroker {
   /** Creates the broker and listens. @throws EventBusError LISTEN_FAILED */
   static async start(config: InternalBrokerConfig): Promise<InternalBroker> {
     const { logger, hooks, maxPayloadBytes } = config;
+    const users = new Map(config.users.map((user) => [user.username, user]));
+    const rulesOf = new WeakMap<Client, { username: string | undefined; rules: TopicRules }>();
+    const unknownUserPassword = randomBytes(24).toString('base64url');
     const broker = await Aedes.createBroker({
       heartbeatInterval: 60_000,
-      authenticate(_client, username, password, done) {
-        if (config.username === undefined || config.password === undefined) return done(null, true);
-        const ok = username === config.username && sameSecret(password, config.password);
-        if (ok) done(null, true);
-        else done(authError(), false);
+      authenticate(client, username, password, done) {
+        try {
+          const remote = remoteOf(client);
+          if (username === undefined || username === '') {
+            // no username: only a process on the gateway itself, and only if anonymous access is on
+            if (config.anonymous !== false && isLoopbackPeer(remote)) {
+              rulesOf.set(client, { username: undefined, rules: config.anonymous });
+              return done(null, true);
+            }
+            hooks.onAccessRefused('anonymous_refused', { client: client.id, username: undefined, remote });
+            return done(authError(5), false);
+          }
+          const user = users.get(username);
+          // compare a password even for an unknown user, so timing does not tell which names exist
+          const passwordOk = sameSecret(password, user?.password ?? unknownUserPassword);
+          if (user !== undefined && passwordOk) {
+            rulesOf.set(client, { username, rules: user });
+            return done(null, true);
+          }
+          hooks.onAccessRefused('bad_credentials', { client: client.id, username, remote });
+          done(authError(4), false);
+        } catch (error) {
+          done(error as AuthenticateError, false);
+        }
       },
-      authorizePublish(_client, packet, done) {
+      authorizeSubscribe(client, subscription, done) {
+        try {
+          const access = client === null ? undefined : rulesOf.get(client);
+          if (access !== undefined && access.rules.subscribe.some((allowed) => filterCovers(allowed, subscription.topic))) return done(null, subscription);
+          hooks.onAccessRefused('subscribe_denied', { client: client?.id ?? '', username: access?.username, remote: client ? remoteOf(client) : undefined, topic: subscription.topic });
+          // null: SUBACK 0x80 for this filter, the connection stays
+          done(null, null);
+        } catch (error) {
+          done(error as Error, null);
+        }
+      },
+      authorizePublish(client, packet, done) {
         try {
           if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved for the broker'));
+          // client null: the broker's own publish (the twin, the bridge), not a network client
+          if (client !== null) {
+            const access = rulesOf.get(client);
+            if (access === undefined || !access.rules.publish.some((allowed) => topicMatches(allowed, packet.topic))) {
+              hooks.onAccessRefused('publish_denied', { client: client.id, username: access?.username, remote: remoteOf(client), topic: packet.topic });
+              // an error disconnects the client (MQTT 3.1.1 has no negative PUBACK): nothing is delivered
+              return done(new Error(`not allowed to publish on ${packet.topic.slice(0, 200)}`));
+            }
+          }
           const size = packet.payload?.length ?? 0;
           if (size > maxPayloadBytes) {
             hooks.onRefused(packet.topic, `payload of ${size} bytes is larger than ${maxPayloadBytes}`);

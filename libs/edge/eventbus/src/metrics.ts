@@ -15,6 +15,7 @@ export class EventBusMetrics {
   readonly messages: Counter<'direction'>;
   readonly badPayloads: Counter<'topic_class'>;
   readonly connected: Gauge<'broker'>;
+  readonly refused: Counter<'reason'>;
 
   constructor(registry: Registry) {
     this.messages = new Counter({
@@ -27,6 +28,12 @@ export class EventBusMetrics {
       name: 'kedge_eventbus_bad_payloads_total',
       help: 'Messages refused or whose handler failed, by topic class (device, node, hw_other, sys, app)',
       labelNames: ['topic_class'],
+      registers: [registry],
+    });
+    this.refused = new Counter({
+      name: 'kedge_eventbus_refused_total',
+      help: 'Internal broker clients refused: bad_credentials, anonymous_refused (no username, or not from loopback), publish_denied and subscribe_denied (outside their topic rules)',
+      labelNames: ['reason'],
       registers: [registry],
     });
     this.connected = new Gauge({

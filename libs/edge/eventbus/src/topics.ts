@@ -55,6 +55,26 @@ export function topicMatches(filter: string, topic: string): boolean {
   return filterLevels.length === topicLevels.length;
 }
 
+/**
+ * Whether every topic `requested` (a subscription filter) can match is also matched by `allowed`: the
+ * test for a SUBSCRIBE against a client's allow list. Both assumed valid.
+ */
+export function filterCovers(allowed: string, requested: string): boolean {
+  // a filter starting with a wildcard matches no `$` topic, so it cannot cover a `$...` filter
+  if (requested.startsWith('$') && (allowed.startsWith('+') || allowed.startsWith('#'))) return false;
+  const allowedLevels = allowed.split('/');
+  const requestedLevels = requested.split('/');
+  for (let index = 0; index < allowedLevels.length; index += 1) {
+    const level = allowedLevels[index];
+    if (level === '#') return true;
+    const asked = requestedLevels[index];
+    if (asked === undefined || asked === '#') return false;
+    if (level === '+') continue;
+    if (asked === '+' || asked !== level) return false;
+  }
+  return allowedLevels.length === requestedLevels.length;
+}
+
 /** A bounded label for metrics: which family a topic belongs to. */
 export function topicClass(topic: string): TopicClass {
   if (topic.startsWith(DEVICE_TOPIC_PREFIX)) return 'device';

@@ -26,10 +26,16 @@ export interface StartedBus {
   url: string;
 }
 
-/** An EventBus (internal on 127.0.0.1:0 unless told otherwise), stopped by `cleanup`. */
+/**
+ * Loopback clients may do anything: these tests are about delivery, not access (the threat tests use
+ * the defaults). `$hw/#` besides `#` because `#` never matches a `$` topic.
+ */
+export const OPEN_ANONYMOUS = { publish: ['#', '$hw/#'], subscribe: ['#', '$hw/#'] };
+
+/** An EventBus (internal on 127.0.0.1:0, open to loopback clients, unless told otherwise), stopped by `cleanup`. */
 export async function startBus(cleanup: Cleanup, options: Partial<EventBusOptions> = {}): Promise<StartedBus> {
   const registry = new Registry();
-  const bus = new EventBus({ nodeName: 'gw-1', logger: silentLogger, registry, ...options, internal: { port: 0, ...options.internal } });
+  const bus = new EventBus({ nodeName: 'gw-1', logger: silentLogger, registry, ...options, internal: { port: 0, anonymous: OPEN_ANONYMOUS, ...options.internal } });
   await bus.start();
   cleanup.add(() => bus.stop());
   const address = bus.internalAddress;

@@ -91,10 +91,11 @@ describe('EventBus internal broker', () => {
   });
 
   it('auth - with a username and password, a wrong password is refused and the right one accepted', async () => {
-    const { url } = await startBus(cleanup, { internal: { username: 'mapper', password: 's3cret' } });
+    const users = [{ username: 'mapper', password: 's3cret-mapper-password', publish: ['#'], subscribe: ['#'] }];
+    const { url } = await startBus(cleanup, { internal: { users, anonymous: false } });
     await expect(connectAsync(url, { username: 'mapper', password: 'wrong', reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password|Not authorized/i);
     await expect(connectAsync(url, { reconnectPeriod: 0 })).rejects.toThrow();
-    const ok = await mqttClient(cleanup, url, { username: 'mapper', password: 's3cret' });
+    const ok = await mqttClient(cleanup, url, { username: 'mapper', password: 's3cret-mapper-password' });
     expect(ok.client.connected).toBe(true);
   });
 
@@ -131,7 +132,10 @@ describe('EventBus internal broker', () => {
       [{ mode: 'cloud' }, 'mode'],
       [{ mode: 'external' }, 'external.url'],
       [{ internal: { port: 70_000 } }, 'internal.port'],
-      [{ internal: { username: 'u' } }, 'internal.username'],
+      [{ internal: { users: [{ username: 'u', password: 'short', publish: [], subscribe: [] }] } }, 'internal.users[0].password'],
+      [{ internal: { users: [{ username: 'u', password: 'long-enough-password', publish: ['a/#/b'], subscribe: [] }] } }, 'internal.users[0].publish[0]'],
+      [{ internal: { host: '0.0.0.0' } }, 'internal.users'],
+      [{ mode: 'external', external: { url: 'mqtt://user:pass@broker:1883' } }, 'external.url'],
       [{ uploadTopics: ['a/#/b'] }, 'uploadTopics[0]'],
       [{ bridgeTopics: ['x+'] }, 'bridgeTopics[0]'],
     ];

@@ -18,4 +18,5 @@ export type { OutboxEntry, OutboxTable } from './store/outbox-table';
 export { MetaManager, type MetaManagerOptions } from './meta-manager';
 export type { CloudLink, RetryBackoff } from './outbox-sender';
 export { CLOUD_RESOURCE_VERSION_ANNOTATION } from './metaserver/served-object';
+export { ensureLocalCredential, kubeconfigFor, writeLocalKubeconfig, type LocalCredential } from './metaserver/local-credential';
 export { startMetaServer, type MetaServer, type MetaServerOptions } from './metaserver/server';

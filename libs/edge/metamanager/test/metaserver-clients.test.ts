@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, makeInformer, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cleanup, downMessage, startEdge, tempDir, waitFor } from './fixtures';
-import { startServer } from './server-fixtures';
+import { startLocalServer } from './server-fixtures';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -17,9 +17,9 @@ interface KubectlResult {
 }
 
 /** Runs the real kubectl against `server`, isolated from any kubeconfig or discovery cache on the machine. */
-async function kubectl(serverUrl: string, args: string[]): Promise<KubectlResult> {
+async function kubectl(kubeconfig: string, args: string[]): Promise<KubectlResult> {
   const home = tempDir(cleanup);
-  const child = spawn('kubectl', ['--server', serverUrl, '--cache-dir', join(home, 'cache'), '--request-timeout', '20s', ...args], {
+  const child = spawn('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(home, 'cache'), '--request-timeout', '20s', ...args], {
     env: { ...process.env, HOME: home, KUBECONFIG: join(home, 'no-kubeconfig') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -43,11 +43,11 @@ async function kubectl(serverUrl: string, args: string[]): Promise<KubectlResult
   return { code, stdout, stderr };
 }
 
-function kubeConfigFor(serverUrl: string): KubeConfig {
+function kubeConfigFor(serverUrl: string, caPem: string, token: string): KubeConfig {
   const config = new KubeConfig();
   config.loadFromOptions({
-    clusters: [{ name: 'edge', server: serverUrl, skipTLSVerify: true }],
-    users: [{ name: 'edge-app' }],
+    clusters: [{ name: 'edge', server: serverUrl, caData: Buffer.from(caPem).toString('base64') }],
+    users: [{ name: 'edge-app', token }],
     contexts: [{ name: 'edge', cluster: 'edge', user: 'edge-app' }],
     currentContext: 'edge',
   });
@@ -66,9 +66,9 @@ describe('MetaServer with real clients', () => {
     );
     await edge.router.dispatch(downMessage({ name: 'mqtt', namespace: 'x', rv: '11', fields: { spec: { containers: [{ name: 'broker' }] }, status: { phase: 'Pending' } } }));
     await edge.router.dispatch(downMessage({ type: 'configmap', name: 'settings', namespace: 'x', rv: '12', fields: { data: { interval: '5s' } } }));
-    const server = await startServer(cleanup, edge.store);
+    const { kubeconfig } = await startLocalServer(cleanup, edge.store);
 
-    const pods = await kubectl(server.url, ['get', 'pods', '-A']);
+    const pods = await kubectl(kubeconfig, ['get', 'pods', '-A']);
     expect(pods.code, pods.stderr).toBe(0);
     const lines = pods.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/));
     expect(lines[0]).toEqual(['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);
@@ -77,7 +77,7 @@ describe('MetaServer with real clients', () => {
       ['x', 'mqtt', '0/1', 'Pending', '0'],
     ]);
 
-    const configMaps = await kubectl(server.url, ['get', 'configmaps', '-n', 'x', '-o', 'json']);
+    const configMaps = await kubectl(kubeconfig, ['get', 'configmaps', '-n', 'x', '-o', 'json']);
     expect(configMaps.code, configMaps.stderr).toBe(0);
     const list = JSON.parse(configMaps.stdout) as { items: V1ConfigMap[] };
     expect(list.items.map((item) => [item.kind, item.metadata?.name, item.data])).toEqual([['ConfigMap', 'settings', { interval: '5s' }]]);
@@ -86,8 +86,8 @@ describe('MetaServer with real clients', () => {
   it('informer - lists, then sees ADDED, MODIFIED and DELETED as down messages are applied', async () => {
     const edge = startEdge(cleanup);
     await edge.router.dispatch(downMessage({ name: 'web', rv: '10' }));
-    const server = await startServer(cleanup, edge.store);
-    const config = kubeConfigFor(server.url);
+    const { server, credential } = await startLocalServer(cleanup, edge.store);
+    const config = kubeConfigFor(server.url, credential.caPem, credential.token);
     const api = config.makeApiClient(CoreV1Api);
     const informer = makeInformer<V1Pod>(config, '/api/v1/namespaces/default/pods', () => api.listNamespacedPod({ namespace: 'default' }));
     const seen: string[] = [];
@@ -113,8 +113,8 @@ describe('MetaServer with real clients', () => {
     const edge = startEdge(cleanup, { store: { keepChanges: 3 } });
     await edge.router.dispatch(downMessage({ name: 'web', rv: '10' }));
     // short server-side watch timeout: the informer re-watches from its last resourceVersion soon
-    const server = await startServer(cleanup, edge.store, { watchTimeoutSeconds: 1 });
-    const config = kubeConfigFor(server.url);
+    const { server, credential } = await startLocalServer(cleanup, edge.store, { watchTimeoutSeconds: 1 });
+    const config = kubeConfigFor(server.url, credential.caPem, credential.token);
     const api = config.makeApiClient(CoreV1Api);
     let lists = 0;
     const informer = makeInformer<V1Pod>(config, '/api/v1/namespaces/default/pods', () => {

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLOUD_RESOURCE_VERSION_ANNOTATION } from '../src/index';
 import { Cleanup, downMessage, openStore, tempDir, waitFor } from './fixtures';
-import { getJson, openWatch, startServer } from './server-fixtures';
+import { AUTHORIZED, getJson, openWatch, startServer } from './server-fixtures';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -246,7 +246,7 @@ describe('MetaServer robustness', () => {
           const answer = await new Promise<{ status: number; type: string; text: string }>((resolve, reject) => {
             const payload = method === 'GET' || method === 'HEAD' ? '' : body;
             // an explicit length: Node does not frame DELETE/OPTIONS bodies, which would garble the next request on the connection
-            const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(payload) };
+            const headers: Record<string, string | number> = { ...AUTHORIZED, 'content-length': Buffer.byteLength(payload) };
             if (table) headers['accept'] = 'application/json;as=Table;g=meta.k8s.io;v=v1';
             const request = httpRequest(`${server.url}${path}`, { method, headers }, (response) => {
               const streaming = response.headers['content-length'] === undefined && response.statusCode === 200;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { KubeObject } from '@kedge/kube-core';
 import { READ_API_SEED, describeReadApi } from '@kedge/testkit';
 import { Cleanup, downMessage, openStore, tempDir } from './fixtures';
-import { startServer } from './server-fixtures';
+import { startLocalServer } from './server-fixtures';
 
 const TYPES: Record<string, string> = { Pod: 'pod', ConfigMap: 'configmap' };
 // a short change log, so that a few changes are enough to compact a resourceVersion away
@@ -22,11 +22,13 @@ describeReadApi('metaserver', async () => {
     if (!result.applied) throw new Error(`down message for ${namespace}/${name} not applied: ${result.reason}`);
   };
   for (const object of READ_API_SEED) await put(object);
-  const server = await startServer(cleanup, store);
+  // as edgecore serves it: HTTPS with the local CA, the local credential, kubectl through the written kubeconfig
+  const { server, credential, kubeconfig } = await startLocalServer(cleanup, store);
   return {
     url: server.url,
-    headers: {},
-    kubectlArgs: ['--server', server.url],
+    headers: { authorization: `Bearer ${credential.token}` },
+    caPem: credential.caPem,
+    kubectlArgs: ['--kubeconfig', kubeconfig],
     put,
     // MetaStore compacts as it goes, keeping the last KEEP_CHANGES changes: push older ones out
     forgetHistory: async () => {

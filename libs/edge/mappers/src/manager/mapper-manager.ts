@@ -6,18 +6,30 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { DevicesChangedEvent, DeviceTwin } from '@kedge/devicetwin';
 import type { Logger } from '@kedge/telemetry';
-import { connect, type MqttClient } from 'mqtt';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { DriverFactory } from '../driver';
 import { MapperError } from '../errors';
 import { defaultDrivers } from '../host';
 import { DeviceRunner, type BackoffOptions } from '../runner';
 import { fingerprint, mapperObjects, mapperSpecOf, type MapperSpec } from './member-spec';
 
+/** Credentials and TLS for the mappers' MQTT client (the shape of EventBus.localClientOptions() without url). */
+export interface BrokerLogin {
+  username?: string;
+  password?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  checkServerIdentity?: () => undefined;
+}
+
 export interface MapperManagerOptions {
   /** whose membership to follow (DeviceTwin from @kedge/devicetwin) */
   twin: Pick<DeviceTwin, 'devices' | 'onDevicesChanged'>;
   /** the broker the twin serves on, e.g. the eventbus's embedded one */
   brokerUrl: string;
+  /** how to authenticate there (username, password, TLS), e.g. EventBus.localClientOptions(); never logged */
+  brokerOptions?: BrokerLogin;
   /** where member devices' Device objects are kept across restarts, e.g. <dataDir>/mappers.json (written 0600: configData may hold credentials) */
   file: string;
   nodeName: string;
@@ -57,7 +69,8 @@ export class MapperManager {
   start(): void {
     const { brokerUrl, nodeName, logger } = this.#options;
     // not connectAsync: an external broker that is down must not hold up edgecore; mqtt.js queues until it is up
-    this.#mqtt = connect(brokerUrl, { clientId: `kedge-mappers-${nodeName}-${process.pid}`, reconnectPeriod: 500 });
+    const login: IClientOptions = { ...this.#options.brokerOptions };
+    this.#mqtt = connect(brokerUrl, { ...login, clientId: `kedge-mappers-${nodeName}-${process.pid}`, reconnectPeriod: 500 });
     this.#mqtt.on('error', (error) => logger.warn({ error: error.message }, 'mapper MQTT client error'));
     this.#load();
     this.#unsubscribe = this.#options.twin.onDevicesChanged((event) => this.#onDevicesChanged(event));

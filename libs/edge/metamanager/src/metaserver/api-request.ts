@@ -12,6 +12,11 @@ export type ApiRoute =
 
 const HEALTH = new Set(['healthz', 'livez', 'readyz']);
 
+/** /healthz, /livez, /readyz (with or without a trailing slash): answered without a credential. */
+export function isHealthPath(pathname: string): boolean {
+  return HEALTH.has(pathname.replace(/^\/+|\/+$/g, ''));
+}
+
 function segmentsOf(pathname: string): string[] {
   try {
     return pathname

@@ -2,20 +2,37 @@
 // in-cluster access (flannel, CoreDNS-like agents, informers) and for `kubectl --server`. It answers
 // from local state only, so it keeps working while the cloud is unreachable.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { badRequest, internalError, isStatusError, StatusError, type Status } from '@kedge/kube-core';
-import type { Logger } from '@kedge/telemetry';
+import { LogThrottle, type Logger } from '@kedge/telemetry';
+import { Counter, type Registry } from 'prom-client';
 import { InvalidSelectorError, MetaManagerError } from '../errors';
 import type { MetaStore } from '../store/meta-store';
-import { routeOf, type ApiRoute } from './api-request';
+import { AccessRefused, MetaServerAccess } from './access';
+import { isHealthPath, routeOf, type ApiRoute } from './api-request';
 import { apiGroupList, apiVersions, coreResourceList, rootPaths, versionInfo } from './discovery';
 import { getBody, listBody, namespaceBody, selectorOf, wantsTable } from './reads';
 import { isTrue, serveWatch } from './watch-stream';
 
 export interface MetaServerOptions {
   store: MetaStore;
-  /** default 127.0.0.1: the API has no authentication, so it must not listen beyond the gateway */
+  /** default 127.0.0.1: MetaServer is for the gateway itself */
   host?: string;
+  /**
+   * The local credential (see ensureLocalCredential): every request but /healthz, /livez and /readyz
+   * must send it as `Authorization: Bearer <token>`; anything else is a 401 Status.
+   */
+  localToken: string;
+  /** host names a request may put in its Host header besides localhost, 127.0.0.1, ::1 and the listen address */
+  allowedHosts?: readonly string[];
+  /**
+   * The serving certificate and key (see ensureLocalCredential). edgecore always serves TLS: kubectl
+   * never sends a token over plain HTTP. Without it MetaServer speaks HTTP, for tests and embedding only.
+   */
+  tls?: { cert: string; key: string };
+  /** where `kedge_metaserver_refused_total{reason}` is registered (default: not exported) */
+  registry?: Registry;
   /** default 10550, KubeEdge's MetaServer port; 0 picks a free port */
   port?: number;
   logger: Logger;
@@ -54,6 +71,14 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
   const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 1800;
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000;
   let serverAddress = '';
+  const access = new MetaServerAccess({ localToken: options.localToken, allowedHosts: options.allowedHosts ?? [] }, host);
+  const refusals = new Counter({
+    name: 'kedge_metaserver_refused_total',
+    help: 'MetaServer requests refused before reading anything: foreign_host (Host header not an address of this server), no_credential, bad_credential',
+    labelNames: ['reason'],
+    registers: options.registry ? [options.registry] : [],
+  });
+  const refusalLogs = new LogThrottle();
 
   const serveRoute = (request: IncomingMessage, response: ServerResponse, route: ApiRoute, query: URLSearchParams): void => {
     const table = wantsTable(request.headers.accept);
@@ -97,11 +122,6 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
   const handle = (request: IncomingMessage, response: ServerResponse): void => {
     // bodies are never read: discard them so the connection can be reused
     request.resume();
-    const method = request.method ?? 'GET';
-    if (method !== 'GET' && method !== 'HEAD') {
-      sendStatus(response, new StatusError(405, 'MethodNotAllowed', `${WRITE_REFUSAL} (${method.slice(0, 20)} ${String(request.url).slice(0, 200)})`).toStatus(), { allow: 'GET, HEAD' });
-      return;
-    }
     let url: URL;
     try {
       url = new URL(request.url ?? '/', 'http://metaserver.invalid');
@@ -109,10 +129,31 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
       sendStatus(response, badRequest('the request target is not a valid URL path').toStatus());
       return;
     }
+    // health checks stay open (they tell nothing about the objects); everything else needs the credential
+    if (!isHealthPath(url.pathname)) {
+      try {
+        access.check(request);
+      } catch (error) {
+        if (!(error instanceof AccessRefused)) throw error;
+        refusals.inc({ reason: error.reason });
+        // never the Authorization header: a near-miss token is still a secret
+        refusalLogs.run(`refused:${error.reason}`, (suppressed) =>
+          logger.warn({ reason: error.reason, remote: request.socket.remoteAddress, host: String(request.headers.host ?? '').slice(0, 100), path: url.pathname.slice(0, 200), suppressed }, 'MetaServer refused a request'),
+        );
+        const headers: Record<string, string> = error.status.code === 401 ? { 'www-authenticate': 'Bearer realm="kedge-metaserver"' } : {};
+        sendStatus(response, error.status.toStatus(), headers);
+        return;
+      }
+    }
+    const method = request.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') {
+      sendStatus(response, new StatusError(405, 'MethodNotAllowed', `${WRITE_REFUSAL} (${method.slice(0, 20)} ${String(request.url).slice(0, 200)})`).toStatus(), { allow: 'GET, HEAD' });
+      return;
+    }
     serveRoute(request, response, routeOf(url.pathname), url.searchParams);
   };
 
-  const server: Server = createServer((request, response) => {
+  const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     try {
       handle(request, response);
     } catch (error) {
@@ -127,7 +168,9 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
       logger.error({ error, url: String(request.url).slice(0, 200) }, 'MetaServer request failed');
       sendStatus(response, internalError('MetaServer failed; see the edgecore log').toStatus());
     }
-  });
+  };
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, onRequest) : createServer(onRequest);
+  server.on('tlsClientError', (error: Error) => logger.debug({ error: error.message }, 'MetaServer refused a TLS handshake'));
   // a malformed request line or header must cost one connection, never the process
   server.on('clientError', (error, socket) => {
     logger.debug({ error: error.message }, 'MetaServer dropped a malformed request');
@@ -144,13 +187,11 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
   });
   const { port } = server.address() as AddressInfo;
   serverAddress = `${host}:${port}`;
-  logger.info({ host, port }, 'MetaServer listening (read-only, local store)');
-  if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
-    logger.warn({ host }, 'MetaServer has no authentication and serves secrets: listening beyond loopback exposes them to the network');
-  }
+  logger.info({ host, port, tls: options.tls !== undefined, hosts: access.hosts }, 'MetaServer listening (read-only, local store; bearer credential required)');
+  if (options.tls === undefined) logger.warn('MetaServer speaks plain HTTP (no tls option): its credential crosses the connection in clear; edgecore always serves TLS');
   return {
     port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
