@@ -6,7 +6,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { requires } from '@kedge/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { ProtocolError } from '@kedge/protocol';
+import type { ProtocolError } from '@kedge/protocol';
 import type { LinkLimits, TransportKind } from '../src/connection';
 import type { ConnectionLimits } from '../src/connection-gate';
 import { dialHub, listenHub } from '../src/hub';
@@ -126,7 +126,8 @@ describe('threat - hub listeners', () => {
 
   it('attack - a slowloris that finishes TLS and trickles its upgrade request is cut at the WebSocket hub handshake timeout', async () => {
     const hub = await startHub('websocket', { handshakeTimeoutMs: 500 });
-    const socket = tlsConnect({ host: '127.0.0.1', port: hub.port, cert: certs.nodeA.cert, key: certs.nodeA.key, ca: certs.ca, localAddress: '127.0.0.7' });
+    const tcp = await openTcp(hub.port, '127.0.0.7', cleanup);
+    const socket = tlsConnect({ socket: tcp, servername: 'localhost', cert: certs.nodeA.cert, key: certs.nodeA.key, ca: certs.ca });
     socket.on('error', () => undefined);
     cleanup.add(() => {
       socket.destroy();
