@@ -50,6 +50,18 @@ export class TokenBucket {
     return true;
   }
 
+  /** Spends `count` tokens even when there are not enough: the debt delays the next token (for work already done). */
+  spend(count = 1): void {
+    this.refill();
+    this.tokens -= count;
+  }
+
+  /** true while at least one whole token is left */
+  get available(): boolean {
+    this.refill();
+    return this.tokens >= 1;
+  }
+
   msUntilToken(): number {
     this.refill();
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
