@@ -149,7 +149,15 @@ export const summaryTitle = (name: string, machine: MachineInfo): string => `\n$
 export function loopbackCloudCoreConfig(cloudHub: Record<string, unknown> = {}, rest: Record<string, unknown> = {}): Record<string, unknown> {
   const listener = () => ({ enable: true, address: '127.0.0.1', port: 0 });
   return {
-    cloudHub: { advertiseAddresses: ['127.0.0.1'], websocket: listener(), quic: { enable: false }, https: listener(), ...cloudHub },
+    cloudHub: {
+      advertiseAddresses: ['127.0.0.1'],
+      websocket: listener(),
+      quic: { enable: false },
+      https: listener(),
+      // every simulated edge dials from 127.0.0.1: the per-IP limits meant for one host would refuse the swarm
+      connectionLimits: { maxConnectionsPerIp: 1_000_000, newConnectionsPerIpPerSecond: 1_000_000, newConnectionsBurstPerIp: 1_000_000 },
+      ...cloudHub,
+    },
     metrics: listener(),
     log: { level: 'info' },
     ...rest,

@@ -159,7 +159,13 @@ async function measure(label: string, total: number, send: (stream: WindowedStre
 async function runOurs(kind: TransportKind, pki: Pki, total: number): Promise<StreamResult> {
   progress(`kedge hub over ${kind}: ${formatInteger(total)} messages, window ${settings.window}`);
   const cloudRouter = new MessageRouter();
-  const hub = new CloudHub({ router: cloudRouter, logger: silentLogger, metrics: new CloudHubMetrics(createMetricsRegistry({ defaultMetrics: false })) });
+  const hub = new CloudHub({
+    router: cloudRouter,
+    logger: silentLogger,
+    metrics: new CloudHubMetrics(createMetricsRegistry({ defaultMetrics: false })),
+    // this measures the link, not the per-node guard against a flooding edge
+    inbound: { messagesPerSecond: 1_000_000, messageBurst: 1_000_000, maxInFlight: 1_000_000 },
+  });
   const listener = await listenHub(kind, { host: '127.0.0.1', port: 0, tls: pki.server });
   hub.attach(listener);
   const edgeRouter = new MessageRouter();

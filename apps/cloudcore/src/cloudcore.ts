@@ -6,7 +6,7 @@ import { loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger } 
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
 import { CloudStream, CloudStreamMetrics } from '@kedge/cloudstream';
 import { MessageRouter } from '@kedge/router';
-import { createMetricsRegistry, type Logger } from '@kedge/telemetry';
+import { LogThrottle, createMetricsRegistry, type Logger } from '@kedge/telemetry';
 import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
 import { startDeviceController } from '@kedge/devicecontroller';
 import { startEdgeController } from '@kedge/edgecontroller';
@@ -43,6 +43,7 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
     keepaliveTimeoutMs: config.cloudHub.keepaliveTimeoutSeconds * 1000,
     nodeLimit: config.cloudHub.nodeLimit,
     admitPeer: (peer) => revocation.running?.admitPeer(peer),
+    inbound: config.cloudHub.inbound,
   });
   const modules = cloudCoreModules(config, { hub, router, logger, registry, health: () => runner.health(), revocation });
   const runner = new ModuleRunner({ modules: modules.list, logger });
@@ -215,14 +216,19 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
       const { authority, serverCert } = pki.running;
       const tls = { cert: serverCert.certPem, key: serverCert.keyPem, ca: authority.certPem };
       const limits = { maxFrameBytes: hubConfig.maxFrameBytes };
+      const guards = { handshakeTimeoutMs: hubConfig.handshakeTimeoutSeconds * 1000, connectionLimits: hubConfig.connectionLimits };
+      logger.info(
+        { maxFrameBytes: limits.maxFrameBytes, ...guards, inbound: hubConfig.inbound },
+        'hub limits: per-IP connections, handshake timeout, per-node inbound rate, in-flight and bad frames',
+      );
       const opened: Partial<Record<TransportKind, HubListener>> = {};
       try {
         if (hubConfig.websocket.enable) {
-          opened.websocket = await listenHub('websocket', { host: hubConfig.websocket.address, port: hubConfig.websocket.port, tls, limits });
+          opened.websocket = await listenHub('websocket', { host: hubConfig.websocket.address, port: hubConfig.websocket.port, tls, limits, ...guards });
         }
         if (hubConfig.quic.enable) {
           if (await isQuicAvailable()) {
-            opened.quic = await listenHub('quic', { host: hubConfig.quic.address, port: hubConfig.quic.port, tls, limits });
+            opened.quic = await listenHub('quic', { host: hubConfig.quic.address, port: hubConfig.quic.port, tls, limits, ...guards });
           } else {
             logger.error('QUIC is enabled in the config but its native module cannot load on this machine; serving WebSocket only');
           }
@@ -285,6 +291,7 @@ function certificateServerModule(
     labelNames: ['result', 'reason'],
     registers: [registry],
   });
+  const logThrottle = new LogThrottle();
   return defineModule({
     name: 'certificate-server',
     dependsOn: ['pki', 'revocation'],
@@ -297,13 +304,21 @@ function certificateServerModule(
         ledger: new TokenUseLedger(pki.running.store),
         nodeCertValidityDays: hubConfig.nodeCertificateValidityDays,
         revocations: () => revocations.running.fresh(),
+        handshakeTimeoutMs: hubConfig.handshakeTimeoutSeconds * 1000,
+        connectionLimits: hubConfig.connectionLimits,
         onEvent: (event) => {
           if (event.type === 'issued') {
             certificateEvents.inc({ result: 'issued', reason: event.via });
             logger.info({ nodeName: event.nodeName, via: event.via, serial: event.serialNumber }, 'node certificate issued');
           } else {
             certificateEvents.inc({ result: 'refused', reason: event.reason });
-            logger.warn({ nodeName: event.nodeName, reason: event.reason, remoteAddress: event.remoteAddress }, 'node certificate refused');
+            // a flood is refused by the thousand: one line per source and reason every few seconds
+            logThrottle.run(`${event.reason}:${event.remoteAddress}`, (suppressed) =>
+              logger.warn(
+                { nodeName: event.nodeName, reason: event.reason, remoteAddress: event.remoteAddress, message: event.message, suppressed },
+                'node certificate refused',
+              ),
+            );
           }
         },
       }),

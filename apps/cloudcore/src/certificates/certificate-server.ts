@@ -4,11 +4,15 @@ import { X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { CertificateAuthority, IssuedCertificate, RevocationList, TokenUseLedger } from '@kedge/pki';
+import { ConnectionGate, isGateRefusal, type ConnectionLimits } from '@kedge/transport';
 import { issueEdgeCertificate } from './edge-certificate-request';
 import { RequestRefusal, refusalFor, type RefusalReason } from './refusal';
 
 export const DEFAULT_CERTIFICATE_PORT = 10002;
+/** a client must finish TLS, and then send its request headers, within this by default */
+export const DEFAULT_CERTIFICATE_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export type CertificateServerEvent =
   | { type: 'issued'; nodeName: string; serialNumber: string; via: 'token' | 'certificate'; remoteAddress: string }
@@ -36,6 +40,13 @@ export interface CertificateServerOptions {
   revocations?: () => Promise<RevocationList>;
   /** every issue and every refusal, for logs and metrics; a throwing listener is ignored */
   onEvent?: (event: CertificateServerEvent) => void;
+  /**
+   * TLS must finish within this, and the first request's headers must then arrive within it again
+   * (slowloris); default 10000
+   */
+  handshakeTimeoutMs?: number;
+  /** per-IP limits on open and new connections; defaults of @kedge/transport's DEFAULT_CONNECTION_LIMITS */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export interface CertificateServer {
@@ -74,6 +85,8 @@ export async function startCertificateServer(options: CertificateServerOptions):
     ...(options.revocations === undefined ? {} : { revocations: options.revocations }),
   };
   const caDer = new X509Certificate(options.authority.certPem).raw;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_CERTIFICATE_HANDSHAKE_TIMEOUT_MS;
+  const gate = new ConnectionGate(options.connectionLimits);
 
   const server: Server = createServer(
     {
@@ -85,8 +98,10 @@ export async function startCertificateServer(options: CertificateServerOptions):
       requestCert: true,
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
+      handshakeTimeout: handshakeTimeoutMs,
     },
     (request, response) => {
+      clearFirstRequestDeadline(request.socket);
       let nodeName: string | undefined;
       handle(request, response, (name) => (nodeName = name)).catch((error: unknown) => {
         const refusal =
@@ -107,13 +122,63 @@ export async function startCertificateServer(options: CertificateServerOptions):
       });
     },
   );
-  // slow or silent clients are cut off instead of holding sockets open forever
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  // slow or silent clients are cut off instead of holding sockets open forever: headers of later
+  // keep-alive requests within the handshake timeout too, a whole request within 30 s, checked every second
+  server.headersTimeout = handshakeTimeoutMs;
+  server.requestTimeout = Math.max(30_000, handshakeTimeoutMs);
+  server.keepAliveTimeout = Math.min(5_000, handshakeTimeoutMs);
+
+  // per-IP limits, before TLS wraps the socket, so a refused source costs no handshake
+  server.prependListener('connection', (socket: Socket) => {
+    const admitted = gate.admit(socket.remoteAddress ?? 'unknown');
+    if (isGateRefusal(admitted)) {
+      emit({
+        type: 'refused',
+        reason: admitted.reason === 'per-ip-connections' ? 'PER_IP_CONNECTIONS' : 'PER_IP_RATE',
+        remoteAddress: socket.remoteAddress ?? 'unknown',
+        status: 0,
+        message: admitted.message,
+      });
+      socket.destroy();
+      return;
+    }
+    socket.once('close', admitted.release);
+  });
+
+  // after TLS the first request's headers must come within the handshake timeout (Node checks its
+  // own headersTimeout only every few seconds, and not at all before the first byte)
+  const firstRequestDeadlines = new WeakMap<object, NodeJS.Timeout>();
+  function clearFirstRequestDeadline(socket: object): void {
+    clearTimeout(firstRequestDeadlines.get(socket));
+    firstRequestDeadlines.delete(socket);
+  }
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const timer = setTimeout(() => {
+      firstRequestDeadlines.delete(socket);
+      if (socket.destroyed) return;
+      emit({
+        type: 'refused',
+        reason: 'HANDSHAKE_TIMEOUT',
+        remoteAddress: socket.remoteAddress ?? 'unknown',
+        status: 0,
+        message: `no complete request within ${handshakeTimeoutMs} ms after the TLS handshake; connection cut`,
+      });
+      socket.destroy();
+    }, handshakeTimeoutMs);
+    timer.unref();
+    firstRequestDeadlines.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  });
   // requests too broken to reach the handler (bad HTTP, huge headers, timeouts) are refusals too
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy(); // the client went away; there is nobody to answer
+      return;
+    }
+    if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+      // reported by tlsClientError; no HTTP answer is possible before TLS, and ending (not destroying)
+      // the socket would leave it open
+      socket.destroy();
       return;
     }
     const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
@@ -127,10 +192,11 @@ export async function startCertificateServer(options: CertificateServerOptions):
     });
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
-  server.on('tlsClientError', (error, socket) => {
+  server.on('tlsClientError', (error: Error & { code?: string }, socket) => {
+    const timedOut = error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
     emit({
       type: 'refused',
-      reason: 'TLS_HANDSHAKE_FAILED',
+      reason: timedOut ? 'HANDSHAKE_TIMEOUT' : 'TLS_HANDSHAKE_FAILED',
       remoteAddress: socket.remoteAddress ?? 'unknown',
       status: 0,
       message: error.message,

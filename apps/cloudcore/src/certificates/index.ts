@@ -1,6 +1,7 @@
 // cloudcore's certificate server: GET /ca.crt and POST /edge.crt on port 10002.
 export {
   CertificateServerListenError,
+  DEFAULT_CERTIFICATE_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_CERTIFICATE_PORT,
   startCertificateServer,
   type CertificateServer,

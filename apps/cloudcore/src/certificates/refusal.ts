@@ -17,6 +17,12 @@ export type RefusalReason =
   | 'METHOD_NOT_ALLOWED'
   | 'REQUEST_TIMEOUT'
   | 'TLS_HANDSHAKE_FAILED'
+  /** TLS or the first request's headers did not arrive within handshakeTimeoutMs */
+  | 'HANDSHAKE_TIMEOUT'
+  /** the source IP already holds connectionLimits.maxConnectionsPerIp connections */
+  | 'PER_IP_CONNECTIONS'
+  /** the source IP opens connections faster than connectionLimits.newConnectionsPerIpPerSecond */
+  | 'PER_IP_RATE'
   | 'INTERNAL_ERROR';
 
 const TOKEN_STATUS: Record<JoinTokenErrorCode, number> = {

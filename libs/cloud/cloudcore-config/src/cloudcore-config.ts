@@ -34,6 +34,31 @@ export const cloudCoreConfigSchema = z
         keepaliveTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
         nodeLimit: z.number().int().min(1).default(1000),
         maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
+        /**
+         * an edge (or anyone) must finish TLS within this, then send its WebSocket upgrade or open its QUIC
+         * stream within it again; the certificate server likewise for TLS and then its request headers
+         */
+        handshakeTimeoutSeconds: z.number().int().min(1).max(120).default(10),
+        /** per source IP, on the WebSocket, QUIC and HTTPS listeners; gateways behind one NAT share an IP */
+        connectionLimits: z
+          .object({
+            maxConnectionsPerIp: z.number().int().min(1).default(128),
+            newConnectionsPerIpPerSecond: z.number().min(0.1).default(20),
+            newConnectionsBurstPerIp: z.number().int().min(1).default(100),
+          })
+          .strict()
+          .prefault({}),
+        /** what one connected node may make cloudcore do; past the rate or in-flight limit its socket is paused */
+        inbound: z
+          .object({
+            messagesPerSecond: z.number().min(1).default(200),
+            messageBurst: z.number().int().min(1).default(1000),
+            maxInFlight: z.number().int().min(1).default(256),
+            /** undecodable, oversized or misrouted frames in a minute that close the node's connection */
+            maxBadFramesPerMinute: z.number().int().min(1).default(20),
+          })
+          .strict()
+          .prefault({}),
         nodeCertificateValidityDays: z.number().int().min(1).max(3650).default(365),
       })
       .strict()

@@ -55,4 +55,14 @@ describe('cloudcore config controllers', () => {
     expect(problemsOf('controllers: {enable: sometimes}')).toContain('field "controllers.enable": expected auto, true or false');
     expect(problemsOf('controllers: {enabled: true}')).toContain('field "controllers": unknown field "enabled"');
   });
+
+  test('config hub - guards default to safe limits and can be tuned', () => {
+    const hub = parse('{}').cloudHub;
+    expect(hub.handshakeTimeoutSeconds).toBe(10);
+    expect(hub.connectionLimits).toEqual({ maxConnectionsPerIp: 128, newConnectionsPerIpPerSecond: 20, newConnectionsBurstPerIp: 100 });
+    expect(hub.inbound).toEqual({ messagesPerSecond: 200, messageBurst: 1000, maxInFlight: 256, maxBadFramesPerMinute: 20 });
+    expect(parse('cloudHub: {inbound: {messagesPerSecond: 50}}').cloudHub.inbound.messagesPerSecond).toBe(50);
+    expect(() => parse('cloudHub: {inbound: {maxInFlight: 0}}')).toThrow(/maxInFlight/);
+    expect(() => parse('cloudHub: {connectionLimits: {perIp: 3}}')).toThrow();
+  });
 });

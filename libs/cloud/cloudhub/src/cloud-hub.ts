@@ -15,7 +15,7 @@ import {
 } from '@kedge/protocol';
 import { NoRouteError, type MessageRouter } from '@kedge/router';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
-import type { Connection, HubListener, PeerIdentity } from '@kedge/transport';
+import { TokenBucket, type Connection, type HubListener, type PeerIdentity } from '@kedge/transport';
 import type { CloudHubMetrics } from './cloudhub-metrics';
 import { NodeSession, type NodeSessionInfo } from './node-session';
 
@@ -32,6 +32,8 @@ export interface CloudHubOptions {
    * it, or why not (a revoked certificate). Asked on every connect and by revalidateSessions().
    */
   admitPeer?: (peer: PeerIdentity) => PeerRefusal | undefined;
+  /** what one node may make cloudcore do; defaults in DEFAULT_INBOUND_LIMITS */
+  inbound?: Partial<InboundLimits>;
   now?: () => number;
 }
 
@@ -40,6 +42,33 @@ export interface PeerRefusal {
   reason: string;
   message: string;
 }
+
+/**
+ * Per-node limits on what comes up from an edge, so that one edge cannot starve cloudcore or the
+ * other edges. Exceeding the rate or the in-flight limit pauses reading from that edge's socket (its
+ * TCP window or QUIC stream credit fills and the edge's own send queue pushes back); nothing is
+ * buffered here and nothing valid is dropped. Bad frames are different: they are the edge's fault,
+ * and an edge that keeps sending them is disconnected.
+ */
+export interface InboundLimits {
+  /** sustained messages per second read from one node (keepalives included) */
+  messagesPerSecond: number;
+  /** messages one node may send at once before the rate applies */
+  messageBurst: number;
+  /** messages of one node being handled by cloud modules at once; beyond it reading pauses until one finishes */
+  maxInFlight: number;
+  /** undecodable, oversized or misrouted frames from one node within a minute that close its connection */
+  maxBadFramesPerMinute: number;
+}
+
+export const DEFAULT_INBOUND_LIMITS: InboundLimits = {
+  messagesPerSecond: 200,
+  messageBurst: 1_000,
+  maxInFlight: 256,
+  maxBadFramesPerMinute: 20,
+};
+
+const BAD_FRAME_WINDOW_MS = 60_000;
 
 export type NodeConnectionEvent =
   | { type: 'connected'; nodeName: string; transport: string }
@@ -62,6 +91,7 @@ export class CloudHub {
   private readonly logThrottle = new LogThrottle();
   private readonly keepaliveTimeoutMs: number;
   private readonly nodeLimit: number;
+  private readonly inbound: InboundLimits;
   private readonly now: () => number;
   private readonly sweepTimer: NodeJS.Timeout;
   private closing = false;
@@ -69,6 +99,10 @@ export class CloudHub {
   constructor(private readonly options: CloudHubOptions) {
     this.keepaliveTimeoutMs = options.keepaliveTimeoutMs ?? 30_000;
     this.nodeLimit = options.nodeLimit ?? 1_000;
+    this.inbound = { ...DEFAULT_INBOUND_LIMITS, ...options.inbound };
+    for (const [field, value] of Object.entries(this.inbound)) {
+      if (!Number.isFinite(value) || value <= 0) throw new RangeError(`cloudhub inbound.${field} must be a positive number, got ${String(value)}`);
+    }
     this.now = options.now ?? Date.now;
     const sweepEvery = Math.max(100, Math.min(5_000, Math.floor(this.keepaliveTimeoutMs / 3)));
     this.sweepTimer = setInterval(() => this.dropSilentSessions(), sweepEvery);
@@ -178,7 +212,7 @@ export class CloudHub {
       void connection.close(`node limit ${this.nodeLimit} reached`);
       return;
     }
-    const session = new NodeSession(nodeName, connection, this.now());
+    const session = new NodeSession(nodeName, connection, this.now(), new TokenBucket(this.inbound.messagesPerSecond, this.inbound.messageBurst));
     this.sessions.set(nodeName, session);
     if (previous) {
       metrics.sessionsReplaced.inc();
@@ -186,15 +220,19 @@ export class CloudHub {
       void previous.connection.close('replaced by a newer connection from the same node');
     }
     metrics.connectedNodes.set(this.sessions.size);
-    connection.on('message', (message) => void this.receive(session, message));
+    connection.on('message', (message) => this.admit(session, message));
     connection.on('badFrame', (error) => {
       session.lastSeenAt = this.now();
       metrics.badFrames.inc({ transport: connection.kind });
       this.logThrottle.run(`bad-frame:${nodeName}`, (suppressed) =>
         logger.warn({ nodeName, error: error.message, suppressed }, 'dropped a bad frame from edge'),
       );
+      this.countBadFrame(session, `bad frame: ${error.message}`);
     });
-    connection.on('close', ({ reason }) => this.forget(session, reason));
+    connection.on('close', ({ reason }) => {
+      clearTimeout(session.rateTimer);
+      this.forget(session, reason);
+    });
     logger.info({ nodeName, transport: connection.kind, remoteAddress: connection.remoteAddress }, 'node connected');
     if (!previous) this.notify({ type: 'connected', nodeName, transport: connection.kind });
   }
@@ -228,6 +266,67 @@ export class CloudHub {
     }
   }
 
+  /** Charges the node's rate and in-flight budgets for one message, pausing its socket when they run out. */
+  private admit(session: NodeSession, message: Message): void {
+    const { connection } = session;
+    session.bucket.spend();
+    if (!session.bucket.available && session.rateTimer === undefined) {
+      // the message is here and is handled; the socket waits until the rate allows the next one
+      this.pauseInbound(session, 'rate');
+      const resume = (): void => {
+        const wait = session.bucket.msUntilToken();
+        if (wait > 0 && !connection.closed) {
+          session.rateTimer = setTimeout(resume, wait);
+          return;
+        }
+        session.rateTimer = undefined;
+        connection.resumeReading('rate');
+      };
+      session.rateTimer = setTimeout(resume, session.bucket.msUntilToken());
+    }
+    session.inFlight += 1;
+    if (session.inFlight >= this.inbound.maxInFlight && !session.inFlightPaused) {
+      session.inFlightPaused = true;
+      this.pauseInbound(session, 'in-flight');
+    }
+    void this.receive(session, message).finally(() => {
+      session.inFlight -= 1;
+      if (session.inFlightPaused && session.inFlight < this.inbound.maxInFlight) {
+        session.inFlightPaused = false;
+        connection.resumeReading('in-flight');
+      }
+    });
+  }
+
+  private pauseInbound(session: NodeSession, reason: 'rate' | 'in-flight'): void {
+    session.connection.pauseReading(reason);
+    this.options.metrics.inboundPaused.inc({ reason });
+    this.logThrottle.run(`paused:${reason}:${session.nodeName}`, (suppressed) =>
+      this.options.logger.warn(
+        { nodeName: session.nodeName, reason, limits: this.inbound, suppressed },
+        reason === 'rate'
+          ? 'edge sends faster than cloudHub.inbound.messagesPerSecond; reading from it is paused'
+          : 'edge has cloudHub.inbound.maxInFlight messages being handled; reading from it is paused',
+      ),
+    );
+  }
+
+  /** A frame the edge should never have sent; too many within a minute close its connection. */
+  private countBadFrame(session: NodeSession, what: string): void {
+    const now = this.now();
+    const recent = session.badFrameTimes.filter((at) => now - at < BAD_FRAME_WINDOW_MS);
+    recent.push(now);
+    session.badFrameTimes = recent;
+    if (recent.length < this.inbound.maxBadFramesPerMinute || session.connection.closed) return;
+    const limit = this.inbound.maxBadFramesPerMinute;
+    this.options.metrics.refusedConnections.inc({ transport: session.connection.kind, reason: 'bad-frames' });
+    this.options.logger.warn(
+      { nodeName: session.nodeName, badFrames: recent.length, limit, last: what },
+      'edge sent too many bad frames within a minute; closing its connection (see cloudHub.inbound.maxBadFramesPerMinute)',
+    );
+    void session.connection.close(`${recent.length} bad frames within 60 s (limit ${limit}); last: ${what}`.slice(0, 200));
+  }
+
   private async receive(session: NodeSession, message: Message): Promise<void> {
     const { metrics, logger, router } = this.options;
     session.lastSeenAt = this.now();
@@ -245,6 +344,7 @@ export class CloudHub {
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       metrics.refusedMessages.inc({ reason: 'invalid-resource' });
+      this.countBadFrame(session, `invalid resource ${JSON.stringify(message.route.resource.slice(0, 64))}`);
       this.logThrottle.run(`resource:${session.nodeName}`, (suppressed) =>
         logger.warn({ nodeName: session.nodeName, resource: message.route.resource, error: error.message, suppressed }, 'refused message'),
       );
@@ -256,6 +356,7 @@ export class CloudHub {
     } catch (error) {
       const reason = error instanceof NoRouteError ? 'no-route' : 'module-error';
       metrics.refusedMessages.inc({ reason });
+      if (reason === 'no-route') this.countBadFrame(session, `no module for group ${JSON.stringify(group)}`);
       this.logThrottle.run(`${reason}:${session.nodeName}:${group}`, (suppressed) =>
         logger.warn({ nodeName: session.nodeName, group, operation, error: (error as Error).message, suppressed }, 'message not handled'),
       );

@@ -10,6 +10,7 @@ export class CloudHubMetrics {
   readonly sessionsReplaced: Counter;
   readonly sessionsTimedOut: Counter;
   readonly sessionsDropped: Counter<'reason'>;
+  readonly inboundPaused: Counter<'reason'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -28,7 +29,7 @@ export class CloudHubMetrics {
     });
     this.refusedConnections = new Counter({
       name: 'kedge_cloudhub_refused_connections_total',
-      help: 'Connection attempts refused (bad certificate, identity mismatch, revoked certificate, node limit, handshake garbage)',
+      help: 'Connections refused or closed by the hub (bad certificate, identity mismatch, revoked certificate, node limit, per-IP limits, handshake timeout, too many bad frames)',
       labelNames: ['transport', 'reason'],
       registers,
     });
@@ -41,6 +42,12 @@ export class CloudHubMetrics {
     this.sessionsReplaced = new Counter({
       name: 'kedge_cloudhub_sessions_replaced_total',
       help: 'Sessions closed because the same node connected again',
+      registers,
+    });
+    this.inboundPaused = new Counter({
+      name: 'kedge_cloudhub_inbound_paused_total',
+      help: 'Times reading from an edge was paused because it exceeded its message rate or in-flight limit (reason rate, in-flight)',
+      labelNames: ['reason'],
       registers,
     });
     this.sessionsTimedOut = new Counter({

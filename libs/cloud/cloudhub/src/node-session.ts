@@ -1,6 +1,6 @@
 // One live link to one edge node. The node name comes from the verified client certificate.
 import type { Message } from '@kedge/protocol';
-import type { Connection, TransportKind } from '@kedge/transport';
+import type { Connection, TokenBucket, TransportKind } from '@kedge/transport';
 
 export interface NodeSessionInfo {
   nodeName: string;
@@ -17,11 +17,21 @@ export class NodeSession {
   lastSeenAt: number;
   messagesIn = 0;
   messagesOut = 0;
+  /** messages of this node being handled by cloud modules */
+  inFlight = 0;
+  /** true while reading is paused because inFlight reached the limit */
+  inFlightPaused = false;
+  /** when recent bad frames arrived (the last minute's, at most the limit) */
+  badFrameTimes: number[] = [];
+  /** set while reading is paused for the rate; resumes it */
+  rateTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly nodeName: string,
     readonly connection: Connection,
     now: number,
+    /** the node's inbound message rate */
+    readonly bucket: TokenBucket,
   ) {
     this.connectedAt = now;
     this.lastSeenAt = now;

@@ -34,6 +34,10 @@ class HangingConnection implements Connection {
 
   async send(_message: Message): Promise<void> {}
 
+  readonly readingPaused = false;
+  pauseReading(): void {}
+  resumeReading(): void {}
+
   close(reason = 'closed by this side'): Promise<void> {
     this.closeReasons.push(reason);
     return this.gone;

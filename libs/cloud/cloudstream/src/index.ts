@@ -3,4 +3,4 @@ export { CloudStream, containerOf, type CloudStreamOptions } from './cloud-strea
 export { CloudStreamMetrics } from './cloudstream-metrics';
 export { MalformedStreamFrameError, StreamRefusedError, UnknownStreamError } from './errors';
 export { PortForwardTunnel, type PortForwardTunnelOptions, type TunnelLink } from './port-forward-tunnel';
-export { StreamTable, type StreamHub, type StreamSink, type StreamSpec, type StreamTableOptions } from './stream-table';
+export { MAX_STREAM_CHUNK_BYTES, StreamTable, type StreamHub, type StreamSink, type StreamSpec, type StreamTableOptions } from './stream-table';

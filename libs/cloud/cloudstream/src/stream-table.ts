@@ -23,6 +23,8 @@ import { CloudStreamMetrics } from './cloudstream-metrics';
 import { MalformedStreamFrameError, StreamRefusedError, UnknownStreamError } from './errors';
 
 const STREAM_SOURCE = 'cloudstream';
+/** the largest `data` payload an edge sends (edgestream cuts its output into chunks of this size) */
+export const MAX_STREAM_CHUNK_BYTES = 64 * 1024;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The channels an edge may send output on, per kind. */
@@ -74,6 +76,8 @@ interface ActiveStream extends StreamSpec {
   sink: StreamSink;
   isReady: boolean;
   unacked: number;
+  /** bytes the edge sent that the cloud has not acked yet: the edge may only send while this is below the window */
+  outstanding: number;
   openTimer: NodeJS.Timeout | undefined;
   /** portforward: bytes sent towards the pod, and how many of them the edge has written to the pod's socket */
   uploadSent: number;
@@ -131,6 +135,7 @@ export class StreamTable {
       sink,
       isReady: false,
       unacked: 0,
+      outstanding: 0,
       openTimer: undefined,
       uploadSent: 0,
       uploadAcked: 0,
@@ -191,8 +196,19 @@ export class StreamTable {
           this.metrics.refusedFrames.inc({ kind: stream.kind, reason: 'bad-data' });
           throw new MalformedStreamFrameError(node, id, `${stream.kind} data on channel ${String(channel)} (expected ${OUTPUT_CHANNELS[stream.kind].join(' or ')}, with a base64 payload)`);
         }
-        this.markReady(stream);
         const bytes = Buffer.from(data, 'base64');
+        // the edge may send while less than the window is unacknowledged (so at most one chunk past it);
+        // our count drops when we send an ack, before the edge sees it, so an honest edge never trips this
+        if (stream.outstanding >= this.windowBytes || bytes.length > MAX_STREAM_CHUNK_BYTES) {
+          this.metrics.refusedFrames.inc({ kind: stream.kind, reason: 'over-window' });
+          throw new MalformedStreamFrameError(
+            node,
+            id,
+            `${bytes.length} bytes of data while ${stream.outstanding} are unacknowledged (window ${this.windowBytes}, chunks of at most ${MAX_STREAM_CHUNK_BYTES}); dropped`,
+          );
+        }
+        stream.outstanding += bytes.length;
+        this.markReady(stream);
         stream.sink.data(channel, bytes, () => this.written(stream, bytes.length));
         return;
       }
@@ -234,6 +250,7 @@ export class StreamTable {
     if (stream.unacked < this.ackEvery) return;
     const acked = stream.unacked;
     stream.unacked = 0;
+    stream.outstanding = Math.max(0, stream.outstanding - acked);
     void this.sendTo(stream, StreamOperation.Ack, { id: stream.id, bytes: acked });
   }
 

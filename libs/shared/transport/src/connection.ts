@@ -41,6 +41,16 @@ export interface Connection {
    * appears within the configured send timeout, and with ConnectionClosedError once the link is closed.
    */
   send(message: Message): Promise<void>;
+  /**
+   * Stop reading from the peer while any `holder` (e.g. "rate", "in-flight") holds the pause: nothing is
+   * buffered on our side, the transport's own flow control (TCP window, QUIC stream credit) pushes back
+   * on the peer. Frames already read are still delivered. Idempotent per holder.
+   */
+  pauseReading(holder: string): void;
+  /** Releases `holder`'s pause; reading resumes once no holder is left. */
+  resumeReading(holder: string): void;
+  /** true while some holder pauses reading */
+  readonly readingPaused: boolean;
   /** Close the link; resolves when the socket is gone. Safe to call twice. */
   close(reason?: string): Promise<void>;
   readonly closed: boolean;

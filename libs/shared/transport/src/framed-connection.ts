@@ -31,6 +31,8 @@ export abstract class FramedConnection<F> implements Connection {
   private markReleased!: () => void;
   /** resolves when the first listener is attached and held events were delivered */
   protected readonly released: Promise<void>;
+  /** who currently pauses reading (see pauseReading) */
+  private readonly readHolds = new Set<string>();
 
   constructor(init: FramedConnectionInit) {
     this.peer = init.peer;
@@ -79,6 +81,21 @@ export abstract class FramedConnection<F> implements Connection {
     return this.gone;
   }
 
+  pauseReading(holder: string): void {
+    if (this.readHolds.has(holder)) return;
+    this.readHolds.add(holder);
+    if (this.readHolds.size === 1) this.readingPauseChanged(true);
+  }
+
+  resumeReading(holder: string): void {
+    if (!this.readHolds.delete(holder)) return;
+    if (this.readHolds.size === 0) this.readingPauseChanged(false);
+  }
+
+  get readingPaused(): boolean {
+    return this.readHolds.size > 0;
+  }
+
   on<E extends keyof ConnectionEvents>(event: E, listener: ConnectionEvents[E]): this {
     this.events.on(event, listener as Listener);
     this.scheduleRelease();
@@ -112,6 +129,8 @@ export abstract class FramedConnection<F> implements Connection {
   protected abstract writeFrame(frame: F): Promise<void>;
   /** Tears the socket down; resolves when it is gone. Called at most once, for a local close. */
   protected abstract closeTransport(reason: string): Promise<void>;
+  /** Stops (true) or restarts (false) reading from the socket; see pauseReading. */
+  protected abstract readingPauseChanged(paused: boolean): void;
 
   /** Decodes one received frame and emits `message`, or `badFrame` (the link stays up). */
   protected receiveFrame(frame: Uint8Array): void {

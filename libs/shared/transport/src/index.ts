@@ -19,6 +19,15 @@ export {
   SendQueueTimeoutError,
   TransportConfigError,
 } from './errors';
+export {
+  ConnectionGate,
+  DEFAULT_CONNECTION_LIMITS,
+  TokenBucket,
+  isGateRefusal,
+  resolveConnectionLimits,
+  type ConnectionLimits,
+  type GateRefusal,
+} from './connection-gate';
 export { isValidNodeName, nodeNameFromCommonName } from './identity';
 export type { Refusal, RefusalCategory } from './listener-handlers';
 export {

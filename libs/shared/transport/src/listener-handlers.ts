@@ -2,7 +2,18 @@
 import type { Connection } from './connection';
 
 /** Why an attempt was refused, coarse enough to be a metric label. */
-export type RefusalCategory = 'tls-handshake' | 'certificate' | 'identity' | 'request' | 'timeout' | 'shutdown';
+export type RefusalCategory =
+  | 'tls-handshake'
+  | 'certificate'
+  | 'identity'
+  | 'request'
+  /** TLS, the WebSocket upgrade or the QUIC stream did not arrive within handshakeTimeoutMs */
+  | 'handshake-timeout'
+  /** the source IP already holds connectionLimits.maxConnectionsPerIp connections */
+  | 'per-ip-connections'
+  /** the source IP opens connections faster than connectionLimits.newConnectionsPerIpPerSecond */
+  | 'per-ip-rate'
+  | 'shutdown';
 
 export interface Refusal {
   remoteAddress: string;

@@ -1,6 +1,7 @@
 // Options shared by both transports, so that a hub can switch transport by changing one word.
 import { DEFAULT_LINK_LIMITS } from './connection';
 import type { LinkLimits, TlsMaterial } from './connection';
+import type { ConnectionLimits } from './connection-gate';
 import { TransportConfigError } from './errors';
 
 /** Transport-level liveness; the hubs' application keepalive messages come on top of this. */
@@ -22,8 +23,13 @@ export interface ListenHubOptions extends LivenessOptions {
   port: number;
   tls: TlsMaterial;
   limits?: Partial<LinkLimits>;
-  /** an accepted edge must be fully connected within this; default 10000 */
+  /**
+   * an accepted edge must be fully connected within this; default 10000. WebSocket: TLS within it, then
+   * the upgrade request within it again; QUIC: the TLS handshake within it, then the edge's stream.
+   */
   handshakeTimeoutMs?: number;
+  /** per-IP limits on new and open connections (see ConnectionGate); defaults in DEFAULT_CONNECTION_LIMITS */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export interface DialHubOptions extends LivenessOptions {
@@ -39,6 +45,8 @@ export interface DialHubOptions extends LivenessOptions {
   /** KubeEdge project id for the WebSocket path; default "e632aba927ea4ac2b575ec1603d56f10" */
   projectId?: string;
   handshakeTimeoutMs: number;
+  /** the local address to dial from (a multi-homed gateway; tests use loopback aliases); default any */
+  localAddress?: string;
 }
 
 export interface ResolvedLiveness {

@@ -208,6 +208,28 @@ export function describeConformance(kind: TransportKind, needs: Requirement): vo
       expect(contentsOf(client.messages)).toEqual(expected);
     });
 
+    it(`${kind} - pauseReading stops delivery until every holder resumed, and nothing is lost`, async () => {
+      const hub = await startHub();
+      const client = record(await dial(hub));
+      await waitFor(() => hub.accepted.length === 1, 'the hub to accept the edge');
+      const server = hub.accepted[0] as Recorder;
+      await client.connection.send(testMessage('before'));
+      await waitFor(() => server.messages.length === 1, 'the first message');
+      server.connection.pauseReading('rate');
+      server.connection.pauseReading('in-flight');
+      expect(server.connection.readingPaused).toBe(true);
+      const sends = Array.from({ length: 50 }, (_, i) => client.connection.send(testMessage({ paused: i })));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(server.messages).toHaveLength(1);
+      server.connection.resumeReading('rate');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(server.messages).toHaveLength(1);
+      server.connection.resumeReading('in-flight');
+      await Promise.all(sends);
+      await waitFor(() => server.messages.length === 51, 'the held messages after resume');
+      expect(contentsOf(server.messages.slice(1))).toEqual(Array.from({ length: 50 }, (_, i) => ({ paused: i })));
+    });
+
     it(`${kind} - closing the listener closes its connections`, async () => {
       const hub = await startHub();
       const client = record(await dial(hub));

@@ -62,6 +62,7 @@ export async function dialQuicHub(options: DialHubOptions): Promise<Connection> 
       {
         host,
         port,
+        ...(options.localAddress !== undefined ? { localHost: options.localAddress } : {}),
         // SNI carries DNS names only
         ...(isIP(host) === 0 ? { serverName: host } : {}),
         crypto: connectionIdCrypto,

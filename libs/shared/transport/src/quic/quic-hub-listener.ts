@@ -2,6 +2,7 @@
 // during the handshake; the node name then comes from that verified certificate's CN.
 import type { QUICConnection, QUICServer, QUICServerConfigInput, QUICServerCrypto, QUICStream } from '@matrixai/quic';
 import type { Connection, HubListener, LinkLimits } from '../connection';
+import { ConnectionGate, isGateRefusal } from '../connection-gate';
 import { IdentityError } from '../errors';
 import { nodeIdentityOf, type NodeIdentity } from '../identity';
 import { ListenerHandlers } from '../listener-handlers';
@@ -25,10 +26,13 @@ export function closeReasonBytes(reason: string): Uint8Array {
 }
 
 type ConnectionEventObserver = (connection: QUICConnection, event: Event) => void;
+/** says whether a new connection from `host` may be created; refusing drops its Initial packet */
+type AdmitConnection = (host: string, port: number, openNow: number) => boolean;
 
 interface ServerInit {
   crypto: QUICServerCrypto;
   config: QUICServerConfigInput;
+  /** with @matrixai/quic this bounds the TLS handshake of an accepted connection */
   minIdleTimeout: number;
   logger: QuicRuntime['logger'];
 }
@@ -39,7 +43,7 @@ interface ServerInit {
  * an address, and streams opened in the packet that completes the handshake would arrive before
  * EventQUICServerConnection announces the connection.
  */
-function createObservedServer(runtime: QuicRuntime, init: ServerInit, observe: ConnectionEventObserver): QUICServer {
+function createObservedServer(runtime: QuicRuntime, init: ServerInit, observe: ConnectionEventObserver, admit: AdmitConnection): QUICServer {
   class ObservedQuicServer extends runtime.quic.QUICServer {
     constructor() {
       super(init);
@@ -48,6 +52,24 @@ function createObservedServer(runtime: QuicRuntime, init: ServerInit, observe: C
         observe(event.target as QUICConnection, event.detail as Event);
         forward(event);
       };
+    }
+
+    /**
+     * The server validates the retry token of an Initial packet right before it creates a connection
+     * for it, so the source address is proven (stateless retry) and no connection state exists yet:
+     * the one place to apply per-IP limits. An undefined result drops the packet like a bad token.
+     */
+    protected override async validateToken(...args: Parameters<QUICServer['validateToken']>): ReturnType<QUICServer['validateToken']> {
+      const [, peerHost] = args;
+      // the socket's connection map is @internal in the typings (pinned @matrixai/quic 2.x); without it
+      // only the per-IP rate applies
+      const socket = this.socket as unknown as { connectionMap?: { serverConnections?: ReadonlyMap<string, QUICConnection> } };
+      let open = 0;
+      for (const connection of socket.connectionMap?.serverConnections?.values() ?? []) {
+        if (connection.remoteHost === peerHost) open += 1;
+      }
+      if (!admit(peerHost, 0, open)) return undefined;
+      return super.validateToken(...args);
     }
   }
   return new ObservedQuicServer();
@@ -75,6 +97,7 @@ export class QuicHubListener implements HubListener {
     private readonly runtime: QuicRuntime,
     private readonly limits: LinkLimits,
     private readonly handshakeTimeoutMs: number,
+    private readonly gate: ConnectionGate,
   ) {}
 
   static async listen(options: ListenHubOptions): Promise<QuicHubListener> {
@@ -82,7 +105,7 @@ export class QuicHubListener implements HubListener {
     const limits = resolveLimits(options.limits);
     const liveness: ResolvedLiveness = resolveLiveness(options);
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-    const listener = new QuicHubListener(runtime, limits, handshakeTimeoutMs);
+    const listener = new QuicHubListener(runtime, limits, handshakeTimeoutMs, new ConnectionGate(options.connectionLimits));
     const server = createObservedServer(
       runtime,
       {
@@ -101,6 +124,7 @@ export class QuicHubListener implements HubListener {
         logger: runtime.logger,
       },
       (connection, event) => listener.observe(connection, event),
+      (host, port, openNow) => listener.admit(host, port, openNow),
     );
     listener.server = server;
     server.addEventListener(runtime.quic.events.EventQUICServerConnection.name, (event: Event) => {
@@ -140,8 +164,21 @@ export class QuicHubListener implements HubListener {
       if (take !== undefined) take(event.detail);
       else this.earlyStreams.set(connection, [...(this.earlyStreams.get(connection) ?? []), event.detail]);
     } else if (event instanceof events.EventQUICConnectionError && !this.established.has(connection)) {
-      this.reportRefusal(connection, `QUIC handshake failed: ${describeQuicClose(event.detail)}`, 'tls-handshake');
+      const reason = describeQuicClose(event.detail);
+      const timedOut = /idle timeout|timed? ?out/i.test(reason);
+      this.reportRefusal(connection, `QUIC handshake failed: ${reason}`, timedOut ? 'handshake-timeout' : 'tls-handshake');
     }
+  }
+
+  private admit(host: string, port: number, openNow: number): boolean {
+    // QUIC counts its live connections itself (openNow), so the gate only judges, it keeps no count
+    const admitted = this.gate.admit(host, openNow);
+    if (isGateRefusal(admitted)) {
+      this.handlers.refused(formatAddress(host, port), admitted.message, admitted.reason);
+      return false;
+    }
+    admitted.release();
+    return true;
   }
 
   private reportRefusal(connection: QUICConnection, reason: string, category: RefusalCategory): void {
@@ -181,7 +218,7 @@ export class QuicHubListener implements HubListener {
     }
     const stream = await this.takeStream(connection);
     if (stream === undefined || connection.closed) {
-      this.refuse(connection, `node "${identity.nodeName}" opened no stream within ${this.handshakeTimeoutMs} ms`, 'timeout');
+      this.refuse(connection, `node "${identity.nodeName}" opened no stream within ${this.handshakeTimeoutMs} ms`, 'handshake-timeout');
       return;
     }
     const link = new QuicLinkConnection({

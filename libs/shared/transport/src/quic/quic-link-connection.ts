@@ -78,6 +78,8 @@ export class QuicLinkConnection extends FramedConnection<Uint8Array> {
   private readonly stopConnection: QuicLinkInit['stop'];
   private closeCode: number = QuicCloseCode.Normal;
   private batch: FrameBatch | undefined;
+  /** set while reading is paused; the read loop waits for it before reading the next chunk */
+  private readResumed: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(init: QuicLinkInit) {
     super(init);
@@ -135,10 +137,25 @@ export class QuicLinkConnection extends FramedConnection<Uint8Array> {
   }
 
   protected closeTransport(reason: string): Promise<void> {
+    this.readingPauseChanged(false);
     return this.stopConnection(this.closeCode, reason);
   }
 
+  protected readingPauseChanged(paused: boolean): void {
+    if (paused) {
+      if (this.readResumed !== undefined) return;
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.readResumed = { promise, resolve };
+      return;
+    }
+    const waiting = this.readResumed;
+    this.readResumed = undefined;
+    waiting?.resolve();
+  }
+
   private ended(reason: string): void {
+    this.readingPauseChanged(false);
     this.failOpened(new Error(reason));
     this.finish({ local: false, reason });
   }
@@ -157,6 +174,10 @@ export class QuicLinkConnection extends FramedConnection<Uint8Array> {
           this.abortWith(QuicCloseCode.Normal, 'peer ended its stream');
           return;
         }
+        // paused (rate or in-flight limits): hold this one chunk and take no more stream data, so the
+        // peer runs out of stream credit
+        while (this.readResumed !== undefined && !this.closed) await this.readResumed.promise;
+        if (this.closed) return;
         frames.push(value, onFrame);
         // without a listener yet, hold at most this chunk's frames and let QUIC flow control push back
         if (this.holding) await this.released;

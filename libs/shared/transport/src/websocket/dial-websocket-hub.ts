@@ -60,6 +60,7 @@ export function dialWebSocketHub(options: DialHubOptions): Promise<Connection> {
       ...webSocketFrameOptions(limits.maxFrameBytes),
       handshakeTimeout: options.handshakeTimeoutMs,
       headers,
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
       // an empty certificate means "present none" (only useful to test that the hub refuses it)
       ...(options.tls.cert !== '' ? { cert: options.tls.cert, key: options.tls.key } : {}),
       ca: options.tls.ca,

@@ -95,7 +95,9 @@ export class WebSocketConnection extends FramedConnection<string> {
     });
     // read nothing more until someone listens (see FramedConnection.deliver)
     socket.pause();
-    void this.released.then(() => socket.resume());
+    void this.released.then(() => {
+      if (!this.readingPaused) socket.resume();
+    });
     this.probeTimer = setInterval(() => this.probe(), liveness.keepaliveIntervalMs);
     // the socket keeps the process alive while it is open; the timer need not
     this.probeTimer.unref();
@@ -110,6 +112,12 @@ export class WebSocketConnection extends FramedConnection<string> {
       // the callback runs once ws has handed the frame to the TCP socket
       this.socket.send(frame, { binary: false }, (error) => (error ? reject(error) : resolve()));
     });
+  }
+
+  protected readingPauseChanged(paused: boolean): void {
+    // ws pauses the TCP socket: the kernel's receive buffer fills and TCP flow control stops the peer
+    if (paused) this.socket.pause();
+    else if (!this.holding) this.socket.resume();
   }
 
   protected closeTransport(reason: string): Promise<void> {

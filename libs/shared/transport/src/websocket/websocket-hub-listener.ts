@@ -9,7 +9,9 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
+import type { Socket } from 'node:net';
 import type { Connection, HubListener, LinkLimits } from '../connection';
+import { ConnectionGate, isGateRefusal } from '../connection-gate';
 import { IdentityError } from '../errors';
 import { nodeIdentityOf, type NodeIdentity } from '../identity';
 import { ListenerHandlers } from '../listener-handlers';
@@ -46,6 +48,9 @@ function describeTlsFailure(error: Error, socket: TLSSocket): string {
   const verification = socket.authorizationError;
   if (verification !== undefined && verification !== null) {
     return `client certificate rejected (${String(verification)}): it must be issued by the hub CA and be valid now`;
+  }
+  if ((error as { code?: string }).code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+    return 'the client did not finish the TLS handshake in time';
   }
   if (/did not return a certificate|certificate required/i.test(error.message)) {
     return 'no client certificate presented: edges must present their node certificate';
@@ -108,6 +113,8 @@ export class WebSocketHubListener implements HubListener {
   private readonly connections = new Set<Connection>();
   private readonly webSockets: WebSocketServer;
   private readonly refusedSockets = new WeakSet<object>();
+  /** TLS sockets that still owe their upgrade request, with the timer that cuts them */
+  private readonly upgradeDeadlines = new WeakMap<object, NodeJS.Timeout>();
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -115,11 +122,21 @@ export class WebSocketHubListener implements HubListener {
     private readonly limits: LinkLimits,
     private readonly liveness: ResolvedLiveness,
     private readonly pathPattern: RegExp,
+    private readonly gate: ConnectionGate,
+    private readonly handshakeTimeoutMs: number,
   ) {
     this.webSockets = new WebSocketServer({ noServer: true, ...webSocketFrameOptions(limits.maxFrameBytes) });
-    server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+    // first of all listeners, before TLS wraps the socket: a refused source costs no handshake
+    server.prependListener('connection', (socket: Socket) => this.admitSocket(socket));
+    server.on('secureConnection', (socket: TLSSocket) => this.startUpgradeDeadline(socket));
+    server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
       this.refusedSockets.add(socket);
-      this.handlers.refused(socketAddress(socket), `TLS handshake failed: ${describeTlsFailure(error, socket)}`, 'tls-handshake');
+      const timedOut = error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
+      this.handlers.refused(
+        socketAddress(socket),
+        `TLS handshake failed: ${describeTlsFailure(error, socket)}${timedOut ? ` (handshake timeout ${this.handshakeTimeoutMs} ms)` : ''}`,
+        timedOut ? 'handshake-timeout' : 'tls-handshake',
+      );
     });
     server.on('clientError', (error: Error, socket: Duplex) => {
       // Node reports a refused certificate here as well; it was already reported as a TLS failure
@@ -139,6 +156,8 @@ export class WebSocketHubListener implements HubListener {
   static async listen(options: ListenWebSocketHubOptions): Promise<WebSocketHubListener> {
     const limits = resolveLimits(options.limits);
     const liveness = resolveLiveness(options);
+    const gate = new ConnectionGate(options.connectionLimits);
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     const server = createServer({
       cert: options.tls.cert,
       key: options.tls.key,
@@ -146,7 +165,7 @@ export class WebSocketHubListener implements HubListener {
       requestCert: true,
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
-      handshakeTimeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeout: handshakeTimeoutMs,
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -155,7 +174,7 @@ export class WebSocketHubListener implements HubListener {
         resolve();
       });
     });
-    return new WebSocketHubListener(server, limits, liveness, options.pathPattern ?? DEFAULT_HUB_PATH_PATTERN);
+    return new WebSocketHubListener(server, limits, liveness, options.pathPattern ?? DEFAULT_HUB_PATH_PATTERN, gate, handshakeTimeoutMs);
   }
 
   get port(): number {
@@ -184,7 +203,40 @@ export class WebSocketHubListener implements HubListener {
     await stopped;
   }
 
+  /** Per-IP limits, counted from TCP accept until the socket is gone (handshakes included). */
+  private admitSocket(socket: Socket): void {
+    const admitted = this.gate.admit(socket.remoteAddress ?? 'unknown');
+    if (isGateRefusal(admitted)) {
+      this.handlers.refused(socketAddress(socket), admitted.message, admitted.reason);
+      // TLS (registered after us) still wraps the socket; a destroyed one ends there, unreported
+      this.refusedSockets.add(socket);
+      socket.destroy();
+      return;
+    }
+    socket.once('close', admitted.release);
+  }
+
+  /** After TLS the edge owes its upgrade request (the first frame) within the handshake timeout. */
+  private startUpgradeDeadline(socket: TLSSocket): void {
+    const timer = setTimeout(() => {
+      this.upgradeDeadlines.delete(socket);
+      if (socket.destroyed) return;
+      this.refusedSockets.add(socket);
+      this.handlers.refused(
+        socketAddress(socket),
+        `no WebSocket upgrade request within ${this.handshakeTimeoutMs} ms after the TLS handshake; connection cut`,
+        'handshake-timeout',
+      );
+      socket.destroy();
+    }, this.handshakeTimeoutMs);
+    timer.unref();
+    this.upgradeDeadlines.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  }
+
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    clearTimeout(this.upgradeDeadlines.get(request.socket));
+    this.upgradeDeadlines.delete(request.socket);
     const remoteAddress = socketAddress(request.socket);
     // errors on a socket that is being refused or upgraded must not crash the process
     socket.on('error', () => undefined);
