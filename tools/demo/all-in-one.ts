@@ -51,8 +51,8 @@ async function stop(code: number): Promise<void> {
 async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
-  mkdirSync(join(stateDir, 'cloud'), { recursive: true });
-  mkdirSync(join(stateDir, 'edge'), { recursive: true });
+  mkdirSync(join(stateDir, 'cloud'), { recursive: true, mode: 0o700 });
+  mkdirSync(join(stateDir, 'edge'), { recursive: true, mode: 0o700 });
   const ports = {
     websocket: Number(process.env.KEDGE_WS_PORT ?? 10000),
     quic: Number(process.env.KEDGE_QUIC_PORT ?? 10001),

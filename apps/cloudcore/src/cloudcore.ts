@@ -2,7 +2,9 @@
 // or a cluster), the PKI from the data dir or a Secret, the cloud controllers, the certificate server,
 // CloudHub's listeners and the metrics/health endpoint. The ModuleRunner starts them in dependency
 // order and stops them in reverse.
-import { loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger } from '@kedge/pki';
+import { join } from 'node:path';
+import { CA_KEY_FILE, SERVER_KEY_FILE, TOKEN_USES_FILE, loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger } from '@kedge/pki';
+import { securePrivatePaths } from '@kedge/sqlite';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
 import { CloudStream, CloudStreamMetrics } from '@kedge/cloudstream';
 import { MessageRouter } from '@kedge/router';
@@ -268,6 +270,14 @@ function pkiModule(config: CloudCoreConfig, kubeApi: DefinedModule<KubeApiConnec
     start: async () => {
       const choice = choosePkiStore(config, kubeApi.running, logger);
       logger.info({ store: choice.kind, location: choice.store.location, reason: choice.reason }, 'certificate store chosen');
+      if (choice.kind === 'file') {
+        // the CA key mints node identities and join tokens: owner only, also over an older version's 0755/0644
+        const pkiDir = choice.store.location;
+        securePrivatePaths(
+          { directories: [config.dataDir, pkiDir], files: [CA_KEY_FILE, SERVER_KEY_FILE, TOKEN_USES_FILE].map((name) => join(pkiDir, name)) },
+          (fields, message) => logger.warn(fields, message),
+        );
+      }
       const authority = await loadOrCreateAuthority(choice.store);
       const serverCert = await loadOrCreateServerCertificate(choice.store, { dnsNames: hubConfig.dnsNames, ipAddresses: hubConfig.advertiseAddresses });
       logger.info({ store: choice.kind, location: choice.store.location }, 'certificate authority ready');

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type PodStreamHandler } from '@kedge/apiserver';
+import { securePrivatePaths } from '@kedge/sqlite';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
 import type { CloudCoreConfig } from '@kedge/cloudcore-config';
@@ -42,6 +43,8 @@ export async function connectKubeApi(config: CloudCoreConfig, logger: Logger, re
     logger.info({ server: kubeConfig.getCurrentCluster()?.server }, 'using the cluster this pod runs in (service account)');
     return { kubeConfig, source: 'in-cluster', close: async () => undefined };
   }
+  // the embedded API server keeps its own directory private; its parent is cloudcore's data dir
+  securePrivatePaths({ directories: [config.dataDir] }, (fields, message) => logger.warn(fields, message));
   const apiServer = await startApiServer({
     dataDir: join(config.dataDir, 'apiserver'),
     host: config.kubeAPI.embedded.address,

@@ -10,6 +10,7 @@ import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
 import { ensureLocalCredential, MetaManager, MetaStore, startMetaServer, writeLocalKubeconfig } from '@kedge/metamanager';
 import { defineModule, metricsModule, ModuleRunner, type Module } from '@kedge/modules';
 import { MessageRouter } from '@kedge/router';
+import { securePrivatePaths } from '@kedge/sqlite';
 import { createMetricsRegistry, type Logger } from '@kedge/telemetry';
 import { dialHub, isQuicAvailable, type TransportKind } from '@kedge/transport';
 import { bootstrapNodeCertificate, scheduleRotation } from './certificates';
@@ -37,11 +38,22 @@ export class MissingJoinTokenError extends Error {
   }
 }
 
+const sqliteFiles = (file: string): string[] => [file, `${file}-wal`, `${file}-shm`];
+
 /** Builds edgecore's modules and starts them; a failure names the module (ModuleStartError). */
 export async function startEdgeCore(config: EdgeCoreConfig, token: string | undefined, logger: Logger): Promise<RunningEdgeCore> {
   const { edgeHub: hubConfig, nodeName } = config;
   const pkiDir = join(config.dataDir, 'pki');
   const files = { ca: join(pkiDir, 'ca.crt'), cert: join(pkiDir, 'node.crt'), key: join(pkiDir, 'node.key') };
+  // the data dir holds every Secret synced to this node and the node's key: owner only, also when an
+  // older version or an admin left it open (pods/ is edged's and keeps its own modes)
+  securePrivatePaths(
+    {
+      directories: [config.dataDir, pkiDir],
+      files: [files.key, ...sqliteFiles(join(config.dataDir, 'edgecore.db')), ...sqliteFiles(join(config.dataDir, 'devicetwin.db')), join(config.dataDir, 'mappers.json')],
+    },
+    (fields, message) => logger.warn(fields, message),
+  );
   const registry = createMetricsRegistry();
   const router = new MessageRouter({
     onHandlerError: (error, message) =>

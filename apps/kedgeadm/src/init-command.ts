@@ -122,7 +122,9 @@ async function initEmbedded(dataDir: string, options: InitOptions): Promise<Init
   const written = new WrittenFiles(dataDir, 'init');
   const pkiDir = join(dataDir, 'pki');
   const caExisted = existsSync(join(pkiDir, CA_CERT_FILE));
-  written.ensureDir(pkiDir);
+  // the CA key mints node identities and join tokens: the data dir and pki/ are owner only
+  written.ensurePrivateDir(dataDir);
+  written.ensurePrivateDir(pkiDir);
   await loadOrCreateAuthority(pkiDir);
   if (!caExisted) for (const f of [CA_CERT_FILE, CA_KEY_FILE]) written.add(join(pkiDir, f));
   written.write(

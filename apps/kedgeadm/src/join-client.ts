@@ -1,7 +1,8 @@
-// The join protocol, client side: GET /ca.crt (unverified, then pinned by the token's hash),
+// The join protocol, client side: GET /ca.crt (unverified, then pinned by the token's hash: one CA
+// certificate and nothing else, see pinCaCertificate),
 // POST /edge.crt with the token and a CSR over TLS verified with that CA.
 import { request as httpsRequest } from 'node:https';
-import { caCertificateHash, createNodeKeyAndCsr, isIssuedBy, keyMatchesCertificate, nodeNameOf, parseJoinToken } from '@kedge/pki';
+import { CaPinningError, createNodeKeyAndCsr, isIssuedBy, keyMatchesCertificate, nodeNameOf, parseJoinToken, pinCaCertificate } from '@kedge/pki';
 
 export class JoinError extends Error {
   override readonly name = 'JoinError';
@@ -81,19 +82,21 @@ export async function obtainNodeCredentials(serverUrl: string, token: string, no
   const caUrl = new URL('ca.crt', base);
   const caReply = await exchange(caUrl, { method: 'GET', headers: { Accept: 'text/plain' }, timeoutMs });
   if (caReply.status !== 200) throw refusal(caUrl, caReply);
-  let servedHash: string;
+  // exactly one CERTIFICATE block that is a CA with the pinned hash; only that, re-encoded, is trusted and written
+  let caPem: string;
   try {
-    servedHash = caCertificateHash(caReply.body);
-  } catch {
-    throw new JoinError('BAD_RESPONSE', `${caUrl.href} did not return a PEM certificate; is ${base.origin} a cloudcore HTTPS port (default 10002)?`);
-  }
-  if (servedHash !== caHash) {
-    throw new JoinError(
-      'CA_HASH_MISMATCH',
-      `refusing to join: the CA served by ${base.origin} has sha256 ${servedHash}, but the token pins ${caHash}. ` +
-        'The token is from another cluster (or the connection is intercepted); the token was not sent. ' +
-        'Check --cloud, or get a token from this cluster with `kedgeadm token`',
-    );
+    caPem = pinCaCertificate(caReply.body, caHash, caUrl.href).caPem;
+  } catch (error) {
+    if (!(error instanceof CaPinningError)) throw error;
+    if (error.code === 'HASH_MISMATCH') {
+      throw new JoinError(
+        'CA_HASH_MISMATCH',
+        `refusing to join: the CA served by ${base.origin} has sha256 ${error.actualHash ?? '?'}, but the token pins ${caHash}. ` +
+          'The token is from another cluster (or the connection is intercepted); the token was not sent. ' +
+          'Check --cloud, or get a token from this cluster with `kedgeadm token`',
+      );
+    }
+    throw new JoinError('BAD_RESPONSE', `${error.message}; is ${base.origin} a cloudcore HTTPS port (--https-port, default 10002)?`);
   }
   const { keyPem, csrPem } = await createNodeKeyAndCsr(nodeName);
   const certUrl = new URL('edge.crt', base);
@@ -101,17 +104,17 @@ export async function obtainNodeCredentials(serverUrl: string, token: string, no
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, NodeName: nodeName, 'Content-Type': 'application/x-pem-file' },
     body: csrPem,
-    caPem: caReply.body,
+    caPem,
     timeoutMs,
   });
   if (reply.status !== 200) throw refusal(certUrl, reply);
   const certPem = reply.body;
   let good = false;
   try {
-    good = isIssuedBy(certPem, caReply.body) && nodeNameOf(certPem) === nodeName && keyMatchesCertificate(keyPem, certPem);
+    good = isIssuedBy(certPem, caPem) && nodeNameOf(certPem) === nodeName && keyMatchesCertificate(keyPem, certPem);
   } catch {
     good = false;
   }
   if (!good) throw new JoinError('BAD_RESPONSE', `${certUrl.href} returned a certificate that is not for node "${nodeName}" from the pinned CA; nothing was stored`);
-  return { caPem: caReply.body, certPem, keyPem };
+  return { caPem, certPem, keyPem };
 }

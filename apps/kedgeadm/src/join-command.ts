@@ -113,6 +113,9 @@ export async function joinCommand(options: JoinOptions): Promise<JoinResult> {
 
   const written = new WrittenFiles(prefix, 'join');
   const pkiDir = join(dataDir, 'pki');
+  // edgecore's data dir will hold every Secret synced to the node, and pki/ the node's key: owner only
+  written.ensurePrivateDir(dataDir);
+  written.ensurePrivateDir(pkiDir);
   written.write(join(pkiDir, 'ca.crt'), credentials.caPem);
   written.write(join(pkiDir, 'node.crt'), credentials.certPem);
   written.write(join(pkiDir, 'node.key'), credentials.keyPem, 0o600);

@@ -1,6 +1,7 @@
 // The record of what `kedgeadm join` / `kedgeadm init` wrote, so `kedgeadm reset` removes exactly that.
 import { existsSync, readFileSync, rmSync, rmdirSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { securePrivatePaths } from '@kedge/sqlite';
 import type { ObjectRef } from './cluster-manifests';
 
 export const WRITTEN_FILES_RECORD = '.kedgeadm-written.json';
@@ -28,6 +29,18 @@ export class WrittenFiles {
     for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
     mkdirSync(dir, { recursive: true });
     for (const d of missing) if (!this.directories.includes(d)) this.directories.push(d);
+  }
+
+  /**
+   * A data or PKI directory: created 0700 (missing parents too), or narrowed to owner-only when it
+   * exists, as the daemon would at its start. Returns what was narrowed, for the command's output.
+   */
+  ensurePrivateDir(dir: string): string[] {
+    const missing: string[] = [];
+    for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
+    const narrowed = securePrivatePaths({ directories: [dir] }, () => undefined).map((n) => n.path);
+    for (const d of missing) if (!this.directories.includes(d)) this.directories.push(d);
+    return narrowed;
   }
 
   write(file: string, content: string, mode = 0o644): void {

@@ -1,6 +1,6 @@
 // First contact with the cloud: pin the CA with the hash in the join token, then trade the token
 // and a CSR for a node certificate. A restarted edge with valid files never needs the token again.
-import { caCertificateHash, createNodeKeyAndCsr, parseJoinToken } from '@kedge/pki';
+import { CaPinningError, caCertificateHash, createNodeKeyAndCsr, parseJoinToken, pinCaCertificate } from '@kedge/pki';
 import { CaHashMismatchError, CertificateServerError, NodeIdentityError } from './errors';
 import { exchange, refusalError } from './https-request';
 import { isCertificateFor, loadNodeIdentity, nodeIdentityStore, saveNodeIdentity, type NodeIdentity } from './node-identity';
@@ -63,16 +63,15 @@ async function joinWithToken(options: BootstrapNodeCertificateOptions, token: st
     timeoutMs,
   });
   if (caResponse.status !== 200) throw refusalError(options.serverUrl, caResponse);
-  const caPem = caResponse.body.toString('utf8');
-  let servedHash: string;
+  // exactly one CERTIFICATE block that is a CA with the pinned hash; only that, re-encoded, is trusted and stored
+  let caPem: string;
   try {
-    servedHash = caCertificateHash(caPem);
-  } catch (cause) {
-    throw new CertificateServerError('BAD_RESPONSE', `${options.serverUrl}/ca.crt did not return a PEM certificate; is this a cloudcore certificate server?`, {
-      cause,
-    });
+    caPem = pinCaCertificate(caResponse.body, caHash, `${options.serverUrl}/ca.crt`).caPem;
+  } catch (error) {
+    if (!(error instanceof CaPinningError)) throw error;
+    if (error.code === 'HASH_MISMATCH') throw new CaHashMismatchError(options.serverUrl, caHash, error.actualHash ?? '');
+    throw new CertificateServerError('BAD_RESPONSE', error.message, { cause: error });
   }
-  if (servedHash !== caHash) throw new CaHashMismatchError(options.serverUrl, caHash, servedHash);
 
   const { keyPem, csrPem } = await createNodeKeyAndCsr(options.nodeName);
   const response = await exchange({

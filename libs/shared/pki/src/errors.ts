@@ -80,3 +80,34 @@ export class CertificateStoreError extends Error {
     this.code = code;
   }
 }
+
+export type CaPinningErrorCode =
+  /** the body is not exactly one PEM CERTIFICATE block (other blocks, other labels, trailing text, bad base64) */
+  | 'NOT_ONE_CERTIFICATE'
+  /** the block is not a readable X.509 certificate */
+  | 'UNREADABLE_CERTIFICATE'
+  /** the certificate is not the one the join token pins */
+  | 'HASH_MISMATCH'
+  /** the pinned certificate is not a CA (basicConstraints cA=true and keyUsage keyCertSign) */
+  | 'NOT_A_CA';
+
+/** The CA certificate served at join cannot be trusted: nothing of it may be stored or used. */
+export class CaPinningError extends Error {
+  override readonly name = 'CaPinningError';
+  readonly code: CaPinningErrorCode;
+  /** the hash the join token pins */
+  readonly expectedHash: string;
+  /** sha256 of the served certificate's DER, when there was exactly one readable block */
+  readonly actualHash: string | undefined;
+
+  constructor(
+    code: CaPinningErrorCode,
+    message: string,
+    details: { expectedHash: string; actualHash?: string; cause?: unknown },
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.expectedHash = details.expectedHash;
+    this.actualHash = details.actualHash;
+  }
+}

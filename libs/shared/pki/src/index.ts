@@ -11,11 +11,13 @@ export {
 } from './authority';
 export { createNodeKeyAndCsr, type NodeKeyAndCsr } from './csr';
 export {
+  CaPinningError,
   CertificateStoreError,
   CsrRejectedError,
   InvalidNodeNameError,
   JoinTokenError,
   PemFormatError,
+  type CaPinningErrorCode,
   type CertificateStoreErrorCode,
   type CsrRejectedErrorCode,
   type JoinTokenErrorCode,
@@ -37,6 +39,7 @@ export {
   type VerifyJoinTokenOptions,
 } from './join-token';
 export { isValidNodeName, nodeCommonName } from './node-name';
+export { MAX_CA_BODY_BYTES, pinCaCertificate, type PinnedCaCertificate } from './pinned-ca';
 export { keyMatchesCertificate } from './pem';
 export {
   REVOCATIONS_FILE,

@@ -112,6 +112,7 @@ export class TokenUseLedger {
   }
 }
 
+// 0600 like the keys beside it: which token id joined which node is nobody else's business
 function ledgerEntry(ledger: LedgerFile): StoreEntry {
-  return { name: TOKEN_USES_FILE, content: `${JSON.stringify(ledger, null, 2)}\n` };
+  return { name: TOKEN_USES_FILE, content: `${JSON.stringify(ledger, null, 2)}\n`, secret: true };
 }

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { checkMigrations, migrate, type SchemaOptions } from './migrations';
+import { PRIVATE_DIRECTORY_MODE as PRIVATE_DIR, PRIVATE_FILE_MODE as PRIVATE_FILE } from './private-files';
 
 export interface SqliteOpenOptions extends SchemaOptions {
   /** how long a statement waits for another connection's lock (default 5000) */
@@ -29,8 +30,6 @@ export interface OpenedDatabase {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
-const PRIVATE_FILE = 0o600;
-const PRIVATE_DIR = 0o700;
 
 /** Gives the database and its WAL and shared-memory files mode 0600: they hold the node's objects and secrets. */
 function restrictModes(file: string): void {

@@ -1,12 +1,13 @@
 // startApiServer: the embedded Kubernetes-compatible API server on one SQLite file, K3s/kine style.
 // It opens the storage, brings up the catalog and controllers, listens on HTTPS (or plain HTTP on
 // loopback when asked), and writes an admin kubeconfig.
-import { mkdir } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
+import { CA_KEY_FILE, SERVER_KEY_FILE } from '@kedge/pki';
+import { securePrivatePaths } from '@kedge/sqlite';
 import { createLogger, type Logger } from '@kedge/telemetry';
 import { badRequest, type KubeObject } from '@kedge/kube-core';
 import {
@@ -29,7 +30,15 @@ import { PodStreamRegistry, type PodStreamHandler } from '../pod-streams';
 import { ResourceCatalog, type ResourceType } from '../resources';
 import { openSqliteStorage, type ObjectStorage } from '../storage';
 import { ResourceStore } from '../registry';
-import { loadOrCreateAdminToken, loadOrCreateServiceAccountKey, resolveTlsMaterial, type ApiServerTlsOptions } from './credentials';
+import {
+  ADMIN_TOKEN_FILE,
+  PKI_DIRECTORY,
+  SERVICE_ACCOUNT_KEY_FILE,
+  loadOrCreateAdminToken,
+  loadOrCreateServiceAccountKey,
+  resolveTlsMaterial,
+  type ApiServerTlsOptions,
+} from './credentials';
 import { SERVER_VERSION } from './non-resource-endpoints';
 import { RequestDispatcher } from './request-dispatcher';
 
@@ -94,6 +103,27 @@ export const ADMIN_USER = 'system:admin';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/** `<dataDir>` (and with `tls: 'auto'` its pki/) 0700, the credentials and the database 0600; narrowings are logged. */
+function secureDataDir(dataDir: string, withPki: boolean, logger: Logger): void {
+  const pki = join(dataDir, PKI_DIRECTORY);
+  const database = join(dataDir, DATABASE_FILE);
+  securePrivatePaths(
+    {
+      directories: withPki ? [dataDir, pki] : [dataDir],
+      files: [
+        join(dataDir, ADMIN_TOKEN_FILE),
+        join(dataDir, SERVICE_ACCOUNT_KEY_FILE),
+        join(dataDir, ADMIN_KUBECONFIG_FILE),
+        database,
+        `${database}-wal`,
+        `${database}-shm`,
+        ...(withPki ? [join(pki, CA_KEY_FILE), join(pki, SERVER_KEY_FILE)] : []),
+      ],
+    },
+    (fields, message) => logger.warn(fields, message),
+  );
+}
+
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const host = options.host ?? '127.0.0.1';
   const tlsOption = options.tls ?? 'auto';
@@ -102,7 +132,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   }
   const logger = options.logger ?? createLogger({ name: 'apiserver' });
   const now = options.now ?? (() => new Date());
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  // the admin token, the service account key, the CA key and every stored Secret live here: owner
+  // only, also over directories and files an older version (or a 022 umask) left readable
+  secureDataDir(options.dataDir, tlsOption === 'auto', logger);
 
   const adminToken = await loadOrCreateAdminToken(options.dataDir, options.adminToken);
   const issuer = options.serviceAccountIssuer ?? DEFAULT_SERVICE_ACCOUNT_ISSUER;
