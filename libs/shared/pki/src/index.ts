@@ -28,15 +28,19 @@ export {
   type CertificateDescription,
 } from './inspect';
 export {
+  DEFAULT_TOKEN_TTL_SECONDS,
+  MAX_TOKEN_COUNT,
+  describeTokenBinding,
   issueJoinToken,
   parseJoinToken,
+  tokenAdmitsNode,
   verifyJoinToken,
   type IssueJoinTokenOptions,
   type JoinTokenClaims,
   type ParsedJoinToken,
   type VerifyJoinTokenOptions,
 } from './join-token';
-export { isValidNodeName, nodeCommonName } from './node-name';
+export { isValidNodeName, isValidNodePattern, nodeCommonName, nodeNameMatchesPattern } from './node-name';
 export { keyMatchesCertificate } from './pem';
 export { DEFAULT_ROTATION_FRACTION, rotationDue, rotationFraction, rotationTime } from './rotation';
 export { FileCertificateStore, type CertificateStore, type StoreChange, type StoreEntry } from './store';
@@ -49,4 +53,12 @@ export {
   loadOrCreateServerCertificate,
   type LoadOrCreateServerCertificateOptions,
 } from './stored-authority';
-export { TOKEN_USES_FILE, TokenUseLedger, type ClaimOptions, type TokenUse } from './token-ledger';
+export {
+  JOIN_TOKENS_FILE,
+  JoinTokenLedger,
+  createJoinToken,
+  type ClaimOptions,
+  type ClaimResult,
+  type JoinTokenRecord,
+  type TokenUse,
+} from './token-ledger';
