@@ -39,7 +39,7 @@ needs.describe('pods - cloudcore, edgecore and containerd processes', () => {
     await mkdir(edgeDir);
     edge = startEdgeCore(cloud, {
       nodeName: NODE,
-      token: await issueToken(cloud),
+      token: await issueToken(cloud, ['--node', NODE]),
       dataDir: edgeDir,
       edged: { containerRuntimeEndpoint: `unix://${containerd.socketPath}`, restartBackoffBaseMs: 200 },
     });

@@ -2,7 +2,7 @@
 // or a cluster), the PKI from the data dir or a Secret, the cloud controllers, the certificate server,
 // CloudHub's listeners and the metrics/health endpoint. The ModuleRunner starts them in dependency
 // order and stops them in reverse.
-import { loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger } from '@kedge/pki';
+import { JoinTokenLedger, loadOrCreateAuthority, loadOrCreateServerCertificate } from '@kedge/pki';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
 import { CloudStream, CloudStreamMetrics } from '@kedge/cloudstream';
 import { MessageRouter } from '@kedge/router';
@@ -15,7 +15,7 @@ import { startWorkloadControllers } from '@kedge/controllers';
 import type { CloudCoreConfig } from '@kedge/cloudcore-config';
 import { defineModule, metricsModule, ModuleRunner, type DefinedModule, type Module, type ModulesHealth } from '@kedge/modules';
 import { Counter, type Registry } from 'prom-client';
-import { startCertificateServer } from './certificates';
+import { nodeExistsCheck, startCertificateServer } from './certificates';
 import { connectKubeApi, kubeApiSource, type KubeApiConnection } from './kube-api';
 import { choosePkiStore } from './pki-store';
 
@@ -175,7 +175,7 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
     logger.info({ kubeApi: source, enable: config.controllers.enable }, 'workload controllers and scheduler not started (the cluster runs its own)');
   }
 
-  const certificateServer = hubConfig.https.enable ? certificateServerModule(config, pki, logger, registry) : undefined;
+  const certificateServer = hubConfig.https.enable ? certificateServerModule(config, { pki, kubeApi, hub }, logger, registry) : undefined;
 
   const listeners = defineModule({
     name: 'cloudhub',
@@ -240,7 +240,12 @@ function pkiModule(config: CloudCoreConfig, kubeApi: DefinedModule<KubeApiConnec
 }
 
 /** HTTPS on 10002: node certificates against join tokens, counted and logged per result. */
-function certificateServerModule(config: CloudCoreConfig, pki: ReturnType<typeof pkiModule>, logger: Logger, registry: Registry) {
+function certificateServerModule(
+  config: CloudCoreConfig,
+  { pki, kubeApi, hub }: { pki: ReturnType<typeof pkiModule>; kubeApi: DefinedModule<KubeApiConnection>; hub: CloudHub },
+  logger: Logger,
+  registry: Registry,
+) {
   const { cloudHub: hubConfig } = config;
   const certificateEvents = new Counter({
     name: 'kedge_certificate_requests_total',
@@ -250,14 +255,15 @@ function certificateServerModule(config: CloudCoreConfig, pki: ReturnType<typeof
   });
   return defineModule({
     name: 'certificate-server',
-    dependsOn: ['pki'],
+    dependsOn: ['pki', 'kube-api'],
     start: () =>
       startCertificateServer({
         host: hubConfig.https.address,
         port: hubConfig.https.port,
         authority: pki.running.authority,
         serverCert: pki.running.serverCert,
-        ledger: new TokenUseLedger(pki.running.store),
+        ledger: new JoinTokenLedger(pki.running.store),
+        nodeExists: nodeExistsCheck({ kubeConfig: kubeApi.running.kubeConfig, hasSession: (nodeName) => hub.isConnected(nodeName) }),
         nodeCertValidityDays: hubConfig.nodeCertificateValidityDays,
         onEvent: (event) => {
           if (event.type === 'issued') {
@@ -265,7 +271,8 @@ function certificateServerModule(config: CloudCoreConfig, pki: ReturnType<typeof
             logger.info({ nodeName: event.nodeName, via: event.via, serial: event.serialNumber }, 'node certificate issued');
           } else {
             certificateEvents.inc({ result: 'refused', reason: event.reason });
-            logger.warn({ nodeName: event.nodeName, reason: event.reason, remoteAddress: event.remoteAddress }, 'node certificate refused');
+            // the message says what was refused and what to do; it never holds the token
+            logger.warn({ nodeName: event.nodeName, reason: event.reason, remoteAddress: event.remoteAddress, detail: event.message }, 'node certificate refused');
           }
         },
       }),

@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { CertificateAuthority, IssuedCertificate, TokenUseLedger } from '@kedge/pki';
+import type { CertificateAuthority, IssuedCertificate, JoinTokenLedger } from '@kedge/pki';
 import { issueEdgeCertificate } from './edge-certificate-request';
 import { RequestRefusal, refusalFor, type RefusalReason } from './refusal';
 
@@ -29,7 +29,13 @@ export interface CertificateServerOptions {
   port?: number;
   authority: CertificateAuthority;
   serverCert: IssuedCertificate;
-  ledger: TokenUseLedger;
+  /** the registered join tokens and their uses (`kedgeadm token create` adds to the same store) */
+  ledger: JoinTokenLedger;
+  /**
+   * Whether a node of this name exists: a Node object, or a live hub session. A join token is
+   * refused for such a name unless this is a retry of the join that created it.
+   */
+  nodeExists: (nodeName: string) => Promise<boolean>;
   /** 365 by default */
   nodeCertValidityDays?: number;
   /** every issue and every refusal, for logs and metrics; a throwing listener is ignored */
@@ -68,6 +74,7 @@ export async function startCertificateServer(options: CertificateServerOptions):
   const context = {
     authority: options.authority,
     ledger: options.ledger,
+    nodeExists: options.nodeExists,
     nodeCertValidityDays: options.nodeCertValidityDays ?? 365,
   };
   const caDer = new X509Certificate(options.authority.certPem).raw;

@@ -11,6 +11,7 @@ export type RefusalReason =
   | 'NO_CREDENTIALS'
   | 'CERTIFICATE_NOT_TRUSTED'
   | 'CERTIFICATE_FOR_ANOTHER_NODE'
+  | 'NODE_CHECK_FAILED'
   | 'BODY_TOO_LARGE'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
@@ -24,7 +25,10 @@ const TOKEN_STATUS: Record<JoinTokenErrorCode, number> = {
   BAD_SIGNATURE: 401,
   EXPIRED: 401,
   WRONG_NODE: 403,
-  REUSED_FOR_ANOTHER_NODE: 403,
+  LEGACY_TOKEN: 401,
+  UNKNOWN_TOKEN: 401,
+  TOKEN_ALREADY_USED: 403,
+  NODE_EXISTS: 409,
 };
 
 const CSR_STATUS: Record<CsrRejectedErrorCode, number> = {

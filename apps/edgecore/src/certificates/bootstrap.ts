@@ -40,7 +40,7 @@ export async function bootstrapNodeCertificate(options: BootstrapNodeCertificate
           : 'there is no node certificate yet';
     throw new NodeIdentityError(
       'NOT_BOOTSTRAPPED',
-      `cannot join: ${why} in ${options.dir} and no join token was given; get one with \`kedgeadm token\` and pass it once`,
+      `cannot join: ${why} in ${options.dir} and no join token was given; get one with \`kedgeadm token create --node ${options.nodeName}\` and pass it once (--token-file)`,
     );
   }
   const identity = await joinWithToken(options, token);
