@@ -1,4 +1,4 @@
-import { readFile, readdir, rm, stat, mkdtemp } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,5 +215,28 @@ describe('bootstrap against impostors', () => {
     expect(unreachable.message).toContain('ECONNREFUSED');
     const plain = await failureOf(bootstrapNodeCertificate({ serverUrl: 'http://127.0.0.1:10002', token, nodeName: 'edge-1', dir }));
     expect(plain).toMatchObject({ code: 'INVALID_SERVER_URL' });
+  });
+});
+
+describe('bootstrap - an interrupted join', () => {
+  test('bootstrap - a join whose answer was lost is repeated with the same key, and the cloud accepts it as a retry', async () => {
+    const token = await cloud.token('edge-retry');
+    // the first attempt got its certificate issued, but the edge never stored it (the answer was lost)
+    const lost = await bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-retry', dir });
+    await rm(join(dir, 'node.crt'));
+    await writeFile(join(dir, 'join-pending.key'), lost.keyPem, { mode: 0o600 });
+    const again = await bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-retry', dir });
+    expect(again.keyPem).toBe(lost.keyPem);
+    expect(cloud.events.filter((event) => event.type === 'issued' && event.nodeName === 'edge-retry')).toHaveLength(2);
+    expect((await readdir(dir)).sort()).toEqual(['ca.crt', 'node.crt', 'node.key']);
+    // a fresh key (another machine with the copied token) is refused
+    const elsewhere = await mkdtemp(join(tmpdir(), 'kedge-edge-thief-'));
+    try {
+      const error = await failureOf(bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-retry', dir: elsewhere }));
+      expect(error).toMatchObject({ status: 403, serverCode: 'TOKEN_ALREADY_USED' });
+      expect(await readdir(elsewhere)).toEqual([]);
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
   });
 });
