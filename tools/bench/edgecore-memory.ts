@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadOrCreateAuthority } from '@kedge/pki';
 import { waitFor } from '@kedge/testkit';
-import { issueToken } from '../e2e/cluster';
+import { issueToken, writeTokenFile } from '../e2e/cluster';
 import { KedgeProcess, startApp, writeYaml } from '../e2e/harness';
 import { buildEdgecoreTarball } from '../package/edgecore-tarball';
 import {
@@ -153,9 +153,9 @@ async function main(): Promise<void> {
   // --- (b) edgecore from source under tsx, (c) edgecore from the tarball, each with its own token
   const isConnected = (l: { msg: string }): boolean => l.msg === 'connected to cloudcore';
   const tsxConfig = edgeConfig(join(workDir, 'edge-tsx'), 'bench-mem-tsx', cloud);
-  subjects.push({ key: 'tsx', label: '(b) edgecore from source under tsx', process: startApp('edgecore', ['--config', tsxConfig, '--token', await issueToken(cloud)]), connected: isConnected });
+  subjects.push({ key: 'tsx', label: '(b) edgecore from source under tsx', process: startApp('edgecore', ['--config', tsxConfig, '--token-file', writeTokenFile(join(workDir, 'edge-tsx'), await issueToken(cloud, ['--node', 'bench-mem-tsx']))]), connected: isConnected });
   const bundleConfig = edgeConfig(join(workDir, 'edge-bundle'), 'bench-mem-bundle', cloud);
-  const bundleChild = spawn(join(unpacked, 'bin', 'edgecore'), ['--config', bundleConfig, '--token', await issueToken(cloud)], {
+  const bundleChild = spawn(join(unpacked, 'bin', 'edgecore'), ['--config', bundleConfig, '--token-file', writeTokenFile(join(workDir, 'edge-bundle'), await issueToken(cloud, ['--node', 'bench-mem-bundle']))], {
     cwd: unpacked,
     // the launcher execs $NODE, so the child's pid is node's
     env: { ...process.env, NODE: process.execPath },

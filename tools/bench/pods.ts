@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { connectCri, type ContainerConfig, type CriClient, type PodSandboxConfig } from '@kedge/cri';
 import { BUSYBOX_IMAGE, importKedgeImages, isContainerdAvailable, type PrivateContainerd, removeAllPodSandboxes, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
-import { issueToken } from '../e2e/cluster';
+import { issueToken, writeTokenFile } from '../e2e/cluster';
 import { startApp, writeYaml, type KedgeProcess } from '../e2e/harness';
 import {
   benchTempDir,
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
     edged: { enable: true, containerRuntimeEndpoint: `unix://${containerd.socketPath}` },
     log: { level: 'info' },
   });
-  edge = startApp('edgecore', ['--config', edgeConfig, '--token', await issueToken(cloud)]);
+  edge = startApp('edgecore', ['--config', edgeConfig, '--token-file', writeTokenFile(edgeDir, await issueToken(cloud, ['--node', NODE]))]);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(cloud.kubeconfig);
   const core = kubeConfig.makeApiClient(CoreV1Api);

@@ -67,8 +67,8 @@ async function main(): Promise<void> {
   const cloud: CloudCoreHandle = await startCloudCore({ dataDir: join(stateDir, 'cloud'), ports, quic: protocol === 'quic' });
   running.cloud = cloud;
   keepLog(cloud, join(stateDir, 'cloudcore.log'));
-  step('issuing a join token with kedgeadm token --ttl 1h');
-  const token = await issueToken(cloud, ['--ttl', '1h', '--node', nodeName]);
+  step(`creating a join token with kedgeadm token create --node ${nodeName} (valid 1h, this node only)`);
+  const token = await issueToken(cloud, ['--node', nodeName]);
   step(`starting edgecore as node "${nodeName}" over ${protocol}`);
   const edge: EdgeCoreHandle = startEdgeCore(cloud, {
     nodeName,

@@ -24,11 +24,16 @@ describe('cli - help', () => {
     expect(stdout).toContain('--config');
   });
 
-  it('kedgeadm token --help explains the flags', async () => {
-    const { code, stdout } = await runKedgeadm(['token', '--help']);
+  it('kedgeadm token --help lists create, list and delete; token create --help explains the flags', async () => {
+    const token = await runKedgeadm(['token', '--help']);
+    expect(token.code).toBe(0);
+    expect(token.stdout).toMatch(/create.*\n(.|\n)*list(.|\n)*delete/);
+    const { code, stdout } = await runKedgeadm(['token', 'create', '--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/--ttl/);
-    expect(stdout).toMatch(/--node/);
+    expect(stdout).toMatch(/--node /);
+    expect(stdout).toMatch(/--node-pattern/);
+    expect(stdout).toMatch(/--count/);
   });
 });
 
@@ -69,13 +74,16 @@ describe('cli - bad input', () => {
     expect(stdout).toContain('kedgeadm token');
   });
 
-  it('kedgeadm token refuses a bad --ttl and a data dir without a CA', async () => {
+  it('kedgeadm token refuses a bad --ttl, a data dir without a CA and a token bound to nothing', async () => {
     const ttl = await runKedgeadm(['token', '--ttl', 'forever', '--data-dir', tempDir('cli')]);
     expect(ttl.code).toBe(2);
     expect(ttl.stderr).toContain('--ttl');
-    const noCa = await runKedgeadm(['token', '--data-dir', tempDir('cli')]);
+    const noCa = await runKedgeadm(['token', 'create', '--node', 'gw-1', '--data-dir', tempDir('cli')]);
     expect(noCa.code).toBe(2);
     expect(noCa.stderr).toMatch(/start cloudcore/);
+    const unbound = await runKedgeadm(['token', '--data-dir', tempDir('cli')]);
+    expect(unbound.code).toBe(2);
+    expect(unbound.stderr).toMatch(/must be bound: --node <name>/);
   });
 
   it('the default configs print as YAML', async () => {

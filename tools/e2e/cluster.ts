@@ -1,5 +1,6 @@
 // A small shared harness for hub tests: one cloudcore and any number of edgecores, in temp dirs,
 // on free loopback ports, joined with real tokens.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runKedgeadm, startApp, tempDir, writeYaml, type KedgeProcess, type LogLine } from './harness';
 
@@ -45,8 +46,9 @@ export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<
   return { process, dataDir, configFile, ports, kubeconfig: settings.kubeconfig ?? String(ready.kubeconfig) };
 }
 
-export async function issueToken(cloud: { dataDir: string }, extra: string[] = []): Promise<string> {
-  const result = await runKedgeadm(['token', '--data-dir', cloud.dataDir, ...extra]);
+/** `kedgeadm token create`: `extra` must bind it (`--node <name>`, or `--node-pattern <p> --count <n>`) */
+export async function issueToken(cloud: { dataDir: string }, extra: string[]): Promise<string> {
+  const result = await runKedgeadm(['token', 'create', '--data-dir', cloud.dataDir, ...extra]);
   if (result.code !== 0) throw new Error(`kedgeadm token failed (${result.code}): ${result.stderr}`);
   return result.stdout.trim();
 }
@@ -60,7 +62,10 @@ export interface EdgeCoreHandle {
 
 export interface EdgeCoreSettings {
   nodeName: string;
+  /** joins with this token, written to a 0600 file for --token-file (never on the command line) */
   token?: string;
+  /** or joins with this token piped to `--token -` */
+  tokenOnStdin?: string;
   protocol?: 'websocket' | 'quic';
   maxReconnectDelayMs?: number;
   heartbeatSeconds?: number;
@@ -116,8 +121,17 @@ export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings
     log: { level: 'debug' },
   });
   const args = ['--config', configFile];
-  if (settings.token) args.push('--token', settings.token);
-  return { process: startApp('edgecore', args), nodeName: settings.nodeName, dataDir, configFile };
+  if (settings.token) args.push('--token-file', writeTokenFile(dataDir, settings.token));
+  if (settings.tokenOnStdin) args.push('--token', '-');
+  const process = startApp('edgecore', args, {}, settings.tokenOnStdin === undefined ? undefined : `${settings.tokenOnStdin}\n`);
+  return { process, nodeName: settings.nodeName, dataDir, configFile };
+}
+
+/** the token in a file only its owner can read, as an operator would hand it to edgecore */
+export function writeTokenFile(dir: string, token: string): string {
+  const file = join(dir, 'join.token');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return file;
 }
 
 export const isNodeConnected = (nodeName: string) => (l: LogLine) => l.msg === 'node connected' && l.nodeName === nodeName;

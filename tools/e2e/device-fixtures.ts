@@ -54,7 +54,7 @@ export interface DeviceNode {
 /** A cloudcore and an edgecore joined to it with a token, once the node is connected and edgecore is ready. */
 export async function startDeviceNode(nodeName: string, settings: Omit<EdgeCoreSettings, 'nodeName' | 'token'> = {}): Promise<DeviceNode> {
   const cloud = await startCloudCore();
-  const edge = startEdgeCore(cloud, { ...settings, nodeName, token: await issueToken(cloud) });
+  const edge = startEdgeCore(cloud, { ...settings, nodeName, token: await issueToken(cloud, ['--node', nodeName]) });
   await cloud.process.waitForLog(isNodeConnected(nodeName), `${nodeName} session`);
   const ready = await edge.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
   return { cloud, edge, mqttPort: (ready.ports as { mqtt?: number } | undefined)?.mqtt };

@@ -54,8 +54,8 @@ describe('edge sync - end to end', () => {
   it('an edge registers its node, receives only its own workloads and serves them offline through MetaServer', async () => {
     const cloud = await startCloudCore();
     const admin = { kubeconfig: cloud.kubeconfig };
-    const edge = startEdgeCore(cloud, { nodeName: 'gw-a', token: await issueToken(cloud) });
-    const other = startEdgeCore(cloud, { nodeName: 'gw-b', token: await issueToken(cloud) });
+    const edge = startEdgeCore(cloud, { nodeName: 'gw-a', token: await issueToken(cloud, ['--node', 'gw-a']) });
+    const other = startEdgeCore(cloud, { nodeName: 'gw-b', token: await issueToken(cloud, ['--node', 'gw-b']) });
     await cloud.process.waitForLog(isNodeConnected('gw-a'), 'gw-a session');
     await waitFor(async () => (await kubectl(admin, ['get', 'node', 'gw-a', 'gw-b'])).code === 0, 'both nodes registered');
     expect(await kubectlOk(admin, ['get', 'node', 'gw-a', '-o', 'jsonpath={.metadata.labels}'])).toContain('node-role.kubernetes.io/edge');
@@ -89,7 +89,7 @@ describe('edge sync - end to end', () => {
     const admin = { kubeconfig: cloud.kubeconfig };
     const proxy = await CuttableProxy.start(cloud.ports.websocket);
     proxies.push(proxy);
-    const edge = startEdgeCore(cloud, { nodeName: 'gw-c', token: await issueToken(cloud), hubPort: proxy.port, maxReconnectDelayMs: 1_000 });
+    const edge = startEdgeCore(cloud, { nodeName: 'gw-c', token: await issueToken(cloud, ['--node', 'gw-c']), hubPort: proxy.port, maxReconnectDelayMs: 1_000 });
     await cloud.process.waitForLog(isNodeConnected('gw-c'), 'gw-c session');
     await kubectlOk(admin, ['create', 'namespace', 'site']);
     await kubectlOk(admin, ['apply', '-f', '-'], [0, 1, 2].map((i) => workload('gw-c', 'site', i)).join('---\n'));

@@ -100,14 +100,15 @@ export class KedgeProcess {
 
 const started = new Set<KedgeProcess>();
 
-/** Run a workspace app's entry file with tsx. */
-export function startApp(app: 'cloudcore' | 'edgecore' | 'kedgeadm', args: string[], env: NodeJS.ProcessEnv = {}): KedgeProcess {
+/** Run a workspace app's entry file with tsx; `stdin`, when given, is written to its stdin, which is then closed. */
+export function startApp(app: 'cloudcore' | 'edgecore' | 'kedgeadm', args: string[], env: NodeJS.ProcessEnv = {}, stdin?: string): KedgeProcess {
   const entry = join(repoRoot, 'apps', app, 'src', 'main.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (stdin !== undefined) child.stdin?.end(stdin);
   const proc = new KedgeProcess(app, child);
   started.add(proc);
   return proc;
@@ -119,16 +120,17 @@ export async function stopAll(): Promise<void> {
   started.clear();
 }
 
-/** Run kedgeadm to completion; resolves with its exit code and output. */
-export async function runKedgeadm(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Run kedgeadm to completion; resolves with its exit code and output. `stdin`, when given, is piped in. */
+export async function runKedgeadm(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps', 'kedgeadm', 'src', 'main.ts'), ...args], {
     cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (stdin !== undefined) child.stdin?.end(stdin);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   return { code, stdout, stderr };
 }

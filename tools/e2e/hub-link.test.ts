@@ -14,7 +14,7 @@ async function connectedNodes(metricsPort: number): Promise<number | undefined> 
 describe.each(['websocket', 'quic'] as const)('hub link over %s', (protocol) => {
   it('an edge joins with a token, connects and keeps its session alive with keepalives', async () => {
     const cloud = await startCloudCore({ quic: protocol === 'quic' });
-    const token = await issueToken(cloud);
+    const token = await issueToken(cloud, ['--node', `gw-${protocol}`]);
     const edge = startEdgeCore(cloud, { nodeName: `gw-${protocol}`, token, protocol });
     const connected = await cloud.process.waitForLog(isNodeConnected(edge.nodeName), 'edge session');
     expect(connected.transport).toBe(protocol);
@@ -35,7 +35,7 @@ describe('hub link - resilience', () => {
   it('after kill -9 of cloudcore and a restart, the edge reconnects by itself within its backoff bound', async () => {
     const maxReconnectDelayMs = 1_000;
     const cloud = await startCloudCore();
-    const token = await issueToken(cloud);
+    const token = await issueToken(cloud, ['--node', 'gw-restart']);
     const edge = startEdgeCore(cloud, { nodeName: 'gw-restart', token, maxReconnectDelayMs });
     await cloud.process.waitForLog(isNodeConnected('gw-restart'), 'first session');
 
@@ -55,7 +55,7 @@ describe('hub link - resilience', () => {
 
   it('a second connection from the same node replaces the first session', async () => {
     const cloud = await startCloudCore();
-    const token = await issueToken(cloud);
+    const token = await issueToken(cloud, ['--node', 'gw-twice']);
     const first = startEdgeCore(cloud, { nodeName: 'gw-twice', token });
     await cloud.process.waitForLog(isNodeConnected('gw-twice'), 'first session');
     // a second edgecore with the same identity (same data dir, so the same certificate) while the first runs
@@ -70,7 +70,7 @@ describe('hub link - resilience', () => {
 
   it('cloudcore drops a session that stays silent past the keepalive timeout', async () => {
     const cloud = await startCloudCore({ keepaliveTimeoutSeconds: 2 });
-    const token = await issueToken(cloud);
+    const token = await issueToken(cloud, ['--node', 'gw-silent']);
     // heartbeat and lease renewal far above the timeout: after its first reports the edge goes silent
     const edge = startEdgeCore(cloud, { nodeName: 'gw-silent', token, heartbeatSeconds: 300, leaseRenewSeconds: 300 });
     await cloud.process.waitForLog(isNodeConnected('gw-silent'), 'session');

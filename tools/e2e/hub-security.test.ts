@@ -23,7 +23,7 @@ function edgeTls(dataDir: string): { cert: string; key: string; ca: string } {
 
 /** Join a node through a real edgecore, then stop it, leaving its certificate for a hand-made client. */
 async function joinedCertificate(cloud: CloudCoreHandle, nodeName: string) {
-  const edge = startEdgeCore(cloud, { nodeName, token: await issueToken(cloud) });
+  const edge = startEdgeCore(cloud, { nodeName, token: await issueToken(cloud, ['--node', nodeName]) });
   await cloud.process.waitForLog(isNodeConnected(nodeName), `${nodeName} session`);
   await edge.process.stop('SIGKILL');
   return edgeTls(edge.dataDir);
@@ -32,7 +32,7 @@ async function joinedCertificate(cloud: CloudCoreHandle, nodeName: string) {
 describe('hub security - tokens', () => {
   it('an expired token is refused and edgecore says to issue a new one', async () => {
     const cloud = await startCloudCore();
-    const token = await issueToken(cloud, ['--ttl', '1s']);
+    const token = await issueToken(cloud, ['--node', 'gw-expired', '--ttl', '1s']);
     await new Promise((r) => setTimeout(r, 2_100));
     const edge = startEdgeCore(cloud, { nodeName: 'gw-expired', token });
     expect(await edge.process.waitForExit()).not.toBe(0);
@@ -43,7 +43,7 @@ describe('hub security - tokens', () => {
 
   it('a forged token (claims changed, signature kept) is refused', async () => {
     const cloud = await startCloudCore();
-    const [hash, claims, mac] = (await issueToken(cloud)).split('.') as [string, string, string];
+    const [hash, claims, mac] = (await issueToken(cloud, ['--node', 'gw-forged'])).split('.') as [string, string, string];
     const decoded = JSON.parse(Buffer.from(claims, 'base64url').toString()) as Record<string, unknown>;
     decoded.exp = Number(decoded.exp) + 3600 * 24 * 365;
     const forged = `${hash}.${Buffer.from(JSON.stringify(decoded)).toString('base64url')}.${mac}`;
@@ -56,7 +56,7 @@ describe('hub security - tokens', () => {
   it('a token from another cloudcore (wrong CA) makes the edge refuse to join', async () => {
     const cloud = await startCloudCore();
     const other = await startCloudCore();
-    const edge = startEdgeCore(cloud, { nodeName: 'gw-wrong-ca', token: await issueToken(other) });
+    const edge = startEdgeCore(cloud, { nodeName: 'gw-wrong-ca', token: await issueToken(other, ['--node', 'gw-wrong-ca']) });
     expect(await edge.process.waitForExit()).not.toBe(0);
     const failure = await edge.process.waitForLog((l) => l.msg === 'edgecore could not start', 'start failure');
     expect(failure.code).toBe('CA_HASH_MISMATCH');
@@ -140,7 +140,7 @@ describe('hub security - garbage', () => {
   it('10,000 random and mutated frames are all refused and counted, and a good edge is not disturbed', async () => {
     const cloud = await startCloudCore();
     const fuzzTls = await joinedCertificate(cloud, 'fuzzer');
-    const good = startEdgeCore(cloud, { nodeName: 'gw-good', token: await issueToken(cloud) });
+    const good = startEdgeCore(cloud, { nodeName: 'gw-good', token: await issueToken(cloud, ['--node', 'gw-good']) });
     await cloud.process.waitForLog(isNodeConnected('gw-good'), 'good edge');
     const keepalivesBefore = metricValue(await fetchMetrics(cloud.ports.metrics), 'kedge_cloudhub_messages_total', { direction: 'up', operation: 'keepalive' }) ?? 0;
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { runKedgeadm, startApp, stopAll, tempDir } from './harness';
-import { isNodeConnected, issueToken, startCloudCore } from './cluster';
+import { isNodeConnected, issueToken, startCloudCore, writeTokenFile } from './cluster';
 
 afterEach(stopAll);
 
@@ -19,7 +19,7 @@ describe('kedgeadm join / diagnose / reset', () => {
     const dataDir = join(tempDir('adm-data'), 'edgecore');
     const joined = await runKedgeadm([
       'join', '--cloud', '127.0.0.1', '--ws-port', String(cloud.ports.websocket), '--https-port', String(cloud.ports.https),
-      '--node-name', 'gw-adm', '--token', token, '--labels', 'site=lab,zone=a', '--prefix', prefix, '--data-dir', dataDir,
+      '--node-name', 'gw-adm', '--token-file', writeTokenFile(tempDir('adm-token'), token), '--labels', 'site=lab,zone=a', '--prefix', prefix, '--data-dir', dataDir,
       '--runtime-endpoint', `unix://${join(prefix, 'no-containerd.sock')}`,
     ]);
     expect(joined.stderr).toBe('');
@@ -75,16 +75,16 @@ describe('kedgeadm join / diagnose / reset', () => {
 
     const cloud = await startCloudCore();
     const other = await startCloudCore();
-    const foreign = await issueToken(other);
+    const foreign = await issueToken(other, ['--node', 'gw-x']);
     const prefix = tempDir('adm-foreign');
     const refused = await runKedgeadm(['join', '--cloud', '127.0.0.1', '--https-port', String(cloud.ports.https), '--node-name', 'gw-x', '--token', foreign, '--prefix', prefix, '--data-dir', join(prefix, 'data')]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('refusing to join');
     expect(existsSync(join(prefix, '.kedgeadm-written.json'))).toBe(false);
 
-    const shortLived = await issueToken(cloud, ['--ttl', '1s']);
+    const shortLived = await issueToken(cloud, ['--node', 'gw-y', '--ttl', '1s']);
     await new Promise((resolve) => setTimeout(resolve, 2_100));
-    const expired = await runKedgeadm(['join', '--cloud', '127.0.0.1', '--https-port', String(cloud.ports.https), '--node-name', 'gw-y', '--token', shortLived, '--prefix', prefix, '--data-dir', join(prefix, 'data')]);
+    const expired = await runKedgeadm(['join', '--cloud', '127.0.0.1', '--https-port', String(cloud.ports.https), '--node-name', 'gw-y', '--token', '-', '--prefix', prefix, '--data-dir', join(prefix, 'data')], `${shortLived}\n`);
     expect(expired.code).toBe(1);
     expect(expired.stderr).toMatch(/answered 401: EXPIRED: .*kedgeadm token/);
   });
@@ -95,7 +95,7 @@ describe('kedgeadm join / diagnose / reset', () => {
     expect(init.code).toBe(0);
     expect(init.stdout).toContain(`cloudcore --config ${join(dataDir, 'cloudcore.yaml')}`);
     expect(existsSync(join(dataDir, 'pki', 'ca.crt'))).toBe(true);
-    const token = await runKedgeadm(['token', '--data-dir', dataDir]);
+    const token = await runKedgeadm(['token', 'create', '--node', 'gw-1', '--data-dir', dataDir]);
     expect(token.code).toBe(0);
     const reset = await runKedgeadm(['reset', '--prefix', dataDir]);
     expect(reset.code).toBe(0);

@@ -24,7 +24,7 @@ const healthOf = async (port: number): Promise<{ code: number; body: Health }> =
 describe('daemon modules', () => {
   it('/healthz lists every module running; SIGTERM stops them in reverse start order', async () => {
     const cloud = await startCloudCore();
-    const edge = startEdgeCore(cloud, { nodeName: 'gw-modules', token: await issueToken(cloud) });
+    const edge = startEdgeCore(cloud, { nodeName: 'gw-modules', token: await issueToken(cloud, ['--node', 'gw-modules']) });
     const ready = await edge.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
     await cloud.process.waitForLog(isNodeConnected('gw-modules'), 'node connected');
 

@@ -47,18 +47,17 @@ describe('cloudcore PKI in a Kubernetes Secret', () => {
     expect(Object.keys(stored).sort()).toEqual(['ca.crt', 'ca.key', 'server.crt', 'server.key']);
     expect(existsSync(join(dataDir, 'pki'))).toBe(false);
 
-    const issued = await runKedgeadm(['token', '--kubeconfig', cluster.kubeconfig, '--ttl', '1h']);
-    expect(issued.stderr).toBe('');
-    expect(issued.code).toBe(0);
+    const issued = await runKedgeadm(['token', 'create', '--kubeconfig', cluster.kubeconfig, '--node', 'gw-secret']);
+    expect(issued.code, issued.stderr).toBe(0);
+    expect(issued.stderr).toMatch(/^join token \S+ for node "gw-secret", expires /);
     const token = issued.stdout.trim();
     const edge = startEdgeCore(cloud, { nodeName: 'gw-secret', token });
     await cloud.process.waitForLog(isNodeConnected('gw-secret'), 'the edge joined with the token from the Secret');
     const afterJoin = await secretData(cluster);
-    expect(Object.keys(afterJoin).sort()).toEqual(['ca.crt', 'ca.key', 'server.crt', 'server.key', 'token-uses.json']);
-    expect(JSON.parse(afterJoin['token-uses.json']!)).toMatchObject({ version: 1, uses: expect.any(Object) });
-    expect(Object.values((JSON.parse(afterJoin['token-uses.json']!) as { uses: Record<string, { nodeName: string }> }).uses)).toEqual([
-      expect.objectContaining({ nodeName: 'gw-secret' }),
-    ]);
+    expect(Object.keys(afterJoin).sort()).toEqual(['ca.crt', 'ca.key', 'join-tokens.json', 'server.crt', 'server.key']);
+    const ledger = JSON.parse(afterJoin['join-tokens.json']!) as { version: number; tokens: Record<string, { uses: { nodeName: string }[] }> };
+    expect(ledger.version).toBe(2);
+    expect(Object.values(ledger.tokens).flatMap((record) => record.uses.map((use) => use.nodeName))).toEqual(['gw-secret']);
 
     // the pod dies hard and comes back with an empty disk, on the same ports the edge dials
     await cloud.process.stop('SIGKILL');
@@ -80,7 +79,7 @@ describe('cloudcore PKI in a Kubernetes Secret', () => {
       '--token', token, '--prefix', prefix, '--data-dir', join(prefix, 'data'),
     ]);
     expect(reused.code).toBe(1);
-    expect(reused.stderr).toMatch(/REUSED_FOR_ANOTHER_NODE.*"gw-secret"/);
+    expect(reused.stderr).toMatch(/WRONG_NODE.*"gw-secret"/);
   });
 
   it('kedgeadm token --kubeconfig says what to do while the Secret does not exist yet', async () => {
@@ -90,7 +89,7 @@ describe('cloudcore PKI in a Kubernetes Secret', () => {
       logger: createLogger({ name: 'cluster', level: 'warn' }),
     });
     cleanup.add(() => api.close());
-    const result = await runKedgeadm(['token', '--kubeconfig', api.adminKubeconfigPath, '--secret-namespace', 'edge-system']);
+    const result = await runKedgeadm(['token', 'create', '--node', 'gw-1', '--kubeconfig', api.adminKubeconfigPath, '--secret-namespace', 'edge-system']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('no CA in secret edge-system/cloudcore-pki');
     expect(result.stderr).toContain('start cloudcore once');

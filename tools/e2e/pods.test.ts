@@ -39,7 +39,7 @@ needs.describe('pods - cloudcore, edgecore and containerd processes', () => {
     await mkdir(edgeDir);
     edge = startEdgeCore(cloud, {
       nodeName: NODE,
-      token: await issueToken(cloud),
+      token: await issueToken(cloud, ['--node', NODE]),
       dataDir: edgeDir,
       // the web pod's TERM marker is a hostPath: allowed below this dir only
       edged: { containerRuntimeEndpoint: `unix://${containerd.socketPath}`, restartBackoffBaseMs: 200, podSecurity: { allowedHostPaths: [markerDir] } },

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE, importKedgeImages, PRIVATE_CONTAINERD_NEEDS, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
 import { requires } from '@kedge/testkit';
-import { isNodeConnected, issueToken, startCloudCore, type CloudCoreHandle } from './cluster';
+import { isNodeConnected, issueToken, startCloudCore, writeTokenFile, type CloudCoreHandle } from './cluster';
 import { fetchMetrics, kubectl, kubectlOk, metricSum, startApp, waitFor, writeYaml, type KedgeProcess } from './harness';
 
 const needs = await requires(...PRIVATE_CONTAINERD_NEEDS, 'kubectl');
@@ -26,7 +26,7 @@ needs.describe('streams - cloudcore and edgecore processes', () => {
     containerd = await startPrivateContainerd(join(dir, 'ctd'));
     await importKedgeImages(containerd.socketPath, containerd.paths.imageCacheDir);
     cloud = await startCloudCore();
-    const token = await issueToken(cloud);
+    const token = await issueToken(cloud, ['--node', NODE]);
     const edgeDir = join(dir, 'edge');
     await mkdir(edgeDir, { recursive: true });
     const configFile = writeYaml(join(edgeDir, 'edgecore.yaml'), {
@@ -45,7 +45,7 @@ needs.describe('streams - cloudcore and edgecore processes', () => {
       edged: { enable: true, containerRuntimeEndpoint: `unix://${containerd.socketPath}`, podsDir: join(edgeDir, 'pods') },
       log: { level: 'debug' },
     });
-    edge = startApp('edgecore', ['--config', configFile, '--token', token]);
+    edge = startApp('edgecore', ['--config', configFile, '--token-file', writeTokenFile(edgeDir, token)]);
     await cloud.process.waitForLog(isNodeConnected(NODE), 'the edge to connect');
   });
   afterAll(async () => {

@@ -54,8 +54,8 @@ describe('workloads - end to end', () => {
   it('a Deployment with a nodeSelector lands on the matching edge, and a DaemonSet on both edges', async () => {
     const cloud = await startCloudCore();
     const admin = { kubeconfig: cloud.kubeconfig };
-    const plant = startEdgeCore(cloud, { nodeName: 'gw-plant', token: await issueToken(cloud) });
-    const office = startEdgeCore(cloud, { nodeName: 'gw-office', token: await issueToken(cloud) });
+    const plant = startEdgeCore(cloud, { nodeName: 'gw-plant', token: await issueToken(cloud, ['--node', 'gw-plant']) });
+    const office = startEdgeCore(cloud, { nodeName: 'gw-office', token: await issueToken(cloud, ['--node', 'gw-office']) });
     await cloud.process.waitForLog((l) => l.msg === 'workload controllers and scheduler running', 'controllers running');
     await cloud.process.waitForLog(isNodeConnected('gw-plant'), 'gw-plant session');
     await cloud.process.waitForLog(isNodeConnected('gw-office'), 'gw-office session');

@@ -49,7 +49,7 @@ Self-contained edge node agent. Needs Node.js >= 20 on the gateway (\`node\` on 
     sudo tar -xzf kedge-edgecore-${version}-${platform}.tar.gz -C /opt/kedge/edgecore --strip-components=1
     /opt/kedge/edgecore/bin/edgecore --print-default-config > /etc/kedge/edgecore.yaml   # then edit nodeName, cloud address
     sudo cp /opt/kedge/edgecore/systemd/edgecore.service /etc/systemd/system/
-    sudo systemctl enable --now edgecore     # first start: set KEDGE_JOIN_TOKEN or pass --token
+    sudo systemctl enable --now edgecore     # first start: set edgeHub.tokenFile (a root-only file with the token from kedgeadm token create)
 
 Or let \`kedgeadm join ... --edgecore-command /opt/kedge/edgecore/bin/edgecore\` write config, certificates and unit.
 

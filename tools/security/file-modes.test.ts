@@ -40,7 +40,7 @@ describe('threat - files on disk', () => {
     const api = join(dataDir, 'apiserver');
     const directories = [dataDir, join(dataDir, 'pki'), api, join(api, 'pki')];
     const files = withSqliteCompanions([
-      join(dataDir, 'pki', 'ca.key'), join(dataDir, 'pki', 'server.key'), join(dataDir, 'pki', 'token-uses.json'),
+      join(dataDir, 'pki', 'ca.key'), join(dataDir, 'pki', 'server.key'), join(dataDir, 'pki', 'join-tokens.json'),
       join(api, 'apiserver.db'), join(api, 'admin-token'), join(api, 'service-account.key'), join(api, 'admin.kubeconfig'),
       join(api, 'pki', 'ca.key'), join(api, 'pki', 'server.key'),
     ]);

@@ -26,7 +26,7 @@ function edgeTls(dataDir: string): { cert: string; key: string; ca: string } {
 const isNodeDisconnected = (nodeName: string) => (l: { msg: string; nodeName?: unknown }) => l.msg === 'node disconnected' && l.nodeName === nodeName;
 
 async function joinedEdge(cloud: CloudCoreHandle, nodeName: string) {
-  const edge = startEdgeCore(cloud, { nodeName, token: await issueToken(cloud) });
+  const edge = startEdgeCore(cloud, { nodeName, token: await issueToken(cloud, ['--node', nodeName]) });
   await cloud.process.waitForLog(isNodeConnected(nodeName), `${nodeName} session`);
   return edge;
 }

@@ -3,7 +3,7 @@
 // CloudHub's listeners and the metrics/health endpoint. The ModuleRunner starts them in dependency
 // order and stops them in reverse.
 import { join } from 'node:path';
-import { CA_KEY_FILE, SERVER_KEY_FILE, TOKEN_USES_FILE, loadOrCreateAuthority, loadOrCreateServerCertificate, TokenUseLedger } from '@kedge/pki';
+import { CA_KEY_FILE, JOIN_TOKENS_FILE, JoinTokenLedger, loadOrCreateAuthority, loadOrCreateServerCertificate, SERVER_KEY_FILE } from '@kedge/pki';
 import { securePrivatePaths } from '@kedge/sqlite';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
 import { CloudStream, CloudStreamMetrics } from '@kedge/cloudstream';
@@ -17,7 +17,7 @@ import { startWorkloadControllers } from '@kedge/controllers';
 import type { CloudCoreConfig } from '@kedge/cloudcore-config';
 import { defineModule, metricsModule, ModuleRunner, type DefinedModule, type Module, type ModulesHealth } from '@kedge/modules';
 import { Counter, type Registry } from 'prom-client';
-import { startCertificateServer } from './certificates';
+import { nodeExistsCheck, startCertificateServer } from './certificates';
 import { connectKubeApi, kubeApiSource, type KubeApiConnection } from './kube-api';
 import { choosePkiStore } from './pki-store';
 import { startCertificateRevocation, type CertificateRevocation } from './revocation';
@@ -208,7 +208,7 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
     logger.info({ kubeApi: source, enable: config.controllers.enable }, 'workload controllers and scheduler not started (the cluster runs its own)');
   }
 
-  const certificateServer = hubConfig.https.enable ? certificateServerModule(config, pki, revocations, logger, registry) : undefined;
+  const certificateServer = hubConfig.https.enable ? certificateServerModule(config, { pki, kubeApi, hub, revocations }, logger, registry) : undefined;
 
   const listeners = defineModule({
     name: 'cloudhub',
@@ -274,7 +274,7 @@ function pkiModule(config: CloudCoreConfig, kubeApi: DefinedModule<KubeApiConnec
         // the CA key mints node identities and join tokens: owner only, also over an older version's 0755/0644
         const pkiDir = choice.store.location;
         securePrivatePaths(
-          { directories: [config.dataDir, pkiDir], files: [CA_KEY_FILE, SERVER_KEY_FILE, TOKEN_USES_FILE].map((name) => join(pkiDir, name)) },
+          { directories: [config.dataDir, pkiDir], files: [CA_KEY_FILE, SERVER_KEY_FILE, JOIN_TOKENS_FILE].map((name) => join(pkiDir, name)) },
           (fields, message) => logger.warn(fields, message),
         );
       }
@@ -289,8 +289,12 @@ function pkiModule(config: CloudCoreConfig, kubeApi: DefinedModule<KubeApiConnec
 /** HTTPS on 10002: node certificates against join tokens, counted and logged per result. */
 function certificateServerModule(
   config: CloudCoreConfig,
-  pki: ReturnType<typeof pkiModule>,
-  revocations: DefinedModule<CertificateRevocation>,
+  {
+    pki,
+    kubeApi,
+    hub,
+    revocations,
+  }: { pki: ReturnType<typeof pkiModule>; kubeApi: DefinedModule<KubeApiConnection>; hub: CloudHub; revocations: DefinedModule<CertificateRevocation> },
   logger: Logger,
   registry: Registry,
 ) {
@@ -304,14 +308,15 @@ function certificateServerModule(
   const logThrottle = new LogThrottle();
   return defineModule({
     name: 'certificate-server',
-    dependsOn: ['pki', 'revocation'],
+    dependsOn: ['pki', 'kube-api', 'revocation'],
     start: () =>
       startCertificateServer({
         host: hubConfig.https.address,
         port: hubConfig.https.port,
         authority: pki.running.authority,
         serverCert: pki.running.serverCert,
-        ledger: new TokenUseLedger(pki.running.store),
+        ledger: new JoinTokenLedger(pki.running.store),
+        nodeExists: nodeExistsCheck({ kubeConfig: kubeApi.running.kubeConfig, hasSession: (nodeName) => hub.isConnected(nodeName) }),
         nodeCertValidityDays: hubConfig.nodeCertificateValidityDays,
         revocations: () => revocations.running.fresh(),
         handshakeTimeoutMs: hubConfig.handshakeTimeoutSeconds * 1000,

@@ -32,8 +32,8 @@ export class MissingJoinTokenError extends Error {
   override readonly name = 'MissingJoinTokenError';
   constructor(pkiDir: string) {
     super(
-      `no node certificate in ${pkiDir} and no join token: run \`kedgeadm token\` on the cloud side and start ` +
-        'edgecore with --token <token> (or KEDGE_JOIN_TOKEN) once',
+      `no node certificate in ${pkiDir} and no join token: run \`kedgeadm token create --node <name>\` on the cloud side, ` +
+        'write the token to a root-only file and start edgecore once with --token-file <file> (or edgeHub.tokenFile, or --token - on stdin)',
     );
   }
 }
@@ -41,7 +41,16 @@ export class MissingJoinTokenError extends Error {
 const sqliteFiles = (file: string): string[] => [file, `${file}-wal`, `${file}-shm`];
 
 /** Builds edgecore's modules and starts them; a failure names the module (ModuleStartError). */
-export async function startEdgeCore(config: EdgeCoreConfig, token: string | undefined, logger: Logger): Promise<RunningEdgeCore> {
+/**
+ * `token` is needed on the first start only (or to join again when the stored certificate expired or
+ * the token names another CA); when the node already has its files, a token that cannot be read (a
+ * token file deleted after the join) is not an error.
+ */
+export async function startEdgeCore(
+  config: EdgeCoreConfig,
+  token: string | undefined | (() => string | undefined),
+  logger: Logger,
+): Promise<RunningEdgeCore> {
   const { edgeHub: hubConfig, nodeName } = config;
   const pkiDir = join(config.dataDir, 'pki');
   const files = { ca: join(pkiDir, 'ca.crt'), cert: join(pkiDir, 'node.crt'), key: join(pkiDir, 'node.key') };
@@ -91,8 +100,15 @@ export async function startEdgeCore(config: EdgeCoreConfig, token: string | unde
     name: 'node-certificate',
     start: async () => {
       const alreadyJoined = existsSync(files.cert) && existsSync(files.key) && existsSync(files.ca);
-      if (!alreadyJoined && !token) throw new MissingJoinTokenError(pkiDir);
-      await bootstrapNodeCertificate({ serverUrl: hubConfig.httpServer, token: token ?? '', nodeName, dir: pkiDir });
+      let joinToken: string | undefined;
+      try {
+        joinToken = typeof token === 'function' ? token() : token;
+      } catch (error) {
+        if (!alreadyJoined) throw error;
+        logger.info({ error: (error as Error).message }, 'no join token readable; using the stored node certificate');
+      }
+      if (!alreadyJoined && !joinToken) throw new MissingJoinTokenError(pkiDir);
+      await bootstrapNodeCertificate({ serverUrl: hubConfig.httpServer, token: joinToken ?? '', nodeName, dir: pkiDir });
       if (!alreadyJoined) logger.info({ nodeName, pkiDir }, 'node certificate obtained');
     },
   });

@@ -7,6 +7,7 @@ import { ModuleStartError } from '@kedge/modules';
 import { createLogger } from '@kedge/telemetry';
 import { edgeCoreConfigSchema, type EdgeCoreConfig } from '@kedge/edgecore-config';
 import { startEdgeCore } from './edgecore';
+import { JoinTokenSourceError, assertNoTokenInArgv, joinTokenSource, readTokenFromStdin } from './join-token-source';
 
 const program = new Command()
   .name('edgecore')
@@ -15,14 +16,16 @@ const program = new Command()
       'alive with heartbeats and reconnects with jittered backoff when the network drops.',
   )
   .option('-c, --config <file>', 'YAML config file (nodeName at least; see docs/configuration.md)')
-  .option('--token <token>', 'join token from `kedgeadm token`, needed on the first start only (or set KEDGE_JOIN_TOKEN)')
+  .option('--token-file <file>', 'file holding the join token from `kedgeadm token create` (root-readable only); read on the first start only')
+  .option('--token <->', 'only "--token -": read the join token from stdin. A token on the command line is refused (ps shows it)')
   .option('--log-level <level>', 'trace | debug | info | warn | error (overrides log.level)')
   .option('--print-default-config', 'print the full default config as YAML and exit')
   .addHelpText(
     'after',
     `
 Examples:
-  edgecore --config /etc/kedge/edgecore.yaml --token "$(ssh cloud kedgeadm token --node gateway-01)"
+  edgecore --config /etc/kedge/edgecore.yaml --token-file /root/gateway-01.token   # first start
+  ssh cloud kedgeadm token create --node gateway-01 | edgecore --config /etc/kedge/edgecore.yaml --token -
   edgecore --config /etc/kedge/edgecore.yaml          # later starts: the certificate is already in dataDir/pki
 
 Minimal config:
@@ -34,7 +37,13 @@ Minimal config:
 
 async function main(): Promise<void> {
   program.parse();
-  const options = program.opts<{ config?: string; token?: string; logLevel?: string; printDefaultConfig?: boolean }>();
+  const options = program.opts<{ config?: string; token?: string; tokenFile?: string; logLevel?: string; printDefaultConfig?: boolean }>();
+  try {
+    assertNoTokenInArgv(options);
+  } catch (error) {
+    process.stderr.write(`edgecore: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
   if (options.printDefaultConfig) {
     process.stdout.write(stringify(parseConfigText('nodeName: gateway-01', edgeCoreConfigSchema, 'defaults')));
     return;
@@ -57,7 +66,15 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ name: 'edgecore', level: config.log.level as 'info' });
-  const token = options.token ?? process.env.KEDGE_JOIN_TOKEN ?? config.edgeHub.token;
+  let stdinToken: string | undefined;
+  try {
+    if (options.token === '-') stdinToken = await readTokenFromStdin();
+  } catch (error) {
+    if (!(error instanceof JoinTokenSourceError)) throw error;
+    process.stderr.write(`edgecore: ${error.message}\n`);
+    process.exit(2);
+  }
+  const token = joinTokenSource(config, { ...(stdinToken === undefined ? {} : { stdinToken }), ...(options.tokenFile === undefined ? {} : { tokenFile: options.tokenFile }) }, logger);
   let edgecore: Awaited<ReturnType<typeof startEdgeCore>>;
   try {
     edgecore = await startEdgeCore(config, token, logger);

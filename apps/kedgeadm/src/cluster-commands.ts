@@ -53,8 +53,8 @@ export function registerClusterCommands(program: Command): void {
         out(`  1. start cloudcore:     cloudcore --config ${result.configFile}`);
         out('  2. open the hub ports to the gateways: 10000/TCP, 10002/TCP, 10001/UDP');
       }
-      out(`  3. issue a join token:  kedgeadm token ${tokenFlags} --node gateway-01`);
-      out(`  4. on the gateway:      kedgeadm join --cloud ${options.advertiseAddress} --node-name gateway-01 --token <token>`);
+      out(`  3. create a join token: kedgeadm token create ${tokenFlags} --node gateway-01 > gateway-01.token`);
+      out(`  4. on the gateway:      kedgeadm join --cloud ${options.advertiseAddress} --node-name gateway-01 --token-file gateway-01.token`);
       out(`Undo: kedgeadm reset --prefix ${options.dataDir}`);
     });
 
@@ -67,7 +67,8 @@ export function registerClusterCommands(program: Command): void {
     )
     .option('--cloud <host>', 'cloudcore host name or IP address (required)')
     .option('--node-name <name>', 'this node\'s name, DNS-1123, e.g. gateway-01 (required)')
-    .option('--token <token>', 'join token printed by `kedgeadm token` on the cloud (required)')
+    .option('--token <token>', 'join token printed by `kedgeadm token create` on the cloud, or "-" to read it from stdin')
+    .option('--token-file <file>', 'or a file holding the join token')
     .option('--ws-port <port>', 'cloudhub WebSocket port', '10000')
     .option('--https-port <port>', 'cloudhub certificate (HTTPS) port', '10002')
     .option('--quic-port <port>', 'cloudhub QUIC port (UDP)', '10001')
@@ -79,7 +80,9 @@ export function registerClusterCommands(program: Command): void {
     .option('--edgecore-command <cmd>', 'how the systemd unit starts edgecore', '/usr/local/bin/edgecore')
     .addHelpText(
       'after',
-      '\nExample:\n  kedgeadm join --cloud 10.0.0.5 --node-name gateway-01 --token "$(ssh cloud kedgeadm token --node gateway-01)"\n' +
+      '\nThe token is used once and written nowhere: edgecore starts from the certificate join stores.\n' +
+        '\nExample:\n  ssh cloud kedgeadm token create --node gateway-01 | kedgeadm join --cloud 10.0.0.5 --node-name gateway-01 --token -\n' +
+        '  kedgeadm join --cloud 10.0.0.5 --node-name gateway-01 --token-file gateway-01.token\n' +
         '  systemctl link /etc/kedge/systemd/edgecore.service && systemctl enable --now edgecore\n' +
         '  kedgeadm diagnose           # checks link, certificate, containerd, MQTT, disk and clock',
     )

@@ -65,7 +65,7 @@ function refusal(url: URL, reply: Reply): JoinError {
   }
   const hint =
     (reply.status === 401 || reply.status === 403) && !detail.includes('kedgeadm token')
-      ? '; the token is expired, used by another node or not from this cluster: get a new one with `kedgeadm token` on the cloud'
+      ? '; the token is expired, deleted, already used or not from this cluster: create a new one with `kedgeadm token create --node <name>` on the cloud'
       : '';
   return new JoinError('REFUSED', `${url.href} answered ${reply.status}: ${detail}${hint}`);
 }

@@ -1,6 +1,6 @@
 // `kedgeadm join`: make this machine an edge node: edgecore.yaml, node certificate, systemd unit.
 import { isAbsolute, join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { edgeCoreConfigSchema, type EdgeCoreConfigInput } from '@kedge/edgecore-config';
 import { obtainNodeCredentials } from './join-client';
@@ -13,7 +13,10 @@ export interface JoinOptions {
   httpsPort: string;
   quicPort: string;
   nodeName?: string;
+  /** the token itself (kedgeadm is short-lived), or "-" to read it from stdin */
   token?: string;
+  /** a file holding the token */
+  tokenFile?: string;
   labels?: string;
   hubProtocol: string;
   runtimeEndpoint: string;
@@ -74,15 +77,47 @@ function edgeCoreConfigOf(config: EdgeCoreConfigInput): EdgeCoreConfigInput {
   throw new KedgeadmUsageError(problems.join('; '));
 }
 
-export async function joinCommand(options: JoinOptions): Promise<JoinResult> {
-  const missing = (['cloud', 'nodeName', 'token'] as const).filter((k) => !options[k]);
+const MAX_TOKEN_BYTES = 4096;
+
+/** The join token from --token, --token - (stdin) or --token-file; it is written nowhere. */
+async function joinTokenOf(options: JoinOptions, stdin: NodeJS.ReadableStream): Promise<string> {
+  if (options.token !== undefined && options.tokenFile !== undefined) {
+    throw new KedgeadmUsageError('give the join token one way: --token <token>, --token - (stdin) or --token-file <file>');
+  }
+  let text: string;
+  if (options.tokenFile !== undefined) {
+    let size: number;
+    try {
+      size = statSync(options.tokenFile).size;
+    } catch (error) {
+      throw new KedgeadmUsageError(`--token-file ${options.tokenFile}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+    if (size > MAX_TOKEN_BYTES) throw new KedgeadmUsageError(`--token-file ${options.tokenFile}: ${size} bytes is not a join token; the file must hold only the token`);
+    text = readFileSync(options.tokenFile, 'utf8');
+  } else if (options.token === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stdin) {
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+      if (chunks.reduce((sum, c) => sum + c.length, 0) > MAX_TOKEN_BYTES) throw new KedgeadmUsageError('--token -: stdin holds more than a join token; pipe only the token');
+    }
+    text = Buffer.concat(chunks).toString('utf8');
+  } else {
+    text = options.token ?? '';
+  }
+  const token = text.trim();
+  if (token === '') throw new KedgeadmUsageError('the join token is empty; pass the token printed by `kedgeadm token create`');
+  return token;
+}
+
+export async function joinCommand(options: JoinOptions, stdin: NodeJS.ReadableStream = process.stdin): Promise<JoinResult> {
+  const missing = (['cloud', 'nodeName'] as const).filter((k) => !options[k]).map((k) => ({ cloud: '--cloud <host>', nodeName: '--node-name <name>' })[k]);
+  if (!options.token && !options.tokenFile) missing.push('--token <token> (or --token-file <file>, or --token - for stdin)');
   if (missing.length > 0) {
-    const flags = missing.map((k) => ({ cloud: '--cloud <host>', nodeName: '--node-name <name>', token: '--token <token>' })[k]);
-    throw new KedgeadmUsageError(`join needs ${flags.join(', ')}; get a token on the cloud with \`kedgeadm token --node <name>\``);
+    throw new KedgeadmUsageError(`join needs ${missing.join(', ')}; get a token on the cloud with \`kedgeadm token create --node <name>\``);
   }
   const cloud = options.cloud as string;
   const nodeName = options.nodeName as string;
-  const token = (options.token as string).trim();
+  const token = await joinTokenOf(options, stdin);
   const ws = port(options.wsPort, '--ws-port');
   const https = port(options.httpsPort, '--https-port');
   const quic = port(options.quicPort, '--quic-port');
@@ -108,7 +143,8 @@ export async function joinCommand(options: JoinOptions): Promise<JoinResult> {
   const configFile = join(prefix, 'edgecore.yaml');
   if (existsSync(configFile)) throw new KedgeadmUsageError(`${configFile} exists and was not written by kedgeadm; move it away or pick another --prefix`);
 
-  // certificates first: a refused token must leave nothing behind
+  // certificates first: a refused token must leave nothing behind. The token itself is written
+  // nowhere (not into edgecore.yaml, not into the unit): the certificate is what edgecore needs.
   const credentials = await obtainNodeCredentials(httpServer, token, nodeName);
 
   const written = new WrittenFiles(prefix, 'join');

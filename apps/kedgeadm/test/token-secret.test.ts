@@ -9,7 +9,7 @@ import { startApiServer, type ApiServer } from '@kedge/apiserver';
 import { loadOrCreateAuthority, verifyJoinToken } from '@kedge/pki';
 import { SecretCertificateStore } from '@kedge/pki-secret';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KedgeadmUsageError, issueTokenCommand } from '../src/token-command';
+import { KedgeadmUsageError, deleteTokenCommand, issueTokenCommand, listTokensCommand } from '../src/token-command';
 
 let apiServer: ApiServer;
 let dataDir: string;
@@ -32,8 +32,14 @@ afterAll(async () => {
 describe('kedgeadm token --kubeconfig', () => {
   it('token secret - issues a token from the CA in the default Secret kedge/cloudcore-pki, ignoring the data dir', async () => {
     const ca = await loadOrCreateAuthority(new SecretCertificateStore({ kubeConfig, namespace: 'kedge', name: 'cloudcore-pki' }));
-    const token = await issueTokenCommand({ dataDir: join(dataDir, 'no-cloudcore-here'), ttl: '1h', kubeconfig: apiServer.adminKubeconfigPath });
-    expect(verifyJoinToken(ca, token, { nodeName: 'gateway-01' }).exp).toBeGreaterThan(Date.now() / 1000);
+    const token = await issueTokenCommand({ dataDir: join(dataDir, 'no-cloudcore-here'), ttl: '1h', node: 'gateway-01', kubeconfig: apiServer.adminKubeconfigPath });
+    const claims = verifyJoinToken(ca, token, { nodeName: 'gateway-01' });
+    expect(claims.exp).toBeGreaterThan(Date.now() / 1000);
+    // registered in the Secret, beside the CA, where cloudcore's certificate server looks
+    const store = { dataDir, kubeconfig: apiServer.adminKubeconfigPath };
+    expect((await listTokensCommand(store)).map((record) => record.id)).toContain(claims.jti);
+    await deleteTokenCommand({ ...store, id: claims.jti });
+    expect((await listTokensCommand(store)).map((record) => record.id)).not.toContain(claims.jti);
   });
 
   it('token secret - --secret-namespace and --secret-name pick another Secret', async () => {
@@ -53,6 +59,7 @@ describe('kedgeadm token --kubeconfig', () => {
     const error = await issueTokenCommand({
       dataDir,
       ttl: '1h',
+      node: 'gateway-01',
       kubeconfig: apiServer.adminKubeconfigPath,
       secretName: 'not-created-yet',
     }).catch((caught: unknown) => caught);
@@ -66,7 +73,7 @@ describe('kedgeadm token --kubeconfig', () => {
 
   it('token secret - an unreadable kubeconfig is a usage error naming the file', async () => {
     const missing = join(dataDir, 'missing.kubeconfig');
-    const error = await issueTokenCommand({ dataDir, ttl: '1h', kubeconfig: missing }).catch((caught: unknown) => caught);
+    const error = await issueTokenCommand({ dataDir, ttl: '1h', node: 'gateway-01', kubeconfig: missing }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(KedgeadmUsageError);
     expect((error as Error).message).toMatch(new RegExp(`^--kubeconfig ${missing}: cannot be read as a kubeconfig`));
   });

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:https';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { CertificateAuthority, IssuedCertificate, RevocationList, TokenUseLedger } from '@kedge/pki';
+import type { CertificateAuthority, IssuedCertificate, JoinTokenLedger, RevocationList } from '@kedge/pki';
 import { ConnectionGate, isGateRefusal, type ConnectionLimits } from '@kedge/transport';
 import { issueEdgeCertificate } from './edge-certificate-request';
 import { RequestRefusal, refusalFor, type RefusalReason } from './refusal';
@@ -33,7 +33,13 @@ export interface CertificateServerOptions {
   port?: number;
   authority: CertificateAuthority;
   serverCert: IssuedCertificate;
-  ledger: TokenUseLedger;
+  /** the registered join tokens and their uses (`kedgeadm token create` adds to the same store) */
+  ledger: JoinTokenLedger;
+  /**
+   * Whether a node of this name exists: a Node object, or a live hub session. A join token is
+   * refused for such a name unless this is a retry of the join that created it.
+   */
+  nodeExists: (nodeName: string) => Promise<boolean>;
   /** 365 by default */
   nodeCertValidityDays?: number;
   /** the current revocation list: a revoked certificate is not renewed, a re-joined node gets a certificate outside it */
@@ -81,6 +87,7 @@ export async function startCertificateServer(options: CertificateServerOptions):
   const context = {
     authority: options.authority,
     ledger: options.ledger,
+    nodeExists: options.nodeExists,
     nodeCertValidityDays: options.nodeCertValidityDays ?? 365,
     ...(options.revocations === undefined ? {} : { revocations: options.revocations }),
   };

@@ -1,5 +1,6 @@
 // POST /edge.crt: sign a node's CSR for a node that proves who it is, either with a join token
 // (first contact) or with its current certificate from this CA (rotation).
+import { createHash, X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import {
@@ -11,8 +12,8 @@ import {
   verifyJoinToken,
   type CertificateAuthority,
   type JoinTokenClaims,
+  type JoinTokenLedger,
   type RevocationList,
-  type TokenUseLedger,
 } from '@kedge/pki';
 import { RequestRefusal, unauthorized } from './refusal';
 import { readLimitedBody } from './request-body';
@@ -21,7 +22,9 @@ export const MAX_CSR_BYTES = 16 * 1024;
 
 export interface EdgeCertificateContext {
   authority: CertificateAuthority;
-  ledger: TokenUseLedger;
+  ledger: JoinTokenLedger;
+  /** whether a Node of this name exists (or holds a hub session); a token never takes one over */
+  nodeExists: (nodeName: string) => Promise<boolean>;
   nodeCertValidityDays: number;
   /** the revocation list as stored now; without it nothing is revoked (tests of other parts) */
   revocations?: () => Promise<RevocationList>;
@@ -72,10 +75,33 @@ export async function issueEdgeCertificate(
   const wait = (earliestNotBefore?.getTime() ?? 0) - Date.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   if (credential.via === 'token') {
-    // only now that the request is sound, so a broken request does not bind the token
-    await context.ledger.claim(credential.claims.jti, nodeName, { expiresAt: new Date(credential.claims.exp * 1000) });
+    // only now that the request is sound, so a broken request does not use up the token; the key
+    // is recorded so that only the same key may repeat an interrupted join
+    await context.ledger.claim(credential.claims, nodeName, {
+      publicKeySha256: publicKeySha256(certPem),
+      nodeExists: await nodeExists(context, nodeName),
+    });
   }
   return { nodeName, certPem, serialNumber: describeCertificate(certPem).serialNumber, via: credential.via };
+}
+
+async function nodeExists(context: EdgeCertificateContext, nodeName: string): Promise<boolean> {
+  try {
+    return await context.nodeExists(nodeName);
+  } catch (cause) {
+    // fail closed: not knowing whether the node exists must not hand its name to a token
+    throw new RequestRefusal(
+      503,
+      'NODE_CHECK_FAILED',
+      `cannot check whether node "${nodeName}" already exists (the Kubernetes API did not answer); retry in a moment`,
+      { cause, headers: { 'Retry-After': '5' } },
+    );
+  }
+}
+
+function publicKeySha256(certPem: string): string {
+  const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('hex');
 }
 
 function requestedNodeName(request: IncomingMessage): string {

@@ -9,4 +9,5 @@ export {
   type CertificateServerOptions,
 } from './certificate-server';
 export { MAX_CSR_BYTES } from './edge-certificate-request';
+export { nodeExistsCheck, type NodeExistsSources } from './node-exists';
 export type { RefusalReason } from './refusal';

@@ -7,7 +7,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { TokenUseLedger, createCertificateAuthority, issueServerCertificate, type CertificateAuthority, type IssuedCertificate } from '@kedge/pki';
+import { JoinTokenLedger, createCertificateAuthority, issueServerCertificate, type CertificateAuthority, type IssuedCertificate } from '@kedge/pki';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCertificateServer, type CertificateServer, type CertificateServerEvent, type CertificateServerOptions } from '../../src/certificates/index';
 
@@ -27,7 +27,7 @@ afterEach(async () => {
 async function start(options: Partial<CertificateServerOptions>): Promise<{ server: CertificateServer; events: CertificateServerEvent[] }> {
   const dir = await mkdtemp(joinPath(tmpdir(), 'kedge-cert-attack-'));
   const events: CertificateServerEvent[] = [];
-  const server = await startCertificateServer({ host: '127.0.0.1', port: 0, authority, serverCert, ledger: new TokenUseLedger(dir), onEvent: (event) => events.push(event), ...options });
+  const server = await startCertificateServer({ host: '127.0.0.1', port: 0, authority, serverCert, ledger: new JoinTokenLedger(dir), nodeExists: async () => false, onEvent: (event) => events.push(event), ...options });
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   cleanups.push(() => server.close());
   return { server, events };

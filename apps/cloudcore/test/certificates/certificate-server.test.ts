@@ -6,8 +6,9 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { TLSSocket, connect } from 'node:tls';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import {
-  TokenUseLedger,
+  JoinTokenLedger,
   createCertificateAuthority,
+  createJoinToken,
   createNodeKeyAndCsr,
   describeCertificate,
   isIssuedBy,
@@ -27,6 +28,9 @@ let serverCert: IssuedCertificate;
 let dir: string;
 let server: CertificateServer;
 let events: CertificateServerEvent[];
+let ledger: JoinTokenLedger;
+/** the names the server is told exist (Node objects or hub sessions) */
+let existingNodes: Set<string>;
 
 beforeAll(async () => {
   [authority, otherAuthority] = await Promise.all([createCertificateAuthority(), createCertificateAuthority()]);
@@ -36,12 +40,15 @@ beforeAll(async () => {
 beforeEach(async () => {
   dir = await mkdtemp(joinPath(tmpdir(), 'kedge-cert-server-'));
   events = [];
+  ledger = new JoinTokenLedger(dir);
+  existingNodes = new Set();
   server = await startCertificateServer({
     host: '127.0.0.1',
     port: 0,
     authority,
     serverCert,
-    ledger: new TokenUseLedger(dir),
+    ledger,
+    nodeExists: async (nodeName) => existingNodes.has(nodeName),
     nodeCertValidityDays: 30,
     onEvent: (event) => events.push(event),
   });
@@ -52,8 +59,18 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function joinAs(nodeName: string, token: string, csrFor = nodeName): Promise<Answer & { keyPem: string }> {
-  const { keyPem, csrPem } = await createNodeKeyAndCsr(csrFor);
+/** a registered token, as `kedgeadm token create` makes it */
+async function tokenFor(binding: { nodeName: string } | { nodePattern: string; count: number }, ttlSeconds = 600): Promise<string> {
+  return (await createJoinToken(authority, ledger, { ttlSeconds, ...binding })).token;
+}
+
+async function joinAs(
+  nodeName: string,
+  token: string,
+  csrFor = nodeName,
+  key?: { keyPem: string; csrPem: string },
+): Promise<Answer & { keyPem: string }> {
+  const { keyPem, csrPem } = key ?? (await createNodeKeyAndCsr(csrFor));
   const answer = await call(server.port, authority.certPem, {
     method: 'POST',
     path: '/edge.crt',
@@ -100,7 +117,7 @@ describe('certificate server', () => {
   });
 
   test('certificate server - a valid token gets a certificate for the node, and an issued event', async () => {
-    const answer = await joinAs('edge-1', issueJoinToken(authority, { ttlSeconds: 600 }));
+    const answer = await joinAs('edge-1', await tokenFor({ nodeName: 'edge-1' }));
     expect(answer.status).toBe(200);
     expect(isIssuedBy(answer.text, authority.certPem)).toBe(true);
     expect(nodeNameOf(answer.text)).toBe('edge-1');
@@ -117,7 +134,7 @@ describe('certificate server', () => {
     const answer = await call(server.port, authority.certPem, {
       method: 'GET',
       path: '/edge.crt',
-      headers: { Authorization: `Bearer ${issueJoinToken(authority, { ttlSeconds: 600 })}`, NodeName: 'edge-1' },
+      headers: { Authorization: `Bearer ${await tokenFor({ nodeName: 'edge-1' })}`, NodeName: 'edge-1' },
       body: csrPem,
     });
     expect(answer.status).toBe(200);
@@ -125,8 +142,8 @@ describe('certificate server', () => {
   });
 
   test('certificate server - expired, forged, wrong-CA and garbled tokens get 401 naming the reason and the fix', async () => {
-    const expired = issueJoinToken(authority, { ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) });
-    const valid = issueJoinToken(authority, { ttlSeconds: 600 });
+    const expired = issueJoinToken(authority, { ttlSeconds: 60, nodeName: 'edge-1', now: new Date(Date.now() - 3_600_000) });
+    const valid = await tokenFor({ nodeName: 'edge-1' });
     const [hash, claims, mac] = valid.split('.');
     const forgedClaims = Buffer.from(
       JSON.stringify({ ...(JSON.parse(Buffer.from(claims ?? '', 'base64url').toString()) as object), node: 'edge-1', exp: 9_999_999_999 }),
@@ -134,7 +151,7 @@ describe('certificate server', () => {
     const cases: Array<[string, string]> = [
       [expired, 'EXPIRED'],
       [`${hash}.${forgedClaims}.${mac}`, 'BAD_SIGNATURE'],
-      [issueJoinToken(otherAuthority, { ttlSeconds: 600 }), 'WRONG_CA'],
+      [issueJoinToken(otherAuthority, { ttlSeconds: 600, nodeName: 'edge-1' }), 'WRONG_CA'],
       ['definitely-not-a-token', 'MALFORMED'],
     ];
     for (const [token, code] of cases) {
@@ -142,39 +159,82 @@ describe('certificate server', () => {
       expect(answer.status, code).toBe(401);
       expect(answer.headers['www-authenticate']).toContain('Bearer');
       expect(answer.json.error).toBe(code);
-      expect(answer.json.message).toContain('kedgeadm token');
+      expect(answer.json.message).toContain('kedgeadm token create');
     }
     expect(refusals()).toEqual(['EXPIRED', 'BAD_SIGNATURE', 'WRONG_CA', 'MALFORMED']);
     expect(events.every((event) => event.type === 'refused' && event.nodeName === 'edge-1')).toBe(true);
   });
 
-  test('certificate server - a token used by node A is refused for node B with 403, A may retry', async () => {
-    const token = issueJoinToken(authority, { ttlSeconds: 600 });
-    expect((await joinAs('edge-a', token)).status).toBe(200);
-    const reused = await joinAs('edge-b', token);
-    expect(reused.status).toBe(403);
-    expect(reused.json.error).toBe('REUSED_FOR_ANOTHER_NODE');
-    expect(reused.json.message).toContain('edge-a');
-    expect((await joinAs('edge-a', token)).status).toBe(200);
+  test('certificate server - a node token joins its node once: another key is refused with 403, the same key may retry', async () => {
+    const token = await tokenFor({ nodeName: 'edge-a' });
+    const key = await createNodeKeyAndCsr('edge-a');
+    const first = await joinAs('edge-a', token, 'edge-a', key);
+    expect(first.status).toBe(200);
+    existingNodes.add('edge-a'); // it registered meanwhile: the retry of its own join still goes through
+    const retry = await joinAs('edge-a', token, 'edge-a', key);
+    expect(retry.status).toBe(200);
+    expect(nodeNameOf(retry.text)).toBe('edge-a');
+    const otherKey = await joinAs('edge-a', token);
+    expect([otherKey.status, otherKey.json.error]).toEqual([403, 'TOKEN_ALREADY_USED']);
+    expect(otherKey.json.message).toContain('kubectl delete node edge-a');
+  });
+
+  test('certificate server - a token for a node that exists (and did not join with it) is refused with 409', async () => {
+    existingNodes.add('control-plane-1');
+    const answer = await joinAs('control-plane-1', await tokenFor({ nodePattern: 'control-*', count: 3 }));
+    expect([answer.status, answer.json.error]).toEqual([409, 'NODE_EXISTS']);
+    expect(refusals()).toEqual(['NODE_EXISTS']);
+  });
+
+  test('certificate server - when the node check cannot answer, the join is refused with 503 and the token is not used', async () => {
+    await server.close();
+    let apiDown = true;
+    server = await startCertificateServer({
+      host: '127.0.0.1',
+      port: 0,
+      authority,
+      serverCert,
+      ledger,
+      nodeExists: async () => {
+        if (apiDown) throw new Error('connect ECONNREFUSED');
+        return false;
+      },
+      onEvent: (event) => events.push(event),
+    });
+    const token = await tokenFor({ nodeName: 'edge-1' });
+    const refused = await joinAs('edge-1', token);
+    expect([refused.status, refused.json.error, refused.headers['retry-after']]).toEqual([503, 'NODE_CHECK_FAILED', '5']);
+    apiDown = false;
+    expect((await joinAs('edge-1', token)).status).toBe(200);
+  });
+
+  test('certificate server - a deleted token and an unregistered one are refused as UNKNOWN_TOKEN', async () => {
+    const token = await tokenFor({ nodeName: 'edge-1' });
+    const [record] = await ledger.list();
+    expect(await ledger.delete(record!.id)).toBe(true);
+    const deleted = await joinAs('edge-1', token);
+    expect([deleted.status, deleted.json.error]).toEqual([401, 'UNKNOWN_TOKEN']);
+    const unregistered = await joinAs('edge-1', issueJoinToken(authority, { ttlSeconds: 600, nodeName: 'edge-1' }));
+    expect([unregistered.status, unregistered.json.error]).toEqual([401, 'UNKNOWN_TOKEN']);
   });
 
   test('certificate server - a token bound to another node and a CSR for another node get 403', async () => {
-    const bound = await joinAs('edge-2', issueJoinToken(authority, { ttlSeconds: 600, nodeName: 'edge-1' }));
+    const bound = await joinAs('edge-2', await tokenFor({ nodeName: 'edge-1' }));
     expect(bound.status).toBe(403);
     expect(bound.json.error).toBe('WRONG_NODE');
-    const mismatch = await joinAs('edge-1', issueJoinToken(authority, { ttlSeconds: 600 }), 'edge-9');
+    const mismatch = await joinAs('edge-1', await tokenFor({ nodeName: 'edge-1' }), 'edge-9');
     expect(mismatch.status).toBe(403);
     expect(mismatch.json.error).toBe('SUBJECT_MISMATCH');
   });
 
   test('certificate server - a CSR refused for its content does not use up the token', async () => {
-    const token = issueJoinToken(authority, { ttlSeconds: 600 });
+    const token = await tokenFor({ nodePattern: 'edge-*', count: 1 });
     expect((await joinAs('edge-a', token, 'edge-x')).status).toBe(403);
     expect((await joinAs('edge-b', token)).status).toBe(200);
   });
 
   test('certificate server - rotation with the current certificate gives a new certificate with another serial', async () => {
-    const joined = await joinAs('edge-1', issueJoinToken(authority, { ttlSeconds: 600 }));
+    const joined = await joinAs('edge-1', await tokenFor({ nodeName: 'edge-1' }));
     const rotated = await rotate('edge-1', { certPem: joined.text, keyPem: joined.keyPem });
     expect(rotated.status).toBe(200);
     expect(nodeNameOf(rotated.text)).toBe('edge-1');
@@ -183,7 +243,7 @@ describe('certificate server', () => {
   });
 
   test('certificate server - rotation with a certificate of another node, or of another CA, is refused', async () => {
-    const joined = await joinAs('edge-1', issueJoinToken(authority, { ttlSeconds: 600 }));
+    const joined = await joinAs('edge-1', await tokenFor({ nodeName: 'edge-1' }));
     const asOther = await rotate('edge-2', { certPem: joined.text, keyPem: joined.keyPem });
     expect(asOther.status).toBe(403);
     expect(asOther.json.error).toBe('CERTIFICATE_FOR_ANOTHER_NODE');
@@ -209,7 +269,7 @@ describe('certificate server', () => {
   });
 
   test('certificate server - oversized and garbage requests get 4xx and the server keeps serving', async () => {
-    const token = issueJoinToken(authority, { ttlSeconds: 600 });
+    const token = await tokenFor({ nodeName: 'edge-1' });
     const headers = { Authorization: `Bearer ${token}`, NodeName: 'edge-1' };
     const big = 'A'.repeat(100 * 1024);
     const declared = await call(server.port, authority.certPem, { method: 'POST', path: '/edge.crt', headers, body: big });
@@ -264,12 +324,13 @@ describe('certificate server', () => {
       port: 0,
       authority,
       serverCert,
-      ledger: new TokenUseLedger(dir),
+      ledger,
+      nodeExists: async () => false,
       onEvent: () => {
         throw new Error('metrics are broken');
       },
     });
-    expect((await joinAs('edge-1', issueJoinToken(authority, { ttlSeconds: 600 }))).status).toBe(200);
+    expect((await joinAs('edge-1', await tokenFor({ nodeName: 'edge-1' }))).status).toBe(200);
     expect((await call(server.port, authority.certPem, { path: '/nope' })).status).toBe(404);
   });
 
@@ -288,7 +349,8 @@ describe('certificate server', () => {
       port: server.port,
       authority,
       serverCert,
-      ledger: new TokenUseLedger(dir),
+      ledger,
+      nodeExists: async () => false,
     }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ name: 'CertificateServerListenError', code: 'LISTEN_FAILED' });
     expect((error as Error).message).toContain('EADDRINUSE');

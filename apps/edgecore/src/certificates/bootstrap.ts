@@ -1,6 +1,8 @@
 // First contact with the cloud: pin the CA with the hash in the join token, then trade the token
 // and a CSR for a node certificate. A restarted edge with valid files never needs the token again.
-import { CaPinningError, caCertificateHash, createNodeKeyAndCsr, parseJoinToken, pinCaCertificate } from '@kedge/pki';
+import { readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CaPinningError, PemFormatError, caCertificateHash, createNodeKeyAndCsr, parseJoinToken, pinCaCertificate } from '@kedge/pki';
 import { CaHashMismatchError, CertificateServerError, NodeIdentityError } from './errors';
 import { exchange, refusalError } from './https-request';
 import { isCertificateFor, loadNodeIdentity, nodeIdentityStore, saveNodeIdentity, type NodeIdentity } from './node-identity';
@@ -18,6 +20,8 @@ export interface BootstrapNodeCertificateOptions {
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** the key of a join in progress (0600), reused if the join has to be repeated */
+export const PENDING_KEY_FILE = 'join-pending.key';
 
 export async function bootstrapNodeCertificate(options: BootstrapNodeCertificateOptions): Promise<NodeIdentity> {
   const store = nodeIdentityStore(options.dir);
@@ -40,11 +44,12 @@ export async function bootstrapNodeCertificate(options: BootstrapNodeCertificate
           : 'there is no node certificate yet';
     throw new NodeIdentityError(
       'NOT_BOOTSTRAPPED',
-      `cannot join: ${why} in ${options.dir} and no join token was given; get one with \`kedgeadm token\` and pass it once`,
+      `cannot join: ${why} in ${options.dir} and no join token was given; get one with \`kedgeadm token create --node ${options.nodeName}\` and pass it once (--token-file)`,
     );
   }
   const identity = await joinWithToken(options, token);
   await saveNodeIdentity(store, identity);
+  await unlink(join(options.dir, PENDING_KEY_FILE)).catch(() => undefined);
   return identity;
 }
 
@@ -73,7 +78,19 @@ async function joinWithToken(options: BootstrapNodeCertificateOptions, token: st
     throw new CertificateServerError('BAD_RESPONSE', error.message, { cause: error });
   }
 
-  const { keyPem, csrPem } = await createNodeKeyAndCsr(options.nodeName);
+  // The key is kept before the request: if the answer is lost (or edgecore dies before storing
+  // the certificate), the next start repeats the join with the same key, which the cloud accepts as
+  // a retry; a new key would be refused as another use of the token.
+  const pendingKeyFile = join(options.dir, PENDING_KEY_FILE);
+  const pendingKeyPem = await readFile(pendingKeyFile, 'utf8').catch(() => undefined);
+  const { keyPem, csrPem } = await createNodeKeyAndCsr(options.nodeName, pendingKeyPem === undefined ? {} : { keyPem: pendingKeyPem }).catch(
+    (error: unknown) => {
+      // an unreadable leftover is not worth failing the join for: a fresh key it is
+      if (error instanceof PemFormatError) return createNodeKeyAndCsr(options.nodeName);
+      throw error;
+    },
+  );
+  if (keyPem !== pendingKeyPem) await nodeIdentityStore(options.dir).write([{ name: PENDING_KEY_FILE, content: keyPem, secret: true }]);
   const response = await exchange({
     serverUrl: options.serverUrl,
     path: 'edge.crt',
@@ -83,7 +100,11 @@ async function joinWithToken(options: BootstrapNodeCertificateOptions, token: st
     trustedCaPem: caPem,
     timeoutMs,
   });
-  if (response.status !== 200) throw refusalError(options.serverUrl, response);
+  if (response.status !== 200) {
+    // refused, not lost: the token was not used with this key, so there is nothing to repeat
+    await unlink(pendingKeyFile).catch(() => undefined);
+    throw refusalError(options.serverUrl, response);
+  }
   const identity = { caPem, certPem: response.body.toString('utf8'), keyPem };
   if (!isCertificateFor(identity, options.nodeName)) {
     throw new CertificateServerError(

@@ -1,4 +1,4 @@
-import { readFile, readdir, rm, stat, mkdtemp } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +60,7 @@ async function closedPortUrl(): Promise<string> {
 
 describe('bootstrap with the real certificate server', () => {
   test('bootstrap - a valid token gets a node certificate, stored with the CA and a 0600 key', async () => {
-    const token = issueJoinToken(cloud.authority, { ttlSeconds: 600 });
+    const token = await cloud.token('edge-1');
     const identity = await bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-1', dir });
     expect(identity.caPem).toBe(cloud.authority.certPem);
     expect(describeCertificate(identity.certPem).commonName).toBe('system:node:edge-1');
@@ -75,7 +75,7 @@ describe('bootstrap with the real certificate server', () => {
   test('bootstrap - a restart with valid files needs neither the token nor the cloud', async () => {
     const first = await bootstrapNodeCertificate({
       serverUrl: cloud.url,
-      token: issueJoinToken(cloud.authority, { ttlSeconds: 600 }),
+      token: await cloud.token('edge-1'),
       nodeName: 'edge-1',
       dir,
     });
@@ -84,8 +84,8 @@ describe('bootstrap with the real certificate server', () => {
   });
 
   test('bootstrap - a token pinning another CA than the stored one means a new join, not the old identity', async () => {
-    await bootstrapNodeCertificate({ serverUrl: cloud.url, token: issueJoinToken(cloud.authority, { ttlSeconds: 600 }), nodeName: 'edge-1', dir });
-    const moving = issueJoinToken(otherAuthority, { ttlSeconds: 600 });
+    await bootstrapNodeCertificate({ serverUrl: cloud.url, token: await cloud.token('edge-1'), nodeName: 'edge-1', dir });
+    const moving = issueJoinToken(otherAuthority, { ttlSeconds: 600, nodeName: 'edge-1' });
     await expect(bootstrapNodeCertificate({ serverUrl: cloud.url, token: moving, nodeName: 'edge-1', dir })).rejects.toBeInstanceOf(
       CaHashMismatchError,
     );
@@ -98,7 +98,7 @@ describe('bootstrap with the real certificate server', () => {
       cloud.authority.certPem,
     );
     try {
-      const token = issueJoinToken(cloud.authority, { ttlSeconds: 600 });
+      const token = await cloud.token('edge-1');
       const error = await failureOf(bootstrapNodeCertificate({ serverUrl: hostname.url, token, nodeName: 'edge-1', dir }));
       expect(error).toMatchObject({ code: 'SERVER_NOT_TRUSTED' });
       expect(error.message).toContain('not for the name "127.0.0.1"');
@@ -109,13 +109,13 @@ describe('bootstrap with the real certificate server', () => {
   });
 
   test('bootstrap - expired and forged tokens are refused with a 401 that says why, and nothing is stored', async () => {
-    const expired = issueJoinToken(cloud.authority, { ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) });
+    const expired = issueJoinToken(cloud.authority, { ttlSeconds: 60, nodeName: 'edge-1', now: new Date(Date.now() - 3_600_000) });
     const expiredError = await failureOf(bootstrapNodeCertificate({ serverUrl: cloud.url, token: expired, nodeName: 'edge-1', dir }));
     expect(expiredError).toBeInstanceOf(CertificateServerError);
     expect(expiredError).toMatchObject({ code: 'REFUSED', status: 401, serverCode: 'EXPIRED' });
-    expect(expiredError.message).toMatch(/join token expired at .*kedgeadm token/);
+    expect(expiredError.message).toMatch(/join token .* expired at .*kedgeadm token create/);
 
-    const [hash, claims, mac] = issueJoinToken(cloud.authority, { ttlSeconds: 60 }).split('.');
+    const [hash, claims, mac] = (await cloud.token('edge-1', 60)).split('.');
     const longer = { ...(JSON.parse(Buffer.from(claims ?? '', 'base64url').toString()) as object), exp: 9_999_999_999 };
     const forged = `${hash}.${Buffer.from(JSON.stringify(longer)).toString('base64url')}.${mac}`;
     const forgedError = await failureOf(bootstrapNodeCertificate({ serverUrl: cloud.url, token: forged, nodeName: 'edge-1', dir }));
@@ -125,7 +125,7 @@ describe('bootstrap with the real certificate server', () => {
 
   test('bootstrap - a token of another cluster is refused by the edge itself before anything is sent', async () => {
     const before = cloud.events.length;
-    const token = issueJoinToken(otherAuthority, { ttlSeconds: 600 });
+    const token = issueJoinToken(otherAuthority, { ttlSeconds: 600, nodeName: 'edge-1' });
     const error = await failureOf(bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-1', dir }));
     expect(error).toBeInstanceOf(CaHashMismatchError);
     expect(error.message).toContain('refusing to join');
@@ -134,13 +134,13 @@ describe('bootstrap with the real certificate server', () => {
     expect(cloud.events.slice(before)).toEqual([]);
   });
 
-  test('bootstrap - a token used by node A is refused for node B with 403 REUSED_FOR_ANOTHER_NODE', async () => {
-    const token = issueJoinToken(cloud.authority, { ttlSeconds: 600 });
+  test('bootstrap - a one-name batch token used by node A is refused for node B with 403 TOKEN_ALREADY_USED', async () => {
+    const token = await cloud.token({ nodePattern: 'edge-*', count: 1 });
     await bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-a', dir });
     const otherDir = await mkdtemp(join(tmpdir(), 'kedge-edge-b-'));
     try {
       const error = await failureOf(bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-b', dir: otherDir }));
-      expect(error).toMatchObject({ name: 'CertificateServerError', status: 403, serverCode: 'REUSED_FOR_ANOTHER_NODE' });
+      expect(error).toMatchObject({ name: 'CertificateServerError', status: 403, serverCode: 'TOKEN_ALREADY_USED' });
       expect(error.message).toContain('edge-a');
     } finally {
       await rm(otherDir, { recursive: true, force: true });
@@ -153,7 +153,7 @@ describe('bootstrap with the real certificate server', () => {
     expect(none).toMatchObject({ code: 'NOT_BOOTSTRAPPED' });
     expect(none.message).toContain('kedgeadm token');
 
-    const token = issueJoinToken(cloud.authority, { ttlSeconds: 600 });
+    const token = await cloud.token('edge-1');
     await bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-1', dir });
     const other = await failureOf(bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-2', dir }));
     expect(other).toMatchObject({ code: 'NODE_NAME_MISMATCH' });
@@ -168,7 +168,7 @@ describe('bootstrap against impostors', () => {
       impostorCa.certPem,
     );
     try {
-      const token = issueJoinToken(cloud.authority, { ttlSeconds: 600 });
+      const token = await cloud.token('edge-1');
       const error = await failureOf(bootstrapNodeCertificate({ serverUrl: impostor.url, token, nodeName: 'edge-1', dir }));
       expect(error).toBeInstanceOf(CaHashMismatchError);
       expect(error).toMatchObject({ code: 'CA_HASH_MISMATCH' });
@@ -186,7 +186,7 @@ describe('bootstrap against impostors', () => {
       cloud.authority.certPem,
     );
     try {
-      const token = issueJoinToken(cloud.authority, { ttlSeconds: 600 });
+      const token = await cloud.token('edge-1');
       const error = await failureOf(bootstrapNodeCertificate({ serverUrl: impostor.url, token, nodeName: 'edge-1', dir }));
       expect(error).toMatchObject({ name: 'CertificateServerError', code: 'SERVER_NOT_TRUSTED' });
       expect(impostor.seen.map((request) => request.authorization)).toEqual([undefined]);
@@ -198,7 +198,7 @@ describe('bootstrap against impostors', () => {
   test('bootstrap - a server that never answers fails with TIMEOUT within the given time', async () => {
     const silent = await startSilentServer(await issueServerCertificate(otherAuthority, { commonName: 's', ipAddresses: ['127.0.0.1'] }));
     try {
-      const token = issueJoinToken(cloud.authority, { ttlSeconds: 600 });
+      const token = await cloud.token('edge-1');
       const started = Date.now();
       const error = await failureOf(bootstrapNodeCertificate({ serverUrl: silent.url, token, nodeName: 'edge-1', dir, timeoutMs: 300 }));
       expect(error).toMatchObject({ code: 'TIMEOUT' });
@@ -209,11 +209,34 @@ describe('bootstrap against impostors', () => {
   });
 
   test('bootstrap - unreachable and non-https server URLs fail with typed errors', async () => {
-    const token = issueJoinToken(cloud.authority, { ttlSeconds: 600 });
+    const token = await cloud.token('edge-1');
     const unreachable = await failureOf(bootstrapNodeCertificate({ serverUrl: await closedPortUrl(), token, nodeName: 'edge-1', dir }));
     expect(unreachable).toMatchObject({ code: 'UNREACHABLE' });
     expect(unreachable.message).toContain('ECONNREFUSED');
     const plain = await failureOf(bootstrapNodeCertificate({ serverUrl: 'http://127.0.0.1:10002', token, nodeName: 'edge-1', dir }));
     expect(plain).toMatchObject({ code: 'INVALID_SERVER_URL' });
+  });
+});
+
+describe('bootstrap - an interrupted join', () => {
+  test('bootstrap - a join whose answer was lost is repeated with the same key, and the cloud accepts it as a retry', async () => {
+    const token = await cloud.token('edge-retry');
+    // the first attempt got its certificate issued, but the edge never stored it (the answer was lost)
+    const lost = await bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-retry', dir });
+    await rm(join(dir, 'node.crt'));
+    await writeFile(join(dir, 'join-pending.key'), lost.keyPem, { mode: 0o600 });
+    const again = await bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-retry', dir });
+    expect(again.keyPem).toBe(lost.keyPem);
+    expect(cloud.events.filter((event) => event.type === 'issued' && event.nodeName === 'edge-retry')).toHaveLength(2);
+    expect((await readdir(dir)).sort()).toEqual(['ca.crt', 'node.crt', 'node.key']);
+    // a fresh key (another machine with the copied token) is refused
+    const elsewhere = await mkdtemp(join(tmpdir(), 'kedge-edge-thief-'));
+    try {
+      const error = await failureOf(bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-retry', dir: elsewhere }));
+      expect(error).toMatchObject({ status: 403, serverCode: 'TOKEN_ALREADY_USED' });
+      expect(await readdir(elsewhere)).toEqual([]);
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
   });
 });

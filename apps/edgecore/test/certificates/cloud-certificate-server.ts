@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { loadOrCreateAuthority, type CertificateAuthority } from '@kedge/pki';
+import { JoinTokenLedger, createJoinToken, loadOrCreateAuthority, type CertificateAuthority, type IssueJoinTokenOptions } from '@kedge/pki';
 
 const workspace = fileURLToPath(new URL('../../../../', import.meta.url));
 const serverScript = fileURLToPath(
@@ -22,6 +22,8 @@ export interface CloudCertificateServer {
   url: string;
   authority: CertificateAuthority;
   events: CloudEvent[];
+  /** a token registered in the server's ledger, as `kedgeadm token create` makes it (600 s by default) */
+  token(binding: string | Omit<IssueJoinTokenOptions, 'ttlSeconds'>, ttlSeconds?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -44,10 +46,16 @@ export async function startCloudCertificateServer(dataDir: string): Promise<Clou
     });
   });
   child.off('exit', onEarlyExit);
+  const authority = await loadOrCreateAuthority(dataDir);
+  const ledger = new JoinTokenLedger(dataDir);
   return {
     url: `https://127.0.0.1:${port}`,
-    authority: await loadOrCreateAuthority(dataDir),
+    authority,
     events,
+    async token(binding, ttlSeconds = 600) {
+      const options = typeof binding === 'string' ? { nodeName: binding } : binding;
+      return (await createJoinToken(authority, ledger, { ttlSeconds, ...options })).token;
+    },
     async stop() {
       child.kill('SIGTERM');
       const stopped = await Promise.race([exited.then(() => true), new Promise((resolve) => setTimeout(resolve, 5000, false))]);

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { describeCertificate, isIssuedBy, issueJoinToken, keyMatchesCertificate, nodeNameOf } from '@kedge/pki';
+import { describeCertificate, isIssuedBy, keyMatchesCertificate, nodeNameOf } from '@kedge/pki';
 import {
   NodeIdentityError,
   bootstrapNodeCertificate,
@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kedge-edge-'));
-  const token = issueJoinToken(cloud.authority, { ttlSeconds: 600 });
+  const token = await cloud.token('edge-1');
   joined = await bootstrapNodeCertificate({ serverUrl: cloud.url, token, nodeName: 'edge-1', dir });
 });
 afterEach(async () => {

@@ -1,5 +1,6 @@
 // SecretCertificateStore against a real Kubernetes API: the embedded API server, started in-process
 // on a temporary SQLite file and a free loopback port, stands in for the cluster.
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +14,11 @@ import {
   JoinTokenError,
   SERVER_CERT_FILE,
   SERVER_KEY_FILE,
-  TOKEN_USES_FILE,
-  TokenUseLedger,
+  JOIN_TOKENS_FILE,
+  JoinTokenLedger,
+  createJoinToken,
   loadOrCreateAuthority,
+  parseJoinToken,
   loadOrCreateServerCertificate,
 } from '@kedge/pki';
 import { freePort } from '@kedge/testkit';
@@ -87,7 +90,7 @@ describe('SecretCertificateStore', () => {
     const store = storeFor(name);
     expect(store.location).toBe(`secret ${NAMESPACE}/${name}`);
     expect(await store.read(CA_CERT_FILE)).toBeUndefined();
-    expect(await store.read(TOKEN_USES_FILE)).toBeUndefined();
+    expect(await store.read(JOIN_TOKENS_FILE)).toBeUndefined();
 
     await store.write([
       { name: 'ca.crt', content: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n' },
@@ -158,29 +161,43 @@ describe('SecretCertificateStore', () => {
 
   test('secret store - 50 concurrent claims of one token through two ledgers on two stores: exactly one node wins', async () => {
     const name = freshSecretName();
-    const ledgers = [new TokenUseLedger(storeFor(name)), new TokenUseLedger(storeFor(name))];
+    const ca = await loadOrCreateAuthority(storeFor(name));
+    const ledgers = [new JoinTokenLedger(storeFor(name)), new JoinTokenLedger(storeFor(name))];
+    const keyOf = (node: string): string => createHash('sha256').update(node).digest('hex');
     // an earlier claim of another token must survive the race as well
-    await ledgers[0]!.claim('jti-earlier-token-0001', 'edge-earlier');
+    const earlier = parseJoinToken((await createJoinToken(ca, ledgers[0]!, { ttlSeconds: 600, nodeName: 'edge-earlier' })).token).claims;
+    await ledgers[0]!.claim(earlier, 'edge-earlier', { publicKeySha256: keyOf('edge-earlier'), nodeExists: false });
+    // a batch token for one name, contested by 50 names that all match it
+    const contested = parseJoinToken((await createJoinToken(ca, ledgers[1]!, { ttlSeconds: 600, nodePattern: 'edge-*', count: 1 })).token).claims;
     const nodes = Array.from({ length: 50 }, (_, i) => `edge-${i}`);
-    const results = await Promise.allSettled(nodes.map((node, i) => ledgers[i % 2]!.claim('jti-contested-token-01', node)));
+    const results = await Promise.allSettled(
+      nodes.map((node, i) => ledgers[i % 2]!.claim(contested, node, { publicKeySha256: keyOf(node), nodeExists: false })),
+    );
 
     const winners = nodes.filter((_, i) => results[i]!.status === 'fulfilled');
     expect(winners).toHaveLength(1);
     for (const result of results) {
       if (result.status === 'rejected') {
         expect(result.reason).toBeInstanceOf(JoinTokenError);
-        expect(result.reason).toMatchObject({ code: 'REUSED_FOR_ANOTHER_NODE' });
-        expect((result.reason as Error).message).toContain(`"${winners[0]}"`);
+        expect(result.reason).toMatchObject({ code: 'TOKEN_ALREADY_USED' });
+        expect((result.reason as Error).message).toContain(winners[0]);
       }
     }
     for (const ledger of ledgers) {
-      expect(await ledger.useOf('jti-contested-token-01')).toMatchObject({ nodeName: winners[0] });
-      expect(await ledger.useOf('jti-earlier-token-0001')).toMatchObject({ nodeName: 'edge-earlier' });
+      expect((await ledger.recordOf(contested.jti))?.uses.map((use) => use.nodeName)).toEqual(winners);
+      expect((await ledger.recordOf(earlier.jti))?.uses.map((use) => use.nodeName)).toEqual(['edge-earlier']);
     }
-    // a process started later (a fresh ledger on a fresh store) refuses the token too, and lets the winner retry
-    const restarted = new TokenUseLedger(storeFor(name));
-    await expect(restarted.claim('jti-contested-token-01', 'edge-latecomer')).rejects.toMatchObject({ code: 'REUSED_FOR_ANOTHER_NODE' });
-    await restarted.claim('jti-contested-token-01', winners[0]!);
+    // a process started later (a fresh ledger on a fresh store) refuses the token too, and lets the winner retry with its key
+    const restarted = new JoinTokenLedger(storeFor(name));
+    await expect(restarted.claim(contested, 'edge-latecomer', { publicKeySha256: keyOf('edge-latecomer'), nodeExists: false })).rejects.toMatchObject({
+      code: 'TOKEN_ALREADY_USED',
+    });
+    expect(await restarted.claim(contested, winners[0]!, { publicKeySha256: keyOf(winners[0]!), nodeExists: true })).toBe('retry');
+    // a deleted token is gone for every process
+    expect(await restarted.delete(earlier.jti)).toBe(true);
+    await expect(ledgers[0]!.claim(earlier, 'edge-earlier', { publicKeySha256: keyOf('edge-earlier'), nodeExists: true })).rejects.toMatchObject({
+      code: 'UNKNOWN_TOKEN',
+    });
   });
 
   test('secret store - two processes creating the CA at once end up with one CA, and the server certificate goes beside it', async () => {

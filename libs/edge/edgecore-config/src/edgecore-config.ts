@@ -39,7 +39,12 @@ export const edgeCoreConfigSchema = z
         /** cloudhub certificate endpoint */
         httpServer: z.string().url().startsWith('https://', 'expected an https:// URL').default('https://127.0.0.1:10002'),
         projectId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('e632aba927ea4ac2b575ec1603d56f10'),
-        /** join token for the first start; better passed with --token or KEDGE_JOIN_TOKEN */
+        /**
+         * a file holding the join token, read on the first start only (before the node has a
+         * certificate); keep it readable by root only and delete it after the join
+         */
+        tokenFile: z.string().min(1).optional(),
+        /** the join token itself, inline: deprecated (the config is often world-readable), use tokenFile */
         token: z.string().min(1).optional(),
         heartbeatSeconds: z.number().int().min(1).max(300).default(15),
         reconnect: z

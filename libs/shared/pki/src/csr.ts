@@ -1,8 +1,8 @@
 // Certificate signing requests for edge nodes: made on the edge, checked by the CA.
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, webcrypto } from 'node:crypto';
 import { CsrRejectedError } from './errors';
 import { NODE_ORGANIZATION, assertValidNodeName, nodeCommonName } from './node-name';
-import { ECDSA_SHA256, decodePem, encodePem, generateNodeKeyPair, privateKeyToPem } from './pem';
+import { ECDSA_P256, ECDSA_SHA256, decodePem, encodePem, generateNodeKeyPair, importSigningKeyPem, privateKeyToPem } from './pem';
 import { PemFormatError } from './errors';
 import { x509 } from './x509';
 
@@ -12,16 +12,27 @@ export interface NodeKeyAndCsr {
   csrPem: string;
 }
 
-/** A fresh P-256 key and a CSR for CN `system:node:<nodeName>`, O `system:nodes`. */
-export async function createNodeKeyAndCsr(nodeName: string): Promise<NodeKeyAndCsr> {
+/**
+ * A P-256 key and a CSR for CN `system:node:<nodeName>`, O `system:nodes`. The key is fresh, or
+ * `options.keyPem` (a PKCS#8 P-256 key this module made): a join repeated after an interruption must
+ * present the same key, or the cloud refuses it as another use of the token.
+ */
+export async function createNodeKeyAndCsr(nodeName: string, options: { keyPem?: string } = {}): Promise<NodeKeyAndCsr> {
   assertValidNodeName(nodeName);
-  const keys = await generateNodeKeyPair();
+  const keys = options.keyPem === undefined ? await generateNodeKeyPair() : await importNodeKeyPair(options.keyPem);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: [{ O: [NODE_ORGANIZATION] }, { CN: [nodeCommonName(nodeName)] }],
     keys,
     signingAlgorithm: ECDSA_SHA256,
   });
-  return { keyPem: await privateKeyToPem(keys.privateKey), csrPem: encodePem('CERTIFICATE REQUEST', csr.rawData) };
+  return { keyPem: options.keyPem ?? (await privateKeyToPem(keys.privateKey)), csrPem: encodePem('CERTIFICATE REQUEST', csr.rawData) };
+}
+
+async function importNodeKeyPair(keyPem: string): Promise<webcrypto.CryptoKeyPair> {
+  const privateKey = await importSigningKeyPem(keyPem, 'the node key');
+  const spki = createPublicKey({ key: keyPem, format: 'pem' }).export({ type: 'spki', format: 'der' });
+  const publicKey = await webcrypto.subtle.importKey('spki', spki, ECDSA_P256, true, ['verify']);
+  return { privateKey, publicKey };
 }
 
 /** Parses a CSR and checks that it is self-signed by its key and asks for exactly this node. */

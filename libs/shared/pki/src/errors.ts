@@ -7,7 +7,14 @@ export type JoinTokenErrorCode =
   | 'BAD_SIGNATURE'
   | 'EXPIRED'
   | 'WRONG_NODE'
-  | 'REUSED_FOR_ANOTHER_NODE';
+  /** a token of the old unbound format (v1): refused, a bound one must be created */
+  | 'LEGACY_TOKEN'
+  /** not in the cluster's token ledger: deleted, pruned after expiry, or never registered */
+  | 'UNKNOWN_TOKEN'
+  /** this node name already joined with another key, or every name of the token is used */
+  | 'TOKEN_ALREADY_USED'
+  /** the name is a node that exists and did not join with this token */
+  | 'NODE_EXISTS';
 
 export class JoinTokenError extends Error {
   override readonly name = 'JoinTokenError';

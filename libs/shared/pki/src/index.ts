@@ -30,15 +30,19 @@ export {
   type CertificateDescription,
 } from './inspect';
 export {
+  DEFAULT_TOKEN_TTL_SECONDS,
+  MAX_TOKEN_COUNT,
+  describeTokenBinding,
   issueJoinToken,
   parseJoinToken,
+  tokenAdmitsNode,
   verifyJoinToken,
   type IssueJoinTokenOptions,
   type JoinTokenClaims,
   type ParsedJoinToken,
   type VerifyJoinTokenOptions,
 } from './join-token';
-export { isValidNodeName, nodeCommonName } from './node-name';
+export { isValidNodeName, isValidNodePattern, nodeCommonName, nodeNameMatchesPattern } from './node-name';
 export { MAX_CA_BODY_BYTES, pinCaCertificate, type PinnedCaCertificate } from './pinned-ca';
 export { keyMatchesCertificate } from './pem';
 export {
@@ -62,4 +66,12 @@ export {
   loadOrCreateServerCertificate,
   type LoadOrCreateServerCertificateOptions,
 } from './stored-authority';
-export { TOKEN_USES_FILE, TokenUseLedger, type ClaimOptions, type TokenUse } from './token-ledger';
+export {
+  JOIN_TOKENS_FILE,
+  JoinTokenLedger,
+  createJoinToken,
+  type ClaimOptions,
+  type ClaimResult,
+  type JoinTokenRecord,
+  type TokenUse,
+} from './token-ledger';

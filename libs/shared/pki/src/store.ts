@@ -1,7 +1,8 @@
 // Where certificates, keys and the token ledger live. The interface is small on purpose so that a
 // Kubernetes Secret (libs/cloud/pki-secret, whose updates are also all-or-nothing) can replace the files.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { CertificateStoreError } from './errors';
 
@@ -36,6 +37,11 @@ export type StoreChange = (
 ) => readonly StoreEntry[] | undefined | Promise<readonly StoreEntry[] | undefined>;
 
 const JOURNAL = '.commit-journal.json';
+/** held during update(): kedgeadm (creating a token) and cloudcore (recording its use) share the directory */
+const UPDATE_LOCK = '.update.lock';
+const LOCK_WAIT_MS = 10_000;
+/** a lock file still empty after this long was left by a process that died between creating and writing it */
+const EMPTY_LOCK_STALE_MS = 5_000;
 const ENTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /**
@@ -72,6 +78,63 @@ export class FileCertificateStore implements CertificateStore {
       throw new RangeError('a store write names the same entry twice');
     }
     return this.#serialized(() => this.#commit(entries));
+  }
+
+  /**
+   * Compare-and-swap across processes on one machine: the read, the decision and the write happen
+   * under a lock file (`.update.lock`, created exclusively, holding the owner's pid), so a claim by
+   * cloudcore and a token created by kedgeadm can never overwrite each other. A lock whose owner
+   * process is gone is broken; one held longer than 10 s fails with WRITE_CONFLICT naming its pid.
+   */
+  async update(names: readonly string[], change: StoreChange): Promise<void> {
+    for (const name of names) assertEntryName(name);
+    return this.#serialized(async () => {
+      await mkdir(this.location, { recursive: true, mode: 0o700 });
+      const release = await this.#lock();
+      try {
+        const current = new Map<string, string | undefined>();
+        for (const name of names) current.set(name, await readOrUndefined(join(this.location, name)));
+        const entries = await change(current);
+        if (entries !== undefined && entries.length > 0) {
+          for (const entry of entries) assertEntryName(entry.name);
+          await this.#commit(entries);
+        }
+      } finally {
+        await release();
+      }
+    });
+  }
+
+  async #lock(): Promise<() => Promise<void>> {
+    const path = join(this.location, UPDATE_LOCK);
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        const handle = await open(path, 'wx', 0o600);
+        try {
+          await handle.writeFile(`${process.pid}\n`, 'utf8');
+        } finally {
+          await handle.close();
+        }
+        return () => unlink(path).catch(() => undefined);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
+      }
+      const holder = await lockHolder(path);
+      if (holder === 'stale') {
+        // its owner died mid-update: nothing was half-written (commits are atomic), so the lock can go
+        await unlink(path).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new CertificateStoreError(
+          'WRITE_CONFLICT',
+          `${path} has been held by process ${holder} for more than ${LOCK_WAIT_MS / 1000} s; if no cloudcore or kedgeadm ` +
+            'is working on this directory, remove the file and retry',
+        );
+      }
+      await sleep(5 + Math.random() * 20);
+    }
   }
 
   // Reads and writes queue behind each other so that a read never sees a group half-renamed.
@@ -148,6 +211,37 @@ export class FileCertificateStore implements CertificateStore {
     }
     const leftovers = (await readdir(this.location)).filter((name) => name.startsWith('.') && name.endsWith('.tmp'));
     await Promise.all(leftovers.map((name) => unlink(join(this.location, name)).catch(() => undefined)));
+  }
+}
+
+async function readOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/** the pid holding the update lock; 'stale' when that process is gone; 'unknown' while it is being written or just released */
+async function lockHolder(path: string): Promise<number | 'stale' | 'unknown'> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (isNotFound(error)) return 'unknown'; // released meanwhile: try again
+    throw error;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
+    return age > EMPTY_LOCK_STALE_MS ? 'stale' : 'unknown';
+  }
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    return (error as { code?: unknown }).code === 'ESRCH' ? 'stale' : pid;
   }
 }
 

@@ -1,8 +1,11 @@
+import { createHmac, createPrivateKey, hkdfSync } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
   JoinTokenError,
+  MAX_TOKEN_COUNT,
   caCertificateHash,
+  nodeNameMatchesPattern,
   createCertificateAuthority,
   issueJoinToken,
   parseJoinToken,
@@ -34,24 +37,23 @@ function encode(value: unknown): string {
 
 describe('join tokens', () => {
   test('join token - a fresh token verifies and carries the CA hash, a random jti and the expiry', () => {
-    const token = issueJoinToken(ca, { ttlSeconds: 3600, now: issuedAt });
+    const token = issueJoinToken(ca, { ttlSeconds: 3600, nodeName: 'edge-1', now: issuedAt });
     const parsed = parseJoinToken(token);
     expect(parsed.caHash).toBe(caCertificateHash(ca.certPem));
-    expect(parsed.claims).toMatchObject({ v: 1, iat: issuedAt.getTime() / 1000, exp: issuedAt.getTime() / 1000 + 3600 });
-    expect(parsed.claims.node).toBeUndefined();
+    expect(parsed.claims).toMatchObject({ v: 2, iat: issuedAt.getTime() / 1000, exp: issuedAt.getTime() / 1000 + 3600, node: 'edge-1', count: 1 });
     const claims = verifyJoinToken(ca, token, { nodeName: 'edge-1', now: new Date(issuedAt.getTime() + 60_000) });
     expect(claims).toEqual(parsed.claims);
-    const again = parseJoinToken(issueJoinToken(ca, { ttlSeconds: 3600, now: issuedAt }));
+    const again = parseJoinToken(issueJoinToken(ca, { ttlSeconds: 3600, nodeName: 'edge-1', now: issuedAt }));
     expect(again.claims.jti).not.toBe(parsed.claims.jti);
   });
 
   test('join token - is refused as EXPIRED from its exp on, with the time and what to do in the message', () => {
-    const token = issueJoinToken(ca, { ttlSeconds: 60, now: issuedAt });
+    const token = issueJoinToken(ca, { ttlSeconds: 60, nodeName: 'edge-1', now: issuedAt });
     expect(() => verifyJoinToken(ca, token, { nodeName: 'edge-1', now: new Date(issuedAt.getTime() + 59_000) })).not.toThrow();
     const error = refusal(() => verifyJoinToken(ca, token, { nodeName: 'edge-1', now: new Date(issuedAt.getTime() + 60_000) }));
     expect(error.code).toBe('EXPIRED');
     expect(error.message).toContain('2026-11-25T09:01:00.000Z');
-    expect(error.message).toContain('kedgeadm token');
+    expect(error.message).toContain('kedgeadm token create');
   });
 
   test('join token - changed claims are refused as BAD_SIGNATURE', () => {
@@ -70,7 +72,7 @@ describe('join tokens', () => {
   });
 
   test('join token - a changed MAC is refused as BAD_SIGNATURE, a re-spelled one as MALFORMED', () => {
-    const token = issueJoinToken(ca, { ttlSeconds: 60, now: issuedAt });
+    const token = issueJoinToken(ca, { ttlSeconds: 60, nodeName: 'edge-1', now: issuedAt });
     const [hash, claims, mac = ''] = token.split('.');
     const macBytes = Buffer.from(mac, 'base64url');
     for (const index of [0, 15, 31]) {
@@ -88,14 +90,14 @@ describe('join tokens', () => {
   });
 
   test('join token - a token minted with another CA key is refused as BAD_SIGNATURE even with this CA hash', () => {
-    const foreign = issueJoinToken(otherCa, { ttlSeconds: 60, now: issuedAt });
+    const foreign = issueJoinToken(otherCa, { ttlSeconds: 60, nodeName: 'edge-1', now: issuedAt });
     const [, claims, mac] = foreign.split('.');
     const error = refusal(() => verifyJoinToken(ca, `${caCertificateHash(ca.certPem)}.${claims}.${mac}`, { nodeName: 'e', now: issuedAt }));
     expect(error.code).toBe('BAD_SIGNATURE');
   });
 
   test('join token - a token of another CA is refused as WRONG_CA naming both hashes', () => {
-    const token = issueJoinToken(otherCa, { ttlSeconds: 60, now: issuedAt });
+    const token = issueJoinToken(otherCa, { ttlSeconds: 60, nodeName: 'edge-1', now: issuedAt });
     const error = refusal(() => verifyJoinToken(ca, token, { nodeName: 'edge-1', now: issuedAt }));
     expect(error.code).toBe('WRONG_CA');
     expect(error.message).toContain(caCertificateHash(otherCa.certPem).slice(0, 16));
@@ -112,7 +114,7 @@ describe('join tokens', () => {
   });
 
   test('join token - structurally wrong tokens are MALFORMED', () => {
-    const good = issueJoinToken(ca, { ttlSeconds: 60, now: issuedAt });
+    const good = issueJoinToken(ca, { ttlSeconds: 60, nodeName: 'edge-1', now: issuedAt });
     const [hash, , mac] = good.split('.');
     const cases = [
       '',
@@ -132,7 +134,7 @@ describe('join tokens', () => {
   });
 
   test('join token - arbitrary strings and mutations never raise anything but JoinTokenError', () => {
-    const good = issueJoinToken(ca, { ttlSeconds: 60, now: issuedAt });
+    const good = issueJoinToken(ca, { ttlSeconds: 60, nodeName: 'edge-1', now: issuedAt });
     const tokenLike = fc.oneof(
       fc.string({ maxLength: 300 }),
       fc.string({ unit: 'binary', maxLength: 200 }),
@@ -155,8 +157,38 @@ describe('join tokens', () => {
     );
   });
 
-  test('join token - refuses to issue with a non-positive ttl or an invalid node name', () => {
-    expect(() => issueJoinToken(ca, { ttlSeconds: 0 })).toThrow(RangeError);
+  test('join token - refuses to issue with a non-positive ttl, an invalid node name, or no binding at all', () => {
+    expect(() => issueJoinToken(ca, { ttlSeconds: 0, nodeName: 'edge-1' })).toThrow(RangeError);
     expect(() => issueJoinToken(ca, { ttlSeconds: 60, nodeName: 'Bad Name' })).toThrow(/not valid/);
+    expect(() => issueJoinToken(ca, { ttlSeconds: 60 })).toThrow(/must be bound/);
+    expect(() => issueJoinToken(ca, { ttlSeconds: 60, nodeName: 'a', nodePattern: 'a-*', count: 2 })).toThrow(/not both/);
+    for (const nodePattern of ['*', '**', 'Shop-*', 'shop_*', '-*', 'shop-*-']) {
+      expect(() => issueJoinToken(ca, { ttlSeconds: 60, nodePattern, count: 2 }), nodePattern).toThrow(/not valid/);
+    }
+    for (const count of [undefined, 0, -1, 1.5, MAX_TOKEN_COUNT + 1]) {
+      expect(() => issueJoinToken(ca, { ttlSeconds: 60, nodePattern: 'shop-*', ...(count === undefined ? {} : { count }) })).toThrow(/count/);
+    }
+  });
+
+  test('join token - a pattern token admits matching names only; "*" never spans a dot', () => {
+    const token = issueJoinToken(ca, { ttlSeconds: 60, nodePattern: 'shop-*', count: 20, now: issuedAt });
+    expect(verifyJoinToken(ca, token, { nodeName: 'shop-17', now: issuedAt })).toMatchObject({ v: 2, pattern: 'shop-*', count: 20 });
+    for (const nodeName of ['shop', 'shop-1.evil', 'office-1', 'xshop-1']) {
+      expect(refusal(() => verifyJoinToken(ca, token, { nodeName, now: issuedAt })).code, nodeName).toBe('WRONG_NODE');
+    }
+    expect(nodeNameMatchesPattern('line-3.plant-7', 'line-*.plant-7')).toBe(true);
+    expect(nodeNameMatchesPattern('line-3.plant-8', 'line-*.plant-7')).toBe(false);
+  });
+
+  test('join token - a valid token of the old unbound format (v1) is refused as LEGACY_TOKEN with the command to run', () => {
+    const caHash = caCertificateHash(ca.certPem);
+    const signed = `${caHash}.${encode({ v: 1, jti: 'legacy-token-id-0001', iat: 1, exp: 9_999_999_999 })}`;
+    const jwk = createPrivateKey(ca.keyPem).export({ format: 'jwk' });
+    const key = Buffer.from(hkdfSync('sha256', Buffer.from(String(jwk.d), 'base64url'), Buffer.from(caHash, 'hex'), 'kedge join token v1', 32));
+    const legacy = `${signed}.${createHmac('sha256', key).update(signed).digest('base64url')}`;
+    expect(parseJoinToken(legacy).claims).toMatchObject({ v: 1, jti: 'legacy-token-id-0001' });
+    const error = refusal(() => verifyJoinToken(ca, legacy, { nodeName: 'edge-1', now: issuedAt }));
+    expect(error.code).toBe('LEGACY_TOKEN');
+    expect(error.message).toContain('kedgeadm token create --node');
   });
 });
