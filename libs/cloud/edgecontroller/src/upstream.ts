@@ -4,7 +4,9 @@
 import { CLUSTER_SCOPED_NAMESPACE, Operation, newErrorResponse, newResponse, parseCloudResource, type CloudResource, type Message } from '@kedge/protocol';
 import type { ObjectCache, V1Pod } from '@kubernetes/client-node';
 import { EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE, errorMessage, httpStatusOf, isNotFound } from '@kedge/kube-client';
+import { isRecord, type KubeObject } from '@kedge/kube-core';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
+import { TokenBucket } from '@kedge/transport';
 import type { DesiredState } from './desired-state';
 import { UpstreamRefusedError } from './errors';
 import { INVENTORY_TYPE, parseInventory, type InventoryItem } from './inventory';
@@ -12,7 +14,6 @@ import { nodeStatusFrom, type KubeWrites } from './kube-writes';
 import type { EdgeControllerMetrics } from './metrics';
 import { EDGECONTROLLER_SOURCE } from './node-queue';
 import { nodeLabelRefusal } from './node-labels';
-import type { KubeObject } from '@kedge/kube-core';
 
 export interface UpstreamDeps {
   writes: KubeWrites;
@@ -41,7 +42,7 @@ export const DEFAULT_EVENT_BUDGET: EventBudgetOptions = { perSecond: 5, burst: 5
 
 /** One token bucket per node: a flooding edge loses its own events, never another node's. */
 class EventBudget {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
     private readonly options: EventBudgetOptions,
@@ -49,21 +50,19 @@ class EventBudget {
   ) {}
 
   take(node: string): boolean {
-    const now = this.now();
-    const bucket = this.buckets.get(node) ?? { tokens: this.options.burst, at: now };
-    bucket.tokens = Math.min(this.options.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.options.perSecond);
-    bucket.at = now;
-    this.buckets.set(node, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    let bucket = this.buckets.get(node);
+    if (bucket === undefined) {
+      bucket = new TokenBucket(this.options.perSecond, this.options.burst, this.now);
+      this.buckets.set(node, bucket);
+    }
+    return bucket.take();
   }
 }
 
 type EdgeNodeState = 'edge' | 'absent' | 'other';
 
 function record(value: unknown): Json | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+  return isRecord(value) ? value : undefined;
 }
 
 function refuse(reason: UpstreamRefusedError['reason'], message: string): never {
