@@ -55,7 +55,7 @@ describe('threat - one edge against cloudcore', () => {
     const materials = await mapLimit(names, 8, (name) => nodeTlsMaterial(ca, name));
     edges.push(...names.map((name, i) => new SimulatedEdge({ nodeName: name, hubUrl, tls: materials[i]!, keepaliveMs: 2_000, requestTimeoutMs: 60_000 })));
     await Promise.all(edges.map((edge) => edge.connect()));
-    await mapLimit(edges, 8, (edge) => edge.register({ labels: { 'node-role.kubernetes.io/edge': '' } }));
+    await mapLimit(edges, 8, (edge) => edge.register());
 
     // the valid flood: node status updates as fast as the link takes them, which would make cloudcore
     // write to its API server for every one; nothing awaits them (a flooder does not care)

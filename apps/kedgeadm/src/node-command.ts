@@ -37,7 +37,8 @@ export async function revokeNodeCommand(nodeName: string, options: NodeRevokeOpt
   return (
     `${next} (${store.location}).\n` +
     'cloudcore drops the node\'s session within pki.revocationReloadSeconds (2 s by default) and will not renew that certificate.\n' +
-    `To let the node back: kedgeadm token --node ${nodeName}, then join it again with that token.\n`
+    `To let the node back: delete its Node (kubectl delete node ${nodeName}; a join token never takes over an existing node), ` +
+    `create a token (kedgeadm token create --node ${nodeName}) and join it again with that token.\n`
   );
 }
 
