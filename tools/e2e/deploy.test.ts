@@ -57,6 +57,8 @@ const CLOUDCORE_API_CALLS: { group: string; resource: string; verb: string; reso
   // edgecontroller + node-lifecycle informers: makeInformer('/api/v1/nodes', edge role label)
   { group: '', resource: 'nodes', verb: 'list' },
   { group: '', resource: 'nodes', verb: 'watch' },
+  // certificate server: does a join's node name exist (NODE_EXISTS); edgecontroller: is an upstream sender a registered edge node
+  { group: '', resource: 'nodes', verb: 'get' },
   // kube-writes.registerNode: core.createNode for a newly joined node
   { group: '', resource: 'nodes', verb: 'create' },
   // node-lifecycle: core.patchNode (unreachable taints)
