@@ -4,9 +4,9 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
-import type { Logger } from '@kedge/telemetry';
+import { isLoopbackAddress, type Logger } from '@kedge/telemetry';
 import { EventBusError } from './errors';
-import { isLoopbackHost, type MqttUser, type Qos, type ServerTls, type TopicRules } from './options';
+import { type MqttUser, type Qos, type ServerTls, type TopicRules } from './options';
 import { filterCovers, topicMatches } from './topics';
 
 export interface BrokerPublish {
@@ -56,11 +56,6 @@ function remoteOf(client: Client): string | undefined {
   return (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress;
 }
 
-/** A peer on the gateway itself: 127.0.0.0/8, ::1, or IPv4 loopback mapped into IPv6. */
-function isLoopbackPeer(remote: string | undefined): boolean {
-  if (remote === undefined) return false;
-  return isLoopbackHost(remote.startsWith('::ffff:') ? remote.slice('::ffff:'.length) : remote);
-}
 
 export class InternalBroker {
   readonly #broker: Aedes;
@@ -88,7 +83,7 @@ export class InternalBroker {
           const remote = remoteOf(client);
           if (username === undefined || username === '') {
             // no username: only a process on the gateway itself, and only if anonymous access is on
-            if (config.anonymous !== false && isLoopbackPeer(remote)) {
+            if (config.anonymous !== false && isLoopbackAddress(remote)) {
               rulesOf.set(client, { username: undefined, rules: config.anonymous });
               return done(null, true);
             }

@@ -3,8 +3,7 @@
 // BLE characteristic), so only the twin (in-process, as the broker) may publish it. Real aedes on real
 // sockets, real mqtt.js clients and the real mosquitto_pub / mosquitto_sub.
 import { execFile, spawn } from 'node:child_process';
-import { networkInterfaces } from 'node:os';
-import { requires } from '@kedge/testkit';
+import { lanAddress, requires } from '@kedge/testkit';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,12 +62,6 @@ async function granted(subscriber: MqttClient, filters: string[]): Promise<numbe
     if (packet?.granted === undefined) throw error;
     return packet.granted;
   }
-}
-
-function lanAddress(): string | undefined {
-  return Object.values(networkInterfaces())
-    .flat()
-    .find((address) => address !== undefined && address.family === 'IPv4' && !address.internal)?.address;
 }
 
 describe('threat - the gateway MQTT bus (mqtt.js)', () => {
@@ -136,10 +129,8 @@ describe('threat - the gateway MQTT bus (mqtt.js)', () => {
     const { port } = await defaultBus({ host: '0.0.0.0', users });
     // loopback clients keep the device contract; the same anonymous client from the LAN is refused
     await client(`mqtt://127.0.0.1:${port}`);
-    if (lan !== undefined) {
-      await expect(connectAsync(`mqtt://${lan}:${port}`, { reconnectPeriod: 0, connectTimeout: 5_000 })).rejects.toThrow(/Not authorized|Bad username/i);
-      await client(`mqtt://${lan}:${port}`, { username: 'hmi', password: 'hmi-password-0123456' });
-    }
+    await expect(connectAsync(`mqtt://${lan}:${port}`, { reconnectPeriod: 0, connectTimeout: 5_000 })).rejects.toThrow(/Not authorized|Bad username/i);
+    await client(`mqtt://${lan}:${port}`, { username: 'hmi', password: 'hmi-password-0123456' });
   });
 });
 

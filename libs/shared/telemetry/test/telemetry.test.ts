@@ -1,6 +1,6 @@
-import { networkInterfaces } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { Counter } from 'prom-client';
+import { lanAddress } from '@kedge/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, createMetricsRegistry, isLoopbackAddress, startMetricsServer, type MetricsServer } from '../src/index';
 
@@ -69,14 +69,6 @@ describe('telemetry - log throttle', () => {
   });
 });
 
-/** An address of this host that is not loopback: a request to it arrives from a non-loopback peer. */
-function lanAddress(): string {
-  const address = Object.values(networkInterfaces())
-    .flat()
-    .find((entry) => entry !== undefined && entry.family === 'IPv4' && !entry.internal)?.address;
-  if (address === undefined) throw new Error('this test needs a non-loopback IPv4 address on the host (e.g. eth0)');
-  return address;
-}
 
 describe('threat - metrics and debug endpoints', () => {
   it('attack - a peer on the network reading /metrics or a debug route is refused, while probes still see health', async () => {

@@ -2,6 +2,7 @@
 // a simulated edge that speaks the real protocol, requires(): the declared optional system components, and the
 // read API conformance suite every Kubernetes-style server runs.
 export { Cleanup } from './cleanup';
+export { lanAddress } from './lan-address';
 export { freePort, startMosquitto, type Mosquitto } from './mosquitto';
 export { prometheusSample, prometheusSum } from './prometheus-text';
 export { KUBECTL, READ_API_SEED, describeReadApi, type ReadApiServer } from './read-api-conformance';
