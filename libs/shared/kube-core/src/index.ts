@@ -46,3 +46,28 @@ export { configMapTable, endpointsTable, eventTable, namespaceTable, secretTable
 export { defaultTable, nodeTable, podTable } from './tables/pod-node-tables';
 export { INITIAL_EVENTS_END_ANNOTATION, bookmarkObject, selectedEventType, type ChangeType, type WatchEvent, type WatchEventType } from './watch/watch-events';
 export { WatchStreamWriter, type WatchStreamOptions } from './watch/watch-stream-writer';
+export {
+  invalidOptions,
+  parseGoBool,
+  parseInt64,
+  queryBoolean,
+  queryInt64,
+  queryPretty,
+  queryString,
+  type FieldError,
+} from './query/query-values';
+export { parseListOptions, type ListOptions, type ResourceVersionMatch } from './query/list-options';
+export {
+  FIELD_MANAGER_MAX_LENGTH,
+  effectiveGracePeriod,
+  parseDeleteOptionsQuery,
+  parsePatchOptions,
+  parseWriteOptions,
+  validateDeleteOptions,
+  type DeleteOptions,
+  type FieldValidation,
+  type PatchOptions,
+  type PropagationPolicy,
+  type WriteOptions,
+} from './query/write-options';
+export { parsePodLogOptions, type PodLogOptions } from './query/pod-log-options';

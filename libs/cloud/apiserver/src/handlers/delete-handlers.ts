@@ -1,26 +1,21 @@
-// delete and deletecollection, with DeleteOptions from the body (kubectl) or the query (curl).
-import { badRequest, isRecord, type KubeObject } from '@kedge/kube-core';
+// delete and deletecollection, with DeleteOptions from the body (kubectl) or the query (curl); a
+// field given in the body wins. Decoding and validation are kube-core's, worded as upstream.
+import { badRequest, effectiveGracePeriod, isRecord, parseDeleteOptionsQuery, validateDeleteOptions, type KubeObject } from '@kedge/kube-core';
 import { sendJson, readBody, parseJsonBody } from '../http';
 import { apiVersionOf } from '../resources';
 import type { DeleteOptions, PropagationPolicy } from '../registry';
-import { booleanParam, dryRunParam, nonNegativeInteger, parseSelectors } from './query-options';
+import { parseSelectors } from './query-options';
 import { namespaceOf, type ResourceRequest } from './request-context';
 import { sendObject } from './object-responses';
 
-const POLICIES = new Set<PropagationPolicy>(['Background', 'Foreground', 'Orphan']);
-
-function policyOf(value: unknown): PropagationPolicy | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'string' && POLICIES.has(value as PropagationPolicy)) return value as PropagationPolicy;
-  throw badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(value)}: supported values: "Background", "Foreground", "Orphan"`);
-}
-
-function graceOf(value: unknown): number | undefined {
+/** A DeleteOptions body field of the wrong JSON type is a decoding error: 400, as upstream. */
+function bodyField<T>(body: Record<string, unknown>, field: string, type: 'number' | 'string' | 'boolean'): T | undefined {
+  const value = body[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(value)}: must be a non-negative integer`);
+  if (typeof value !== type || (type === 'number' && !Number.isInteger(value))) {
+    throw badRequest(`DeleteOptions.${field}: expected ${type === 'number' ? 'an integer' : `a ${type}`}, got ${JSON.stringify(value).slice(0, 80)}`);
   }
-  return value;
+  return value as T;
 }
 
 async function deleteOptionsOf(context: ResourceRequest): Promise<DeleteOptions> {
@@ -30,11 +25,20 @@ async function deleteOptionsOf(context: ResourceRequest): Promise<DeleteOptions>
   if (body['kind'] !== undefined && body['kind'] !== 'DeleteOptions') {
     throw badRequest(`the request body must be a DeleteOptions object, not ${String(body['kind'])}`);
   }
-  const options: DeleteOptions = {};
-  const grace = graceOf(body['gracePeriodSeconds']) ?? nonNegativeInteger(context.query, 'gracePeriodSeconds');
+  const fromQuery = parseDeleteOptionsQuery(context.query);
+  const bodyDryRun = body['dryRun'];
+  if (bodyDryRun !== undefined && bodyDryRun !== null && !(Array.isArray(bodyDryRun) && bodyDryRun.every((value) => typeof value === 'string'))) {
+    throw badRequest('DeleteOptions.dryRun: expected a list of strings');
+  }
+  const dryRunValues = [...fromQuery.dryRunValues, ...((bodyDryRun as string[] | null | undefined) ?? [])];
+  const orphanDependents = bodyField<boolean>(body, 'orphanDependents', 'boolean') ?? fromQuery.orphanDependents;
+  const requestedPolicy = bodyField<string>(body, 'propagationPolicy', 'string') ?? fromQuery.propagationPolicy;
+  validateDeleteOptions({ propagationPolicy: requestedPolicy, orphanDependents, dryRunValues });
+
+  const options: DeleteOptions = { dryRun: dryRunValues.length > 0 };
+  const grace = effectiveGracePeriod(bodyField<number>(body, 'gracePeriodSeconds', 'number') ?? fromQuery.gracePeriodSeconds);
   if (grace !== undefined) options.gracePeriodSeconds = grace;
-  const orphan = typeof body['orphanDependents'] === 'boolean' ? body['orphanDependents'] : booleanParam(context.query, 'orphanDependents');
-  const policy = policyOf(body['propagationPolicy']) ?? policyOf(context.query.get('propagationPolicy')) ?? (orphan === true ? 'Orphan' : undefined);
+  const policy = (requestedPolicy as PropagationPolicy | undefined) ?? (orphanDependents === true ? 'Orphan' : undefined);
   if (policy !== undefined) options.propagationPolicy = policy;
   const preconditions = body['preconditions'];
   if (preconditions !== undefined && preconditions !== null) {
@@ -43,9 +47,6 @@ async function deleteOptionsOf(context: ResourceRequest): Promise<DeleteOptions>
     if (typeof preconditions['uid'] === 'string') options.preconditions.uid = preconditions['uid'];
     if (typeof preconditions['resourceVersion'] === 'string') options.preconditions.resourceVersion = preconditions['resourceVersion'];
   }
-  const bodyDryRun = body['dryRun'];
-  if (Array.isArray(bodyDryRun) && bodyDryRun.some((value) => value !== 'All')) throw badRequest('Invalid dryRun value; the only supported value is All');
-  options.dryRun = dryRunParam(context.query) || (Array.isArray(bodyDryRun) && bodyDryRun.length > 0);
   return options;
 }
 

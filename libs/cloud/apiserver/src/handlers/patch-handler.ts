@@ -1,14 +1,13 @@
 // PATCH in its four content types. JSON patch, merge patch and strategic merge patch (built-ins only,
 // 415 for custom resources as in Kubernetes) rewrite the current object; apply-patch+yaml is
 // server-side apply, which also creates a missing object.
-import { badRequest, invalid, isRecord, notFound, StatusError, unsupportedMediaType, type KubeObject } from '@kedge/kube-core';
+import { badRequest, isRecord, notFound, StatusError, unsupportedMediaType, type KubeObject } from '@kedge/kube-core';
 import { mediaTypeOf, parseJsonBody, parseYamlBody, readBody } from '../http';
 import { PatchError, applyJsonPatch, applyMergePatch, applyStrategicMergePatch, serverSideApply } from '../patch';
-import { booleanParam, dryRunParam, fieldValidationParam } from './query-options';
+import { patchOptionsOf } from './query-options';
 import { admission, namespaceOf, type ResourceRequest } from './request-context';
 import { checkObjectShape, checkUnknownFields } from './request-objects';
 import { sendObject } from './object-responses';
-import { managerName } from '../managed-fields';
 
 const JSON_PATCH = 'application/json-patch+json';
 const MERGE_PATCH = 'application/merge-patch+json';
@@ -46,26 +45,19 @@ function subresourceOf(context: ResourceRequest): '' | 'status' {
 export async function handlePatch(context: ResourceRequest): Promise<void> {
   const { type, query } = context;
   const subresource = subresourceOf(context);
-  const dryRun = dryRunParam(query);
-  const validation = fieldValidationParam(query);
   const mediaType = mediaTypeOf(context.request.headers['content-type']);
   const supported = [JSON_PATCH, MERGE_PATCH, APPLY_PATCH, ...(type.acceptsStrategicMerge ? [STRATEGIC_MERGE_PATCH] : [])];
   if (!supported.includes(mediaType)) throw unsupportedMediaType(mediaType, supported);
+  const { dryRun, fieldManager, fieldValidation: validation, force } = patchOptionsOf(query, mediaType === APPLY_PATCH, context.request.headers['user-agent']);
   const raw = await readBody(context.request, context.services.maxRequestBodyBytes);
   const { store } = context.services;
   const namespace = namespaceOf(context);
   const name = context.path.name ?? '';
 
   if (mediaType === APPLY_PATCH) {
-    const fieldManager = query.get('fieldManager') ?? '';
-    if (fieldManager === '') {
-      throw invalid('meta.k8s.io', 'PatchOptions', '', [
-        { reason: 'FieldValueRequired', field: 'fieldManager', message: 'Required value: is required for apply patch' },
-      ]);
-    }
     const applied = checkObjectShape(parseYamlBody(raw), 'the apply configuration');
     checkUnknownFields(context, type, applied, validation);
-    const options = { fieldManager, kind: type.kind, force: booleanParam(query, 'force') ?? false };
+    const options = { fieldManager, kind: type.kind, force: force ?? false };
     const existing = store.find(type, namespace, name);
     if (existing === undefined) {
       if (subresource !== '') throw notFound({ group: type.group, resource: type.plural }, name);
@@ -90,7 +82,6 @@ export async function handlePatch(context: ResourceRequest): Promise<void> {
 
   const document = parseJsonBody(raw);
   if (mediaType !== JSON_PATCH && !isRecord(document)) throw badRequest('a merge patch must be a JSON object');
-  const fieldManager = managerName(query.get('fieldManager') ?? undefined, context.request.headers['user-agent']);
   const mutate = (current: KubeObject): KubeObject => {
     const next = patched(() => {
       if (mediaType === JSON_PATCH) return applyJsonPatch(current, document);

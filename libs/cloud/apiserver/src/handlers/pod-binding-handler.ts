@@ -3,7 +3,7 @@
 // being deleted is a 409, and the binding sets spec.nodeName and the PodScheduled=True condition in one write.
 import { conflict, formatTimestamp, invalid, isRecord, recordAt, type KubeObject } from '@kedge/kube-core';
 import { sendJson } from '../http';
-import { dryRunParam, fieldManagerParam } from './query-options';
+import { writeOptionsOf } from './query-options';
 import { namespaceOf, type ResourceRequest } from './request-context';
 import { readObjectBody } from './request-objects';
 
@@ -32,7 +32,8 @@ export async function handlePodBinding(context: ResourceRequest): Promise<void> 
   const namespace = namespaceOf(context);
   const name = context.path.name ?? '';
   const target = readTarget(await readObjectBody(context), name);
-  const options = { dryRun: dryRunParam(context.query), fieldManager: fieldManagerParam(context.query, context.request.headers['user-agent']) };
+  const { dryRun, fieldManager } = writeOptionsOf(context.query, 'CreateOptions', context.request.headers['user-agent']);
+  const options = { dryRun, fieldManager };
   const ref = { group: '', resource: 'pods' };
   const now = formatTimestamp(context.services.now());
   // one write, as upstream's BindingREST: nobody sees a pod with a node but without PodScheduled

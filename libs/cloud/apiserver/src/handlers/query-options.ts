@@ -1,28 +1,52 @@
-// Query parameters of reads and writes, checked the way apiserver checks them (400 on nonsense).
-import { badRequest, invalid, parseFieldSelector, parseLabelSelector, SelectorParseError, type FieldRequirement, type LabelRequirement } from '@kedge/kube-core';
+// Query parameters of reads and writes. Decoding and validation are kube-core's (shared with
+// MetaServer, worded as kube-apiserver words them); this file adds what needs this server's
+// knowledge: which fields a type can be selected by, and the default field manager.
+import {
+  badRequest,
+  parseDeleteOptionsQuery,
+  parseFieldSelector,
+  parseLabelSelector,
+  parseListOptions,
+  parsePatchOptions,
+  parseWriteOptions,
+  SelectorParseError,
+  type FieldRequirement,
+  type LabelRequirement,
+  type ListOptions,
+  type PatchOptions,
+  type WriteOptions,
+} from '@kedge/kube-core';
 import { checkSelectableFields } from '../registry';
 import { managerName } from '../managed-fields';
 import type { ResourceType } from '../resources';
 
-export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
+export type { FieldValidation } from '@kedge/kube-core';
 
 export interface Selectors {
   labelSelector: LabelRequirement[];
   fieldSelector: FieldRequirement[];
 }
 
-export function parseSelectors(query: URLSearchParams, type: ResourceType): Selectors {
+function compileSelectors(type: ResourceType, labelSelector: string, fieldSelector: string): Selectors {
   try {
-    const selectors = {
-      labelSelector: parseLabelSelector(query.get('labelSelector') ?? undefined),
-      fieldSelector: parseFieldSelector(query.get('fieldSelector') ?? undefined),
-    };
+    const selectors = { labelSelector: parseLabelSelector(labelSelector), fieldSelector: parseFieldSelector(fieldSelector) };
     checkSelectableFields(type, selectors.fieldSelector);
     return selectors;
   } catch (error) {
     if (error instanceof SelectorParseError) throw badRequest(error.message);
     throw error;
   }
+}
+
+/** List or watch options with their selectors compiled for `type`. @throws StatusError 400/422 */
+export function listOptionsOf(query: URLSearchParams, type: ResourceType, watch: boolean): ListOptions & { selectors: Selectors } {
+  const options = parseListOptions(query, watch);
+  return { ...options, selectors: compileSelectors(type, options.labelSelector, options.fieldSelector) };
+}
+
+/** Selectors alone (deletecollection). */
+export function parseSelectors(query: URLSearchParams, type: ResourceType): Selectors {
+  return compileSelectors(type, query.get('labelSelector') ?? '', query.get('fieldSelector') ?? '');
 }
 
 export function parseFieldSelectorOnly(query: URLSearchParams): FieldRequirement[] {
@@ -34,45 +58,20 @@ export function parseFieldSelectorOnly(query: URLSearchParams): FieldRequirement
   }
 }
 
-export function nonNegativeInteger(query: URLSearchParams, name: string): number | undefined {
-  const text = query.get(name);
-  if (text === null || text === '') return undefined;
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw badRequest(`${name}: Invalid value: "${text}": must be a non-negative integer`);
-  }
-  return Number(text);
+export interface ServerWriteOptions extends Omit<WriteOptions, 'fieldManager'> {
+  /** the given field manager, or the User-Agent's product as kube-apiserver defaults it */
+  fieldManager: string;
 }
 
-export function booleanParam(query: URLSearchParams, name: string): boolean | undefined {
-  const text = query.get(name);
-  if (text === null || text === '') return undefined;
-  if (text === 'true' || text === '1') return true;
-  if (text === 'false' || text === '0') return false;
-  throw badRequest(`${name}: Invalid value: "${text}": must be true or false`);
+/** @throws StatusError 422 Invalid CreateOptions/UpdateOptions */
+export function writeOptionsOf(query: URLSearchParams, kind: 'CreateOptions' | 'UpdateOptions', userAgent: string | undefined): ServerWriteOptions {
+  const options = parseWriteOptions(query, kind);
+  return { ...options, fieldManager: managerName(options.fieldManager, userAgent) };
 }
 
-export function dryRunParam(query: URLSearchParams): boolean {
-  const values = query.getAll('dryRun');
-  for (const value of values) {
-    if (value !== 'All') throw badRequest(`Invalid dryRun value: ${value}; the only supported value is All`);
-  }
-  return values.length > 0;
-}
-
-export function fieldValidationParam(query: URLSearchParams): FieldValidation {
-  const value = query.get('fieldValidation');
-  if (value === null || value === '') return 'Warn';
-  if (value === 'Ignore' || value === 'Warn' || value === 'Strict') return value;
-  throw badRequest(`fieldValidation: Invalid value: "${value}": must be one of Ignore, Warn, Strict`);
-}
-
-export function fieldManagerParam(query: URLSearchParams, userAgent: string | undefined): string {
-  const value = query.get('fieldManager') ?? undefined;
-  if (value !== undefined && value.length > 128) {
-    throw invalid('meta.k8s.io', 'PatchOptions', '', [
-      { reason: 'FieldValueTooLong', field: 'fieldManager', message: 'Too long: may not be more than 128 bytes' },
-    ]);
-  }
-  return managerName(value, userAgent);
+/** @throws StatusError 422 Invalid PatchOptions */
+export function patchOptionsOf(query: URLSearchParams, apply: boolean, userAgent: string | undefined): Omit<PatchOptions, 'fieldManager'> & ServerWriteOptions {
+  const options = parsePatchOptions(query, apply);
+  return { ...options, fieldManager: managerName(options.fieldManager, userAgent) };
 }
 

@@ -5,7 +5,7 @@ import { badRequest, invalid, isRecord, recordAt, StatusError, unsupportedMediaT
 import { mediaTypeOf, parseJsonBody, readBody, sendJson } from '../http';
 import { PatchError, applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../patch';
 import { formatLabelSelector } from '../tables';
-import { dryRunParam, fieldManagerParam } from './query-options';
+import { patchOptionsOf, writeOptionsOf } from './query-options';
 import { namespaceOf, type ResourceRequest } from './request-context';
 import { checkObjectShape, readObjectBody } from './request-objects';
 
@@ -69,7 +69,9 @@ export async function handleScale(context: ResourceRequest): Promise<void> {
   }
   const replicas = wantedReplicas(requested, name);
   const precondition = verb === 'update' ? requested.metadata.resourceVersion : undefined;
-  const options = { dryRun: dryRunParam(context.query), fieldManager: fieldManagerParam(context.query, context.request.headers['user-agent']) };
+  const userAgent = context.request.headers['user-agent'];
+  const { dryRun, fieldManager } = verb === 'update' ? writeOptionsOf(context.query, 'UpdateOptions', userAgent) : patchOptionsOf(context.query, false, userAgent);
+  const options = { dryRun, fieldManager };
   const updated = store.modify(
     type,
     namespace,

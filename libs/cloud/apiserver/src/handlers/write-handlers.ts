@@ -1,6 +1,6 @@
 // create (POST) and update (PUT), including the status subresource.
 import { badRequest } from '@kedge/kube-core';
-import { dryRunParam, fieldManagerParam, fieldValidationParam } from './query-options';
+import { writeOptionsOf } from './query-options';
 import { admission, namespaceOf, type ResourceRequest } from './request-context';
 import { checkUnknownFields, readObjectBody } from './request-objects';
 import { sendObject } from './object-responses';
@@ -13,9 +13,7 @@ function statusOrMain(context: ResourceRequest): '' | 'status' {
 }
 
 export async function handleCreate(context: ResourceRequest): Promise<void> {
-  const dryRun = dryRunParam(context.query);
-  const fieldManager = fieldManagerParam(context.query, context.request.headers['user-agent']);
-  const validation = fieldValidationParam(context.query);
+  const { dryRun, fieldManager, fieldValidation: validation } = writeOptionsOf(context.query, 'CreateOptions', context.request.headers['user-agent']);
   const body = await readObjectBody(context);
   checkUnknownFields(context, context.type, body, validation);
   const created = context.services.store.create(context.type, namespaceOf(context), body, { dryRun, fieldManager, admit: admission(context) });
@@ -24,9 +22,7 @@ export async function handleCreate(context: ResourceRequest): Promise<void> {
 
 export async function handleUpdate(context: ResourceRequest): Promise<void> {
   const subresource = statusOrMain(context);
-  const dryRun = dryRunParam(context.query);
-  const fieldManager = fieldManagerParam(context.query, context.request.headers['user-agent']);
-  const validation = fieldValidationParam(context.query);
+  const { dryRun, fieldManager, fieldValidation: validation } = writeOptionsOf(context.query, 'UpdateOptions', context.request.headers['user-agent']);
   const body = await readObjectBody(context);
   checkUnknownFields(context, context.type, body, validation);
   const name = context.path.name ?? '';

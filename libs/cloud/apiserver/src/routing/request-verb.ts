@@ -1,5 +1,5 @@
 // The Kubernetes verb of a request: HTTP method plus whether it names an object and asks to watch.
-import { methodNotAllowed } from '@kedge/kube-core';
+import { methodNotAllowed, queryBoolean } from '@kedge/kube-core';
 import type { ResourcePath } from './request-path';
 
 export type RequestVerb =
@@ -18,10 +18,6 @@ const STREAM_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'pr
 // a scheduler's binding of a pod)
 const CREATE_SUBRESOURCES = new Set(['token', 'binding']);
 
-function isWatchParam(value: string | null): boolean {
-  return value === 'true' || value === '1';
-}
-
 export function requestVerb(method: string, path: ResourcePath, query: URLSearchParams): RequestVerb {
   const named = path.name !== undefined;
   if (path.subresource !== undefined && STREAM_SUBRESOURCES.has(path.subresource)) {
@@ -30,7 +26,9 @@ export function requestVerb(method: string, path: ResourcePath, query: URLSearch
   }
   switch (method) {
     case 'GET':
-      if (path.watchPath || isWatchParam(query.get('watch'))) return 'watch';
+      // `watch` is a boolean as kube-apiserver decodes it: only 0 and false (any case) are false, so
+      // the Python client's watch=True is a watch
+      if (path.watchPath || queryBoolean(query, 'watch') === true) return 'watch';
       return named ? 'get' : 'list';
     case 'POST':
       if (!named || (path.subresource !== undefined && CREATE_SUBRESOURCES.has(path.subresource))) return 'create';
