@@ -1,5 +1,5 @@
 // Objects and lists on the wire: as themselves, or as the Table kubectl asked for.
-import { badRequest, buildTable, parseIncludeObject, type KubeObject } from '@kedge/kube-core';
+import { badRequest, buildTable, parseIncludeObject, queryPretty, type KubeObject } from '@kedge/kube-core';
 import { sendJson } from '../http';
 import { apiVersionOf } from '../resources';
 import type { ResourceRequest } from './request-context';
@@ -19,20 +19,24 @@ export function tableOf(context: ResourceRequest, objects: readonly KubeObject[]
   return { ...table, apiVersion: `meta.k8s.io/${version}` };
 }
 
+function send(context: ResourceRequest, code: number, body: unknown): void {
+  sendJson(context.response, code, body, 'application/json', queryPretty(context.query));
+}
+
 export function sendObject(context: ResourceRequest, code: number, object: KubeObject): void {
   if (context.form.kind === 'table') {
-    sendJson(context.response, code, tableOf(context, [object], { resourceVersion: object.metadata.resourceVersion }));
+    send(context, code, tableOf(context, [object], { resourceVersion: object.metadata.resourceVersion }));
     return;
   }
-  sendJson(context.response, code, object);
+  send(context, code, object);
 }
 
 export function sendList(context: ResourceRequest, items: KubeObject[], resourceVersion: string, continueToken: string | undefined): void {
   if (context.form.kind === 'table') {
-    sendJson(context.response, 200, tableOf(context, items, { resourceVersion, continueToken }));
+    send(context, 200, tableOf(context, items, { resourceVersion, continueToken }));
     return;
   }
   const metadata: Record<string, string> = { resourceVersion };
   if (continueToken !== undefined) metadata['continue'] = continueToken;
-  sendJson(context.response, 200, { kind: context.type.listKind, apiVersion: apiVersionOf(context.type), metadata, items });
+  send(context, 200, { kind: context.type.listKind, apiVersion: apiVersionOf(context.type), metadata, items });
 }

@@ -2,12 +2,13 @@
 import type { ServerResponse } from 'node:http';
 import type { Status } from '@kedge/kube-core';
 
-export function sendJson(response: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+/** `indent`: the `pretty=true` form, two spaces as kube-apiserver's json.Indent. */
+export function sendJson(response: ServerResponse, code: number, body: unknown, contentType = 'application/json', indent = false): void {
   if (response.headersSent) {
     if (!response.writableEnded) response.end();
     return;
   }
-  const text = JSON.stringify(body);
+  const text = indent ? `${JSON.stringify(body, null, 2)}\n` : JSON.stringify(body);
   response.writeHead(code, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
   response.end(text);
 }

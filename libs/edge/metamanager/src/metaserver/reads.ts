@@ -1,6 +1,6 @@
 // get and list, answered from the local store only: the edge's copy is authoritative for what this
 // node runs, and answering locally is what keeps edge apps working while the cloud is unreachable.
-import { badRequest, buildTable, notFound, parseIncludeObject, type IncludeObject, type KubeObject, type ListMeta, type Table } from '@kedge/kube-core';
+import { badRequest, buildTable, notFound, parseIncludeObject, parseListOptions, type IncludeObject, type KubeObject, type ListMeta, type Table } from '@kedge/kube-core';
 import { CLUSTER_SCOPED_NAMESPACE } from '@kedge/protocol';
 import { CORE_RESOURCES, type CoreResource } from '../kube-object';
 import type { ObjectSelector } from '../selectors';
@@ -45,14 +45,6 @@ export function tableOf(resource: CoreResource, objects: KubeObject[], metadata:
   });
 }
 
-/** A non-negative integer query parameter, or undefined when absent. @throws StatusError 400 BadRequest */
-export function integerParam(query: URLSearchParams, name: string): number | undefined {
-  const value = query.get(name);
-  if (value === null || value === '') return undefined;
-  if (!/^\d{1,15}$/.test(value)) throw badRequest(`${name}: must be a non-negative integer, got ${JSON.stringify(value.slice(0, 40))}`);
-  return Number(value);
-}
-
 export function getBody(store: MetaStore, resource: CoreResource, namespace: string | undefined, name: string, format: ReadFormat): unknown {
   const stored = store.get(resource.type, namespace ?? CLUSTER_SCOPED_NAMESPACE, name);
   if (stored === undefined) {
@@ -82,14 +74,15 @@ export function namespaceBody(store: MetaStore, name: string): KubeObject {
  */
 export function listBody(store: MetaStore, resource: CoreResource, namespace: string | undefined, format: ReadFormat): unknown {
   const { query } = format;
-  const limit = integerParam(query, 'limit');
-  const token = query.get('continue');
-  const point = token === null || token === '' ? undefined : decodeContinue(token);
+  // decoded and validated as kube-apiserver does (400/422 Status); resourceVersion is accepted but a
+  // list is always served from the local store as it is now
+  const { limit, continue: token } = parseListOptions(query, false);
+  const point = token === '' ? undefined : decodeContinue(token);
   const listRevision = point?.rv ?? store.localRevision;
   let items = store.list(resource.type, namespace, selectorOf(query));
   if (point !== undefined) items = items.filter((stored) => isAfter(stored, point));
   const metadata: ListMeta = { resourceVersion: String(listRevision) };
-  if (limit !== undefined && limit > 0 && items.length > limit) {
+  if (limit > 0 && items.length > limit) {
     const last = items[limit - 1];
     if (last !== undefined) {
       metadata.continue = encodeContinue({ rv: listRevision, namespace: last.namespace, name: last.name });

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { badRequest, internalError, isStatusError, StatusError, type Status } from '@kedge/kube-core';
+import { badRequest, internalError, isStatusError, queryBoolean, StatusError, type Status } from '@kedge/kube-core';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import { Counter, type Registry } from 'prom-client';
 import { InvalidSelectorError, MetaManagerError } from '../errors';
@@ -13,7 +13,7 @@ import { AccessRefused, MetaServerAccess } from './access';
 import { isHealthPath, routeOf, type ApiRoute } from './api-request';
 import { apiGroupList, apiVersions, coreResourceList, rootPaths, versionInfo } from './discovery';
 import { getBody, listBody, namespaceBody, selectorOf, wantsTable } from './reads';
-import { isTrue, serveWatch } from './watch-stream';
+import { serveWatch } from './watch-stream';
 
 export interface MetaServerOptions {
   store: MetaStore;
@@ -101,7 +101,8 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
       case 'collection':
       case 'object': {
         // HEAD has no body to stream into, so it is answered like the list or get
-        if (isTrue(query.get('watch')) && request.method !== 'HEAD') {
+        // watch=True (the Python client) is a watch, as on kube-apiserver: only 0 and false are false
+        if (queryBoolean(query, 'watch') === true && request.method !== 'HEAD') {
           const selector = selectorOf(query);
           if (route.kind === 'object') {
             // the old /namespaces/x/pods/name?watch form: a watch of one object

@@ -3,14 +3,14 @@
 // event with a 410 Expired Status, which makes informers list again. The wire format (events,
 // bookmarks, timeout, slow-client cut-off) is kube-core's WatchStreamWriter.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StatusError, WatchStreamWriter, badRequest, bookmarkObject, selectedEventType, tooOldResourceVersion, type KubeObject } from '@kedge/kube-core';
+import { StatusError, WatchStreamWriter, bookmarkObject, parseListOptions, selectedEventType, tooOldResourceVersion, type KubeObject, type ListOptions } from '@kedge/kube-core';
 import type { Logger } from '@kedge/telemetry';
 import { LocalRevisionCompactedError } from '../errors';
 import type { CoreResource } from '../kube-object';
 import { compileSelector, type ObjectSelector } from '../selectors';
 import type { ChangeEvent } from '../store/change-feed';
 import type { MetaStore } from '../store/meta-store';
-import { includeObjectOf, integerParam, tableOf } from './reads';
+import { includeObjectOf, tableOf } from './reads';
 import { servedObject } from './served-object';
 
 export interface WatchRequest {
@@ -28,20 +28,15 @@ export interface WatchRequest {
 // a client that stops reading must not make the edge buffer without bound: end its watch, and it
 // resumes from the last resourceVersion it saw, replayed from the log on disk
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-const TRUE_VALUES = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 
-export function isTrue(value: string | null): boolean {
-  return value !== null && TRUE_VALUES.has(value);
-}
-
-/** Where the watch starts: `now` (synthetic ADDED for current objects) or after a local revision. */
-function startOf(query: URLSearchParams): 'now' | number {
-  if (isTrue(query.get('sendInitialEvents'))) return 'now';
-  const version = query.get('resourceVersion');
-  if (version === null || version === '' || version === '0') return 'now';
-  if (!/^\d{1,15}$/.test(version)) {
-    throw badRequest(`resourceVersion: ${JSON.stringify(version.slice(0, 40))} is not a resourceVersion this MetaServer issued (they are local revisions, decimal integers)`);
-  }
+/**
+ * Where the watch starts: `now` (synthetic ADDED for current objects), `current` (no initial events:
+ * `sendInitialEvents=false` without a resourceVersion) or after a local revision.
+ */
+function startOf(options: ListOptions): 'now' | 'current' | number {
+  if (options.sendInitialEvents === true) return 'now';
+  const version = options.resourceVersion;
+  if (version === '' || version === '0') return options.sendInitialEvents === false ? 'current' : 'now';
   return Number(version);
 }
 
@@ -59,9 +54,13 @@ export function serveWatch(request: IncomingMessage, response: ServerResponse, w
   const { store, resource, namespace, query } = watch;
   const matches = compileSelector(resource.type, watch.selector);
   const filtered = Boolean(watch.selector.labelSelector?.trim() || watch.selector.fieldSelector?.trim());
-  const start = startOf(query);
-  // like Kubernetes, 0 or absent means the server's default: no watch is open-ended
-  const timeoutSeconds = integerParam(query, 'timeoutSeconds') || watch.defaultTimeoutSeconds;
+  // decoded and validated as kube-apiserver does: 400 for a value that is not one, 422 for a
+  // combination it forbids (sendInitialEvents needs resourceVersionMatch=NotOlderThan)
+  const options = parseListOptions(query, true);
+  const start = startOf(options);
+  // like Kubernetes, 0 or absent means the server's default: no watch is open-ended; a negative
+  // timeout ends the watch at once
+  const timeoutSeconds = options.timeoutSeconds === undefined || options.timeoutSeconds === 0 ? watch.defaultTimeoutSeconds : Math.max(options.timeoutSeconds, 0.001);
   const includeObject = watch.table ? includeObjectOf(query) : undefined;
   const encode = (object: KubeObject): unknown =>
     includeObject === undefined ? object : tableOf(resource, [object], { resourceVersion: object.metadata.resourceVersion }, includeObject);
@@ -69,7 +68,7 @@ export function serveWatch(request: IncomingMessage, response: ServerResponse, w
   const writer = new WatchStreamWriter(response, {
     timeoutSeconds,
     // every change up to the current revision has been written already: publishing is synchronous
-    bookmarks: isTrue(query.get('allowWatchBookmarks'))
+    bookmarks: options.allowWatchBookmarks
       ? { intervalMs: watch.bookmarkIntervalMs, object: () => bookmarkObject(resource.kind, 'v1', String(store.localRevision)) }
       : undefined,
     maxBufferedBytes: MAX_BUFFERED_BYTES,
@@ -111,9 +110,10 @@ export function serveWatch(request: IncomingMessage, response: ServerResponse, w
     // synchronous from here to subscribe: no change can commit in between
     for (const stored of store.list(resource.type, namespace)) onChange({ type: 'ADDED', object: stored });
     after = store.localRevision;
-    if (isTrue(query.get('sendInitialEvents'))) writer.send('BOOKMARK', bookmarkObject(resource.kind, 'v1', String(after), true));
+    // the end of the initial events, for watch-list clients (sent only to those that take bookmarks, as upstream)
+    if (options.sendInitialEvents === true && options.allowWatchBookmarks) writer.send('BOOKMARK', bookmarkObject(resource.kind, 'v1', String(after), true));
   } else {
-    after = start;
+    after = start === 'current' ? store.localRevision : start;
   }
   if (writer.closed) return;
   try {
