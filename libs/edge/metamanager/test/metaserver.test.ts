@@ -102,7 +102,13 @@ describe('MetaServer reads', () => {
     expect(seen).toEqual(['a', 'b', 'c', 'web', 'db']);
     expect(pages).toBe(3);
     expect((await getJson(`${server.url}/api/v1/pods?limit=2&continue=garbage`)).status).toBe(400);
-    expect((await getJson(`${server.url}/api/v1/pods?limit=-1`)).status).toBe(400);
+    // as kube-apiserver: a negative limit is no limit, a limit that is no integer a 400 naming it
+    const unlimited = await getJson(`${server.url}/api/v1/pods?limit=-1`);
+    expect(unlimited.status).toBe(200);
+    expect(names(unlimited.body)).toHaveLength(5);
+    const notANumber = await getJson(`${server.url}/api/v1/pods?limit=two`);
+    expect(notANumber.status).toBe(400);
+    expect(String(notANumber.body['message'])).toContain('query parameter limit');
   });
 
   it('table - pods as a meta.k8s.io Table with NAME READY STATUS RESTARTS AGE', async () => {
@@ -209,6 +215,44 @@ describe('MetaServer watch', () => {
     store.apply(downMessage({ name: 'marker', rv: '133', labels: { app: 'web' } }));
     await waitFor(() => watch.events.length >= 4, 'the selector transitions');
     expect(watch.summary()).toEqual(['ADDED web@1', 'DELETED web@5', 'ADDED db@6', 'ADDED marker@8']);
+  });
+
+  it('watch - the Python client spelling watch=True gets events, as on kube-apiserver (only 0 and false are false)', async () => {
+    const { store } = seededStore();
+    const server = await startServer(cleanup, store);
+    const watch = openWatch(cleanup, `${server.url}/api/v1/pods?watch=True&timeoutSeconds=30`);
+    await waitFor(() => watch.events.length === 2, 'the initial ADDED events');
+    store.apply(downMessage({ operation: 'update', name: 'web', rv: '150' }));
+    await waitFor(() => watch.events.length === 3, 'the live event');
+    expect(watch.summary()).toEqual(['ADDED web@1', 'ADDED db@2', 'MODIFIED web@5']);
+    // watch=False is a list
+    const list = await getJson(`${server.url}/api/v1/pods?watch=False`);
+    expect(list.body['kind']).toBe('PodList');
+  });
+
+  it('watch - sendInitialEvents with allowWatchBookmarks: ADDED events, then the initial-events-end BOOKMARK, then live', async () => {
+    const { store } = seededStore();
+    const server = await startServer(cleanup, store);
+    const watch = openWatch(cleanup, `${server.url}/api/v1/pods?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan`);
+    await waitFor(() => watch.events.length === 3, 'the initial events and their bookmark');
+    expect(watch.events.map((event) => event.type)).toEqual(['ADDED', 'ADDED', 'BOOKMARK']);
+    expect(watch.events[2]?.object.metadata?.annotations?.['k8s.io/initial-events-end']).toBe('true');
+    store.apply(downMessage({ operation: 'update', name: 'web', rv: '150' }));
+    await waitFor(() => watch.events.length === 4, 'the live event');
+    expect(watch.events[3]?.type).toBe('MODIFIED');
+  });
+
+  it('watch - parameters kube-apiserver refuses get its Status: 400 for a non-integer, 422 for a forbidden combination', async () => {
+    const { store } = seededStore();
+    const server = await startServer(cleanup, store);
+    const badTimeout = await getJson(`${server.url}/api/v1/pods?watch=1&timeoutSeconds=soon`);
+    expect([badTimeout.status, badTimeout.body['reason']]).toEqual([400, 'BadRequest']);
+    expect(String(badTimeout.body['message'])).toContain('timeoutSeconds');
+    const noMatch = await getJson(`${server.url}/api/v1/pods?watch=1&sendInitialEvents=true`);
+    expect([noMatch.status, noMatch.body['reason']]).toEqual([422, 'Invalid']);
+    expect(noMatch.body['message']).toBe('ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+    const listWithInitialEvents = await getJson(`${server.url}/api/v1/pods?sendInitialEvents=true`);
+    expect(listWithInitialEvents.status).toBe(422);
   });
 
   it('watch - the server closing ends open watches', async () => {
