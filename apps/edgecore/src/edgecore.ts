@@ -182,6 +182,8 @@ export async function startEdgeCore(
         logger: logger.child({ module: 'edged' }),
         leaseRenewSeconds: config.nodeStatus.leaseRenewSeconds,
         statusUpdateSeconds: config.nodeStatus.statusUpdateSeconds,
+        // the Node the cloud last sent down: a restart keeps Ready's lastTransitionTime
+        storedNode: () => meta.running.store.get('node', undefined, nodeName)?.object,
       });
       reporter.start();
       return reporter;

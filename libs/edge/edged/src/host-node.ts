@@ -27,7 +27,8 @@ export function internalAddresses(): string[] {
   return found.length > 0 ? found : ['127.0.0.1'];
 }
 
-export function hostNodeStatus(options: HostNodeOptions, startedAt: Date): Record<string, unknown> {
+/** @param readySince the Ready condition's lastTransitionTime: when it last changed status, not when edgecore started */
+export function hostNodeStatus(options: HostNodeOptions, readySince: Date): Record<string, unknown> {
   const now = (options.now ?? (() => new Date()))().toISOString();
   const memoryKi = `${Math.floor(totalmem() / 1024)}Ki`;
   const capacity = { cpu: String(cpus().length), memory: memoryKi, pods: '110' };
@@ -37,7 +38,7 @@ export function hostNodeStatus(options: HostNodeOptions, startedAt: Date): Recor
     reason: 'EdgeReady',
     message: 'edgecore is running and reporting',
     lastHeartbeatTime: now,
-    lastTransitionTime: startedAt.toISOString(),
+    lastTransitionTime: readySince.toISOString(),
   };
   return {
     addresses: [...internalAddresses().map((address) => ({ type: 'InternalIP', address })), { type: 'Hostname', address: hostname() }],
@@ -59,7 +60,7 @@ export function hostNodeStatus(options: HostNodeOptions, startedAt: Date): Recor
   };
 }
 
-export function hostNode(options: HostNodeOptions, startedAt: Date): Record<string, unknown> {
+export function hostNode(options: HostNodeOptions, readySince: Date): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -72,7 +73,7 @@ export function hostNode(options: HostNodeOptions, startedAt: Date): Record<stri
         'kubernetes.io/arch': GOARCH[arch()] ?? arch(),
       },
     },
-    status: hostNodeStatus(options, startedAt),
+    status: hostNodeStatus(options, readySince),
   };
 }
 

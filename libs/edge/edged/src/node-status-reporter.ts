@@ -18,22 +18,48 @@ export interface NodeStatusReporterOptions extends HostNodeOptions {
   leaseDurationSeconds?: number;
   /** full status refresh period */
   statusUpdateSeconds?: number;
+  /**
+   * The Node as this edge last stored it from the cloud (MetaStore), read once at start: while its
+   * Ready condition is already True, its lastTransitionTime is kept, as kubelet keeps it, instead of
+   * becoming the time of every edgecore start.
+   */
+  storedNode?: () => unknown;
+}
+
+/** When Ready last turned True according to the stored Node, or undefined when it was not True there. */
+export function readySinceOf(node: unknown): Date | undefined {
+  const conditions = (node as { status?: { conditions?: unknown } } | undefined)?.status?.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  const ready = conditions.find((condition: unknown) => (condition as { type?: unknown } | null)?.type === 'Ready') as
+    | { status?: unknown; lastTransitionTime?: unknown }
+    | undefined;
+  if (ready?.status !== 'True' || typeof ready.lastTransitionTime !== 'string') return undefined;
+  const since = new Date(ready.lastTransitionTime);
+  return Number.isNaN(since.getTime()) ? undefined : since;
 }
 
 export const NODE_STATUS_SOURCE = 'edged';
 
 export class NodeStatusReporter {
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly startedAt = new Date();
+  private readySince = new Date();
 
   constructor(private readonly options: NodeStatusReporterOptions) {}
 
   start(): void {
-    this.send(Operation.Insert, `null/node/${this.options.nodeName}`, hostNode(this.options, this.startedAt));
+    // this edge reports Ready=True while it runs; the status changes only if it was not True before
+    let stored: unknown;
+    try {
+      stored = this.options.storedNode?.();
+    } catch (error) {
+      this.options.logger.warn({ error: String(error) }, 'could not read the stored Node; Ready starts a new transition');
+    }
+    this.readySince = readySinceOf(stored) ?? (this.options.now ?? (() => new Date()))();
+    this.send(Operation.Insert, `null/node/${this.options.nodeName}`, hostNode(this.options, this.readySince));
     this.renewLease();
     this.every(this.options.leaseRenewSeconds ?? 10, () => this.renewLease());
     this.every(this.options.statusUpdateSeconds ?? 60, () =>
-      this.send(Operation.Update, `null/nodestatus/${this.options.nodeName}`, hostNodeStatus(this.options, this.startedAt)),
+      this.send(Operation.Update, `null/nodestatus/${this.options.nodeName}`, hostNodeStatus(this.options, this.readySince)),
     );
   }
 
