@@ -1,12 +1,16 @@
 // The main job on one machine: cloudcore (embedded API server), a join token, one edgecore connected to it,
 // a private containerd for pods when this machine can run one, a simulated device and a demo pod.
 // State lives in .kedge/all-in-one, or KEDGE_STATE_DIR (kept between runs, so the CA and the node
-// certificate survive). Ports come from KEDGE_WS_PORT, KEDGE_HTTPS_PORT, KEDGE_METRICS_PORT (0 = any free).
+// certificate survive). Ports come from KEDGE_WS_PORT, KEDGE_HTTPS_PORT, KEDGE_METRICS_PORT and
+// KEDGE_APISERVER_PORT (default 6443, as K3s, so the kubeconfig stays the same across restarts; 0 = any free).
+// A child that exits on its own is restarted with backoff (child-supervisor.ts); pods keep running.
 // Ctrl-C stops edgecore, cloudcore, and the pods' containerd last.
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot, stopAll, waitFor } from '../e2e/harness';
-import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, type CloudCoreHandle, type EdgeCoreHandle } from '../e2e/cluster';
+import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, type CloudCoreHandle, type EdgeCoreHandle, type EdgeCoreSettings } from '../e2e/cluster';
+import { ChildSupervisor } from './child-supervisor';
 import { DEMO_DEVICE, applyDemoObjects, startPodsRuntime, type PodsRuntime } from './demo-extras';
 
 const stateDir = process.env.KEDGE_STATE_DIR ?? join(repoRoot, '.kedge', 'all-in-one');
@@ -25,11 +29,38 @@ function keepLog(handle: { process: { child: { stdout: NodeJS.ReadableStream | n
 
 // what runs so far: Ctrl-C (even half way through start-up) stops exactly these, in this order
 const running: { edge?: EdgeCoreHandle; cloud?: CloudCoreHandle; pods?: PodsRuntime } = {};
+const supervisors: ChildSupervisor<unknown>[] = [];
 let stopping = false;
+
+/** A fixed port another program holds is a clear error naming what to change, before anything starts. */
+async function ensurePortFree(port: number, variable: string, what: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          error.code === 'EADDRINUSE'
+            ? `port ${port} (${what}) is already in use by another program (an earlier all-in-one, K3s?); stop it, or set ${variable} to a free port`
+            : `cannot listen on port ${port} (${what}): ${error.message}; set ${variable} to another port`,
+        ),
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/** The embedded API server's port, from the admin kubeconfig cloudcore wrote (it picks one when asked for 0). */
+function apiserverPortOf(kubeconfig: string): number {
+  const server = /server:\s*https?:\/\/[^:\s]+:(\d+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1];
+  if (server === undefined) throw new Error(`no API server address in ${kubeconfig}`);
+  return Number(server);
+}
 
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
+  for (const supervisor of supervisors) supervisor.stop();
   if (running.edge) {
     step('stopping edgecore');
     await running.edge.process.stop('SIGTERM');
@@ -59,18 +90,23 @@ async function main(): Promise<void> {
     https: Number(process.env.KEDGE_HTTPS_PORT ?? 10002),
     metrics: Number(process.env.KEDGE_METRICS_PORT ?? 9091),
   };
+  const apiserverPort = Number(process.env.KEDGE_APISERVER_PORT ?? 6443);
+  await ensurePortFree(apiserverPort, 'KEDGE_APISERVER_PORT', 'the embedded API server');
+  await ensurePortFree(ports.websocket, 'KEDGE_WS_PORT', 'the cloud hub');
+  await ensurePortFree(ports.https, 'KEDGE_HTTPS_PORT', 'the certificate server');
+  await ensurePortFree(ports.metrics, 'KEDGE_METRICS_PORT', "cloudcore's metrics");
   step('starting a private containerd for pods (libs/testing/containerd-fixture)');
   const pods = await startPodsRuntime(stateDir);
   running.pods = pods;
   if (!pods.on) step(`pods are off: ${pods.reason}`);
   step(`starting cloudcore (state in ${stateDir}/cloud)`);
-  const cloud: CloudCoreHandle = await startCloudCore({ dataDir: join(stateDir, 'cloud'), ports, quic: protocol === 'quic' });
+  const cloud: CloudCoreHandle = await startCloudCore({ dataDir: join(stateDir, 'cloud'), ports, apiserverPort, quic: protocol === 'quic' });
   running.cloud = cloud;
   keepLog(cloud, join(stateDir, 'cloudcore.log'));
   step(`creating a join token with kedgeadm token create --node ${nodeName} (valid 1h, this node only)`);
   const token = await issueToken(cloud, ['--node', nodeName]);
   step(`starting edgecore as node "${nodeName}" over ${protocol}`);
-  const edge: EdgeCoreHandle = startEdgeCore(cloud, {
+  const edgeSettings: EdgeCoreSettings = {
     nodeName,
     token,
     protocol,
@@ -79,7 +115,8 @@ async function main(): Promise<void> {
     maxReconnectDelayMs: 30_000,
     metaServerPort: Number(process.env.KEDGE_METASERVER_PORT ?? 10550),
     ...(pods.on ? { edged: { containerRuntimeEndpoint: `unix://${pods.containerd.socketPath}`, podsDir: join(stateDir, 'edge', 'pods') } } : {}),
-  });
+  };
+  const edge: EdgeCoreHandle = startEdgeCore(cloud, edgeSettings);
   running.edge = edge;
   keepLog(edge, join(stateDir, 'edgecore.log'));
   await waitFor(() => cloud.process.logs.some(isNodeConnected(nodeName)), 'the edge to connect', {
@@ -108,14 +145,55 @@ kedge all-in-one is up
   logs       ${stateDir}/cloudcore.log, ${stateDir}/edgecore.log
 Ctrl-C stops everything.
 `);
-  // a child that dies on its own takes the demo down with a clear message
-  for (const proc of [cloud.process, edge.process]) {
-    void proc.waitForExit().then((code) => {
-      if (stopping) return;
-      process.stderr.write(`${proc.name} exited unexpectedly (code ${code}); see ${stateDir}/${proc.name}.log\n`);
-      void stop(1);
-    });
-  }
+  superviseChildren(cloud, edge, edgeSettings);
+}
+
+/**
+ * A child that dies on its own is restarted where it was (the same ports, data and node), as a
+ * gateway's service manager would; the other one and the pods keep running meanwhile.
+ */
+function superviseChildren(cloud: CloudCoreHandle, edge: EdgeCoreHandle, edgeSettings: EdgeCoreSettings): void {
+  const giveUp = (name: string) => (message: string) => {
+    process.stderr.write(`${message}; see ${stateDir}/${name}.log\n`);
+    void stop(1);
+  };
+  const report = (text: string) => step(text);
+  // restarts come back on the ports the first start got (the edge dials them; they may have been 0 = any)
+  const cloudSettings = {
+    dataDir: cloud.dataDir,
+    ports: { ...cloud.ports, quic: cloud.ports.quic ?? 0 },
+    apiserverPort: apiserverPortOf(cloud.kubeconfig),
+    quic: protocol === 'quic',
+  };
+  const cloudSupervisor = new ChildSupervisor<CloudCoreHandle>({
+    name: 'cloudcore',
+    start: () => startCloudCore(cloudSettings),
+    processOf: (handle) => handle.process,
+    onStarted: (handle) => {
+      running.cloud = handle;
+      keepLog(handle, join(stateDir, 'cloudcore.log'));
+    },
+    report,
+    onGiveUp: giveUp('cloudcore'),
+  });
+  const edgeSupervisor = new ChildSupervisor<EdgeCoreHandle>({
+    name: 'edgecore',
+    start: async () => {
+      const handle = startEdgeCore(running.cloud ?? cloud, edgeSettings);
+      await handle.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
+      return handle;
+    },
+    processOf: (handle) => handle.process,
+    onStarted: (handle) => {
+      running.edge = handle;
+      keepLog(handle, join(stateDir, 'edgecore.log'));
+    },
+    report,
+    onGiveUp: giveUp('edgecore'),
+  });
+  supervisors.push(cloudSupervisor as ChildSupervisor<unknown>, edgeSupervisor as ChildSupervisor<unknown>);
+  cloudSupervisor.watch(cloud);
+  edgeSupervisor.watch(edge);
 }
 
 main().catch((error: unknown) => {
