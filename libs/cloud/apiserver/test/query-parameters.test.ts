@@ -1,7 +1,8 @@
 // Query parameters as clients other than kubectl send them, over raw HTTPS: the official Python
 // client spells booleans `True`/`False`, curl users write whatever they like. The server decodes each
 // parameter as kube-apiserver does and answers the values it refuses with the same Status.
-import { request as httpsRequest, type ClientRequest } from 'node:https';
+import type { ClientRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, waitFor, type TestServer } from './harness';
 

@@ -3,7 +3,6 @@
 // knowledge: which fields a type can be selected by, and the default field manager.
 import {
   badRequest,
-  parseDeleteOptionsQuery,
   parseFieldSelector,
   parseLabelSelector,
   parseListOptions,
