@@ -10,8 +10,8 @@ import { buildPodStats } from './pod-stats';
 import type { NodeStats, Summary } from './summary';
 
 export interface ResourceStatsProviderOptions {
-  /** undefined on a gateway without a container runtime: the summary has the node only */
-  cri: CriClient | undefined;
+  /** the runtime edged's pods run on, read at each collection; undefined (no runtime, pods off): the summary has the node only */
+  runtime: () => CriClient | undefined;
   nodeName: string;
   logger: Logger;
   nodeUsage?: NodeUsageSources;
@@ -49,7 +49,7 @@ export class ResourceStatsProvider {
       if (rate !== undefined) node.cpu.usageNanoCores = rate;
     }
     if (usage.memory) node.memory = usage.memory;
-    const { cri } = this.options;
+    const cri = this.options.runtime();
     if (cri === undefined) {
       this.rates.endRound();
       return { node, pods: [] };
