@@ -22,6 +22,8 @@ export interface CloudCoreSettings {
   nodeGracePeriodSeconds?: number;
   /** run against this cluster (kubeAPI.kubeconfig) instead of the embedded API server */
   kubeconfig?: string;
+  /** kubeAPI.embedded.metricsScrapeIntervalSeconds (default 15) */
+  metricsScrapeIntervalSeconds?: number;
 }
 
 export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<CloudCoreHandle> {
@@ -35,7 +37,15 @@ export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<
       https: { address: '127.0.0.1', port: settings.ports?.https ?? 0 },
       keepaliveTimeoutSeconds: settings.keepaliveTimeoutSeconds ?? 30,
     },
-    kubeAPI: settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : { embedded: { address: '127.0.0.1', port: 0 } },
+    kubeAPI: settings.kubeconfig
+      ? { kubeconfig: settings.kubeconfig }
+      : {
+          embedded: {
+            address: '127.0.0.1',
+            port: 0,
+            ...(settings.metricsScrapeIntervalSeconds === undefined ? {} : { metricsScrapeIntervalSeconds: settings.metricsScrapeIntervalSeconds }),
+          },
+        },
     nodeLifecycle: { gracePeriodSeconds: settings.nodeGracePeriodSeconds ?? 40, checkIntervalSeconds: 1 },
     metrics: { address: '127.0.0.1', port: settings.ports?.metrics ?? 0 },
     log: { level: 'debug' },
