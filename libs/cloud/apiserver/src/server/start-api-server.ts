@@ -161,20 +161,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     onBackgroundError: (error) => logger.error({ err: error }, 'storage background work failed'),
   });
   // metrics.k8s.io reads the store's Nodes and Pods, which exist once the catalog does
-  let metricsObjects: MetricsObjectSource | undefined;
+  const metricsObjects: { current?: MetricsObjectSource } = {};
   const scraper =
     options.nodeResourceMetrics === undefined
       ? undefined
       : new MetricsScraper({
           source: options.nodeResourceMetrics,
-          nodeNames: () => (metricsObjects?.nodes() ?? []).map((node) => node.metadata.name ?? ''),
+          nodeNames: () => (metricsObjects.current?.nodes() ?? []).map((node) => node.metadata.name ?? ''),
           logger: logger.child({ component: 'metrics-scraper' }),
           registry: options.metricsRegistry,
           ...(options.metricsScrapeIntervalMs === undefined ? {} : { intervalMs: options.metricsScrapeIntervalMs }),
         });
-  const catalog = new ResourceCatalog(scraper === undefined ? [] : metricsResources(scraper.store, () => metricsObjects as MetricsObjectSource, now));
+  const catalog = new ResourceCatalog(scraper === undefined ? [] : metricsResources(scraper.store, () => metricsObjects.current as MetricsObjectSource, now));
   const store = new ResourceStore(storage, catalog, now);
-  metricsObjects = storedMetricsObjects(store);
+  metricsObjects.current = storedMetricsObjects(store);
   const controllerContext = { store, catalog, logger, now };
   const controllers: Controller[] = [new CrdController(controllerContext), new NamespaceController(controllerContext), new GarbageCollector(controllerContext)];
   const metrics = createApiMetrics(options.metricsRegistry);
