@@ -24,6 +24,8 @@ export interface CloudCoreSettings {
   kubeconfig?: string;
   /** the embedded API server's port (default 0: any free one) */
   apiserverPort?: number;
+  /** kubeAPI.embedded.metricsScrapeIntervalSeconds (default 15) */
+  metricsScrapeIntervalSeconds?: number;
 }
 
 export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<CloudCoreHandle> {
@@ -37,7 +39,15 @@ export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<
       https: { address: '127.0.0.1', port: settings.ports?.https ?? 0 },
       keepaliveTimeoutSeconds: settings.keepaliveTimeoutSeconds ?? 30,
     },
-    kubeAPI: settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : { embedded: { address: '127.0.0.1', port: settings.apiserverPort ?? 0 } },
+    kubeAPI: settings.kubeconfig
+      ? { kubeconfig: settings.kubeconfig }
+      : {
+          embedded: {
+            address: '127.0.0.1',
+            port: settings.apiserverPort ?? 0,
+            ...(settings.metricsScrapeIntervalSeconds === undefined ? {} : { metricsScrapeIntervalSeconds: settings.metricsScrapeIntervalSeconds }),
+          },
+        },
     nodeLifecycle: { gracePeriodSeconds: settings.nodeGracePeriodSeconds ?? 40, checkIntervalSeconds: 1 },
     metrics: { address: '127.0.0.1', port: settings.ports?.metrics ?? 0 },
     log: { level: 'debug' },

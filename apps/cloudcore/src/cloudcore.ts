@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CA_KEY_FILE, JOIN_TOKENS_FILE, JoinTokenLedger, loadOrCreateAuthority, loadOrCreateServerCertificate, SERVER_KEY_FILE } from '@kedge/pki';
 import { securePrivatePaths } from '@kedge/sqlite';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
-import { CloudStream, CloudStreamMetrics } from '@kedge/cloudstream';
+import { CloudStream, CloudStreamMetrics, NodeQueries, NodeQueryMetrics } from '@kedge/cloudstream';
 import { MessageRouter } from '@kedge/router';
 import { LogThrottle, createMetricsRegistry, type Logger } from '@kedge/telemetry';
 import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
@@ -47,7 +47,9 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
     admitPeer: (peer) => revocation.running?.admitPeer(peer),
     inbound: config.cloudHub.inbound,
   });
-  const modules = cloudCoreModules(config, { hub, router, logger, registry, health: () => runner.health(), revocation });
+  // the kubelet's read endpoints of each edge, asked over its hub session
+  const nodeQueries = new NodeQueries({ hub, router, metrics: new NodeQueryMetrics(registry) });
+  const modules = cloudCoreModules(config, { hub, router, logger, registry, health: () => runner.health(), revocation, nodeQueries });
   const runner = new ModuleRunner({ modules: modules.list, logger });
   await runner.start();
   const kubeApi = modules.kubeApi.running;
@@ -79,16 +81,18 @@ interface CloudCoreParts {
   health: () => ModulesHealth;
   /** filled in by the revocation module, read by the hub's admission check */
   revocation: { running?: CertificateRevocation };
+  nodeQueries: NodeQueries;
 }
 
-function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, registry, health, revocation }: CloudCoreParts) {
+function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, registry, health, revocation, nodeQueries }: CloudCoreParts) {
   const { cloudHub: hubConfig } = config;
   const source = kubeApiSource(config);
 
   // the API server comes first: with pki.store secret the CA lives in it (and the embedded one must be up)
   const kubeApi = defineModule({
     name: 'kube-api',
-    start: () => connectKubeApi(config, logger, registry),
+    // metrics.k8s.io asks the edges through cloudstream's node queries until the kubelet API serves them
+    start: () => connectKubeApi(config, logger, registry, (nodeName) => nodeQueries.resourceMetrics(nodeName)),
     stop: (api) => api.close(),
     health: (api) => ({ ok: true, details: { source: api.source } }),
   });

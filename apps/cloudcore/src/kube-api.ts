@@ -30,7 +30,16 @@ export function kubeApiSource(config: CloudCoreConfig): KubeApiSource {
   return process.env.KUBERNETES_SERVICE_HOST ? 'in-cluster' : 'embedded';
 }
 
-export async function connectKubeApi(config: CloudCoreConfig, logger: Logger, registry: Registry): Promise<KubeApiConnection> {
+/**
+ * `nodeResourceMetrics`: where the embedded API server reads each edge node's /metrics/resource for
+ * metrics.k8s.io (kubectl top); unused with a real cluster, whose metrics-server scrapes the kubelet API.
+ */
+export async function connectKubeApi(
+  config: CloudCoreConfig,
+  logger: Logger,
+  registry: Registry,
+  nodeResourceMetrics?: (nodeName: string) => Promise<string>,
+): Promise<KubeApiConnection> {
   const kubeConfig = new KubeConfig();
   const source = kubeApiSource(config);
   if (source === 'kubeconfig' && config.kubeAPI.kubeconfig) {
@@ -51,6 +60,7 @@ export async function connectKubeApi(config: CloudCoreConfig, logger: Logger, re
     port: config.kubeAPI.embedded.port,
     logger: logger.child({ module: 'apiserver' }),
     metricsRegistry: registry,
+    ...(nodeResourceMetrics === undefined ? {} : { nodeResourceMetrics, metricsScrapeIntervalMs: config.kubeAPI.embedded.metricsScrapeIntervalSeconds * 1000 }),
   });
   kubeConfig.loadFromFile(apiServer.adminKubeconfigPath);
   logger.info(

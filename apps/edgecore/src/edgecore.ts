@@ -4,7 +4,8 @@
 // rotation and the metrics endpoint. The ModuleRunner starts them in dependency order and stops them in reverse.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NodeStatusReporter } from '@kedge/edged';
+import { KubeletQueryHandler, KubeletQueryMetrics, NodeStatusReporter, ResourceStatsProvider, ResourceUsageMetrics } from '@kedge/edged';
+import type { CriClient } from '@kedge/cri';
 import type { EdgeCoreConfig } from '@kedge/edgecore-config';
 import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
 import { ensureLocalCredential, MetaManager, MetaStore, startMetaServer, writeLocalKubeconfig } from '@kedge/metamanager';
@@ -145,9 +146,32 @@ export async function startEdgeCore(
       })
     : undefined;
 
+  // the kubelet's read endpoints for the cloud (stats/summary, metrics/resource, pods) and edgecore's own
+  // usage gauges; registered before the first connect so no query finds the group missing. The runtime
+  // is the one the pods module opened, once it has (none while pods are off: node figures only).
+  const podsRuntime: { cri?: CriClient | undefined } = {};
+  const resourceStats = defineModule({
+    name: 'resource-stats',
+    dependsOn: ['metamanager'],
+    start: () => {
+      const provider = new ResourceStatsProvider({ runtime: () => podsRuntime.cri, nodeName, logger: logger.child({ module: 'resource-stats' }) });
+      new ResourceUsageMetrics(registry, () => provider.summary());
+      const { store } = meta.running;
+      return new KubeletQueryHandler({
+        router,
+        send: (message) => hub.send(message),
+        summary: () => provider.summary(),
+        pods: () => store.list('pod').map((stored) => stored.object).filter((pod) => (pod as { spec?: { nodeName?: string } }).spec?.nodeName === nodeName),
+        logger: logger.child({ module: 'kubelet-queries' }),
+        metrics: new KubeletQueryMetrics(registry),
+      });
+    },
+    stop: (handler) => handler.close(),
+  });
+
   const edgeHub = defineModule({
     name: 'edgehub',
-    dependsOn: ['node-certificate', 'metamanager', 'devices', ...(streams ? [streams.name] : [])],
+    dependsOn: ['node-certificate', 'metamanager', 'devices', 'resource-stats', ...(streams ? [streams.name] : [])],
     start: async () => {
       if (transport === 'quic' && !(await isQuicAvailable())) {
         logger.warn('QUIC cannot load on this machine (no native module for this platform); using WebSocket instead');
@@ -163,8 +187,15 @@ export async function startEdgeCore(
   const pods = defineModule({
     name: 'pods',
     dependsOn: ['metamanager'],
-    start: () => startPods(config, meta.running.store, meta.running.metaManager, logger.child({ module: 'edged' }), registry),
-    stop: (running) => running.stop(),
+    start: async () => {
+      const running = await startPods(config, meta.running.store, meta.running.metaManager, logger.child({ module: 'edged' }), registry);
+      podsRuntime.cri = running.cri;
+      return running;
+    },
+    stop: (running) => {
+      podsRuntime.cri = undefined;
+      return running.stop();
+    },
   });
 
   // after pods, so the Node is registered with the runtime's version
@@ -246,7 +277,7 @@ export async function startEdgeCore(
       })
     : undefined;
 
-  const modules: Module[] = [certificate, meta, devices, ...(streams ? [streams] : []), edgeHub, pods, nodeStatus, ...(metaServer ? [metaServer] : []), rotation, ...(metrics ? [metrics] : [])];
+  const modules: Module[] = [certificate, meta, devices, ...(streams ? [streams] : []), resourceStats, edgeHub, pods, nodeStatus, ...(metaServer ? [metaServer] : []), rotation, ...(metrics ? [metrics] : [])];
   const runner = new ModuleRunner({ modules, logger });
   await runner.start();
   logger.info(

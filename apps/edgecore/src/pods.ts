@@ -11,6 +11,8 @@ import { containerRuntimeSocket, type EdgeCoreConfig } from '@kedge/edgecore-con
 export interface RunningPods {
   /** e.g. containerd://1.6.20; undefined when pods are off */
   runtimeVersion: string | undefined;
+  /** the runtime's client while pods are on, for resource stats */
+  cri: CriClient | undefined;
   stop(): Promise<void>;
 }
 
@@ -18,7 +20,7 @@ export interface RunningPods {
 const RUNTIME_PROBE_TIMEOUT_MS = 3_000;
 
 export async function startPods(config: EdgeCoreConfig, store: MetaStore, reporter: StatusReporter, logger: Logger, registry?: Registry): Promise<RunningPods> {
-  const off: RunningPods = { runtimeVersion: undefined, stop: async () => undefined };
+  const off: RunningPods = { runtimeVersion: undefined, cri: undefined, stop: async () => undefined };
   if (!config.edged.enable) {
     logger.info('pods are off (edged.enable: false)');
     return off;
@@ -59,6 +61,7 @@ export async function startPods(config: EdgeCoreConfig, store: MetaStore, report
   logger.info({ socket, runtimeVersion, pods: workers.podCount, imageGC: imageGC?.policy ?? 'off' }, 'pods are on');
   return {
     runtimeVersion,
+    cri,
     async stop() {
       await imageGC?.stop();
       // containers stay running: an edgecore restart must not restart the pods

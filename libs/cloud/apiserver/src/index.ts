@@ -12,3 +12,4 @@ export {
 } from './server';
 export type { PodStreamHandler, PodStreamTarget } from './pod-streams';
 export type { StaticToken } from './auth';
+export { MetricsScraper, parsePrometheusText, PrometheusTextError, type NodeResourceMetricsSource, type PrometheusSample } from './metrics-api';

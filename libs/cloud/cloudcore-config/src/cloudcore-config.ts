@@ -71,6 +71,8 @@ export const cloudCoreConfigSchema = z
           .object({
             address: ipAddressField.default('127.0.0.1'),
             port: portField.default(6443),
+            /** how often metrics.k8s.io scrapes every edge node's /metrics/resource (metrics-server's --metric-resolution) */
+            metricsScrapeIntervalSeconds: z.number().min(0.5).max(3600).default(15),
           })
           .strict()
           .prefault({}),

@@ -4,6 +4,8 @@ import { toCriError } from './cri-error';
 import type {
   ContainerConfig,
   ContainerFilter,
+  ContainerStats,
+  ContainerStatsFilter,
   ContainerStatus,
   ContainerSummary,
   ExecOptions,
@@ -13,6 +15,8 @@ import type {
   LinuxContainerResources,
   PodSandboxConfig,
   PodSandboxFilter,
+  PodSandboxStats,
+  PodSandboxStatsFilter,
   PodSandboxStatus,
   PodSandboxSummary,
   RegistryAuth,
@@ -23,10 +27,12 @@ import type { CriServiceName } from './cri-transport';
 import { CriTransport } from './cri-transport';
 import type {
   WireContainer,
+  WireContainerStats,
   WireContainerStatusResponse,
   WireImage,
   WireImageFsInfoResponse,
   WirePodSandbox,
+  WirePodSandboxStats,
   WirePodSandboxStatusResponse,
   WireStatus,
   WireVersion,
@@ -34,10 +40,12 @@ import type {
 import {
   containerConfigToWire,
   containerFromWire,
+  containerStatsFromWire,
   containerStatusFromWire,
   imageFromWire,
   imageFsInfoFromWire,
   podSandboxFromWire,
+  podSandboxStatsFromWire,
   podSandboxStatusFromWire,
   runtimeStatusFromWire,
   sandboxConfigToWire,
@@ -220,6 +228,23 @@ export class CriClient {
     };
     const wire = await this.call<{ url: string }>('RuntimeService', 'Attach', `container ${containerId}`, request);
     return wire.url;
+  }
+
+  // ---- stats ----
+
+  /** CPU and memory of the runtime's containers (containerd: of every container it knows, running or not). */
+  async listContainerStats(filter: ContainerStatsFilter = {}): Promise<ContainerStats[]> {
+    const wire = await this.call<{ stats: WireContainerStats[] }>('RuntimeService', 'ListContainerStats', this.runtimeTarget(), { filter });
+    return wire.stats.map(containerStatsFromWire);
+  }
+
+  /**
+   * CPU and memory of pod sandboxes, with their containers. Runtimes that do not implement it answer
+   * UNIMPLEMENTED (a CriError with that code); callers fall back to ListContainerStats.
+   */
+  async listPodSandboxStats(filter: PodSandboxStatsFilter = {}): Promise<PodSandboxStats[]> {
+    const wire = await this.call<{ stats: WirePodSandboxStats[] }>('RuntimeService', 'ListPodSandboxStats', this.runtimeTarget(), { filter });
+    return wire.stats.map(podSandboxStatsFromWire);
   }
 
   // ---- images ----

@@ -275,3 +275,56 @@ export interface RegistryAuth {
   identityToken?: string;
   registryToken?: string;
 }
+
+// ---- stats (ListContainerStats, ListPodSandboxStats) ----
+
+/** CPU usage as the runtime measured it; an absent value is one the runtime did not report. */
+export interface CpuUsage {
+  /** ns since the epoch when the runtime measured it */
+  timestamp: bigint;
+  /** cumulative CPU time over all cores since the container (or pod) started, in ns */
+  usageCoreNanoSeconds?: number;
+  /** the runtime's own rate over its sample window; containerd 1.6 leaves it out */
+  usageNanoCores?: number;
+}
+
+export interface MemoryUsage {
+  timestamp: bigint;
+  workingSetBytes?: number;
+  availableBytes?: number;
+  usageBytes?: number;
+  rssBytes?: number;
+  pageFaults?: number;
+  majorPageFaults?: number;
+}
+
+export interface ContainerStats {
+  id: string;
+  /** the container's name in the pod (metadata.name) */
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  cpu?: CpuUsage;
+  memory?: MemoryUsage;
+}
+
+export interface ContainerStatsFilter {
+  id?: string;
+  podSandboxId?: string;
+  labelSelector?: Record<string, string>;
+}
+
+export interface PodSandboxStats {
+  id: string;
+  metadata: PodSandboxMetadata;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  cpu?: CpuUsage;
+  memory?: MemoryUsage;
+  containers: ContainerStats[];
+}
+
+export interface PodSandboxStatsFilter {
+  id?: string;
+  labelSelector?: Record<string, string>;
+}

@@ -5,16 +5,20 @@ import type {
   ContainerConfig,
   ContainerMount,
   ContainerState,
+  ContainerStats,
   ContainerStatus,
   ContainerSummary,
+  CpuUsage,
   FilesystemUsage,
   ImageFsInfo,
   ImageInfo,
   LinuxContainerResources,
+  MemoryUsage,
   NamespaceOptions,
   PodSandboxConfig,
   PodSandboxMetadata,
   PodSandboxState,
+  PodSandboxStats,
   PodSandboxStatus,
   PodSandboxSummary,
   RuntimeStatus,
@@ -287,4 +291,92 @@ export function imageFsInfoFromWire(wire: WireImageFsInfoResponse): ImageFsInfo 
     imageFilesystems: wire.imageFilesystems.map(filesystemUsageFromWire),
     containerFilesystems: wire.containerFilesystems.map(filesystemUsageFromWire),
   };
+}
+
+// ---- stats ----
+
+interface WireUInt64 {
+  value: Int64;
+}
+
+interface WireCpuUsage {
+  timestamp: Int64;
+  usageCoreNanoSeconds: WireUInt64 | null;
+  usageNanoCores: WireUInt64 | null;
+}
+
+interface WireMemoryUsage {
+  timestamp: Int64;
+  workingSetBytes: WireUInt64 | null;
+  availableBytes: WireUInt64 | null;
+  usageBytes: WireUInt64 | null;
+  rssBytes: WireUInt64 | null;
+  pageFaults: WireUInt64 | null;
+  majorPageFaults: WireUInt64 | null;
+}
+
+export interface WireContainerStats {
+  attributes: { id: string; metadata: { name: string; attempt: number } | null; labels: StringMap; annotations: StringMap } | null;
+  cpu: WireCpuUsage | null;
+  memory: WireMemoryUsage | null;
+}
+
+export interface WirePodSandboxStats {
+  attributes: { id: string; metadata: WireSandboxMetadata | null; labels: StringMap; annotations: StringMap } | null;
+  linux: { cpu: WireCpuUsage | null; memory: WireMemoryUsage | null; containers: WireContainerStats[] } | null;
+}
+
+// a wrapper message the runtime left out is a value it does not know, not a zero
+const optionalUInt64 = (wrapper: WireUInt64 | null | undefined): number | undefined => (wrapper ? toNumber(wrapper.value) : undefined);
+
+/** Copies only the values present, so an absent field stays absent under exactOptionalPropertyTypes. */
+function definedOnly<T extends object>(object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+}
+
+function cpuUsageFromWire(wire: WireCpuUsage | null): CpuUsage | undefined {
+  if (!wire) return undefined;
+  return definedOnly({
+    timestamp: toBigInt(wire.timestamp),
+    usageCoreNanoSeconds: optionalUInt64(wire.usageCoreNanoSeconds),
+    usageNanoCores: optionalUInt64(wire.usageNanoCores),
+  });
+}
+
+function memoryUsageFromWire(wire: WireMemoryUsage | null): MemoryUsage | undefined {
+  if (!wire) return undefined;
+  return definedOnly({
+    timestamp: toBigInt(wire.timestamp),
+    workingSetBytes: optionalUInt64(wire.workingSetBytes),
+    availableBytes: optionalUInt64(wire.availableBytes),
+    usageBytes: optionalUInt64(wire.usageBytes),
+    rssBytes: optionalUInt64(wire.rssBytes),
+    pageFaults: optionalUInt64(wire.pageFaults),
+    majorPageFaults: optionalUInt64(wire.majorPageFaults),
+  });
+}
+
+export function containerStatsFromWire(wire: WireContainerStats): ContainerStats {
+  const attributes = wire.attributes;
+  return definedOnly({
+    id: attributes?.id ?? '',
+    name: attributes?.metadata?.name ?? '',
+    labels: attributes?.labels ?? {},
+    annotations: attributes?.annotations ?? {},
+    cpu: cpuUsageFromWire(wire.cpu),
+    memory: memoryUsageFromWire(wire.memory),
+  });
+}
+
+export function podSandboxStatsFromWire(wire: WirePodSandboxStats): PodSandboxStats {
+  const attributes = wire.attributes;
+  return definedOnly({
+    id: attributes?.id ?? '',
+    metadata: sandboxMetadata(attributes?.metadata ?? null),
+    labels: attributes?.labels ?? {},
+    annotations: attributes?.annotations ?? {},
+    cpu: cpuUsageFromWire(wire.linux?.cpu ?? null),
+    memory: memoryUsageFromWire(wire.linux?.memory ?? null),
+    containers: (wire.linux?.containers ?? []).map(containerStatsFromWire),
+  });
 }

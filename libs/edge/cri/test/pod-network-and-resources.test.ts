@@ -81,6 +81,23 @@ privateContainerd.describe('cri - pod network and resources', () => {
     expect((await env.cri.containerStatus(containerId)).resources?.memoryLimitInBytes).toBe(96 * MiB);
   });
 
+  it('ListContainerStats reports the CPU time a busy loop adds and the working set under the limit', async () => {
+    const cpuOf = async () => (await env.cri.listContainerStats({ id: containerId }))[0];
+    const before = await cpuOf();
+    expect(before).toMatchObject({ id: containerId, name: 'limited' });
+    expect(before?.memory?.workingSetBytes).toBeGreaterThan(0);
+    // with a limit, containerd reports what is left under it
+    expect(before?.memory?.availableBytes).toBeGreaterThan(0);
+    await env.cri.execSync(containerId, ['timeout', '1', 'sh', '-c', 'while :; do :; done'], { timeoutSeconds: 10 });
+    const after = await cpuOf();
+    expect((after?.cpu?.usageCoreNanoSeconds ?? 0) - (before?.cpu?.usageCoreNanoSeconds ?? 0)).toBeGreaterThan(100_000_000);
+    expect(after?.cpu?.timestamp).toBeGreaterThan(before?.cpu?.timestamp ?? 0n);
+    // containerd 1.6 answers ListPodSandboxStats only for sandboxes with a pod cgroup (none here): a CriError, never a crash
+    const sandboxStats = await env.cri.listPodSandboxStats().catch((error: unknown) => error);
+    if (Array.isArray(sandboxStats)) expect(sandboxStats.map((s) => s.id)).toContain(sandboxId);
+    else expect((sandboxStats as Error).name).toBe('CriError');
+  });
+
   it('removing the sandbox removes its container and releases the IP', async () => {
     await env.cri.stopPodSandbox(sandboxId);
     expect((await env.cri.podSandboxStatus(sandboxId)).state).toBe('SANDBOX_NOTREADY');

@@ -4,3 +4,4 @@ export { hostNode, hostNodeStatus, primaryHostIP, type HostNodeOptions } from '.
 export { NODE_STATUS_SOURCE, NodeStatusReporter, readySinceOf, type NodeStatusReporterOptions, type StatusReporter } from './node-status-reporter';
 export * from './image-gc/index';
 export * from './pods/index';
+export * from './resource-stats/index';

@@ -46,3 +46,11 @@ export {
   type PortForwardOptions,
   type StreamKind,
 } from './stream-wire';
+export {
+  KUBELET_QUERY_GROUP,
+  KUBELET_QUERY_OPERATION,
+  KUBELET_QUERY_TARGETS,
+  KUBELET_QUERY_TYPE,
+  isKubeletQueryTarget,
+  type KubeletQueryTarget,
+} from './kubelet-query';

@@ -10,6 +10,7 @@ import { handleReview } from './review-handlers';
 import { handleTokenRequest } from './token-request-handler';
 import { handleScale } from './scale-handler';
 import { handlePodBinding } from './pod-binding-handler';
+import { handleComputedRead } from './computed-read-handlers';
 
 export async function handleResourceRequest(context: ResourceRequest): Promise<void> {
   const { verb, type, path } = context;
@@ -27,6 +28,7 @@ export async function handleResourceRequest(context: ResourceRequest): Promise<v
   if (path.subresource === 'token' && verb !== 'create') throw methodNotAllowed(context.request.method ?? '', `${type.plural}/token`);
   if (path.subresource === 'binding' && verb !== 'create') throw methodNotAllowed(context.request.method ?? '', `${type.plural}/binding`);
   if (type.ephemeral === true) return handleReview(context);
+  if (type.computed !== undefined) return handleComputedRead(context);
   if (path.subresource === 'scale' && (verb === 'get' || verb === 'update' || verb === 'patch')) return handleScale(context);
   switch (verb) {
     case 'get':

@@ -1,6 +1,7 @@
 // The served resources: built-in types, custom resources from CRDs, and the catalog of both.
 export {
   ALL_VERBS,
+  type ComputedResource,
   apiVersionOf,
   groupVersionKey,
   type NameRule,

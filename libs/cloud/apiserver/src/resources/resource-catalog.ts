@@ -14,7 +14,7 @@ export interface GroupVersions {
   versions: string[];
 }
 
-const BUILTIN_GROUP_ORDER = ['', 'apps', 'authentication.k8s.io', 'authorization.k8s.io', 'rbac.authorization.k8s.io', 'coordination.k8s.io', 'events.k8s.io', 'apiextensions.k8s.io'];
+const BUILTIN_GROUP_ORDER = ['', 'apps', 'authentication.k8s.io', 'authorization.k8s.io', 'rbac.authorization.k8s.io', 'coordination.k8s.io', 'events.k8s.io', 'apiextensions.k8s.io', 'metrics.k8s.io'];
 
 /** Kubernetes' version priority: GA before beta before alpha, higher numbers first, other names last (alphabetical). */
 export function compareVersions(a: string, b: string): number {
@@ -37,8 +37,9 @@ export class ResourceCatalog {
   private readonly listeners = new Set<() => void>();
   private generation = 0;
 
-  constructor() {
-    this.builtin = [...coreResources(), ...appsResources(), ...groupResources(), ...rbacResources(), ...reviewResources()];
+  /** `served`: further built-in kinds this server was configured with (metrics.k8s.io when it has a source) */
+  constructor(served: readonly ResourceType[] = []) {
+    this.builtin = [...coreResources(), ...appsResources(), ...groupResources(), ...rbacResources(), ...reviewResources(), ...served];
   }
 
   /** Bumped on every change; discovery and OpenAPI documents are cached per generation. */
@@ -69,7 +70,8 @@ export class ResourceCatalog {
   storageTypes(): ResourceType[] {
     const seen = new Set<string>();
     return this.all().filter((type) => {
-      if (seen.has(type.storagePrefix)) return false;
+      // computed kinds (metrics) have nothing in storage for the collectors to walk
+      if (type.computed !== undefined || seen.has(type.storagePrefix)) return false;
       seen.add(type.storagePrefix);
       return true;
     });

@@ -73,6 +73,16 @@ export interface ResourceType extends ResourceNames {
   openApiSchema?: Record<string, unknown>;
   /** create-only kinds that are answered and never stored (access reviews), as in Kubernetes */
   ephemeral?: boolean;
+  /** read-only kinds computed on request and never stored (metrics.k8s.io), served by get and list */
+  computed?: ComputedResource;
+}
+
+/** Where a computed kind's objects come from; each call reads the current state. */
+export interface ComputedResource {
+  /** undefined: there is no such object now */
+  get(namespace: string | undefined, name: string): KubeObject | undefined;
+  /** every object, or those of one namespace */
+  list(namespace: string | undefined): KubeObject[];
 }
 
 export function apiVersionOf(names: Pick<ResourceNames, 'group' | 'version'>): string {

@@ -28,6 +28,7 @@ import { createApiMetrics } from '../metrics';
 import { OpenApiDocuments } from '../openapi';
 import { PodStreamRegistry, type PodStreamHandler } from '../pod-streams';
 import { ResourceCatalog, type ResourceType } from '../resources';
+import { MetricsScraper, metricsResources, type MetricsObjectSource, type NodeResourceMetricsSource } from '../metrics-api';
 import { openSqliteStorage, type ObjectStorage } from '../storage';
 import { ResourceStore } from '../registry';
 import {
@@ -76,6 +77,13 @@ export interface ApiServerOptions {
   maxRequestBodyBytes?: number;
   /** clock for timestamps and ages */
   now?: () => Date;
+  /**
+   * serve metrics.k8s.io/v1beta1 (kubectl top) from this source of each node's /metrics/resource text,
+   * scraped as metrics-server does; absent: the group is not served
+   */
+  nodeResourceMetrics?: NodeResourceMetricsSource;
+  /** how often every node is scraped for metrics.k8s.io, in ms (default 15000, metrics-server's resolution) */
+  metricsScrapeIntervalMs?: number;
 }
 
 export interface ApiServer {
@@ -152,8 +160,21 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     onListenerError: (error, event) => logger.error({ err: error, key: event.key }, 'watch listener failed'),
     onBackgroundError: (error) => logger.error({ err: error }, 'storage background work failed'),
   });
-  const catalog = new ResourceCatalog();
+  // metrics.k8s.io reads the store's Nodes and Pods, which exist once the catalog does
+  const metricsObjects: { current?: MetricsObjectSource } = {};
+  const scraper =
+    options.nodeResourceMetrics === undefined
+      ? undefined
+      : new MetricsScraper({
+          source: options.nodeResourceMetrics,
+          nodeNames: () => (metricsObjects.current?.nodes() ?? []).map((node) => node.metadata.name ?? ''),
+          logger: logger.child({ component: 'metrics-scraper' }),
+          registry: options.metricsRegistry,
+          ...(options.metricsScrapeIntervalMs === undefined ? {} : { intervalMs: options.metricsScrapeIntervalMs }),
+        });
+  const catalog = new ResourceCatalog(scraper === undefined ? [] : metricsResources(scraper.store, () => metricsObjects.current as MetricsObjectSource, now));
   const store = new ResourceStore(storage, catalog, now);
+  metricsObjects.current = storedMetricsObjects(store);
   const controllerContext = { store, catalog, logger, now };
   const controllers: Controller[] = [new CrdController(controllerContext), new NamespaceController(controllerContext), new GarbageCollector(controllerContext)];
   const metrics = createApiMetrics(options.metricsRegistry);
@@ -238,7 +259,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const url = `${tls === undefined ? 'http' : 'https'}://${address}`;
   const adminKubeconfigPath = join(options.dataDir, ADMIN_KUBECONFIG_FILE);
   await writeKubeconfig(adminKubeconfigPath, { server: url, caCertPem: tls?.caCertPem ?? '', token: adminToken });
-  logger.info({ url, kubeconfig: adminKubeconfigPath }, 'API server listening');
+  logger.info({ url, kubeconfig: adminKubeconfigPath, metricsApi: scraper !== undefined }, 'API server listening');
+  scraper?.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -258,6 +280,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     registerPodStreamHandler: (handler) => podStreams.register(handler),
     close: () => {
       closing ??= (async () => {
+        await scraper?.stop();
         for (const watch of [...services.openWatches]) watch.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
@@ -292,5 +315,21 @@ function serviceAccountCheck(store: ResourceStore, tokens: ServiceAccountTokens,
       // a pod keeps its tokens through its graceful deletion, as its kubelet still acts for it
       return kind !== 'Pod' && object.metadata.deletionTimestamp !== undefined ? undefined : object.metadata.uid;
     },
+  };
+}
+
+/** The Nodes and Pods metrics.k8s.io answers for, read from the store at each request. */
+function storedMetricsObjects(store: ResourceStore): MetricsObjectSource {
+  const type = (plural: 'nodes' | 'pods'): ResourceType => {
+    const found = store.catalog.find('', 'v1', plural);
+    if (found === undefined) throw new Error(`${plural} are not served`);
+    return found;
+  };
+  const everything = { labelSelector: [], fieldSelector: [], limit: 0 };
+  return {
+    node: (name) => store.find(type('nodes'), undefined, name),
+    nodes: () => store.list(type('nodes'), undefined, everything).items,
+    pod: (namespace, name) => store.find(type('pods'), namespace, name),
+    pods: (namespace) => store.list(type('pods'), namespace, everything).items,
   };
 }
