@@ -101,7 +101,8 @@ export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings
       reconnect: { initialDelayMs: 100, maxDelayMs: settings.maxReconnectDelayMs ?? 2_000 },
     },
     metrics: { address: '127.0.0.1', port: 0 },
-    metaServer: { address: '127.0.0.1', port: settings.metaServerPort ?? 0 },
+    // the pod-facing listener (node IP) on a free port: several edgecores run at once
+    metaServer: { address: '127.0.0.1', port: settings.metaServerPort ?? 0, podAccess: { port: 0 } },
     // several edgecores run at once: each embedded MQTT broker on a free port (see "edgecore ready" ports.mqtt)
     eventBus: settings.externalBrokerUrl
       ? { mode: 'external', external: { url: settings.externalBrokerUrl } }
