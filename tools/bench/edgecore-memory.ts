@@ -85,7 +85,7 @@ function edgeConfig(dir: string, nodeName: string, hub: CloudCoreProcess): strin
     dataDir: dir,
     edgeHub: { protocol: 'websocket', server: `127.0.0.1:${hub.ports.websocket}`, httpServer: `https://127.0.0.1:${hub.ports.https}` },
     metrics: { address: '127.0.0.1', port: 0 },
-    metaServer: { address: '127.0.0.1', port: 0 },
+    metaServer: { address: '127.0.0.1', port: 0, podAccess: { port: 0 } },
     eventBus: { internal: { address: '127.0.0.1', port: 0 } },
     edged: { enable: false },
     log: { level: 'info' },

@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     dataDir: edgeDir,
     edgeHub: { protocol: 'websocket', server: `127.0.0.1:${cloud.ports.websocket}`, httpServer: `https://127.0.0.1:${cloud.ports.https}` },
     metrics: { address: '127.0.0.1', port: 0 },
-    metaServer: { address: '127.0.0.1', port: 0 },
+    metaServer: { address: '127.0.0.1', port: 0, podAccess: { port: 0 } },
     eventBus: { internal: { address: '127.0.0.1', port: 0 } },
     edged: { enable: true, containerRuntimeEndpoint: `unix://${containerd.socketPath}` },
     log: { level: 'info' },

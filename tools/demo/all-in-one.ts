@@ -114,6 +114,8 @@ async function main(): Promise<void> {
     heartbeatSeconds: 15,
     maxReconnectDelayMs: 30_000,
     metaServerPort: Number(process.env.KEDGE_METASERVER_PORT ?? 10550),
+    // where pods reach the Kubernetes API (KUBERNETES_SERVICE_PORT): fixed, so pods keep working across restarts
+    metaServerPodPort: Number(process.env.KEDGE_METASERVER_POD_PORT ?? 10551),
     ...(pods.on ? { edged: { containerRuntimeEndpoint: `unix://${pods.containerd.socketPath}`, podsDir: join(stateDir, 'edge', 'pods') } } : {}),
   };
   const edge: EdgeCoreHandle = startEdgeCore(cloud, edgeSettings);

@@ -87,6 +87,8 @@ export interface EdgeCoreSettings {
   hubPort?: number;
   /** MetaServer port (0 = any free) */
   metaServerPort?: number;
+  /** MetaServer's pod listener port on the node's IP (default 0 = any free; pods keep the port they started with, so a long-lived gateway uses a fixed one) */
+  metaServerPodPort?: number;
   /** use this external MQTT broker (eventBus mode external) instead of the embedded one */
   externalBrokerUrl?: string;
   /** run pods on this CRI runtime (e.g. a private containerd from libs/testing/containerd-fixture); default: edged off */
@@ -113,7 +115,8 @@ export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings
       reconnect: { initialDelayMs: 100, maxDelayMs: settings.maxReconnectDelayMs ?? 2_000 },
     },
     metrics: { address: '127.0.0.1', port: 0 },
-    metaServer: { address: '127.0.0.1', port: settings.metaServerPort ?? 0 },
+    // the pod-facing listener (node IP) on a free port: several edgecores run at once
+    metaServer: { address: '127.0.0.1', port: settings.metaServerPort ?? 0, podAccess: { port: settings.metaServerPodPort ?? 0 } },
     // several edgecores run at once: each embedded MQTT broker on a free port (see "edgecore ready" ports.mqtt)
     eventBus: settings.externalBrokerUrl
       ? { mode: 'external', external: { url: settings.externalBrokerUrl } }

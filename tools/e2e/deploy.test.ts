@@ -74,6 +74,8 @@ const CLOUDCORE_API_CALLS: { group: string; resource: string; verb: string; reso
   { group: '', resource: 'pods', verb: 'delete' },
   // kube-writes.patchPodStatus: core.patchNamespacedPodStatus
   { group: '', resource: 'pods/status', verb: 'patch' },
+  // kube-writes.requestServiceAccountToken: edge pods' projected tokens (own pods' own ServiceAccount only, pod-api.ts)
+  { group: '', resource: 'serviceaccounts/token', verb: 'create' },
   // edgecontroller informers: configmaps/secrets referenced by edge pods
   { group: '', resource: 'configmaps', verb: 'list' },
   { group: '', resource: 'configmaps', verb: 'watch' },

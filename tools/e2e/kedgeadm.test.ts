@@ -36,7 +36,7 @@ describe('kedgeadm join / diagnose / reset', () => {
     const runConfig = join(tempDir('adm-run'), 'edgecore.yaml');
     writeFileSync(
       runConfig,
-      stringify({ ...config, metrics: { address: '127.0.0.1', port: 0 }, metaServer: { address: '127.0.0.1', port: 0 }, eventBus: { internal: { address: '127.0.0.1', port: 0 } } }),
+      stringify({ ...config, metrics: { address: '127.0.0.1', port: 0 }, metaServer: { address: '127.0.0.1', port: 0, podAccess: { port: 0 } }, eventBus: { internal: { address: '127.0.0.1', port: 0 } } }),
     );
     const edge = startApp('edgecore', ['--config', runConfig]); // no --token: join already got the certificate
     await cloud.process.waitForLog(isNodeConnected('gw-adm'), 'the joined node connected');

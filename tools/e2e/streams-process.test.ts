@@ -40,7 +40,7 @@ needs.describe('streams - cloudcore and edgecore processes', () => {
         reconnect: { initialDelayMs: 100, maxDelayMs: 2_000 },
       },
       metrics: { address: '127.0.0.1', port: 0 },
-      metaServer: { address: '127.0.0.1', port: 0 },
+      metaServer: { address: '127.0.0.1', port: 0, podAccess: { port: 0 } },
       eventBus: { internal: { address: '127.0.0.1', port: 0 } },
       edged: { enable: true, containerRuntimeEndpoint: `unix://${containerd.socketPath}`, podsDir: join(edgeDir, 'pods') },
       log: { level: 'debug' },

@@ -4,11 +4,11 @@
 // rotation and the metrics endpoint. The ModuleRunner starts them in dependency order and stops them in reverse.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeletQueryHandler, KubeletQueryMetrics, NodeStatusReporter, ResourceStatsProvider, ResourceUsageMetrics } from '@kedge/edged';
+import { KubeletQueryHandler, KubeletQueryMetrics, NodeStatusReporter, primaryHostIP, ResourceStatsProvider, ResourceUsageMetrics, ServiceAccountTokens, type PodApiAccess } from '@kedge/edged';
 import type { CriClient } from '@kedge/cri';
 import type { EdgeCoreConfig } from '@kedge/edgecore-config';
 import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
-import { ensureLocalCredential, MetaManager, MetaStore, startMetaServer, writeLocalKubeconfig } from '@kedge/metamanager';
+import { ensureLocalCredential, HubPodApiCloud, MetaManager, MetaStore, PodAccess, startMetaServer, writeLocalKubeconfig } from '@kedge/metamanager';
 import { defineModule, metricsModule, ModuleRunner, type Module } from '@kedge/modules';
 import { MessageRouter } from '@kedge/router';
 import { securePrivatePaths } from '@kedge/sqlite';
@@ -184,11 +184,53 @@ export async function startEdgeCore(
     health: () => ({ ok: true, details: { cloudConnected: hub.connected } }),
   });
 
+
+  // pods reach the Kubernetes API through MetaServer: tokens, reviews and writes go through the cloud
+  const podApiCloud = new HubPodApiCloud(router, hub);
+  const podAccessOn = config.metaServer.enable && config.metaServer.podAccess.enable;
+  const metaServer = config.metaServer.enable
+    ? defineModule({
+        name: 'metaserver',
+        dependsOn: ['metamanager'],
+        start: async () => {
+          // the local credential (token, local CA, serving certificate) lives in a root-only directory;
+          // the kubeconfig beside it is what the operator's kubectl on the gateway uses
+          const { address, port, allowedHosts, podAccess } = config.metaServer;
+          const podListener = podAccessOn ? { host: podAccess.address === '' ? primaryHostIP() : podAccess.address, port: podAccess.port } : undefined;
+          const credential = await ensureLocalCredential({ dir: join(config.dataDir, 'metaserver'), listenHost: address, allowedHosts: [...allowedHosts, ...(podListener ? [podListener.host] : [])] });
+          const server = await startMetaServer({
+            store: meta.running.store,
+            host: address,
+            port,
+            localToken: credential.token,
+            allowedHosts,
+            tls: credential.tls,
+            registry,
+            logger: logger.child({ module: 'metaserver' }),
+            ...(podListener ? { podListener, podAccess: new PodAccess({ cloud: podApiCloud }) } : {}),
+          });
+          const reachable = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : address.includes(':') ? `[${address}]` : address;
+          const kubeconfig = writeLocalKubeconfig(credential, `https://${reachable}:${server.port}`);
+          return { server, port: server.port, kubeconfig, caPem: credential.caPem };
+        },
+        stop: ({ server }) => server.close(),
+      })
+    : undefined;
+
   const pods = defineModule({
     name: 'pods',
-    dependsOn: ['metamanager'],
+    dependsOn: ['metamanager', ...(metaServer ? [metaServer.name] : [])],
     start: async () => {
-      const running = await startPods(config, meta.running.store, meta.running.metaManager, logger.child({ module: 'edged' }), registry);
+      const endpoint = metaServer?.running.server.podEndpoint;
+      const apiAccess: PodApiAccess | undefined =
+        metaServer !== undefined && endpoint !== undefined
+          ? {
+              endpoint,
+              caPem: metaServer.running.caPem,
+              tokens: new ServiceAccountTokens({ issuer: podApiCloud, dir: join(config.dataDir, 'pod-tokens'), logger: logger.child({ module: 'edged' }) }),
+            }
+          : undefined;
+      const running = await startPods(config, meta.running.store, meta.running.metaManager, logger.child({ module: 'edged' }), registry, apiAccess);
       podsRuntime.cri = running.cri;
       return running;
     },
@@ -222,33 +264,6 @@ export async function startEdgeCore(
     stop: (reporter) => reporter.stop(),
   });
 
-  const metaServer = config.metaServer.enable
-    ? defineModule({
-        name: 'metaserver',
-        dependsOn: ['metamanager'],
-        start: async () => {
-          // the local credential (token, local CA, serving certificate) lives in a root-only directory;
-          // the kubeconfig beside it is what the operator's kubectl on the gateway uses
-          const { address, port, allowedHosts } = config.metaServer;
-          const credential = await ensureLocalCredential({ dir: join(config.dataDir, 'metaserver'), listenHost: address, allowedHosts });
-          const server = await startMetaServer({
-            store: meta.running.store,
-            host: address,
-            port,
-            localToken: credential.token,
-            allowedHosts,
-            tls: credential.tls,
-            registry,
-            logger: logger.child({ module: 'metaserver' }),
-          });
-          const reachable = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : address.includes(':') ? `[${address}]` : address;
-          const kubeconfig = writeLocalKubeconfig(credential, `https://${reachable}:${server.port}`);
-          return { server, port: server.port, kubeconfig };
-        },
-        stop: ({ server }) => server.close(),
-      })
-    : undefined;
-
   const rotation = defineModule({
     name: 'certificate-rotation',
     dependsOn: ['node-certificate', 'edgehub'],
@@ -277,7 +292,7 @@ export async function startEdgeCore(
       })
     : undefined;
 
-  const modules: Module[] = [certificate, meta, devices, ...(streams ? [streams] : []), resourceStats, edgeHub, pods, nodeStatus, ...(metaServer ? [metaServer] : []), rotation, ...(metrics ? [metrics] : [])];
+  const modules: Module[] = [certificate, meta, devices, ...(streams ? [streams] : []), resourceStats, edgeHub, ...(metaServer ? [metaServer] : []), pods, nodeStatus, rotation, ...(metrics ? [metrics] : [])];
   const runner = new ModuleRunner({ modules, logger });
   await runner.start();
   logger.info(
@@ -285,6 +300,8 @@ export async function startEdgeCore(
       nodeName,
       transport,
       ports: { metrics: metrics?.running.port, metaServer: metaServer?.running.port, mqtt: devices.running.mqttPort },
+      // where pods reach the Kubernetes API (KUBERNETES_SERVICE_HOST/PORT)
+      podApiEndpoint: metaServer?.running.server.podEndpoint,
       // kubectl --kubeconfig <this> get pods -A, as root on the gateway
       metaServerKubeconfig: metaServer?.running.kubeconfig,
       objects: Object.fromEntries(meta.running.store.countByType()),

@@ -2,7 +2,7 @@
 // edgecore (devices, metadata, node status): pods are then off, and the log says why and what to do.
 import { join } from 'node:path';
 import { connectCri, type CriClient } from '@kedge/cri';
-import { ImageGarbageCollector, ImageGcMetrics, PodSecurityMetrics, PodWorkers, primaryHostIP, type StatusReporter } from '@kedge/edged';
+import { ImageGarbageCollector, ImageGcMetrics, PodSecurityMetrics, PodWorkers, primaryHostIP, type PodApiAccess, type StatusReporter } from '@kedge/edged';
 import type { MetaStore } from '@kedge/metamanager';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
@@ -19,7 +19,7 @@ export interface RunningPods {
 // the Version call is the probe; a missing socket fails at once, a hung runtime within this deadline
 const RUNTIME_PROBE_TIMEOUT_MS = 3_000;
 
-export async function startPods(config: EdgeCoreConfig, store: MetaStore, reporter: StatusReporter, logger: Logger, registry?: Registry): Promise<RunningPods> {
+export async function startPods(config: EdgeCoreConfig, store: MetaStore, reporter: StatusReporter, logger: Logger, registry?: Registry, apiAccess?: PodApiAccess): Promise<RunningPods> {
   const off: RunningPods = { runtimeVersion: undefined, cri: undefined, stop: async () => undefined };
   if (!config.edged.enable) {
     logger.info('pods are off (edged.enable: false)');
@@ -55,10 +55,11 @@ export async function startPods(config: EdgeCoreConfig, store: MetaStore, report
     ...(config.edged.restartBackoffBaseMs === undefined ? {} : { restartBackoffBaseMs: config.edged.restartBackoffBaseMs }),
     security,
     ...(registry === undefined ? {} : { metrics: new PodSecurityMetrics(registry) }),
+    ...(apiAccess === undefined ? {} : { apiAccess }),
   });
   await workers.start();
   const imageGC = startImageGC(config, cri, reporter, logger, registry);
-  logger.info({ socket, runtimeVersion, pods: workers.podCount, imageGC: imageGC?.policy ?? 'off' }, 'pods are on');
+  logger.info({ socket, runtimeVersion, pods: workers.podCount, imageGC: imageGC?.policy ?? 'off', kubernetesApi: apiAccess?.endpoint ?? 'off' }, 'pods are on');
   return {
     runtimeVersion,
     cri,

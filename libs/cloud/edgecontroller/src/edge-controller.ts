@@ -1,6 +1,6 @@
 // startEdgeController: informers → desired sets → per-node queues down through CloudHub, and the
 // upstream handler for what edges send back, all on the router group `resource`.
-import { EDGE_ROLE_LABEL, KubeJson, ManagedInformer, type InformerBackoff, type InformerEvent } from '@kedge/kube-client';
+import { EDGE_ROLE_LABEL, KubeJson, isNotFound, ManagedInformer, type InformerBackoff, type InformerEvent } from '@kedge/kube-client';
 import { Group, Operation, parseCloudResource, type Message } from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import type { Logger } from '@kedge/telemetry';
@@ -12,6 +12,8 @@ import { KubeWrites } from './kube-writes';
 import { EdgeControllerMetrics } from './metrics';
 import type { KubeObject } from '@kedge/kube-core';
 import { DEFAULT_EVENT_BUDGET, Upstream, type EventBudgetOptions } from './upstream';
+import { PodApi } from './pod-api';
+import { PodCredentialClient } from './pod-credentials';
 
 /** The part of CloudHub the controller uses. */
 export interface EdgeControllerHub extends DownstreamHub {
@@ -108,8 +110,23 @@ export function startEdgeController(params: StartEdgeControllerParams): EdgeCont
   const sync = new Downstream(hub, desired, metrics, logger, { ...DEFAULT_DOWNSTREAM_OPTIONS, ...stripUndefined(options) }, now);
   wired.desired = desired;
   wired.downstream = sync;
+  const writes = new KubeWrites(kubeConfig);
+  const podApi = new PodApi({
+    client: new PodCredentialClient(kubeConfig),
+    pods: informers.pods.cache,
+    readPod: async (podNamespace, podName) => {
+      try {
+        return (await json.get(`/api/v1/namespaces/${encodeURIComponent(podNamespace)}/pods/${encodeURIComponent(podName)}`)) as KubeObject;
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    requestToken: (tokenNamespace, account, body) => writes.requestServiceAccountToken(tokenNamespace, account, body),
+  });
   const upstream = new Upstream({
-    writes: new KubeWrites(kubeConfig),
+    writes,
+    podApi,
     desired,
     caches: { nodes: informers.nodes.cache, configmaps: informers.configmaps.cache, secrets: informers.secrets.cache, pods: informers.pods.cache },
     events: options.events ?? DEFAULT_EVENT_BUDGET,

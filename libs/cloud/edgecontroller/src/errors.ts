@@ -23,7 +23,11 @@ export type UpstreamRefusal =
   /** a Node label the edge may not set on itself (NodeRestriction's rule) */
   | 'forbidden-label'
   /** more Events than the node's budget (a token bucket per node); dropped */
-  | 'rate-limited';
+  | 'rate-limited'
+  /** a token for another ServiceAccount than the one the node's pod runs as */
+  | 'foreign-service-account'
+  /** a bearer token that is not a ServiceAccount token bound to a pod */
+  | 'not-pod-token';
 
 export class EdgeControllerError extends Error {
   override readonly name: string = 'EdgeControllerError';

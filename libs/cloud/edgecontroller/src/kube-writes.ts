@@ -1,6 +1,6 @@
 // The Kubernetes writes behind upstream messages, through client-node's typed clients. Status and
 // lease changes are JSON merge patches (application/merge-patch+json), which every API server takes.
-import { CoordinationV1Api, CoreV1Api, type CoreV1Event, type KubeConfig, type V1Lease, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, type AuthenticationV1TokenRequest, type CoreV1Event, type KubeConfig, type V1Lease, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE, isConflict, isNotFound, mergePatch, microTime } from '@kedge/kube-client';
 
 export const DEFAULT_LEASE_DURATION_SECONDS = 40;
@@ -111,6 +111,14 @@ export class KubeWrites {
       if (!isConflict(error)) throw error;
     });
     return this.coordination.createNamespacedLease({ namespace: NODE_LEASE_NAMESPACE, body: body as unknown as V1Lease });
+  }
+
+  /** A TokenRequest for a ServiceAccount (the edge's pod tokens); the token and its expiry. */
+  async requestServiceAccountToken(namespace: string, name: string, body: Json): Promise<{ token: string; expirationTimestamp: string }> {
+    const answer = await this.core.createNamespacedServiceAccountToken({ namespace, name, body: body as unknown as AuthenticationV1TokenRequest });
+    const expires = answer.status?.expirationTimestamp as unknown;
+    const expirationTimestamp = expires instanceof Date ? expires.toISOString() : String(expires);
+    return { token: answer.status?.token ?? '', expirationTimestamp };
   }
 
   readPod(namespace: string, name: string): Promise<V1Pod> {

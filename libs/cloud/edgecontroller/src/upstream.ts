@@ -1,7 +1,7 @@
 // Edge → cloud messages (group `resource`). The node segment of every resource was put there by
 // CloudHub from the authenticated connection, so it is who is asking; every handler checks that the
 // object named is that node's own, and refuses (error answer, log line, metric) anything else.
-import { CLUSTER_SCOPED_NAMESPACE, Operation, newErrorResponse, newResponse, parseCloudResource, type CloudResource, type Message } from '@kedge/protocol';
+import { CLUSTER_SCOPED_NAMESPACE, Operation, POD_API_TYPE, SERVICE_ACCOUNT_TOKEN_TYPE, newErrorResponse, newResponse, parseCloudResource, type CloudResource, type Message } from '@kedge/protocol';
 import type { ObjectCache, V1Pod } from '@kubernetes/client-node';
 import { EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE, errorMessage, httpStatusOf, isNotFound } from '@kedge/kube-client';
 import { isRecord, type KubeObject } from '@kedge/kube-core';
@@ -14,6 +14,7 @@ import { nodeStatusFrom, type KubeWrites } from './kube-writes';
 import type { EdgeControllerMetrics } from './metrics';
 import { EDGECONTROLLER_SOURCE } from './node-queue';
 import { nodeLabelRefusal } from './node-labels';
+import type { PodApi } from './pod-api';
 
 export interface UpstreamDeps {
   writes: KubeWrites;
@@ -25,11 +26,13 @@ export interface UpstreamDeps {
   reply: (message: Message) => Promise<void>;
   inventory: (node: string, items: InventoryItem[]) => void;
   metrics: EdgeControllerMetrics;
+  /** tokens, reviews and writes for the node's pods (pod-api.ts) */
+  podApi: PodApi;
   logger: Logger;
   now: () => number;
 }
 
-const KNOWN_TYPES = new Set(['node', 'nodestatus', 'lease', 'pod', 'podstatus', 'event', 'configmap', 'secret', INVENTORY_TYPE]);
+const KNOWN_TYPES = new Set(['node', 'nodestatus', 'lease', 'pod', 'podstatus', 'event', 'configmap', 'secret', INVENTORY_TYPE, SERVICE_ACCOUNT_TOKEN_TYPE, POD_API_TYPE]);
 
 type Json = Record<string, unknown>;
 
@@ -186,6 +189,10 @@ export class Upstream {
       case `event:${Operation.Insert}`:
         await this.event(node, namespace, this.named(resource), message.content);
         return 'OK';
+      case `${SERVICE_ACCOUNT_TOKEN_TYPE}:${Operation.Query}`:
+        return this.deps.podApi.token(node, namespace, this.named(resource), message.content);
+      case `${POD_API_TYPE}:${Operation.Query}`:
+        return this.deps.podApi.handle(node, resource.name ?? '', message.content);
       case `configmap:${Operation.Query}`:
       case `secret:${Operation.Query}`:
         return this.query(node, type as 'configmap' | 'secret', namespace, this.named(resource));

@@ -1,5 +1,5 @@
 // edgecore's config file: who this gateway is, how it reaches the cloud, where it keeps its state.
-import { endpointField, logField, metricsEndpointField } from '@kedge/config';
+import { endpointField, ipAddressField, logField, metricsEndpointField, portField } from '@kedge/config';
 import { checkFilter, DEFAULT_ANONYMOUS_RULES, isLoopbackHost } from '@kedge/eventbus';
 import { z } from 'zod';
 
@@ -70,6 +70,22 @@ export const edgeCoreConfigSchema = z
       .extend({
         /** more host names (or addresses) clients may reach MetaServer by; they also go into its certificate */
         allowedHosts: z.array(z.string().regex(/^([A-Za-z0-9.-]+|[0-9a-fA-F:]+)$/, 'expected a host name or address without port, e.g. gateway-7.plant.local')).max(32).default([]),
+        /**
+         * The Kubernetes API for pods on this node: a second HTTPS listener on an address the pod network
+         * reaches (default: the node's primary internal IPv4, which bridge and hostNetwork pods both reach).
+         * Pods get KUBERNETES_SERVICE_HOST/PORT pointing here, a projected ServiceAccount token (through
+         * the cloud) and this MetaServer's CA as ca.crt; their tokens are checked with the cloud, reads
+         * authorized by the cluster's RBAC, writes forwarded to the cloud with the pod's token.
+         */
+        podAccess: z
+          .object({
+            enable: z.boolean().default(true),
+            /** empty: the node's primary internal IPv4 */
+            address: z.union([ipAddressField, z.literal('')]).default(''),
+            port: portField.default(10551),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

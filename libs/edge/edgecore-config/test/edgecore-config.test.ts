@@ -92,6 +92,13 @@ describe('threat - gateway local services in edgecore.yaml', () => {
     expect(config.eventBus.internal.anonymous.enable).toBe(true);
     expect(config.eventBus.internal.anonymous.subscribe).toEqual(['$hw/events/#']);
     expect(config.eventBus.internal.anonymous.publish.some((filter) => filter.endsWith('/delta') || filter.startsWith('$hw/events/#'))).toBe(false);
-    expect(config.metaServer).toEqual({ enable: true, address: '127.0.0.1', port: 10550, allowedHosts: [] });
+    expect(config.metaServer).toEqual({ enable: true, address: '127.0.0.1', port: 10550, allowedHosts: [], podAccess: { enable: true, address: '', port: 10551 } });
+  });
+
+  it('metaServer.podAccess: an address and port for the pod listener, or off; anything else is refused naming the field', () => {
+    expect(load({ metaServer: { podAccess: { address: '10.0.0.7', port: 6443 } } })().metaServer.podAccess).toEqual({ enable: true, address: '10.0.0.7', port: 6443 });
+    expect(load({ metaServer: { podAccess: { enable: false } } })().metaServer.podAccess.enable).toBe(false);
+    expect(() => load({ metaServer: { podAccess: { address: 'gateway.local' } } })()).toThrow(/metaServer\.podAccess\.address/);
+    expect(() => load({ metaServer: { podAccess: { port: 70000 } } })()).toThrow(/metaServer\.podAccess\.port/);
   });
 });

@@ -20,3 +20,5 @@ export type { CloudLink, RetryBackoff } from './outbox-sender';
 export { CLOUD_RESOURCE_VERSION_ANNOTATION } from './metaserver/served-object';
 export { ensureLocalCredential, kubeconfigFor, writeLocalKubeconfig, type LocalCredential } from './metaserver/local-credential';
 export { startMetaServer, type MetaServer, type MetaServerOptions } from './metaserver/server';
+export { CloudRefusedError, CloudUnavailableError, HubPodApiCloud, type PodApiCloud } from './pod-api/cloud-pod-api';
+export { PodAccess, tokenExpiryMs, type AuthenticationResult, type AuthorizationResult, type PodAccessOptions } from './pod-api/pod-access';

@@ -54,3 +54,22 @@ export {
   isKubeletQueryTarget,
   type KubeletQueryTarget,
 } from './kubelet-query';
+export {
+  POD_API_TYPE,
+  PodApiCall,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+  parseAccessReviewContent,
+  parseForwardedRequestContent,
+  parseTokenRequestContent,
+  parseTokenReviewContent,
+  type AccessReviewAnswer,
+  type AccessReviewContent,
+  type ForwardedAnswer,
+  type ForwardedRequestContent,
+  type ResourceAttributes,
+  type ReviewedUser,
+  type TokenAnswer,
+  type TokenRequestContent,
+  type TokenReviewAnswer,
+  type TokenReviewContent,
+} from './pod-api';

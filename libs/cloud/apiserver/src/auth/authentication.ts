@@ -23,7 +23,13 @@ export interface UserInfo {
   uid?: string;
   /** how the user proved who they are */
   via: 'token' | 'certificate' | 'serviceAccountToken';
+  /** kube-apiserver's user extras; a pod-bound token names its pod (authentication.kubernetes.io/pod-name, pod-uid) */
+  extra?: Record<string, string[]>;
 }
+
+/** The user extras kube-apiserver adds for a token bound to a pod (what TokenReview and SelfSubjectReview show). */
+export const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
+export const POD_UID_EXTRA = 'authentication.kubernetes.io/pod-uid';
 
 /** What checking service account tokens needs besides the signature: the objects they speak for, and the time. */
 export interface ServiceAccountTokenCheck {
@@ -92,7 +98,8 @@ export class Authenticator {
       if (bound !== undefined && check.liveUid(bound.kind, namespace, bound.name) !== bound.uid) {
         throw new ServiceAccountTokenError(`the ${bound.kind} ${bound.name} the token is bound to no longer exists`);
       }
-      return { name: userNameOfServiceAccount(namespace, name), groups: withAuthenticated(serviceAccountGroups(namespace)), uid: accountUid, via: 'serviceAccountToken' };
+      const extra = bound?.kind === 'Pod' ? { extra: { [POD_NAME_EXTRA]: [bound.name], [POD_UID_EXTRA]: [bound.uid] } } : {};
+      return { name: userNameOfServiceAccount(namespace, name), groups: withAuthenticated(serviceAccountGroups(namespace)), uid: accountUid, via: 'serviceAccountToken', ...extra };
     } catch (error) {
       if (error instanceof ServiceAccountTokenError) throw unauthorized(`invalid bearer token: ${error.message}`);
       throw error;

@@ -61,7 +61,7 @@ export async function handleReview(context: ResourceRequest): Promise<void> {
   }
   const { user } = context;
   if (context.type.kind === 'SelfSubjectReview') {
-    const userInfo = { username: user.name, groups: user.groups, ...(user.uid === undefined ? {} : { uid: user.uid }) };
+    const userInfo = { username: user.name, groups: user.groups, ...(user.uid === undefined ? {} : { uid: user.uid }), ...(user.extra === undefined ? {} : { extra: user.extra }) };
     sendJson(context.response, 201, reviewOf(context, body, { userInfo }));
     return;
   }

@@ -4,6 +4,7 @@ import { writeOptionsOf } from './query-options';
 import { admission, namespaceOf, type ResourceRequest } from './request-context';
 import { checkUnknownFields, readObjectBody } from './request-objects';
 import { sendObject } from './object-responses';
+import { admitServiceAccount } from './service-account-admission';
 
 function statusOrMain(context: ResourceRequest): '' | 'status' {
   const subresource = context.path.subresource;
@@ -16,6 +17,10 @@ export async function handleCreate(context: ResourceRequest): Promise<void> {
   const { dryRun, fieldManager, fieldValidation: validation } = writeOptionsOf(context.query, 'CreateOptions', context.request.headers['user-agent']);
   const body = await readObjectBody(context);
   checkUnknownFields(context, context.type, body, validation);
+  if (context.type.group === '' && context.type.plural === 'pods') {
+    const namespace = namespaceOf(context) ?? (typeof body.metadata?.namespace === 'string' ? body.metadata.namespace : undefined);
+    admitServiceAccount(body, namespace, context.services.store, context.services.catalog.find('', 'v1', 'serviceaccounts'));
+  }
   const created = context.services.store.create(context.type, namespaceOf(context), body, { dryRun, fieldManager, admit: admission(context) });
   sendObject(context, 201, created);
 }

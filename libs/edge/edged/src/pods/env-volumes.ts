@@ -55,8 +55,9 @@ function fieldValue(pod: Pod, path: string, fields: FieldValues): string {
   }
 }
 
-export function resolveEnv(store: MetaStore, pod: Pod, container: ContainerSpec, fields: FieldValues): EnvVar[] {
-  const env = new Map<string, string>();
+/** @param serviceVars the kubelet's service variables (service-env.ts): the container's own env overrides them */
+export function resolveEnv(store: MetaStore, pod: Pod, container: ContainerSpec, fields: FieldValues, serviceVars: readonly EnvVar[] = []): EnvVar[] {
+  const env = new Map<string, string>(serviceVars.map(({ key, value }) => [key, value]));
   for (const source of container.envFrom ?? []) {
     const prefix = source.prefix ?? '';
     const data = source.configMapRef
@@ -181,7 +182,29 @@ function prepareHostPath(volume: VolumeSpec & { hostPath: { path: string; type?:
  * opened below its allowed dir without following symlinks out of it and bind-mounted at
  * <podsDir>/<uid>/volume-hostpaths/<name>, which the runtime mounts.
  */
-export function prepareVolumes(store: MetaStore, pod: Pod, podsDir: string, fields: FieldValues, allowedHostPaths: readonly string[] = []): Map<string, PreparedVolume> {
+/**
+ * What the pod's API access volumes hold on this node: the CA MetaServer's certificate chains to (it
+ * replaces `kube-root-ca.crt`: pods reach MetaServer, not the cloud API server), and the projected
+ * ServiceAccount tokens edged fetched before, by `<volume>/<path>` (see tokenKey).
+ */
+export interface ApiAccessFiles {
+  caPem: string;
+  tokens: ReadonlyMap<string, string>;
+}
+
+export const KUBE_ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
+
+export function tokenKey(volumeName: string, path: string): string {
+  return `${volumeName}/${path}`;
+}
+
+function configMapData(store: MetaStore, pod: Pod, name: string, optional: boolean | undefined, api: ApiAccessFiles | undefined): Record<string, string> | undefined {
+  if (name === KUBE_ROOT_CA_CONFIGMAP && api !== undefined) return { 'ca.crt': api.caPem };
+  // without API access on this node, a missing kube-root-ca.crt (the embedded API server publishes none) does not keep the pod from starting
+  return requireData(store, 'configmap', pod, name, optional === true || name === KUBE_ROOT_CA_CONFIGMAP);
+}
+
+export function prepareVolumes(store: MetaStore, pod: Pod, podsDir: string, fields: FieldValues, allowedHostPaths: readonly string[] = [], api?: ApiAccessFiles): Map<string, PreparedVolume> {
   const volumes = new Map<string, PreparedVolume>();
   const fsGroup = pod.spec.securityContext?.fsGroup;
   ensurePrivateDir(podDir(podsDir, pod));
@@ -210,7 +233,7 @@ export function prepareVolumes(store: MetaStore, pod: Pod, podsDir: string, fiel
     if (fsGroup !== undefined) lchownSync(dir, 0, fsGroup);
     const files: ItemFile[] = [];
     if (volume.configMap) {
-      const data = requireData(store, 'configmap', pod, volume.configMap.name, volume.configMap.optional) ?? {};
+      const data = configMapData(store, pod, volume.configMap.name, volume.configMap.optional, api) ?? {};
       files.push(...itemFiles(data, volume.configMap.items, volume.configMap.defaultMode, `${field}.configMap`, `configmap "${volume.configMap.name}"`));
     } else if (volume.secret) {
       const data = requireData(store, 'secret', pod, volume.secret.secretName, volume.secret.optional) ?? {};
@@ -220,13 +243,17 @@ export function prepareVolumes(store: MetaStore, pod: Pod, podsDir: string, fiel
       (volume.projected.sources ?? []).forEach((source, s) => {
         const sp = `${field}.projected.sources[${s}]`;
         if (source.configMap)
-          files.push(...itemFiles(requireData(store, 'configmap', pod, source.configMap.name, source.configMap.optional) ?? {}, source.configMap.items, defaultMode, `${sp}.configMap`, `configmap "${source.configMap.name}"`));
+          files.push(...itemFiles(configMapData(store, pod, source.configMap.name, source.configMap.optional, api) ?? {}, source.configMap.items, defaultMode, `${sp}.configMap`, `configmap "${source.configMap.name}"`));
         if (source.secret)
           files.push(...itemFiles(requireData(store, 'secret', pod, source.secret.name, source.secret.optional) ?? {}, source.secret.items, defaultMode, `${sp}.secret`, `secret "${source.secret.name}"`));
         (source.downwardAPI?.items ?? []).forEach((item, i) => {
           if (!item.fieldRef) return;
           files.push({ path: item.path, content: fieldValue(pod, item.fieldRef.fieldPath, fields), mode: item.mode ?? defaultMode ?? DEFAULT_FILE_MODE, field: `${sp}.downwardAPI.items[${i}].path` });
         });
+        const token = source.serviceAccountToken;
+        // without API access on this node there is no token to give (and no API to use it with)
+        const value = token === undefined ? undefined : api?.tokens.get(tokenKey(volume.name, token.path));
+        if (token !== undefined && value !== undefined) files.push({ path: token.path, content: value, mode: defaultMode ?? DEFAULT_FILE_MODE, field: `${sp}.serviceAccountToken.path` });
       });
     }
     writeItems(dir, files, fsGroup);

@@ -4,7 +4,9 @@ export { DEFAULT_BACKOFF, restartDelayMs, type BackoffOptions } from './backoff'
 export { PodSetupError, type PodSetupReason } from './errors';
 export { CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, RESTART_COUNT_ANNOTATION } from './labels';
 export { asPod, type Pod, type PodSpec } from './pod-spec';
-export { POD_SECURITY_REFUSED, POD_WORKER_SOURCE } from './pod-worker';
+export { POD_SECURITY_REFUSED, POD_WORKER_SOURCE, type PodApiAccess } from './pod-worker';
+export { DEFAULT_TOKEN_SECONDS, needsRefresh, ServiceAccountTokens, type HeldToken, type ServiceAccountTokensOptions, type TokenIssuer } from './service-account-tokens';
+export { envVariableName, serviceEnv, serviceVariables, type ServiceLink, type ServicePort } from './service-env';
 export { admitPod, type PodSecurityPolicy, type Refusal, type RefusalReason } from './pod-security';
 export { PodSecurityMetrics } from './pod-security-metrics';
 export { localDescendingPathProblem } from './safe-paths';

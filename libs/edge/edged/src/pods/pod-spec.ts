@@ -109,14 +109,27 @@ export interface VolumeSpec {
       configMap?: { name: string; items?: ItemSpec[]; optional?: boolean };
       secret?: { name: string; items?: ItemSpec[]; optional?: boolean };
       downwardAPI?: { items?: { path: string; fieldRef?: { fieldPath: string }; mode?: number }[] };
+      serviceAccountToken?: ServiceAccountTokenProjection;
     }[];
   };
+}
+
+/** A projected ServiceAccount token (upstream's ServiceAccountTokenProjection). */
+export interface ServiceAccountTokenProjection {
+  audience?: string;
+  /** default 3600, at least 600 */
+  expirationSeconds?: number;
+  path: string;
 }
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
 export interface PodSpec {
   nodeName?: string;
+  /** default 'default' */
+  serviceAccountName?: string;
+  /** default true: docker-link style variables for the Services of the pod's namespace */
+  enableServiceLinks?: boolean;
   hostNetwork?: boolean;
   hostPID?: boolean;
   hostIPC?: boolean;

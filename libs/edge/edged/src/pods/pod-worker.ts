@@ -8,7 +8,9 @@ import { Group, Operation, newMessage } from '@kedge/protocol';
 import type { Logger } from '@kedge/telemetry';
 import type { StatusReporter } from '../node-status-reporter';
 import { nextStartAtMs, restartDelayMs, type BackoffOptions } from './backoff';
-import { podDir, prepareSubPaths, prepareVolumes, resolveEnv, type FieldValues, type PreparedVolume } from './env-volumes';
+import { podDir, prepareSubPaths, prepareVolumes, resolveEnv, tokenKey, volumeDir, type ApiAccessFiles, type FieldValues, type PreparedVolume } from './env-volumes';
+import { serviceEnv } from './service-env';
+import type { ServiceAccountTokens } from './service-account-tokens';
 import { PodSetupError } from './errors';
 import { CONTAINER_HASH_ANNOTATION, CONTAINER_NAME_LABEL, POD_UID_LABEL, restartCountOf } from './labels';
 import { podKey, type ContainerSpec, type Pod, type RestartPolicy } from './pod-spec';
@@ -32,6 +34,17 @@ export interface PodWorkerDeps {
   backoff: BackoffOptions;
   security: PodSecurityPolicy;
   metrics?: PodSecurityMetrics;
+  /** the Kubernetes API pods on this node reach (MetaServer); without it pods get no token, CA or KUBERNETES_* variables */
+  apiAccess?: PodApiAccess;
+}
+
+/** What edged gives pods so in-cluster clients work: where the API is, the CA it chains to, and their tokens. */
+export interface PodApiAccess {
+  /** MetaServer's pod-facing address and port: KUBERNETES_SERVICE_HOST/PORT */
+  endpoint: { host: string; port: number };
+  /** the CA MetaServer's serving certificate chains to: `ca.crt` of kube-root-ca.crt */
+  caPem: string;
+  tokens: ServiceAccountTokens;
 }
 
 /** The pod status reason (and container waiting reason) of a pod edged refused to run. */
@@ -118,6 +131,7 @@ export class PodWorker {
     const dir = podDir(this.deps.podsDir, pod);
     unmountAll(dir);
     rmSync(dir, { recursive: true, force: true });
+    this.deps.apiAccess?.tokens.forget(pod.metadata.uid);
     if (reportDeletion) {
       this.deps.reporter.report(
         newMessage({ source: POD_WORKER_SOURCE, group: Group.Resource, operation: Operation.Delete, resource: `${pod.metadata.namespace}/pod/${pod.metadata.name}`, content: null }),
@@ -275,6 +289,30 @@ export class PodWorker {
     );
   }
 
+  /** The projected ServiceAccount tokens of the pod (fetched or held), and the CA for its API access. */
+  private async apiAccessFiles(): Promise<ApiAccessFiles | undefined> {
+    const access = this.deps.apiAccess;
+    if (access === undefined) return undefined;
+    const tokens = new Map<string, string>();
+    for (const volume of this.pod.spec.volumes ?? []) {
+      for (const source of volume.projected?.sources ?? []) {
+        const projection = source.serviceAccountToken;
+        if (projection !== undefined) tokens.set(tokenKey(volume.name, projection.path), await access.tokens.tokenFor(this.pod, projection));
+      }
+    }
+    return { caPem: access.caPem, tokens };
+  }
+
+  private trackTokens(): void {
+    const access = this.deps.apiAccess;
+    if (access === undefined) return;
+    for (const volume of this.pod.spec.volumes ?? []) {
+      for (const source of volume.projected?.sources ?? []) {
+        if (source.serviceAccountToken !== undefined) access.tokens.track(this.pod, volumeDir(this.deps.podsDir, this.pod, volume.name), source.serviceAccountToken);
+      }
+    }
+  }
+
   private view(spec: ContainerSpec, byName: Map<string, ContainerStatus[]>): ContainerView {
     const [current, previous] = byName.get(spec.name) ?? [];
     const failure = this.failures.get(spec.name);
@@ -327,8 +365,12 @@ export class PodWorker {
     if (failure && Date.now() < failure.retryAtMs) return;
     try {
       const image = await this.ensureImage(view.spec.image);
-      ctx.volumes ??= prepareVolumes(store, this.pod, podsDir, ctx.fields, this.deps.security.allowedHostPaths ?? []);
-      const envs = resolveEnv(store, this.pod, view.spec, ctx.fields);
+      if (ctx.volumes === undefined) {
+        const api = await this.apiAccessFiles();
+        ctx.volumes = prepareVolumes(store, this.pod, podsDir, ctx.fields, this.deps.security.allowedHostPaths ?? [], api);
+        this.trackTokens();
+      }
+      const envs = resolveEnv(store, this.pod, view.spec, ctx.fields, serviceEnv(store, this.pod, this.deps.apiAccess?.endpoint));
       const subPaths = prepareSubPaths(this.pod, view.spec, ctx.volumes, podsDir);
       const config = containerConfig(this.pod, view.spec, restartCount, { envs, volumes: ctx.volumes, subPaths, ...(image ? { image } : {}) });
       let id: string;

@@ -8,7 +8,7 @@ import type { StatusReporter } from '../node-status-reporter';
 import { DEFAULT_BACKOFF } from './backoff';
 import { MANAGED_LABEL, MANAGED_VALUE, POD_UID_LABEL } from './labels';
 import { asPod, podKey, type Pod } from './pod-spec';
-import { PodWorker } from './pod-worker';
+import { PodWorker, type PodApiAccess } from './pod-worker';
 import type { PodSecurityPolicy } from './pod-security';
 import type { PodSecurityMetrics } from './pod-security-metrics';
 
@@ -31,6 +31,10 @@ export interface PodWorkersOptions {
   security?: PodSecurityPolicy;
   /** kedge_edged_pod_security_refused_total */
   metrics?: PodSecurityMetrics;
+  /** the Kubernetes API for pods (MetaServer's pod endpoint, its CA, the token manager); off without it */
+  apiAccess?: PodApiAccess;
+  /** how often projected ServiceAccount tokens are checked for refresh (default 30 s) */
+  tokenRefreshIntervalMs?: number;
 }
 
 export class PodWorkers {
@@ -52,6 +56,8 @@ export class PodWorkers {
       for (const worker of this.workers.values()) void worker.kick();
     });
     this.every(this.options.gcIntervalMs ?? 30_000, () => void this.gc());
+    const tokens = this.options.apiAccess?.tokens;
+    if (tokens !== undefined) this.every(this.options.tokenRefreshIntervalMs ?? 30_000, () => void tokens.refresh());
   }
 
   /**
@@ -106,6 +112,7 @@ export class PodWorkers {
         backoff: { baseMs: this.options.restartBackoffBaseMs ?? DEFAULT_BACKOFF.baseMs, maxMs: this.options.restartBackoffMaxMs ?? DEFAULT_BACKOFF.maxMs },
         security: this.options.security ?? {},
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+        ...(this.options.apiAccess ? { apiAccess: this.options.apiAccess } : {}),
       });
       this.workers.set(pod.metadata.uid, worker);
     }

@@ -1,18 +1,18 @@
 // Who may read MetaServer. It serves every Secret of the node, so every request but the health checks
 // must (1) name a Host this server is meant to be reached by, which defeats DNS rebinding (a web page
-// whose name resolves to 127.0.0.1 sends its own name as Host), and (2) carry the local credential as
-// a bearer token: a random token kept in a root-only file beside the edgecore data, the same one the
-// kubeconfig edgecore writes for the operator's kubectl holds.
-//
-// ServiceAccount tokens are not accepted yet: verifying them needs the cloud API server's public key,
-// which the cloud does not send to the edge today. Until it does, pods that read MetaServer
-// (hostNetwork agents) are given the local credential by the operator, or read the cloud API server.
+// whose name resolves to 127.0.0.1 sends its own name as Host), and (2) carry a bearer token: either
+// the local credential (a random token kept in a root-only file beside the edgecore data, the same one
+// the kubeconfig edgecore writes for the operator's kubectl holds), or, when pod access is on, a pod's
+// ServiceAccount token, which the caller then checks with the cloud (pod-api/pod-access.ts).
 import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { StatusError, unauthorized } from '@kedge/kube-core';
 
-export type RefusalReason = 'foreign_host' | 'no_credential' | 'bad_credential';
+export type RefusalReason = 'foreign_host' | 'no_credential' | 'bad_credential' | 'cloud_unreachable' | 'forbidden';
+
+/** What a request authenticated with: the gateway's local credential, or a bearer token to check with the cloud. */
+export type Credential = { kind: 'local' } | { kind: 'bearer'; token: string };
 
 export class AccessRefused extends Error {
   override readonly name = 'AccessRefused';
@@ -72,8 +72,12 @@ export class MetaServerAccess {
     return [...this.#hosts];
   }
 
-  /** @throws AccessRefused naming what was refused and what to do */
-  check(request: IncomingMessage): void {
+  /**
+   * The local credential passes; with `acceptOtherTokens`, any other well-formed bearer token is handed
+   * back for the caller to check (pods' ServiceAccount tokens).
+   * @throws AccessRefused naming what was refused and what to do
+   */
+  check(request: IncomingMessage, acceptOtherTokens = false): Credential {
     const host = hostNameOf(request.headers.host);
     if (host === undefined || !this.#hosts.has(host)) {
       const shown = JSON.stringify(String(request.headers.host ?? '').slice(0, 100));
@@ -90,8 +94,8 @@ export class MetaServerAccess {
     if (authorization === undefined || authorization === '') throw new AccessRefused('no_credential', unauthorized(`no credential: ${CREDENTIAL_HINT}`));
     const match = /^Bearer ([^\s]+)$/i.exec(authorization.trim());
     const given = match?.[1] === undefined ? undefined : Buffer.from(match[1]);
-    if (given === undefined || given.length !== this.#token.length || !timingSafeEqual(given, this.#token)) {
-      throw new AccessRefused('bad_credential', unauthorized(`the credential is not this gateway's MetaServer token (ServiceAccount tokens are not accepted yet): ${CREDENTIAL_HINT}`));
-    }
+    if (given !== undefined && given.length === this.#token.length && timingSafeEqual(given, this.#token)) return { kind: 'local' };
+    if (given !== undefined && acceptOtherTokens && match?.[1] !== undefined) return { kind: 'bearer', token: match[1] };
+    throw new AccessRefused('bad_credential', unauthorized(`the credential is not this gateway's MetaServer token (pod ServiceAccount tokens are accepted only when metaServer.podAccess is on): ${CREDENTIAL_HINT}`));
   }
 }
