@@ -4,7 +4,7 @@
 // all relayed over the node's hub session by the StreamTable.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { PodStreamHandler, PodStreamTarget } from '@kedge/apiserver';
+import type { PodStreamHandler, PodStreamTarget } from './pod-stream-handler';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { StreamRefusedError } from './errors';
 import { PortForwardTunnel, type TunnelLink } from './port-forward-tunnel';
@@ -38,7 +38,7 @@ function positiveInt(query: URLSearchParams, name: string): number | undefined {
 export function containerOf(target: PodStreamTarget): string {
   const asked = target.query.get('container');
   if (asked) return asked;
-  const pod = target.pod as { metadata?: { annotations?: Record<string, string> }; spec?: { containers?: Array<{ name?: string }> } };
+  const pod = target.pod;
   const names = (pod.spec?.containers ?? []).map((c) => c.name ?? '').filter((n) => n !== '');
   const preferred = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
   if (preferred && names.includes(preferred)) return preferred;
