@@ -3,7 +3,7 @@
 // @kubernetes/client-node, as it would to any cluster.
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startApiServer, type PodStreamHandler } from '@kedge/apiserver';
+import { startApiServer, type KubeletClientOptions } from '@kedge/apiserver';
 import { securePrivatePaths } from '@kedge/sqlite';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
@@ -15,10 +15,12 @@ export interface KubeApiConnection {
   /** the admin kubeconfig of the embedded API server, for people and kubectl */
   adminKubeconfigPath?: string;
   /**
-   * embedded only: serves pods/log and pods/exec through this handler. A real cluster's API server asks
-   * the kubelet port instead; see docs/streams.md for how cloudstream would stand in for it there.
+   * embedded only: how the embedded API server dials node kubelets (pods/log|exec|attach|portforward,
+   * nodes/proxy); a real cluster's API server has its own --kubelet-client-certificate
    */
-  registerPodStreamHandler?: (handler: PodStreamHandler) => () => void;
+  configureKubeletClient?: (options: KubeletClientOptions | undefined) => void;
+  /** embedded only: GET a kubelet path of a node as text (for metrics.k8s.io) */
+  kubeletText?: (nodeName: string, path: string) => Promise<string>;
   close(): Promise<void>;
 }
 
@@ -61,7 +63,8 @@ export async function connectKubeApi(config: CloudCoreConfig, logger: Logger, re
     kubeConfig,
     source: 'embedded',
     adminKubeconfigPath: apiServer.adminKubeconfigPath,
-    registerPodStreamHandler: (handler) => apiServer.registerPodStreamHandler(handler),
+    configureKubeletClient: (options) => apiServer.configureKubeletClient(options),
+    kubeletText: (nodeName, path) => apiServer.kubeletText(nodeName, path),
     close: () => apiServer.close(),
   };
 }
