@@ -18,7 +18,7 @@ import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
 import { EdgeStream } from '@kedge/edgestream';
 import { MessageRouter } from '@kedge/router';
 import { createLogger, createMetricsRegistry } from '@kedge/telemetry';
-import { createTestPki } from '@kedge/testkit';
+import { createTestPki, type TestPki } from '@kedge/testkit';
 import { dialHub, listenHub } from '@kedge/transport';
 import { BUSYBOX_IMAGE, importKedgeImages, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
 
@@ -75,6 +75,10 @@ export interface StreamsWorld {
   edgeStream: EdgeStream;
   /** a Node whose addresses point at its kubelet API port, as cloudcore's edge controller writes it */
   registerNode(name: string): Promise<number>;
+  /** the cloud CA (with key) the hub, the node and the kubelet API certificates come from */
+  pki: TestPki;
+  /** ends the edge's hub session, as a lost link does */
+  disconnectEdge(): void;
   cri: CriClient;
   containerId: string;
   /** runs another pod on the private containerd as edged would (labels, log directory); removed by stop() */
@@ -220,7 +224,7 @@ export async function startStreamsWorld(): Promise<StreamsWorld> {
       const status = await cri.podSandboxStatus(podSandboxId);
       return { sandboxId: podSandboxId, ip: status.ip, containerIds };
     };
-    return { apiServer, cloudStream, kubeletApi, edgeStream, registerNode, cri, containerId, runPod, stop };
+    return { apiServer, cloudStream, kubeletApi, edgeStream, registerNode, pki, disconnectEdge: () => void edgeHub.stop(), cri, containerId, runPod, stop };
   } catch (error) {
     await stop();
     throw error;

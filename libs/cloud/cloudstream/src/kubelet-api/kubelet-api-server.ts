@@ -154,9 +154,7 @@ export class KubeletApiServer {
     const node = this.nodeOf(request);
     const caller = await this.auth.authenticate(request);
     await this.auth.authorize(caller, { verb: authorizationVerb(request.method ?? 'GET'), subresource: authorizationSubresource(path), node });
-    const route = parseKubeletPath(path);
-    if (!this.options.hasSession(node)) throw noSession(node);
-    return { node, caller, route };
+    return { node, caller, route: parseKubeletPath(path) };
   }
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -166,6 +164,7 @@ export class KubeletApiServer {
       const { path, query } = splitUrl(request.url);
       const { node, caller, route } = await this.admit(request, path);
       kind = route.kind;
+      if (route.kind === 'healthz' || route.kind === 'pods' || route.kind === 'statsSummary' || route.kind === 'metricsResource') this.requireSession(node);
       switch (route.kind) {
         case 'healthz':
           response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok');
@@ -178,6 +177,7 @@ export class KubeletApiServer {
         case 'containerLogs': {
           if (request.method !== 'GET') throw new KubeletRequestError(405, 'bad-request', `containerLogs takes GET, not ${request.method ?? ''}`);
           const target = await this.target(route, node, caller, logQuery(query, route.container));
+          this.requireSession(node);
           await this.options.streams.streamLog(target, request, response);
           return;
         }
@@ -204,6 +204,7 @@ export class KubeletApiServer {
       }
       const streamQuery = route.kind === 'portForward' ? new URLSearchParams() : processQuery(query, route.container, route.kind);
       const target = await this.target(route, node, caller, streamQuery);
+      this.requireSession(node);
       this.metrics.requests.inc({ kind, code: '101' });
       this.options.streams.upgrade(STREAM_SUBRESOURCE[route.kind], target, request, socket, head);
     } catch (error) {
@@ -212,6 +213,10 @@ export class KubeletApiServer {
         rejectUpgrade(socket, code, message);
       });
     }
+  }
+
+  private requireSession(node: string): void {
+    if (!this.options.hasSession(node)) throw noSession(node);
   }
 
   private async serveRead(kind: 'pods' | 'statsSummary' | 'metricsResource', node: string, response: ServerResponse): Promise<void> {
