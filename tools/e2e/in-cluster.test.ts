@@ -191,7 +191,9 @@ describe('cloudcore deployed by kedgeadm init --kubeconfig', () => {
     let node: { metadata: { annotations?: Record<string, string> }; status: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } } | undefined;
     await waitFor(
       async () => {
-        node = JSON.parse(await kubectlOk(admin, ['get', 'node', 'gw-streams', '-o', 'json'])) as typeof node;
+        const read = await kubectl(admin, ['get', 'node', 'gw-streams', '-o', 'json']);
+        if (read.code !== 0) return false;
+        node = JSON.parse(read.stdout) as typeof node;
         return (node?.status.daemonEndpoints?.kubeletEndpoint?.Port ?? 0) > 0 && node?.metadata.annotations?.['kedge.io/edge-addresses'] !== undefined;
       },
       'the Node pointed at the kubelet API',
