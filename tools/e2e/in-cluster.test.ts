@@ -180,7 +180,9 @@ describe('cloudcore deployed by kedgeadm init --kubeconfig', () => {
     const forbiddenBefore = metricSum(await registry.metrics(), 'apiserver_request_total', { code: '403' });
     const cloud = await startCloudCore({ kubeconfig: saKubeconfig, kubeletClientCAFile: clientCaFile });
     const containerd = await startPrivateContainerd(tempDir('incluster-streams-ctd'));
-    cleanup.add(() => containerd.stop());
+    cleanup.add(async () => {
+      await containerd.stop();
+    });
     await importKedgeImages(containerd.socketPath, containerd.paths.imageCacheDir);
     const token = await runKedgeadm(['token', '--kubeconfig', admin.kubeconfig, '--node', 'gw-streams']);
     expect(token.code, token.stderr).toBe(0);
