@@ -162,6 +162,29 @@ needs.describe('kubelet API - who may call it, and for which node', () => {
     expect(execElsewhere.json?.message).toContain('does not run on node "edge-b"');
   });
 
+  it('kubelet API - exec over SPDY/3.1 (what kube-apiserver up to 1.35 sends a kubelet): output, stderr, stdin, exit code', async () => {
+    // kubectl falls back to SPDY when told to; the embedded API server pipes it to the kubelet API unchanged
+    const spdyKubectl = (args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+      const child = spawn('kubectl', ['--kubeconfig', admin.kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.stdin.end(input);
+      return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+    };
+    const exec = await spdyKubectl(['exec', '-v=8', POD, '--', 'sh', '-c', 'echo over-spdy; echo to-err >&2; exit 3']);
+    expect(exec.stdout).toBe('over-spdy\n');
+    expect(exec.stderr).toContain('to-err');
+    // it really was SPDY: kubectl logs the SPDY stream protocol it was answered with
+    expect(exec.stderr).toMatch(/X-Stream-Protocol-Version: v4\.channel\.k8s\.io/);
+    expect(exec.code).toBe(3);
+    const piped = await spdyKubectl(['exec', '-i', POD, '--', 'sh', '-c', 'head -n 1'], 'piped-over-spdy\n');
+    expect(piped.stdout).toBe('piped-over-spdy\n');
+    expect(piped.code).toBe(0);
+    expect((await world.cloudStream.table.metrics.refusedFrames.get()).values).toEqual([]);
+  });
+
   it('kubelet API - read endpoints answer for the node of the port; bad paths and parameters name what is wrong', async () => {
     const pods = await kubeletGet(world, NODE, '/pods', { cert: apiClient });
     expect(pods.json).toMatchObject({ kind: 'PodList', items: [{ metadata: { name: `pod-of-${NODE}` } }] });
