@@ -84,6 +84,8 @@ export async function startKubeletApi(parts: KubeletApiParts): Promise<RunningKu
     bindAddress: settings.bindAddress,
     portRangeStart: settings.portRangeStart,
     portRangeSize: settings.portRangeSize ?? Math.min(config.cloudHub.nodeLimit, 65_536 - settings.portRangeStart),
+    connectionLimits: config.cloudHub.connectionLimits,
+    handshakeTimeoutMs: config.cloudHub.handshakeTimeoutSeconds * 1000,
     logger,
     metrics: new KubeletApiMetrics(registry),
   });

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@kedge/telemetry';
+import { ConnectionGate, isGateRefusal, type ConnectionLimits } from '@kedge/transport';
 import type { PodStreamHandler, PodStreamTarget } from '../pod-stream-handler';
 import { rejectUpgrade, writeStatus } from '../status';
 import { KubeletAuth, type KubeletAuthBackend, type KubeletCaller } from './kubelet-auth';
@@ -51,6 +52,10 @@ export interface KubeletApiServerOptions {
   portRangeStart?: number;
   /** default 10000 */
   portRangeSize?: number;
+  /** per source IP, as on the hub's listeners (default 128 open, 20 new per second, bursts of 100) */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /** TLS must be done, and then the request headers sent, within this (default 10 s) */
+  handshakeTimeoutMs?: number;
   logger: Logger;
   metrics?: KubeletApiMetrics;
 }
@@ -75,13 +80,17 @@ export class KubeletApiServer {
   private readonly ports: NodePorts;
   private readonly auth: KubeletAuth;
   private readReady: NodeReadEndpoints | undefined;
+  private readonly gate: ConnectionGate;
 
   constructor(private readonly options: KubeletApiServerOptions) {
     this.metrics = options.metrics ?? new KubeletApiMetrics();
     this.auth = options.auth instanceof KubeletAuth ? options.auth : new KubeletAuth({ backend: options.auth });
     this.readReady = options.readEndpoints;
+    this.gate = new ConnectionGate(options.connectionLimits);
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.server = createServer(
       {
+        handshakeTimeout: handshakeTimeoutMs,
         cert: options.servingCertificate.certPem,
         key: options.servingCertificate.keyPem,
         ca: options.clientCaPem,
@@ -96,12 +105,22 @@ export class KubeletApiServer {
     this.server.on('tlsClientError', () => this.metrics.refused.inc({ reason: 'bad-certificate' }));
     // logs -f and exec sessions last as long as the person wants
     this.server.requestTimeout = 0;
-    this.server.headersTimeout = 30_000;
+    this.server.headersTimeout = handshakeTimeoutMs;
     this.ports = new NodePorts({
       bindAddress: options.bindAddress ?? '0.0.0.0',
       rangeStart: options.portRangeStart ?? DEFAULT_KUBELET_API_PORT_RANGE_START,
       rangeSize: options.portRangeSize ?? 10_000,
-      onConnection: (socket) => this.server.emit('connection', socket),
+      onConnection: (socket) => {
+        // a host flooding the port, or holding sockets open, is cut before any TLS work is spent on it
+        const admitted = this.gate.admit(socket.remoteAddress ?? '');
+        if (isGateRefusal(admitted)) {
+          this.metrics.refused.inc({ reason: admitted.reason });
+          socket.destroy();
+          return;
+        }
+        socket.once('close', admitted.release);
+        this.server.emit('connection', socket);
+      },
     });
   }
 

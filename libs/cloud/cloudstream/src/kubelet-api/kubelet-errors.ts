@@ -10,7 +10,9 @@ export type KubeletRefusal =
   | 'bad-request'
   | 'not-found'
   | 'not-implemented'
-  | 'unknown-port';
+  | 'unknown-port'
+  | 'per-ip-connections'
+  | 'per-ip-rate';
 
 export class KubeletRequestError extends Error {
   override readonly name = 'KubeletRequestError';
