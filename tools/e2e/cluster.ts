@@ -24,8 +24,6 @@ export interface CloudCoreSettings {
   kubeconfig?: string;
   /** the first port of the kubelet API's per-node range (default: random) */
   kubeletPortRangeStart?: number;
-  /** kubeletApi.clientCAFile: the CA of the cluster API server's kubelet-client certificate */
-  kubeletClientCAFile?: string;
 }
 
 export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<CloudCoreHandle> {
@@ -40,7 +38,7 @@ export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<
       keepaliveTimeoutSeconds: settings.keepaliveTimeoutSeconds ?? 30,
     },
     // loopback only, in a range of its own (parallel test files share the machine); nodes keep their port across restarts
-    kubeletApi: { bindAddress: '127.0.0.1', advertiseAddress: '127.0.0.1', portRangeStart: settings.kubeletPortRangeStart ?? 20_000 + Math.floor(Math.random() * 40_000), portRangeSize: 50, ...(settings.kubeletClientCAFile ? { clientCAFile: settings.kubeletClientCAFile } : {}) },
+    kubeletApi: { bindAddress: '127.0.0.1', advertiseAddress: '127.0.0.1', portRangeStart: settings.kubeletPortRangeStart ?? 20_000 + Math.floor(Math.random() * 40_000), portRangeSize: 50 },
     kubeAPI: settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : { embedded: { address: '127.0.0.1', port: 0 } },
     nodeLifecycle: { gracePeriodSeconds: settings.nodeGracePeriodSeconds ?? 40, checkIntervalSeconds: 1 },
     metrics: { address: '127.0.0.1', port: settings.ports?.metrics ?? 0 },

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApiServer } from '@kedge/apiserver';
 import { BUSYBOX_IMAGE, importKedgeImages, PRIVATE_CONTAINERD_NEEDS, startPrivateContainerd } from '@kedge/containerd-fixture';
-import { createCertificateAuthority, issueClientCertificate } from '@kedge/pki';
+import { issueClientCertificate } from '@kedge/pki';
 import { createLogger } from '@kedge/telemetry';
 import { Cleanup, requires } from '@kedge/testkit';
 import { Registry } from 'prom-client';
@@ -161,24 +161,26 @@ describe('cloudcore deployed by kedgeadm init --kubeconfig', () => {
 
   withContainerd.it('kubectl logs and exec of an edge pod: the cluster\'s API server dials the Node, which points at cloudcore\'s kubelet API', async () => {
     const registry = new Registry();
-    const api = await startApiServer({ dataDir: tempDir('incluster-streams-api'), port: 0, logger: createLogger({ name: 'cluster', level: 'warn' }), metricsRegistry: registry });
+    const apiDir = tempDir('incluster-streams-api');
+    const api = await startApiServer({ dataDir: apiDir, port: 0, logger: createLogger({ name: 'cluster', level: 'warn' }), metricsRegistry: registry });
     cleanup.add(() => api.close());
     const admin = { kubeconfig: api.adminKubeconfigPath };
     const init = await runKedgeadm(['init', '--kubeconfig', admin.kubeconfig, '--data-dir', tempDir('incluster-streams-init'), '--advertise-address', '127.0.0.1']);
     expect(init.code, init.stderr).toBe(0);
-    // the cluster's API server: a kubelet-client certificate of the cluster's own CA (kube-apiserver's
-    // --kubelet-client-certificate), and the cloud CA from the Secret to verify kubelets (--kubelet-certificate-authority)
-    const clusterCa = await createCertificateAuthority({ commonName: 'cluster-ca' });
+    // the cluster's API server, as kubeadm sets one up: a kubelet-client certificate signed by the cluster CA
+    // (the one in everyone's kubeconfig; --kubelet-client-certificate), and the cloud CA from the Secret to
+    // verify kubelets (--kubelet-certificate-authority). cloudcore is not told about that CA: it trusts the
+    // CA of its kubeconfig by default, as a kubelet's --client-ca-file is the cluster CA.
+    const clusterCa = { certPem: readFileSync(join(apiDir, 'pki', 'ca.crt'), 'utf8'), keyPem: readFileSync(join(apiDir, 'pki', 'ca.key'), 'utf8') };
+    expect(clusterCa.certPem).toBe(api.caCertPem);
     const kubeletClient = await issueClientCertificate(clusterCa, { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'] });
     const cloudCa = Buffer.from(await kubectlOk(admin, ['get', 'secret', '-n', 'kedge', 'cloudcore-pki', '-o', 'jsonpath={.data.ca\\.crt}']), 'base64').toString('utf8');
     api.configureKubeletClient({ clientCertPem: kubeletClient.certPem, clientKeyPem: kubeletClient.keyPem, caPem: cloudCa });
-    const clientCaFile = join(tempDir('incluster-streams-ca'), 'cluster-ca.crt');
-    writeFileSync(clientCaFile, clusterCa.certPem);
 
     const saToken = (await kubectlOk(admin, ['create', 'token', 'cloudcore', '-n', 'kedge', '--duration', '1h'])).trim();
     const saKubeconfig = tokenKubeconfig(admin.kubeconfig, saToken, join(tempDir('incluster-streams-sa'), 'cloudcore.kubeconfig'));
     const forbiddenBefore = metricSum(await registry.metrics(), 'apiserver_request_total', { code: '403' });
-    const cloud = await startCloudCore({ kubeconfig: saKubeconfig, kubeletClientCAFile: clientCaFile });
+    const cloud = await startCloudCore({ kubeconfig: saKubeconfig });
     const containerd = await startPrivateContainerd(tempDir('incluster-streams-ctd'));
     cleanup.add(async () => {
       await containerd.stop();

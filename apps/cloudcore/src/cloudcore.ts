@@ -135,7 +135,7 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
             kubeApi: kubeApi.running,
             pki: pki.running,
             nodeEndpointChanged: async (nodeName) => wiring.edgeController?.nodeEndpointChanged(nodeName),
-            // the lead wires NodeReadEndpoints (pods, stats/summary, metrics/resource) here: readEndpoints: ...
+            // NodeReadEndpoints (/pods, /stats/summary, /metrics/resource over the hub) go here: readEndpoints: ...
           });
           wiring.kubeletApi = running;
           return running;

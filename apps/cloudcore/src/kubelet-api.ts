@@ -4,7 +4,7 @@
 // API server, that server gets a kubelet-client certificate of the cloud CA and dials nodes through here.
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { CloudStream, CloudStreamMetrics, KubeletApiMetrics, KubeletApiServer, clusterAuthBackend, type KubeletPod } from '@kedge/cloudstream';
+import { CloudStream, CloudStreamMetrics, KubeletApiMetrics, KubeletApiServer, clusterAuthBackend, type KubeletPod, type NodeReadEndpoints } from '@kedge/cloudstream';
 import type { CloudHub } from '@kedge/cloudhub';
 import type { CloudCoreConfig } from '@kedge/cloudcore-config';
 import { EDGE_ROLE_LABEL, KubeJson, ManagedInformer, httpStatusOf } from '@kedge/kube-client';
@@ -26,6 +26,8 @@ export interface KubeletApiParts {
   pki: { store: CertificateStore; authority: CertificateAuthority };
   /** the edge controller, once it runs: writes a node's new endpoint into its Node */
   nodeEndpointChanged(nodeName: string): Promise<void>;
+  /** /pods, /stats/summary and /metrics/resource of edge nodes; without them those answer 501 */
+  readEndpoints?: NodeReadEndpoints;
 }
 
 export interface RunningKubeletApi {
@@ -48,6 +50,28 @@ export function kubeletApiAdvertiseAddress(config: CloudCoreConfig, env: NodeJS.
   return '127.0.0.1';
 }
 
+/**
+ * Without kubeletApi.clientCAFile: the cloud CA, and with a real cluster also the cluster's CA (the pod's
+ * service account ca.crt, or the kubeconfig's), which signs kube-apiserver's kubelet-client certificate in
+ * kubeadm-style clusters, as a kubelet's --client-ca-file is that CA.
+ */
+function defaultClientCas(kubeApi: KubeApiConnection, authority: CertificateAuthority, logger: Logger): string {
+  if (kubeApi.source === 'embedded') return authority.certPem;
+  const cluster = kubeApi.kubeConfig.getCurrentCluster();
+  let clusterCa: string | undefined;
+  try {
+    clusterCa = cluster?.caData ? Buffer.from(cluster.caData, 'base64').toString('utf8') : cluster?.caFile ? readFileSync(cluster.caFile, 'utf8') : undefined;
+  } catch (error) {
+    logger.warn({ err: error, caFile: cluster?.caFile }, 'the cluster CA cannot be read; set kubeletApi.clientCAFile');
+  }
+  if (clusterCa === undefined) {
+    logger.warn('kubeletApi.clientCAFile is not set and the cluster CA is unknown: only client certificates of the cloud CA (and bearer tokens) are accepted');
+    return authority.certPem;
+  }
+  logger.info('kubeletApi.clientCAFile is not set: accepting client certificates of the cluster CA and the cloud CA');
+  return `${authority.certPem.trim()}\n${clusterCa.trim()}\n`;
+}
+
 export async function startKubeletApi(parts: KubeletApiParts): Promise<RunningKubeletApi> {
   const { config, hub, router, kubeApi, pki, registry } = parts;
   const logger = parts.logger.child({ module: 'kubelet-api' });
@@ -55,10 +79,7 @@ export async function startKubeletApi(parts: KubeletApiParts): Promise<RunningKu
   const advertiseAddress = kubeletApiAdvertiseAddress(config);
   const json = new KubeJson(kubeApi.kubeConfig, 15_000);
 
-  const clientCaPem = settings.clientCAFile ? readFileSync(settings.clientCAFile, 'utf8') : pki.authority.certPem;
-  if (!settings.clientCAFile && kubeApi.source !== 'embedded') {
-    logger.warn('kubeletApi.clientCAFile is not set: only client certificates of the cloud CA (and bearer tokens) are accepted; set it to the CA of the API server\'s --kubelet-client-certificate');
-  }
+  const clientCaPem = settings.clientCAFile ? readFileSync(settings.clientCAFile, 'utf8') : defaultClientCas(kubeApi, pki.authority, logger);
   const servingCertificate = await issueServerCertificate(pki.authority, {
     commonName: 'kedge-kubelet-api',
     ipAddresses: [...new Set([advertiseAddress, ...(settings.bindAddress === '0.0.0.0' || settings.bindAddress === '::' ? [] : [settings.bindAddress])])],
@@ -81,6 +102,7 @@ export async function startKubeletApi(parts: KubeletApiParts): Promise<RunningKu
     clientCaPem,
     servingCertificate,
     advertiseAddress,
+    ...(parts.readEndpoints ? { readEndpoints: parts.readEndpoints } : {}),
     bindAddress: settings.bindAddress,
     portRangeStart: settings.portRangeStart,
     portRangeSize: settings.portRangeSize ?? Math.min(config.cloudHub.nodeLimit, 65_536 - settings.portRangeStart),

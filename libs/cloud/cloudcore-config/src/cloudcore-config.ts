@@ -112,7 +112,10 @@ export const cloudCoreConfigSchema = z
         portRangeStart: z.number().int().min(1).max(65535).default(10350),
         /** default: cloudHub.nodeLimit */
         portRangeSize: z.number().int().min(1).max(65535).optional(),
-        /** PEM CA of the client certificates accepted (kube-apiserver's kubelet client); default: the cloud CA */
+        /**
+         * PEM CA of the client certificates accepted (kube-apiserver's kubelet client); default: the cloud CA,
+         * plus with a real cluster the cluster's CA (service account ca.crt, or the kubeconfig's)
+         */
         clientCAFile: z.string().min(1).optional(),
       })
       .strict()
