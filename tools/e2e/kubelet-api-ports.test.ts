@@ -1,7 +1,7 @@
 // End-to-end: an edge node's kubelet API port on real cloudcore and edgecore processes. The port is
 // allocated when the node connects and written into its Node (with the edge's own addresses kept in an
 // annotation), the same port comes back after a cloudcore restart, and deleting the Node closes it.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { issueClientCertificate, type IssuedCertificate } from '@kedge/pki';
@@ -65,6 +65,9 @@ describe('kubelet API ports', () => {
     const ca = { certPem: readFileSync(join(pkiDir, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(pkiDir, 'ca.key'), 'utf8') };
     const operator = await issueClientCertificate(ca, { commonName: 'operator', organizations: ['system:masters'] });
     expect(await healthz(port, ca.certPem, operator)).toBe('200 ok');
+    // the embedded API server's kubelet-client key is kept like the other PKI keys: owner only
+    expect(statSync(join(pkiDir, 'kubelet-client.key')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(pkiDir, 'kubelet-client.crt'), 'utf8')).toContain('BEGIN CERTIFICATE');
 
     // a restart: the edge comes back to the same port, which the Node already names
     await cloud.process.stop();

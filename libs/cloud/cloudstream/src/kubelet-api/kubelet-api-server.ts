@@ -275,12 +275,13 @@ export class KubeletApiServer {
     if (error instanceof KubeletRequestError) {
       this.metrics.refused.inc({ reason: error.reason });
       if (error.code === 401 || error.code === 403) {
-        this.options.logger.warn({ code: error.code, reason: error.reason, url: request.url, remoteAddress: request.socket.remoteAddress }, error.message);
+        // the path only: an exec's query holds the command, which may carry secrets
+        this.options.logger.warn({ code: error.code, reason: error.reason, path: splitUrl(request.url).path, remoteAddress: request.socket.remoteAddress }, error.message);
       }
       answer(error.code, error.message);
       return;
     }
-    this.options.logger.error({ err: error, url: request.url }, 'kubelet API request failed');
+    this.options.logger.error({ err: error, path: splitUrl(request.url).path }, 'kubelet API request failed');
     answer(500, `kubelet API request failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
