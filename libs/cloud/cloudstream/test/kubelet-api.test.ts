@@ -111,6 +111,25 @@ describe('kubelet API - node ports', () => {
     }
   });
 
+  it('attack - a connection open on a released port is ended, so it never speaks for the next node given that port', async () => {
+    const kept: string[] = [];
+    // the server keeps every socket, as the HTTPS server keeps a keep-alive connection
+    const ports = new NodePorts({ bindAddress: '127.0.0.1', rangeStart: start + 20, rangeSize: 1, onConnection: (_socket, node) => void kept.push(node) });
+    try {
+      const port = await ports.allocate('gw-gone');
+      const lingering = connect(port, '127.0.0.1');
+      const lingeringClosed = new Promise<void>((resolve) => lingering.on('close', () => resolve()).on('error', () => undefined));
+      const deadline = Date.now() + 20_000;
+      while (kept.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(kept).toEqual(['gw-gone']);
+      await ports.release('gw-gone');
+      await lingeringClosed;
+      expect(await ports.allocate('gw-next')).toBe(port);
+    } finally {
+      await ports.close();
+    }
+  });
+
   it('says which range ran out', async () => {
     const ports = new NodePorts({ bindAddress: '127.0.0.1', rangeStart: start + 10, rangeSize: 1, onConnection: (socket) => socket.destroy() });
     try {

@@ -24,7 +24,7 @@ export class PortRangeExhaustedError extends Error {
 }
 
 export class NodePorts {
-  private readonly byNode = new Map<string, { port: number; server: Server }>();
+  private readonly byNode = new Map<string, { port: number; server: Server; sockets: Set<Socket> }>();
   private readonly byPort = new Map<number, string>();
   private readonly pending = new Map<string, Promise<number>>();
 
@@ -58,12 +58,16 @@ export class NodePorts {
     return pending;
   }
 
-  /** Closes the node's port (its Node was deleted); open connections end. */
+  /**
+   * Closes the node's port (its Node was deleted) and ends its open connections, so none of them is
+   * taken for another node's once the port is given out again.
+   */
   async release(nodeName: string): Promise<void> {
     const entry = this.byNode.get(nodeName);
     if (entry === undefined) return;
     this.byNode.delete(nodeName);
     this.byPort.delete(entry.port);
+    for (const socket of entry.sockets) socket.destroy();
     await closeServer(entry.server);
   }
 
@@ -87,7 +91,12 @@ export class NodePorts {
       if (this.byPort.has(port)) continue;
       // reserve before the await, so a concurrent allocation skips it
       this.byPort.set(port, nodeName);
-      const server = createServer({ pauseOnConnect: false }, (socket) => this.options.onConnection(socket, nodeName));
+      const sockets = new Set<Socket>();
+      const server = createServer({ pauseOnConnect: false }, (socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+        this.options.onConnection(socket, nodeName);
+      });
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -102,7 +111,7 @@ export class NodePorts {
         if ((error as { code?: string }).code === 'EADDRINUSE' || (error as { code?: string }).code === 'EACCES') continue;
         throw error;
       }
-      this.byNode.set(nodeName, { port, server });
+      this.byNode.set(nodeName, { port, server, sockets });
       return port;
     }
     throw new PortRangeExhaustedError(nodeName, this.options.rangeStart, this.options.rangeSize);
