@@ -26,6 +26,8 @@ export interface CloudCoreSettings {
   apiserverPort?: number;
   /** kubeAPI.embedded.metricsScrapeIntervalSeconds (default 15) */
   metricsScrapeIntervalSeconds?: number;
+  /** the first port of the kubelet API's per-node range (default: random) */
+  kubeletPortRangeStart?: number;
 }
 
 export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<CloudCoreHandle> {
@@ -39,6 +41,8 @@ export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<
       https: { address: '127.0.0.1', port: settings.ports?.https ?? 0 },
       keepaliveTimeoutSeconds: settings.keepaliveTimeoutSeconds ?? 30,
     },
+    // loopback only, in a range of its own (parallel test files share the machine); nodes keep their port across restarts
+    kubeletApi: { bindAddress: '127.0.0.1', advertiseAddress: '127.0.0.1', portRangeStart: settings.kubeletPortRangeStart ?? 20_000 + Math.floor(Math.random() * 40_000), portRangeSize: 50 },
     kubeAPI: settings.kubeconfig
       ? { kubeconfig: settings.kubeconfig }
       : {

@@ -112,6 +112,9 @@ const CLOUDCORE_API_CALLS: { group: string; resource: string; verb: string; reso
     verb: 'get',
     resourceNames: ['devicemodels.devices.kubeedge.io', 'devices.devices.kubeedge.io'],
   },
+  // cloudstream's kubelet API (clusterAuthBackend): bearer tokens through TokenReview, every caller through SubjectAccessReview
+  { group: 'authentication.k8s.io', resource: 'tokenreviews', verb: 'create' },
+  { group: 'authorization.k8s.io', resource: 'subjectaccessreviews', verb: 'create' },
 ];
 
 interface PolicyRule {

@@ -6,8 +6,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApiServer } from '@kedge/apiserver';
+import { BUSYBOX_IMAGE, importKedgeImages, PRIVATE_CONTAINERD_NEEDS, startPrivateContainerd } from '@kedge/containerd-fixture';
+import { issueClientCertificate } from '@kedge/pki';
 import { createLogger } from '@kedge/telemetry';
-import { Cleanup } from '@kedge/testkit';
+import { Cleanup, requires } from '@kedge/testkit';
 import { Registry } from 'prom-client';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +17,7 @@ import { isNodeConnected, startCloudCore, startEdgeCore } from './cluster';
 import { device, deviceModel, holdingRegister, manifestText, modbusTcp, reportedValue, startModbusServer } from './device-fixtures';
 import { kubectl, kubectlOk, metricSum, runKedgeadm, stopAll, tempDir, waitFor } from './harness';
 
+const withContainerd = await requires(...PRIVATE_CONTAINERD_NEEDS, 'kubectl');
 const cleanup = new Cleanup();
 afterEach(async () => {
   await stopAll();
@@ -154,6 +157,71 @@ describe('cloudcore deployed by kedgeadm init --kubeconfig', () => {
     await waitFor(async () => (await kubectl(admin, ['get', 'namespace', 'kedge'])).code !== 0, 'namespace kedge deleted', { timeoutMs: 30_000 });
     // what was there before init stays
     expect((await kubectl(admin, ['get', 'namespace', 'plant-7'])).code).toBe(0);
+  });
+
+  withContainerd.it('kubectl logs and exec of an edge pod: the cluster\'s API server dials the Node, which points at cloudcore\'s kubelet API', async () => {
+    const registry = new Registry();
+    const apiDir = tempDir('incluster-streams-api');
+    const api = await startApiServer({ dataDir: apiDir, port: 0, logger: createLogger({ name: 'cluster', level: 'warn' }), metricsRegistry: registry });
+    cleanup.add(() => api.close());
+    const admin = { kubeconfig: api.adminKubeconfigPath };
+    const init = await runKedgeadm(['init', '--kubeconfig', admin.kubeconfig, '--data-dir', tempDir('incluster-streams-init'), '--advertise-address', '127.0.0.1']);
+    expect(init.code, init.stderr).toBe(0);
+    // the cluster's API server, as kubeadm sets one up: a kubelet-client certificate signed by the cluster CA
+    // (the one in everyone's kubeconfig; --kubelet-client-certificate), and the cloud CA from the Secret to
+    // verify kubelets (--kubelet-certificate-authority). cloudcore is not told about that CA: it trusts the
+    // CA of its kubeconfig by default, as a kubelet's --client-ca-file is the cluster CA.
+    const clusterCa = { certPem: readFileSync(join(apiDir, 'pki', 'ca.crt'), 'utf8'), keyPem: readFileSync(join(apiDir, 'pki', 'ca.key'), 'utf8') };
+    expect(clusterCa.certPem).toBe(api.caCertPem);
+    const kubeletClient = await issueClientCertificate(clusterCa, { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'] });
+    const cloudCa = Buffer.from(await kubectlOk(admin, ['get', 'secret', '-n', 'kedge', 'cloudcore-pki', '-o', 'jsonpath={.data.ca\\.crt}']), 'base64').toString('utf8');
+    api.configureKubeletClient({ clientCertPem: kubeletClient.certPem, clientKeyPem: kubeletClient.keyPem, caPem: cloudCa });
+
+    const saToken = (await kubectlOk(admin, ['create', 'token', 'cloudcore', '-n', 'kedge', '--duration', '1h'])).trim();
+    const saKubeconfig = tokenKubeconfig(admin.kubeconfig, saToken, join(tempDir('incluster-streams-sa'), 'cloudcore.kubeconfig'));
+    const forbiddenBefore = metricSum(await registry.metrics(), 'apiserver_request_total', { code: '403' });
+    const cloud = await startCloudCore({ kubeconfig: saKubeconfig });
+    const containerd = await startPrivateContainerd(tempDir('incluster-streams-ctd'));
+    cleanup.add(async () => {
+      await containerd.stop();
+    });
+    await importKedgeImages(containerd.socketPath, containerd.paths.imageCacheDir);
+    const token = await runKedgeadm(['token', '--kubeconfig', admin.kubeconfig, '--node', 'gw-streams']);
+    expect(token.code, token.stderr).toBe(0);
+    startEdgeCore(cloud, { nodeName: 'gw-streams', token: token.stdout.trim(), edged: { containerRuntimeEndpoint: `unix://${containerd.socketPath}` } });
+    await cloud.process.waitForLog(isNodeConnected('gw-streams'), 'the edge joined');
+
+    // the Node points at cloudcore's kubelet API; what the edge reported is kept in an annotation
+    let node: { metadata: { annotations?: Record<string, string> }; status: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } } | undefined;
+    await waitFor(
+      async () => {
+        const read = await kubectl(admin, ['get', 'node', 'gw-streams', '-o', 'json']);
+        if (read.code !== 0) return false;
+        node = JSON.parse(read.stdout) as typeof node;
+        return (node?.status.daemonEndpoints?.kubeletEndpoint?.Port ?? 0) > 0 && node?.metadata.annotations?.['kedge.io/edge-addresses'] !== undefined;
+      },
+      'the Node pointed at the kubelet API',
+      { timeoutMs: 30_000 },
+    );
+    expect(node?.status.addresses).toEqual([
+      { type: 'InternalIP', address: '127.0.0.1' },
+      { type: 'Hostname', address: 'gw-streams' },
+    ]);
+
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'talker', namespace: 'default' },
+      spec: { nodeName: 'gw-streams', containers: [{ name: 'main', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', 'echo hello-from-the-edge; sleep 3600'] }] },
+    };
+    await kubectlOk(admin, ['create', '-f', '-'], JSON.stringify(pod));
+    await waitFor(async () => (await kubectl(admin, ['logs', 'talker'])).stdout.includes('hello-from-the-edge'), 'kubectl logs through the kubelet API', { timeoutMs: 90_000 });
+    const exec = await kubectl(admin, ['exec', 'talker', '--', 'sh', '-c', 'echo in-the-pod; exit 5']);
+    expect(exec.stdout).toBe('in-the-pod\n');
+    expect(exec.code).toBe(5);
+    // cloudcore's TokenReviews and SubjectAccessReviews (and everything else) were allowed by the manifests' RBAC
+    expect(metricSum(await registry.metrics(), 'apiserver_request_total', { code: '403' }) - forbiddenBefore).toBe(0);
+    await cloud.process.stop();
   });
 
   it('--cloudcore-on-host puts only the namespace and the CA Secret in the cluster and writes cloudcore.yaml here', async () => {

@@ -1,24 +1,58 @@
-// In-process cloud and edge for the stream tests: the embedded API server + CloudHub + cloudstream,
-// an EdgeHub dialing it with a real node certificate + edgestream, and a REAL private containerd
-// running a busybox container labelled as edged labels pod containers. Everything is stopped by pid/handle.
+// In-process cloud and edge for the stream tests, on the one path a real cluster uses: the embedded API
+// server dials the Node's address and kubelet port with a kubelet-client certificate, which land on the
+// kubelet API cloudcore serves (KubeletApiServer) in front of cloudstream + CloudHub; an EdgeHub dials the
+// hub with a real node certificate + edgestream, and a REAL private containerd runs a busybox container
+// labelled as edged labels pod containers. Everything is stopped by pid/handle.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer, type ApiServer } from '@kedge/apiserver';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
-import { CloudStream } from '@kedge/cloudstream';
+import { CloudStream, KubeletApiServer, clusterAuthBackend, type KubeletPod } from '@kedge/cloudstream';
+import { KubeJson } from '@kedge/kube-client';
+import { issueClientCertificate, issueServerCertificate } from '@kedge/pki';
+import { KubeConfig } from '@kubernetes/client-node';
 import { connectCri, type ContainerConfig, type CriClient, type PodSandboxConfig } from '@kedge/cri';
 import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
 import { EdgeStream } from '@kedge/edgestream';
 import { MessageRouter } from '@kedge/router';
 import { createLogger, createMetricsRegistry } from '@kedge/telemetry';
-import { createTestPki } from '@kedge/testkit';
+import { createTestPki, type TestPki } from '@kedge/testkit';
 import { dialHub, listenHub } from '@kedge/transport';
 import { BUSYBOX_IMAGE, importKedgeImages, type PrivateContainerd, startPrivateContainerd } from '@kedge/containerd-fixture';
 
 export const NODE = 'edge-streams';
 export const POD = 'chatty';
 export const CONTAINER = 'app';
+/** a registered node with no hub session */
+export const GHOST_NODE = 'ghost-node';
+
+/** A write to the embedded API server as its admin (a Node and its status, as the edge controller writes them). */
+async function fetchJson(apiServer: ApiServer, method: string, path: string, body: unknown): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const text = JSON.stringify(body);
+    const req = request(
+      `${apiServer.url}${path}`,
+      {
+        method,
+        ca: apiServer.caCertPem,
+        headers: {
+          authorization: `Bearer ${apiServer.adminToken}`,
+          'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
+          'content-length': Buffer.byteLength(text),
+        },
+      },
+      (response) => {
+        let answer = '';
+        response.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+        response.on('end', () => ((response.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`${method} ${path}: ${response.statusCode} ${answer}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(text);
+  });
+}
 
 export interface ExtraContainer {
   name: string;
@@ -37,7 +71,14 @@ export interface RunningPod {
 export interface StreamsWorld {
   apiServer: ApiServer;
   cloudStream: CloudStream;
+  kubeletApi: KubeletApiServer;
   edgeStream: EdgeStream;
+  /** a Node whose addresses point at its kubelet API port, as cloudcore's edge controller writes it */
+  registerNode(name: string): Promise<number>;
+  /** the cloud CA (with key) the hub, the node and the kubelet API certificates come from */
+  pki: TestPki;
+  /** ends the edge's hub session, as a lost link does */
+  disconnectEdge(): void;
   cri: CriClient;
   containerId: string;
   /** runs another pod on the private containerd as edged would (labels, log directory); removed by stop() */
@@ -80,9 +121,15 @@ export async function startStreamsWorld(): Promise<StreamsWorld> {
     const containerId = await cri.createContainer(sandboxId, config, sandbox);
     await cri.startContainer(containerId);
 
-    const apiServer = await startApiServer({ dataDir: join(dir, 'api'), port: 0, logger });
-    stops.push(() => apiServer.close());
     const pki = await createTestPki();
+    const kubeletClient = await issueClientCertificate(pki.authority, { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'] });
+    const apiServer = await startApiServer({
+      dataDir: join(dir, 'api'),
+      port: 0,
+      logger,
+      kubeletClient: { clientCertPem: kubeletClient.certPem, clientKeyPem: kubeletClient.keyPem, caPem: pki.ca },
+    });
+    stops.push(() => apiServer.close());
     const cloudRouter = new MessageRouter({ onHandlerError: () => undefined });
     stops.push(() => cloudRouter.close());
     const hub = new CloudHub({ router: cloudRouter, logger, metrics: new CloudHubMetrics(createMetricsRegistry({ defaultMetrics: false })) });
@@ -91,7 +138,41 @@ export async function startStreamsWorld(): Promise<StreamsWorld> {
     hub.attach(listener);
     const cloudStream = new CloudStream({ hub, router: cloudRouter, logger, ackEveryBytes: 1024, windowBytes: 4096 });
     stops.push(() => cloudStream.close());
-    stops.push(apiServer.registerPodStreamHandler(cloudStream));
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(apiServer.adminKubeconfigPath);
+    const json = new KubeJson(kubeConfig);
+    const kubeletApi = new KubeletApiServer({
+      streams: cloudStream,
+      hasSession: (node) => hub.isConnected(node),
+      findPod: async (namespace, name) => {
+        try {
+          return (await json.get(`/api/v1/namespaces/${namespace}/pods/${name}`)) as KubeletPod;
+        } catch {
+          return undefined;
+        }
+      },
+      auth: clusterAuthBackend(kubeConfig),
+      clientCaPem: pki.ca,
+      servingCertificate: await issueServerCertificate(pki.authority, { commonName: 'kedge-kubelet-api', ipAddresses: ['127.0.0.1'] }),
+      advertiseAddress: '127.0.0.1',
+      bindAddress: '127.0.0.1',
+      // a range of its own per world: parallel test files share the machine
+      portRangeStart: 20_000 + Math.floor(Math.random() * 40_000),
+      portRangeSize: 100,
+      logger,
+    });
+    stops.push(() => kubeletApi.close());
+    const registerNode = async (name: string): Promise<number> => {
+      const port = await kubeletApi.allocate(name);
+      await fetchJson(apiServer, 'POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name } });
+      await fetchJson(apiServer, 'PATCH', `/api/v1/nodes/${name}/status`, {
+        status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: name }], daemonEndpoints: { kubeletEndpoint: { Port: port } } },
+      });
+      return port;
+    };
+    await registerNode(NODE);
+    // a node that connected once and is gone now: its kubelet API answers 503
+    await registerNode(GHOST_NODE);
 
     const tls = await pki.node(NODE);
     const edgeRouter = new MessageRouter({ onHandlerError: () => undefined });
@@ -143,7 +224,7 @@ export async function startStreamsWorld(): Promise<StreamsWorld> {
       const status = await cri.podSandboxStatus(podSandboxId);
       return { sandboxId: podSandboxId, ip: status.ip, containerIds };
     };
-    return { apiServer, cloudStream, edgeStream, cri, containerId, runPod, stop };
+    return { apiServer, cloudStream, kubeletApi, edgeStream, registerNode, pki, disconnectEdge: () => void edgeHub.stop(), cri, containerId, runPod, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { CA_KEY_FILE, JOIN_TOKENS_FILE, JoinTokenLedger, loadOrCreateAuthority, loadOrCreateServerCertificate, SERVER_KEY_FILE } from '@kedge/pki';
 import { securePrivatePaths } from '@kedge/sqlite';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
-import { CloudStream, CloudStreamMetrics, NodeQueries, NodeQueryMetrics } from '@kedge/cloudstream';
+import { NodeQueries, NodeQueryMetrics } from '@kedge/cloudstream';
 import { MessageRouter } from '@kedge/router';
 import { LogThrottle, createMetricsRegistry, type Logger } from '@kedge/telemetry';
 import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
 import { startDeviceController } from '@kedge/devicecontroller';
-import { startEdgeController } from '@kedge/edgecontroller';
+import { startEdgeController, type EdgeController } from '@kedge/edgecontroller';
 import { startNodeLifecycle } from '@kedge/nodelifecycle';
 import { startWorkloadControllers } from '@kedge/controllers';
 import type { CloudCoreConfig } from '@kedge/cloudcore-config';
@@ -19,6 +19,8 @@ import { defineModule, metricsModule, ModuleRunner, type DefinedModule, type Mod
 import { Counter, type Registry } from 'prom-client';
 import { nodeExistsCheck, startCertificateServer } from './certificates';
 import { connectKubeApi, kubeApiSource, type KubeApiConnection } from './kube-api';
+import { startKubeletApi, type RunningKubeletApi } from './kubelet-api';
+import { KUBELET_CLIENT_KEY_FILE } from './kubelet-client-certificate';
 import { choosePkiStore } from './pki-store';
 import { startCertificateRevocation, type CertificateRevocation } from './revocation';
 
@@ -92,7 +94,8 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
   const kubeApi = defineModule({
     name: 'kube-api',
     // metrics.k8s.io asks the edges through cloudstream's node queries until the kubelet API serves them
-    start: () => connectKubeApi(config, logger, registry, (nodeName) => nodeQueries.resourceMetrics(nodeName)),
+    // kubectl top reads each edge's /metrics/resource through the kubelet API, as metrics-server does
+    start: () => connectKubeApi(config, logger, registry, { serveResourceMetrics: true }),
     stop: (api) => api.close(),
     health: (api) => ({ ok: true, details: { source: api.source } }),
   });
@@ -121,32 +124,45 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
   });
 
   const controllers: Module[] = [];
-  if (source === 'embedded') {
-    // kubectl logs/exec for edge pods, tunnelled over each node's hub session; a real cluster's API server asks the kubelet port
-    controllers.push(
-      defineModule({
-        name: 'cloudstream',
-        dependsOn: ['kube-api'],
-        start: () => {
-          const { registerPodStreamHandler } = kubeApi.running;
-          if (!registerPodStreamHandler) throw new Error('the embedded API server offers no pod stream handler');
-          const cloudStream = new CloudStream({ hub, router, logger: logger.child({ module: 'cloudstream' }), metrics: new CloudStreamMetrics(registry) });
-          return { cloudStream, unregister: registerPodStreamHandler(cloudStream) };
+  // the kubelet API for edge nodes (logs, exec, attach, port-forward, stats), in both modes; the edge
+  // controller points each Node's addresses at it, and it tells the controller when a node got its port
+  const wiring: { kubeletApi?: RunningKubeletApi; edgeController?: EdgeController } = {};
+  const kubeletApi = config.kubeletApi.enable
+    ? defineModule({
+        name: 'kubelet-api',
+        dependsOn: ['kube-api', 'pki'],
+        start: async () => {
+          const running = await startKubeletApi({
+            config,
+            hub,
+            router,
+            logger,
+            registry,
+            kubeApi: kubeApi.running,
+            pki: pki.running,
+            nodeEndpointChanged: async (nodeName) => wiring.edgeController?.nodeEndpointChanged(nodeName),
+            // /pods, /stats/summary and /metrics/resource: asked of the edge over its hub session
+            readEndpoints: nodeQueries,
+          });
+          wiring.kubeletApi = running;
+          return running;
         },
-        stop: ({ cloudStream, unregister }) => {
-          unregister();
-          cloudStream.close();
+        stop: async (running) => {
+          wiring.kubeletApi = undefined;
+          await running.close();
         },
-      }),
-    );
-  }
+        health: (running) => ({ ok: true, details: { advertiseAddress: running.advertiseAddress } }),
+      })
+    : undefined;
+  if (kubeletApi === undefined) logger.warn('kubeletApi.enable is off: kubectl logs, exec, attach and port-forward to edge pods will fail');
+  if (kubeletApi) controllers.push(kubeletApi);
   if (config.edgeController.enable) {
     controllers.push(
       defineModule({
         name: 'edgecontroller',
         dependsOn: ['kube-api'],
-        start: () =>
-          startEdgeController({
+        start: () => {
+          const edgeController = startEdgeController({
             kubeConfig: kubeApi.running.kubeConfig,
             hub,
             router,
@@ -156,8 +172,15 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
               syncServices: config.edgeController.syncServices,
               events: { perSecond: config.edgeController.eventsPerSecond, burst: config.edgeController.eventBurst },
             },
-          }),
-        stop: (edgeController) => edgeController.close(),
+            nodeEndpoint: (nodeName) => wiring.kubeletApi?.server.endpointOf(nodeName),
+          });
+          wiring.edgeController = edgeController;
+          return edgeController;
+        },
+        stop: (edgeController) => {
+          wiring.edgeController = undefined;
+          return edgeController.close();
+        },
       }),
     );
   }
@@ -217,7 +240,7 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
   const listeners = defineModule({
     name: 'cloudhub',
     // edges connect only once the controllers are there: an inventory must find the edge controller
-    dependsOn: ['pki', 'revocation', ...controllers.filter((m) => m.name === 'edgecontroller' || m.name === 'devicecontroller').map((m) => m.name)],
+    dependsOn: ['pki', 'revocation', ...controllers.filter((m) => ['edgecontroller', 'devicecontroller', 'kubelet-api'].includes(m.name)).map((m) => m.name)],
     start: async () => {
       const { authority, serverCert } = pki.running;
       const tls = { cert: serverCert.certPem, key: serverCert.keyPem, ca: authority.certPem };
@@ -278,7 +301,7 @@ function pkiModule(config: CloudCoreConfig, kubeApi: DefinedModule<KubeApiConnec
         // the CA key mints node identities and join tokens: owner only, also over an older version's 0755/0644
         const pkiDir = choice.store.location;
         securePrivatePaths(
-          { directories: [config.dataDir, pkiDir], files: [CA_KEY_FILE, SERVER_KEY_FILE, JOIN_TOKENS_FILE].map((name) => join(pkiDir, name)) },
+          { directories: [config.dataDir, pkiDir], files: [CA_KEY_FILE, SERVER_KEY_FILE, JOIN_TOKENS_FILE, KUBELET_CLIENT_KEY_FILE].map((name) => join(pkiDir, name)) },
           (fields, message) => logger.warn(fields, message),
         );
       }

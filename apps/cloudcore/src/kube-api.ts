@@ -3,7 +3,7 @@
 // @kubernetes/client-node, as it would to any cluster.
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startApiServer, type PodStreamHandler } from '@kedge/apiserver';
+import { startApiServer, type ApiServer, type KubeletClientOptions } from '@kedge/apiserver';
 import { securePrivatePaths } from '@kedge/sqlite';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
@@ -15,10 +15,12 @@ export interface KubeApiConnection {
   /** the admin kubeconfig of the embedded API server, for people and kubectl */
   adminKubeconfigPath?: string;
   /**
-   * embedded only: serves pods/log and pods/exec through this handler. A real cluster's API server asks
-   * the kubelet port instead; see docs/streams.md for how cloudstream would stand in for it there.
+   * embedded only: how the embedded API server dials node kubelets (pods/log|exec|attach|portforward,
+   * nodes/proxy); a real cluster's API server has its own --kubelet-client-certificate
    */
-  registerPodStreamHandler?: (handler: PodStreamHandler) => () => void;
+  configureKubeletClient?: (options: KubeletClientOptions | undefined) => void;
+  /** embedded only: GET a kubelet path of a node as text (for metrics.k8s.io) */
+  kubeletText?: (nodeName: string, path: string) => Promise<string>;
   close(): Promise<void>;
 }
 
@@ -31,14 +33,15 @@ export function kubeApiSource(config: CloudCoreConfig): KubeApiSource {
 }
 
 /**
- * `nodeResourceMetrics`: where the embedded API server reads each edge node's /metrics/resource for
- * metrics.k8s.io (kubectl top); unused with a real cluster, whose metrics-server scrapes the kubelet API.
+ * `serveResourceMetrics`: the embedded API server serves metrics.k8s.io (kubectl top) from each edge node's
+ * /metrics/resource, dialled through its kubelet client as metrics-server would; unused with a real cluster,
+ * whose metrics-server scrapes cloudcore's kubelet API.
  */
 export async function connectKubeApi(
   config: CloudCoreConfig,
   logger: Logger,
   registry: Registry,
-  nodeResourceMetrics?: (nodeName: string) => Promise<string>,
+  options: { serveResourceMetrics?: boolean } = {},
 ): Promise<KubeApiConnection> {
   const kubeConfig = new KubeConfig();
   const source = kubeApiSource(config);
@@ -54,14 +57,21 @@ export async function connectKubeApi(
   }
   // the embedded API server keeps its own directory private; its parent is cloudcore's data dir
   securePrivatePaths({ directories: [config.dataDir] }, (fields, message) => logger.warn(fields, message));
+  // the scraper runs after start, when the kubelet client (configured by the kubelet-api module) can dial nodes
+  const started: { apiServer?: ApiServer } = {};
+  const nodeResourceMetrics = async (nodeName: string): Promise<string> => {
+    if (started.apiServer === undefined) throw new Error('the embedded API server is not started');
+    return started.apiServer.kubeletText(nodeName, '/metrics/resource');
+  };
   const apiServer = await startApiServer({
     dataDir: join(config.dataDir, 'apiserver'),
     host: config.kubeAPI.embedded.address,
     port: config.kubeAPI.embedded.port,
     logger: logger.child({ module: 'apiserver' }),
     metricsRegistry: registry,
-    ...(nodeResourceMetrics === undefined ? {} : { nodeResourceMetrics, metricsScrapeIntervalMs: config.kubeAPI.embedded.metricsScrapeIntervalSeconds * 1000 }),
+    ...(options.serveResourceMetrics === true ? { nodeResourceMetrics, metricsScrapeIntervalMs: config.kubeAPI.embedded.metricsScrapeIntervalSeconds * 1000 } : {}),
   });
+  started.apiServer = apiServer;
   kubeConfig.loadFromFile(apiServer.adminKubeconfigPath);
   logger.info(
     { url: apiServer.url, kubeconfig: apiServer.adminKubeconfigPath },
@@ -71,7 +81,8 @@ export async function connectKubeApi(
     kubeConfig,
     source: 'embedded',
     adminKubeconfigPath: apiServer.adminKubeconfigPath,
-    registerPodStreamHandler: (handler) => apiServer.registerPodStreamHandler(handler),
+    configureKubeletClient: (options) => apiServer.configureKubeletClient(options),
+    kubeletText: (nodeName, path) => apiServer.kubeletText(nodeName, path),
     close: () => apiServer.close(),
   };
 }

@@ -10,6 +10,6 @@ export {
   type ApiServerOptions,
   type ApiServerTlsOptions,
 } from './server';
-export type { PodStreamHandler, PodStreamTarget } from './pod-streams';
+export { KubeletClient, DEFAULT_KUBELET_PORT, DEFAULT_PREFERRED_ADDRESS_TYPES, kubeletLocation, type KubeletClientOptions, type KubeletLocation, type NodeLike } from './kubelet-client';
 export type { StaticToken } from './auth';
 export { MetricsScraper, parsePrometheusText, PrometheusTextError, type NodeResourceMetricsSource, type PrometheusSample } from './metrics-api';

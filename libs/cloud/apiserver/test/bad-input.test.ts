@@ -167,15 +167,15 @@ describe('Status errors', () => {
     );
   });
 
-  it('503 with a Status for pod logs and exec when no stream handler is registered', async () => {
+  it('503 with a Status for pod logs and exec when no kubelet client is configured', async () => {
     await test.request('POST', '/api/v1/namespaces/default/pods', {
       body: { metadata: { name: 'streamed' }, spec: { nodeName: 'edge-1', containers: [{ name: 'c', image: 'busybox' }] } },
     });
     const log = await expectStatus(test.request('GET', '/api/v1/namespaces/default/pods/streamed/log'), 503, 'ServiceUnavailable');
-    expect(String(log['message'])).toContain('no stream handler is registered');
+    expect(String(log['message'])).toContain('no kubelet client configured');
     const logs = await test.kubectl(['logs', 'streamed']);
     expect(logs.code).not.toBe(0);
-    expect(logs.stderr).toContain('no stream handler is registered');
+    expect(logs.stderr).toContain('no kubelet client configured');
     const exec = await test.kubectl(['exec', 'streamed', '--', 'true']);
     expect(exec.code).not.toBe(0);
   });

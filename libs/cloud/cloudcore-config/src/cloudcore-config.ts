@@ -100,6 +100,28 @@ export const cloudCoreConfigSchema = z
       })
       .strict()
       .prefault({}),
+    kubeletApi: z
+      .object({
+        /**
+         * the kubelet API (logs, exec, attach, port-forward, stats) for every edge node whose link this
+         * cloudcore holds; edge Nodes' addresses and kubelet ports point here (docs/streams.md)
+         */
+        enable: z.boolean().default(true),
+        bindAddress: ipAddressField.default('0.0.0.0'),
+        /** the InternalIP edge Nodes get; default: env POD_IP, else cloudHub.advertiseAddresses[0], else the first non-internal IPv4 */
+        advertiseAddress: ipAddressField.optional(),
+        /** one port per edge node, from portRangeStart */
+        portRangeStart: z.number().int().min(1).max(65535).default(10350),
+        /** default: cloudHub.nodeLimit */
+        portRangeSize: z.number().int().min(1).max(65535).optional(),
+        /**
+         * PEM CA of the client certificates accepted (kube-apiserver's kubelet client); default: the cloud CA,
+         * plus with a real cluster the cluster's CA (service account ca.crt, or the kubeconfig's)
+         */
+        clientCAFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     edgeController: z
       .object({
         enable: z.boolean().default(true),

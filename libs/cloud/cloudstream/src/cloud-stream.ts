@@ -4,10 +4,11 @@
 // all relayed over the node's hub session by the StreamTable.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { PodStreamHandler, PodStreamTarget } from '@kedge/apiserver';
+import type { PodStreamHandler, PodStreamTarget } from './pod-stream-handler';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { StreamRefusedError } from './errors';
 import { PortForwardTunnel, type TunnelLink } from './port-forward-tunnel';
+import { ProcessSpdySession, SPDY_PROCESS_PROTOCOLS } from './process-spdy-session';
 import { execStatus, rejectUpgrade, writeStatus } from './status';
 import { StreamTable, type StreamSpec, type StreamTableOptions } from './stream-table';
 import type { AttachOptions, ExecOptions, LogOptions } from '@kedge/protocol';
@@ -38,7 +39,7 @@ function positiveInt(query: URLSearchParams, name: string): number | undefined {
 export function containerOf(target: PodStreamTarget): string {
   const asked = target.query.get('container');
   if (asked) return asked;
-  const pod = target.pod as { metadata?: { annotations?: Record<string, string> }; spec?: { containers?: Array<{ name?: string }> } };
+  const pod = target.pod;
   const names = (pod.spec?.containers ?? []).map((c) => c.name ?? '').filter((n) => n !== '');
   const preferred = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
   if (preferred && names.includes(preferred)) return preferred;
@@ -137,8 +138,9 @@ export class CloudStream implements PodStreamHandler {
       this.upgradePortForward(target, request, socket, head);
       return;
     }
-    if (String(request.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      rejectUpgrade(socket, 400, `${subresource} to edge pods needs the WebSocket protocol (kubectl >= 1.30); SPDY is not supported`);
+    const upgrade = String(request.headers.upgrade ?? '').toLowerCase();
+    if (upgrade !== 'websocket' && upgrade !== 'spdy/3.1') {
+      rejectUpgrade(socket, 400, `${subresource} needs an upgrade to WebSocket (${CHANNEL_PROTOCOLS.join(', ')}) or SPDY/3.1, not "${upgrade}"`);
       return;
     }
     let spec: StreamSpec;
@@ -150,7 +152,38 @@ export class CloudStream implements PodStreamHandler {
       rejectUpgrade(socket, error.code, error.message);
       return;
     }
+    if (upgrade === 'spdy/3.1') {
+      this.upgradeProcessSpdy(spec, request, socket, head);
+      return;
+    }
     this.wss.handleUpgrade(request, socket, head, (ws) => this.relayProcess(ws, spec));
+  }
+
+  /** exec/attach over SPDY/3.1: what kube-apiserver (≤ 1.35) sends a kubelet, and SPDY-only clients. */
+  private upgradeProcessSpdy(spec: StreamSpec, request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const offered = String(request.headers['x-stream-protocol-version'] ?? '').split(',').map((p) => p.trim());
+    const protocol = SPDY_PROCESS_PROTOCOLS.find((p) => offered.includes(p));
+    if (protocol === undefined) {
+      rejectUpgrade(socket, 400, `${spec.kind} over SPDY needs X-Stream-Protocol-Version ${SPDY_PROCESS_PROTOCOLS.join(' or ')}; offered: ${offered.join(', ') || 'none'}`);
+      return;
+    }
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`);
+    const session = new ProcessSpdySession({
+      link: {
+        send: (bytes, sent) => (socket.writable ? socket.write(bytes, () => sent()) : sent()),
+        pause: () => socket.pause(),
+        resume: () => socket.resume(),
+        close: () => socket.end(),
+      },
+      table: this.table,
+      spec,
+      metrics: this.table.metrics,
+      logger: this.options.logger,
+    });
+    if (head.length > 0) session.receive(head);
+    socket.on('data', (bytes: Buffer) => session.receive(bytes));
+    socket.on('close', () => session.linkClosed());
+    socket.on('error', () => session.linkClosed());
   }
 
   close(): void {

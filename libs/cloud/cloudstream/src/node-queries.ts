@@ -16,13 +16,7 @@ import {
   type Message,
 } from '@kedge/protocol';
 import { RemoteError, RequestTimeoutError, type MessageRouter } from '@kedge/router';
-
-/** What the kubelet API in front of edge nodes reads from them. */
-export interface NodeReadEndpoints {
-  pods(node: string): Promise<unknown>; // a v1 PodList JSON of the pods the edge runs
-  summary(node: string): Promise<unknown>; // kubelet's stats/summary JSON (statsapi.Summary)
-  resourceMetrics(node: string): Promise<string>; // kubelet's /metrics/resource Prometheus text
-}
+import type { NodeReadEndpoints } from './kubelet-api/node-read-endpoints';
 
 /** What NodeQueries needs of CloudHub. */
 export interface NodeQueryHub {

@@ -6,10 +6,12 @@ import type { Duplex } from 'node:stream';
 
 const REASONS: Record<number, string> = {
   400: 'BadRequest',
+  401: 'Unauthorized',
   403: 'Forbidden',
   404: 'NotFound',
   429: 'TooManyRequests',
   500: 'InternalError',
+  501: 'NotImplemented',
   503: 'ServiceUnavailable',
   504: 'Timeout',
 };

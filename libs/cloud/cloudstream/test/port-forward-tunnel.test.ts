@@ -1,77 +1,16 @@
 // The port-forward SPDY session against a client that frames and compresses as kubectl's SPDY library
 // does (one deflate context with the SPDY/3 dictionary, a sync flush per header block), and a fake hub.
-import { constants as zlibConstants, createDeflate, createInflate, type Deflate } from 'node:zlib';
+import { constants as zlibConstants, createInflate } from 'node:zlib';
 import { newMessage, type Message } from '@kedge/protocol';
 import { MessageRouter } from '@kedge/router';
 import { createLogger } from '@kedge/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PortForwardTunnel, StreamTable, type TunnelLink } from '../src/index';
-import { SPDY3_HEADER_DICTIONARY } from '../src/spdy-dictionary';
-import { ControlType, FLAG_FIN, SpdyFrameReader, controlFrame, dataFrame, decodeHeaderPairs, encodeHeaderPairs, type SpdyFrame } from '../src/spdy-frames';
+import { PortForwardTunnel, StreamTable } from '../src/index';
+import { SpdyClient } from './spdy-test-client';
+import { ControlType, FLAG_FIN, controlFrame, dataFrame, decodeHeaderPairs } from '../src/spdy-frames';
 
 const logger = createLogger({ name: 'port-forward-test', level: 'silent' });
 const NODE = 'edge-a';
-
-/** kubectl's side of the session: what it sends, and the frames it got back. */
-class SpdyClient {
-  private readonly deflate: Deflate = createDeflate({ dictionary: SPDY3_HEADER_DICTIONARY });
-  private readonly reader = new SpdyFrameReader();
-  readonly received: SpdyFrame[] = [];
-  closed = false;
-  paused = false;
-
-  constructor(readonly deliver: (bytes: Buffer) => void) {}
-
-  readonly link: TunnelLink = {
-    send: (bytes, sent) => {
-      this.received.push(...this.reader.push(bytes));
-      sent();
-    },
-    pause: () => (this.paused = true),
-    resume: () => (this.paused = false),
-    close: () => (this.closed = true),
-  };
-
-  private compress(block: Buffer): Promise<Buffer> {
-    return new Promise((resolve) => {
-      this.deflate.write(block);
-      this.deflate.flush(zlibConstants.Z_SYNC_FLUSH, () => {
-        const chunks: Buffer[] = [];
-        for (let chunk = this.deflate.read() as Buffer | null; chunk !== null; chunk = this.deflate.read() as Buffer | null) chunks.push(chunk);
-        resolve(Buffer.concat(chunks));
-      });
-    });
-  }
-
-  async synStream(streamId: number, headers: Array<[string, string]>): Promise<void> {
-    const fixed = Buffer.alloc(10);
-    fixed.writeUInt32BE(streamId, 0);
-    this.deliver(controlFrame(ControlType.SynStream, 0, Buffer.concat([fixed, await this.compress(encodeHeaderPairs(headers))])));
-  }
-
-  /** kubectl's pair for one local connection: the error stream, then the data stream */
-  async openConnection(errorStreamId: number, port: number, requestId: number): Promise<void> {
-    const base: Array<[string, string]> = [['Port', String(port)], ['Requestid', String(requestId)]];
-    await this.synStream(errorStreamId, [['Streamtype', 'error'], ...base]);
-    this.deliver(dataFrame(errorStreamId, FLAG_FIN, Buffer.alloc(0)));
-    await this.synStream(errorStreamId + 2, [['Streamtype', 'data'], ...base]);
-  }
-
-  dataOn(streamId: number): string {
-    return this.received
-      .filter((f): f is Extract<SpdyFrame, { control: false }> => !f.control && f.streamId === streamId)
-      .map((f) => f.payload.toString())
-      .join('');
-  }
-
-  finished(streamId: number): boolean {
-    return this.received.some((f) => !f.control && f.streamId === streamId && (f.flags & FLAG_FIN) !== 0);
-  }
-
-  controls(type: number): Buffer[] {
-    return this.received.filter((f): f is Extract<SpdyFrame, { control: true }> => f.control && f.type === type).map((f) => f.payload);
-  }
-}
 
 function fakeHub() {
   const sent: Message[] = [];

@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import { DesiredState } from './desired-state';
 import { Downstream, type DownstreamHub, type DownstreamOptions, type NodeSyncStats } from './downstream';
 import { KubeWrites } from './kube-writes';
+import type { NodeEndpointLookup } from './node-endpoint';
 import { EdgeControllerMetrics } from './metrics';
 import type { KubeObject } from '@kedge/kube-core';
 import { DEFAULT_EVENT_BUDGET, Upstream, type EventBudgetOptions } from './upstream';
@@ -36,6 +37,8 @@ export interface StartEdgeControllerParams {
   logger: Logger;
   registry: Registry;
   options?: EdgeControllerOptions;
+  /** where cloudcore serves each node's kubelet API: the Node's addresses and kubelet port point there */
+  nodeEndpoint?: NodeEndpointLookup;
 }
 
 export interface EdgeControllerStats {
@@ -48,6 +51,8 @@ export interface EdgeController {
   /** resolves once every informer has listed; inventories received before are diffed then */
   ready: Promise<void>;
   stats(): EdgeControllerStats;
+  /** writes the node's kubelet API endpoint into its Node status now (after its port was allocated) */
+  nodeEndpointChanged(nodeName: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -110,7 +115,7 @@ export function startEdgeController(params: StartEdgeControllerParams): EdgeCont
   const sync = new Downstream(hub, desired, metrics, logger, { ...DEFAULT_DOWNSTREAM_OPTIONS, ...stripUndefined(options) }, now);
   wired.desired = desired;
   wired.downstream = sync;
-  const writes = new KubeWrites(kubeConfig);
+  const writes = new KubeWrites(kubeConfig, params.nodeEndpoint);
   const podApi = new PodApi({
     client: new PodCredentialClient(kubeConfig),
     pods: informers.pods.cache,
@@ -168,6 +173,7 @@ export function startEdgeController(params: StartEdgeControllerParams): EdgeCont
   return {
     ready,
     stats: () => ({ ready: isReady, informers: all.map((i) => ({ resource: i.resource, synced: i.isSynced })), nodes: sync.stats() }),
+    nodeEndpointChanged: (nodeName) => writes.pointNodeAtEndpoint(nodeName),
     async close() {
       if (closed) return;
       closed = true;

@@ -17,3 +17,4 @@ export { nodeLabelRefusal } from './node-labels';
 export { DEFAULT_EVENT_BUDGET, type EventBudgetOptions } from './upstream';
 export { SYNC_TYPES, type SyncType } from './objects';
 export { podReferences, type PodReferences } from './references';
+export { EDGE_ADDRESSES_ANNOTATION, pointAtEndpoint, type NodeEndpoint, type NodeEndpointLookup } from './node-endpoint';

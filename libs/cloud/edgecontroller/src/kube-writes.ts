@@ -1,6 +1,7 @@
 // The Kubernetes writes behind upstream messages, through client-node's typed clients. Status and
 // lease changes are JSON merge patches (application/merge-patch+json), which every API server takes.
 import { CoordinationV1Api, CoreV1Api, type AuthenticationV1TokenRequest, type CoreV1Event, type KubeConfig, type V1Lease, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { EDGE_ADDRESSES_ANNOTATION, pointAtEndpoint, type NodeEndpointLookup } from './node-endpoint';
 import { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE, isConflict, isNotFound, mergePatch, microTime } from '@kedge/kube-client';
 
 export const DEFAULT_LEASE_DURATION_SECONDS = 40;
@@ -51,8 +52,14 @@ export function registrationNode(nodeName: string, content: unknown): Json {
 export class KubeWrites {
   readonly core: CoreV1Api;
   readonly coordination: CoordinationV1Api;
+  /** the edge addresses last written to each Node's annotation, so unchanged ones are not patched again */
+  private readonly recordedEdgeAddresses = new Map<string, string>();
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(
+    kubeConfig: KubeConfig,
+    /** where cloudcore serves the node's kubelet API; the Node's addresses point there */
+    private readonly nodeEndpoint: NodeEndpointLookup = () => undefined,
+  ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.coordination = kubeConfig.makeApiClient(CoordinationV1Api);
   }
@@ -62,9 +69,17 @@ export class KubeWrites {
     const status = nodeStatusFrom(content);
     if (create) {
       try {
-        const created = await this.core.createNode({ body: registrationNode(nodeName, content) as V1Node });
+        const node = registrationNode(nodeName, content);
+        const pointed = pointAtEndpoint(status, this.nodeEndpoint(nodeName));
+        if (pointed.edgeAddresses !== undefined) {
+          const annotations = (node['metadata'] as { annotations: Record<string, string> }).annotations;
+          annotations[EDGE_ADDRESSES_ANNOTATION] = JSON.stringify(pointed.edgeAddresses);
+        }
+        node['status'] = pointed.status;
+        const created = await this.core.createNode({ body: node as V1Node });
+        if (pointed.edgeAddresses !== undefined) this.recordedEdgeAddresses.set(nodeName, JSON.stringify(pointed.edgeAddresses));
         // some API servers drop status on create: write it through the status subresource as well
-        return Object.keys(status).length === 0 ? created : await this.patchNodeStatus(nodeName, status);
+        return Object.keys(pointed.status).length === 0 ? created : await this.patchNodeStatus(nodeName, status);
       } catch (error) {
         if (!isConflict(error)) throw error;
       }
@@ -81,8 +96,30 @@ export class KubeWrites {
     return this.core.readNode({ name: nodeName });
   }
 
-  patchNodeStatus(nodeName: string, status: Json): Promise<V1Node> {
-    return this.core.patchNodeStatus({ name: nodeName, body: { status } }, mergePatch());
+  /** Patches the Node's status as the edge reports it, with its addresses pointed at the kubelet API endpoint. */
+  async patchNodeStatus(nodeName: string, status: Json): Promise<V1Node> {
+    const pointed = pointAtEndpoint(status, this.nodeEndpoint(nodeName));
+    const node = await this.core.patchNodeStatus({ name: nodeName, body: { status: pointed.status } }, mergePatch());
+    if (pointed.edgeAddresses !== undefined && pointed.status !== status) await this.recordEdgeAddresses(nodeName, pointed.edgeAddresses);
+    return node;
+  }
+
+  /** Points the Node at its kubelet API endpoint now (its port was just allocated); a missing Node is left alone. */
+  async pointNodeAtEndpoint(nodeName: string): Promise<void> {
+    const pointed = pointAtEndpoint({}, this.nodeEndpoint(nodeName));
+    if (pointed.status['daemonEndpoints'] === undefined) return;
+    try {
+      await this.core.patchNodeStatus({ name: nodeName, body: { status: pointed.status } }, mergePatch());
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  private async recordEdgeAddresses(nodeName: string, addresses: unknown[]): Promise<void> {
+    const text = JSON.stringify(addresses);
+    if (this.recordedEdgeAddresses.get(nodeName) === text) return;
+    await this.core.patchNode({ name: nodeName, body: { metadata: { annotations: { [EDGE_ADDRESSES_ANNOTATION]: text } } } }, mergePatch());
+    this.recordedEdgeAddresses.set(nodeName, text);
   }
 
   /** Creates or renews the node's Lease; renewTime is the cloud's clock (one clock for all leases). */

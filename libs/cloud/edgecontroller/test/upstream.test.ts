@@ -63,6 +63,34 @@ describe('edgecontroller upstream - node', () => {
     expect(node.status?.capacity?.['cpu']).toBe('8');
   });
 
+  it('with a kubelet API endpoint, the Node points at cloudcore and keeps the edge\'s addresses in an annotation', async () => {
+    const endpoints = new Map<string, { address: string; port: number }>();
+    const cloud = await startCloud(pki, cleanup, { nodeEndpoint: (node) => endpoints.get(node) });
+    const edge = await cloud.edge('edge-a');
+    // registered before its port was allocated: the edge's own addresses, as before
+    await registerNode(edge);
+    expect((await cloud.core.readNode({ name: 'edge-a' })).status?.addresses).toEqual([{ type: 'InternalIP', address: '10.0.0.7' }]);
+    endpoints.set('edge-a', { address: '192.0.2.10', port: 10351 });
+    await cloud.controller.nodeEndpointChanged('edge-a');
+    let node = await cloud.core.readNode({ name: 'edge-a' });
+    expect(node.status?.addresses).toEqual([
+      { type: 'InternalIP', address: '192.0.2.10' },
+    ]);
+    expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10351);
+    // a status from the edge is pointed the same way; what the edge said is kept
+    await edge.request('update', 'null/nodestatus/edge-a', { status: { addresses: [{ type: 'InternalIP', address: '10.0.0.99' }], capacity: { cpu: '2' } } });
+    node = await cloud.core.readNode({ name: 'edge-a' });
+    expect(node.status?.addresses?.[0]).toEqual({ type: 'InternalIP', address: '192.0.2.10' });
+    expect(node.status?.capacity?.['cpu']).toBe('2');
+    expect(JSON.parse(node.metadata?.annotations?.['kedge.io/edge-addresses'] ?? '[]')).toEqual([{ type: 'InternalIP', address: '10.0.0.99' }]);
+    // a node registering after its port was allocated is created pointed, with the annotation
+    endpoints.set('edge-b', { address: '192.0.2.10', port: 10352 });
+    await registerNode(await cloud.edge('edge-b'));
+    const created = await cloud.core.readNode({ name: 'edge-b' });
+    expect(created.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10352);
+    expect(JSON.parse(created.metadata?.annotations?.['kedge.io/edge-addresses'] ?? '[]')).toEqual([{ type: 'InternalIP', address: '10.0.0.7' }]);
+  });
+
   it('a node may not register, update or lease another node', async () => {
     const { cloud, a } = await twoEdges();
     expect(await refusal(a.request('update', 'null/node/edge-b', { status: {} }))).toMatch(/^foreign-node/);

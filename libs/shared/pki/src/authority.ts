@@ -98,6 +98,29 @@ export async function issueServerCertificate(
   return { certPem: cert, keyPem: await privateKeyToPem(keys.privateKey) };
 }
 
+export interface IssueClientCertificateOptions {
+  commonName: string;
+  /** O= entries: the groups a Kubernetes authenticator reads from the certificate */
+  organizations?: readonly string[];
+  validityDays?: number;
+  now?: Date;
+}
+
+/** A client certificate (clientAuth only) with a fresh key, e.g. the embedded API server's kubelet client. */
+export async function issueClientCertificate(ca: CertificateAuthority, options: IssueClientCertificateOptions): Promise<IssuedCertificate> {
+  if (options.commonName === '') throw new RangeError('a client certificate needs a common name: it is the user name');
+  const keys = await generateNodeKeyPair();
+  const cert = await signWithAuthority(ca, {
+    subject: [...(options.organizations ?? []).map((o) => ({ O: [o] })), { CN: [options.commonName] }],
+    publicKey: keys.publicKey,
+    validityDays: options.validityDays ?? 365,
+    now: options.now,
+    extendedKeyUsages: [x509.ExtendedKeyUsage.clientAuth],
+    subjectAltNames: [],
+  });
+  return { certPem: cert, keyPem: await privateKeyToPem(keys.privateKey) };
+}
+
 /**
  * Signs an edge node's CSR. Only the CSR's public key is used: the subject is rebuilt from
  * `nodeName` and the extensions are fixed here, so a CSR cannot ask for CA rights or extra names.

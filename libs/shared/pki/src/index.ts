@@ -1,10 +1,12 @@
 // @kedge/pki: the cluster CA, node certificates, join tokens and where they are stored. No HTTP.
 export {
   createCertificateAuthority,
+  issueClientCertificate,
   issueServerCertificate,
   signNodeCsr,
   type CertificateAuthority,
   type CreateCertificateAuthorityOptions,
+  type IssueClientCertificateOptions,
   type IssueServerCertificateOptions,
   type IssuedCertificate,
   type SignNodeCsrOptions,

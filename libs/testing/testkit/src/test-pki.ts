@@ -1,6 +1,6 @@
 // In-memory PKI for tests, made with the real @kedge/pki: a CA, a hub certificate for 127.0.0.1,
 // and node certificates signed through a real CSR on first use.
-import { createCertificateAuthority, createNodeKeyAndCsr, issueServerCertificate, signNodeCsr } from '@kedge/pki';
+import { createCertificateAuthority, createNodeKeyAndCsr, issueServerCertificate, signNodeCsr, type CertificateAuthority } from '@kedge/pki';
 
 /** PEM material for one side of an mTLS link (the same shape as @kedge/transport's TlsMaterial). */
 export interface TlsMaterial {
@@ -12,6 +12,8 @@ export interface TlsMaterial {
 export interface TestPki {
   /** PEM of the cluster CA */
   ca: string;
+  /** the CA with its key, to issue more certificates (a kubelet API's serving and client certificates) */
+  authority: CertificateAuthority;
   /** hub certificate for IP 127.0.0.1 */
   server: TlsMaterial;
   /** client material for `system:node:<name>`, issued on first use and cached */
@@ -29,6 +31,7 @@ export async function createTestPki(caName = 'kedge test CA'): Promise<TestPki> 
   };
   return {
     ca: ca.certPem,
+    authority: ca,
     server: { cert: server.certPem, key: server.keyPem, ca: ca.certPem },
     node(name) {
       let material = nodes.get(name);

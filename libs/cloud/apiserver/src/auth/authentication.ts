@@ -71,9 +71,14 @@ export class Authenticator {
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (match?.[1] === undefined) return undefined;
-      return this.staticTokenUser(match[1]) ?? this.serviceAccountUser(match[1]);
+      return this.authenticateToken(match[1]);
     }
     return certificateUser(request.socket as TLSSocket);
+  }
+
+  /** The user of a bearer token (static or service account); throws 401 for a service account token that fails a check. */
+  authenticateToken(token: string): UserInfo | undefined {
+    return this.staticTokenUser(token) ?? this.serviceAccountUser(token);
   }
 
   private staticTokenUser(token: string): UserInfo | undefined {

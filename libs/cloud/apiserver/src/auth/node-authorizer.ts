@@ -159,6 +159,10 @@ export class NodeAuthorizer {
   }
 
   private ownNode(node: string, request: RequestAttributes): NodeDecision {
+    // as upstream, a kubelet's own Node gives it no nodes/proxy (nor any other subresource but status)
+    if (request.subresource !== undefined && request.subresource !== 'status') {
+      return deny(`node '${node}' cannot access nodes/${request.subresource}, even of its own Node`);
+    }
     if (request.verb === 'create') return ALLOW; // admitCreate checks the name
     if (request.verb === 'list' || request.verb === 'watch') {
       return pinnedFieldValue(request.fieldSelector, 'metadata.name') === node

@@ -14,6 +14,7 @@ const SUBRESOURCE_VERBS: Record<SubresourceName, string[]> = {
   token: ['create'],
   binding: ['create'],
   scale: ['get', 'patch', 'update'],
+  proxy: ['create', 'delete', 'get', 'patch', 'update'],
 };
 
 const SUBRESOURCE_KINDS: Partial<Record<SubresourceName, string>> = {
@@ -23,6 +24,7 @@ const SUBRESOURCE_KINDS: Partial<Record<SubresourceName, string>> = {
   token: 'TokenRequest',
   binding: 'Binding',
   scale: 'Scale',
+  proxy: 'NodeProxyOptions',
 };
 
 /** Subresources answered in another group's kind: the Scale of apps workloads is autoscaling/v1, a TokenRequest authentication.k8s.io/v1. */

@@ -7,7 +7,7 @@ import type { ResponseForm } from '../http';
 import type { ResourceCatalog, ResourceType } from '../resources';
 import type { RequestVerb, ResourcePath } from '../routing';
 import type { ResourceStore } from '../registry';
-import type { PodStreamRegistry } from '../pod-streams';
+import type { KubeletClient } from '../kubelet-client';
 
 /** Long-lived parts shared by all requests. */
 export interface HandlerServices {
@@ -16,7 +16,10 @@ export interface HandlerServices {
   authorizer: Authorizer;
   /** signs TokenRequests (serviceaccounts/token) */
   serviceAccountTokens: ServiceAccountTokens;
-  podStreams: PodStreamRegistry;
+  /** dials node kubelets for pods/log|exec|attach|portforward and nodes/proxy; set by configureKubeletClient */
+  kubelet: { current: KubeletClient | undefined };
+  /** TokenReview: the user of a bearer token, undefined when it is not accepted */
+  reviewToken: (token: string) => UserInfo | undefined;
   logger: Logger;
   now: () => Date;
   maxRequestBodyBytes: number;

@@ -5,7 +5,7 @@ import { handleGet, handleList, handleWatch } from './read-handlers';
 import { handleCreate, handleUpdate } from './write-handlers';
 import { handlePatch } from './patch-handler';
 import { handleDelete, handleDeleteCollection } from './delete-handlers';
-import { handlePodConnectWithoutUpgrade, handlePodLog } from './pod-stream-requests';
+import { handleNodeProxy, handlePodConnectWithoutUpgrade, handlePodLog } from './kubelet-requests';
 import { handleReview } from './review-handlers';
 import { handleTokenRequest } from './token-request-handler';
 import { handleScale } from './scale-handler';
@@ -29,6 +29,7 @@ export async function handleResourceRequest(context: ResourceRequest): Promise<v
   if (path.subresource === 'binding' && verb !== 'create') throw methodNotAllowed(context.request.method ?? '', `${type.plural}/binding`);
   if (type.ephemeral === true) return handleReview(context);
   if (type.computed !== undefined) return handleComputedRead(context);
+  if (path.subresource === 'proxy') return handleNodeProxy(context);
   if (path.subresource === 'scale' && (verb === 'get' || verb === 'update' || verb === 'patch')) return handleScale(context);
   switch (verb) {
     case 'get':

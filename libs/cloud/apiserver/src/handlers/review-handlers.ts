@@ -2,7 +2,7 @@
 // asks about the caller (`kubectl auth can-i`), SelfSubjectRulesReview lists the caller's rules
 // (`kubectl auth can-i --list`), SubjectAccessReview asks about any user (for those allowed to create
 // it), SelfSubjectReview who the caller is (`kubectl auth whoami`). Nothing is stored.
-import { badRequest, invalid, isRecord, type KubeObject } from '@kedge/kube-core';
+import { StatusError, badRequest, invalid, isRecord, type KubeObject } from '@kedge/kube-core';
 import { sendJson } from '../http';
 import { apiVersionOf } from '../resources';
 import { fieldInvalid, fieldRequired, toStatusCauses, type FieldError } from '../validation';
@@ -54,6 +54,24 @@ function rulesReviewStatus(context: ResourceRequest, body: KubeObject): Record<s
   return { resourceRules, nonResourceRules, incomplete };
 }
 
+/** Who a token belongs to, as the authenticator of this server sees it; a refused token is `authenticated: false`. */
+function tokenReviewStatus(context: ResourceRequest, body: KubeObject): Record<string, unknown> {
+  const spec = body['spec'];
+  const token = isRecord(spec) ? spec['token'] : undefined;
+  if (typeof token !== 'string' || token === '') {
+    throw invalid(context.type.group, context.type.kind, '', toStatusCauses([fieldRequired('spec.token')]));
+  }
+  let user: UserInfo | undefined;
+  try {
+    user = context.services.reviewToken(token);
+  } catch (error) {
+    if (error instanceof StatusError && error.code === 401) return { authenticated: false, error: error.message };
+    throw error;
+  }
+  if (user === undefined) return { authenticated: false, error: 'the token is not known to this server' };
+  return { authenticated: true, user: { username: user.name, groups: user.groups, ...(user.uid === undefined ? {} : { uid: user.uid }) } };
+}
+
 export async function handleReview(context: ResourceRequest): Promise<void> {
   const body = await readObjectBody(context);
   if (body['kind'] !== undefined && body['kind'] !== context.type.kind) {
@@ -63,6 +81,10 @@ export async function handleReview(context: ResourceRequest): Promise<void> {
   if (context.type.kind === 'SelfSubjectReview') {
     const userInfo = { username: user.name, groups: user.groups, ...(user.uid === undefined ? {} : { uid: user.uid }), ...(user.extra === undefined ? {} : { extra: user.extra }) };
     sendJson(context.response, 201, reviewOf(context, body, { userInfo }));
+    return;
+  }
+  if (context.type.kind === 'TokenReview') {
+    sendJson(context.response, 201, reviewOf(context, body, tokenReviewStatus(context, body)));
     return;
   }
   if (context.type.kind === 'SelfSubjectRulesReview') {

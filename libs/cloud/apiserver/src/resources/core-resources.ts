@@ -165,7 +165,7 @@ export function coreResources(): ResourceType[] {
     }),
     defineBuiltin({
       group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false, shortNames: ['no'],
-      subresources: ['status'], table: nodeTable,
+      subresources: ['status', 'proxy'], table: nodeTable,
       fieldSelectors: { 'spec.unschedulable': (object) => String(recordAt(object, ['spec'])?.['unschedulable'] === true) },
     }),
     defineBuiltin({

@@ -8,10 +8,10 @@ export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'd
 export const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 /**
- * Subresources this server routes: `status` through the object store, the pod streams to a PodStreamHandler,
+ * Subresources this server routes: `status` through the object store, the pod streams and nodes/proxy to the node's kubelet,
  * `token` (serviceaccounts) to the TokenRequest handler, `binding` (pods) to the scheduler's binding handler.
  */
-export type SubresourceName = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize' | 'token' | 'scale' | 'binding';
+export type SubresourceName = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize' | 'token' | 'scale' | 'binding' | 'proxy';
 
 /** How a name must look; mirrors apimachinery's name validators. */
 export type NameRule = 'subdomain' | 'label' | 'dns1035' | 'path-segment';

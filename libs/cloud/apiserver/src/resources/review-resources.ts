@@ -1,7 +1,8 @@
 // The review kinds clients create to ask the server a question and read the answer from the response:
 // authorization.k8s.io/v1 SelfSubjectAccessReview (`kubectl auth can-i`), SelfSubjectRulesReview
 // (`kubectl auth can-i --list`) and SubjectAccessReview, authentication.k8s.io/v1 SelfSubjectReview
-// (`kubectl auth whoami`). Nothing is stored.
+// (`kubectl auth whoami`) and TokenReview (a kubelet, or cloudcore's kubelet API, checking a bearer token).
+// Nothing is stored.
 import { defaultTable } from '@kedge/kube-core';
 import { defineBuiltin } from './builtin-type';
 import type { ResourceType } from './resource-type';
@@ -22,5 +23,6 @@ export function reviewResources(): ResourceType[] {
     review(AUTHORIZATION_GROUP, 'SelfSubjectRulesReview', 'selfsubjectrulesreviews'),
     review(AUTHORIZATION_GROUP, 'SubjectAccessReview', 'subjectaccessreviews'),
     review(AUTHENTICATION_GROUP, 'SelfSubjectReview', 'selfsubjectreviews'),
+    review(AUTHENTICATION_GROUP, 'TokenReview', 'tokenreviews'),
   ];
 }

@@ -26,6 +26,8 @@ export interface ResourcePath {
   subresource: string | undefined;
   /** the deprecated /watch/ path form */
   watchPath: boolean;
+  /** nodes/<name>/proxy/<path...>: the path after proxy/ ('' for none) */
+  proxyPath?: string;
 }
 
 export type RequestPath = NonResourcePath | ResourcePath;
@@ -65,6 +67,9 @@ function resourcePath(group: string, version: string, parts: string[], path: str
     if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2] ?? '')) rest = rest.slice(2);
   }
   const [resource, name, subresource, ...extra] = rest;
+  if (resource === 'nodes' && subresource === 'proxy' && namespace === undefined && name !== undefined) {
+    return { kind: 'resource', group, version, namespace: undefined, resource, name, subresource, watchPath, proxyPath: extra.join('/') };
+  }
   if (resource === undefined || extra.length > 0) throw pathNotFound(path);
   return { kind: 'resource', group, version, namespace: resource === 'namespaces' ? undefined : namespace, resource, name, subresource, watchPath };
 }

@@ -13,13 +13,20 @@ export type RequestVerb =
   | 'deletecollection'
   | 'connect';
 
-const STREAM_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
+const STREAM_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward']);
+const PROXY_VERBS: Record<string, RequestVerb> = { GET: 'get', HEAD: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete', OPTIONS: 'get' };
 // subresources whose POST creates something about the named object (a token for a service account,
 // a scheduler's binding of a pod)
 const CREATE_SUBRESOURCES = new Set(['token', 'binding']);
 
 export function requestVerb(method: string, path: ResourcePath, query: URLSearchParams): RequestVerb {
   const named = path.name !== undefined;
+  if (path.subresource === 'proxy') {
+    // as kube-apiserver: nodes/proxy is authorized with the verb of the method (get nodes/proxy, create nodes/proxy, ...)
+    const verb = PROXY_VERBS[method];
+    if (verb === undefined) throw methodNotAllowed(method, `${path.resource}/proxy`);
+    return verb;
+  }
   if (path.subresource !== undefined && STREAM_SUBRESOURCES.has(path.subresource)) {
     if (method === 'GET' || method === 'POST') return path.subresource === 'log' ? 'get' : 'connect';
     throw methodNotAllowed(method, `${path.resource}/${path.subresource}`);

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { badRequest, internalError, pathNotFound, StatusError, unauthorized, type Status } from '@kedge/kube-core';
 import { negotiate, sendStatus } from '../http';
 import { effectiveUser, type Authenticator, type UserInfo } from '../auth';
-import { handlePodUpgrade, handleResourceRequest, parseFieldSelectorOnly, type HandlerServices, type ResourceRequest } from '../handlers';
+import { handleConnectUpgrade, handleResourceRequest, parseFieldSelectorOnly, type HandlerServices, type ResourceRequest } from '../handlers';
 import type { ApiMetrics } from '../metrics';
 import type { OpenApiDocuments } from '../openapi';
 import { parseRequestPath, requestVerb, type RequestPath, type ResourcePath } from '../routing';
@@ -22,6 +22,7 @@ export interface DispatcherDependencies {
   serverAddress: () => string;
 }
 
+const PASS_THROUGH_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
 const REJECTION_CODES = new Set([400, 401, 403, 405, 406, 413, 415, 422]);
 
 interface RequestLabels {
@@ -52,10 +53,10 @@ export class RequestDispatcher {
     try {
       const context = this.resolve(request, undefined, { verb: 'CONNECT', group: '', resource: '' });
       if (context === undefined || context.kind !== 'resource') throw pathNotFound(splitUrl(request.url).path);
-      handlePodUpgrade(context.context, request, socket, head);
+      handleConnectUpgrade(context.context, request, socket, head);
     } catch (error) {
       const status = this.statusOf(error, request);
-      this.record({ verb: 'CONNECT', group: '', resource: 'pods' }, status.code);
+      this.record({ verb: 'CONNECT', group: '', resource: parseResourceName(request.url) }, status.code);
       const body = JSON.stringify(status);
       socket.end(
         `HTTP/1.1 ${status.code} ${status.reason ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
@@ -124,7 +125,9 @@ export class RequestDispatcher {
       fieldSelector: parseFieldSelectorOnly(query),
     };
     services.authorizer.authorize(user, attributes);
-    const form = negotiate(request.headers.accept, { allowTable: verb === 'get' || verb === 'list' || verb === 'watch', allowDiscovery: false });
+    // logs, streams and kubelet proxying answer in the kubelet's own content types
+    const passThrough = path.subresource !== undefined && PASS_THROUGH_SUBRESOURCES.has(path.subresource);
+    const form = negotiate(passThrough ? undefined : request.headers.accept, { allowTable: verb === 'get' || verb === 'list' || verb === 'watch', allowDiscovery: false });
     return {
       request,
       // upgrades have no ServerResponse; their handler writes to the socket
@@ -175,4 +178,9 @@ function hasCode(error: unknown, code: string): boolean {
 
 function isValidationError(error: unknown): error is Error {
   return error instanceof Error && error.name === 'ValidationError';
+}
+
+/** pods or nodes, for the request counter of a refused upgrade */
+function parseResourceName(url: string | undefined): string {
+  return /\/nodes\/[^/]+\/proxy/.test(url ?? '') ? 'nodes' : 'pods';
 }

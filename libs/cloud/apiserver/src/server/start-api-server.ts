@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import { CA_KEY_FILE, SERVER_KEY_FILE } from '@kedge/pki';
 import { securePrivatePaths } from '@kedge/sqlite';
 import { createLogger, type Logger } from '@kedge/telemetry';
-import { badRequest, type KubeObject } from '@kedge/kube-core';
+import { badRequest, serviceUnavailable, type KubeObject } from '@kedge/kube-core';
 import {
   Authenticator,
   Authorizer,
@@ -26,7 +26,7 @@ import { MAX_REQUEST_BODY_BYTES } from '../http';
 import { writeKubeconfig } from '../kubeconfig';
 import { createApiMetrics } from '../metrics';
 import { OpenApiDocuments } from '../openapi';
-import { PodStreamRegistry, type PodStreamHandler } from '../pod-streams';
+import { KubeletClient, type KubeletClientOptions } from '../kubelet-client';
 import { ResourceCatalog, type ResourceType } from '../resources';
 import { MetricsScraper, metricsResources, type MetricsObjectSource, type NodeResourceMetricsSource } from '../metrics-api';
 import { openSqliteStorage, type ObjectStorage } from '../storage';
@@ -84,6 +84,8 @@ export interface ApiServerOptions {
   nodeResourceMetrics?: NodeResourceMetricsSource;
   /** how often every node is scraped for metrics.k8s.io, in ms (default 15000, metrics-server's resolution) */
   metricsScrapeIntervalMs?: number;
+  /** how pods/log|exec|attach|portforward and nodes/proxy dial node kubelets; also configureKubeletClient() */
+  kubeletClient?: KubeletClientOptions;
 }
 
 export interface ApiServer {
@@ -100,8 +102,10 @@ export interface ApiServer {
    */
   createServiceAccountToken(namespace: string, name: string, options?: { audiences?: string[]; expirationSeconds?: number }): string;
   storage: ObjectStorage;
-  /** installs the pods/log and pods/exec|attach|portforward handler; returns a function removing it */
-  registerPodStreamHandler(handler: PodStreamHandler): () => void;
+  /** (re)configures the kubelet client (pods/log|exec|attach|portforward, nodes/proxy); undefined removes it */
+  configureKubeletClient(options: KubeletClientOptions | undefined): void;
+  /** GET a kubelet path of a node as text (e.g. /metrics/resource); rejects with a StatusError */
+  kubeletText(nodeName: string, path: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -195,13 +199,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     throw error;
   }
 
-  const podStreams = new PodStreamRegistry();
+  const nodeType = store.catalog.find('', 'v1', 'nodes');
+  const kubeletClientFor = (kubeletOptions: KubeletClientOptions | undefined): KubeletClient | undefined =>
+    kubeletOptions === undefined ? undefined : new KubeletClient(kubeletOptions, (name) => (nodeType === undefined ? undefined : store.find(nodeType, undefined, name)));
+  const kubelet = { current: kubeletClientFor(options.kubeletClient) };
+  const tokens: StaticToken[] = [{ token: adminToken, user: ADMIN_USER, groups: [MASTERS_GROUP] }, ...(options.tokens ?? [])];
+  const authenticator = new Authenticator(tokens, serviceAccountCheck(store, serviceAccountTokens, now));
   const services: HandlerServices = {
     store,
     catalog,
     authorizer,
     serviceAccountTokens,
-    podStreams,
+    kubelet,
+    reviewToken: (token) => authenticator.authenticateToken(token),
     logger,
     now,
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES,
@@ -209,11 +219,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     defaultWatchTimeoutSeconds: options.watchTimeoutSeconds ?? 1800,
     openWatches: new Set(),
   };
-  const tokens: StaticToken[] = [{ token: adminToken, user: ADMIN_USER, groups: [MASTERS_GROUP] }, ...(options.tokens ?? [])];
   let address = `${host}:0`;
   const dispatcher = new RequestDispatcher({
     services,
-    authenticator: new Authenticator(tokens, serviceAccountCheck(store, serviceAccountTokens, now)),
+    authenticator,
     metrics,
     openapi: new OpenApiDocuments(catalog, SERVER_VERSION.gitVersion),
     registry: options.metricsRegistry,
@@ -277,7 +286,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       ).token;
     },
     storage,
-    registerPodStreamHandler: (handler) => podStreams.register(handler),
+    configureKubeletClient: (kubeletOptions) => {
+      kubelet.current = kubeletClientFor(kubeletOptions);
+    },
+    kubeletText: async (nodeName, path) => {
+      const client = kubelet.current;
+      if (client === undefined) throw serviceUnavailable(`reading ${path} of node ${nodeName} needs the kubelet client, and none is configured`);
+      return client.getText(nodeName, path);
+    },
     close: () => {
       closing ??= (async () => {
         await scraper?.stop();
