@@ -205,7 +205,6 @@ describe('cloudcore deployed by kedgeadm init --kubeconfig', () => {
     );
     expect(node?.status.addresses).toEqual([
       { type: 'InternalIP', address: '127.0.0.1' },
-      { type: 'Hostname', address: 'gw-streams' },
     ]);
 
     const pod = {
