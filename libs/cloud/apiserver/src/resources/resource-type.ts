@@ -9,9 +9,10 @@ export const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection
 
 /**
  * Subresources this server routes: `status` through the object store, the pod streams to a PodStreamHandler,
- * `token` (serviceaccounts) to the TokenRequest handler, `binding` (pods) to the scheduler's binding handler.
+ * `token` (serviceaccounts) to the TokenRequest handler, `binding` (pods) to the scheduler's binding handler,
+ * `eviction` (pods) to the eviction handler (PodDisruptionBudgets checked).
  */
-export type SubresourceName = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize' | 'token' | 'scale' | 'binding';
+export type SubresourceName = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize' | 'token' | 'scale' | 'binding' | 'eviction';
 
 /** How a name must look; mirrors apimachinery's name validators. */
 export type NameRule = 'subdomain' | 'label' | 'dns1035' | 'path-segment';
