@@ -2,7 +2,7 @@
 // disruption from the budget and delete the pod gracefully, refused ones are 429 with upstream's words;
 // terminal pods skip the budget; dry runs and preconditions are honoured; JSON and protobuf bodies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type HttpResult, type TestServer } from './harness';
+import { spawnKubectl, startTestServer, waitFor, type HttpResult, type TestServer } from './harness';
 import { bytesField, kubernetesEnvelope, objectMeta, varintField } from './protobuf-encoder';
 
 let test: TestServer;
@@ -219,5 +219,45 @@ describe('pods/eviction', () => {
     expect(resources.find((resource) => resource['name'] === 'pods/eviction')).toEqual(
       expect.objectContaining({ group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] }),
     );
+  });
+
+  it('eviction - kubectl drain evicts through the subresource, retries while the budget says 429, and finishes once it allows', async () => {
+    await ok(test.request('POST', '/api/v1/nodes', { body: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'drain-node' } } }), 201);
+    for (const name of ['drain-a', 'drain-b']) {
+      const spec = { nodeName: 'drain-node', containers: [{ name: 'app', image: 'busybox:1.36' }] };
+      await ok(test.request('POST', PODS, { body: { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: name } }, spec } }), 201);
+      const status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
+      await ok(test.request('PATCH', `${PODS}/${name}/status`, { body: { status }, contentType: 'application/merge-patch+json' }), 200);
+    }
+    await budget('drain-b', { minAvailable: 1, selector: { matchLabels: { app: 'drain-b' } } }, { disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1, expectedPods: 1 });
+    // the node's kubelet: confirms every graceful delete of a pod on drain-node
+    let playing = true;
+    const kubelet = (async () => {
+      while (playing) {
+        const pods = (await test.request('GET', `${PODS}?fieldSelector=spec.nodeName=drain-node`)).json.items as Array<{ metadata: { name: string; deletionTimestamp?: string } }>;
+        for (const item of pods.filter((entry) => entry.metadata.deletionTimestamp !== undefined)) {
+          await test.request('DELETE', `${PODS}/${item.metadata.name}`, { body: { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 } });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    const drain = spawnKubectl(test, ['drain', 'drain-node', '--force', '--timeout=90s']);
+    try {
+      await waitFor(() => drain.output().includes('will retry after 5s'), 'kubectl drain told of the 429 and retrying', 30_000);
+      expect(drain.output()).toContain("Cannot evict pod as it would violate the pod's disruption budget.");
+      await waitFor(async () => (await test.request('GET', `${PODS}/drain-a`)).status === 404, 'drain-a evicted and confirmed', 30_000);
+      expect((await pod('drain-b')).metadata.deletionTimestamp).toBeUndefined();
+      await ok(test.request('PATCH', `${BUDGETS}/drain-b/status`, { body: { status: { disruptionsAllowed: 1 } }, contentType: 'application/merge-patch+json' }), 200);
+      const code = await new Promise<number | null>((resolve) => drain.child.on('exit', resolve));
+      expect(code, drain.output()).toBe(0);
+      expect(drain.output()).toContain('node/drain-node drained');
+      expect((await test.request('GET', '/api/v1/nodes/drain-node')).json.spec.unschedulable).toBe(true);
+    } finally {
+      playing = false;
+      await kubelet;
+      if (drain.child.exitCode === null) drain.child.kill();
+    }
+    const uncordon = await test.kubectl(['uncordon', 'drain-node']);
+    expect(uncordon.stdout).toContain('node/drain-node uncordoned');
   });
 });
