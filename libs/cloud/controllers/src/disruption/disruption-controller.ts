@@ -11,7 +11,8 @@ import { controllerOf, keyOf, nameOf, namespaceOf, splitKey, type Pod, type Repl
 import { createControllerQueue, type ControllerContext } from '../runtime/controller-context';
 import { computeBudgetStatus, disruptionAllowedCondition, podsSelectedBy, type ControllerScale, type PodDisruptionBudget, type PodDisruptionBudgetStatus } from './budget-status';
 
-interface StatefulSet extends ReplicaSet {}
+/** the fields read from a StatefulSet are those of a ReplicaSet (uid, spec.replicas) */
+type StatefulSet = ReplicaSet;
 
 /** The informers only this controller needs; started and stopped with the others. */
 export interface DisruptionInformers {
