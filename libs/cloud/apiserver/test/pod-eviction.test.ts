@@ -2,6 +2,7 @@
 // disruption from the budget and delete the pod gracefully, refused ones are 429 with upstream's words;
 // terminal pods skip the budget; dry runs and preconditions are honoured; JSON and protobuf bodies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetricsRegistry } from '@kedge/telemetry';
 import { spawnKubectl, startTestServer, waitFor, type HttpResult, type TestServer } from './harness';
 import { bytesField, kubernetesEnvelope, objectMeta, varintField } from './protobuf-encoder';
 
@@ -9,7 +10,7 @@ let test: TestServer;
 const MALLORY_TOKEN = 'mallory-token-0123456789abcdef';
 
 beforeAll(async () => {
-  test = await startTestServer({ tokens: [{ token: MALLORY_TOKEN, user: 'mallory', groups: ['operators'] }] });
+  test = await startTestServer({ tokens: [{ token: MALLORY_TOKEN, user: 'mallory', groups: ['operators'] }], metricsRegistry: createMetricsRegistry() });
 });
 
 afterAll(async () => {
