@@ -7,12 +7,13 @@ import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
 import { DaemonSetController } from './daemonset/daemonset-controller';
 import { DeploymentController } from './deployment/deployment-controller';
+import { DisruptionController, createDisruptionInformers } from './disruption/disruption-controller';
 import { ReplicaSetController } from './replicaset/replicaset-controller';
 import { ControllerMetrics } from './runtime/controller-metrics';
 import { createApiClients, createInformers, type ControllerContext } from './runtime/controller-context';
 import { Scheduler } from './scheduling/scheduler';
 
-export type WorkloadControllerName = 'scheduler' | 'replicaset' | 'deployment' | 'daemonset';
+export type WorkloadControllerName = 'scheduler' | 'replicaset' | 'deployment' | 'daemonset' | 'disruption';
 
 export interface StartWorkloadControllersParams {
   kubeConfig: KubeConfig;
@@ -49,13 +50,18 @@ export function startWorkloadControllers(params: StartWorkloadControllersParams)
     now: params.now ?? Date.now,
     queueBackoff: params.queueBackoff ?? { baseDelayMs: 100, maxDelayMs: 300_000 },
   };
-  const wanted = new Set(params.controllers ?? ['scheduler', 'replicaset', 'deployment', 'daemonset']);
+  const wanted = new Set(params.controllers ?? ['scheduler', 'replicaset', 'deployment', 'daemonset', 'disruption']);
   const queues: WorkQueue[] = [];
   if (wanted.has('scheduler')) queues.push(new Scheduler({ ...context, events: schedulerEvents }).queue);
   if (wanted.has('replicaset')) queues.push(new ReplicaSetController(context).queue);
   if (wanted.has('deployment')) queues.push(new DeploymentController(context).queue);
   if (wanted.has('daemonset')) queues.push(new DaemonSetController(context).queue);
-  const all = Object.values(informers);
+  const all: Array<{ informer: { start(): Promise<void>; stop(): Promise<void> } }> = Object.values(informers);
+  if (wanted.has('disruption')) {
+    const own = createDisruptionInformers(params.kubeConfig, logger, params.informerBackoff ?? DEFAULT_INFORMER_BACKOFF);
+    queues.push(new DisruptionController(context, own, params.kubeConfig).queue);
+    all.push(...Object.values(own));
+  }
   const ready = Promise.all(all.map((shared) => shared.informer.start())).then(() => {
     logger.info({ controllers: [...wanted] }, 'workload controllers and scheduler running');
   });

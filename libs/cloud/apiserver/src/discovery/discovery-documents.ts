@@ -13,6 +13,7 @@ const SUBRESOURCE_VERBS: Record<SubresourceName, string[]> = {
   finalize: ['update'],
   token: ['create'],
   binding: ['create'],
+  eviction: ['create'],
   scale: ['get', 'patch', 'update'],
   proxy: ['create', 'delete', 'get', 'patch', 'update'],
 };
@@ -23,6 +24,7 @@ const SUBRESOURCE_KINDS: Partial<Record<SubresourceName, string>> = {
   portforward: 'PodPortForwardOptions',
   token: 'TokenRequest',
   binding: 'Binding',
+  eviction: 'Eviction',
   scale: 'Scale',
   proxy: 'NodeProxyOptions',
 };
@@ -31,6 +33,8 @@ const SUBRESOURCE_KINDS: Partial<Record<SubresourceName, string>> = {
 const SUBRESOURCE_GROUP_VERSIONS: Partial<Record<SubresourceName, { group: string; version: string }>> = {
   scale: { group: 'autoscaling', version: 'v1' },
   token: { group: 'authentication.k8s.io', version: 'v1' },
+  // kubectl drain reads this to choose the Eviction version it sends (policy/v1 since Kubernetes 1.22)
+  eviction: { group: 'policy', version: 'v1' },
 };
 
 function sortedVerbs(type: ResourceType): string[] {

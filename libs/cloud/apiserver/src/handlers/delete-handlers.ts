@@ -1,7 +1,7 @@
 // delete and deletecollection, with DeleteOptions from the body (kubectl) or the query (curl); a
 // field given in the body wins. Decoding and validation are kube-core's, worded as upstream.
 import { badRequest, effectiveGracePeriod, isRecord, parseDeleteOptionsQuery, validateDeleteOptions, type KubeObject } from '@kedge/kube-core';
-import { sendJson, readBody, parseJsonBody } from '../http';
+import { PROTOBUF_MEDIA_TYPE, mediaTypeOf, parseJsonBody, parseProtobufBody, readBody, sendJson } from '../http';
 import { apiVersionOf } from '../resources';
 import type { DeleteOptions, PropagationPolicy } from '../registry';
 import { parseSelectors } from './query-options';
@@ -20,12 +20,22 @@ function bodyField<T>(body: Record<string, unknown>, field: string, type: 'numbe
 
 async function deleteOptionsOf(context: ResourceRequest): Promise<DeleteOptions> {
   const raw = await readBody(context.request, context.services.maxRequestBodyBytes);
-  const body: Record<string, unknown> = raw.length === 0 || raw.toString('utf8').trim() === '' ? {} : (parseJsonBody(raw) as Record<string, unknown>);
+  const empty = raw.length === 0 || raw.toString('utf8').trim() === '';
+  // client-go's typed clients send DeleteOptions as protobuf (kubectl drain --disable-eviction)
+  const protobuf = mediaTypeOf(context.request.headers['content-type']) === PROTOBUF_MEDIA_TYPE;
+  const body = empty ? {} : protobuf ? parseProtobufBody(raw) : parseJsonBody(raw);
   if (!isRecord(body)) throw badRequest('the request body must be a DeleteOptions object');
   if (body['kind'] !== undefined && body['kind'] !== 'DeleteOptions') {
     throw badRequest(`the request body must be a DeleteOptions object, not ${String(body['kind'])}`);
   }
-  const fromQuery = parseDeleteOptionsQuery(context.query);
+  return resolveDeleteOptions(body, parseDeleteOptionsQuery(context.query));
+}
+
+/**
+ * DeleteOptions from a body (a DELETE's, or an Eviction's deleteOptions) and the query's, validated as
+ * upstream; a field given in the body wins.
+ */
+export function resolveDeleteOptions(body: Record<string, unknown>, fromQuery: ReturnType<typeof parseDeleteOptionsQuery>): DeleteOptions {
   const bodyDryRun = body['dryRun'];
   if (bodyDryRun !== undefined && bodyDryRun !== null && !(Array.isArray(bodyDryRun) && bodyDryRun.every((value) => typeof value === 'string'))) {
     throw badRequest('DeleteOptions.dryRun: expected a list of strings');

@@ -1,7 +1,7 @@
 // Turning a request body into an object: size limit, content type, JSON/YAML syntax, the top-level
 // shape Kubernetes' decoder insists on, and fieldValidation for fields the schema does not know.
-import { badRequest, isRecord, type KubeObject } from '@kedge/kube-core';
-import { addWarning, parseObjectBody, readBody } from '../http';
+import { badRequest, isRecord, unsupportedMediaType, type KubeObject } from '@kedge/kube-core';
+import { PROTOBUF_MEDIA_TYPE, addWarning, mediaTypeOf, parseObjectBody, readBody } from '../http';
 import type { ResourceType } from '../resources';
 import type { FieldValidation } from './query-options';
 import type { ResourceRequest } from './request-context';
@@ -43,6 +43,10 @@ export function checkObjectShape(value: unknown, what: string): KubeObject {
 }
 
 export async function readObjectBody(context: ResourceRequest): Promise<KubeObject> {
+  // custom resources have no protobuf encoding: upstream answers 415 before reading the body
+  if (context.type.definedBy !== undefined && mediaTypeOf(context.request.headers['content-type']) === PROTOBUF_MEDIA_TYPE) {
+    throw unsupportedMediaType(PROTOBUF_MEDIA_TYPE, ['application/json', 'application/yaml'], `${context.type.plural}.${context.type.group} has no protobuf encoding`);
+  }
   const body = await readBody(context.request, context.services.maxRequestBodyBytes);
   return checkObjectShape(parseObjectBody(body, context.request.headers['content-type']), 'the request body');
 }

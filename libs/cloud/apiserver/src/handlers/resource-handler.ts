@@ -10,6 +10,7 @@ import { handleReview } from './review-handlers';
 import { handleTokenRequest } from './token-request-handler';
 import { handleScale } from './scale-handler';
 import { handlePodBinding } from './pod-binding-handler';
+import { handlePodEviction } from './pod-eviction-handler';
 import { handleComputedRead } from './computed-read-handlers';
 
 export async function handleResourceRequest(context: ResourceRequest): Promise<void> {
@@ -27,6 +28,7 @@ export async function handleResourceRequest(context: ResourceRequest): Promise<v
   if (!type.namespaced && path.namespace !== undefined && type.plural !== 'namespaces') throw pathNotFound(context.request.url ?? '');
   if (path.subresource === 'token' && verb !== 'create') throw methodNotAllowed(context.request.method ?? '', `${type.plural}/token`);
   if (path.subresource === 'binding' && verb !== 'create') throw methodNotAllowed(context.request.method ?? '', `${type.plural}/binding`);
+  if (path.subresource === 'eviction' && verb !== 'create') throw methodNotAllowed(context.request.method ?? '', `${type.plural}/eviction`);
   if (type.ephemeral === true) return handleReview(context);
   if (type.computed !== undefined) return handleComputedRead(context);
   if (path.subresource === 'proxy') return handleNodeProxy(context);
@@ -42,6 +44,7 @@ export async function handleResourceRequest(context: ResourceRequest): Promise<v
     case 'create':
       if (path.subresource === 'token') return handleTokenRequest(context);
       if (path.subresource === 'binding') return handlePodBinding(context);
+      if (path.subresource === 'eviction') return handlePodEviction(context);
       return handleCreate(context);
     case 'update':
       return handleUpdate(context);

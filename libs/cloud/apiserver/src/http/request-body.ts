@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parseAllDocuments } from 'yaml';
 import { badRequest, requestEntityTooLarge, unsupportedMediaType } from '@kedge/kube-core';
-import { ProtobufDecodeError, decodeKubernetesProtobuf } from '../protobuf';
+import { ProtobufDecodeError, ProtobufUnsupportedError, decodeKubernetesProtobuf } from '../protobuf';
 
 export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -76,7 +76,26 @@ export function parseYamlBody(body: Buffer): unknown {
   }
 }
 
-const OBJECT_MEDIA_TYPES = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'];
+export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
+const OBJECT_MEDIA_TYPES = ['application/json', 'application/yaml', PROTOBUF_MEDIA_TYPE];
+
+/**
+ * A Kubernetes protobuf body as its JSON form. A kind or field this server has no schema for is 415
+ * (send JSON instead); bytes that are not a well-formed message are 400 naming the field.
+ */
+export function parseProtobufBody(body: Buffer): unknown {
+  try {
+    return decodeKubernetesProtobuf(body);
+  } catch (error) {
+    if (error instanceof ProtobufUnsupportedError) throw unsupportedMediaType(PROTOBUF_MEDIA_TYPE, OBJECT_MEDIA_TYPES, error.message);
+    if (error instanceof ProtobufDecodeError) {
+      throw badRequest(`the request body is not a valid Kubernetes protobuf message: ${error.message}`, [
+        { reason: 'FieldValueInvalid', field: error.field ?? '', message: error.detail },
+      ]);
+    }
+    throw error;
+  }
+}
 
 /**
  * A create/update body: JSON (also when no Content-Type is sent), YAML, or Kubernetes protobuf for
@@ -86,13 +105,6 @@ export function parseObjectBody(body: Buffer, contentType: string | undefined): 
   const mediaType = mediaTypeOf(contentType);
   if (mediaType === '' || mediaType === 'application/json' || mediaType === '*/*') return parseJsonBody(body);
   if (mediaType === 'application/yaml' || mediaType === 'application/x-yaml' || mediaType === 'text/yaml') return parseYamlBody(body);
-  if (mediaType === 'application/vnd.kubernetes.protobuf') {
-    try {
-      return decodeKubernetesProtobuf(body);
-    } catch (error) {
-      if (error instanceof ProtobufDecodeError) throw unsupportedMediaType(mediaType, OBJECT_MEDIA_TYPES, error.message);
-      throw error;
-    }
-  }
+  if (mediaType === PROTOBUF_MEDIA_TYPE) return parseProtobufBody(body);
   throw unsupportedMediaType(mediaType, OBJECT_MEDIA_TYPES);
 }

@@ -14,6 +14,9 @@ export function sendJson(response: ServerResponse, code: number, body: unknown, 
 }
 
 export function sendStatus(response: ServerResponse, status: Status): void {
+  // as kube-apiserver: a Status that says when to come back says it in Retry-After too (client-go waits and retries on it)
+  const retryAfter = status.details?.retryAfterSeconds;
+  if (retryAfter !== undefined && retryAfter > 0 && !response.headersSent) response.setHeader('retry-after', String(retryAfter));
   sendJson(response, status.code, status);
 }
 

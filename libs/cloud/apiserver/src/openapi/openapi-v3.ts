@@ -103,6 +103,13 @@ function pathsOf(type: ResourceType, objectSchema: Json): Record<string, Json> {
       parameters: [PATH_NAME, ...scope],
     };
   }
+  if (type.subresources.includes('eviction')) {
+    const evictionOperation = (op: Json): Json => ({ ...op, 'x-kubernetes-group-version-kind': { group: 'policy', version: 'v1', kind: 'Eviction' } });
+    paths[`${collection}/{name}/eviction`] = {
+      post: evictionOperation(operation(type, 'post', 'createEviction', [DRY_RUN, FIELD_MANAGER], { type: 'object' }, ['application/json', 'application/yaml'])),
+      parameters: [PATH_NAME, ...scope],
+    };
+  }
   return paths;
 }
 

@@ -1,3 +1,3 @@
 // Kubernetes protobuf request bodies (what kubectl's typed clients send) decoded to JSON objects.
 export { decodeKubernetesProtobuf } from './kubernetes-protobuf';
-export { ProtobufDecodeError } from './wire-reader';
+export { ProtobufDecodeError, ProtobufUnsupportedError } from './wire-reader';

@@ -1,11 +1,13 @@
 // Decoding `application/vnd.kubernetes.protobuf` request bodies into the JSON form of the object.
 // The envelope is the 4-byte magic "k8s\0" and a runtime.Unknown {typeMeta, raw, contentEncoding,
 // contentType}; raw is the object in the generated protobuf of its kind. Only kinds with a schema in
-// message-schema.ts are understood; any other kind, or a field the schema lacks, is refused, so
-// nothing a client sent is ever silently dropped.
+// message-schema.ts are understood; any other kind, or a field the schema lacks, is refused (415,
+// ProtobufUnsupportedError), so nothing a client sent is ever silently dropped. Malformed bytes are a
+// ProtobufDecodeError (400) naming the field path where reading failed.
 import { APPS_KIND_SCHEMAS } from './workload-message-schema';
-import { KIND_SCHEMAS, type FieldSchema, type MessageSchema, type ScalarType } from './message-schema';
-import { ProtobufDecodeError, readFields, varintToNumber, type WireField } from './wire-reader';
+import { KIND_SCHEMAS, type FieldSchema, type MapValueType, type MessageSchema, type ScalarType } from './message-schema';
+import { POLICY_KIND_SCHEMAS, kindSchemaAnyVersion } from './policy-message-schema';
+import { ProtobufDecodeError, ProtobufUnsupportedError, readFields, varintToNumber, type WireField } from './wire-reader';
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
@@ -47,13 +49,17 @@ function quantityValue(bytes: Buffer): string {
   return typeof parts['string'] === 'string' ? parts['string'] : '0';
 }
 
-function mapEntry(field: WireField, value: ScalarType | 'quantity'): [string, unknown] {
+function mapEntry(field: WireField, value: MapValueType): [string, unknown] {
   const entry = readFields(field.bytes ?? Buffer.alloc(0));
   let key = '';
-  let result: unknown = value === 'bytes' ? '' : value === 'quantity' ? '0' : '';
+  let result: unknown = value === 'quantity' ? '0' : value === 'time' ? undefined : '';
   for (const part of entry) {
     if (part.number === 1) key = text(part);
-    else if (part.number === 2) result = value === 'quantity' ? quantityValue(part.bytes ?? Buffer.alloc(0)) : scalarValue(part, value);
+    else if (part.number === 2) {
+      if (value === 'quantity') result = quantityValue(part.bytes ?? Buffer.alloc(0));
+      else if (value === 'time') result = timeValue(part);
+      else result = scalarValue(part, value);
+    }
   }
   return [key, result];
 }
@@ -97,20 +103,25 @@ export function decodeMessage(buffer: Buffer, schema: MessageSchema, typeName: s
   for (const field of readFields(buffer)) {
     const fieldSchema = schema[field.number];
     if (fieldSchema === undefined) {
-      throw new ProtobufDecodeError(`field number ${field.number} of ${typeName} is not understood by this server; send the object as JSON`);
+      throw new ProtobufUnsupportedError(`field number ${field.number} of ${typeName} is not understood by this server; send the object as JSON`);
     }
-    if (fieldSchema.type.kind === 'map') {
-      const [key, value] = mapEntry(field, fieldSchema.type.value);
-      const map = (result[fieldSchema.name] ??= {}) as Record<string, unknown>;
-      map[key] = value;
-      continue;
+    try {
+      if (fieldSchema.type.kind === 'map') {
+        const [key, value] = mapEntry(field, fieldSchema.type.value);
+        const map = (result[fieldSchema.name] ??= {}) as Record<string, unknown>;
+        map[key] = value;
+        continue;
+      }
+      const value = fieldValue(field, fieldSchema);
+      // Go writes unset non-pointer fields as zero values; JSON's omitempty would have left them out
+      if (value === undefined || (!fieldSchema.repeated && !fieldSchema.pointer && (value === '' || value === 0 || value === false))) continue;
+      if (fieldSchema.type.kind === 'embedded') Object.assign(result, value);
+      else if (fieldSchema.repeated) ((result[fieldSchema.name] ??= []) as unknown[]).push(value);
+      else result[fieldSchema.name] = value;
+    } catch (error) {
+      if (error instanceof ProtobufDecodeError) throw error.within(fieldSchema.name);
+      throw error;
     }
-    const value = fieldValue(field, fieldSchema);
-    // Go writes unset non-pointer fields as zero values; JSON's omitempty would have left them out
-    if (value === undefined || (!fieldSchema.repeated && !fieldSchema.pointer && (value === '' || value === 0 || value === false))) continue;
-    if (fieldSchema.type.kind === 'embedded') Object.assign(result, value);
-    else if (fieldSchema.repeated) ((result[fieldSchema.name] ??= []) as unknown[]).push(value);
-    else result[fieldSchema.name] = value;
   }
   return result;
 }
@@ -120,7 +131,13 @@ export function decodeKubernetesProtobuf(body: Buffer): Record<string, unknown> 
   if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new ProtobufDecodeError('the body does not start with the Kubernetes protobuf magic "k8s\\0"');
   }
-  const envelope = readFields(body.subarray(MAGIC.length));
+  let envelope: WireField[];
+  try {
+    envelope = readFields(body.subarray(MAGIC.length));
+  } catch (error) {
+    if (error instanceof ProtobufDecodeError) throw error.within('runtime.Unknown');
+    throw error;
+  }
   let apiVersion = '';
   let kind = '';
   let raw: Buffer | undefined;
@@ -132,10 +149,16 @@ export function decodeKubernetesProtobuf(body: Buffer): Record<string, unknown> 
     } else if (field.number === 2) {
       raw = field.bytes;
     } else if (field.number === 3 && text(field) !== '') {
-      throw new ProtobufDecodeError(`content encoding ${text(field)} is not supported`);
+      throw new ProtobufUnsupportedError(`content encoding ${text(field)} is not supported`);
     }
   }
-  const schema = KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? APPS_KIND_SCHEMAS[`${apiVersion}/${kind}`];
-  if (schema === undefined) throw new ProtobufDecodeError(`${kind} in version "${apiVersion}" is not understood as protobuf by this server; send it as JSON`);
-  return { apiVersion, kind, ...decodeMessage(raw ?? Buffer.alloc(0), schema, kind) };
+  const schema =
+    KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? APPS_KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? POLICY_KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? kindSchemaAnyVersion(kind);
+  if (schema === undefined) throw new ProtobufUnsupportedError(`${kind} in version "${apiVersion}" is not understood as protobuf by this server; send it as JSON`);
+  try {
+    return { apiVersion, kind, ...decodeMessage(raw ?? Buffer.alloc(0), schema, kind) };
+  } catch (error) {
+    if (error instanceof ProtobufDecodeError) throw error.within(kind);
+    throw error;
+  }
 }

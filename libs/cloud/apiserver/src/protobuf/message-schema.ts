@@ -5,13 +5,15 @@
 // k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto.
 
 export type ScalarType = 'string' | 'bytes' | 'bool' | 'int32' | 'int64';
+/** what a map's values are: a scalar, a resource.Quantity, or a metav1.Time */
+export type MapValueType = ScalarType | 'quantity' | 'time';
 
 export type FieldType =
   | { kind: 'scalar'; type: ScalarType }
   | { kind: 'message'; message: () => MessageSchema }
   /** a Go struct embedded inline: its fields appear in the parent's JSON */
   | { kind: 'embedded'; message: () => MessageSchema }
-  | { kind: 'map'; value: ScalarType | 'quantity' }
+  | { kind: 'map'; value: MapValueType }
   | { kind: 'time' }
   | { kind: 'intOrString' }
   | { kind: 'quantity' }
@@ -31,7 +33,7 @@ export type MessageSchema = Readonly<Record<number, FieldSchema>>;
 export const s = (name: string, repeated = false): FieldSchema => ({ name, type: { kind: 'scalar', type: 'string' }, repeated });
 export const scalar = (name: string, type: ScalarType): FieldSchema => ({ name, type: { kind: 'scalar', type } });
 export const message = (name: string, schema: () => MessageSchema, repeated = false): FieldSchema => ({ name, type: { kind: 'message', message: schema }, repeated });
-export const map = (name: string, value: ScalarType | 'quantity' = 'string'): FieldSchema => ({ name, type: { kind: 'map', value } });
+export const map = (name: string, value: MapValueType = 'string'): FieldSchema => ({ name, type: { kind: 'map', value } });
 
 const OWNER_REFERENCE: MessageSchema = {
   1: s('kind'),
@@ -117,8 +119,8 @@ const SERVICE_SPEC: MessageSchema = {
 const LOAD_BALANCER_INGRESS: MessageSchema = { 1: s('ip'), 2: s('hostname'), 3: s('ipMode') };
 const SERVICE_STATUS: MessageSchema = { 1: message('loadBalancer', () => ({ 1: message('ingress', () => LOAD_BALANCER_INGRESS, true) })) };
 
-const LABEL_SELECTOR_REQUIREMENT: MessageSchema = { 1: s('key'), 2: s('operator'), 3: s('values', true) };
-const LABEL_SELECTOR: MessageSchema = { 1: map('matchLabels'), 2: message('matchExpressions', () => LABEL_SELECTOR_REQUIREMENT, true) };
+export const LABEL_SELECTOR_REQUIREMENT: MessageSchema = { 1: s('key'), 2: s('operator'), 3: s('values', true) };
+export const LABEL_SELECTOR: MessageSchema = { 1: map('matchLabels'), 2: message('matchExpressions', () => LABEL_SELECTOR_REQUIREMENT, true) };
 
 const POLICY_RULE: MessageSchema = { 1: s('verbs', true), 2: s('apiGroups', true), 3: s('resources', true), 4: s('resourceNames', true), 5: s('nonResourceURLs', true) };
 const RBAC_SUBJECT: MessageSchema = { 1: s('kind'), 2: s('apiGroup'), 3: s('name'), 4: s('namespace') };

@@ -1,8 +1,31 @@
 // Protocol-buffers wire format, read side only: varints, length-delimited fields and the fixed
 // widths (skipped). Every malformed byte sequence is a ProtobufDecodeError, never a crash.
 
+/** Bytes that are not a well-formed message: a 400, naming where in the object it went wrong. */
 export class ProtobufDecodeError extends Error {
-  override readonly name = 'ProtobufDecodeError';
+  override readonly name: string = 'ProtobufDecodeError';
+
+  /** `field`: the path of the field being read (`Eviction.deleteOptions.preconditions`), when known */
+  constructor(
+    readonly detail: string,
+    readonly field?: string,
+  ) {
+    super(field === undefined ? detail : `${field}: ${detail}`);
+  }
+
+  /** The same error one level further out: `parent` is prefixed to the field path. */
+  within(parent: string): ProtobufDecodeError {
+    const field = this.field === undefined ? parent : `${parent}.${this.field}`;
+    return this instanceof ProtobufUnsupportedError ? new ProtobufUnsupportedError(this.detail, field) : new ProtobufDecodeError(this.detail, field);
+  }
+}
+
+/**
+ * A well-formed body this server cannot take as protobuf (a kind or field number it has no schema for):
+ * a 415, so the client knows to send JSON, as upstream answers for kinds without protobuf.
+ */
+export class ProtobufUnsupportedError extends ProtobufDecodeError {
+  override readonly name: string = 'ProtobufUnsupportedError';
 }
 
 export interface WireField {

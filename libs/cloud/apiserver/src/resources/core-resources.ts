@@ -170,7 +170,7 @@ export function coreResources(): ResourceType[] {
     }),
     defineBuiltin({
       group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true, shortNames: ['po'], categories: ['all'],
-      subresources: ['status', 'binding', 'log', 'exec', 'attach', 'portforward'], table: podTable,
+      subresources: ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward'], table: podTable,
       fieldSelectors: {
         'spec.nodeName': at(['spec', 'nodeName']),
         'spec.restartPolicy': at(['spec', 'restartPolicy']),

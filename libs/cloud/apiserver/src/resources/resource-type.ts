@@ -9,9 +9,10 @@ export const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection
 
 /**
  * Subresources this server routes: `status` through the object store, the pod streams and nodes/proxy to the node's kubelet,
- * `token` (serviceaccounts) to the TokenRequest handler, `binding` (pods) to the scheduler's binding handler.
+ * `token` (serviceaccounts) to the TokenRequest handler, `binding` (pods) to the scheduler's binding handler,
+ * `eviction` (pods) to the eviction handler (PodDisruptionBudgets checked).
  */
-export type SubresourceName = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize' | 'token' | 'scale' | 'binding' | 'proxy';
+export type SubresourceName = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize' | 'token' | 'scale' | 'binding' | 'proxy' | 'eviction';
 
 /** How a name must look; mirrors apimachinery's name validators. */
 export type NameRule = 'subdomain' | 'label' | 'dns1035' | 'path-segment';

@@ -16,8 +16,8 @@ export type RequestVerb =
 const STREAM_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward']);
 const PROXY_VERBS: Record<string, RequestVerb> = { GET: 'get', HEAD: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete', OPTIONS: 'get' };
 // subresources whose POST creates something about the named object (a token for a service account,
-// a scheduler's binding of a pod)
-const CREATE_SUBRESOURCES = new Set(['token', 'binding']);
+// a scheduler's binding of a pod, an eviction of a pod)
+const CREATE_SUBRESOURCES = new Set(['token', 'binding', 'eviction']);
 
 export function requestVerb(method: string, path: ResourcePath, query: URLSearchParams): RequestVerb {
   const named = path.name !== undefined;
