@@ -2,8 +2,14 @@
 // after), a refused one is asked again only after the negative TTL, offline a confirmed token and the
 // remembered decisions stand, and an unknown token or undecided read is refused naming the cloud.
 import type { AccessReviewAnswer, ForwardedAnswer, ResourceAttributes, TokenAnswer, TokenReviewAnswer } from '@kedge/protocol';
-import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CloudRefusedError, CloudUnavailableError, PodAccess, type PodApiCloud } from '../src/index';
+import { Cleanup, openStore, tempDir } from './fixtures';
+
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+const reviews = () => openStore(cleanup, join(tempDir(cleanup), 'edgecore.db')).podReviews;
 
 const jwt = (exp: number): string => `e30.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.sig-${exp}`;
 const user = { username: 'system:serviceaccount:plant:reader', groups: ['system:serviceaccounts'] };
@@ -40,7 +46,7 @@ describe('pod access - caches', () => {
   it('a confirmed token is reused until its exp and refused after; a refused one is asked again only after the negative TTL', async () => {
     let now = 1_000_000_000_000;
     const cloud = new CountingCloud();
-    const access = new PodAccess({ cloud, now: () => now, negativeTtlMs: 10_000 });
+    const access = new PodAccess({ cloud, reviews: reviews(), now: () => now, negativeTtlMs: 10_000 });
     const good = jwt(now / 1000 + 600);
     cloud.valid.add(good);
     expect(await access.authenticate(good)).toMatchObject({ ok: true, user });
@@ -65,7 +71,7 @@ describe('pod access - caches', () => {
   it('offline: confirmed tokens and remembered decisions stand; unknown tokens and undecided reads name the cloud', async () => {
     let now = 1_000_000_000_000;
     const cloud = new CountingCloud();
-    const access = new PodAccess({ cloud, now: () => now, decisionTtlMs: 60_000 });
+    const access = new PodAccess({ cloud, reviews: reviews(), now: () => now, decisionTtlMs: 60_000 });
     const token = jwt(now / 1000 + 3600);
     cloud.valid.add(token);
     cloud.allowed.add('pods');
