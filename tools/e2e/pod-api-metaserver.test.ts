@@ -96,7 +96,7 @@ describe('pod API - MetaServer with pod tokens against the real cloud', () => {
     localToken = credential.token;
     cloudPodApi = new HubPodApiCloud(edgeRouter, edgeHub);
     edgeRegistry = createMetricsRegistry({ defaultMetrics: false });
-    server = await startMetaServer({ store, port: 0, localToken, tls: credential.tls, logger: silent, registry: edgeRegistry, podAccess: new PodAccess({ cloud: cloudPodApi }) });
+    server = await startMetaServer({ store, port: 0, localToken, tls: credential.tls, logger: silent, registry: edgeRegistry, podAccess: new PodAccess({ cloud: cloudPodApi, reviews: store.podReviews }) });
     cleanup.add(() => server.close());
 
     manager.report(newMessage({ source: 'edged', group: 'resource', operation: 'insert', resource: `null/node/${NODE}`, content: { metadata: { name: NODE }, status: {} } }));

@@ -3,14 +3,15 @@
 // (KUBERNETES_SERVICE_HOST/PORT from edged, the projected ServiceAccount token and ca.crt). Its
 // ServiceAccount may get/list/watch pods and configmaps and create configmaps, not read secrets. The pod
 // writes what kubectl printed to a hostPath directory the test reads; the test cuts the cloud link (a
-// proxy between edgecore and cloudcore) between the pod's two phases.
+// proxy between edgecore and cloudcore) between the pod's first two phases, and restarts edgecore while
+// the link is still cut before the third: MetaServer then answers from the reviews it kept on disk.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTar, importImageTar, importKedgeImages, ociLayoutTar, PRIVATE_CONTAINERD_NEEDS, type PrivateContainerd, startPrivateContainerd, unmountUnder } from '@kedge/containerd-fixture';
-import { requires } from '@kedge/testkit';
+import { freePort, requires } from '@kedge/testkit';
 import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, type CloudCoreHandle, type EdgeCoreHandle } from './cluster';
 import { kubectl, kubectlOk, stopAll, waitFor } from './harness';
 import { CuttableProxy } from './tcp-proxy';
@@ -35,7 +36,8 @@ async function kubectlImageTar(): Promise<Buffer> {
   return ociLayoutTar(layer, [{ name: KUBECTL_IMAGE, process: { Env: ['PATH=/usr/local/bin:/bin', 'HOME=/root'], Cmd: ['sh'] }, createdBy: 'kedge tools/e2e/pod-api.test.ts' }]);
 }
 
-// phase 1 online, phase 2 once the test has cut the link (it creates /out/offline)
+// phase 1 online, phase 2 once the test has cut the link (it creates /out/offline), phase 3 once edgecore
+// was restarted with the link still cut (/out/restarted)
 const SCRIPT = `
 cd /out
 run() { name=$1; shift; "$@" > $name.out 2> $name.err; echo $? > $name.rc; }
@@ -50,6 +52,11 @@ run pods-offline kubectl get pods -o name
 run configmap-offline kubectl get configmap settings -o 'jsonpath={.data.v}'
 run create-offline kubectl create configmap from-pod-offline --from-literal=made=offline -v=6
 touch offline.done
+while [ ! -e restarted ]; do sleep 1; done
+run pods-restarted kubectl get pods -o name
+run configmap-restarted kubectl get configmap settings -o 'jsonpath={.data.v}'
+run secret-restarted kubectl get secret x
+touch restarted.done
 while true; do sleep 1; done
 `;
 
@@ -60,9 +67,10 @@ needs.describe('pod API - kubectl inside an edge pod, in-cluster config, online 
   let proxy: CuttableProxy | undefined;
   let cloud: CloudCoreHandle;
   let edge: EdgeCoreHandle;
+  let startEdge: (token?: string) => Promise<EdgeCoreHandle>;
   const admin = (): { kubeconfig: string } => ({ kubeconfig: cloud.kubeconfig });
   const outFile = (name: string): string => (existsSync(join(out, name)) ? readFileSync(join(out, name), 'utf8') : '');
-  const describeOut = (): string => ['env.out', 'pods.err', 'watch.err', 'secret.err', 'create.err', 'pods-offline.err', 'create-offline.err'].map((name) => `${name}: ${outFile(name).slice(0, 500)}`).join('\n');
+  const describeOut = (): string => ['env.out', 'pods.err', 'watch.err', 'secret.err', 'create.err', 'pods-offline.err', 'create-offline.err', 'pods-restarted.err', 'secret-restarted.err'].map((name) => `${name}: ${outFile(name).slice(0, 500)}`).join('\n');
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kpa-'));
@@ -77,13 +85,14 @@ needs.describe('pod API - kubectl inside an edge pod, in-cluster config, online 
     proxy = await CuttableProxy.start(cloud.ports.websocket);
     const edgeDir = join(dir, 'edge');
     await mkdir(edgeDir);
-    edge = startEdgeCore(cloud, {
-      nodeName: NODE,
-      token: await issueToken(cloud, ['--node', NODE]),
-      dataDir: edgeDir,
-      hubPort: proxy.port,
-      edged: { containerRuntimeEndpoint: `unix://${containerd.socketPath}`, podSecurity: { allowedHostPaths: [out] } },
-    });
+    const token = await issueToken(cloud, ['--node', NODE]);
+    // pods keep the KUBERNETES_SERVICE_PORT they started with: the restarted edgecore listens on the same one
+    const podPort = await freePort();
+    const runtime = `unix://${containerd.socketPath}`;
+    // a restart has its certificate in dataDir and joins nothing
+    startEdge = async (joinToken?: string) =>
+      startEdgeCore(cloud, { nodeName: NODE, ...(joinToken === undefined ? {} : { token: joinToken }), dataDir: edgeDir, hubPort: proxy?.port ?? 0, metaServerPodPort: podPort, edged: { containerRuntimeEndpoint: runtime, podSecurity: { allowedHostPaths: [out] } } });
+    edge = await startEdge(token);
     await cloud.process.waitForLog(isNodeConnected(NODE), 'the edge to connect');
     await waitFor(async () => (await kubectl(admin(), ['get', 'node', NODE])).code === 0, 'the node registered', { intervalMs: 200 });
   }, 180_000);
@@ -97,7 +106,7 @@ needs.describe('pod API - kubectl inside an edge pod, in-cluster config, online 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('lists pods, watches a configmap change made in the cloud, is refused a secret (403) and creates a configmap; offline reads work and the create fails with a 503 Status', async () => {
+  it('lists pods, watches a configmap change made in the cloud, is refused a secret (403) and creates a configmap; offline reads work and the create fails with a 503 Status; after an edgecore restart offline reads still work', async () => {
     await kubectlOk(
       admin(),
       ['apply', '-f', '-'],
@@ -197,6 +206,18 @@ spec:
     expect(outFile('create-offline.rc').trim()).not.toBe('0');
     expect(outFile('create-offline.err')).toMatch(/POST https:\/\/[^ ]+\/api\/v1\/namespaces\/default\/configmaps.* 503 Service Unavailable/);
     expect(outFile('create-offline.err')).toContain('the cloud link is down');
+
+    // edgecore restarts with the link still cut: the pod's token and the decisions are remembered on disk
+    await edge.process.stop('SIGTERM');
+    edge = await startEdge();
+    await edge.process.waitForLog((line) => line.msg === 'edgecore ready', 'edgecore ready offline', 90_000);
+    await writeFile(join(out, 'restarted'), '');
+    await waitFor(() => existsSync(join(out, 'restarted.done')), 'the pod to finish its phase after the restart', { timeoutMs: 120_000, intervalMs: 500, onTimeout: describeOut });
+    expect(outFile('pods-restarted.rc').trim(), describeOut()).toBe('0');
+    expect(outFile('pods-restarted.out')).toContain('pod/client');
+    expect(outFile('configmap-restarted.out')).toBe('2');
+    expect(outFile('secret-restarted.rc').trim()).not.toBe('0');
+    expect(outFile('secret-restarted.err')).toMatch(/Forbidden.*cannot get resource "secrets"/);
     proxy?.restoreLink();
     await edge.process.waitForLog((line) => line.msg === 'connected to cloudcore', 'the edge to reconnect', 60_000);
     expect((await kubectl(admin(), ['get', 'configmap', 'from-pod-offline'])).code).not.toBe(0);

@@ -57,6 +57,39 @@ needs.describe('streams - kubectl through the hub', () => {
     await waitFor(() => world.cloudStream.table.countFor(NODE) === 0, 'the stream to be closed');
   });
 
+  it('streams - kubectl logs --since-time and --since show only lines logged after the moment, combined with --tail', async () => {
+    const stampsOf = (text: string): Array<{ at: number; line: string }> =>
+      text.split('\n').filter((line) => line !== '').map((line) => ({ at: Date.parse(line.slice(0, line.indexOf(' '))), line: line.slice(line.indexOf(' ') + 1) }));
+    const before = stampsOf(await kubectlOk(admin, ['logs', POD, '--timestamps']));
+    expect(before.map((entry) => entry.line)).toContain('line-one');
+    // the moment: the first whole second after every line so far (--since-time travels to the second)
+    const moment = Math.floor(Math.max(...before.map((entry) => entry.at)) / 1000) * 1000 + 1000;
+    await waitFor(() => Date.now() > moment + 100, 'the clock to pass the moment', { intervalMs: 100 });
+    await world.cri.execSync(world.containerId, ['touch', '/tmp/go']);
+    await waitFor(async () => (await kubectlOk(admin, ['logs', POD])).split('\n').filter((line) => line === 'new-line').length > before.filter((entry) => entry.line === 'new-line').length, 'the line logged after the moment');
+
+    const sinceTime = new Date(moment).toISOString().replace('.000Z', 'Z');
+    const after = stampsOf(await kubectlOk(admin, ['logs', POD, '--timestamps', `--since-time=${sinceTime}`]));
+    expect(after.map((entry) => entry.line)).toEqual(['new-line']);
+    expect(after.every((entry) => entry.at >= moment)).toBe(true);
+    // tail applies to what since left: the last line of all, and nothing before the moment even with a long tail
+    expect(await kubectlOk(admin, ['logs', POD, '--since-time=2000-01-01T00:00:00Z', '--tail=1'])).toBe('new-line\n');
+    expect(await kubectlOk(admin, ['logs', POD, `--since-time=${sinceTime}`, '--tail=100'])).toBe('new-line\n');
+
+    // --since=2s: measured on the edge's clock when the request arrives; retried until a fresh line is inside
+    // the window, and never shows a line older than the window
+    await waitFor(() => Date.now() > moment + 3_000, 'the first lines to be older than 2 s', { intervalMs: 100 });
+    await waitFor(async () => {
+      await world.cri.execSync(world.containerId, ['touch', '/tmp/go']);
+      await waitFor(async () => (await world.cri.execSync(world.containerId, ['sh', '-c', 'test -e /tmp/go'])).exitCode !== 0, 'the container to log the line');
+      const asked = Date.now();
+      const recent = stampsOf(await kubectlOk(admin, ['logs', POD, '--timestamps', '--since=2s']));
+      expect(recent.every((entry) => entry.at >= asked - 2_000), JSON.stringify(recent)).toBe(true);
+      expect(recent.map((entry) => entry.line)).not.toContain('line-one');
+      return recent.some((entry) => entry.line === 'new-line');
+    }, 'a line logged within the last 2 s', { timeoutMs: 60_000 });
+  });
+
   it('streams - kubectl exec returns the command output', async () => {
     const result = await kubectl(admin, ['exec', POD, '--', 'sh', '-c', 'echo hello-from-edge; echo to-err >&2']);
     expect(result.stderr).toContain('to-err');

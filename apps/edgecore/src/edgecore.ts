@@ -198,6 +198,7 @@ export async function startEdgeCore(
           const { address, port, allowedHosts, podAccess } = config.metaServer;
           const podListener = podAccessOn ? { host: podAccess.address === '' ? primaryHostIP() : podAccess.address, port: podAccess.port } : undefined;
           const credential = await ensureLocalCredential({ dir: join(config.dataDir, 'metaserver'), listenHost: address, allowedHosts: [...allowedHosts, ...(podListener ? [podListener.host] : [])] });
+          const metaLogger = logger.child({ module: 'metaserver' });
           const server = await startMetaServer({
             store: meta.running.store,
             host: address,
@@ -206,8 +207,9 @@ export async function startEdgeCore(
             allowedHosts,
             tls: credential.tls,
             registry,
-            logger: logger.child({ module: 'metaserver' }),
-            ...(podListener ? { podListener, podAccess: new PodAccess({ cloud: podApiCloud }) } : {}),
+            logger: metaLogger,
+            // confirmed reviews and decisions live in edgecore.db, so pods keep reading after an offline restart
+            ...(podListener ? { podListener, podAccess: new PodAccess({ cloud: podApiCloud, reviews: meta.running.store.podReviews, logger: metaLogger }) } : {}),
           });
           const reachable = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : address.includes(':') ? `[${address}]` : address;
           const kubeconfig = writeLocalKubeconfig(credential, `https://${reachable}:${server.port}`);

@@ -98,8 +98,13 @@ export class CloudStream implements PodStreamHandler {
         };
         const tailLines = positiveInt(target.query, 'tailLines');
         const limitBytes = positiveInt(target.query, 'limitBytes');
+        const sinceSeconds = positiveInt(target.query, 'sinceSeconds');
+        const sinceTime = target.query.get('sinceTime');
         if (tailLines !== undefined) options.tailLines = tailLines;
         if (limitBytes !== undefined) options.limitBytes = limitBytes;
+        // passed on as given: the edge measures sinceSeconds on the clock that stamped its log lines
+        if (sinceSeconds !== undefined) options.sinceSeconds = sinceSeconds;
+        if (sinceTime !== null && sinceTime !== '') options.sinceTime = sinceTime;
         const spec = { nodeName: target.nodeName, namespace: target.namespace, podName: target.podName, kind: 'log' as const, container: containerOf(target), options };
         id = this.table.open(spec, {
           ready: startBody,

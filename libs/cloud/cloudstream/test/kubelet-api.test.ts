@@ -56,11 +56,20 @@ describe('kubelet API - query', () => {
     expect(logQuery(new URLSearchParams('follow'), 'app').get('follow')).toBe('true');
   });
 
-  it('refuses bad log options naming the parameter, and since* that edge nodes cannot honour', () => {
+  it('refuses bad log options naming the parameter', () => {
     expect(() => logQuery(new URLSearchParams('tailLines=ten'), 'app')).toThrow('query parameter tailLines: "ten" is not a non-negative integer');
     expect(() => logQuery(new URLSearchParams('limitBytes=-1'), 'app')).toThrow('query parameter limitBytes');
     expect(() => logQuery(new URLSearchParams('follow=yes'), 'app')).toThrow('query parameter follow: "yes" is not a boolean');
-    expect(() => logQuery(new URLSearchParams('sinceSeconds=60'), 'app')).toThrow('query parameter sinceSeconds is not supported for edge pods yet');
+  });
+
+  it('passes sinceSeconds and sinceTime as kube-apiserver sends them, and refuses what the kubelet refuses', () => {
+    expect(Object.fromEntries(logQuery(new URLSearchParams('sinceSeconds=60&tailLines=3'), 'app'))).toMatchObject({ sinceSeconds: '60', tailLines: '3' });
+    expect(logQuery(new URLSearchParams('sinceTime=2026-01-01T00%3A00%3A00Z'), 'app').get('sinceTime')).toBe('2026-01-01T00:00:00Z');
+    expect(logQuery(new URLSearchParams('sinceTime=2026-01-01T02%3A00%3A00%2B02%3A00'), 'app').get('sinceTime')).toBe('2026-01-01T02:00:00+02:00');
+    expect(() => logQuery(new URLSearchParams('sinceTime=yesterday'), 'app')).toThrow('query parameter sinceTime: "yesterday" is not an RFC 3339 time');
+    expect(() => logQuery(new URLSearchParams('sinceSeconds=-5'), 'app')).toThrow('query parameter sinceSeconds');
+    expect(() => logQuery(new URLSearchParams('sinceSeconds=0'), 'app')).toThrow(expect.objectContaining({ code: 422, message: expect.stringContaining('must be greater than 0') }));
+    expect(() => logQuery(new URLSearchParams('sinceSeconds=5&sinceTime=2026-01-01T00%3A00%3A00Z'), 'app')).toThrow(expect.objectContaining({ code: 422, message: expect.stringContaining('at most one of') }));
   });
 
   it('reads exec streams from input/output/error (kube-apiserver) or stdin/stdout/stderr, and keeps every command word', () => {

@@ -1,5 +1,5 @@
 // Container logs from the CRI log file: `<RFC3339Nano> <stdout|stderr> <P|F> <message>` per line,
-// with kubectl's tailLines, timestamps, limitBytes, previous and follow.
+// with kubectl's sinceSeconds/sinceTime, tailLines, timestamps, limitBytes, previous and follow.
 import { open } from 'node:fs/promises';
 import type { ContainerSummary, CriClient } from '@kedge/cri';
 import { StreamFailure } from './errors';
@@ -26,6 +26,31 @@ export function parseCriLogLine(line: string): CriLogLine | undefined {
 
 export function formatLogLine(line: CriLogLine, timestamps: boolean): string {
   return `${timestamps ? `${line.timestamp} ` : ''}${line.message}${line.complete ? '\n' : ''}`;
+}
+
+/**
+ * The earliest time (ms) a line must carry to be shown, or undefined for all: `sinceTime`, or
+ * `sinceSeconds` before `now` on this node's clock, as the kubelet (the clock that stamped the lines).
+ */
+export function logSinceMs(options: Pick<LogOptions, 'sinceSeconds' | 'sinceTime'>, now: number): number | undefined {
+  if (options.sinceTime !== undefined) return Date.parse(options.sinceTime);
+  if (options.sinceSeconds !== undefined) return now - options.sinceSeconds * 1000;
+  return undefined;
+}
+
+/**
+ * The raw lines logged at or after `sinceMs` (a line is dropped only when its time is before it, as the
+ * kubelet's). Time is compared to the millisecond: the sub-millisecond digits of RFC3339Nano are cut,
+ * which keeps a line of the same millisecond. A line whose time cannot be read is dropped.
+ */
+export function linesSince(lines: string[], sinceMs: number | undefined): string[] {
+  if (sinceMs === undefined) return lines;
+  return lines.filter((raw) => {
+    const parsed = parseCriLogLine(raw);
+    if (parsed === undefined) return false;
+    const at = Date.parse(parsed.timestamp);
+    return !Number.isNaN(at) && at >= sinceMs;
+  });
 }
 
 /** The pod's containers named `container`, newest attempt first. */
@@ -64,6 +89,7 @@ export async function streamCriLog(
   const file = await open(logPath, 'r').catch((error: NodeJS.ErrnoException) => {
     throw new StreamFailure(error.code === 'ENOENT' ? 404 : 500, `cannot read the log of container ${containerId}: ${error.message}`);
   });
+  const sinceMs = logSinceMs(options, Date.now());
   let budget = options.limitBytes ?? Number.POSITIVE_INFINITY;
   let position = 0;
   let pending = '';
@@ -92,18 +118,19 @@ export async function streamCriLog(
     return budget > 0;
   };
   try {
-    let lines = await readNew();
+    // since first, then tail: the last N of the lines that are recent enough
+    let lines = linesSince(await readNew(), sinceMs);
     if (options.tailLines !== undefined) lines = options.tailLines === 0 ? [] : lines.slice(-options.tailLines);
     if (!(await emit(lines)) || !options.follow) return;
     while (!hooks.cancelled()) {
-      const more = await readNew();
+      const more = linesSince(await readNew(), sinceMs);
       if (more.length > 0) {
         if (!(await emit(more))) return;
         continue;
       }
       const status = await cri.containerStatus(containerId).catch(() => undefined);
       if (!status || status.state !== 'CONTAINER_RUNNING') {
-        await emit(await readNew());
+        await emit(linesSince(await readNew(), sinceMs));
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));

@@ -9,6 +9,8 @@ export {
   containersOf,
   findContainer,
   formatLogLine,
+  linesSince,
+  logSinceMs,
   parseCriLogLine,
   streamCriLog,
   type CriLogLine,

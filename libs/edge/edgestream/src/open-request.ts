@@ -1,6 +1,6 @@
 // The border check of an `open` from the cloud: which pod, which kind, and options that make sense for
 // that kind. Anything else is a StreamFailure 400 naming the field, answered on the stream and counted.
-import { STREAM_KINDS, type AttachOptions, type ExecOptions, type LogOptions, type OpenContent, type PortForwardOptions, type StreamKind } from '@kedge/protocol';
+import { ProtocolError, STREAM_KINDS, parseLogOptions, type AttachOptions, type ExecOptions, type LogOptions, type OpenContent, type PortForwardOptions, type StreamKind } from '@kedge/protocol';
 import { isRecord } from '@kedge/kube-core';
 import { StreamFailure } from './errors';
 
@@ -49,8 +49,16 @@ export function parseOpenRequest(resource: string, content: unknown): OpenReques
   const window = typeof content.window === 'number' && Number.isInteger(content.window) && content.window > 0 ? content.window : undefined;
   const base = { id, namespace, podName, container, window };
   switch (kind) {
-    case 'log':
-      return { ...base, kind, options: options as unknown as LogOptions };
+    case 'log': {
+      let logOptions: LogOptions;
+      try {
+        logOptions = parseLogOptions(options);
+      } catch (error) {
+        if (error instanceof ProtocolError) throw new StreamFailure(400, `stream ${id}: ${error.message}`);
+        throw error;
+      }
+      return { ...base, kind, options: logOptions };
+    }
     case 'exec': {
       const command = options.command;
       if (!Array.isArray(command) || command.length === 0 || !command.every((part) => typeof part === 'string')) {

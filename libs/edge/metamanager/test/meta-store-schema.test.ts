@@ -1,6 +1,7 @@
 // The edge database's schema versions: a file written by the edgecore before migrations were listed
 // (schema version 1, with or without user_version recorded) opens with its objects, change log and
-// outbox intact; a file from a newer edgecore is refused.
+// outbox intact and is upgraded to version 2 (pods' remembered token reviews and decisions); a file
+// from a newer edgecore is refused.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SchemaTooNewError } from '@kedge/sqlite';
@@ -103,17 +104,33 @@ describe('MetaStore schema', () => {
       store.close();
 
       const check = new Database(file, { readonly: true });
-      expect(check.pragma('user_version', { simple: true })).toBe(1);
+      expect(check.pragma('user_version', { simple: true })).toBe(2);
       check.close();
       expect((statSync(file).mode & 0o777).toString(8)).toBe('600');
     });
   }
 
+  it('upgrade - a version 1 database gains the tables of pods\' remembered reviews, which then survive a reopen', () => {
+    const file = join(tempDir(cleanup), 'edgecore.db');
+    writeShippedDatabase(file, true);
+    const store = openStore(cleanup, file);
+    expect(store.podReviews.counts()).toEqual({ tokenReviews: 0, decisions: 0 });
+    const user = { username: 'system:serviceaccount:plant:reader', groups: ['system:serviceaccounts'] };
+    store.podReviews.rememberTokenReview('digest-1', { user, expiresAt: 2_000, confirmedAt: 1_000 });
+    store.podReviews.rememberDecision('["key"]', user.username, { allowed: true, reason: '', decidedAt: 1_000 });
+    store.close();
+
+    const reopened = openStore(cleanup, file);
+    expect(reopened.podReviews.tokenReview('digest-1')).toEqual({ user, expiresAt: 2_000, confirmedAt: 1_000 });
+    expect(reopened.podReviews.decision('["key"]')).toEqual({ allowed: true, reason: '', decidedAt: 1_000 });
+    expect(reopened.list('pod').map((stored) => stored.name)).toEqual(['db', 'web']);
+  });
+
   it('too new - a database written by a newer edgecore is refused naming the file and both versions', () => {
     const file = join(tempDir(cleanup), 'edgecore.db');
     writeShippedDatabase(file, true);
     const raw = new Database(file);
-    raw.pragma('user_version = 2');
+    raw.pragma('user_version = 3');
     raw.close();
     let error: unknown;
     try {
@@ -122,6 +139,6 @@ describe('MetaStore schema', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(SchemaTooNewError);
-    expect(error).toMatchObject({ file, foundVersion: 2, supportedVersion: 1 });
+    expect(error).toMatchObject({ file, foundVersion: 3, supportedVersion: 2 });
   });
 });

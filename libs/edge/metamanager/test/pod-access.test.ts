@@ -1,46 +1,23 @@
 // PodAccess's caches, with a clock the test moves: a confirmed token is reused until its exp (never
 // after), a refused one is asked again only after the negative TTL, offline a confirmed token and the
 // remembered decisions stand, and an unknown token or undecided read is refused naming the cloud.
-import type { AccessReviewAnswer, ForwardedAnswer, ResourceAttributes, TokenAnswer, TokenReviewAnswer } from '@kedge/protocol';
-import { describe, expect, it } from 'vitest';
-import { CloudRefusedError, CloudUnavailableError, PodAccess, type PodApiCloud } from '../src/index';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PodAccess } from '../src/index';
+import { Cleanup, openStore, tempDir } from './fixtures';
+import { CountingCloud, jwt, listPods, reader } from './pod-api-fixtures';
 
-const jwt = (exp: number): string => `e30.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.sig-${exp}`;
-const user = { username: 'system:serviceaccount:plant:reader', groups: ['system:serviceaccounts'] };
-const listPods: ResourceAttributes = { verb: 'list', group: '', resource: 'pods', namespace: 'plant' };
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+const reviews = () => openStore(cleanup, join(tempDir(cleanup), 'edgecore.db')).podReviews;
 
-/** The cloud as PodAccess sees it: counts what it is asked, answers from a table, or is unreachable. */
-class CountingCloud implements PodApiCloud {
-  connected = true;
-  reviews = 0;
-  accessReviews = 0;
-  valid = new Set<string>();
-  refusedByCloud = new Set<string>();
-  allowed = new Set<string>();
-  async serviceAccountToken(): Promise<TokenAnswer> {
-    throw new Error('not used');
-  }
-  async tokenReview(token: string): Promise<TokenReviewAnswer> {
-    if (!this.connected) throw new CloudUnavailableError('the cloud link is down');
-    this.reviews += 1;
-    if (this.refusedByCloud.has(token)) throw new CloudRefusedError('pod-not-bound: not this node');
-    return this.valid.has(token) ? { authenticated: true, user } : { authenticated: false, error: 'invalid bearer token' };
-  }
-  async accessReview(_token: string, attributes: ResourceAttributes): Promise<AccessReviewAnswer> {
-    if (!this.connected) throw new CloudUnavailableError('the cloud link is down');
-    this.accessReviews += 1;
-    return { allowed: this.allowed.has(attributes.resource) };
-  }
-  async forward(): Promise<ForwardedAnswer> {
-    throw new Error('not used');
-  }
-}
+const user = reader;
 
 describe('pod access - caches', () => {
   it('a confirmed token is reused until its exp and refused after; a refused one is asked again only after the negative TTL', async () => {
     let now = 1_000_000_000_000;
     const cloud = new CountingCloud();
-    const access = new PodAccess({ cloud, now: () => now, negativeTtlMs: 10_000 });
+    const access = new PodAccess({ cloud, reviews: reviews(), now: () => now, negativeTtlMs: 10_000 });
     const good = jwt(now / 1000 + 600);
     cloud.valid.add(good);
     expect(await access.authenticate(good)).toMatchObject({ ok: true, user });
@@ -65,7 +42,7 @@ describe('pod access - caches', () => {
   it('offline: confirmed tokens and remembered decisions stand; unknown tokens and undecided reads name the cloud', async () => {
     let now = 1_000_000_000_000;
     const cloud = new CountingCloud();
-    const access = new PodAccess({ cloud, now: () => now, decisionTtlMs: 60_000 });
+    const access = new PodAccess({ cloud, reviews: reviews(), now: () => now, decisionTtlMs: 60_000 });
     const token = jwt(now / 1000 + 3600);
     cloud.valid.add(token);
     cloud.allowed.add('pods');

@@ -35,6 +35,8 @@ export {
   STREAM_GROUP,
   STREAM_KINDS,
   StreamOperation,
+  isRfc3339Time,
+  parseLogOptions,
   type AckContent,
   type AttachOptions,
   type CloseContent,

@@ -1,5 +1,6 @@
 // The `stream` group on the hub: what cloudstream and edgestream say to each other about one kubectl
 // logs/exec/attach stream, or one TCP connection of a port-forward. Part of the wire protocol, so both sides take it from here.
+import { ProtocolError } from './errors';
 
 export const STREAM_GROUP = 'stream';
 
@@ -24,8 +25,58 @@ export interface LogOptions {
   follow: boolean;
   previous: boolean;
   timestamps: boolean;
+  /** the last N lines of those shown (after `sinceSeconds`/`sinceTime`, as the kubelet) */
   tailLines?: number;
   limitBytes?: number;
+  /** lines logged in the last N seconds of the edge's clock (the kubelet's clock decides, as upstream) */
+  sinceSeconds?: number;
+  /** lines logged at or after this RFC 3339 time; at most one of sinceSeconds and sinceTime */
+  sinceTime?: string;
+}
+
+// metav1.Time's text form: RFC 3339 to the second, a fraction allowed
+const RFC3339_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** An RFC 3339 time as Kubernetes writes one (`2006-01-02T15:04:05Z`, a fraction and an offset allowed). */
+export function isRfc3339Time(text: string): boolean {
+  return RFC3339_TIME.test(text) && !Number.isNaN(Date.parse(text));
+}
+
+function optionalCount(options: Record<string, unknown>, field: string, minimum: number): number | undefined {
+  const value = options[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
+    throw new ProtocolError('INVALID_FIELD', `log option "${field}" must be an integer of at least ${minimum}, not ${JSON.stringify(value)?.slice(0, 40)}`, { field: `options.${field}` });
+  }
+  return value;
+}
+
+/**
+ * The log options of an `open`, checked: booleans, counts, and at most one of sinceSeconds (≥ 1) and
+ * sinceTime (RFC 3339). @throws ProtocolError INVALID_FIELD naming `options.<field>`
+ */
+export function parseLogOptions(options: Record<string, unknown>): LogOptions {
+  const flag = (field: string): boolean => {
+    const value = options[field] ?? false;
+    if (typeof value !== 'boolean') throw new ProtocolError('INVALID_FIELD', `log option "${field}" must be a boolean, not ${JSON.stringify(value)?.slice(0, 40)}`, { field: `options.${field}` });
+    return value;
+  };
+  const parsed: LogOptions = { follow: flag('follow'), previous: flag('previous'), timestamps: flag('timestamps') };
+  const tailLines = optionalCount(options, 'tailLines', 0);
+  const limitBytes = optionalCount(options, 'limitBytes', 0);
+  const sinceSeconds = optionalCount(options, 'sinceSeconds', 1);
+  const sinceTime = options['sinceTime'];
+  if (sinceTime !== undefined && (typeof sinceTime !== 'string' || !isRfc3339Time(sinceTime))) {
+    throw new ProtocolError('INVALID_FIELD', `log option "sinceTime" must be an RFC 3339 time (2006-01-02T15:04:05Z), not ${JSON.stringify(sinceTime)?.slice(0, 60)}`, { field: 'options.sinceTime' });
+  }
+  if (sinceSeconds !== undefined && sinceTime !== undefined) {
+    throw new ProtocolError('INVALID_FIELD', 'at most one of log options "sinceSeconds" and "sinceTime" may be given', { field: 'options.sinceTime' });
+  }
+  if (tailLines !== undefined) parsed.tailLines = tailLines;
+  if (limitBytes !== undefined) parsed.limitBytes = limitBytes;
+  if (sinceSeconds !== undefined) parsed.sinceSeconds = sinceSeconds;
+  if (sinceTime !== undefined) parsed.sinceTime = sinceTime;
+  return parsed;
 }
 
 export interface ExecOptions {

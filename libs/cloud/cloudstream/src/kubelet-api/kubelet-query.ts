@@ -1,6 +1,7 @@
 // The query of a kubelet request, checked and turned into the names CloudStream reads: booleans as Go's
 // strconv.ParseBool reads them, integers that must be non-negative, exec's `input`/`output`/`error`
 // (kube-apiserver's spelling) or `stdin`/`stdout`/`stderr`.
+import { isRfc3339Time } from '@kedge/protocol';
 import { KubeletRequestError } from './kubelet-errors';
 
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
@@ -25,18 +26,27 @@ function count(query: URLSearchParams, name: string): string | undefined {
   return value;
 }
 
-/** containerLogs: follow, previous, timestamps, tailLines, limitBytes for the container in the path. */
+/**
+ * containerLogs: follow, previous, timestamps, tailLines, limitBytes, and sinceSeconds or sinceTime (as
+ * kube-apiserver sends them: seconds, or RFC 3339) for the container in the path. The edge filters by
+ * time on its own clock.
+ */
 export function logQuery(query: URLSearchParams, container: string): URLSearchParams {
-  for (const unsupported of ['sinceSeconds', 'sinceTime']) {
-    if (query.has(unsupported)) {
-      throw new KubeletRequestError(400, 'bad-request', `query parameter ${unsupported} is not supported for edge pods yet (use tailLines or limitBytes)`);
-    }
-  }
   const result = new URLSearchParams({ container });
   for (const name of ['follow', 'previous', 'timestamps']) result.set(name, String(bool(query, name)));
-  for (const name of ['tailLines', 'limitBytes']) {
+  for (const name of ['tailLines', 'limitBytes', 'sinceSeconds']) {
     const value = count(query, name);
     if (value !== undefined) result.set(name, value);
+  }
+  const sinceTime = query.get('sinceTime');
+  if (sinceTime !== null && sinceTime !== '') {
+    if (!isRfc3339Time(sinceTime)) throw new KubeletRequestError(400, 'bad-request', `query parameter sinceTime: "${sinceTime.slice(0, 60)}" is not an RFC 3339 time (2006-01-02T15:04:05Z)`);
+    result.set('sinceTime', sinceTime);
+  }
+  // the kubelet's ValidatePodLogOptions: a 422
+  if (result.get('sinceSeconds') === '0') throw new KubeletRequestError(422, 'bad-request', 'PodLogOptions is invalid: sinceSeconds: Invalid value: 0: must be greater than 0');
+  if (result.has('sinceSeconds') && result.has('sinceTime')) {
+    throw new KubeletRequestError(422, 'bad-request', 'PodLogOptions is invalid: Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified');
   }
   return result;
 }

@@ -5,9 +5,14 @@
 //   the cloud is unreachable.
 // - authorization: a SubjectAccessReview (asked as the token) per user and request attributes, cached
 //   for a while online; offline, the remembered decisions stand.
-// Tokens are never stored: the caches are keyed by the token's SHA-256.
+// The in-memory caches serve online requests. Every confirmed review and every decision is also written
+// to the edge database (PodReviewTable) before the request is answered; those rows are read only when
+// the cloud cannot be asked, so an edgecore restarted offline still answers pods.
+// Tokens are never stored: reviews are keyed by the token's SHA-256.
 import { createHash } from 'node:crypto';
 import type { ResourceAttributes, ReviewedUser } from '@kedge/protocol';
+import type { Logger } from '@kedge/telemetry';
+import type { PodReviewTable } from '../store/pod-review-table';
 import { CloudRefusedError, CloudUnavailableError, type PodApiCloud } from './cloud-pod-api';
 
 export type AuthenticationResult =
@@ -18,6 +23,10 @@ export type AuthorizationResult = { allowed: true } | { allowed: false; reason: 
 
 export interface PodAccessOptions {
   cloud: PodApiCloud;
+  /** where confirmed reviews and decisions survive a restart (MetaStore.podReviews) */
+  reviews: PodReviewTable;
+  /** told when remembering fails (the request is still answered) */
+  logger?: Logger;
   now?: () => number;
   /** how long a refused token stays refused without asking again (default 10 s) */
   negativeTtlMs?: number;
@@ -25,8 +34,10 @@ export interface PodAccessOptions {
   decisionTtlMs?: number;
   /** a confirmed token without a readable exp is kept this long (default 10 min) */
   defaultTokenTtlMs?: number;
-  /** bound on each cache (default 10 000 entries) */
+  /** bound on each cache, in memory and on disk (default 10 000 entries) */
   maxEntries?: number;
+  /** how often expired rows are pruned from the database, at most (default 60 s; also at construction) */
+  pruneIntervalMs?: number;
 }
 
 interface TokenEntry {
@@ -53,7 +64,8 @@ export function tokenExpiryMs(token: string): number | undefined {
   }
 }
 
-function digest(token: string): string {
+/** The key a token's review is remembered under: its SHA-256, never the token. */
+export function tokenDigest(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
 
@@ -68,8 +80,9 @@ function remember<V>(map: Map<string, V>, key: string, value: V, max: number): v
   }
 }
 
+/** The key a decision is remembered under: the user and every attribute the cloud decided on. */
 export function attributesKey(user: string, attributes: ResourceAttributes): string {
-  return [user, attributes.verb, attributes.group, attributes.resource, attributes.subresource ?? '', attributes.namespace ?? '', attributes.name ?? ''].join('\u0000');
+  return JSON.stringify([user, attributes.verb, attributes.group, attributes.resource, attributes.subresource ?? '', attributes.namespace ?? '', attributes.name ?? '']);
 }
 
 export class PodAccess {
@@ -79,6 +92,10 @@ export class PodAccess {
   readonly #decisionTtlMs: number;
   readonly #defaultTokenTtlMs: number;
   readonly #max: number;
+  readonly #reviews: PodReviewTable;
+  readonly #logger: Logger | undefined;
+  readonly #pruneIntervalMs: number;
+  #prunedAt: number;
   readonly #tokens = new Map<string, TokenEntry>();
   readonly #decisions = new Map<string, DecisionEntry>();
 
@@ -89,6 +106,11 @@ export class PodAccess {
     this.#decisionTtlMs = options.decisionTtlMs ?? 60_000;
     this.#defaultTokenTtlMs = options.defaultTokenTtlMs ?? 600_000;
     this.#max = options.maxEntries ?? 10_000;
+    this.#reviews = options.reviews;
+    this.#logger = options.logger;
+    this.#pruneIntervalMs = options.pruneIntervalMs ?? 60_000;
+    this.#prunedAt = this.#now();
+    this.#store('prune remembered token reviews', () => this.#reviews.prune(this.#prunedAt, this.#max));
   }
 
   get cloud(): PodApiCloud {
@@ -96,7 +118,7 @@ export class PodAccess {
   }
 
   async authenticate(token: string): Promise<AuthenticationResult> {
-    const key = digest(token);
+    const key = tokenDigest(token);
     const now = this.#now();
     const expiry = tokenExpiryMs(token);
     if (expiry !== undefined && expiry <= now) return { ok: false, reason: 'bad_token', message: `the token expired at ${new Date(expiry).toISOString()}` };
@@ -108,19 +130,23 @@ export class PodAccess {
     try {
       const answer = await this.#cloud.tokenReview(token);
       if (answer.authenticated && answer.user !== undefined) {
-        remember(this.#tokens, key, { user: answer.user, until: expiry ?? now + this.#defaultTokenTtlMs }, this.#max);
+        const until = expiry ?? now + this.#defaultTokenTtlMs;
+        remember(this.#tokens, key, { user: answer.user, until }, this.#max);
+        // on disk before the pod gets its answer: a kill -9 right after cannot lose it
+        this.#store('remember a token review', () => this.#reviews.rememberTokenReview(key, { user: answer.user as ReviewedUser, expiresAt: until, confirmedAt: now }));
+        this.#maybePrune(now);
         return { ok: true, user: answer.user, token, offline: false };
       }
-      const message = `the cloud API server refused the token: ${answer.error ?? 'Unauthorized'}`;
-      remember(this.#tokens, key, { message, until: now + this.#negativeTtlMs }, this.#max);
-      return { ok: false, reason: 'bad_token', message };
+      return this.#refuseToken(key, now, `the cloud API server refused the token: ${answer.error ?? 'Unauthorized'}`);
     } catch (error) {
-      if (error instanceof CloudRefusedError) {
-        const message = `the cloud refused the token: ${error.message}`;
-        remember(this.#tokens, key, { message, until: now + this.#negativeTtlMs }, this.#max);
-        return { ok: false, reason: 'bad_token', message };
-      }
+      if (error instanceof CloudRefusedError) return this.#refuseToken(key, now, `the cloud refused the token: ${error.message}`);
       if (error instanceof CloudUnavailableError) {
+        // only now is the disk asked: online, the cloud decides
+        const remembered = this.#read('read a token review', () => this.#reviews.tokenReview(key));
+        if (remembered !== undefined && remembered.expiresAt > now) return { ok: true, user: remembered.user, token, offline: true };
+        if (remembered !== undefined) {
+          return { ok: false, reason: 'bad_token', message: `the token expired at ${new Date(remembered.expiresAt).toISOString()} (as the cloud confirmed it)` };
+        }
         return {
           ok: false,
           reason: 'cloud_unreachable',
@@ -141,15 +167,51 @@ export class PodAccess {
       const answer = await this.#cloud.accessReview(token, attributes);
       const entry = { allowed: answer.allowed, reason: answer.reason ?? '', decidedAt: now };
       remember(this.#decisions, key, entry, this.#max);
+      this.#store('remember an access decision', () => this.#reviews.rememberDecision(key, user.username, entry));
       return this.#result(user, attributes, entry);
     } catch (error) {
-      // offline (or the cloud failed): a remembered decision stands, whatever its age
+      // offline (or the cloud failed): a remembered decision stands, whatever its age; after a restart,
+      // the one on disk
       if (cached !== undefined && error instanceof CloudUnavailableError) return this.#result(user, attributes, cached);
+      const remembered = error instanceof CloudUnavailableError ? this.#read('read an access decision', () => this.#reviews.decision(key)) : undefined;
+      if (remembered !== undefined) return this.#result(user, attributes, remembered);
       if (error instanceof CloudUnavailableError) {
         return { allowed: false, reason: 'cloud_unreachable', message: `cannot check with the cloud whether User "${user.username}" may ${attributes.verb} ${attributes.resource}, and no earlier decision is remembered: ${error.message}` };
       }
       if (error instanceof CloudRefusedError) return { allowed: false, reason: 'forbidden', message: `the cloud refused the access review: ${error.message}` };
       throw error;
+    }
+  }
+
+  #refuseToken(key: string, now: number, message: string): AuthenticationResult {
+    remember(this.#tokens, key, { message, until: now + this.#negativeTtlMs }, this.#max);
+    // the cloud no longer accepts it: offline it must not be taken for confirmed
+    this.#store('forget a token review', () => this.#reviews.forgetTokenReview(key));
+    return { ok: false, reason: 'bad_token', message };
+  }
+
+  #maybePrune(now: number): void {
+    if (now - this.#prunedAt < this.#pruneIntervalMs) return;
+    this.#prunedAt = now;
+    this.#store('prune remembered token reviews', () => this.#reviews.prune(now, this.#max));
+  }
+
+  /** A failed write (disk full, store closed at shutdown) costs offline memory, not the online answer. */
+  #store(action: string, write: () => unknown): void {
+    try {
+      write();
+    } catch (error) {
+      this.#logger?.warn({ error }, `MetaServer could not ${action} in the edge database; pods depending on it will need the cloud`);
+    }
+  }
+
+  /** A failed read is taken as nothing remembered: the pod gets the offline refusal, not a 500. */
+  #read<T>(action: string, read: () => T | undefined): T | undefined {
+    try {
+      return read();
+    } catch (error) {
+      this.#logger?.warn({ error }, `MetaServer could not ${action} from the edge database`);
+      return undefined;
     }
   }
 

@@ -28,6 +28,18 @@ export interface ChangeRow {
   value: string;
 }
 
+export interface TokenReviewRow {
+  user: string;
+  expires_at: number;
+  confirmed_at: number;
+}
+
+export interface DecisionRow {
+  allowed: number;
+  reason: string;
+  decided_at: number;
+}
+
 export interface OutboxRow {
   resource: string;
   seq: number;
@@ -86,6 +98,33 @@ CREATE TABLE IF NOT EXISTS store_state (
   value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO store_state (key, value) VALUES ('compacted_through', 0), ('outbox_seq', 0);
+`),
+  },
+  {
+    version: 2,
+    description: "pods' confirmed token reviews and read decisions, kept for offline use across restarts",
+    up: (db) =>
+      db.exec(`
+-- a token the cloud confirmed, keyed by its SHA-256 (never the token), until the token's exp
+CREATE TABLE pod_token_reviews (
+  token_sha256 TEXT PRIMARY KEY,
+  username TEXT NOT NULL,
+  user TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  confirmed_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX pod_token_reviews_by_expiry ON pod_token_reviews (expires_at);
+CREATE INDEX pod_token_reviews_by_user ON pod_token_reviews (username);
+-- the cloud's answer to an access review, per user and request attributes (decision_key)
+CREATE TABLE pod_access_decisions (
+  decision_key TEXT PRIMARY KEY,
+  username TEXT NOT NULL,
+  allowed INTEGER NOT NULL CHECK (allowed IN (0, 1)),
+  reason TEXT NOT NULL,
+  decided_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX pod_access_decisions_by_user ON pod_access_decisions (username);
+CREATE INDEX pod_access_decisions_by_age ON pod_access_decisions (decided_at);
 `),
   },
 ];
@@ -170,5 +209,30 @@ export function prepareStatements(db: BetterSqlite3.Database) {
     outboxDepth: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM outbox'),
     removeOutbox: db.prepare<[string, number]>('DELETE FROM outbox WHERE resource = ? AND seq = ?'),
     failOutbox: db.prepare<[string, string, number]>('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE resource = ? AND seq = ?'),
+    putTokenReview: db.prepare<[string, string, string, number, number]>(
+      `INSERT INTO pod_token_reviews (token_sha256, username, user, expires_at, confirmed_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (token_sha256) DO UPDATE SET
+         username = excluded.username, user = excluded.user, expires_at = excluded.expires_at, confirmed_at = excluded.confirmed_at`,
+    ),
+    tokenReview: db.prepare<[string], TokenReviewRow>('SELECT user, expires_at, confirmed_at FROM pod_token_reviews WHERE token_sha256 = ?'),
+    dropTokenReview: db.prepare<[string]>('DELETE FROM pod_token_reviews WHERE token_sha256 = ?'),
+    pruneExpiredTokenReviews: db.prepare<[number]>('DELETE FROM pod_token_reviews WHERE expires_at <= ?'),
+    // LIMIT -1 OFFSET n: every row after the newest n
+    pruneOldestTokenReviews: db.prepare<[number]>(
+      'DELETE FROM pod_token_reviews WHERE token_sha256 IN (SELECT token_sha256 FROM pod_token_reviews ORDER BY confirmed_at DESC LIMIT -1 OFFSET ?)',
+    ),
+    putDecision: db.prepare<[string, string, number, string, number]>(
+      `INSERT INTO pod_access_decisions (decision_key, username, allowed, reason, decided_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (decision_key) DO UPDATE SET
+         username = excluded.username, allowed = excluded.allowed, reason = excluded.reason, decided_at = excluded.decided_at`,
+    ),
+    decision: db.prepare<[string], DecisionRow>('SELECT allowed, reason, decided_at FROM pod_access_decisions WHERE decision_key = ?'),
+    // a decision is only used for a user with a confirmed token: without one, nobody can be that user offline
+    pruneOrphanDecisions: db.prepare<[]>('DELETE FROM pod_access_decisions WHERE username NOT IN (SELECT username FROM pod_token_reviews)'),
+    pruneOldestDecisions: db.prepare<[number]>(
+      'DELETE FROM pod_access_decisions WHERE decision_key IN (SELECT decision_key FROM pod_access_decisions ORDER BY decided_at DESC LIMIT -1 OFFSET ?)',
+    ),
+    countTokenReviews: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM pod_token_reviews'),
+    countDecisions: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM pod_access_decisions'),
   };
 }

@@ -12,6 +12,7 @@ import { compileSelector, type ObjectSelector } from '../selectors';
 import { ChangeFeed, type ChangeEvent, type ChangeListener } from './change-feed';
 import { openMetaDatabase, prepareStatements, type ChangeRow, type ObjectRow, type Statements } from './database';
 import { OutboxTable } from './outbox-table';
+import { PodReviewTable } from './pod-review-table';
 
 export interface MetaStoreOptions {
   /** the SQLite file, e.g. /var/lib/kedge/edgecore.db */
@@ -66,6 +67,8 @@ export interface InventoryItem {
 export class MetaStore {
   readonly file: string;
   readonly outbox: OutboxTable;
+  /** pods' confirmed token reviews and read decisions, for MetaServer offline (see PodAccess) */
+  readonly podReviews: PodReviewTable;
   readonly #db: BetterSqlite3.Database;
   readonly #sql: Statements;
   readonly #feed: ChangeFeed;
@@ -89,6 +92,7 @@ export class MetaStore {
     this.#compactedThrough = this.#sql.readState.get('compacted_through')?.value ?? 0;
     this.#applyInTransaction = this.#db.transaction((change: DownChange) => this.#applyChange(change));
     this.outbox = new OutboxTable(this.#db, this.#sql, (action) => this.#assertOpen(action));
+    this.podReviews = new PodReviewTable(this.#db, this.#sql, (action) => this.#assertOpen(action));
   }
 
   /**
