@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoVersion } from './bundle';
-import { ARM64_NODE_VERSION, type Log, stderrLog } from './cross-arm64';
+import { ARM64_NODE_VERSION, arm64CacheDir, type Log, stderrLog } from './cross-arm64';
 import { stageEdgeTree, type GatewayApp } from './edgecore-tarball';
 import { ensureNodeRuntime, hostNodeVersion, type NodeRuntime, type RuntimeArch } from './node-runtime';
 
@@ -66,7 +66,8 @@ const sha256File = (file: string): string => createHash('sha256').update(readFil
 export function runtimeFor(arch: RuntimeArch, log: Log): NodeRuntime {
   const version = arch === 'arm64' ? ARM64_NODE_VERSION : hostNodeVersion();
   if (arch === 'x64' && process.arch !== 'x64') throw new Error(`an x64 bundle is built on linux-x64 (native modules come from this checkout); this is ${process.arch}`);
-  return ensureNodeRuntime(arch, { version, log });
+  // arm64: the same cached runtime whose headers the native modules were cross-compiled against
+  return ensureNodeRuntime(arch, { version, log, ...(arch === 'arm64' ? { cacheDir: arm64CacheDir() } : {}) });
 }
 
 export async function buildGatewayBundle(outDir: string, arch: RuntimeArch, log: Log = stderrLog): Promise<GatewayBundle> {
