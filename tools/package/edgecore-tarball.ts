@@ -16,7 +16,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SHIPPED_PACKAGES, bundleApp, copyPackages, copyRuntimeAssets, repoVersion } from './bundle';
+import { SHIPPED_PACKAGES, bundleApp, copyPackages, copyRuntimeAssets, pruneNativeBuildLeftovers, repoVersion } from './bundle';
 import { ARM64_NODE_VERSION, type Log, type NativeReport, makeNativesArm64, stderrLog } from './cross-arm64';
 
 const LAUNCHER = `#!/bin/sh
@@ -131,6 +131,8 @@ export async function stageEdgeTree(root: string, options: { arch: string; log: 
     notes.push(note);
     log(`WARNING: ${note}`);
   }
+  const pruned = pruneNativeBuildLeftovers(nodeModules);
+  log(`pruned ${pruned.length} build leftovers of native packages (objects, makefiles, sqlite sources)`);
   return { packages, natives, notes };
 }
 
