@@ -18,6 +18,7 @@ packages=(
   g++-aarch64-linux-gnu      # tools/package/cross-arm64.ts: cross-compiles better-sqlite3 & co. for the linux-arm64 edgecore tarball
   make                       # node-gyp runs make for those cross builds (python3 comes with python3-pymodbus)
   qemu-user-static           # tools/e2e/arm64-tarball.test.ts runs that tarball with qemu-aarch64-static (invoked explicitly, no binfmt)
+  debootstrap                # tools/e2e/gateway-install.test.ts: a minimal Debian rootfs without Node.js (cached) for the one-line gateway install
   bsdutils                   # script(1): the kubectl exec -it / attach -it e2e tests run kubectl on a terminal (essential on Debian)
 )
 # kubectl: the machine image has v1.32 at /usr/bin/kubectl; where it is missing, Debian's client (older) stands in

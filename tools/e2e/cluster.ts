@@ -28,6 +28,8 @@ export interface CloudCoreSettings {
   metricsScrapeIntervalSeconds?: number;
   /** the first port of the kubelet API's per-node range (default: random) */
   kubeletPortRangeStart?: number;
+  /** cloudHub.https.bundleDir: install.sh and gateway bundles served on the certificate port */
+  bundleDir?: string;
 }
 
 export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<CloudCoreHandle> {
@@ -38,7 +40,7 @@ export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<
       advertiseAddresses: ['127.0.0.1'],
       websocket: { address: '127.0.0.1', port: settings.ports?.websocket ?? 0 },
       quic: { enable: settings.quic ?? false, address: '127.0.0.1', port: settings.ports?.quic ?? 0 },
-      https: { address: '127.0.0.1', port: settings.ports?.https ?? 0 },
+      https: { address: '127.0.0.1', port: settings.ports?.https ?? 0, ...(settings.bundleDir === undefined ? {} : { bundleDir: settings.bundleDir }) },
       keepaliveTimeoutSeconds: settings.keepaliveTimeoutSeconds ?? 30,
     },
     // loopback only, in a range of its own (parallel test files share the machine); nodes keep their port across restarts

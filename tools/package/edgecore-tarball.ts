@@ -16,7 +16,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SHIPPED_PACKAGES, bundleApp, copyPackages, copyRuntimeAssets, repoVersion } from './bundle';
+import { SHIPPED_PACKAGES, bundleApp, copyPackages, copyRuntimeAssets, pruneNativeBuildLeftovers, repoVersion } from './bundle';
 import { ARM64_NODE_VERSION, type Log, type NativeReport, makeNativesArm64, stderrLog } from './cross-arm64';
 
 const LAUNCHER = `#!/bin/sh
@@ -87,6 +87,55 @@ function glibcNeeded(files: string[]): string | undefined {
   return best && `${best[0]}.${best[1]}`;
 }
 
+export interface StagedTree {
+  packages: string[];
+  natives: NativeReport[];
+  notes: string[];
+}
+
+/** The apps a gateway tree can hold: lib/<app>.mjs bundled from apps/<app>/src/main.ts. */
+export type GatewayApp = 'edgecore' | 'kedgeadm';
+
+/**
+ * Lays out the part every gateway package shares under `root`: lib/<app>.mjs for each app, lib/node_modules
+ * (native modules for `arch`, cross-built for arm64), proto/, crds/, bin/ and systemd/ (empty).
+ */
+export async function stageEdgeTree(root: string, options: { arch: string; log: Log; apps: GatewayApp[] }): Promise<StagedTree> {
+  const { arch, log } = options;
+  const cross = arch !== process.arch;
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  mkdirSync(join(root, 'lib'), { recursive: true });
+  mkdirSync(join(root, 'systemd'), { recursive: true });
+  for (const app of options.apps) {
+    log(`${root.split('/').pop()}: bundling apps/${app}/src/main.ts with esbuild ...`);
+    await bundleApp(`apps/${app}/src/main.ts`, join(root, 'lib', `${app}.mjs`));
+  }
+  writeFileSync(join(root, 'lib', 'package.json'), JSON.stringify({ type: 'module' }, null, 2) + '\n');
+  copyRuntimeAssets(root);
+  const nodeModules = join(root, 'lib', 'node_modules');
+  const skipped: string[] = [];
+  const packages = copyPackages(SHIPPED_PACKAGES, nodeModules, { arch, skipped });
+  log(`copied ${packages.length} runtime packages into lib/node_modules${skipped.length > 0 ? ` (left out, other platform: ${skipped.join(', ')})` : ''}`);
+  const notes: string[] = [];
+  let natives: NativeReport[] = [];
+  if (cross) {
+    log(`cross-building native modules for linux-${arch} ...`);
+    natives = await makeNativesArm64(nodeModules, log);
+    const glibc = glibcNeeded(natives.flatMap((n) => n.files));
+    const major = ARM64_NODE_VERSION.split('.')[0];
+    notes.push(`Native modules were cross-built for linux-${arch} against Node.js ${ARM64_NODE_VERSION}: the gateway needs Node.js ${major}.x${glibc ? ` and glibc >= ${glibc}` : ''}.`);
+  }
+  if (!existsSync(join(nodeModules, '@matrixai', `quic-linux-${arch}`))) {
+    const why = cross ? `@matrixai/quic has no native prebuild for linux-${arch} on npm` : `@matrixai/quic-linux-${arch} is not installed here`;
+    const note = `No QUIC: ${why}, so this tarball ships without it; edgecore connects to cloudcore over WebSocket (the default; edgeHub.protocol: quic falls back to WebSocket with a warning).`;
+    notes.push(note);
+    log(`WARNING: ${note}`);
+  }
+  const pruned = pruneNativeBuildLeftovers(nodeModules);
+  log(`pruned ${pruned.length} build leftovers of native packages (objects, makefiles, sqlite sources)`);
+  return { packages, natives, notes };
+}
+
 export async function buildEdgecoreTarball(outDir: string, options: TarballOptions = {}): Promise<TarballResult> {
   const arch = options.arch ?? process.arch;
   const log = options.log ?? stderrLog;
@@ -100,32 +149,7 @@ export async function buildEdgecoreTarball(outDir: string, options: TarballOptio
   const stage = mkdtempSync(join(tmpdir(), 'kedge-pkg-'));
   try {
     const root = join(stage, name);
-    mkdirSync(join(root, 'bin'), { recursive: true });
-    mkdirSync(join(root, 'lib'), { recursive: true });
-    mkdirSync(join(root, 'systemd'), { recursive: true });
-    log(`${name}: bundling apps/edgecore/src/main.ts with esbuild ...`);
-    await bundleApp('apps/edgecore/src/main.ts', join(root, 'lib', 'edgecore.mjs'));
-    writeFileSync(join(root, 'lib', 'package.json'), JSON.stringify({ type: 'module' }, null, 2) + '\n');
-    copyRuntimeAssets(root);
-    const nodeModules = join(root, 'lib', 'node_modules');
-    const skipped: string[] = [];
-    const packages = copyPackages(SHIPPED_PACKAGES, nodeModules, { arch, skipped });
-    log(`copied ${packages.length} runtime packages into lib/node_modules${skipped.length > 0 ? ` (left out, other platform: ${skipped.join(', ')})` : ''}`);
-    const notes: string[] = [];
-    let natives: NativeReport[] = [];
-    if (cross) {
-      log(`cross-building native modules for linux-${arch} ...`);
-      natives = await makeNativesArm64(nodeModules, log);
-      const glibc = glibcNeeded(natives.flatMap((n) => n.files));
-      const major = ARM64_NODE_VERSION.split('.')[0];
-      notes.push(`Native modules were cross-built for linux-${arch} against Node.js ${ARM64_NODE_VERSION}: the gateway needs Node.js ${major}.x${glibc ? ` and glibc >= ${glibc}` : ''}.`);
-    }
-    if (!existsSync(join(nodeModules, '@matrixai', `quic-linux-${arch}`))) {
-      const why = cross ? `@matrixai/quic has no native prebuild for linux-${arch} on npm` : `@matrixai/quic-linux-${arch} is not installed here`;
-      const note = `No QUIC: ${why}, so this tarball ships without it; edgecore connects to cloudcore over WebSocket (the default; edgeHub.protocol: quic falls back to WebSocket with a warning).`;
-      notes.push(note);
-      log(`WARNING: ${note}`);
-    }
+    const { packages, natives, notes } = await stageEdgeTree(root, { arch, log, apps: ['edgecore'] });
     writeFileSync(join(root, 'bin', 'edgecore'), LAUNCHER);
     chmodSync(join(root, 'bin', 'edgecore'), 0o755);
     writeFileSync(join(root, 'systemd', 'edgecore.service'), UNIT);

@@ -17,7 +17,7 @@ import { startWorkloadControllers } from '@kedge/controllers';
 import type { CloudCoreConfig } from '@kedge/cloudcore-config';
 import { defineModule, metricsModule, ModuleRunner, type DefinedModule, type Module, type ModulesHealth } from '@kedge/modules';
 import { Counter, type Registry } from 'prom-client';
-import { nodeExistsCheck, startCertificateServer } from './certificates';
+import { loadGatewayBundles, nodeExistsCheck, startCertificateServer } from './certificates';
 import { connectKubeApi, kubeApiSource, type KubeApiConnection } from './kube-api';
 import { startKubeletApi, type RunningKubeletApi } from './kubelet-api';
 import { KUBELET_CLIENT_KEY_FILE } from './kubelet-client-certificate';
@@ -235,7 +235,16 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
     logger.info({ kubeApi: source, enable: config.controllers.enable }, 'workload controllers and scheduler not started (the cluster runs its own)');
   }
 
-  const certificateServer = hubConfig.https.enable ? certificateServerModule(config, { pki, kubeApi, hub, revocations }, logger, registry) : undefined;
+  const certificateServer = hubConfig.https.enable ? certificateServerModule(config, { pki, kubeApi, hub, revocations, webSocketPort: () => hubWebSocketPort() }, logger, registry) : undefined;
+
+  // the port edges dial, for the install script; the configured one until the listener has bound (port 0 in tests)
+  const hubWebSocketPort = (): number | undefined => {
+    try {
+      return listeners.running.websocket?.port;
+    } catch {
+      return hubConfig.websocket.port === 0 ? undefined : hubConfig.websocket.port;
+    }
+  };
 
   const listeners = defineModule({
     name: 'cloudhub',
@@ -321,7 +330,15 @@ function certificateServerModule(
     kubeApi,
     hub,
     revocations,
-  }: { pki: ReturnType<typeof pkiModule>; kubeApi: DefinedModule<KubeApiConnection>; hub: CloudHub; revocations: DefinedModule<CertificateRevocation> },
+    webSocketPort,
+  }: {
+    pki: ReturnType<typeof pkiModule>;
+    kubeApi: DefinedModule<KubeApiConnection>;
+    hub: CloudHub;
+    revocations: DefinedModule<CertificateRevocation>;
+    /** read per request: the hub listens after the certificate server starts */
+    webSocketPort: () => number | undefined;
+  },
   logger: Logger,
   registry: Registry,
 ) {
@@ -332,12 +349,34 @@ function certificateServerModule(
     labelNames: ['result', 'reason'],
     registers: [registry],
   });
+  const gatewayDownloads = new Counter({
+    name: 'kedge_gateway_downloads_total',
+    help: 'install.sh and gateway bundle downloads from the certificate port, by path',
+    labelNames: ['path'],
+    registers: [registry],
+  });
   const logThrottle = new LogThrottle();
   return defineModule({
     name: 'certificate-server',
     dependsOn: ['pki', 'kube-api', 'revocation'],
-    start: () =>
-      startCertificateServer({
+    start: async () => {
+      const bundleDir = hubConfig.https.bundleDir;
+      const gatewayBundles = bundleDir === undefined ? undefined : await loadGatewayBundles(bundleDir);
+      if (gatewayBundles === undefined) {
+        logger.info('no gateway bundles: /install.sh and /bundles/ answer 404 (set cloudHub.https.bundleDir, see docs/deploy.md)');
+      } else {
+        logger.info(
+          {
+            bundleDir,
+            installScript: gatewayBundles.installScript !== undefined,
+            bundles: [...gatewayBundles.bundles.values()].map(({ name, sha256, bytes }) => ({ name, sha256, bytes })),
+            skipped: gatewayBundles.skipped,
+          },
+          'gateway bundles served on the certificate port',
+        );
+        if (gatewayBundles.installScript === undefined) logger.warn({ bundleDir }, 'cloudHub.https.bundleDir holds no install.sh: /install.sh answers 404');
+      }
+      return startCertificateServer({
         host: hubConfig.https.address,
         port: hubConfig.https.port,
         authority: pki.running.authority,
@@ -348,8 +387,14 @@ function certificateServerModule(
         revocations: () => revocations.running.fresh(),
         handshakeTimeoutMs: hubConfig.handshakeTimeoutSeconds * 1000,
         connectionLimits: hubConfig.connectionLimits,
+        ...(gatewayBundles === undefined ? {} : { gatewayBundles }),
+        installScriptAddress: { hosts: [...hubConfig.advertiseAddresses, ...hubConfig.dnsNames], webSocketPort },
         onEvent: (event) => {
-          if (event.type === 'issued') {
+          if (event.type === 'served') {
+            const path = event.path.startsWith('/bundles/kedge-gateway-') ? '/bundles/<bundle>' : event.path;
+            gatewayDownloads.inc({ path });
+            logger.info({ path: event.path, bytes: event.bytes, remoteAddress: event.remoteAddress }, 'gateway installer file served');
+          } else if (event.type === 'issued') {
             certificateEvents.inc({ result: 'issued', reason: event.via });
             logger.info({ nodeName: event.nodeName, via: event.via, serial: event.serialNumber }, 'node certificate issued');
           } else {
@@ -363,7 +408,8 @@ function certificateServerModule(
             );
           }
         },
-      }),
+      });
+    },
     stop: (server) => server.close(),
   });
 }

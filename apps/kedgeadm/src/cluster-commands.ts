@@ -78,6 +78,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--prefix <dir>', 'where edgecore.yaml and the systemd unit go', '/etc/kedge')
     .option('--data-dir <dir>', "edgecore's data dir (certificates in <data-dir>/pki)", '/var/lib/kedge/edgecore')
     .option('--edgecore-command <cmd>', 'how the systemd unit starts edgecore', '/usr/local/bin/edgecore')
+    .option('--no-pods', 'join a gateway without containerd: edgecore runs with pods off (edged.enable: false); devices and MQTT work')
     .addHelpText(
       'after',
       '\nThe token is used once and written nowhere: edgecore starts from the certificate join stores.\n' +

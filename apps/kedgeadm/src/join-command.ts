@@ -23,6 +23,8 @@ export interface JoinOptions {
   prefix: string;
   dataDir: string;
   edgecoreCommand: string;
+  /** false with --no-pods: edged off, for a gateway without containerd */
+  pods?: boolean;
 }
 
 export interface JoinResult {
@@ -134,7 +136,7 @@ export async function joinCommand(options: JoinOptions, stdin: NodeJS.ReadableSt
     edgeHub: { protocol: options.hubProtocol as 'websocket' | 'quic', server: `${host}:${ws}`, quicServer: `${host}:${quic}`, httpServer },
     labels,
     // written out, at the secure defaults, so the operator sees what to loosen for hostNetwork or hostPath pods
-    edged: { containerRuntimeEndpoint: options.runtimeEndpoint, podSecurity: { allowPrivileged: false, allowHostNetwork: false, allowedHostPaths: [] } },
+    edged: { enable: options.pods !== false, containerRuntimeEndpoint: options.runtimeEndpoint, podSecurity: { allowPrivileged: false, allowHostNetwork: false, allowedHostPaths: [] } },
   });
   const prefix = resolve(options.prefix);
   if (readWrittenFiles(prefix)) {

@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { CertificateAuthority, IssuedCertificate, JoinTokenLedger, RevocationList } from '@kedge/pki';
 import { ConnectionGate, isGateRefusal, type ConnectionLimits } from '@kedge/transport';
 import { issueEdgeCertificate } from './edge-certificate-request';
+import { serveGatewayFiles, type GatewayBundles, type InstallScriptAddress } from './gateway-bundles';
 import { RequestRefusal, refusalFor, type RefusalReason } from './refusal';
 
 export const DEFAULT_CERTIFICATE_PORT = 10002;
@@ -16,6 +17,8 @@ export const DEFAULT_CERTIFICATE_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export type CertificateServerEvent =
   | { type: 'issued'; nodeName: string; serialNumber: string; via: 'token' | 'certificate'; remoteAddress: string }
+  /** /install.sh or a /bundles/ file was answered */
+  | { type: 'served'; path: string; bytes: number; remoteAddress: string }
   | {
       type: 'refused';
       reason: RefusalReason;
@@ -53,6 +56,10 @@ export interface CertificateServerOptions {
   handshakeTimeoutMs?: number;
   /** per-IP limits on open and new connections; defaults of @kedge/transport's DEFAULT_CONNECTION_LIMITS */
   connectionLimits?: Partial<ConnectionLimits>;
+  /** /install.sh and /bundles/ from cloudHub.https.bundleDir (listed at start); without it those answer 404 saying how to build them */
+  gatewayBundles?: GatewayBundles;
+  /** what the served install script dials: the certificate's names and the hub's WebSocket port */
+  installScriptAddress?: Omit<InstallScriptAddress, 'httpsPort'>;
 }
 
 export interface CertificateServer {
@@ -94,6 +101,7 @@ export async function startCertificateServer(options: CertificateServerOptions):
   const caDer = new X509Certificate(options.authority.certPem).raw;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_CERTIFICATE_HANDSHAKE_TIMEOUT_MS;
   const gate = new ConnectionGate(options.connectionLimits);
+  let boundPort = port;
 
   const server: Server = createServer(
     {
@@ -212,6 +220,15 @@ export async function startCertificateServer(options: CertificateServerOptions):
 
   async function handle(request: IncomingMessage, response: ServerResponse, claimNodeName: (nodeName: string) => void): Promise<void> {
     const path = requestPath(request);
+    const served = serveGatewayFiles(path, request, response, options.gatewayBundles, {
+      hosts: options.installScriptAddress?.hosts ?? [],
+      httpsPort: boundPort,
+      webSocketPort: options.installScriptAddress?.webSocketPort ?? (() => undefined),
+    });
+    if (served !== undefined) {
+      emit({ type: 'served', path: served.path, bytes: served.bytes, remoteAddress: remoteAddressOf(request) });
+      return;
+    }
     if (path === '/ca.crt') {
       allowMethods(request, ['GET', 'HEAD']);
       const wantsDer = (request.headers.accept ?? '').includes('application/pkix-cert');
@@ -240,7 +257,7 @@ export async function startCertificateServer(options: CertificateServerOptions):
       });
       return;
     }
-    throw new RequestRefusal(404, 'NOT_FOUND', `no such endpoint ${JSON.stringify(path.slice(0, 64))}; use GET /ca.crt or POST /edge.crt`);
+    throw new RequestRefusal(404, 'NOT_FOUND', `no such endpoint ${JSON.stringify(path.slice(0, 64))}; use GET /ca.crt, POST /edge.crt, GET /install.sh or GET /bundles/manifest.json`);
   }
 
   // every socket, including ones still in the TLS handshake, so that close() cannot be held open
@@ -259,9 +276,10 @@ export async function startCertificateServer(options: CertificateServerOptions):
     });
   });
 
+  boundPort = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {
-    port: (server.address() as AddressInfo).port,
+    port: boundPort,
     close: () =>
       (closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

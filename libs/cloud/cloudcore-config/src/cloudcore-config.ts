@@ -30,7 +30,19 @@ export const cloudCoreConfigSchema = z
         dnsNames: z.array(z.string().min(1)).default(['localhost']),
         websocket: listener(true, 10000),
         quic: listener(false, 10001),
-        https: listener(true, 10002),
+        https: z
+          .object({
+            enable: z.boolean().default(true),
+            address: ipAddressField.default('0.0.0.0'),
+            port: portField.default(10002),
+            /**
+             * a directory with install.sh and kedge-gateway-<version>-linux-<arch>.tar.gz (tools/package/gateway-bundle.ts);
+             * served as /install.sh and /bundles/ on this port, listed once at start. Unset: those answer 404.
+             */
+            bundleDir: z.string().min(1).optional(),
+          })
+          .strict()
+          .prefault({}),
         keepaliveTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
         nodeLimit: z.number().int().min(1).default(1000),
         maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),

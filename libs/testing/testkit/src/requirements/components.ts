@@ -17,6 +17,7 @@ export const COMPONENTS = [
   'script',
   'cross-arm64',
   'qemu-arm64',
+  'debootstrap',
 ] as const;
 
 export type Component = (typeof COMPONENTS)[number];
@@ -139,6 +140,12 @@ export const COMPONENT_DEFINITIONS: Record<Component, ComponentDefinition> = {
     install: `${INSTALL_SYSTEM_DEPS} (Debian packages qemu-user-static, g++-aarch64-linux-gnu)`,
     platforms: ['linux-x64'],
     probe: () => missingBinaries([QEMU_AARCH64]) ?? missingFile(ARM64_LOADER),
+  },
+  debootstrap: {
+    description: 'debootstrap and chroot: a minimal Debian root filesystem without Node.js, for the gateway install test',
+    install: `${INSTALL_SYSTEM_DEPS} (Debian package debootstrap; the first build needs deb.debian.org, then it is cached)`,
+    platforms: ['linux-x64', 'linux-arm64'],
+    probe: () => missingBinaries(['debootstrap', 'chroot', 'unshare']),
   },
 };
 
