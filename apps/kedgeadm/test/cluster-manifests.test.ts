@@ -26,7 +26,7 @@ describe('init - embedded', () => {
     const config = loadConfigFile(result.configFile!, cloudCoreConfigSchema);
     expect(config.dataDir).toBe(dataDir);
     expect(config.cloudHub.advertiseAddresses).toEqual(['10.0.0.5']);
-    expect(config.kubeAPI).toEqual({ embedded: { address: '127.0.0.1', port: 6443 } });
+    expect(config.kubeAPI).toEqual({ embedded: { address: '127.0.0.1', port: 6443, metricsScrapeIntervalSeconds: 15 } });
   });
 });
 
