@@ -38,7 +38,7 @@ describe('daemon modules', () => {
     const edgeHealth = await healthOf(edgePorts.metrics);
     expect(edgeHealth.code).toBe(200);
     expect(edgeHealth.body.cloudConnected).toBe(true);
-    expect(Object.keys(edgeHealth.body.modules)).toEqual(['node-certificate', 'metamanager', 'devices', 'edgehub', 'pods', 'node-status', 'metaserver', 'certificate-rotation', 'metrics']);
+    expect(Object.keys(edgeHealth.body.modules)).toEqual(['node-certificate', 'metamanager', 'devices', 'resource-stats', 'edgehub', 'metaserver', 'pods', 'node-status', 'certificate-rotation', 'metrics']);
     expect(edgeHealth.body.modules.edgehub).toMatchObject({ state: 'running', ok: true, details: { cloudConnected: true } });
 
     const startOrder = edge.process.logs.filter((l) => l.msg === 'module started').map((l) => l.module);
