@@ -4,6 +4,7 @@
 // message-schema.ts are understood; any other kind, or a field the schema lacks, is refused, so
 // nothing a client sent is ever silently dropped.
 import { APPS_KIND_SCHEMAS } from './workload-message-schema';
+import { BATCH_KIND_SCHEMAS } from './batch-message-schema';
 import { KIND_SCHEMAS, type FieldSchema, type MessageSchema, type ScalarType } from './message-schema';
 import { ProtobufDecodeError, readFields, varintToNumber, type WireField } from './wire-reader';
 
@@ -135,7 +136,7 @@ export function decodeKubernetesProtobuf(body: Buffer): Record<string, unknown> 
       throw new ProtobufDecodeError(`content encoding ${text(field)} is not supported`);
     }
   }
-  const schema = KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? APPS_KIND_SCHEMAS[`${apiVersion}/${kind}`];
+  const schema = KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? APPS_KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? BATCH_KIND_SCHEMAS[`${apiVersion}/${kind}`];
   if (schema === undefined) throw new ProtobufDecodeError(`${kind} in version "${apiVersion}" is not understood as protobuf by this server; send it as JSON`);
   return { apiVersion, kind, ...decodeMessage(raw ?? Buffer.alloc(0), schema, kind) };
 }
