@@ -7,12 +7,13 @@ import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
 import { DaemonSetController } from './daemonset/daemonset-controller';
 import { DeploymentController } from './deployment/deployment-controller';
+import { JobController } from './job/job-controller';
 import { ReplicaSetController } from './replicaset/replicaset-controller';
 import { ControllerMetrics } from './runtime/controller-metrics';
 import { createApiClients, createInformers, type ControllerContext } from './runtime/controller-context';
 import { Scheduler } from './scheduling/scheduler';
 
-export type WorkloadControllerName = 'scheduler' | 'replicaset' | 'deployment' | 'daemonset';
+export type WorkloadControllerName = 'scheduler' | 'replicaset' | 'deployment' | 'daemonset' | 'job' | 'cronjob' | 'statefulset';
 
 export interface StartWorkloadControllersParams {
   kubeConfig: KubeConfig;
@@ -24,6 +25,8 @@ export interface StartWorkloadControllersParams {
   /** first retry delay of a failed key (doubles per failure up to maxDelayMs); default 100 ms / 5 min */
   queueBackoff?: { baseDelayMs: number; maxDelayMs: number };
   now?: () => number;
+  /** delay before a Job replaces failed pods, doubling per failure; default 10 s up to 6 min (upstream) */
+  jobPodFailureBackoff?: { baseMs: number; maxMs: number };
 }
 
 export interface WorkloadControllers {
@@ -49,12 +52,13 @@ export function startWorkloadControllers(params: StartWorkloadControllersParams)
     now: params.now ?? Date.now,
     queueBackoff: params.queueBackoff ?? { baseDelayMs: 100, maxDelayMs: 300_000 },
   };
-  const wanted = new Set(params.controllers ?? ['scheduler', 'replicaset', 'deployment', 'daemonset']);
+  const wanted = new Set(params.controllers ?? ['scheduler', 'replicaset', 'deployment', 'daemonset', 'job', 'cronjob', 'statefulset']);
   const queues: WorkQueue[] = [];
   if (wanted.has('scheduler')) queues.push(new Scheduler({ ...context, events: schedulerEvents }).queue);
   if (wanted.has('replicaset')) queues.push(new ReplicaSetController(context).queue);
   if (wanted.has('deployment')) queues.push(new DeploymentController(context).queue);
   if (wanted.has('daemonset')) queues.push(new DaemonSetController(context).queue);
+  if (wanted.has('job')) queues.push(new JobController(context, { podFailureBackoff: params.jobPodFailureBackoff ?? { baseMs: 10_000, maxMs: 360_000 } }).queue);
   const all = Object.values(informers);
   const ready = Promise.all(all.map((shared) => shared.informer.start())).then(() => {
     logger.info({ controllers: [...wanted] }, 'workload controllers and scheduler running');
