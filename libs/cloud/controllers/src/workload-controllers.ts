@@ -7,6 +7,7 @@ import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
 import { DaemonSetController } from './daemonset/daemonset-controller';
 import { DeploymentController } from './deployment/deployment-controller';
+import { CronJobController } from './cronjob/cronjob-controller';
 import { JobController } from './job/job-controller';
 import { ReplicaSetController } from './replicaset/replicaset-controller';
 import { ControllerMetrics } from './runtime/controller-metrics';
@@ -59,6 +60,7 @@ export function startWorkloadControllers(params: StartWorkloadControllersParams)
   if (wanted.has('deployment')) queues.push(new DeploymentController(context).queue);
   if (wanted.has('daemonset')) queues.push(new DaemonSetController(context).queue);
   if (wanted.has('job')) queues.push(new JobController(context, { podFailureBackoff: params.jobPodFailureBackoff ?? { baseMs: 10_000, maxMs: 360_000 } }).queue);
+  if (wanted.has('cronjob')) queues.push(new CronJobController(context).queue);
   const all = Object.values(informers);
   const ready = Promise.all(all.map((shared) => shared.informer.start())).then(() => {
     logger.info({ controllers: [...wanted] }, 'workload controllers and scheduler running');
