@@ -9,6 +9,7 @@ import { DaemonSetController } from './daemonset/daemonset-controller';
 import { DeploymentController } from './deployment/deployment-controller';
 import { CronJobController } from './cronjob/cronjob-controller';
 import { JobController } from './job/job-controller';
+import { StatefulSetController } from './statefulset/statefulset-controller';
 import { ReplicaSetController } from './replicaset/replicaset-controller';
 import { ControllerMetrics } from './runtime/controller-metrics';
 import { createApiClients, createInformers, type ControllerContext } from './runtime/controller-context';
@@ -61,6 +62,7 @@ export function startWorkloadControllers(params: StartWorkloadControllersParams)
   if (wanted.has('daemonset')) queues.push(new DaemonSetController(context).queue);
   if (wanted.has('job')) queues.push(new JobController(context, { podFailureBackoff: params.jobPodFailureBackoff ?? { baseMs: 10_000, maxMs: 360_000 } }).queue);
   if (wanted.has('cronjob')) queues.push(new CronJobController(context).queue);
+  if (wanted.has('statefulset')) queues.push(new StatefulSetController(context).queue);
   const all = Object.values(informers);
   const ready = Promise.all(all.map((shared) => shared.informer.start())).then(() => {
     logger.info({ controllers: [...wanted] }, 'workload controllers and scheduler running');
