@@ -37,6 +37,16 @@ describe('cron schedule times', () => {
     expect(new Date(missed.mostRecent!).toISOString()).toBe('2024-01-01T05:00:00.000Z');
     expect(() => scheduleTimes('0 0 * * *', 'Mars/Olympus')).toThrow(/spec.timeZone: unknown time zone Mars\/Olympus/);
   });
+
+  it('attack - a schedule that never fires, or decades of missed minutes, is walked a bounded number of steps', () => {
+    // February 30th never comes: no next time, no missed time, and no endless search
+    const never = scheduleTimes('0 0 30 2 *', 'Etc/UTC');
+    expect(never.next(Date.parse('2024-01-01T00:00:00Z'))).toBeUndefined();
+    expect(never.missed(Date.parse('2000-01-01T00:00:00Z'), Date.parse('2024-01-01T00:00:00Z'))).toEqual({ mostRecent: undefined, count: 0 });
+    // every minute since 2000: counting stops past the limit, the most recent time is found directly
+    const minutely = scheduleTimes('* * * * *', 'Europe/Berlin').missed(Date.parse('2000-01-01T00:00:00Z'), Date.parse('2026-06-01T12:34:56Z'));
+    expect(minutely).toEqual({ mostRecent: Date.parse('2026-06-01T12:34:00Z'), count: MAX_MISSED_START_TIMES + 1 });
+  });
 });
 
 function cronJobYaml(name: string, schedule: string, extra = ''): string {
