@@ -135,6 +135,19 @@ describe('statefulset controller', () => {
     expect((await cluster.getJson('pod', 'web-0'))['spec'].containers[0].image).toBe('busybox:1.37');
   });
 
+  it('statefulset - kubectl rollout history lists the revisions and rollout undo brings the previous template back as revision 3', async () => {
+    const history = await cluster.run(['rollout', 'history', 'sts/web']);
+    expect(history).toMatch(/\b1\b/);
+    expect(history).toMatch(/\b2\b/);
+    await cluster.run(['rollout', 'undo', 'sts/web']);
+    await rolloutStatus('web');
+    await waitFor(async () => (await cluster.getJson('pod', 'web-0'))['spec'].containers[0].image === 'busybox:1.36', 'web-0 back on 1.36');
+    const status = (await cluster.getJson('sts', 'web'))['status'];
+    const revision = await cluster.getJson('controllerrevision', status.updateRevision);
+    expect(revision['revision']).toBe(3);
+    expect(status.currentRevision).toBe(status.updateRevision);
+  });
+
   it('statefulset - Parallel creates every pod at once, even when none becomes ready', async () => {
     await cluster.addNode('edge-quiet', { labels: { 'node-role.kubernetes.io/edge': '', quiet: 'yes' } });
     cluster.silentNodes.add('edge-quiet');

@@ -19,12 +19,13 @@ import {
   JOB_NAME_LABEL,
   JOB_TRACKING_FINALIZER,
   LEGACY_CONTROLLER_UID_LABEL,
+  classifyPods,
+  hasFinalizer,
   LEGACY_JOB_NAME_LABEL,
   completionIndexOf,
   formatIndexes,
   indexedPodParts,
   isIndexed,
-  matchFailurePolicy,
   parseIndexes,
   restartsOnFailure,
 } from './job-pods';
@@ -37,27 +38,6 @@ export interface JobControllerOptions {
   podFailureBackoff: { baseMs: number; maxMs: number };
 }
 
-interface Failure {
-  reason: string;
-  message: string;
-}
-
-interface PodsByState {
-  active: Pod[];
-  terminating: Pod[];
-  /** finished, still carrying our finalizer: to count, then release */
-  newSucceeded: Pod[];
-  newFailed: Pod[];
-  /** failed pods a policy says to ignore, and pods of a suspended Job: released without counting */
-  release: Pod[];
-  /** on a node that no longer exists: nobody will finish or confirm them (PodGC's job upstream) */
-  nodeGone: Pod[];
-  failure?: Failure;
-}
-
-function hasFinalizer(pod: Pod): boolean {
-  return (pod.metadata?.finalizers ?? []).includes(JOB_TRACKING_FINALIZER);
-}
 
 export class JobController {
   readonly queue: WorkQueue;
@@ -115,7 +95,7 @@ export class JobController {
     const matches = compileLabelSelector(job.spec?.selector, 'spec.selector');
     const candidates = this.context.informers.pods.list(namespace).filter((pod) => controllerOf(pod)?.uid === uid || (controllerOf(pod) === undefined && !isDeleting(pod)));
     const claimed = await claimPods(this.pods, job, 'Job', candidates, (pod) => matches(pod.metadata?.labels), 'batch/v1');
-    const state = this.classify(job, claimed);
+    const state = classifyPods(job, claimed, (node) => this.context.informers.nodes.get(node) !== undefined);
     const now = this.context.now();
     const nowText = rfc3339(new Date(now));
 
@@ -224,43 +204,6 @@ export class JobController {
     return requeueAfterMs === undefined || !Number.isFinite(requeueAfterMs) ? undefined : { requeueAfterMs };
   }
 
-  private classify(job: Job, pods: Pod[]): PodsByState {
-    const state: PodsByState = { active: [], terminating: [], newSucceeded: [], newFailed: [], release: [], nodeGone: [] };
-    const nodes = this.context.informers.nodes;
-    const suspended = job.spec?.suspend === true;
-    const replaceTerminating = job.spec?.podReplacementPolicy !== 'Failed';
-    for (const pod of pods) {
-      const phase = pod.status?.phase;
-      const tracked = hasFinalizer(pod);
-      if (phase === 'Succeeded') {
-        if (tracked) state.newSucceeded.push(pod);
-        continue;
-      }
-      const terminalFailure = phase === 'Failed' || (isDeleting(pod) && (replaceTerminating || pod.metadata?.['deletionGracePeriodSeconds'] === 0));
-      if (isDeleting(pod) && !terminalFailure) {
-        state.terminating.push(pod);
-        continue;
-      }
-      if (terminalFailure) {
-        if (isDeleting(pod) && phase !== 'Failed') state.terminating.push(pod);
-        if (!tracked) continue;
-        // pods the controller deleted itself on suspend are not failures
-        if (suspended && phase !== 'Failed') {
-          state.release.push(pod);
-          continue;
-        }
-        const match = matchFailurePolicy(job, pod);
-        if (match?.action === 'Ignore') state.release.push(pod);
-        else state.newFailed.push(pod);
-        if (match?.action === 'FailJob' && state.failure === undefined) state.failure = { reason: 'PodFailurePolicy', message: match.message };
-        continue;
-      }
-      const nodeName = pod.spec?.nodeName;
-      if (nodeName !== undefined && nodeName !== '' && nodes.get(nodeName) === undefined) state.nodeGone.push(pod);
-      else state.active.push(pod);
-    }
-    return state;
-  }
 
   /** How long until failed pods may be replaced: base * 2^(failures-1), capped, from the last failure. */
   private backoffRemaining(uid: string, failed: number, now: number): number {

@@ -2,7 +2,7 @@
 // the tracking finalizer, completion indexes (annotation, label, env, hostname), the interval form of
 // status.completedIndexes, and podFailurePolicy rules matched against a failed pod.
 import type { Container, Job, Pod, PodFailurePolicyRule } from '../objects';
-import { nameOf, namespaceOf } from '../objects';
+import { isDeleting, nameOf, namespaceOf } from '../objects';
 
 /** Keeps a finished pod until the controller has counted it in the Job's status (upstream, 1.26+). */
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
@@ -112,4 +112,64 @@ export function restartsOnFailure(job: Job, active: Pod[]): number {
     for (const status of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) restarts += status.restartCount ?? 0;
   }
   return restarts;
+}
+
+export interface Failure {
+  reason: string;
+  message: string;
+}
+
+export interface PodsByState {
+  active: Pod[];
+  terminating: Pod[];
+  /** finished, still carrying our finalizer: to count, then release */
+  newSucceeded: Pod[];
+  newFailed: Pod[];
+  /** failed pods a policy says to ignore, and pods of a suspended Job: released without counting */
+  release: Pod[];
+  /** on a node that no longer exists: nobody will finish or confirm them (PodGC's job upstream) */
+  nodeGone: Pod[];
+  failure?: Failure;
+}
+
+export function hasFinalizer(pod: Pod): boolean {
+  return (pod.metadata?.finalizers ?? []).includes(JOB_TRACKING_FINALIZER);
+}
+
+/** Sorts a Job's pods: active, terminating, finished and not yet counted, to release uncounted, on a deleted node. */
+export function classifyPods(job: Job, pods: Pod[], nodeExists: (name: string) => boolean): PodsByState {
+  const state: PodsByState = { active: [], terminating: [], newSucceeded: [], newFailed: [], release: [], nodeGone: [] };
+  const suspended = job.spec?.suspend === true;
+  const replaceTerminating = job.spec?.podReplacementPolicy !== 'Failed';
+  for (const pod of pods) {
+    const phase = pod.status?.phase;
+    const tracked = hasFinalizer(pod);
+    if (phase === 'Succeeded') {
+      if (tracked) state.newSucceeded.push(pod);
+      continue;
+    }
+    const terminalFailure = phase === 'Failed' || (isDeleting(pod) && (replaceTerminating || pod.metadata?.['deletionGracePeriodSeconds'] === 0));
+    if (isDeleting(pod) && !terminalFailure) {
+      state.terminating.push(pod);
+      continue;
+    }
+    if (terminalFailure) {
+      if (isDeleting(pod) && phase !== 'Failed') state.terminating.push(pod);
+      if (!tracked) continue;
+      // pods the controller deleted itself on suspend are not failures
+      if (suspended && phase !== 'Failed') {
+        state.release.push(pod);
+        continue;
+      }
+      const match = matchFailurePolicy(job, pod);
+      if (match?.action === 'Ignore') state.release.push(pod);
+      else state.newFailed.push(pod);
+      if (match?.action === 'FailJob' && state.failure === undefined) state.failure = { reason: 'PodFailurePolicy', message: match.message };
+      continue;
+    }
+    const nodeName = pod.spec?.nodeName;
+    if (nodeName !== undefined && nodeName !== '' && !nodeExists(nodeName)) state.nodeGone.push(pod);
+    else state.active.push(pod);
+  }
+  return state;
 }
