@@ -4,6 +4,7 @@
 // (the controllers' own) and read back with kubectl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchV1Api, makeInformer, type V1Job } from '@kubernetes/client-node';
+import { mergePatch } from '@kedge/kube-client';
 import { waitFor } from '@kedge/testkit';
 import { live, WorkloadTestCluster, type PodView } from './harness';
 
@@ -101,6 +102,7 @@ describe('job controller', () => {
     expect(events).toContain('SuccessfulCreate');
     expect(events).toContain('Completed');
     expect(await cluster.run(['get', 'job', 'three'])).toMatch(/three\s+Complete\s+3\/3/);
+    expect(await cluster.registry.getSingleMetricAsString('kedge_workload_reconciles_total')).toMatch(/controller="job",result="success"\} [1-9]/);
   });
 
   it('job - backoffLimit 1: the second failed pod fails the job with BackoffLimitExceeded', async () => {
@@ -117,6 +119,16 @@ describe('job controller', () => {
     expect(status['failed']).toBe(2);
     expect(status['conditions']).toContainEqual(expect.objectContaining({ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }));
     expect(live(await cluster.pods(selector)).filter((pod) => pod.status?.phase === 'Running')).toHaveLength(0);
+  });
+
+  it('job - restartPolicy OnFailure: container restarts in place count against backoffLimit', async () => {
+    await cluster.run(['apply', '-f', '-'], jobYaml('restarting', 'backoffLimit: 2', 'OnFailure'));
+    const [pod] = await cluster.waitForPods('batch.kubernetes.io/job-name=restarting', 'a running pod', (pods) => running(pods).length === 1);
+    // what a kubelet reports after restarting the container twice (edged restarts OnFailure containers the same way)
+    const containerStatuses = [{ name: 'work', image: 'busybox:1.36', imageID: '', ready: true, restartCount: 2, state: { running: { startedAt: new Date().toISOString() } } }];
+    await cluster.core.patchNamespacedPodStatus({ name: pod!.metadata.name, namespace: 'default', body: { status: { containerStatuses } } }, mergePatch());
+    await waitForCondition('restarting', 'failed');
+    expect((await jobStatus('restarting'))['conditions']).toContainEqual(expect.objectContaining({ type: 'Failed', reason: 'BackoffLimitExceeded' }));
   });
 
   it('job - activeDeadlineSeconds fails the job with DeadlineExceeded and stops its pods', async () => {
