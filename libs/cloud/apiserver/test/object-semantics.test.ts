@@ -176,6 +176,7 @@ describe('discovery and OpenAPI', () => {
     expect(aggregated.headers['content-type']).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
     expect(aggregated.json.items.map((item: { metadata: { name: string } }) => item.metadata.name)).toEqual([
       'apps',
+      'batch',
       'authentication.k8s.io',
       'authorization.k8s.io',
       'rbac.authorization.k8s.io',

@@ -165,7 +165,8 @@ export const cloudCoreConfigSchema = z
     controllers: z
       .object({
         /**
-         * the scheduler and the Deployment, ReplicaSet and DaemonSet controllers: `auto` runs them with the
+         * the scheduler and the workload controllers (Deployment, ReplicaSet, DaemonSet, Job, CronJob,
+         * StatefulSet): `auto` runs them with the
          * embedded API server only (a real cluster has its own kube-controller-manager and kube-scheduler,
          * and two schedulers binding the same pods would fight), `true` always, `false` never
          */

@@ -57,9 +57,16 @@ export interface Condition {
   lastProbeTime?: string | null;
 }
 
+export interface ContainerStatus {
+  name?: string;
+  restartCount?: number;
+  state?: { terminated?: { exitCode?: number; reason?: string } };
+  lastState?: { terminated?: { exitCode?: number } };
+}
+
 export interface Pod extends KubeObject {
   spec?: PodSpec;
-  status?: { phase?: string; conditions?: Condition[] };
+  status?: { phase?: string; conditions?: Condition[]; containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[] };
 }
 
 export interface Node extends KubeObject {
@@ -103,6 +110,89 @@ export interface DaemonSet extends KubeObject {
     updateStrategy?: { type?: string; rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string } };
   };
   status?: Record<string, unknown>;
+}
+
+export interface PodFailurePolicyRule {
+  action?: string;
+  onExitCodes?: { containerName?: string; operator?: string; values?: number[] };
+  onPodConditions?: Array<{ type?: string; status?: string }>;
+}
+
+export interface JobSpec {
+  parallelism?: number;
+  completions?: number;
+  activeDeadlineSeconds?: number;
+  backoffLimit?: number;
+  ttlSecondsAfterFinished?: number;
+  completionMode?: string;
+  suspend?: boolean;
+  manualSelector?: boolean;
+  podReplacementPolicy?: string;
+  podFailurePolicy?: { rules?: PodFailurePolicyRule[] };
+  selector?: LabelSelector;
+  template?: PodTemplate;
+}
+
+export interface JobStatus {
+  active?: number;
+  succeeded?: number;
+  failed?: number;
+  ready?: number;
+  terminating?: number;
+  startTime?: string | null;
+  completionTime?: string | null;
+  completedIndexes?: string;
+  conditions?: Condition[];
+  uncountedTerminatedPods?: { succeeded?: string[]; failed?: string[] };
+}
+
+export interface Job extends KubeObject {
+  spec?: JobSpec;
+  status?: JobStatus;
+}
+
+export interface CronJob extends KubeObject {
+  spec?: {
+    schedule?: string;
+    timeZone?: string;
+    startingDeadlineSeconds?: number;
+    concurrencyPolicy?: string;
+    suspend?: boolean;
+    successfulJobsHistoryLimit?: number;
+    failedJobsHistoryLimit?: number;
+    jobTemplate?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: JobSpec };
+  };
+  status?: { active?: ObjectReference[]; lastScheduleTime?: string; lastSuccessfulTime?: string };
+}
+
+export interface ObjectReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+export interface StatefulSet extends KubeObject {
+  spec?: {
+    replicas?: number;
+    minReadySeconds?: number;
+    revisionHistoryLimit?: number;
+    serviceName?: string;
+    podManagementPolicy?: string;
+    ordinals?: { start?: number };
+    selector?: LabelSelector;
+    template?: PodTemplate;
+    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number; maxUnavailable?: number | string } };
+    volumeClaimTemplates?: KubeObject[];
+  };
+  status?: Record<string, unknown> & { collisionCount?: number; currentRevision?: string; updateRevision?: string };
+}
+
+export interface ControllerRevision extends KubeObject {
+  data?: unknown;
+  revision?: number;
 }
 
 export function nameOf(object: KubeObject): string {

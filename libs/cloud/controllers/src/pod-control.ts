@@ -6,22 +6,28 @@ import type { KubeObject, OwnerReference } from '@kedge/kube-core';
 import type { Pod, PodSpec, PodTemplate } from './objects';
 import { controllerOf, isDeleting, nameOf, namespaceOf } from './objects';
 
-export function controllerReference(owner: KubeObject, kind: string): OwnerReference {
-  return { apiVersion: 'apps/v1', kind, name: nameOf(owner), uid: owner.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
+export function controllerReference(owner: KubeObject, kind: string, apiVersion = 'apps/v1'): OwnerReference {
+  return { apiVersion, kind, name: nameOf(owner), uid: owner.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
 }
 
 /** A pod for `owner` from its template: generateName `<owner>-`, the template's labels and spec. */
-export function podFromTemplate(owner: KubeObject, kind: string, template: PodTemplate | undefined, extra: { labels?: Record<string, string>; spec?: Partial<PodSpec> } = {}): Pod {
+export function podFromTemplate(
+  owner: KubeObject,
+  kind: string,
+  template: PodTemplate | undefined,
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string>; spec?: Partial<PodSpec>; name?: string; generateName?: string; finalizers?: string[]; apiVersion?: string } = {},
+): Pod {
   const copy = JSON.parse(JSON.stringify(template ?? {})) as PodTemplate;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
-      generateName: `${nameOf(owner)}-`,
+      ...(extra.name === undefined ? { generateName: extra.generateName ?? `${nameOf(owner)}-` } : { name: extra.name }),
       namespace: namespaceOf(owner),
       labels: { ...(copy.metadata?.labels ?? {}), ...(extra.labels ?? {}) },
-      ...(copy.metadata?.annotations === undefined ? {} : { annotations: copy.metadata.annotations }),
-      ownerReferences: [controllerReference(owner, kind)],
+      ...(copy.metadata?.annotations === undefined && extra.annotations === undefined ? {} : { annotations: { ...(copy.metadata?.annotations ?? {}), ...(extra.annotations ?? {}) } }),
+      ...(extra.finalizers === undefined ? {} : { finalizers: extra.finalizers }),
+      ownerReferences: [controllerReference(owner, kind, extra.apiVersion)],
     },
     spec: { ...(copy.spec ?? {}), ...(extra.spec ?? {}) },
   };
@@ -30,8 +36,10 @@ export function podFromTemplate(owner: KubeObject, kind: string, template: PodTe
 export class PodControl {
   constructor(private readonly core: CoreV1Api) {}
 
-  async create(pod: Pod): Promise<void> {
-    await this.core.createNamespacedPod({ namespace: namespaceOf(pod), body: pod as V1Pod });
+  /** Creates the pod; returns the name the API server gave it. */
+  async create(pod: Pod): Promise<string> {
+    const created = await this.core.createNamespacedPod({ namespace: namespaceOf(pod), body: pod as V1Pod });
+    return created.metadata?.name ?? '';
   }
 
   /** Deletes a pod; `force` skips the grace period (its node is gone, nobody will confirm). A pod already gone is fine. */
@@ -82,6 +90,7 @@ export async function claimPods(
   kind: string,
   pods: Pod[],
   matches: (pod: Pod) => boolean,
+  apiVersion = 'apps/v1',
 ): Promise<Pod[]> {
   const uid = owner.metadata?.uid ?? '';
   const claimed: Pod[] = [];
@@ -96,7 +105,7 @@ export async function claimPods(
     }
     if (ownerDeleting || isDeleting(pod) || !matches(pod)) continue;
     try {
-      await control.adopt(pod, controllerReference(owner, kind));
+      await control.adopt(pod, controllerReference(owner, kind, apiVersion));
       claimed.push(pod);
     } catch (error) {
       // someone changed the pod meanwhile; the next pass looks again

@@ -7,13 +7,16 @@ import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
 import { DaemonSetController } from './daemonset/daemonset-controller';
 import { DeploymentController } from './deployment/deployment-controller';
+import { CronJobController } from './cronjob/cronjob-controller';
+import { JobController } from './job/job-controller';
+import { StatefulSetController } from './statefulset/statefulset-controller';
 import { DisruptionController, createDisruptionInformers } from './disruption/disruption-controller';
 import { ReplicaSetController } from './replicaset/replicaset-controller';
 import { ControllerMetrics } from './runtime/controller-metrics';
 import { createApiClients, createInformers, type ControllerContext } from './runtime/controller-context';
 import { Scheduler } from './scheduling/scheduler';
 
-export type WorkloadControllerName = 'scheduler' | 'replicaset' | 'deployment' | 'daemonset' | 'disruption';
+export type WorkloadControllerName = 'scheduler' | 'replicaset' | 'deployment' | 'daemonset' | 'job' | 'cronjob' | 'statefulset' | 'disruption';
 
 export interface StartWorkloadControllersParams {
   kubeConfig: KubeConfig;
@@ -25,6 +28,8 @@ export interface StartWorkloadControllersParams {
   /** first retry delay of a failed key (doubles per failure up to maxDelayMs); default 100 ms / 5 min */
   queueBackoff?: { baseDelayMs: number; maxDelayMs: number };
   now?: () => number;
+  /** delay before a Job replaces failed pods, doubling per failure; default 10 s up to 6 min (upstream) */
+  jobPodFailureBackoff?: { baseMs: number; maxMs: number };
 }
 
 export interface WorkloadControllers {
@@ -50,12 +55,15 @@ export function startWorkloadControllers(params: StartWorkloadControllersParams)
     now: params.now ?? Date.now,
     queueBackoff: params.queueBackoff ?? { baseDelayMs: 100, maxDelayMs: 300_000 },
   };
-  const wanted = new Set(params.controllers ?? ['scheduler', 'replicaset', 'deployment', 'daemonset', 'disruption']);
+  const wanted = new Set(params.controllers ?? ['scheduler', 'replicaset', 'deployment', 'daemonset', 'job', 'cronjob', 'statefulset', 'disruption']);
   const queues: WorkQueue[] = [];
   if (wanted.has('scheduler')) queues.push(new Scheduler({ ...context, events: schedulerEvents }).queue);
   if (wanted.has('replicaset')) queues.push(new ReplicaSetController(context).queue);
   if (wanted.has('deployment')) queues.push(new DeploymentController(context).queue);
   if (wanted.has('daemonset')) queues.push(new DaemonSetController(context).queue);
+  if (wanted.has('job')) queues.push(new JobController(context, { podFailureBackoff: params.jobPodFailureBackoff ?? { baseMs: 10_000, maxMs: 360_000 } }).queue);
+  if (wanted.has('cronjob')) queues.push(new CronJobController(context).queue);
+  if (wanted.has('statefulset')) queues.push(new StatefulSetController(context).queue);
   const all: Array<{ informer: { start(): Promise<void>; stop(): Promise<void> } }> = Object.values(informers);
   if (wanted.has('disruption')) {
     const own = createDisruptionInformers(params.kubeConfig, logger, params.informerBackoff ?? DEFAULT_INFORMER_BACKOFF);

@@ -11,7 +11,7 @@ import { mergePatch } from '@kedge/kube-client';
 import { createLogger, createMetricsRegistry } from '@kedge/telemetry';
 import { waitFor } from '@kedge/testkit';
 import type { Registry } from 'prom-client';
-import { startWorkloadControllers, type WorkloadControllers } from '../src/index';
+import { startWorkloadControllers, type StartWorkloadControllersParams, type WorkloadControllers } from '../src/index';
 
 export const KUBECTL = '/usr/bin/kubectl';
 
@@ -45,7 +45,7 @@ export class WorkloadTestCluster {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
   }
 
-  static async start(): Promise<WorkloadTestCluster> {
+  static async start(options: Pick<StartWorkloadControllersParams, 'now' | 'jobPodFailureBackoff' | 'controllers'> = {}): Promise<WorkloadTestCluster> {
     const dataDir = await mkdtemp(join(tmpdir(), 'kedge-workloads-'));
     const cacheDir = await mkdtemp(join(tmpdir(), 'kedge-workloads-kubectl-'));
     const logger = createLogger({ name: 'workload-test', level: (process.env['TEST_LOG_LEVEL'] ?? 'silent') as 'silent' });
@@ -53,7 +53,7 @@ export class WorkloadTestCluster {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(server.adminKubeconfigPath);
     const registry = createMetricsRegistry();
-    const controllers = startWorkloadControllers({ kubeConfig, logger, registry, queueBackoff: { baseDelayMs: 50, maxDelayMs: 2_000 } });
+    const controllers = startWorkloadControllers({ kubeConfig, logger, registry, queueBackoff: { baseDelayMs: 50, maxDelayMs: 2_000 }, ...options });
     await controllers.ready;
     return new WorkloadTestCluster(server, kubeConfig, registry, controllers, dataDir, cacheDir);
   }
@@ -105,6 +105,26 @@ export class WorkloadTestCluster {
     return JSON.parse(await this.run(['get', kind, name, '-n', namespace, '-o', 'json'])) as T;
   }
 
+  /** What a kubelet reports when a pod's containers exit: phase Succeeded (all 0) or Failed, with the exit code. */
+  async finishPod(name: string, exitCode: number, options: { namespace?: string; conditions?: Array<{ type: string; status: string; reason?: string }> } = {}): Promise<void> {
+    const namespace = options.namespace ?? 'default';
+    const pod = await this.core.readNamespacedPod({ name, namespace });
+    const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const containerStatuses = (pod.spec?.containers ?? []).map((container) => ({
+      name: container.name,
+      image: container.image,
+      imageID: '',
+      ready: false,
+      restartCount: 0,
+      state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: at, finishedAt: at } },
+    }));
+    const conditions = [
+      { type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: at },
+      ...(options.conditions ?? []).map((condition) => ({ ...condition, lastTransitionTime: at })),
+    ];
+    await this.core.patchNamespacedPodStatus({ name, namespace, body: { status: { phase: exitCode === 0 ? 'Succeeded' : 'Failed', conditions, containerStatuses } } }, mergePatch());
+  }
+
   /** Fake kubelets: every pod bound to a node that is not silent becomes Running+Ready; graceful deletes are confirmed. */
   startKubelets(intervalMs = 100): void {
     const pass = async (): Promise<void> => {
@@ -116,7 +136,7 @@ export class WorkloadTestCluster {
         try {
           if (pod.metadata?.deletionTimestamp !== undefined) {
             await this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
-          } else if (pod.status?.phase !== 'Running') {
+          } else if (pod.status?.phase !== 'Running' && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed') {
             const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
             const conditions = [
               ...(pod.status?.conditions ?? []).filter((condition) => condition.type !== 'Ready'),

@@ -71,3 +71,4 @@ export {
   type WriteOptions,
 } from './query/write-options';
 export { parsePodLogOptions, type PodLogOptions } from './query/pod-log-options';
+export { CronScheduleError, isKnownTimeZone, parseCronSchedule, type CronSchedule } from './schedules/cron-schedule';

@@ -5,6 +5,7 @@
 // ProtobufUnsupportedError), so nothing a client sent is ever silently dropped. Malformed bytes are a
 // ProtobufDecodeError (400) naming the field path where reading failed.
 import { APPS_KIND_SCHEMAS } from './workload-message-schema';
+import { BATCH_KIND_SCHEMAS } from './batch-message-schema';
 import { KIND_SCHEMAS, type FieldSchema, type MapValueType, type MessageSchema, type ScalarType } from './message-schema';
 import { POLICY_KIND_SCHEMAS, kindSchemaAnyVersion } from './policy-message-schema';
 import { ProtobufDecodeError, ProtobufUnsupportedError, readFields, varintToNumber, type WireField } from './wire-reader';
@@ -153,7 +154,7 @@ export function decodeKubernetesProtobuf(body: Buffer): Record<string, unknown> 
     }
   }
   const schema =
-    KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? APPS_KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? POLICY_KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? kindSchemaAnyVersion(kind);
+    KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? APPS_KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? BATCH_KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? POLICY_KIND_SCHEMAS[`${apiVersion}/${kind}`] ?? kindSchemaAnyVersion(kind);
   if (schema === undefined) throw new ProtobufUnsupportedError(`${kind} in version "${apiVersion}" is not understood as protobuf by this server; send it as JSON`);
   try {
     return { apiVersion, kind, ...decodeMessage(raw ?? Buffer.alloc(0), schema, kind) };

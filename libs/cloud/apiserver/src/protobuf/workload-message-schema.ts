@@ -7,7 +7,7 @@ import { LOCAL_OBJECT_REFERENCE, METADATA, map, message, s, scalar, type FieldSc
 const pointer = (field: FieldSchema): FieldSchema => ({ ...field, pointer: true });
 const intOrString = (name: string): FieldSchema => ({ name, type: { kind: 'intOrString' }, pointer: true });
 
-const LABEL_SELECTOR: MessageSchema = {
+export const LABEL_SELECTOR: MessageSchema = {
   1: map('matchLabels'),
   2: message('matchExpressions', () => ({ 1: s('key'), 2: s('operator'), 3: s('values', true) }), true),
 };
@@ -75,7 +75,7 @@ const POD_SPEC: MessageSchema = {
   30: pointer(scalar('enableServiceLinks', 'bool')),
 };
 
-const POD_TEMPLATE_SPEC: MessageSchema = { 1: METADATA, 2: message('spec', () => POD_SPEC) };
+export const POD_TEMPLATE_SPEC: MessageSchema = { 1: METADATA, 2: message('spec', () => POD_SPEC) };
 
 const DEPLOYMENT_SPEC: MessageSchema = {
   1: pointer(scalar('replicas', 'int32')),

@@ -1,9 +1,9 @@
-// apps/v1 workloads: Deployment, ReplicaSet, DaemonSet, StatefulSet. They are stored and served with
-// kube-apiserver's defaults and validation, so `kubectl apply` round-trips; no controller acts on
-// them here (no ReplicaSets or pods are created, status only changes through /status).
+// apps/v1 workloads: Deployment, ReplicaSet, DaemonSet, StatefulSet, and ControllerRevisions. They are
+// stored and served with kube-apiserver's defaults and validation, so `kubectl apply` round-trips; the
+// workload controllers of @kedge/controllers act on them (cloudcore runs those in embedded mode).
 import { isRecord, recordAt, type KubeObject, type TableConverter } from '@kedge/kube-core';
-import { toStatusCauses, validateWorkload, type WorkloadKind } from '../validation';
-import { daemonSetTable, deploymentTable, replicaSetTable, statefulSetTable } from '../tables';
+import { toStatusCauses, validateControllerRevision, validateWorkload, type WorkloadKind } from '../validation';
+import { controllerRevisionTable, daemonSetTable, deploymentTable, replicaSetTable, statefulSetTable } from '../tables';
 import { defineBuiltin } from './builtin-type';
 import { defaultPodSpec } from './core-resources';
 import type { ResourceType } from './resource-type';
@@ -109,7 +109,19 @@ function applyDefaults(workload: WorkloadSpec, object: KubeObject): void {
   defaultTemplate(spec);
 }
 
+/** apps/v1 ControllerRevision: an immutable snapshot of a StatefulSet's (or DaemonSet's) template, by revision number. */
+function controllerRevisions(): ResourceType {
+  return defineBuiltin({
+    group: 'apps', version: 'v1', kind: 'ControllerRevision', plural: 'controllerrevisions', namespaced: true, table: controllerRevisionTable,
+    validate: (object, previous) => toStatusCauses(validateControllerRevision(object, previous)),
+  });
+}
+
 export function appsResources(): ResourceType[] {
+  return [...workloadResources(), controllerRevisions()];
+}
+
+function workloadResources(): ResourceType[] {
   return WORKLOADS.map((workload) =>
     defineBuiltin({
       group: 'apps', version: 'v1', kind: workload.kind, plural: workload.plural, namespaced: true,

@@ -5,6 +5,7 @@ import type { ResourceType } from './resource-type';
 import { coreResources } from './core-resources';
 import { groupResources } from './group-resources';
 import { appsResources } from './apps-resources';
+import { batchResources } from './batch-resources';
 import { rbacResources } from './rbac-resources';
 import { reviewResources } from './review-resources';
 import { policyResources } from './policy-resources';
@@ -15,7 +16,7 @@ export interface GroupVersions {
   versions: string[];
 }
 
-const BUILTIN_GROUP_ORDER = ['', 'apps', 'authentication.k8s.io', 'authorization.k8s.io', 'rbac.authorization.k8s.io', 'policy', 'coordination.k8s.io', 'events.k8s.io', 'apiextensions.k8s.io', 'metrics.k8s.io'];
+const BUILTIN_GROUP_ORDER = ['', 'apps', 'batch', 'authentication.k8s.io', 'authorization.k8s.io', 'rbac.authorization.k8s.io', 'policy', 'coordination.k8s.io', 'events.k8s.io', 'apiextensions.k8s.io', 'metrics.k8s.io'];
 
 /** Kubernetes' version priority: GA before beta before alpha, higher numbers first, other names last (alphabetical). */
 export function compareVersions(a: string, b: string): number {
@@ -40,7 +41,7 @@ export class ResourceCatalog {
 
   /** `served`: further built-in kinds this server was configured with (metrics.k8s.io when it has a source) */
   constructor(served: readonly ResourceType[] = []) {
-    this.builtin = [...coreResources(), ...appsResources(), ...groupResources(), ...rbacResources(), ...policyResources(), ...reviewResources(), ...served];
+    this.builtin = [...coreResources(), ...appsResources(), ...batchResources(), ...groupResources(), ...rbacResources(), ...policyResources(), ...reviewResources(), ...served];
   }
 
   /** Bumped on every change; discovery and OpenAPI documents are cached per generation. */

@@ -10,5 +10,6 @@ export {
   replicaSetTable,
   statefulSetTable,
 } from './workload-tables';
+export { controllerRevisionTable, cronJobTable, jobTable } from './batch-tables';
 export { customResourceTable, type JsonPathEvaluator, type PrinterColumn } from './custom-resource-table';
 export { roleBindingTable, roleTable } from './rbac-tables';

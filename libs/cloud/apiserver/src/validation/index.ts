@@ -50,5 +50,6 @@ export {
 export { BUILTIN_KIND_SCOPES, validateBuiltin, type BuiltinValidationOptions } from './builtin';
 export { normalizeSecret } from './secret';
 export { WORKLOAD_KINDS, isWorkloadKind, validateWorkload, type WorkloadKind } from './workloads';
+export { validateControllerRevision, validateCronJob, validateJob, validateJobSpec } from './batch';
 export { readLabelSelector, selectorMatches, type LabelSelector } from './workload-selector';
 export { RBAC_GROUP, defaultSubjects, validateClusterRole, validateClusterRoleBinding, validateRole, validateRoleBinding } from './rbac';

@@ -1,6 +1,6 @@
 // What every workload controller shares: the informers (one SharedInformer per resource, fed to every
 // interested controller), the typed API clients, Events, metrics, and a factory for their work queues.
-import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import {
   DEFAULT_INFORMER_BACKOFF,
   KubeJson,
@@ -15,7 +15,7 @@ import {
 } from '@kedge/kube-client';
 import type { Logger } from '@kedge/telemetry';
 import type { KubeObject } from '@kedge/kube-core';
-import type { DaemonSet, Deployment, Node, Pod, ReplicaSet } from '../objects';
+import type { ControllerRevision, CronJob, DaemonSet, Deployment, Job, Node, Pod, ReplicaSet, StatefulSet } from '../objects';
 import { InvalidSpecError } from '../spec-error';
 import type { ControllerMetrics } from './controller-metrics';
 
@@ -25,6 +25,10 @@ export interface Informers {
   replicaSets: SharedInformer<ReplicaSet>;
   deployments: SharedInformer<Deployment>;
   daemonSets: SharedInformer<DaemonSet>;
+  jobs: SharedInformer<Job>;
+  cronJobs: SharedInformer<CronJob>;
+  statefulSets: SharedInformer<StatefulSet>;
+  controllerRevisions: SharedInformer<ControllerRevision>;
 }
 
 export interface ControllerContext {
@@ -33,6 +37,7 @@ export interface ControllerContext {
   events: EventRecorder;
   core: CoreV1Api;
   apps: AppsV1Api;
+  batch: BatchV1Api;
   informers: Informers;
   now: () => number;
   queueBackoff: { baseDelayMs: number; maxDelayMs: number };
@@ -47,11 +52,15 @@ export function createInformers(kubeConfig: KubeConfig, logger: Logger, backoff:
     replicaSets: make<ReplicaSet>('replicasets', '/apis/apps/v1/replicasets'),
     deployments: make<Deployment>('deployments', '/apis/apps/v1/deployments'),
     daemonSets: make<DaemonSet>('daemonsets', '/apis/apps/v1/daemonsets'),
+    jobs: make<Job>('jobs', '/apis/batch/v1/jobs'),
+    cronJobs: make<CronJob>('cronjobs', '/apis/batch/v1/cronjobs'),
+    statefulSets: make<StatefulSet>('statefulsets', '/apis/apps/v1/statefulsets'),
+    controllerRevisions: make<ControllerRevision>('controllerrevisions', '/apis/apps/v1/controllerrevisions'),
   };
 }
 
-export function createApiClients(kubeConfig: KubeConfig): { core: CoreV1Api; apps: AppsV1Api } {
-  return { core: kubeConfig.makeApiClient(CoreV1Api), apps: kubeConfig.makeApiClient(AppsV1Api) };
+export function createApiClients(kubeConfig: KubeConfig): { core: CoreV1Api; apps: AppsV1Api; batch: BatchV1Api } {
+  return { core: kubeConfig.makeApiClient(CoreV1Api), apps: kubeConfig.makeApiClient(AppsV1Api), batch: kubeConfig.makeApiClient(BatchV1Api) };
 }
 
 /**

@@ -50,8 +50,15 @@ function fieldValue(pod: Pod, path: string, fields: FieldValues): string {
       return fields.podIP;
     case 'status.hostIP':
       return fields.hostIP;
-    default:
+    default: {
+      // metadata.labels['key'] and metadata.annotations['key'], as the kubelet (an Indexed Job's JOB_COMPLETION_INDEX)
+      const keyed = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(path);
+      if (keyed !== null) {
+        const map = keyed[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations;
+        return map?.[keyed[2] ?? ''] ?? '';
+      }
       throw new PodSetupError('CreateContainerConfigError', `unsupported fieldRef ${path}`);
+    }
   }
 }
 
