@@ -4,14 +4,18 @@
 export { DEVICE_CRD_NAMES, DEVICES_API_VERSION, DEVICES_GROUP, DEVICES_VERSION, kedgeCrdManifests, type CrdManifest } from './crds';
 export type {
   Device,
+  DeviceMethod,
   DeviceModel,
   DeviceModelProperty,
   DeviceModelSpec,
   DeviceProperty,
   DeviceSpec,
   DeviceStatus,
+  DeviceStatusObject,
+  DeviceStatusStatus,
   DeviceTwin,
   TwinProperty,
+  VisitorConfig,
 } from './devices';
 export {
   DEVICE_ACTIONS,
