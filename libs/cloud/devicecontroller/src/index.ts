@@ -3,5 +3,5 @@
 export { DEVICECONTROLLER_SOURCE, startDeviceController, type DeviceController, type DeviceControllerHub, type StartDeviceControllerParams } from './device-controller';
 export { installCrds, type InstallCrdsOptions } from './crds';
 export { CrdInstallError, DeviceControllerError, TwinRefusedError, type TwinRefusal } from './errors';
-export { membershipOf, type Membership, type MembershipDevice } from './membership';
-export { statusFromReport, type StatusPatch } from './upstream';
+export { REASSERT_DESIRED_ANNOTATION, effectiveProtocol, effectiveVisitors, membershipOf, type Membership, type MembershipDevice } from './membership';
+export { DeviceStatusWriter, statusFromReport, type DeviceStatusWriterOptions, type StatusPatch } from './upstream';

@@ -30,8 +30,22 @@ export interface DeviceProperty {
   collectCycle?: number;
   /** ms between twin reports; default 1000 */
   reportCycle?: number;
+  /** false: read but not published on twin/update (KubeEdge: not reported to edgecore); default: published */
   reportToCloud?: boolean;
   pushMethod?: Record<string, unknown>;
+  /**
+   * kedge: write the desired value again on every twin delta (the device is held at it). Default false:
+   * a desired value is written when it changes, as in KubeEdge, so a change made at the device stays.
+   * From the Device annotation `devices.kedge.io/reassert-desired: "<prop>,<prop>"`.
+   */
+  reassertDesired?: boolean;
+}
+
+/** KubeEdge 1.19 device method: a named command that writes these properties. */
+export interface DeviceMethod {
+  name: string;
+  description?: string;
+  propertyNames: string[];
 }
 
 export interface Device {
@@ -41,6 +55,9 @@ export interface Device {
     nodeName?: string;
     protocol: Visitor;
     properties: DeviceProperty[];
+    methods?: DeviceMethod[];
+    /** device state reports: `reportToCloud: false` publishes none; `reportCycle` (ms) re-publishes the state that often */
+    stateReport?: { reportToCloud?: boolean; reportCycle?: number };
   };
 }
 

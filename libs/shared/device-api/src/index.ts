@@ -24,6 +24,7 @@ export {
   NODE_TOPIC_PREFIX,
   deviceTopic,
   membershipTopic,
+  methodTopic,
   parseRequestTopic,
   requestFilters,
   type DeviceAction,
