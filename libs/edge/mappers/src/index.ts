@@ -24,7 +24,7 @@ export {
   type TwinUpdateMessage,
 } from './twin';
 export { DeviceRunner, buildVisitors, type BackoffOptions, type DeviceRunnerOptions } from './runner';
-export { parseMapperConfig, type MapperConfig } from './config';
+export { REASSERT_DESIRED_ANNOTATION, parseMapperConfig, type MapperConfig } from './config';
 export { MapperHost, defaultDrivers, type MapperHostOptions } from './host';
 export { MapperManager, type MapperManagerOptions } from './manager/mapper-manager';
 export {

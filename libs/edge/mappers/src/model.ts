@@ -10,6 +10,8 @@ export interface ModelProperty {
   minimum?: number;
   maximum?: number;
   unit?: string;
+  /** KubeEdge 1.22: model-level visitor, used when the Device's property has none */
+  visitors?: Visitor;
 }
 
 export interface DeviceModel {
@@ -25,7 +27,8 @@ export interface Visitor {
 export interface DeviceProperty {
   name: string;
   desired?: { value: string; metadata?: Record<string, string> };
-  visitors: Visitor;
+  /** how to reach the property; absent: the model property's visitors */
+  visitors?: Visitor;
   /** ms between reads; default 1000 */
   collectCycle?: number;
   /** ms between twin reports; default 1000 */
@@ -41,12 +44,7 @@ export interface DeviceProperty {
   reassertDesired?: boolean;
 }
 
-/** KubeEdge 1.19 device method: a named command that writes these properties. */
-export interface DeviceMethod {
-  name: string;
-  description?: string;
-  propertyNames: string[];
-}
+
 
 export interface Device {
   metadata: { name: string; namespace?: string };
@@ -55,7 +53,7 @@ export interface Device {
     nodeName?: string;
     protocol: Visitor;
     properties: DeviceProperty[];
-    methods?: DeviceMethod[];
+    methods?: { name: string; description?: string; propertyNames?: string[] }[];
     /** device state reports: `reportToCloud: false` publishes none; `reportCycle` (ms) re-publishes the state that often */
     stateReport?: { reportToCloud?: boolean; reportCycle?: number };
   };

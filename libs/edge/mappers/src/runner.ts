@@ -66,10 +66,12 @@ export function buildVisitors(device: Device, model: DeviceModel, driver: Protoc
     if (!property) {
       throw new MapperError('CONFIG_INVALID', `property ${p.name} is not in model ${model.metadata.name}`, { device: id, field: `spec.properties[${i}].name` });
     }
-    if (!p.visitors || typeof p.visitors.configData !== 'object' || p.visitors.configData === null) {
-      throw new MapperError('CONFIG_INVALID', 'visitors.configData is missing', { device: id, property: p.name, field: `spec.properties[${i}].visitors` });
+    // KubeEdge 1.22: the Device's visitors, else the model property's
+    const visitors = p.visitors ?? property.visitors;
+    if (!visitors || typeof visitors.configData !== 'object' || visitors.configData === null) {
+      throw new MapperError('CONFIG_INVALID', 'visitors.configData is missing (on the Device and the model)', { device: id, property: p.name, field: `spec.properties[${i}].visitors` });
     }
-    const visitor: PropertyVisitor = { device: id, property, protocolName: p.visitors.protocolName, configData: p.visitors.configData };
+    const visitor: PropertyVisitor = { device: id, property, protocolName: visitors.protocolName ?? device.spec.protocol.protocolName, configData: visitors.configData };
     try {
       driver.validate(visitor);
     } catch (error) {
@@ -348,7 +350,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     const planned: { slot: PropertySlot; value: RawValue; text: string }[] = [];
     for (const [prop, text] of Object.entries(values as Record<string, unknown>)) {
       const slot = this.slots.find((s) => s.visitor.property.name === prop);
-      if (!method.propertyNames.includes(prop) || slot === undefined) return finish(400, `values.${prop}: not a property of method ${name}`);
+      if (!(method.propertyNames ?? []).includes(prop) || slot === undefined) return finish(400, `values.${prop}: not a property of method ${name}`);
       if (slot.visitor.property.accessMode !== 'ReadWrite') return finish(400, `values.${prop}: property is ReadOnly in the model`);
       try {
         planned.push({ slot, value: parseDesired(String(text), slot.visitor.property, this.id), text: String(text) });

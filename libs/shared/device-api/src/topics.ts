@@ -35,6 +35,10 @@ export function methodTopic(topicId: string, method: string): string {
   return deviceTopic(topicId, `method/${method}`);
 }
 
+/** Filters of every method invocation, and of every method result (what mappers publish). */
+export const METHOD_INVOKE_FILTER = `${DEVICE_TOPIC_PREFIX}+/+/method/+`;
+export const METHOD_RESULT_FILTER = `${DEVICE_TOPIC_PREFIX}+/+/method/+/result`;
+
 /** After `$hw/events/node/<node>/membership/`: the member list request, its result, and the added/removed broadcast. */
 export type MembershipTopicSuffix = 'get' | 'get/result' | 'updated';
 
