@@ -29,11 +29,11 @@ export function statusFromReport(device: Device, content: unknown): StatusPatch 
   const desired = new Map((device.spec?.properties ?? []).map((p) => [p.name, p.desired]));
   // `reportToCloud: false` keeps a property's value on the edge: it is not stored in the cloud
   const edgeOnly = new Set((device.spec?.properties ?? []).filter((p) => p.reportToCloud === false).map((p) => p.name));
-  const names = new Set([...Object.keys(twin).filter((name) => !edgeOnly.has(name)), ...desired.keys()]);
+  const names = new Set([...Object.keys(twin), ...desired.keys()]);
   const twins: DeviceTwin[] = [];
   for (const propertyName of [...names].sort()) {
     const entry: DeviceTwin = { propertyName };
-    const reported = twin[propertyName];
+    const reported = edgeOnly.has(propertyName) ? undefined : twin[propertyName];
     const value = reported?.actual?.value;
     if (value !== undefined && value !== null) {
       const metadata: Record<string, string> = {};
