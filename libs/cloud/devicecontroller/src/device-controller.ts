@@ -38,7 +38,7 @@ export interface StartDeviceControllerParams {
   installCrds?: boolean;
   /**
    * Also write edge reports into Device.status, as KubeEdge <= 1.22 did (default true). DeviceStatus is
-   * always written; turn this off (cloudcore `--device-status-mirror=false`) once no client reads Device.status.
+   * always written; turn this off (cloudcore config `deviceController.mirrorDeviceStatus: false`) once no client reads Device.status.
    */
   mirrorDeviceStatus?: boolean;
 }
