@@ -29,9 +29,9 @@ export interface DeviceProperty {
   desired?: { value: string; metadata?: Record<string, string> };
   /** how to reach the property; absent: the model property's visitors */
   visitors?: Visitor;
-  /** ms between reads; default 1000 */
+  /** between reads: nanoseconds (KubeEdge) if >= 1e6, else ms; default 1 s (see cycles.ts) */
   collectCycle?: number;
-  /** ms between twin reports; default 1000 */
+  /** between twin reports, same units; default 1 s */
   reportCycle?: number;
   /** false: read but not published on twin/update (KubeEdge: not reported to edgecore); default: published */
   reportToCloud?: boolean;
@@ -54,7 +54,7 @@ export interface Device {
     protocol: Visitor;
     properties: DeviceProperty[];
     methods?: { name: string; description?: string; propertyNames?: string[] }[];
-    /** device state reports: `reportToCloud: false` publishes none; `reportCycle` (ms) re-publishes the state that often */
+    /** device state reports: `reportToCloud: false` publishes none; `reportCycle` (units as collectCycle) re-publishes the state that often */
     stateReport?: { reportToCloud?: boolean; reportCycle?: number };
   };
 }

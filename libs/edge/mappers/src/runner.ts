@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { deviceTopic, methodTopic } from '@kedge/device-api';
 import type { MqttClient } from 'mqtt';
 import { toModelValue, parseDesired, toTwinString } from './convert';
+import { cycleMs } from './cycles';
 import type { ProtocolDriver, RawValue } from './driver';
 import { MapperError, isConnectionError } from './errors';
 import { deviceId, type Device, type DeviceModel, type PropertyVisitor } from './model';
@@ -101,13 +102,13 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     this.id = deviceId(options.device);
     this.methodPrefix = methodTopic(this.id, '');
     const visitors = buildVisitors(options.device, options.model, options.driver);
-    // cycles are milliseconds, as in KubeEdge's CRD; 0 or absent means the default
+    // KubeEdge's nanoseconds or kedge's milliseconds (see cycles.ts); 0 or absent means 1 s
     this.slots = visitors.map((visitor, i) => {
       const p = options.device.spec.properties[i];
       return {
         visitor,
-        collectCycle: p?.collectCycle || 1000,
-        reportCycle: p?.reportCycle || 1000,
+        collectCycle: cycleMs(p?.collectCycle),
+        reportCycle: cycleMs(p?.reportCycle),
         reportToCloud: p?.reportToCloud !== false,
         reassert: p?.reassertDesired === true,
       };
@@ -184,7 +185,10 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     this.connected = true;
     await this.publishState('online');
     const stateCycle = this.options.device.spec.stateReport?.reportCycle;
-    if (stateCycle !== undefined && stateCycle > 0) this.later(stateCycle, () => this.reportState(stateCycle));
+    if (stateCycle !== undefined && stateCycle > 0) {
+      const ms = cycleMs(stateCycle);
+      this.later(ms, () => this.reportState(ms));
+    }
     await this.applyDesired();
     for (const slot of this.slots) {
       if (slot.visitor.configData.notify === true && this.options.driver.subscribe) {
