@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanup, createTestPki, waitFor, type TestPki } from '@kedge/testkit';
+import { createLogger } from '@kedge/telemetry';
+import { CRD_REVISION_ANNOTATION, installCrds } from '../src/index';
 import { lastMembership, startDeviceCloud } from './fixtures/cloud';
 
 let pki: TestPki;
@@ -160,5 +162,27 @@ describe('devicecontroller membership - model-level access', () => {
     ]);
     expect(device?.methods).toEqual([{ name: 'setFlowLimit', description: 'limit the flow', propertyNames: ['setpoint'] }]);
     expect(device?.stateReport).toEqual({ reportToCloud: true, reportCycle: 5000 });
+  });
+});
+
+describe('devicecontroller crds - upgrade', () => {
+  it('a Device CRD of an older revision is replaced, so new fields (stateReport) are accepted and kept', async () => {
+    const cloud = await startDeviceCloud(pki, cleanup);
+    await cloud.kubectl(['apply'], VALVE_MODEL);
+    // the CRD as an older kedge installed it: no stateReport in the schema, no revision annotation
+    const crd = JSON.parse(await cloud.kubectl(['get', 'crd', 'devices.devices.kubeedge.io', '-o', 'json'])) as {
+      metadata: { annotations?: Record<string, string> };
+      spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } } }[] };
+    };
+    delete crd.metadata.annotations?.[CRD_REVISION_ANNOTATION];
+    delete crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties['stateReport'];
+    await cloud.kubectl(['replace'], JSON.stringify(crd));
+    // kubectl validates strictly: the old schema refuses the field (a client without validation would see it pruned)
+    await waitFor(async () => (await cloud.kubectl(['apply'], valve('gw-a')).then(() => 'accepted', (error: unknown) => String(error))).includes('unknown field "spec.stateReport"'), 'the old schema to refuse stateReport');
+
+    await installCrds(cloud.kubeConfig, createLogger({ name: 'crd-upgrade-test', level: 'silent' }));
+    expect(await cloud.kubectl(['get', 'crd', 'devices.devices.kubeedge.io', '-o', `jsonpath={.metadata.annotations.devices\\.kedge\\.io/crd-revision}`])).toMatch(/^[0-9a-f]{16}$/);
+    await cloud.kubectl(['apply'], valve('gw-a').replace('reportCycle: 5000', 'reportCycle: 6000'));
+    await waitFor(async () => (await cloud.kubectl(['get', 'device', 'valve-1', '-o', 'jsonpath={.spec.stateReport.reportCycle}'])) === '6000', 'stateReport kept after the upgrade');
   });
 });
