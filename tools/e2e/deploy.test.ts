@@ -101,17 +101,21 @@ const CLOUDCORE_API_CALLS: { group: string; resource: string; verb: string; reso
   { group: 'devices.kubeedge.io', resource: 'devices', verb: 'watch' },
   { group: 'devices.kubeedge.io', resource: 'devicemodels', verb: 'list' },
   { group: 'devices.kubeedge.io', resource: 'devicemodels', verb: 'watch' },
-  // devicecontroller upstream: patchNamespacedCustomObjectStatus (twin reports)
+  // devicecontroller upstream: DeviceStatus patch, create on the first report, delete with its Device
+  { group: 'devices.kubeedge.io', resource: 'devicestatuses', verb: 'create' },
+  { group: 'devices.kubeedge.io', resource: 'devicestatuses', verb: 'patch' },
+  { group: 'devices.kubeedge.io', resource: 'devicestatuses', verb: 'delete' },
+  // devicecontroller upstream: patchNamespacedCustomObjectStatus (the Device.status mirror of twin reports)
   { group: 'devices.kubeedge.io', resource: 'devices/status', verb: 'patch' },
   // devicecontroller crds.ts: createCustomResourceDefinition when missing
   { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verb: 'create' },
-  // devicecontroller crds.ts: readCustomResourceDefinition (exists? established?) of its two CRDs only
-  {
+  // devicecontroller crds.ts: readCustomResourceDefinition (exists? established?) and replace (older revision) of its three CRDs only
+  ...(['get', 'update'] as const).map((verb) => ({
     group: 'apiextensions.k8s.io',
     resource: 'customresourcedefinitions',
-    verb: 'get',
-    resourceNames: ['devicemodels.devices.kubeedge.io', 'devices.devices.kubeedge.io'],
-  },
+    verb,
+    resourceNames: ['devicemodels.devices.kubeedge.io', 'devices.devices.kubeedge.io', 'devicestatuses.devices.kubeedge.io'],
+  })),
   // cloudstream's kubelet API (clusterAuthBackend): bearer tokens through TokenReview, every caller through SubjectAccessReview
   { group: 'authentication.k8s.io', resource: 'tokenreviews', verb: 'create' },
   { group: 'authorization.k8s.io', resource: 'subjectaccessreviews', verb: 'create' },

@@ -191,7 +191,7 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
         dependsOn: ['kube-api'],
         // installs the device CRDs; an edge connecting before its caches sync gets its devices once they do
         start: async () => {
-          const deviceController = startDeviceController({ kubeConfig: kubeApi.running.kubeConfig, hub, router, logger, registry });
+          const deviceController = startDeviceController({ kubeConfig: kubeApi.running.kubeConfig, hub, router, logger, registry, mirrorDeviceStatus: config.deviceController.mirrorDeviceStatus });
           try {
             await deviceController.ready;
           } catch (error) {

@@ -148,8 +148,13 @@ export const cloudCoreConfigSchema = z
       .prefault({}),
     deviceController: z
       .object({
-        /** devices.kubeedge.io CRDs, device membership down to nodes and twin reports up to Device.status */
+        /** devices.kubeedge.io CRDs, device membership down to nodes and twin reports up to DeviceStatus */
         enable: z.boolean().default(true),
+        /**
+         * Also write twin reports into Device.status, where KubeEdge <= 1.22 clients read them (DeviceStatus
+         * is always written). Default true during the transition; set false once no client reads Device.status.
+         */
+        mirrorDeviceStatus: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

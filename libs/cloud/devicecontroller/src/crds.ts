@@ -1,4 +1,6 @@
-// Installs kedge's CRDs if missing and waits until the API server reports them Established.
+// Installs kedge's CRDs if missing, brings older revisions of them up to date (an upgrade adds fields the
+// API server would otherwise prune), and waits until the API server reports them Established.
+import { createHash } from 'node:crypto';
 import { kedgeCrdManifests } from '@kedge/device-api';
 import { errorMessage, isConflict, isNotFound } from '@kedge/kube-client';
 import type { Logger } from '@kedge/telemetry';
@@ -10,6 +12,11 @@ export interface InstallCrdsOptions {
   pollMs?: number;
 }
 
+/** The revision of kedge's manifest a CRD was written from: a hash of the manifest. */
+export const CRD_REVISION_ANNOTATION = 'devices.kedge.io/crd-revision';
+
+const revisionOf = (manifest: unknown): string => createHash('sha256').update(JSON.stringify(manifest)).digest('hex').slice(0, 16);
+
 const established = (crd: V1CustomResourceDefinition): boolean =>
   crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
 
@@ -20,15 +27,29 @@ export async function installCrds(kubeConfig: KubeConfig, logger: Logger, option
   const pollMs = options.pollMs ?? 100;
   for (const manifest of kedgeCrdManifests()) {
     const name = manifest.metadata.name;
+    const revision = revisionOf(manifest);
+    const body = toClientModel({ ...manifest, metadata: { ...manifest.metadata, annotations: { [CRD_REVISION_ANNOTATION]: revision } } }) as V1CustomResourceDefinition;
+    let existing: V1CustomResourceDefinition | undefined;
     try {
-      await api.readCustomResourceDefinition({ name });
+      existing = await api.readCustomResourceDefinition({ name });
     } catch (error) {
       if (!isNotFound(error)) throw new CrdInstallError(`reading CRD ${name}: ${errorMessage(error)}`, { cause: error });
       try {
-        await api.createCustomResourceDefinition({ body: toClientModel(manifest) as V1CustomResourceDefinition });
-        logger.info({ crd: name }, 'CRD installed');
+        await api.createCustomResourceDefinition({ body });
+        logger.info({ crd: name, revision }, 'CRD installed');
       } catch (createError) {
         if (!isConflict(createError)) throw new CrdInstallError(`creating CRD ${name}: ${errorMessage(createError)}`, { cause: createError });
+      }
+    }
+    if (existing !== undefined && existing.metadata?.annotations?.[CRD_REVISION_ANNOTATION] !== revision) {
+      // an older kedge (or another installer): replace it with this revision, which only adds fields
+      try {
+        body.metadata = { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion };
+        await api.replaceCustomResourceDefinition({ name, body });
+        logger.info({ crd: name, revision, previous: existing.metadata?.annotations?.[CRD_REVISION_ANNOTATION] ?? 'none' }, 'CRD updated');
+      } catch (error) {
+        // another cloudcore replica updated it first; it is established below either way
+        if (!isConflict(error)) throw new CrdInstallError(`updating CRD ${name}: ${errorMessage(error)}`, { cause: error });
       }
     }
     const deadline = Date.now() + timeoutMs;

@@ -6,8 +6,8 @@
 //   list is idempotent on the edge, covers binds, unbinds, moves, model and desired changes alike,
 //   and repairs anything missed while the node was away. Changes are coalesced per node. There is
 //   no resend queue: a node that misses a list gets the next one, at the latest on reconnect.
-// - Up: `update node/<n>/<ns>/twin/<name>` (the device's whole reported state) is merged into
-//   Device.status through the status subresource, if the device is bound to that node.
+// - Up: `update node/<n>/<ns>/twin/<name>` (the device's whole reported state) is merged into the
+//   Device's DeviceStatus object (and mirrored into Device.status), if the device is bound to that node.
 import { DEVICES_GROUP, DEVICES_VERSION, type Device, type DeviceModel } from '@kedge/device-api';
 import { ManagedInformer, errorMessage, type InformerEvent } from '@kedge/kube-client';
 import { Group, Operation, newErrorResponse, newMessage, newResponse, parseCloudResource, type Message } from '@kedge/protocol';
@@ -36,6 +36,11 @@ export interface StartDeviceControllerParams {
   registry: Registry;
   /** install the CRDs if missing (default true) */
   installCrds?: boolean;
+  /**
+   * Also write edge reports into Device.status, as KubeEdge <= 1.22 did (default true). DeviceStatus is
+   * always written; turn this off (cloudcore config `deviceController.mirrorDeviceStatus: false`) once no client reads Device.status.
+   */
+  mirrorDeviceStatus?: boolean;
 }
 
 export interface DeviceController {
@@ -50,6 +55,7 @@ export function startDeviceController(params: StartDeviceControllerParams): Devi
   const sent = new Counter({ name: 'kedge_devicecontroller_memberships_sent_total', help: 'Membership lists sent to nodes', registers: [registry] });
   const reports = new Counter({ name: 'kedge_devicecontroller_twin_reports_total', help: 'Twin reports from edges, by result', labelNames: ['result'], registers: [registry] });
 
+  const writer = new DeviceStatusWriter(kubeConfig, { mirrorToDevice: params.mirrorDeviceStatus ?? true });
   const connected = new Set<string>();
   const dirty = new Set<string>();
   /** device key → node it was last seen bound to, so a move also updates the old node */
@@ -79,7 +85,10 @@ export function startDeviceController(params: StartDeviceControllerParams): Devi
     seen(device);
     const k = key(device);
     markDirty(boundTo.get(k));
-    if (event === 'delete') boundTo.delete(k);
+    if (event === 'delete') {
+      boundTo.delete(k);
+      writer.remove(device.metadata?.namespace ?? 'default', device.metadata?.name ?? '').catch((error: unknown) => logger.warn({ device: k, error: errorMessage(error) }, 'DeviceStatus not removed'));
+    }
     else {
       const node = device.spec?.nodeName;
       if (node) boundTo.set(k, node);
@@ -119,7 +128,6 @@ export function startDeviceController(params: StartDeviceControllerParams): Devi
     } else connected.delete(event.nodeName);
   });
 
-  const writer = new DeviceStatusWriter(kubeConfig);
   const handleReport = async (message: Message): Promise<Message> => {
     let target;
     try {
@@ -133,7 +141,7 @@ export function startDeviceController(params: StartDeviceControllerParams): Devi
     const device = informers.devices.cache.get(target.name, target.namespace);
     if (device === undefined) throw new TwinRefusedError('not-found', `device ${target.namespace}/${target.name} not found`);
     if (device.spec?.nodeName !== target.node) throw new TwinRefusedError('not-bound', `device ${target.namespace}/${target.name} is not bound to node ${target.node}`);
-    await writer.patch(target.namespace, target.name, statusFromReport(device, message.content));
+    await writer.write(device, statusFromReport(device, message.content));
     return newResponse(message, 'OK', DEVICECONTROLLER_SOURCE);
   };
 

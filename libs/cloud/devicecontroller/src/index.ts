@@ -1,7 +1,7 @@
 // @kedge/devicecontroller: the cloud side of devices (KubeEdge's DeviceController): installs the
 // device CRDs, sends each node its devicetwin membership and writes twin reports to Device.status.
 export { DEVICECONTROLLER_SOURCE, startDeviceController, type DeviceController, type DeviceControllerHub, type StartDeviceControllerParams } from './device-controller';
-export { installCrds, type InstallCrdsOptions } from './crds';
+export { CRD_REVISION_ANNOTATION, installCrds, type InstallCrdsOptions } from './crds';
 export { CrdInstallError, DeviceControllerError, TwinRefusedError, type TwinRefusal } from './errors';
-export { membershipOf, type Membership, type MembershipDevice } from './membership';
-export { statusFromReport, type StatusPatch } from './upstream';
+export { REASSERT_DESIRED_ANNOTATION, effectiveProtocol, effectiveVisitors, membershipOf, type Membership, type MembershipDevice } from './membership';
+export { DeviceStatusWriter, statusFromReport, type DeviceStatusWriterOptions, type StatusPatch } from './upstream';

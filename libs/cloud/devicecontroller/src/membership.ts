@@ -12,8 +12,12 @@ export interface MembershipDevice {
   /** the Device's protocol (for mappers on the edge), when set */
   protocol?: { protocolName?: string; configData?: Record<string, unknown> };
   properties: { name: string; desired: { value: string; metadata: Record<string, string> } }[];
-  /** how a mapper reaches each property (`spec.properties[].visitors`), for properties that have visitors */
+  /** how a mapper reaches each property (the Device's `spec.properties[].visitors`, else the model's), for properties that have visitors */
   propertyVisitors?: PropertyVisitors[];
+  /** the Device's named commands (`spec.methods`) */
+  methods?: { name: string; description?: string; propertyNames: string[] }[];
+  /** `spec.stateReport` */
+  stateReport?: { reportToCloud?: boolean; reportCycle?: number };
 }
 
 export interface PropertyVisitors {
@@ -21,7 +25,13 @@ export interface PropertyVisitors {
   visitors: { protocolName?: string; configData?: Record<string, unknown> };
   collectCycle?: number;
   reportCycle?: number;
+  reportToCloud?: boolean;
+  /** kedge: the mapper writes the desired value on every delta (annotation `devices.kedge.io/reassert-desired`) */
+  reassertDesired?: boolean;
 }
+
+/** Device annotation: comma-separated property names whose desired value the mapper re-asserts. */
+export const REASSERT_DESIRED_ANNOTATION = 'devices.kedge.io/reassert-desired';
 
 export interface Membership {
   resourceVersion: string;
@@ -71,16 +81,46 @@ export function deviceEntry(device: Device, caches: DeviceCaches): MembershipDev
       .filter((p) => p.desired?.value !== undefined && p.desired.value !== '')
       .map((p) => ({ name: p.name, desired: { value: p.desired?.value ?? '', metadata: { ...(p.desired?.metadata ?? {}) } } })),
   };
-  const visitors = (device.spec?.properties ?? []).flatMap((p) => {
-    if (p.visitors === undefined) return [];
-    const out: PropertyVisitors = { name: p.name, visitors: p.visitors };
-    if (p.collectCycle !== undefined) out.collectCycle = p.collectCycle;
-    if (p.reportCycle !== undefined) out.reportCycle = p.reportCycle;
+  const visitors = effectiveVisitors(device, model);
+  if (visitors.length > 0) entry.propertyVisitors = visitors;
+  const protocol = effectiveProtocol(device, model);
+  if (protocol !== undefined) entry.protocol = protocol;
+  const methods = (device.spec?.methods ?? []).flatMap((m) => (m.name ? [{ name: m.name, ...(m.description ? { description: m.description } : {}), propertyNames: [...(m.propertyNames ?? [])] }] : []));
+  if (methods.length > 0) entry.methods = methods;
+  if (device.spec?.stateReport !== undefined) entry.stateReport = { ...device.spec.stateReport };
+  return entry;
+}
+
+/**
+ * KubeEdge 1.22: a DeviceModel may carry `protocolConfigData` and per-property `visitors`; the Device
+ * overrides them. The protocol name is the Device's, else the model's `protocol`; configData is the
+ * model's with the Device's keys on top.
+ */
+export function effectiveProtocol(device: Device, model: DeviceModel): MembershipDevice['protocol'] {
+  const own = device.spec?.protocol;
+  const modelConfig = model.spec?.protocolConfigData;
+  if (own === undefined && modelConfig === undefined) return undefined;
+  const protocolName = own?.protocolName ?? model.spec?.protocol;
+  const configData = { ...(modelConfig ?? {}), ...(own?.configData ?? {}) };
+  return { ...(protocolName !== undefined ? { protocolName } : {}), configData };
+}
+
+/** Per property: the Device's visitors, else the model property's; cycles and reportToCloud from the Device. */
+export function effectiveVisitors(device: Device, model: DeviceModel): PropertyVisitors[] {
+  const own = new Map((device.spec?.properties ?? []).map((p) => [p.name, p]));
+  const reassert = new Set((device.metadata?.annotations?.[REASSERT_DESIRED_ANNOTATION] ?? '').split(',').map((n) => n.trim()));
+  const names = [...new Set([...(model.spec?.properties ?? []).map((p) => p.name), ...own.keys()])];
+  return names.flatMap((name) => {
+    const p = own.get(name);
+    const visitors = p?.visitors ?? model.spec?.properties?.find((m) => m.name === name)?.visitors;
+    if (visitors === undefined) return [];
+    const out: PropertyVisitors = { name, visitors };
+    if (p?.collectCycle !== undefined) out.collectCycle = p.collectCycle;
+    if (p?.reportCycle !== undefined) out.reportCycle = p.reportCycle;
+    if (p?.reportToCloud !== undefined) out.reportToCloud = p.reportToCloud;
+    if (reassert.has(name)) out.reassertDesired = true;
     return [out];
   });
-  if (visitors.length > 0) entry.propertyVisitors = visitors;
-  if (device.spec?.protocol !== undefined) entry.protocol = device.spec.protocol;
-  return entry;
 }
 
 /** Numeric resourceVersion, 0 when absent or not decimal. */

@@ -1,7 +1,7 @@
 // EventBus options, their defaults and validation. Everything is checked in the constructor so a bad
 // configuration fails at startup with the option named, not at the first message.
 import { isIP } from 'node:net';
-import { HW_EVENTS_PREFIX, requestFilters } from '@kedge/device-api';
+import { HW_EVENTS_PREFIX, METHOD_RESULT_FILTER, requestFilters } from '@kedge/device-api';
 import type { Message } from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import type { Logger } from '@kedge/telemetry';
@@ -111,15 +111,19 @@ export const DEFAULT_INTERNAL_PORT = 1883;
 /** The requests a device client sends to the twin (twin/update, twin/get, state/update, state/get, membership/get). */
 const DEVICE_REQUESTS: readonly string[] = requestFilters(true);
 
-/** Loopback clients without a username: the mapper side of the device contract and application topics. */
+/**
+ * Loopback clients without a username: the mapper side of the device contract (reports, method results)
+ * and application topics. Invoking a device method (`.../method/<name>`) writes to the device, like a
+ * desired value, so it is not open to anonymous clients: grant METHOD_INVOKE_FILTER to a user.
+ */
 export const DEFAULT_ANONYMOUS_RULES: Readonly<TopicRules> = Object.freeze({
   // `#` never matches a `$` topic, so it opens application topics only, never `$hw/...` deltas
-  publish: [...DEVICE_REQUESTS, '#'],
+  publish: [...DEVICE_REQUESTS, METHOD_RESULT_FILTER, '#'],
   subscribe: ['$hw/events/#'],
 });
 
-/** edgecore's own mappers: they report and read deltas; they never publish one. */
-export const LOCAL_CLIENT_RULES: Readonly<TopicRules> = Object.freeze({ publish: [...DEVICE_REQUESTS], subscribe: ['$hw/events/#'] });
+/** edgecore's own mappers: they report, read deltas and answer methods; they never publish a delta or invoke a method. */
+export const LOCAL_CLIENT_RULES: Readonly<TopicRules> = Object.freeze({ publish: [...DEVICE_REQUESTS, METHOD_RESULT_FILTER], subscribe: ['$hw/events/#'] });
 
 /** Loopback addresses and names: a listener only there is reached from the gateway itself. */
 export function isLoopbackHost(host: string): boolean {

@@ -10,6 +10,9 @@ export interface MapperConfig {
   devices: Device[];
 }
 
+/** Device annotation: comma-separated properties whose desired value is written on every delta. */
+export const REASSERT_DESIRED_ANNOTATION = 'devices.kedge.io/reassert-desired';
+
 const TYPES = ['int', 'float', 'double', 'boolean', 'string'];
 
 function checkModel(m: unknown, i: number): DeviceModel {
@@ -49,6 +52,9 @@ function checkDevice(d: unknown, i: number): Device {
   }
   spec.protocol.configData ??= {};
   if (!Array.isArray(spec.properties)) throw new MapperError('CONFIG_INVALID', 'needs spec.properties', { device: id, field: 'spec.properties' });
+  const annotations = isRecord(d.metadata.annotations) ? d.metadata.annotations : {};
+  const reassert = String(annotations[REASSERT_DESIRED_ANNOTATION] ?? '').split(',').map((n) => n.trim());
+  for (const p of spec.properties) if (isRecord(p) && reassert.includes(String(p.name))) p.reassertDesired = true;
   return d as unknown as Device;
 }
 

@@ -23,8 +23,9 @@ export {
   type TwinDeltaMessage,
   type TwinUpdateMessage,
 } from './twin';
-export { DeviceRunner, buildVisitors, type BackoffOptions, type DeviceRunnerOptions } from './runner';
-export { parseMapperConfig, type MapperConfig } from './config';
+export { DEFAULT_CYCLE_MS, NANOSECOND_CYCLE_THRESHOLD, cycleMs } from './cycles';
+export { DeviceRunner, buildVisitors, type BackoffOptions, type DeviceRunnerOptions, type MethodResult } from './runner';
+export { REASSERT_DESIRED_ANNOTATION, parseMapperConfig, type MapperConfig } from './config';
 export { MapperHost, defaultDrivers, type MapperHostOptions } from './host';
 export { MapperManager, type MapperManagerOptions } from './manager/mapper-manager';
 export {

@@ -10,6 +10,8 @@ export interface ModelProperty {
   minimum?: number;
   maximum?: number;
   unit?: string;
+  /** KubeEdge 1.22: model-level visitor, used when the Device's property has none */
+  visitors?: Visitor;
 }
 
 export interface DeviceModel {
@@ -25,14 +27,24 @@ export interface Visitor {
 export interface DeviceProperty {
   name: string;
   desired?: { value: string; metadata?: Record<string, string> };
-  visitors: Visitor;
-  /** ms between reads; default 1000 */
+  /** how to reach the property; absent: the model property's visitors */
+  visitors?: Visitor;
+  /** between reads: nanoseconds (KubeEdge) if >= 1e6, else ms; default 1 s (see cycles.ts) */
   collectCycle?: number;
-  /** ms between twin reports; default 1000 */
+  /** between twin reports, same units; default 1 s */
   reportCycle?: number;
+  /** false: read but not published on twin/update (KubeEdge: not reported to edgecore); default: published */
   reportToCloud?: boolean;
   pushMethod?: Record<string, unknown>;
+  /**
+   * kedge: write the desired value again on every twin delta (the device is held at it). Default false:
+   * a desired value is written when it changes, as in KubeEdge, so a change made at the device stays.
+   * From the Device annotation `devices.kedge.io/reassert-desired: "<prop>,<prop>"`.
+   */
+  reassertDesired?: boolean;
 }
+
+
 
 export interface Device {
   metadata: { name: string; namespace?: string };
@@ -41,6 +53,9 @@ export interface Device {
     nodeName?: string;
     protocol: Visitor;
     properties: DeviceProperty[];
+    methods?: { name: string; description?: string; propertyNames?: string[] }[];
+    /** device state reports: `reportToCloud: false` publishes none; `reportCycle` (units as collectCycle) re-publishes the state that often */
+    stateReport?: { reportToCloud?: boolean; reportCycle?: number };
   };
 }
 

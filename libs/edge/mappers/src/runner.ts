@@ -1,10 +1,11 @@
 // DeviceRunner: one device's lifecycle. Connects its driver (with back-off), reads each property every collectCycle,
-// reports every reportCycle as a KubeEdge twin update, publishes online/offline, and applies twin deltas to
-// writable properties (write, read back, report).
+// reports every reportCycle as a KubeEdge twin update, publishes online/offline, applies twin deltas to
+// writable properties (write, read back, report) when the desired value changed, and runs device methods.
 import { EventEmitter } from 'node:events';
-import { deviceTopic } from '@kedge/device-api';
+import { deviceTopic, methodTopic } from '@kedge/device-api';
 import type { MqttClient } from 'mqtt';
 import { toModelValue, parseDesired, toTwinString } from './convert';
+import { cycleMs } from './cycles';
 import type { ProtocolDriver, RawValue } from './driver';
 import { MapperError, isConnectionError } from './errors';
 import { deviceId, type Device, type DeviceModel, type PropertyVisitor } from './model';
@@ -27,6 +28,12 @@ interface PropertySlot {
   visitor: PropertyVisitor;
   collectCycle: number;
   reportCycle: number;
+  /** false: read but never published on twin/update */
+  reportToCloud: boolean;
+  /** write the desired value on every delta, not only when it changes */
+  reassert: boolean;
+  /** the desired value last written to the device (KubeEdge writes a desired value when it changes) */
+  lastDesired?: string;
   last?: RawValue;
   reportedAt?: number;
   readAt?: number;
@@ -37,6 +44,19 @@ export interface DeviceRunnerEvents {
   reported: [Record<string, string>];
   written: [string, RawValue];
   fault: [MapperError];
+  method: [MethodResult];
+}
+
+/** The answer to a method invocation, published on `.../method/<name>/result`. */
+export interface MethodResult {
+  event_id: string;
+  timestamp: number;
+  method: string;
+  /** 200 all written, 400 bad request, 404 no such method, 503 device offline, 500 a write failed */
+  code: number;
+  reason?: string;
+  /** per property: the value read back after the write, or the error */
+  results: Record<string, { value?: string; error?: string; code?: string }>;
 }
 
 /** builds the per-property visitors, validating each against the model and the driver */
@@ -47,10 +67,12 @@ export function buildVisitors(device: Device, model: DeviceModel, driver: Protoc
     if (!property) {
       throw new MapperError('CONFIG_INVALID', `property ${p.name} is not in model ${model.metadata.name}`, { device: id, field: `spec.properties[${i}].name` });
     }
-    if (!p.visitors || typeof p.visitors.configData !== 'object' || p.visitors.configData === null) {
-      throw new MapperError('CONFIG_INVALID', 'visitors.configData is missing', { device: id, property: p.name, field: `spec.properties[${i}].visitors` });
+    // KubeEdge 1.22: the Device's visitors, else the model property's
+    const visitors = p.visitors ?? property.visitors;
+    if (!visitors || typeof visitors.configData !== 'object' || visitors.configData === null) {
+      throw new MapperError('CONFIG_INVALID', 'visitors.configData is missing (on the Device and the model)', { device: id, property: p.name, field: `spec.properties[${i}].visitors` });
     }
-    const visitor: PropertyVisitor = { device: id, property, protocolName: p.visitors.protocolName, configData: p.visitors.configData };
+    const visitor: PropertyVisitor = { device: id, property, protocolName: visitors.protocolName ?? device.spec.protocol.protocolName, configData: visitors.configData };
     try {
       driver.validate(visitor);
     } catch (error) {
@@ -69,17 +91,27 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
   private running = false;
   private connected = false;
   private attempt = 0;
+  private readonly methodPrefix: string;
   private readonly onMessage = (topic: string, payload: Buffer): void => {
     if (topic === deviceTopic(this.id, 'twin/update/delta')) void this.applyDelta(payload);
+    else if (topic.startsWith(this.methodPrefix) && !topic.endsWith('/result')) void this.invokeMethod(topic.slice(this.methodPrefix.length), payload);
   };
 
   constructor(private readonly options: DeviceRunnerOptions) {
     super();
     this.id = deviceId(options.device);
+    this.methodPrefix = methodTopic(this.id, '');
     const visitors = buildVisitors(options.device, options.model, options.driver);
+    // KubeEdge's nanoseconds or kedge's milliseconds (see cycles.ts); 0 or absent means 1 s
     this.slots = visitors.map((visitor, i) => {
       const p = options.device.spec.properties[i];
-      return { visitor, collectCycle: p?.collectCycle || 1000, reportCycle: p?.reportCycle || 1000 };
+      return {
+        visitor,
+        collectCycle: cycleMs(p?.collectCycle),
+        reportCycle: cycleMs(p?.reportCycle),
+        reportToCloud: p?.reportToCloud !== false,
+        reassert: p?.reassertDesired === true,
+      };
     });
   }
 
@@ -96,7 +128,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     if (this.running) return;
     this.running = true;
     this.options.mqtt.on('message', this.onMessage);
-    await this.options.mqtt.subscribeAsync(deviceTopic(this.id, 'twin/update/delta'), { qos: 1 });
+    await this.options.mqtt.subscribeAsync([deviceTopic(this.id, 'twin/update/delta'), methodTopic(this.id, '+')], { qos: 1 });
     void this.connectLoop();
   }
 
@@ -107,7 +139,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     this.options.mqtt.removeListener('message', this.onMessage);
     await this.dropSubscriptions();
     if (!this.options.mqtt.disconnected) {
-      await this.options.mqtt.unsubscribeAsync(deviceTopic(this.id, 'twin/update/delta')).catch(() => undefined);
+      await this.options.mqtt.unsubscribeAsync([deviceTopic(this.id, 'twin/update/delta'), methodTopic(this.id, '+')]).catch(() => undefined);
     }
     await this.options.driver.close().catch(() => undefined);
   }
@@ -127,10 +159,11 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     return e;
   }
 
-  private async publishState(state: DeviceState): Promise<void> {
-    if (this.currentState === state) return;
+  private async publishState(state: DeviceState, force = false): Promise<void> {
+    if (this.currentState === state && !force) return;
     this.currentState = state;
-    this.emit('state', state);
+    if (!force) this.emit('state', state);
+    if (this.options.device.spec.stateReport?.reportToCloud === false) return;
     await this.options.mqtt.publishAsync(deviceTopic(this.id, 'state/update'), JSON.stringify(stateUpdate(state)), { qos: 1 }).catch((e: unknown) => this.fail(e));
   }
 
@@ -151,6 +184,11 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     this.attempt = 0;
     this.connected = true;
     await this.publishState('online');
+    const stateCycle = this.options.device.spec.stateReport?.reportCycle;
+    if (stateCycle !== undefined && stateCycle > 0) {
+      const ms = cycleMs(stateCycle);
+      this.later(ms, () => this.reportState(ms));
+    }
     await this.applyDesired();
     for (const slot of this.slots) {
       if (slot.visitor.configData.notify === true && this.options.driver.subscribe) {
@@ -166,6 +204,13 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     }
   }
 
+  /** `spec.stateReport.reportCycle`: the state again every cycle while connected */
+  private async reportState(cycle: number): Promise<void> {
+    if (!this.connected) return;
+    await this.publishState('online', true);
+    this.later(cycle, () => this.reportState(cycle));
+  }
+
   /** the Device spec's `desired` values are written once, on the first connection (as KubeEdge mappers do) */
   private desiredApplied = false;
   private async applyDesired(): Promise<void> {
@@ -176,6 +221,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
       if (desired === undefined || slot.visitor.property.accessMode !== 'ReadWrite') continue;
       try {
         await this.options.driver.write(slot.visitor, parseDesired(String(desired), slot.visitor.property, this.id));
+        slot.lastDesired = String(desired);
       } catch (error) {
         this.fail(error, slot.visitor.property.name);
       }
@@ -228,7 +274,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
   private async publishReported(slots: PropertySlot[]): Promise<void> {
     const reported: Record<string, { value: string; type: string }> = {};
     for (const slot of slots) {
-      if (slot.last === undefined) continue;
+      if (slot.last === undefined || !slot.reportToCloud) continue;
       reported[slot.visitor.property.name] = { value: toTwinString(slot.last, slot.visitor.property), type: slot.visitor.property.type };
       slot.reportedAt = Date.now();
     }
@@ -254,6 +300,9 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     for (const [name, desired] of Object.entries(desiredFromDelta(message))) {
       const slot = this.slots.find((s) => s.visitor.property.name === name);
       if (!slot) continue;
+      // KubeEdge writes a desired value when it changes; the twin sends a delta on every report that
+      // differs, which would overwrite a change made at the device each cycle unless re-assert is chosen
+      if (!slot.reassert && slot.lastDesired === desired) continue;
       const property = slot.visitor.property;
       try {
         if (property.accessMode !== 'ReadWrite') {
@@ -262,6 +311,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
         if (!this.connected) throw new MapperError('NOT_CONNECTED', 'device is offline', { device: this.id, property: name });
         const value = parseDesired(desired, property, this.id);
         await this.options.driver.write(slot.visitor, value);
+        slot.lastDesired = desired;
         this.emit('written', name, value);
       } catch (error) {
         if (isConnectionError(error)) await this.lostConnection(error);
@@ -270,5 +320,67 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
       }
       if (await this.readSlot(slot)) await this.publishReported([slot]);
     }
+  }
+
+  /**
+   * A device method: `{event_id?, values: {<prop>: "<value>"}}` on `.../method/<name>`. Every value must
+   * belong to the method's propertyNames and be valid for its model property before anything is
+   * written; then each is written, read back and reported. The result names each property.
+   */
+  private async invokeMethod(name: string, payload: Buffer): Promise<void> {
+    const result: MethodResult = { event_id: '', timestamp: Date.now(), method: name, code: 200, results: {} };
+    const finish = async (code: number, reason?: string): Promise<void> => {
+      result.code = code;
+      if (reason !== undefined) {
+        result.reason = reason;
+        this.fail(new MapperError(code === 503 ? 'NOT_CONNECTED' : 'VALUE_INVALID', `method ${name}: ${reason}`, { device: this.id }));
+      }
+      this.emit('method', result);
+      await this.options.mqtt.publishAsync(deviceTopic(this.id, `method/${name}/result`), JSON.stringify(result), { qos: 1 }).catch((e: unknown) => this.fail(e));
+    };
+    let request: unknown;
+    try {
+      request = JSON.parse(payload.toString('utf8'));
+    } catch {
+      await finish(400, 'payload is not JSON');
+      return;
+    }
+    if (typeof request !== 'object' || request === null || Array.isArray(request)) return finish(400, 'payload is not an object');
+    const { event_id: eventId, values } = request as { event_id?: unknown; values?: unknown };
+    if (typeof eventId === 'string') result.event_id = eventId.slice(0, 128);
+    const method = this.options.device.spec.methods?.find((m) => m.name === name);
+    if (method === undefined) return finish(404, `device has no method ${JSON.stringify(name.slice(0, 128))}`);
+    if (typeof values !== 'object' || values === null || Array.isArray(values) || Object.keys(values).length === 0) return finish(400, 'values: expected an object of property values');
+    const planned: { slot: PropertySlot; value: RawValue; text: string }[] = [];
+    for (const [prop, text] of Object.entries(values as Record<string, unknown>)) {
+      const slot = this.slots.find((s) => s.visitor.property.name === prop);
+      if (!(method.propertyNames ?? []).includes(prop) || slot === undefined) return finish(400, `values.${prop}: not a property of method ${name}`);
+      if (slot.visitor.property.accessMode !== 'ReadWrite') return finish(400, `values.${prop}: property is ReadOnly in the model`);
+      try {
+        planned.push({ slot, value: parseDesired(String(text), slot.visitor.property, this.id), text: String(text) });
+      } catch (error) {
+        return finish(400, `values.${prop}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    if (!this.connected) return finish(503, 'device is offline');
+    let failed = false;
+    for (const { slot, value } of planned) {
+      const prop = slot.visitor.property.name;
+      try {
+        await this.options.driver.write(slot.visitor, value);
+        this.emit('written', prop, value);
+      } catch (error) {
+        failed = true;
+        const e = this.fail(error, prop);
+        result.results[prop] = { error: e.message, code: e.code };
+        if (isConnectionError(error)) await this.lostConnection(error);
+        continue;
+      }
+      if (await this.readSlot(slot)) {
+        result.results[prop] = slot.last === undefined ? {} : { value: toTwinString(slot.last, slot.visitor.property) };
+        await this.publishReported([slot]);
+      } else result.results[prop] = {};
+    }
+    await finish(failed ? 500 : 200);
   }
 }

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 export const DEVICES_GROUP = 'devices.kubeedge.io';
 export const DEVICES_VERSION = 'v1beta1';
 export const DEVICES_API_VERSION = `${DEVICES_GROUP}/${DEVICES_VERSION}`;
-export const DEVICE_CRD_NAMES = ['devicemodels.devices.kubeedge.io', 'devices.devices.kubeedge.io'] as const;
+export const DEVICE_CRD_NAMES = ['devicemodels.devices.kubeedge.io', 'devices.devices.kubeedge.io', 'devicestatuses.devices.kubeedge.io'] as const;
 
 /** An apiextensions.k8s.io/v1 CustomResourceDefinition as parsed from YAML. */
 export interface CrdManifest {
@@ -15,7 +15,7 @@ export interface CrdManifest {
   spec: { group: string; names: { kind: string; plural: string }; [key: string]: unknown };
 }
 
-const FILES = ['devicemodels.yaml', 'devices.yaml'];
+const FILES = ['devicemodels.yaml', 'devices.yaml', 'devicestatuses.yaml'];
 
 /** Every CRD kedge serves, parsed fresh on each call (callers may change them). */
 export function kedgeCrdManifests(): CrdManifest[] {

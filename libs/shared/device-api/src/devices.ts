@@ -1,5 +1,5 @@
-// TypeScript types of devices.kubeedge.io/v1beta1 DeviceModel and Device (the fields kedge uses), as
-// @kedge/kube-core objects: the JSON the API server writes.
+// TypeScript types of devices.kubeedge.io/v1beta1 DeviceModel, Device and DeviceStatus (KubeEdge 1.23), as
+// @kedge/kube-core objects: the JSON the API server writes. Cycles are milliseconds, as in KubeEdge.
 import type { KubeObject } from '@kedge/kube-core';
 
 export interface DeviceModelProperty {
@@ -10,6 +10,14 @@ export interface DeviceModelProperty {
   minimum?: string;
   maximum?: string;
   unit?: string;
+  /** KubeEdge 1.22: the model-level visitor, used by every Device that has none for this property */
+  visitors?: VisitorConfig;
+}
+
+/** How a mapper reaches a property: the protocol and its free-form config. */
+export interface VisitorConfig {
+  protocolName?: string;
+  configData?: Record<string, unknown>;
 }
 
 export interface DeviceModelSpec {
@@ -32,9 +40,13 @@ export interface TwinProperty {
 export interface DeviceProperty {
   name: string;
   desired?: TwinProperty;
-  visitors?: { protocolName?: string; configData?: Record<string, unknown> };
+  /** overrides the model property's visitors */
+  visitors?: VisitorConfig;
+  /** ms between reads */
   collectCycle?: number;
+  /** ms between reports */
   reportCycle?: number;
+  /** false: the value stays on the edge (twin, MQTT) and is not sent to the cloud */
   reportToCloud?: boolean;
   pushMethod?: Record<string, unknown>;
 }
@@ -43,8 +55,16 @@ export interface DeviceSpec {
   deviceModelRef: { name: string };
   nodeName?: string;
   protocol?: { protocolName?: string; configData?: Record<string, unknown> };
-  methods?: { name?: string; description?: string; propertyNames?: string[] }[];
+  methods?: DeviceMethod[];
   properties?: DeviceProperty[];
+  stateReport?: { reportToCloud?: boolean; /** ms */ reportCycle?: number };
+}
+
+/** KubeEdge 1.19: a named command that writes the listed properties. */
+export interface DeviceMethod {
+  name?: string;
+  description?: string;
+  propertyNames?: string[];
 }
 
 export interface DeviceTwin {
@@ -53,6 +73,7 @@ export interface DeviceTwin {
   observedDesired?: TwinProperty;
 }
 
+/** Device.status: as up to KubeEdge 1.22; kedge keeps it as a mirror of the DeviceStatus object. */
 export interface DeviceStatus {
   twins?: DeviceTwin[];
   state?: string;
@@ -66,4 +87,20 @@ export interface Device extends KubeObject {
   kind?: 'Device';
   spec?: DeviceSpec;
   status?: DeviceStatus;
+}
+
+/** The DeviceStatus object's status (KubeEdge 1.23's DeviceStatusStatus). */
+export interface DeviceStatusStatus {
+  twins?: DeviceTwin[];
+  state?: string;
+  lastOnlineTime?: string;
+  extensions?: Record<string, unknown>;
+}
+
+/** KubeEdge 1.23: the reported side of a Device, same name, owned by it. */
+export interface DeviceStatusObject extends KubeObject {
+  apiVersion?: 'devices.kubeedge.io/v1beta1';
+  kind?: 'DeviceStatus';
+  spec?: Record<string, never>;
+  status?: DeviceStatusStatus;
 }

@@ -17,7 +17,27 @@ export type DeviceAction = (typeof DEVICE_ACTIONS)[number];
  * What can follow the device id: a request, its result, and what the twin broadcasts after a change
  * (`twin/update/document` old and new values, `twin/update/delta` desired ≠ reported, `updated` attributes).
  */
-export type DeviceTopicSuffix = DeviceAction | `${DeviceAction}/result` | 'twin/update/document' | 'twin/update/delta' | 'updated';
+export type DeviceTopicSuffix =
+  | DeviceAction
+  | `${DeviceAction}/result`
+  | 'twin/update/document'
+  | 'twin/update/delta'
+  | 'updated'
+  | `method/${string}`
+  | `method/${string}/result`;
+
+/**
+ * kedge's device method invocation (KubeEdge 1.19 `spec.methods`; upstream has only a mapper REST API,
+ * `/api/v1/devicemethod/...`, no MQTT topic): `$hw/events/device/<ns>/<name>/method/<method>` with
+ * `{event_id?, values: {<prop>: "<value>"}}`, answered by the mapper on `.../method/<method>/result`.
+ */
+export function methodTopic(topicId: string, method: string): string {
+  return deviceTopic(topicId, `method/${method}`);
+}
+
+/** Filters of every method invocation, and of every method result (what mappers publish). */
+export const METHOD_INVOKE_FILTER = `${DEVICE_TOPIC_PREFIX}+/+/method/+`;
+export const METHOD_RESULT_FILTER = `${DEVICE_TOPIC_PREFIX}+/+/method/+/result`;
 
 /** After `$hw/events/node/<node>/membership/`: the member list request, its result, and the added/removed broadcast. */
 export type MembershipTopicSuffix = 'get' | 'get/result' | 'updated';

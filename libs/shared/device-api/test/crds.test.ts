@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { DEVICE_CRD_NAMES, DEVICES_GROUP, kedgeCrdManifests } from '../src/index';
 
 describe('api crds - manifests', () => {
@@ -17,4 +18,37 @@ describe('api crds - manifests', () => {
     expect(device?.spec['versions']).toMatchObject([{ subresources: { status: {} } }]);
     expect(JSON.stringify(model)).toContain('"BYTES"');
   });
+});
+
+interface Schema {
+  properties?: Record<string, Schema>;
+  items?: Schema;
+}
+
+/** Every path of a schema (objects and leaves), arrays written `[]`, as the fixture spells them. */
+function fieldPaths(schema: Schema, prefix = ''): string[] {
+  const out: string[] = [];
+  if (schema.items) {
+    out.push(`${prefix}[]`, ...fieldPaths(schema.items, `${prefix}[]`));
+  }
+  for (const [name, child] of Object.entries(schema.properties ?? {})) {
+    const path = prefix === '' ? name : `${prefix}.${name}`;
+    out.push(path, ...fieldPaths(child, path));
+  }
+  return out;
+}
+
+describe('api crds - parity with KubeEdge 1.23', () => {
+  const upstream = JSON.parse(readFileSync(new URL('./fixtures/upstream-field-paths.json', import.meta.url), 'utf8')) as Record<string, string[]>;
+  for (const kind of ['Device', 'DeviceModel', 'DeviceStatus']) {
+    it(`every field path of upstream's ${kind} exists in kedge's CRD`, () => {
+      const crd = kedgeCrdManifests().find((c) => c.spec.names.kind === kind);
+      expect(crd, `kedge serves ${kind}`).toBeDefined();
+      const versions = crd?.spec['versions'] as { name: string; schema: { openAPIV3Schema: Schema } }[];
+      const paths = new Set(fieldPaths(versions.find((v) => v.name === 'v1beta1')?.schema.openAPIV3Schema ?? {}));
+      const expected = upstream[kind] ?? [];
+      expect(expected.length).toBeGreaterThan(0);
+      expect(expected.filter((p) => !paths.has(p))).toEqual([]);
+    });
+  }
 });

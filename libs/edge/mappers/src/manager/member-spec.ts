@@ -16,7 +16,11 @@ export interface MapperSpec {
     visitors?: { protocolName?: string; configData?: Record<string, unknown> };
     collectCycle?: number;
     reportCycle?: number;
+    reportToCloud?: boolean;
+    reassertDesired?: boolean;
   }[];
+  methods: { name: string; propertyNames: string[] }[];
+  stateReport?: { reportToCloud?: boolean; reportCycle?: number };
 }
 
 /** protocol names the cloud may use → the driver that serves them */
@@ -42,7 +46,18 @@ export function mapperSpecOf(raw: unknown): MapperSpec | undefined {
     model: { name: model['name'], properties: Array.isArray(model['properties']) ? model['properties'].filter(isRecord) : [] },
     protocol: { protocolName: protocol['protocolName'], configData: isRecord(protocol['configData']) ? protocol['configData'] : {} },
     properties: properties as MapperSpec['properties'],
+    methods: (Array.isArray(raw['methods']) ? raw['methods'].filter(isRecord) : []).flatMap((m) =>
+      typeof m['name'] === 'string' && Array.isArray(m['propertyNames']) ? [{ name: m['name'], propertyNames: m['propertyNames'].filter((n): n is string => typeof n === 'string') }] : [],
+    ),
+    ...(isRecord(raw['stateReport']) ? { stateReport: stateReportOf(raw['stateReport']) } : {}),
   };
+}
+
+function stateReportOf(raw: Record<string, unknown>): NonNullable<MapperSpec['stateReport']> {
+  const out: NonNullable<MapperSpec['stateReport']> = {};
+  if (typeof raw['reportToCloud'] === 'boolean') out.reportToCloud = raw['reportToCloud'];
+  if (typeof raw['reportCycle'] === 'number' && Number.isFinite(raw['reportCycle'])) out.reportCycle = raw['reportCycle'];
+  return out;
 }
 
 /** The runner's Device and DeviceModel for a spec; only properties with visitors are mapped. */
@@ -79,8 +94,12 @@ export function mapperObjects(spec: MapperSpec): { device: Device; model: Device
           if (p.desired?.value !== undefined) out.desired = { value: String(p.desired.value) };
           if (typeof p.collectCycle === 'number') out.collectCycle = p.collectCycle;
           if (typeof p.reportCycle === 'number') out.reportCycle = p.reportCycle;
+          if (typeof p.reportToCloud === 'boolean') out.reportToCloud = p.reportToCloud;
+          if (p.reassertDesired === true) out.reassertDesired = true;
           return out;
         }),
+      methods: spec.methods,
+      ...(spec.stateReport !== undefined ? { stateReport: spec.stateReport } : {}),
     },
   };
   return { device, model };
@@ -88,5 +107,11 @@ export function mapperObjects(spec: MapperSpec): { device: Device; model: Device
 
 /** What a runner reads: a change restarts it; desired values and status-only resourceVersion bumps do not. */
 export function fingerprint(spec: MapperSpec): string {
-  return JSON.stringify({ model: spec.model, protocol: spec.protocol, properties: spec.properties.map((p) => ({ ...p, desired: undefined })) });
+  return JSON.stringify({
+    model: spec.model,
+    protocol: spec.protocol,
+    properties: spec.properties.map((p) => ({ ...p, desired: undefined })),
+    methods: spec.methods,
+    stateReport: spec.stateReport,
+  });
 }
