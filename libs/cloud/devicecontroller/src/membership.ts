@@ -21,6 +21,8 @@ export interface PropertyVisitors {
   visitors: { protocolName?: string; configData?: Record<string, unknown> };
   collectCycle?: number;
   reportCycle?: number;
+  /** where the mapper also pushes each collected value (KubeEdge's pushMethod) */
+  pushMethod?: Record<string, unknown>;
 }
 
 export interface Membership {
@@ -76,6 +78,7 @@ export function deviceEntry(device: Device, caches: DeviceCaches): MembershipDev
     const out: PropertyVisitors = { name: p.name, visitors: p.visitors };
     if (p.collectCycle !== undefined) out.collectCycle = p.collectCycle;
     if (p.reportCycle !== undefined) out.reportCycle = p.reportCycle;
+    if (p.pushMethod !== undefined) out.pushMethod = p.pushMethod;
     return [out];
   });
   if (visitors.length > 0) entry.propertyVisitors = visitors;

@@ -12,7 +12,7 @@ export {
   type PropertyVisitor,
   type Visitor,
 } from './model';
-export type { DriverFactory, ProtocolDriver, RawValue } from './driver';
+export type { DriverFactory, ProtocolDriver, RawValue, SubscribeOptions } from './driver';
 export { parseDesired, toModelValue, toTwinString } from './convert';
 export {
   desiredFromDelta,
@@ -49,3 +49,9 @@ export {
 export { convertBleData, converterProblem, OPERATIONS, type DataConverter, type OperationType } from './ble/converter';
 export { BleDriver, loadNoble, normalizeUuid, type BleDriverOptions, type NobleBindings } from './ble/driver';
 export { VirtualDriver } from './virtual/driver';
+export { OpcUaDriver } from './opcua/driver';
+export { parseNodeId, parseOpcUaProtocol, SECURITY_MODES, SECURITY_POLICIES, type OpcUaProtocolConfig } from './opcua/config';
+export { fromVariant, toVariant } from './opcua/variant';
+export { parsePushMethod, type HttpPush, type MqttPush, type ParsedPushMethod, type PushTargetConfig } from './push/push-method';
+export { PushQueue, type PushMessage, type PushQueueOptions } from './push/pusher';
+export { MapperMetrics } from './metrics';

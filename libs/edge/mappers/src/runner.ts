@@ -8,6 +8,9 @@ import { toModelValue, parseDesired, toTwinString } from './convert';
 import type { ProtocolDriver, RawValue } from './driver';
 import { MapperError, isConnectionError } from './errors';
 import { deviceId, type Device, type DeviceModel, type PropertyVisitor } from './model';
+import type { MapperMetrics } from './metrics';
+import { parsePushMethod } from './push/push-method';
+import { PushQueue, type PushQueueOptions } from './push/pusher';
 import { desiredFromDelta, stateUpdate, twinUpdate, type DeviceState, type TwinDeltaMessage } from './twin';
 
 export interface BackoffOptions {
@@ -21,6 +24,9 @@ export interface DeviceRunnerOptions {
   driver: ProtocolDriver;
   mqtt: MqttClient;
   backoff?: BackoffOptions;
+  metrics?: MapperMetrics;
+  /** bounds and retry timing of the pushMethod queues */
+  push?: PushQueueOptions;
 }
 
 interface PropertySlot {
@@ -30,6 +36,8 @@ interface PropertySlot {
   last?: RawValue;
   reportedAt?: number;
   readAt?: number;
+  /** the property's pushMethod targets (http, mqtt) */
+  pushes: PushQueue[];
 }
 
 export interface DeviceRunnerEvents {
@@ -37,6 +45,8 @@ export interface DeviceRunnerEvents {
   reported: [Record<string, string>];
   written: [string, RawValue];
   fault: [MapperError];
+  /** a value collected (read or pushed by the device), after conversion to the model type */
+  collected: [string, RawValue];
 }
 
 /** builds the per-property visitors, validating each against the model and the driver */
@@ -69,6 +79,9 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
   private running = false;
   private connected = false;
   private attempt = 0;
+  private stopLostListener: (() => void) | undefined;
+  /** pushMethod kinds given but not delivered (dbMethod), per property */
+  readonly unsupportedPush: { property: string; kind: string }[] = [];
   private readonly onMessage = (topic: string, payload: Buffer): void => {
     if (topic === deviceTopic(this.id, 'twin/update/delta')) void this.applyDelta(payload);
   };
@@ -79,7 +92,10 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     const visitors = buildVisitors(options.device, options.model, options.driver);
     this.slots = visitors.map((visitor, i) => {
       const p = options.device.spec.properties[i];
-      return { visitor, collectCycle: p?.collectCycle || 1000, reportCycle: p?.reportCycle || 1000 };
+      const push = parsePushMethod(p?.pushMethod, this.id, visitor.property.name, i);
+      for (const kind of push.unsupported) this.unsupportedPush.push({ property: visitor.property.name, kind });
+      const pushes = push.targets.map((target) => new PushQueue(target, { metrics: options.metrics, ...options.push }));
+      return { visitor, collectCycle: p?.collectCycle || 1000, reportCycle: p?.reportCycle || 1000, pushes };
     });
   }
 
@@ -95,6 +111,8 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.reportUnsupported();
+    this.stopLostListener = this.options.driver.onConnectionLost?.((error) => void this.lostConnection(error));
     this.options.mqtt.on('message', this.onMessage);
     await this.options.mqtt.subscribeAsync(deviceTopic(this.id, 'twin/update/delta'), { qos: 1 });
     void this.connectLoop();
@@ -105,6 +123,8 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.options.mqtt.removeListener('message', this.onMessage);
+    this.stopLostListener?.();
+    for (const slot of this.slots) for (const queue of slot.pushes) await queue.close();
     await this.dropSubscriptions();
     if (!this.options.mqtt.disconnected) {
       await this.options.mqtt.unsubscribeAsync(deviceTopic(this.id, 'twin/update/delta')).catch(() => undefined);
@@ -123,6 +143,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
 
   private fail(error: unknown, property?: string): MapperError {
     const e = error instanceof MapperError ? error.withDevice(this.id) : new MapperError('IO_FAILED', String(error), { device: this.id, property, cause: error });
+    this.options.metrics?.faults.inc({ code: e.code });
     this.emit('fault', e);
     return e;
   }
@@ -153,12 +174,18 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     await this.publishState('online');
     await this.applyDesired();
     for (const slot of this.slots) {
-      if (slot.visitor.configData.notify === true && this.options.driver.subscribe) {
-        const off = await this.options.driver.subscribe(slot.visitor, (raw) => this.accept(slot, raw)).catch((e: unknown) => {
-          this.fail(e, slot.visitor.property.name);
-          return undefined;
-        });
+      const { driver } = this.options;
+      const pushed = driver.subscribe !== undefined && (driver.subscribes?.(slot.visitor) ?? slot.visitor.configData.notify === true);
+      if (pushed && driver.subscribe) {
+        const off = await driver
+          .subscribe(slot.visitor, (raw) => this.accept(slot, raw), { intervalMs: slot.collectCycle, onError: (e) => this.fail(e, slot.visitor.property.name) })
+          .catch((e: unknown) => {
+            this.fail(e, slot.visitor.property.name);
+            return undefined;
+          });
         if (off) this.unsubscribes.push(off);
+        // a device that cannot push this property (e.g. an OPC UA server without subscriptions) is polled instead
+        else if (this.connected) void this.collect(slot);
       } else {
         void this.collect(slot);
       }
@@ -186,8 +213,27 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     try {
       slot.last = toModelValue(raw, slot.visitor.property, this.id);
       slot.readAt = Date.now();
+      this.emit('collected', slot.visitor.property.name, slot.last);
+      if (slot.pushes.length > 0) {
+        const { property } = slot.visitor;
+        const { namespace = 'default', name } = this.options.device.metadata;
+        const message = { namespace, deviceName: name, propertyName: property.name, value: toTwinString(slot.last, property), type: property.type, timestamp: slot.readAt };
+        for (const queue of slot.pushes) queue.push(message);
+      }
     } catch (error) {
       this.fail(error, slot.visitor.property.name);
+    }
+  }
+
+  /**
+   * The one place that reports pushMethod kinds kedge accepts but does not deliver (dbMethod): a fault naming
+   * device, property and field, and a metric. DeviceStatus conditions can hook in here.
+   */
+  private reportUnsupported(): void {
+    for (const { property, kind } of this.unsupportedPush) {
+      const index = this.options.device.spec.properties.findIndex((p) => p.name === property);
+      this.options.metrics?.pushUnsupported.inc({ kind: kind.replace(/ \(unknown\)$/, '') });
+      this.fail(new MapperError('UNSUPPORTED_PUSH_METHOD', `pushMethod.${kind} is not supported by kedge; values are not written there`, { device: this.id, property, field: `spec.properties[${index}].pushMethod.${kind.split(' ')[0] ?? kind}` }));
     }
   }
 

@@ -16,11 +16,12 @@ export interface MapperSpec {
     visitors?: { protocolName?: string; configData?: Record<string, unknown> };
     collectCycle?: number;
     reportCycle?: number;
+    pushMethod?: Record<string, unknown>;
   }[];
 }
 
 /** protocol names the cloud may use → the driver that serves them */
-const PROTOCOLS: Record<string, string> = { modbus: 'modbus', bluetooth: 'bluetooth', ble: 'bluetooth', virtual: 'virtual' };
+const PROTOCOLS: Record<string, string> = { modbus: 'modbus', bluetooth: 'bluetooth', ble: 'bluetooth', virtual: 'virtual', opcua: 'opcua' };
 
 /** The spec of a Device object from the cloud (or the saved file); undefined when no built-in driver serves its protocol. */
 export function mapperSpecOf(raw: unknown): MapperSpec | undefined {
@@ -79,6 +80,7 @@ export function mapperObjects(spec: MapperSpec): { device: Device; model: Device
           if (p.desired?.value !== undefined) out.desired = { value: String(p.desired.value) };
           if (typeof p.collectCycle === 'number') out.collectCycle = p.collectCycle;
           if (typeof p.reportCycle === 'number') out.reportCycle = p.reportCycle;
+          if (p.pushMethod !== undefined) out.pushMethod = p.pushMethod;
           return out;
         }),
     },
