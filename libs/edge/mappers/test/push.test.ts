@@ -6,7 +6,8 @@ import { Aedes } from 'aedes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cleanup, waitFor } from '@kedge/testkit';
 import { createMetricsRegistry } from '@kedge/telemetry';
-import { DeviceRunner, MapperError, MapperMetrics, PushQueue, VirtualDriver, type PushMessage } from '../src/index';
+import type { MapperError} from '../src/index';
+import { DeviceRunner, MapperMetrics, PushQueue, VirtualDriver, type PushMessage } from '../src/index';
 import { connectClient, device, freePort, model, startBroker } from './helpers';
 
 const cleanup = new Cleanup();

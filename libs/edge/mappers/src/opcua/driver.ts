@@ -5,10 +5,11 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type {
+  DataType} from 'node-opcua-client';
 import {
   AttributeIds,
   type ClientSubscription,
-  DataType,
   MessageSecurityMode,
   OPCUAClient,
   SecurityPolicy,
