@@ -7,7 +7,7 @@ import { freePort } from '@kedge/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { kubectlOk, stopAll, waitFor } from './harness';
 import { applyManifests, reportedValue, startDeviceNode } from './device-fixtures';
-import { OPCUA_USER, removePki, startOpcUaServer } from '../../libs/edge/mappers/test/fixtures/opcua-server';
+import { OPCUA_USER, removePki, startOpcUaServer } from '@kedge/opcua-fixture';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

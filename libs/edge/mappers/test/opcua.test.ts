@@ -9,7 +9,7 @@ import { Cleanup, waitFor } from '@kedge/testkit';
 import type { MapperError} from '../src/index';
 import { DeviceRunner, MapperMetrics, OpcUaDriver, type Device } from '../src/index';
 import { createMetricsRegistry } from '@kedge/telemetry';
-import { OPCUA_USER, removePki, startOpcUaServer } from './fixtures/opcua-server';
+import { OPCUA_USER, removePki, startOpcUaServer } from '@kedge/opcua-fixture';
 import { connectClient, device, freePort, model, startBroker } from './helpers';
 
 const cleanup = new Cleanup();
