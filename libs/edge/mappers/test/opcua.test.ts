@@ -86,6 +86,25 @@ describe('OPC UA driver', () => {
     await waitFor(() => runner.state === 'online' && runner.values.temperature === 5.5, 'values over an encrypted channel', { timeoutMs: 45_000 });
   });
 
+  it('attack - opcua: a server presenting another certificate than remoteCertificate gets no credentials', async () => {
+    const trusted = await startOpcUaServer(await freePort(), {}, 'trusted-plc');
+    cleanup.add(() => trusted.stop());
+    const impostor = await startOpcUaServer(await freePort(), { Temperature: 666 }, 'impostor');
+    cleanup.add(() => impostor.stop());
+    const secure = { securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256', remoteCertificate: trusted.certificateFile };
+    // the pinned server itself is accepted
+    const good = await runPlc(trusted.url, secure);
+    await waitFor(() => good.runner.state === 'online' && good.runner.values.temperature === 21.5, 'pinned server accepted', { timeoutMs: 45_000 });
+    // the same Device pointed at an impostor: refused before the session (and its password) is sent
+    const bad = await runPlc(impostor.url, secure);
+    await waitFor(() => bad.faults.some((f) => f.code === 'AUTH_FAILED' && f.field === 'protocol.configData.remoteCertificate'), 'impostor refused', { timeoutMs: 45_000 });
+    expect(bad.runner.state).toBe('offline');
+    expect(bad.runner.values.temperature).toBeUndefined();
+    expect(bad.driver.reads.size).toBe(0);
+    // None checks no certificate, so pinning with None is a config error
+    expect(() => new OpcUaDriver({ url: trusted.url, remoteCertificate: trusted.certificateFile }, 'default/x')).toThrow(/Sign or SignAndEncrypt/);
+  });
+
   it('opcua - a twin delta writes ReadWrite properties in the node\'s DataType; ReadOnly is refused', async () => {
     const server = await startOpcUaServer(await freePort());
     cleanup.add(() => server.stop());

@@ -1,6 +1,7 @@
 // OPC UA device and visitor config in KubeEdge's shape (mappers-go `ProtocolConfigOPCUA` / `VisitorConfigOPCUA`):
 // protocol.configData {url, userName, password, securityPolicy, securityMode, certificate, privateKey, timeout},
 // visitor configData {nodeID, browseName?}. Every problem is a MapperError naming the field.
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MapperError } from '../errors';
@@ -19,6 +20,8 @@ export interface OpcUaProtocolConfig {
   /** PEM files of the client's application certificate and key (needed for Sign / SignAndEncrypt) */
   certificate?: string;
   privateKey?: string;
+  /** DER of the server certificate the channel must present (`remoteCertificate`, a PEM or DER file) */
+  remoteCertificate?: Buffer;
   /** ms for connecting and for each request */
   timeoutMs: number;
   /** where node-opcua keeps the client's PKI (trusted/rejected server certificates) */
@@ -89,6 +92,17 @@ export function parseOpcUaProtocol(config: Record<string, unknown>, device: stri
   if (password !== undefined) out.password = password;
   if (certificate !== undefined) out.certificate = certificate;
   if (privateKey !== undefined) out.privateKey = privateKey;
+  const remote = str(config, 'remoteCertificate', device);
+  if (remote !== undefined) {
+    if (securityMode === 'None') {
+      throw new MapperError('CONFIG_INVALID', 'a pinned server certificate needs securityMode Sign or SignAndEncrypt (None checks no certificate)', { device, field: 'protocol.configData.securityMode' });
+    }
+    try {
+      out.remoteCertificate = Buffer.from(new X509Certificate(readFileSync(remote)).raw);
+    } catch (error) {
+      throw new MapperError('CONFIG_INVALID', `cannot read a certificate from ${remote}: ${(error as Error).message}`, { device, field: 'protocol.configData.remoteCertificate', cause: error });
+    }
+  }
   const pkiDir = str(config, 'pkiDir', device);
   if (pkiDir !== undefined) out.pkiDir = pkiDir;
   return out;

@@ -102,6 +102,17 @@ export class OpcUaDriver implements ProtocolDriver {
       await this.close();
       throw new MapperError('CONNECT_FAILED', `cannot reach ${url}: ${(error as Error).message}`, { device: this.device, field: 'protocol.configData.url', cause: error });
     }
+    // pinning: checked on the open channel, before the session sends any credential
+    const pinned = this.config.remoteCertificate;
+    if (pinned !== undefined) {
+      const presented = client.serverCertificate;
+      const leaf = Array.isArray(presented) ? presented[0] : presented;
+      // a chain is the leaf's DER followed by the issuers'; DER is self-delimiting, so a prefix match is the leaf
+      if (leaf === undefined || !Buffer.from(leaf).subarray(0, pinned.length).equals(pinned)) {
+        await this.close();
+        throw new MapperError('AUTH_FAILED', `${url} presented a certificate other than remoteCertificate; no credentials were sent`, { device: this.device, field: 'protocol.configData.remoteCertificate' });
+      }
+    }
     try {
       this.session = await client.createSession(this.identity());
     } catch (error) {
