@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DeviceTwin, TwinStore } from '@kedge/devicetwin';
 import type { EdgeHub } from '@kedge/edgehub';
 import { EventBus, type EventBusOptions, type ExternalBrokerOptions, type InternalBrokerOptions } from '@kedge/eventbus';
-import { MapperManager } from '@kedge/mappers';
+import { MapperManager, MapperMetrics } from '@kedge/mappers';
 import type { MetaManager } from '@kedge/metamanager';
 import type { MessageRouter } from '@kedge/router';
 import type { Logger } from '@kedge/telemetry';
@@ -61,7 +61,7 @@ export async function startDevices(
     if (config.mappers.enable) {
       // the mappers' own account on the bus: report and read deltas, never publish one
       const { url: brokerUrl, ...brokerOptions } = bus.localClientOptions();
-      mappers = new MapperManager({ twin: deviceTwin, brokerUrl, brokerOptions, file: join(config.dataDir, 'mappers.json'), nodeName: config.nodeName, logger: logger.child({ module: 'mappers' }) });
+      mappers = new MapperManager({ twin: deviceTwin, brokerUrl, brokerOptions, file: join(config.dataDir, 'mappers.json'), nodeName: config.nodeName, logger: logger.child({ module: 'mappers' }), metrics: new MapperMetrics(registry) });
       mappers.start();
     }
     // the outbox keeps the latest report per device; a reconnect re-reports them all anyway

@@ -28,6 +28,8 @@ export interface PropertyVisitors {
   reportToCloud?: boolean;
   /** kedge: the mapper writes the desired value on every delta (annotation `devices.kedge.io/reassert-desired`) */
   reassertDesired?: boolean;
+  /** where the mapper also pushes each collected value (KubeEdge's pushMethod) */
+  pushMethod?: Record<string, unknown>;
 }
 
 /** Device annotation: comma-separated property names whose desired value the mapper re-asserts. */
@@ -119,6 +121,7 @@ export function effectiveVisitors(device: Device, model: DeviceModel): PropertyV
     if (p?.reportCycle !== undefined) out.reportCycle = p.reportCycle;
     if (p?.reportToCloud !== undefined) out.reportToCloud = p.reportToCloud;
     if (reassert.has(name)) out.reassertDesired = true;
+    if (p?.pushMethod !== undefined) out.pushMethod = p.pushMethod;
     return [out];
   });
 }

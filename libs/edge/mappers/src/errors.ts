@@ -11,7 +11,9 @@ export type MapperErrorCode =
   | 'NOT_CONNECTED'
   | 'CONNECT_FAILED'
   | 'IO_FAILED'
-  | 'BLE_UNAVAILABLE';
+  | 'BLE_UNAVAILABLE'
+  | 'AUTH_FAILED'
+  | 'UNSUPPORTED_PUSH_METHOD';
 
 export interface MapperErrorContext {
   device?: string;

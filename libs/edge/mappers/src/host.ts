@@ -6,9 +6,11 @@ import type { DriverFactory } from './driver';
 import { MapperError } from './errors';
 import { deviceId } from './model';
 import { DeviceRunner, type BackoffOptions } from './runner';
+import type { MapperMetrics } from './metrics';
 import type { DeviceState } from './twin';
 import { BleDriver, type BleDriverOptions } from './ble/driver';
 import { ModbusDriver } from './modbus/driver';
+import { LazyOpcUaDriver } from './opcua/lazy-driver';
 import { VirtualDriver } from './virtual/driver';
 
 export function defaultDrivers(ble: BleDriverOptions = {}): Record<string, DriverFactory> {
@@ -16,6 +18,7 @@ export function defaultDrivers(ble: BleDriverOptions = {}): Record<string, Drive
     modbus: (config, device) => new ModbusDriver(config, device),
     bluetooth: (config, device) => new BleDriver(config, device, ble),
     virtual: (config, device) => new VirtualDriver(config, device),
+    opcua: (config, device) => new LazyOpcUaDriver(config, device),
   };
 }
 
@@ -24,6 +27,7 @@ export interface MapperHostOptions {
   config: MapperConfig;
   drivers?: Record<string, DriverFactory>;
   backoff?: BackoffOptions;
+  metrics?: MapperMetrics;
   onError?: (error: MapperError) => void;
   onState?: (device: string, state: DeviceState) => void;
 }
@@ -49,7 +53,7 @@ export class MapperHost {
         if (!model) throw new MapperError('CONFIG_INVALID', `model ${device.spec.deviceModelRef.name} not found`, { device: id, field: `devices[${i}].spec.deviceModelRef.name` });
         const factory = drivers[device.spec.protocol.protocolName];
         if (!factory) throw new MapperError('UNKNOWN_PROTOCOL', `no driver for ${device.spec.protocol.protocolName}`, { device: id, field: 'spec.protocol.protocolName' });
-        const runner = new DeviceRunner({ device, model, driver: factory(device.spec.protocol.configData, id), mqtt: this.options.mqtt, backoff: this.options.backoff });
+        const runner = new DeviceRunner({ device, model, driver: factory(device.spec.protocol.configData, id), mqtt: this.options.mqtt, backoff: this.options.backoff, metrics: this.options.metrics });
         runner.on('fault', (e) => this.options.onError?.(e));
         runner.on('state', (state) => this.options.onState?.(id, state));
         await runner.start();

@@ -12,7 +12,7 @@ export {
   type PropertyVisitor,
   type Visitor,
 } from './model';
-export type { DriverFactory, ProtocolDriver, RawValue } from './driver';
+export type { DriverFactory, ProtocolDriver, RawValue, SubscribeOptions } from './driver';
 export { parseDesired, toModelValue, toTwinString } from './convert';
 export {
   desiredFromDelta,
@@ -50,3 +50,10 @@ export {
 export { convertBleData, converterProblem, OPERATIONS, type DataConverter, type OperationType } from './ble/converter';
 export { BleDriver, loadNoble, normalizeUuid, type BleDriverOptions, type NobleBindings } from './ble/driver';
 export { VirtualDriver } from './virtual/driver';
+// the OPC UA driver and its variant conversion are not re-exported: importing them loads node-opcua (~60 MiB);
+// tests import src/opcua/driver and src/opcua/variant
+export { LazyOpcUaDriver } from './opcua/lazy-driver';
+export { parseNodeId, parseOpcUaProtocol, SECURITY_MODES, SECURITY_POLICIES, type OpcUaProtocolConfig } from './opcua/config';
+export { parsePushMethod, type HttpPush, type MqttPush, type ParsedPushMethod, type PushTargetConfig } from './push/push-method';
+export { PushQueue, type PushMessage, type PushQueueOptions } from './push/pusher';
+export { MapperMetrics } from './metrics';

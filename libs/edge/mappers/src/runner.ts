@@ -9,6 +9,9 @@ import { cycleMs } from './cycles';
 import type { ProtocolDriver, RawValue } from './driver';
 import { MapperError, isConnectionError } from './errors';
 import { deviceId, type Device, type DeviceModel, type PropertyVisitor } from './model';
+import type { MapperMetrics } from './metrics';
+import { parsePushMethod } from './push/push-method';
+import { PushQueue, type PushQueueOptions } from './push/pusher';
 import { desiredFromDelta, stateUpdate, twinUpdate, type DeviceState, type TwinDeltaMessage } from './twin';
 
 export interface BackoffOptions {
@@ -22,6 +25,9 @@ export interface DeviceRunnerOptions {
   driver: ProtocolDriver;
   mqtt: MqttClient;
   backoff?: BackoffOptions;
+  metrics?: MapperMetrics;
+  /** bounds and retry timing of the pushMethod queues */
+  push?: PushQueueOptions;
 }
 
 interface PropertySlot {
@@ -37,6 +43,8 @@ interface PropertySlot {
   last?: RawValue;
   reportedAt?: number;
   readAt?: number;
+  /** the property's pushMethod targets (http, mqtt) */
+  pushes: PushQueue[];
 }
 
 export interface DeviceRunnerEvents {
@@ -45,6 +53,8 @@ export interface DeviceRunnerEvents {
   written: [string, RawValue];
   fault: [MapperError];
   method: [MethodResult];
+  /** a value collected (read or pushed by the device), after conversion to the model type */
+  collected: [string, RawValue];
 }
 
 /** The answer to a method invocation, published on `.../method/<name>/result`. */
@@ -92,6 +102,9 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
   private connected = false;
   private attempt = 0;
   private readonly methodPrefix: string;
+  private stopLostListener: (() => void) | undefined;
+  /** pushMethod kinds given but not delivered (dbMethod), per property */
+  readonly unsupportedPush: { property: string; kind: string }[] = [];
   private readonly onMessage = (topic: string, payload: Buffer): void => {
     if (topic === deviceTopic(this.id, 'twin/update/delta')) void this.applyDelta(payload);
     else if (topic.startsWith(this.methodPrefix) && !topic.endsWith('/result')) void this.invokeMethod(topic.slice(this.methodPrefix.length), payload);
@@ -105,12 +118,16 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     // KubeEdge's nanoseconds or kedge's milliseconds (see cycles.ts); 0 or absent means 1 s
     this.slots = visitors.map((visitor, i) => {
       const p = options.device.spec.properties[i];
+      const push = parsePushMethod(p?.pushMethod, this.id, visitor.property.name, i);
+      for (const kind of push.unsupported) this.unsupportedPush.push({ property: visitor.property.name, kind });
+      const pushes = push.targets.map((target) => new PushQueue(target, { metrics: options.metrics, ...options.push }));
       return {
         visitor,
         collectCycle: cycleMs(p?.collectCycle),
         reportCycle: cycleMs(p?.reportCycle),
         reportToCloud: p?.reportToCloud !== false,
         reassert: p?.reassertDesired === true,
+        pushes,
       };
     });
   }
@@ -127,6 +144,8 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.reportUnsupported();
+    this.stopLostListener = this.options.driver.onConnectionLost?.((error) => void this.lostConnection(error));
     this.options.mqtt.on('message', this.onMessage);
     await this.options.mqtt.subscribeAsync([deviceTopic(this.id, 'twin/update/delta'), methodTopic(this.id, '+')], { qos: 1 });
     void this.connectLoop();
@@ -137,6 +156,8 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.options.mqtt.removeListener('message', this.onMessage);
+    this.stopLostListener?.();
+    for (const slot of this.slots) for (const queue of slot.pushes) await queue.close();
     await this.dropSubscriptions();
     if (!this.options.mqtt.disconnected) {
       await this.options.mqtt.unsubscribeAsync([deviceTopic(this.id, 'twin/update/delta'), methodTopic(this.id, '+')]).catch(() => undefined);
@@ -155,6 +176,7 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
 
   private fail(error: unknown, property?: string): MapperError {
     const e = error instanceof MapperError ? error.withDevice(this.id) : new MapperError('IO_FAILED', String(error), { device: this.id, property, cause: error });
+    this.options.metrics?.faults.inc({ code: e.code });
     this.emit('fault', e);
     return e;
   }
@@ -191,12 +213,18 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     }
     await this.applyDesired();
     for (const slot of this.slots) {
-      if (slot.visitor.configData.notify === true && this.options.driver.subscribe) {
-        const off = await this.options.driver.subscribe(slot.visitor, (raw) => this.accept(slot, raw)).catch((e: unknown) => {
-          this.fail(e, slot.visitor.property.name);
-          return undefined;
-        });
+      const { driver } = this.options;
+      const pushed = driver.subscribe !== undefined && (driver.subscribes?.(slot.visitor) ?? slot.visitor.configData.notify === true);
+      if (pushed && driver.subscribe) {
+        const off = await driver
+          .subscribe(slot.visitor, (raw) => this.accept(slot, raw), { intervalMs: slot.collectCycle, onError: (e) => this.fail(e, slot.visitor.property.name) })
+          .catch((e: unknown) => {
+            this.fail(e, slot.visitor.property.name);
+            return undefined;
+          });
         if (off) this.unsubscribes.push(off);
+        // a device that cannot push this property (e.g. an OPC UA server without subscriptions) is polled instead
+        else if (this.connected) void this.collect(slot);
       } else {
         void this.collect(slot);
       }
@@ -232,8 +260,27 @@ export class DeviceRunner extends EventEmitter<DeviceRunnerEvents> {
     try {
       slot.last = toModelValue(raw, slot.visitor.property, this.id);
       slot.readAt = Date.now();
+      this.emit('collected', slot.visitor.property.name, slot.last);
+      if (slot.pushes.length > 0) {
+        const { property } = slot.visitor;
+        const { namespace = 'default', name } = this.options.device.metadata;
+        const message = { namespace, deviceName: name, propertyName: property.name, value: toTwinString(slot.last, property), type: property.type, timestamp: slot.readAt };
+        for (const queue of slot.pushes) queue.push(message);
+      }
     } catch (error) {
       this.fail(error, slot.visitor.property.name);
+    }
+  }
+
+  /**
+   * The one place that reports pushMethod kinds kedge accepts but does not deliver (dbMethod): a fault naming
+   * device, property and field, and a metric. DeviceStatus conditions can hook in here.
+   */
+  private reportUnsupported(): void {
+    for (const { property, kind } of this.unsupportedPush) {
+      const index = this.options.device.spec.properties.findIndex((p) => p.name === property);
+      this.options.metrics?.pushUnsupported.inc({ kind: kind.replace(/ \(unknown\)$/, '') });
+      this.fail(new MapperError('UNSUPPORTED_PUSH_METHOD', `pushMethod.${kind} is not supported by kedge; values are not written there`, { device: this.id, property, field: `spec.properties[${index}].pushMethod.${kind.split(' ')[0] ?? kind}` }));
     }
   }
 

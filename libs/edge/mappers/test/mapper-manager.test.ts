@@ -167,7 +167,7 @@ describe('MapperManager', () => {
       membership(
         [
           member('bare', { rv: '1', protocol: undefined }),
-          member('opc', { rv: '2', protocol: 'opcua' }),
+          member('plc', { rv: '2', protocol: 'profinet' }),
           member('odd', { rv: '3', kind: 'sawtooth' }),
           member('fan', { rv: '4', initial: 22 }),
         ],

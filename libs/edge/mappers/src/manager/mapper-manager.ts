@@ -10,6 +10,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { DriverFactory } from '../driver';
 import { MapperError } from '../errors';
 import { defaultDrivers } from '../host';
+import type { MapperMetrics } from '../metrics';
 import { DeviceRunner, type BackoffOptions } from '../runner';
 import { fingerprint, mapperObjects, mapperSpecOf, type MapperSpec } from './member-spec';
 
@@ -37,6 +38,7 @@ export interface MapperManagerOptions {
   /** drivers by protocol name (default: defaultDrivers()) */
   drivers?: Record<string, DriverFactory>;
   backoff?: BackoffOptions;
+  metrics?: MapperMetrics;
 }
 
 interface RunningMapper {
@@ -141,8 +143,12 @@ export class MapperManager {
       const protocolName = device.spec.protocol.protocolName;
       const factory = this.#drivers[protocolName];
       if (factory === undefined) throw new MapperError('UNKNOWN_PROTOCOL', `no driver for ${protocolName}`, { device: id, field: 'protocol.protocolName' });
-      const runner = new DeviceRunner({ device, model, driver: factory(device.spec.protocol.configData, id), mqtt: this.#mqtt as MqttClient, backoff: this.#options.backoff });
-      runner.on('fault', (error) => logger.debug({ device: id, error: error.message, code: error.code }, 'mapper fault'));
+      const runner = new DeviceRunner({ device, model, driver: factory(device.spec.protocol.configData, id), mqtt: this.#mqtt as MqttClient, backoff: this.#options.backoff, metrics: this.#options.metrics });
+      runner.on('fault', (error) => {
+        // a refused login or an unsupported pushMethod needs the operator; transient I/O faults do not
+        const level = error.code === 'AUTH_FAILED' || error.code === 'UNSUPPORTED_PUSH_METHOD' || error.code === 'CONFIG_INVALID' ? 'warn' : 'debug';
+        logger[level]({ device: id, error: error.message, code: error.code, property: error.property, field: error.field }, 'mapper fault');
+      });
       runner.on('state', (state) => logger.info({ device: id, state }, 'mapped device state'));
       await runner.start();
       logger.info({ device: id, protocol: protocolName, properties: device.spec.properties.length }, 'mapper started');

@@ -18,13 +18,14 @@ export interface MapperSpec {
     reportCycle?: number;
     reportToCloud?: boolean;
     reassertDesired?: boolean;
+    pushMethod?: Record<string, unknown>;
   }[];
   methods: { name: string; propertyNames: string[] }[];
   stateReport?: { reportToCloud?: boolean; reportCycle?: number };
 }
 
 /** protocol names the cloud may use → the driver that serves them */
-const PROTOCOLS: Record<string, string> = { modbus: 'modbus', bluetooth: 'bluetooth', ble: 'bluetooth', virtual: 'virtual' };
+const PROTOCOLS: Record<string, string> = { modbus: 'modbus', bluetooth: 'bluetooth', ble: 'bluetooth', virtual: 'virtual', opcua: 'opcua' };
 
 /** The spec of a Device object from the cloud (or the saved file); undefined when no built-in driver serves its protocol. */
 export function mapperSpecOf(raw: unknown): MapperSpec | undefined {
@@ -96,6 +97,7 @@ export function mapperObjects(spec: MapperSpec): { device: Device; model: Device
           if (typeof p.reportCycle === 'number') out.reportCycle = p.reportCycle;
           if (typeof p.reportToCloud === 'boolean') out.reportToCloud = p.reportToCloud;
           if (p.reassertDesired === true) out.reassertDesired = true;
+          if (p.pushMethod !== undefined) out.pushMethod = p.pushMethod;
           return out;
         }),
       methods: spec.methods,
