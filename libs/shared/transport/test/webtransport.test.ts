@@ -94,7 +94,7 @@ describe('webtransport hub', () => {
     server.connection.on('message', (message) => void server.connection.send(message));
     const body = 'k'.repeat(1024);
     for (let i = 0; i < 100; i += 1) await client.connection.send(testMessage({ i, body }));
-    await waitFor(() => client.messages.length === 100, '100 echoes', 20_000);
+    await waitFor(() => client.messages.length === 100, '100 echoes');
     expect(client.messages.map((message) => (message.content as { i: number }).i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
@@ -139,7 +139,7 @@ describe('webtransport hub', () => {
     cleanup.add(() => {
       client.destroy();
     });
-    await waitFor(() => client.closed || client.destroyed, 'the hub to cut the idle connection', 5_000);
+    await waitFor(() => client.closed || client.destroyed, 'the hub to cut the idle connection');
     expect(hub.refusals[0]).toMatchObject({ category: 'handshake-timeout' });
     expect(hub.accepted).toEqual([]);
   });
@@ -176,9 +176,9 @@ describe('webtransport hub', () => {
     const server = hub.accepted[0] as Recorder;
     // 32 MiB declared; the hub must refuse on the 4-byte header, long before the body could arrive
     void client.connection.send(testMessage('z'.repeat(32 * 1024 * 1024))).catch(() => undefined);
-    await waitFor(() => server.badFrames.length === 1, 'the oversize frame to be refused', 20_000);
+    await waitFor(() => server.badFrames.length === 1, 'the oversize frame to be refused');
     expect((server.badFrames[0] as ProtocolError).code).toBe('FRAME_TOO_LARGE');
-    await waitFor(() => client.closes.length === 1, 'the edge to see the session closed', 20_000);
+    await waitFor(() => client.closes.length === 1, 'the edge to see the session closed');
     expect(server.closes[0]?.reason).toMatch(/protocol violation/);
     expect(server.messages).toEqual([]);
   });

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { connect } from 'node:http2';
 import type { ClientHttp2Session } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import type { Connection } from '../connection';
 import { DialError, TransportConfigError } from '../errors';
 import { commonNameOf } from '../identity';
@@ -145,7 +146,7 @@ export async function dialWebTransportHub(options: DialHubOptions): Promise<Conn
     throw failure('WebTransport handshake failed', error);
   }
   const client = dialed.client;
-  const socket = client?.socket as (import('node:tls').TLSSocket & object) | undefined;
+  const socket = client?.socket as TLSSocket | undefined;
   if (client === undefined || socket === undefined) {
     abandon();
     throw failure('WebTransport handshake failed', new Error('no HTTP/2 connection'));

@@ -1,7 +1,7 @@
 // Loads @fails-components/webtransport once, for its pure-JS WebTransport over HTTP/2 only. Its
 // optional native HTTP/3 part is not installed; the package tries to import it at load and prints
 // the failure to the console, which we drop (it is expected, not an error of ours).
-import type { ClientHttp2Session } from 'node:http2';
+import type { ClientHttp2Session, Http2SecureServer } from 'node:http2';
 
 /** The parts of the library kedge uses. Its own typings describe the browser API, not these internals. */
 export interface WebTransportRuntime {
@@ -26,12 +26,12 @@ export interface LibraryWtSession {
   close(info?: { closeCode?: number; reason?: string }): void;
 }
 
-export interface LibraryWebTransport extends LibraryWtSession {}
+export type LibraryWebTransport = LibraryWtSession;
 
 export interface LibraryHttpServer {
   createTransportInt(): Promise<void>;
   sessionStream(path: string): ReadableStream<LibraryWtSession>;
-  transportInt: { serverInt: import('node:http2').Http2SecureServer; stopServer(): void };
+  transportInt: { serverInt: Http2SecureServer; stopServer(): void };
 }
 
 export interface LibraryHttp2Client {
@@ -64,13 +64,15 @@ async function load(): Promise<WebTransportRuntime> {
   console.log = filter(originalLog);
   console.error = filter(originalError);
   try {
-    const library = (await import('@fails-components/webtransport')) as unknown as {
+    // its typings resolve only under the "node" export condition, which our type check does not use
+    const packageName = '@fails-components/webtransport';
+    const library = (await import(packageName)) as {
       Http2Server: WebTransportRuntime['Http2Server'];
       WebTransport: WebTransportRuntime['WebTransport'];
       quicheLoaded: Promise<unknown>;
     };
     // the HTTP/2 client class is not exported by name; it sits beside the entry file
-    const entry = import.meta.resolve('@fails-components/webtransport');
+    const entry = import.meta.resolve(packageName);
     const http2Part = (await import(new URL('./http2/node/index.js', entry).href)) as {
       Http2WebTransportClient: WebTransportRuntime['Http2WebTransportClient'];
     };

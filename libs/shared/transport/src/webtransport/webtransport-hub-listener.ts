@@ -225,7 +225,7 @@ export class WebTransportHubListener implements HubListener {
 
   private async acceptSessions(): Promise<void> {
     for (;;) {
-      let next: ReadableStreamReadResult<LibraryWtSession>;
+      let next: Awaited<ReturnType<typeof this.sessions.read>>;
       try {
         next = await this.sessions.read();
       } catch {
