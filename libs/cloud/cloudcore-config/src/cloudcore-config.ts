@@ -30,6 +30,8 @@ export const cloudCoreConfigSchema = z
         dnsNames: z.array(z.string().min(1)).default(['localhost']),
         websocket: listener(true, 10000),
         quic: listener(false, 10001),
+        /** WebTransport over HTTP/2 (TCP); off by default, see docs/protocol.md */
+        webtransport: listener(false, 10003),
         https: listener(true, 10002),
         keepaliveTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
         nodeLimit: z.number().int().min(1).default(1000),
@@ -39,7 +41,7 @@ export const cloudCoreConfigSchema = z
          * stream within it again; the certificate server likewise for TLS and then its request headers
          */
         handshakeTimeoutSeconds: z.number().int().min(1).max(120).default(10),
-        /** per source IP, on the WebSocket, QUIC and HTTPS listeners; gateways behind one NAT share an IP */
+        /** per source IP, on the WebSocket, QUIC, WebTransport and HTTPS listeners; gateways behind one NAT share an IP */
         connectionLimits: z
           .object({
             maxConnectionsPerIp: z.number().int().min(1).default(128),
