@@ -237,6 +237,8 @@ export class WebTransportHubListener implements HubListener {
   }
 
   private async openLink(session: LibraryWtSession): Promise<void> {
+    // the link reports how it ended; a refused or failed session must not leave a rejection unhandled
+    session.closed.catch(() => undefined);
     const carried = session.peerAddress === undefined ? undefined : this.carried.get(session.peerAddress);
     if (carried === undefined || carried.sessionTaken) {
       // a second session on one connection, or one whose connection is already gone
