@@ -43,6 +43,9 @@ interface DialedSocket {
   client: ClientHttp2Session | undefined;
   /** the first connection error, for the DialError */
   problem: Error | undefined;
+  /** rejects when the HTTP/2 connection closes (the library would notice only at its own 2 s timer) */
+  lost: Promise<never>;
+  markLost: (error: Error) => void;
 }
 
 function mutualTlsClient(runtime: WebTransportRuntime, options: DialHubOptions, host: string, dialed: DialedSocket): typeof runtime.Http2WebTransportClient {
@@ -76,6 +79,7 @@ function mutualTlsClient(runtime: WebTransportRuntime, options: DialHubOptions, 
       } as Parameters<typeof connect>[1]);
       this.clientInt = client;
       dialed.client = client;
+      client.once('close', () => dialed.markLost(dialed.problem ?? new Error('the hub closed the connection')));
       let connected = false;
       client.on('connect', () => {
         connected = true;
@@ -118,11 +122,18 @@ export async function dialWebTransportHub(options: DialHubOptions): Promise<Conn
   const liveness = resolveLiveness(options);
   const runtime = await loadWebTransport();
   const deadline = Date.now() + options.handshakeTimeoutMs;
-  const dialed: DialedSocket = { client: undefined, problem: undefined };
+  let markLost!: (error: Error) => void;
+  const lost = new Promise<never>((_resolve, reject) => (markLost = reject));
+  lost.catch(() => undefined);
+  const dialed: DialedSocket = { client: undefined, problem: undefined, lost, markLost };
   const Client = mutualTlsClient(runtime, options, host, dialed);
   const clientInit = { host, port, ...edgeFlowControl(limits) };
   const transport = new runtime.WebTransport(sessionUrl, {
     forceReliable: true,
+    // the library waits this long for the hub's HTTP/2 SETTINGS after TLS. It is also what ends a dial
+    // refused for a missing certificate: with TLS 1.3 the client saw its handshake finish and Node's
+    // HTTP/2 client does not notice the hub cutting the socket. So short, but never past our deadline.
+    webTransportConnectTimeout: Math.min(options.handshakeTimeoutMs, 2_000),
     ...clientInit,
     // the library spreads our options after its own, so this replaces its HTTP/2 client
     createReliableClient: () => new Client(clientInit),
@@ -140,7 +151,7 @@ export async function dialWebTransportHub(options: DialHubOptions): Promise<Conn
     new DialError(options.url, dialed.problem !== undefined ? `${what}: ${dialed.problem.message}` : what, { cause: dialed.problem ?? error });
 
   try {
-    await withDeadline(transport.ready, deadline, 'the WebTransport session');
+    await withDeadline(Promise.race([transport.ready, dialed.lost]), deadline, 'the WebTransport session');
   } catch (error) {
     abandon();
     throw failure('WebTransport handshake failed', error);
