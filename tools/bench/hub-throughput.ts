@@ -364,7 +364,8 @@ async function startIdleCloudCore(dataDir: string, nodeLimit: number): Promise<C
   const cloud = await startCloudCoreProcess({
     repoRoot,
     dataDir,
-    config: loopbackCloudCoreConfig({ keepaliveTimeoutSeconds: 3600, nodeLimit }),
+    // the embedded API server on a free port too: 6443 may be taken on a shared machine
+    config: loopbackCloudCoreConfig({ keepaliveTimeoutSeconds: 3600, nodeLimit }, { kubeAPI: { embedded: { address: '127.0.0.1', port: 0 } } }),
   });
   const { websocket, metrics } = cloud.ports;
   if (websocket === undefined || metrics === undefined) {
