@@ -1,9 +1,9 @@
 // Benchmark (a script, not a test): cloud→edge message throughput and latency through CloudHub →
-// transport → EdgeHub → edge router, over WebSocket and QUIC, next to raw `ws` (wss) and raw
+// transport → EdgeHub → edge router, over WebSocket, QUIC and WebTransport (HTTP/2), next to raw `ws` (wss) and raw
 // @matrixai/quic baselines measured in the same run; then the memory a real cloudcore process spends
 // on idle edge connections. Writes its section of docs/benchmarks.md.
 //
-//   node --import tsx tools/bench/hub-throughput.ts [--messages 100000] [--quic-messages 10000]
+//   node --import tsx tools/bench/hub-throughput.ts [--messages 100000] [--quic-messages 10000] [--webtransport-messages 10000]
 //     [--window 64] [--idle 1000] [--dry-run]
 import { X509Certificate, createHmac, randomBytes, timingSafeEqual, webcrypto } from 'node:crypto';
 import { createServer as createHttpsServer } from 'node:https';
@@ -57,6 +57,7 @@ const NODE_NAME = 'bench-edge';
 const flags = parseBenchFlags(import.meta.filename, {
   messages: { type: 'string', default: '100000' },
   'quic-messages': { type: 'string', default: '10000' },
+  'webtransport-messages': { type: 'string', default: '10000' },
   window: { type: 'string', default: '64' },
   idle: { type: 'string', default: '1000' },
 });
@@ -64,6 +65,7 @@ const flags = parseBenchFlags(import.meta.filename, {
 const settings = {
   wsMessages: positiveInteger('messages', flags.messages),
   quicMessages: positiveInteger('quic-messages', flags['quic-messages']),
+  webTransportMessages: positiveInteger('webtransport-messages', flags['webtransport-messages']),
   window: positiveInteger('window', flags.window),
   idle: positiveInteger('idle', flags.idle, true),
 };
@@ -171,7 +173,7 @@ async function runOurs(kind: TransportKind, pki: Pki, total: number): Promise<St
   const edgeRouter = new MessageRouter();
   let stream: WindowedStream | undefined;
   edgeRouter.register('meta', (message) => stream?.delivered((message.content as BenchContent).sentAt));
-  const url = `${kind === 'quic' ? 'quic' : 'wss'}://127.0.0.1:${listener.port}`;
+  const url = `${{ websocket: 'wss', quic: 'quic', webtransport: 'https' }[kind]}://127.0.0.1:${listener.port}`;
   const edge = new EdgeHub({
     nodeName: NODE_NAME,
     dial: () => dialHub(kind, { url, tls: pki.node, nodeName: NODE_NAME, handshakeTimeoutMs: 10_000 }),
@@ -362,7 +364,8 @@ async function startIdleCloudCore(dataDir: string, nodeLimit: number): Promise<C
   const cloud = await startCloudCoreProcess({
     repoRoot,
     dataDir,
-    config: loopbackCloudCoreConfig({ keepaliveTimeoutSeconds: 3600, nodeLimit }),
+    // the embedded API server on a free port too: 6443 may be taken on a shared machine
+    config: loopbackCloudCoreConfig({ keepaliveTimeoutSeconds: 3600, nodeLimit }, { kubeAPI: { embedded: { address: '127.0.0.1', port: 0 } } }),
   });
   const { websocket, metrics } = cloud.ports;
   if (websocket === undefined || metrics === undefined) {
@@ -466,6 +469,8 @@ async function main(): Promise<void> {
     rows.push({ path: 'raw @matrixai/quic', transport: 'quic', result: await runRawQuic(pki, settings.quicMessages) });
     rows.push({ path: 'kedge hub', transport: 'quic', result: await runOurs('quic', pki, settings.quicMessages) });
   }
+  // no raw baseline: the library's own client trusts only the system CAs (see docs/protocol.md)
+  rows.push({ path: 'kedge hub', transport: 'webtransport', result: await runOurs('webtransport', pki, settings.webTransportMessages) });
   const idle = settings.idle > 0 ? await runIdle(settings.idle) : undefined;
 
   const throughputHeaders = ['path', 'transport', 'messages', 'msg/s', 'p50', 'p99', 'max'];
@@ -514,7 +519,9 @@ async function main(): Promise<void> {
     '**raw ws** is a plain `ws` server on `https` sending the same JSON frames to a plain `ws` client that',
     '`JSON.parse`s them; **raw @matrixai/quic** is a plain QUIC server writing the same JSON as 4-byte',
     'length-prefixed frames on one bidirectional stream, one stream write per frame, to a client that',
-    'splits and parses them.',
+    'splits and parses them. **webtransport** is WebTransport over HTTP/2 (`@fails-components/webtransport`',
+    '1.6.8, pure JS) with the same length-prefixed frames on one bidirectional WebTransport stream; it has no',
+    "raw row: the library's own client cannot dial a hub with a private CA, so there is nothing raw to compare.",
     '',
     `Each message is a \`meta/update\` carrying a pod-like object (${formatInteger(podBytes)} bytes of JSON; ${formatInteger(frameBytes)}-byte frame) and`,
     'the `performance.now()` of its send; latency is measured at the receiving handler. Senders keep at',

@@ -15,7 +15,13 @@ import { DEMO_DEVICE, applyDemoObjects, startPodsRuntime, type PodsRuntime } fro
 
 const stateDir = process.env.KEDGE_STATE_DIR ?? join(repoRoot, '.kedge', 'all-in-one');
 const nodeName = process.env.KEDGE_NODE_NAME ?? 'demo-gateway';
-const protocol = process.env.KEDGE_HUB_PROTOCOL === 'quic' ? 'quic' : 'websocket';
+const HUB_PROTOCOLS = ['websocket', 'quic', 'webtransport'] as const;
+const requestedProtocol = process.env.KEDGE_HUB_PROTOCOL || 'websocket';
+if (!(HUB_PROTOCOLS as readonly string[]).includes(requestedProtocol)) {
+  process.stderr.write(`KEDGE_HUB_PROTOCOL=${JSON.stringify(requestedProtocol)}: expected one of ${HUB_PROTOCOLS.join(', ')}\n`);
+  process.exit(2);
+}
+const protocol = requestedProtocol as (typeof HUB_PROTOCOLS)[number];
 
 function step(text: string): void {
   process.stdout.write(`• ${text}\n`);
@@ -87,6 +93,7 @@ async function main(): Promise<void> {
   const ports = {
     websocket: Number(process.env.KEDGE_WS_PORT ?? 10000),
     quic: Number(process.env.KEDGE_QUIC_PORT ?? 10001),
+    webtransport: Number(process.env.KEDGE_WEBTRANSPORT_PORT ?? 10003),
     https: Number(process.env.KEDGE_HTTPS_PORT ?? 10002),
     metrics: Number(process.env.KEDGE_METRICS_PORT ?? 9091),
   };
@@ -94,13 +101,14 @@ async function main(): Promise<void> {
   await ensurePortFree(apiserverPort, 'KEDGE_APISERVER_PORT', 'the embedded API server');
   await ensurePortFree(ports.websocket, 'KEDGE_WS_PORT', 'the cloud hub');
   await ensurePortFree(ports.https, 'KEDGE_HTTPS_PORT', 'the certificate server');
+  if (protocol === 'webtransport') await ensurePortFree(ports.webtransport, 'KEDGE_WEBTRANSPORT_PORT', 'the WebTransport hub');
   await ensurePortFree(ports.metrics, 'KEDGE_METRICS_PORT', "cloudcore's metrics");
   step('starting a private containerd for pods (libs/testing/containerd-fixture)');
   const pods = await startPodsRuntime(stateDir);
   running.pods = pods;
   if (!pods.on) step(`pods are off: ${pods.reason}`);
   step(`starting cloudcore (state in ${stateDir}/cloud)`);
-  const cloud: CloudCoreHandle = await startCloudCore({ dataDir: join(stateDir, 'cloud'), ports, apiserverPort, quic: protocol === 'quic' });
+  const cloud: CloudCoreHandle = await startCloudCore({ dataDir: join(stateDir, 'cloud'), ports, apiserverPort, quic: protocol === 'quic', webtransport: protocol === 'webtransport' });
   running.cloud = cloud;
   keepLog(cloud, join(stateDir, 'cloudcore.log'));
   step(`creating a join token with kedgeadm token create --node ${nodeName} (valid 1h, this node only)`);
@@ -163,9 +171,10 @@ function superviseChildren(cloud: CloudCoreHandle, edge: EdgeCoreHandle, edgeSet
   // restarts come back on the ports the first start got (the edge dials them; they may have been 0 = any)
   const cloudSettings = {
     dataDir: cloud.dataDir,
-    ports: { ...cloud.ports, quic: cloud.ports.quic ?? 0 },
+    ports: { ...cloud.ports, quic: cloud.ports.quic ?? 0, webtransport: cloud.ports.webtransport ?? 0 },
     apiserverPort: apiserverPortOf(cloud.kubeconfig),
     quic: protocol === 'quic',
+    webtransport: protocol === 'webtransport',
   };
   const cloudSupervisor = new ChildSupervisor<CloudCoreHandle>({
     name: 'cloudcore',

@@ -8,13 +8,15 @@ export interface CloudCoreHandle {
   process: KedgeProcess;
   dataDir: string;
   configFile: string;
-  ports: { websocket: number; quic: number | undefined; https: number; metrics: number };
+  ports: { websocket: number; quic: number | undefined; webtransport?: number | undefined; https: number; metrics: number };
   /** admin kubeconfig of the embedded API server, or the cluster's (settings.kubeconfig) */
   kubeconfig: string;
 }
 
 export interface CloudCoreSettings {
   quic?: boolean;
+  /** also listen for WebTransport (over HTTP/2) edges */
+  webtransport?: boolean;
   keepaliveTimeoutSeconds?: number;
   /** reuse these ports (a restart must come back where the edges look for it) */
   ports?: Partial<CloudCoreHandle['ports']>;
@@ -40,6 +42,7 @@ export async function startCloudCore(settings: CloudCoreSettings = {}): Promise<
       advertiseAddresses: ['127.0.0.1'],
       websocket: { address: '127.0.0.1', port: settings.ports?.websocket ?? 0 },
       quic: { enable: settings.quic ?? false, address: '127.0.0.1', port: settings.ports?.quic ?? 0 },
+      webtransport: { enable: settings.webtransport ?? false, address: '127.0.0.1', port: settings.ports?.webtransport ?? 0 },
       https: { address: '127.0.0.1', port: settings.ports?.https ?? 0, ...(settings.bundleDir === undefined ? {} : { bundleDir: settings.bundleDir }) },
       keepaliveTimeoutSeconds: settings.keepaliveTimeoutSeconds ?? 30,
     },
@@ -84,7 +87,7 @@ export interface EdgeCoreSettings {
   token?: string;
   /** or joins with this token piped to `--token -` */
   tokenOnStdin?: string;
-  protocol?: 'websocket' | 'quic';
+  protocol?: 'websocket' | 'quic' | 'webtransport';
   maxReconnectDelayMs?: number;
   heartbeatSeconds?: number;
   leaseRenewSeconds?: number;
@@ -116,6 +119,7 @@ export function startEdgeCore(cloud: CloudCoreHandle, settings: EdgeCoreSettings
       protocol: settings.protocol ?? 'websocket',
       server: `127.0.0.1:${settings.hubPort ?? cloud.ports.websocket}`,
       quicServer: `127.0.0.1:${cloud.ports.quic ?? 10001}`,
+      webTransportServer: `127.0.0.1:${cloud.ports.webtransport ?? 10003}`,
       httpServer: `https://127.0.0.1:${cloud.ports.https}`,
       heartbeatSeconds: settings.heartbeatSeconds ?? 1,
       reconnect: { initialDelayMs: 100, maxDelayMs: settings.maxReconnectDelayMs ?? 2_000 },

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fetchMetrics, metricValue, stopAll, waitFor } from './harness';
+import { fetchMetrics, kubectl, kubectlOk, metricValue, stopAll, waitFor } from './harness';
 import { isNodeConnected, issueToken, startCloudCore, startEdgeCore } from './cluster';
 
 afterEach(stopAll);
@@ -11,9 +11,9 @@ async function connectedNodes(metricsPort: number): Promise<number | undefined> 
   return metricValue(await fetchMetrics(metricsPort), 'kedge_cloudhub_connected_nodes');
 }
 
-describe.each(['websocket', 'quic'] as const)('hub link over %s', (protocol) => {
+describe.each(['websocket', 'quic', 'webtransport'] as const)('hub link over %s', (protocol) => {
   it('an edge joins with a token, connects and keeps its session alive with keepalives', async () => {
-    const cloud = await startCloudCore({ quic: protocol === 'quic' });
+    const cloud = await startCloudCore({ quic: protocol === 'quic', webtransport: protocol === 'webtransport' });
     const token = await issueToken(cloud, ['--node', `gw-${protocol}`]);
     const edge = startEdgeCore(cloud, { nodeName: `gw-${protocol}`, token, protocol });
     const connected = await cloud.process.waitForLog(isNodeConnected(edge.nodeName), 'edge session');
@@ -28,6 +28,50 @@ describe.each(['websocket', 'quic'] as const)('hub link over %s', (protocol) => 
     // the certificate the edge got carries its node identity
     const certificate = readFileSync(join(edge.dataDir, 'pki', 'node.crt'), 'utf8');
     expect(certificate).toContain('BEGIN CERTIFICATE');
+  });
+});
+
+describe('hub link over webtransport - sync', () => {
+  it('an edge over WebTransport becomes a Ready node and receives a configmap and its updates', async () => {
+    const cloud = await startCloudCore({ webtransport: true });
+    expect(cloud.ports.webtransport).toBeGreaterThan(0);
+    const admin = { kubeconfig: cloud.kubeconfig };
+    const edge = startEdgeCore(cloud, { nodeName: 'gw-wt', token: await issueToken(cloud, ['--node', 'gw-wt']), protocol: 'webtransport' });
+    const connected = await cloud.process.waitForLog(isNodeConnected('gw-wt'), 'gw-wt session');
+    expect(connected.transport).toBe('webtransport');
+    await waitFor(
+      async () => (await kubectl(admin, ['get', 'node', 'gw-wt', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'True',
+      'gw-wt Ready',
+    );
+    // a node receives the configmaps its pods use; the pod stays pending (edged is off here)
+    await kubectlOk(admin, ['create', 'namespace', 'site']);
+    await kubectlOk(
+      admin,
+      ['apply', '-f', '-'],
+      `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: site}
+data: {greeting: hello}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: site}
+spec:
+  nodeName: gw-wt
+  containers:
+  - name: app
+    image: localhost/kedge/busybox:1
+    env:
+    - {name: GREETING, valueFrom: {configMapKeyRef: {name: settings, key: greeting}}}
+`,
+    );
+    const ready = await edge.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
+    const metaServer = { kubeconfig: String(ready.metaServerKubeconfig) };
+    const greeting = async (): Promise<string> =>
+      (await kubectl(metaServer, ['get', 'configmap', 'settings', '-n', 'site', '-o', 'jsonpath={.data.greeting}'])).stdout;
+    await waitFor(async () => (await greeting()) === 'hello', 'the configmap at the edge MetaServer');
+    await kubectlOk(admin, ['patch', 'configmap', 'settings', '-n', 'site', '--type=merge', '-p', '{"data":{"greeting":"changed"}}']);
+    await waitFor(async () => (await greeting()) === 'changed', 'the update at the edge');
   });
 });
 

@@ -60,6 +60,7 @@ export async function startCloudCore(config: CloudCoreConfig, logger: Logger): P
       ports: {
         websocket: modules.listeners.running.websocket?.port,
         quic: modules.listeners.running.quic?.port,
+        webtransport: modules.listeners.running.webtransport?.port,
         https: modules.certificateServer?.running.port,
         metrics: modules.metrics?.running.port,
       },
@@ -270,6 +271,9 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
           } else {
             logger.error('QUIC is enabled in the config but its native module cannot load on this machine; serving WebSocket only');
           }
+        }
+        if (hubConfig.webtransport.enable) {
+          opened.webtransport = await listenHub('webtransport', { host: hubConfig.webtransport.address, port: hubConfig.webtransport.port, tls, limits, ...guards });
         }
       } catch (error) {
         for (const listener of Object.values(opened)) await listener.close();

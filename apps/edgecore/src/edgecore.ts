@@ -86,7 +86,9 @@ export async function startEdgeCore(
           limits,
           handshakeTimeoutMs,
         })
-      : dialHub('quic', { url: `quic://${hubConfig.quicServer}`, tls: tls(), nodeName, limits, handshakeTimeoutMs });
+      : transport === 'webtransport'
+        ? dialHub('webtransport', { url: `https://${hubConfig.webTransportServer}`, tls: tls(), nodeName, limits, handshakeTimeoutMs })
+        : dialHub('quic', { url: `quic://${hubConfig.quicServer}`, tls: tls(), nodeName, limits, handshakeTimeoutMs });
   const hub = new EdgeHub({
     nodeName,
     dial,

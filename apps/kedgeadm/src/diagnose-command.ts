@@ -26,6 +26,9 @@ export async function diagnose(config: EdgeCoreConfig): Promise<CheckResult[]> {
   const hint = 'is cloudcore running? check the address, routes and firewall (ports 10000/tcp, 10002/tcp)';
   if (config.edgeHub.protocol === 'quic') {
     results.push({ name: 'link to cloud (hub)', status: 'warn', detail: 'hub protocol is QUIC (UDP): not probed; the HTTPS check below covers reachability' });
+  } else if (config.edgeHub.protocol === 'webtransport') {
+    const wt = splitHostPort(config.edgeHub.webTransportServer);
+    results.push(await checkTcp('link to cloud (hub)', wt.host, wt.port, 'is cloudcore running with cloudHub.webtransport enabled? check the address, routes and firewall (ports 10003/tcp, 10002/tcp)'));
   } else {
     results.push(await checkTcp('link to cloud (hub)', ws.host, ws.port, hint));
   }

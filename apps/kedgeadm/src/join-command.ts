@@ -12,6 +12,7 @@ export interface JoinOptions {
   wsPort: string;
   httpsPort: string;
   quicPort: string;
+  webtransportPort?: string;
   nodeName?: string;
   /** the token itself (kedgeadm is short-lived), or "-" to read it from stdin */
   token?: string;
@@ -61,6 +62,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'edgeHub.protocol': '--hub-protocol',
   'edgeHub.server': '--cloud/--ws-port',
   'edgeHub.quicServer': '--cloud/--quic-port',
+  'edgeHub.webTransportServer': '--cloud/--webtransport-port',
   'edgeHub.httpServer': '--cloud/--https-port',
   labels: '--labels',
   'edged.containerRuntimeEndpoint': '--runtime-endpoint',
@@ -123,6 +125,7 @@ export async function joinCommand(options: JoinOptions, stdin: NodeJS.ReadableSt
   const ws = port(options.wsPort, '--ws-port');
   const https = port(options.httpsPort, '--https-port');
   const quic = port(options.quicPort, '--quic-port');
+  const webtransport = port(options.webtransportPort ?? '10003', '--webtransport-port');
   const labels = parseLabels(options.labels);
   const dataDir = isAbsolute(options.dataDir) ? options.dataDir : resolve(options.dataDir);
   const host = hostForUrl(cloud);
@@ -132,8 +135,14 @@ export async function joinCommand(options: JoinOptions, stdin: NodeJS.ReadableSt
     kind: 'EdgeCore',
     nodeName,
     dataDir,
-    // the schema refuses anything but websocket or quic, naming --hub-protocol
-    edgeHub: { protocol: options.hubProtocol as 'websocket' | 'quic', server: `${host}:${ws}`, quicServer: `${host}:${quic}`, httpServer },
+    // the schema refuses anything but websocket, quic or webtransport, naming --hub-protocol
+    edgeHub: {
+      protocol: options.hubProtocol as 'websocket' | 'quic' | 'webtransport',
+      server: `${host}:${ws}`,
+      quicServer: `${host}:${quic}`,
+      webTransportServer: `${host}:${webtransport}`,
+      httpServer,
+    },
     labels,
     // written out, at the secure defaults, so the operator sees what to loosen for hostNetwork or hostPath pods
     edged: { enable: options.pods !== false, containerRuntimeEndpoint: options.runtimeEndpoint, podSecurity: { allowPrivileged: false, allowHostNetwork: false, allowedHostPaths: [] } },

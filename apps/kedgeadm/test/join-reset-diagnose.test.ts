@@ -36,6 +36,9 @@ describe('join helpers', () => {
     };
     await expect(joinCommand({ ...options, nodeName: 'Gateway_01' })).rejects.toThrow(/^--node-name \(edgecore\.yaml nodeName\): expected a DNS-1123 name/);
     await expect(joinCommand({ ...options, hubProtocol: 'mqtt' })).rejects.toThrow(/^--hub-protocol \(edgecore\.yaml edgeHub\.protocol\): /);
+    await expect(joinCommand({ ...options, webtransportPort: '70000' })).rejects.toThrow(/^--webtransport-port "70000": expected a TCP\/UDP port/);
+    // webtransport is a protocol edgecore accepts: that join gets as far as the cloud (nothing on port 1)
+    await expect(joinCommand({ ...options, hubProtocol: 'webtransport' })).rejects.not.toThrow(/--hub-protocol/);
     await expect(joinCommand({ ...options, runtimeEndpoint: 'tcp://10.0.0.1:1234' })).rejects.toThrow(
       /^--runtime-endpoint \(edgecore\.yaml edged\.containerRuntimeEndpoint\): expected a unix socket/,
     );

@@ -30,6 +30,8 @@ export const cloudCoreConfigSchema = z
         dnsNames: z.array(z.string().min(1)).default(['localhost']),
         websocket: listener(true, 10000),
         quic: listener(false, 10001),
+        /** WebTransport over HTTP/2 (TCP); off by default, see docs/protocol.md */
+        webtransport: listener(false, 10003),
         https: z
           .object({
             enable: z.boolean().default(true),
@@ -51,7 +53,7 @@ export const cloudCoreConfigSchema = z
          * stream within it again; the certificate server likewise for TLS and then its request headers
          */
         handshakeTimeoutSeconds: z.number().int().min(1).max(120).default(10),
-        /** per source IP, on the WebSocket, QUIC and HTTPS listeners; gateways behind one NAT share an IP */
+        /** per source IP, on the WebSocket, QUIC, WebTransport and HTTPS listeners; gateways behind one NAT share an IP */
         connectionLimits: z
           .object({
             maxConnectionsPerIp: z.number().int().min(1).default(128),

@@ -31,11 +31,13 @@ export const edgeCoreConfigSchema = z
     dataDir: z.string().min(1).default('/var/lib/kedge/edgecore'),
     edgeHub: z
       .object({
-        protocol: z.enum(['websocket', 'quic']).default('websocket'),
+        protocol: z.enum(['websocket', 'quic', 'webtransport']).default('websocket'),
         /** cloudhub WebSocket endpoint */
         server: hostPort.default('127.0.0.1:10000'),
         /** cloudhub QUIC endpoint (UDP) */
         quicServer: hostPort.default('127.0.0.1:10001'),
+        /** cloudhub WebTransport (over HTTP/2, TCP) endpoint */
+        webTransportServer: hostPort.default('127.0.0.1:10003'),
         /** cloudhub certificate endpoint */
         httpServer: z.string().url().startsWith('https://', 'expected an https:// URL').default('https://127.0.0.1:10002'),
         projectId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('e632aba927ea4ac2b575ec1603d56f10'),

@@ -2,7 +2,7 @@
 import type { Message } from '@kedge/protocol';
 import type { Refusal } from './listener-handlers';
 
-export type TransportKind = 'websocket' | 'quic';
+export type TransportKind = 'websocket' | 'quic' | 'webtransport';
 
 /** Who is on the other end, as proven by the client certificate, never by a header or a message. */
 export interface PeerIdentity {

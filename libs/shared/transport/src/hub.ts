@@ -5,13 +5,19 @@ import { dialQuicHub } from './quic/dial-quic-hub';
 import { listenQuicHub } from './quic/quic-hub-listener';
 import { dialWebSocketHub } from './websocket/dial-websocket-hub';
 import { listenWebSocketHub } from './websocket/websocket-hub-listener';
+import { dialWebTransportHub } from './webtransport/dial-webtransport-hub';
+import { listenWebTransportHub } from './webtransport/webtransport-hub-listener';
 
 /** Listens for edges on the given transport. For 'quic' this rejects with QuicUnavailableError where QUIC cannot run. */
 export function listenHub(kind: TransportKind, options: ListenHubOptions): Promise<HubListener> {
-  return kind === 'quic' ? listenQuicHub(options) : listenWebSocketHub(options);
+  if (kind === 'quic') return listenQuicHub(options);
+  if (kind === 'webtransport') return listenWebTransportHub(options);
+  return listenWebSocketHub(options);
 }
 
-/** Dials the hub on the given transport (`wss://host:port` or `quic://host:port`). */
+/** Dials the hub on the given transport (`wss://host:port`, `quic://host:port` or, for webtransport, `https://host:port`). */
 export function dialHub(kind: TransportKind, options: DialHubOptions): Promise<Connection> {
-  return kind === 'quic' ? dialQuicHub(options) : dialWebSocketHub(options);
+  if (kind === 'quic') return dialQuicHub(options);
+  if (kind === 'webtransport') return dialWebTransportHub(options);
+  return dialWebSocketHub(options);
 }

@@ -63,3 +63,5 @@ export { QUIC_HUB_ALPN, QuicHubListener, listenQuicHub } from './quic/quic-hub-l
 export { dialQuicHub } from './quic/dial-quic-hub';
 export { LengthPrefixedFrameReader } from './quic/length-prefixed-frame-reader';
 export { QuicCloseCode } from './quic/quic-link-connection';
+export { WEBTRANSPORT_HUB_PATH, WebTransportHubListener, listenWebTransportHub } from './webtransport/webtransport-hub-listener';
+export { dialWebTransportHub, webTransportHubAddress } from './webtransport/dial-webtransport-hub';

@@ -45,7 +45,7 @@ export function describeConformance(kind: TransportKind, needs: Requirement): vo
     }
 
     async function dial(hub: Hub, tls: TlsMaterial = certs.nodeA, nodeName = 'node-a', limits?: Partial<LinkLimits>): Promise<Connection> {
-      const scheme = kind === 'quic' ? 'quic' : 'wss';
+      const scheme = { websocket: 'wss', quic: 'quic', webtransport: 'https' }[kind];
       const connection = await dialHub(kind, {
         url: `${scheme}://127.0.0.1:${hub.port}`,
         tls,

@@ -174,6 +174,7 @@ describe('reconnecting link', () => {
 const kinds: [TransportKind, Requirement][] = [
   ['websocket', await requires()],
   ['quic', await requires('quic')],
+  ['webtransport', await requires()],
 ];
 
 describe.each(kinds)('reconnecting link over %s', (kind, needs) => {
@@ -199,7 +200,7 @@ describe.each(kinds)('reconnecting link over %s', (kind, needs) => {
     const link = new ReconnectingLink({
       dial: () =>
         dialHub(kind, {
-          url: `${kind === 'quic' ? 'quic' : 'wss'}://127.0.0.1:${port}`,
+          url: `${{ websocket: 'wss', quic: 'quic', webtransport: 'https' }[kind]}://127.0.0.1:${port}`,
           tls: certs.nodeA,
           nodeName: 'node-a',
           handshakeTimeoutMs: 2_000,

@@ -3,3 +3,4 @@ import { describeConformance } from './conformance';
 
 describeConformance('websocket', await requires());
 describeConformance('quic', await requires('quic'));
+describeConformance('webtransport', await requires());

@@ -15,8 +15,9 @@ import { ConnectionGate, isGateRefusal } from '../connection-gate';
 import { IdentityError } from '../errors';
 import { nodeIdentityOf, type NodeIdentity } from '../identity';
 import { ListenerHandlers } from '../listener-handlers';
+import { describeTlsFailure, socketAddress } from '../tls-failure';
 import type { Refusal, RefusalCategory } from '../listener-handlers';
-import { formatAddress, resolveLimits, resolveLiveness, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../options';
+import { resolveLimits, resolveLiveness, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../options';
 import type { ListenHubOptions, ResolvedLiveness } from '../options';
 import { WebSocketConnection, webSocketFrameOptions } from './websocket-connection';
 
@@ -36,26 +37,6 @@ class UpgradeRefused extends Error {
   ) {
     super(message);
   }
-}
-
-function socketAddress(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
-  // undefined once Node destroyed the socket, e.g. after refusing its certificate: "unknown:0"
-  return formatAddress(socket.remoteAddress, socket.remotePort);
-}
-
-/** Why a TLS handshake failed, in words an operator can act on. */
-function describeTlsFailure(error: Error, socket: TLSSocket): string {
-  const verification = socket.authorizationError;
-  if (verification !== undefined && verification !== null) {
-    return `client certificate rejected (${String(verification)}): it must be issued by the hub CA and be valid now`;
-  }
-  if ((error as { code?: string }).code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
-    return 'the client did not finish the TLS handshake in time';
-  }
-  if (/did not return a certificate|certificate required/i.test(error.message)) {
-    return 'no client certificate presented: edges must present their node certificate';
-  }
-  return error.message;
 }
 
 function upgradeRefusalCategory(status: number): RefusalCategory {
