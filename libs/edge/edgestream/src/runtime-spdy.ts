@@ -94,14 +94,17 @@ export function dialRuntimeSpdy(url: string, streams: RuntimeStreams, events: Ru
 
   const send = (channel: number, data: Buffer): void => {
     if (!socket || done) return;
-    if (channel === 0 || channel === CLOSE_CHANNEL) {
+    if (channel === 0) {
       const id = ids.get('stdin');
       if (id === undefined || stdinClosed) return;
       for (let offset = 0; offset < data.length; offset += MAX_DATA_FRAME) socket.write(dataFrame(id, 0, data.subarray(offset, offset + MAX_DATA_FRAME)));
-      if (channel === CLOSE_CHANNEL) {
-        stdinClosed = true;
-        socket.write(dataFrame(id, FLAG_FIN, Buffer.alloc(0)));
-      }
+    } else if (channel === CLOSE_CHANNEL) {
+      // v5's close frame names the channel it closes (its one payload byte, 0 = stdin; kubectl closes only
+      // stdin); the SPDY server side sends it empty
+      const id = ids.get('stdin');
+      if (id === undefined || stdinClosed || (data.length > 0 && data[0] !== 0)) return;
+      stdinClosed = true;
+      socket.write(dataFrame(id, FLAG_FIN, Buffer.alloc(0)));
     } else if (channel === 4) {
       const id = ids.get('resize');
       if (id !== undefined) socket.write(dataFrame(id, 0, data));
