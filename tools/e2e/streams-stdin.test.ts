@@ -16,8 +16,14 @@ import { NODE, POD, podManifest, startStreamsWorld, type StreamsWorld } from './
 const needs = await requires(...PRIVATE_CONTAINERD_NEEDS, 'kubectl');
 
 /** kubectl with binary stdin, killed (by pid) after the deadline so a lost end-of-file fails instead of hanging */
-async function kubectlPiped(kubeconfig: string, args: string[], input: Buffer, deadlineMs = 60_000): Promise<{ code: number | null; stdout: Buffer; stderr: string; killed: boolean }> {
-  const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function kubectlPiped(
+  kubeconfig: string,
+  args: string[],
+  input: Buffer,
+  deadlineMs = 60_000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: Buffer; stderr: string; killed: boolean }> {
+  const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
   const stdout: Buffer[] = [];
   let stderr = '';
   let killed = false;
@@ -65,6 +71,14 @@ needs.describe('streams - stdin end-of-file reaches the container', () => {
     const result = await kubectlPiped(kubeconfig, ['exec', '-i', POD, '--', 'cat'], Buffer.from('line one\nline two\n'));
     expect(result.killed, result.stderr).toBe(false);
     expect(result.stdout.toString()).toBe('line one\nline two\n');
+    expect(result.code).toBe(0);
+  });
+
+  it('streams - over kubectl\'s SPDY fallback the FIN of its stdin stream ends the input too', async () => {
+    const env = { ...process.env, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' };
+    const result = await kubectlPiped(kubeconfig, ['exec', '-i', POD, '--', 'sh', '-c', 'cat > /tmp/spdy.bin; wc -c < /tmp/spdy.bin'], file, 60_000, env);
+    expect(result.killed, result.stderr).toBe(false);
+    expect(result.stdout.toString().trim()).toBe(String(file.length));
     expect(result.code).toBe(0);
   });
 
