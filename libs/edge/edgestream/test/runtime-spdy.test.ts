@@ -18,8 +18,11 @@ import {
   parseSynStream,
   synReplyFrame,
 } from '@kedge/spdy';
+import { newMessage, type Message } from '@kedge/protocol';
+import { MessageRouter } from '@kedge/router';
+import { createLogger } from '@kedge/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRuntimeStream, streamTypesFor, type RuntimeStreams } from '../src/index';
+import { EdgeStream, startRuntimeStream, streamTypesFor, type RuntimeStreams } from '../src/index';
 
 interface ServerBehaviour {
   /** what the process does when its stdin ends: the Status JSON written on the error stream, or none */
@@ -191,5 +194,37 @@ describe('edgestream - runtime streams over SPDY (stdin that can end)', () => {
     expect(streamTypesFor({ stdin: true, stdout: true, stderr: true, tty: false })).toEqual(['error', 'stdin', 'stdout', 'stderr']);
     expect(streamTypesFor({ stdin: true, stdout: true, stderr: true, tty: true })).toEqual(['error', 'stdin', 'stdout', 'resize']);
     expect(streamTypesFor({ stdin: true, stdout: false, stderr: false, tty: false })).toEqual(['error', 'stdin']);
+  });
+
+  it('attack - EdgeStream counts a broken runtime frame (operation runtime) and closes only that exec with the reason', async () => {
+    const broken = controlFrame(ControlType.Ping, 0, Buffer.alloc(4));
+    broken.writeUInt16BE(0x8002, 0);
+    const server = await startServer({ garbage: broken });
+    stop = server.stop;
+    const router = new MessageRouter({ onHandlerError: () => undefined });
+    const sent: Message[] = [];
+    // CRI as edged's containerd answers: one running container of the pod, and the streaming URL of the exec
+    const cri = {
+      listContainers: async () => [{ id: 'c1', state: 'CONTAINER_RUNNING', metadata: { name: 'app', attempt: 0 }, createdAt: 1n }],
+      exec: async () => server.url,
+    } as never;
+    const edge = new EdgeStream({ send: async (m) => void sent.push(m), router, cri, logger: createLogger({ name: 'runtime-spdy-test', level: 'silent' }) });
+    try {
+      await router.dispatch(
+        newMessage({
+          source: 'cloudstream',
+          group: 'stream',
+          operation: 'open',
+          resource: 'default/pod/web',
+          content: { id: 's1', kind: 'exec', container: 'app', window: 256 * 1024, options: { command: ['cat'], stdin: true, stdout: true, stderr: true, tty: false } },
+        }),
+      );
+      await expect.poll(() => sent.find((m) => m.route.operation === 'close')?.content, { timeout: 10_000 }).toMatchObject({ id: 's1', reason: expect.stringContaining('SPDY version 2') });
+      const refused = (await edge.metrics.refusedFrames.get()).values.map((v) => [v.labels.operation, v.labels.reason, v.value]);
+      expect(refused).toEqual([['runtime', 'bad-runtime-frame', 1]]);
+    } finally {
+      edge.close();
+      router.close();
+    }
   });
 });
