@@ -25,7 +25,7 @@ import {
   rstStreamFrame,
   synReplyFrame,
   type SpdyFrame,
-} from './spdy-frames';
+} from '@kedge/spdy';
 import type { StreamSpec, StreamTable } from './stream-table';
 
 /** How the tunnel reaches kubectl. */

@@ -24,7 +24,7 @@ import {
   rstStreamFrame,
   synReplyFrame,
   type SpdyFrame,
-} from './spdy-frames';
+} from '@kedge/spdy';
 import { execStatus } from './status';
 import type { AttachOptions } from '@kedge/protocol';
 import type { StreamSpec, StreamTable } from './stream-table';

@@ -7,7 +7,7 @@ import { createLogger } from '@kedge/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PortForwardTunnel, StreamTable } from '../src/index';
 import { SpdyClient } from './spdy-test-client';
-import { ControlType, FLAG_FIN, controlFrame, dataFrame, decodeHeaderPairs } from '../src/spdy-frames';
+import { ControlType, FLAG_FIN, controlFrame, dataFrame, decodeHeaderPairs } from '@kedge/spdy';
 
 const logger = createLogger({ name: 'port-forward-test', level: 'silent' });
 const NODE = 'edge-a';

@@ -8,7 +8,7 @@ import { createLogger } from '@kedge/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StreamTable, type StreamSpec } from '../src/index';
 import { ProcessSpdySession } from '../src/process-spdy-session';
-import { ControlType, FLAG_FIN, dataFrame } from '../src/spdy-frames';
+import { ControlType, FLAG_FIN, dataFrame } from '@kedge/spdy';
 import { SpdyClient } from './spdy-test-client';
 
 const logger = createLogger({ name: 'process-spdy-test', level: 'silent' });

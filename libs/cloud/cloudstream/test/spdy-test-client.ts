@@ -2,8 +2,7 @@
 // the SPDY/3 dictionary, a sync flush per header block): what it sends, and the frames it got back.
 import { constants as zlibConstants, createDeflate, type Deflate } from 'node:zlib';
 import type { TunnelLink } from '../src/index';
-import { SPDY3_HEADER_DICTIONARY } from '../src/spdy-dictionary';
-import { ControlType, FLAG_FIN, SpdyFrameReader, controlFrame, dataFrame, encodeHeaderPairs, type SpdyFrame } from '../src/spdy-frames';
+import { ControlType, FLAG_FIN, SPDY3_HEADER_DICTIONARY, SpdyFrameReader, controlFrame, dataFrame, encodeHeaderPairs, type SpdyFrame } from '@kedge/spdy';
 
 export /** kubectl's side of the session: what it sends, and the frames it got back. */
 class SpdyClient {

@@ -12,6 +12,7 @@ export function startCriExec(cri: Pick<CriClient, 'exec' | 'execSync'>, containe
   return startRuntimeStream(
     {
       action: 'exec',
+      streams: options,
       streamUrl: () => cri.exec(containerId, options.command, options),
       fallback(why) {
         if (options.stdin || options.tty) {
@@ -34,5 +35,5 @@ export function startCriExec(cri: Pick<CriClient, 'exec' | 'execSync'>, containe
 }
 
 export function startCriAttach(cri: Pick<CriClient, 'attach'>, containerId: string, options: AttachOptions, hooks: ExecHooks): RunningExec {
-  return startRuntimeStream({ action: 'attach', streamUrl: () => cri.attach(containerId, options) }, hooks);
+  return startRuntimeStream({ action: 'attach', streams: options, streamUrl: () => cri.attach(containerId, options) }, hooks);
 }

@@ -197,6 +197,10 @@ export class EdgeStream {
         if (exitCode === undefined) this.end(stream, { reason: reason ?? `${stream.kind} failed` });
         else this.end(stream, { exitCode });
       },
+      refused: (detail: string) => {
+        this.metrics.refusedFrames.inc({ operation: 'runtime', reason: 'bad-runtime-frame' });
+        this.options.logger.warn({ id: stream.id, kind: stream.kind }, `${stream.kind} stream ${stream.id}: refused a frame from the container runtime: ${detail}`);
+      },
     };
     stream.session = 'command' in options ? startCriExec(this.options.cri, container.id, options, hooks) : startCriAttach(this.options.cri, container.id, options, hooks);
     for (const [channel, data] of stream.pendingInput.splice(0)) stream.session.input(channel, data);

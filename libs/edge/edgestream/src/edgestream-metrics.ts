@@ -18,7 +18,7 @@ export class EdgeStreamMetrics {
     });
     this.refusedFrames = new Counter({
       name: 'kedge_edgestream_refused_frames_total',
-      help: 'stream-group messages from the cloud refused as malformed, by operation and reason',
+      help: 'stream-group messages from the cloud (operation open, data) or frames from the container runtime (operation runtime) refused as malformed, by operation and reason',
       labelNames: ['operation', 'reason'],
       registers,
     });

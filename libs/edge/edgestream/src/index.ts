@@ -1,6 +1,7 @@
 // @kedge/edgestream: the edge end of the kubectl logs/exec/attach/port-forward tunnel (KubeEdge's EdgeStream), over CRI.
 export { EdgeStream, type EdgeStreamOptions } from './edge-stream';
 export { startCriAttach, startCriExec, type ExecHooks, type RunningExec } from './cri-exec';
+export { dialRuntimeSpdy, streamTypesFor, RUNTIME_SPDY_PROTOCOL, type RuntimeSpdyEvents, type RuntimeSpdySession, type RuntimeStreams } from './runtime-spdy';
 export { exitFromStatus, startRuntimeStream, type RunningRuntimeStream, type RuntimeStreamHooks, type RuntimeStreamRequest } from './runtime-stream';
 export {
   CONTAINER_NAME_LABEL,

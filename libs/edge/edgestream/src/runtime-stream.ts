@@ -1,8 +1,11 @@
-// A session on the container runtime's local streaming server (the URL CRI Exec or Attach returns),
-// spoken to with kubectl's WebSocket channel protocol: v5.channel.k8s.io if the runtime has it, else v4
-// (containerd 1.6). Shared by exec and attach, which differ only in how the URL is obtained.
+// A session on the container runtime's local streaming server (the URL CRI Exec or Attach returns).
+// With stdin, over SPDY/3.1 (runtime-spdy.ts): its FIN on the stdin stream is how kubectl's end of input
+// (channel 255) reaches the process, on every CRI streaming server; WebSocket v4 (all containerd 1.6
+// offers) cannot say it. Without stdin, over kubectl's WebSocket channel protocol, v5.channel.k8s.io if the
+// runtime has it, else v4. Shared by exec and attach, which differ only in how the URL is obtained.
 import WebSocket from 'ws';
 import { StreamFailure } from './errors';
+import { dialRuntimeSpdy, type RuntimeStreams } from './runtime-spdy';
 
 const RUNTIME_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 const CLOSE_CHANNEL = 255;
@@ -13,6 +16,8 @@ export interface RuntimeStreamHooks {
   output(channel: number, data: Buffer): Promise<void>;
   /** the process ended: its exit code, or a reason it could not run */
   finished(exitCode: number | undefined, reason?: string): void;
+  /** a frame from the runtime could not be read (counted) */
+  refused?(detail: string): void;
 }
 
 export interface RunningRuntimeStream {
@@ -38,6 +43,8 @@ export function exitFromStatus(text: string): { exitCode: number | undefined; re
 export interface RuntimeStreamRequest {
   /** what the session is, for error messages ("exec", "attach") */
   action: string;
+  /** the streams the session has; with stdin the session runs over SPDY so stdin can be closed */
+  streams: RuntimeStreams;
   /** asks the runtime for the streaming URL (CRI Exec or Attach) */
   streamUrl(): Promise<string>;
   /**
@@ -72,9 +79,26 @@ export function startRuntimeStream(request: RuntimeStreamRequest, hooks: Runtime
     );
   };
 
+  let spdy: ReturnType<typeof dialRuntimeSpdy> | undefined;
   void (async () => {
     const url = await request.streamUrl();
     if (cancelled) return;
+    if (request.streams.stdin) {
+      spdy = dialRuntimeSpdy(url, request.streams, {
+        opened: () => hooks.ready(),
+        output: (channel, data) => hooks.output(channel, data),
+        ended: (statusText) => {
+          // no Status on the error stream means success, as kubectl reads it
+          const { exitCode, reason } = statusText === '' ? { exitCode: 0 } : exitFromStatus(statusText);
+          finish(exitCode, reason);
+        },
+        undialable: (why) => !cancelled && undialable(why),
+        failed: (why) => finish(undefined, why),
+        refused: (detail) => hooks.refused?.(detail),
+      });
+      for (const frame of queued.splice(0)) spdy.input(frame[0] ?? 0, frame.subarray(1));
+      return;
+    }
     const socket = new WebSocket(url, RUNTIME_PROTOCOLS);
     ws = socket;
     let opened = false;
@@ -113,6 +137,10 @@ export function startRuntimeStream(request: RuntimeStreamRequest, hooks: Runtime
 
   return {
     input(channel, data) {
+      if (spdy) {
+        spdy.input(channel, data);
+        return;
+      }
       if (channel === CLOSE_CHANNEL && !v5 && ws?.readyState === WebSocket.OPEN) {
         // v4 has no half-close; the runtime sees stdin end when the connection ends
         return;
@@ -125,6 +153,7 @@ export function startRuntimeStream(request: RuntimeStreamRequest, hooks: Runtime
       cancelled = true;
       ended = true;
       ws?.close();
+      spdy?.cancel();
     },
   };
 }

@@ -1,5 +1,6 @@
-// SPDY/3.1 framing, the subset a port-forward server needs (the protocol kubectl speaks for
-// port-forward, tunnelled in WebSocket binary messages or after a plain `Upgrade: SPDY/3.1`):
+// SPDY/3.1 framing, the subset Kubernetes' streaming protocols use (port-forward and remotecommand
+// exec/attach, tunnelled in WebSocket binary messages or after a plain `Upgrade: SPDY/3.1`), for servers
+// (cloudstream) and clients (edgestream dialling the container runtime's streaming server):
 // control frames 8 bytes of header (control bit, version 3, type, flags, 24-bit length), data frames
 // (31-bit stream id, flags, 24-bit length), and header blocks of length-prefixed name/value pairs,
 // zlib-compressed with one context per direction and the SPDY/3 dictionary.
@@ -84,6 +85,13 @@ function uint32s(...values: number[]): Buffer {
   const buffer = Buffer.alloc(values.length * 4);
   values.forEach((value, index) => buffer.writeUInt32BE(value >>> 0, index * 4));
   return buffer;
+}
+
+/** A new stream (client ids odd, increasing); no associated stream, priority 0. */
+export function synStreamFrame(streamId: number, flags: number, headerBlock: Buffer): Buffer {
+  const fixed = Buffer.alloc(10);
+  fixed.writeUInt32BE(streamId & 0x7fffffff, 0);
+  return controlFrame(ControlType.SynStream, flags, Buffer.concat([fixed, headerBlock]));
 }
 
 export function synReplyFrame(streamId: number, headerBlock: Buffer): Buffer {
