@@ -162,3 +162,23 @@ describe('pods/ephemeralcontainers', () => {
     expect((await pod('kubectl-target')).spec.ephemeralContainers).toEqual(debuggers);
   });
 });
+
+describe('kubectl debug node/<name>', () => {
+  it('ephemeral - the node debugger Pod kubectl sends as protobuf is decoded: host namespaces, hostPath /, tolerations', async () => {
+    await ok(test.request('POST', '/api/v1/nodes', { body: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'edge-9' } } }), 201);
+    const result = await test.kubectl(['debug', 'node/edge-9', '--image=busybox:1.36', '--', 'sh', '-c', 'echo on-the-host']);
+    expect(result.code, result.stderr).toBe(0);
+    const name = /node-debugger-edge-9-[a-z0-9]+/.exec(result.stdout)?.[0];
+    expect(name, result.stdout).toBeDefined();
+    const created = await pod(name!);
+    expect(created.spec).toEqual(
+      expect.objectContaining({
+        nodeName: 'edge-9', hostNetwork: true, hostPID: true, hostIPC: true, restartPolicy: 'Never',
+        // (beside it, the service account volume admission adds)
+        volumes: expect.arrayContaining([expect.objectContaining({ name: 'host-root', hostPath: { path: '/' } })]),
+        tolerations: [expect.objectContaining({ operator: 'Exists' })],
+      }),
+    );
+    expect(created.spec.containers[0]).toEqual(expect.objectContaining({ image: 'busybox:1.36', command: ['sh', '-c', 'echo on-the-host'], volumeMounts: expect.arrayContaining([expect.objectContaining({ mountPath: '/host' })]) }));
+  });
+});
