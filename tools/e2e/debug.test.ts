@@ -99,7 +99,8 @@ needs.describe('debug - kubectl debug against cloudcore, edgecore and containerd
     const message = await jsonpath(pod!, '.status.message');
     expect(message).toContain('spec.hostNetwork');
     expect(message).toContain('spec.hostPID');
-    expect(message).toContain('hostPath');
+    expect(message).toContain('spec.hostIPC');
+    expect(message).toContain('spec.volumes[0].hostPath.path: "/" is outside the host paths this node allows');
     await kubectlOk(admin(), ['delete', 'pod', pod!, '--wait=false']);
   });
 });
