@@ -24,7 +24,7 @@ async function ok(result: Promise<HttpResult>, status: number): Promise<HttpResu
   return answer;
 }
 
-async function pod(name: string): Promise<any> {
+async function pod(name: string): Promise<HttpResult['json']> {
   return (await ok(test.request('GET', `${PODS}/${name}`), 200)).json;
 }
 
@@ -55,10 +55,10 @@ describe('pods/ephemeralcontainers', () => {
       expect.objectContaining({ name: 'dbg', targetContainerName: 'app', imagePullPolicy: 'IfNotPresent', terminationMessagePolicy: 'File' }),
     ]);
     const viaSubresource = (await ok(test.request('GET', `${PODS}/web/ephemeralcontainers`), 200)).json;
-    expect(viaSubresource.spec.ephemeralContainers.map((c: any) => c.name)).toEqual(['dbg']);
+    expect(viaSubresource.spec.ephemeralContainers.map((c: { name: string }) => c.name)).toEqual(['dbg']);
     // a second one is added beside the first, which stays as it was
     await ok(addDebugger('web', { name: 'dbg2', image: 'busybox:1.36' }), 200);
-    expect((await pod('web')).spec.ephemeralContainers.map((c: any) => c.name)).toEqual(['dbg', 'dbg2']);
+    expect((await pod('web')).spec.ephemeralContainers.map((c: { name: string }) => c.name)).toEqual(['dbg', 'dbg2']);
   });
 
   it('ephemeral - the subresource changes nothing but spec.ephemeralContainers', async () => {
@@ -68,7 +68,7 @@ describe('pods/ephemeralcontainers', () => {
     const stored = await pod('steady');
     expect(stored.metadata.labels?.sneaky).toBeUndefined();
     expect(stored.spec.containers[0].image).toBe('busybox:1.36');
-    expect(stored.spec.ephemeralContainers.map((c: any) => c.name)).toEqual(['dbg']);
+    expect(stored.spec.ephemeralContainers.map((c: { name: string }) => c.name)).toEqual(['dbg']);
   });
 
   it('ephemeral - upstream validation: unique names, forbidden fields, an existing target', async () => {
@@ -107,7 +107,7 @@ describe('pods/ephemeralcontainers', () => {
     const added = structuredClone(current);
     added.spec.ephemeralContainers.push({ name: 'dbg2', image: 'alpine:3' });
     await ok(test.request('PUT', `${PODS}/sealed/ephemeralcontainers`, { body: added }), 200);
-    expect((await pod('sealed')).spec.ephemeralContainers.map((c: any) => c.name)).toEqual(['dbg', 'dbg2']);
+    expect((await pod('sealed')).spec.ephemeralContainers.map((c: { name: string }) => c.name)).toEqual(['dbg', 'dbg2']);
   });
 
   it('attack - an ephemeral container cannot be added (or removed) through a plain pod update or patch', async () => {
