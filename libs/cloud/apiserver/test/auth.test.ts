@@ -104,6 +104,18 @@ describe('node authorization', () => {
     expect(nodes.json.items).toHaveLength(1);
   });
 
+  it('attack - a node reads the ephemeral containers of its own pods, never adds one, never reads another node\'s', async () => {
+    const own = await asNode('edge-a', 'GET', '/api/v1/namespaces/default/pods/a-pod/ephemeralcontainers');
+    expect(own.status).toBe(200);
+    expect(own.json.metadata.name).toBe('a-pod');
+    const patch = { spec: { ephemeralContainers: [{ name: 'implant', image: 'busybox:1.36' }] } };
+    const added = await test.request('PATCH', '/api/v1/namespaces/default/pods/a-pod/ephemeralcontainers', {
+      token: null, cert: nodeCerts.get('edge-a'), body: patch, contentType: 'application/strategic-merge-patch+json',
+    });
+    expect(added.status).toBe(403);
+    expect((await asNode('edge-a', 'GET', '/api/v1/namespaces/default/pods/b-pod/ephemeralcontainers')).status).toBe(403);
+  });
+
   it('forbids another node, pods bound elsewhere and unscoped lists with a 403 Status naming the resource', async () => {
     const otherNode = await asNode('edge-a', 'GET', '/api/v1/nodes/edge-b');
     expect(otherNode.status).toBe(403);

@@ -60,12 +60,12 @@ describe('kubectl create (protobuf request bodies)', () => {
   });
 
   it('refuses kinds and fields it cannot decode with 415, and random bytes never crash the decoder', async () => {
-    const response = await test.request('POST', '/api/v1/namespaces/default/pods', {
-      body: Buffer.concat([Buffer.from('k8s\0'), Buffer.from([0x0a, 0x09, 0x0a, 0x02, 0x76, 0x31, 0x12, 0x03, 0x50, 0x6f, 0x64])]),
+    const response = await test.request('POST', '/api/v1/namespaces/default/endpoints', {
+      body: Buffer.concat([Buffer.from('k8s\0'), Buffer.from([0x0a, 0x0f, 0x0a, 0x02, 0x76, 0x31, 0x12, 0x09]), Buffer.from('Endpoints')]),
       contentType: 'application/vnd.kubernetes.protobuf',
     });
     expect(response.status).toBe(415);
-    expect(response.json.message).toContain('Pod in version "v1" is not understood as protobuf');
+    expect(response.json.message).toContain('Endpoints in version "v1" is not understood as protobuf');
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
         try {

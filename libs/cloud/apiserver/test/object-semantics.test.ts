@@ -188,7 +188,7 @@ describe('discovery and OpenAPI', () => {
     const core = await test.request('GET', '/api', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' });
     const pods = core.json.items[0].versions[0].resources.find((resource: { resource: string }) => resource.resource === 'pods');
     expect(pods).toMatchObject({ scope: 'Namespaced', singularResource: 'pod', shortNames: ['po'], responseKind: { kind: 'Pod' } });
-    expect(pods.subresources.map((entry: { subresource: string }) => entry.subresource)).toEqual(['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward']);
+    expect(pods.subresources.map((entry: { subresource: string }) => entry.subresource)).toEqual(['status', 'binding', 'eviction', 'ephemeralcontainers', 'log', 'exec', 'attach', 'portforward']);
     expect((await test.request('GET', '/api')).json).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
     expect((await test.request('GET', '/apis/coordination.k8s.io')).json).toMatchObject({ kind: 'APIGroup', preferredVersion: { version: 'v1' } });
     const root = await test.request('GET', '/openapi/v3');

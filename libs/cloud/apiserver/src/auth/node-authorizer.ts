@@ -182,7 +182,8 @@ export class NodeAuthorizer {
     }
     if (verb === 'create' && subresource === undefined) return ALLOW; // mirror pods only: admitCreate checks the pod
     const statusWrite = subresource === 'status' && (verb === 'update' || verb === 'patch' || verb === 'get');
-    const plain = subresource === undefined && (verb === 'get' || verb === 'delete');
+    // the ephemeral containers are part of the pod the node runs: it may read them, never add any
+    const plain = (subresource === undefined && (verb === 'get' || verb === 'delete')) || (subresource === 'ephemeralcontainers' && verb === 'get');
     if (!statusWrite && !plain) return deny(`node '${node}' may only read, delete and update the status of pods bound to it`);
     const pod = request.name === undefined ? undefined : this.store.find(request.type, request.namespace, request.name);
     if (pod === undefined) return deny(`no relationship found between node '${node}' and this object`);

@@ -14,6 +14,7 @@ const SUBRESOURCE_VERBS: Record<SubresourceName, string[]> = {
   token: ['create'],
   binding: ['create'],
   eviction: ['create'],
+  ephemeralcontainers: ['get', 'patch', 'update'],
   scale: ['get', 'patch', 'update'],
   proxy: ['create', 'delete', 'get', 'patch', 'update'],
 };

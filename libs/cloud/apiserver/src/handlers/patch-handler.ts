@@ -35,10 +35,12 @@ function patched(apply: () => unknown): KubeObject {
   return checkObjectShape(result, 'the patched object');
 }
 
-function subresourceOf(context: ResourceRequest): '' | 'status' {
+function subresourceOf(context: ResourceRequest): '' | 'status' | 'ephemeralcontainers' {
   const subresource = context.path.subresource;
   if (subresource === undefined) return '';
   if (subresource === 'status' && context.type.subresources.includes('status')) return 'status';
+  // kubectl debug sends a strategic merge patch of the whole pod here; only spec.ephemeralContainers is kept
+  if (subresource === 'ephemeralcontainers' && context.type.subresources.includes('ephemeralcontainers')) return 'ephemeralcontainers';
   throw badRequest(`the subresource "${subresource}" of ${context.type.plural} cannot be patched`);
 }
 

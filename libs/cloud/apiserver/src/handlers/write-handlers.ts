@@ -1,4 +1,4 @@
-// create (POST) and update (PUT), including the status subresource.
+// create (POST) and update (PUT), including the status and pods' ephemeralcontainers subresources.
 import { badRequest } from '@kedge/kube-core';
 import { writeOptionsOf } from './query-options';
 import { admission, namespaceOf, type ResourceRequest } from './request-context';
@@ -6,10 +6,11 @@ import { checkUnknownFields, readObjectBody } from './request-objects';
 import { sendObject } from './object-responses';
 import { admitServiceAccount } from './service-account-admission';
 
-function statusOrMain(context: ResourceRequest): '' | 'status' {
+function statusOrMain(context: ResourceRequest): '' | 'status' | 'ephemeralcontainers' {
   const subresource = context.path.subresource;
   if (subresource === undefined) return '';
   if (subresource === 'status' && context.type.subresources.includes('status')) return 'status';
+  if (subresource === 'ephemeralcontainers' && context.type.subresources.includes('ephemeralcontainers')) return 'ephemeralcontainers';
   throw badRequest(`the subresource "${subresource}" of ${context.type.plural} cannot be written`);
 }
 

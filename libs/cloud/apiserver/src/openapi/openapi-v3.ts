@@ -84,6 +84,14 @@ function pathsOf(type: ResourceType, objectSchema: Json): Record<string, Json> {
       parameters: [PATH_NAME, ...scope],
     };
   }
+  if (type.subresources.includes('ephemeralcontainers')) {
+    paths[`${collection}/{name}/ephemeralcontainers`] = {
+      get: operation(type, 'get', 'readEphemeralcontainers', [], objectSchema),
+      put: operation(type, 'put', 'replaceEphemeralcontainers', writeParameters, objectSchema, ['application/json']),
+      patch: operation(type, 'patch', 'patchEphemeralcontainers', writeParameters, objectSchema, patchTypes.filter((patchType) => patchType !== 'application/apply-patch+yaml')),
+      parameters: [PATH_NAME, ...scope],
+    };
+  }
   if (type.subresources.includes('scale')) {
     const scaleSchema: Json = { type: 'object' };
     const scalePatchTypes = patchTypes.filter((patchType) => patchType !== 'application/apply-patch+yaml');

@@ -1,5 +1,5 @@
 // Protobuf field numbers of apps/v1 Deployment, the kind `kubectl create deployment` sends as
-// protobuf, with the pod template fields kubectl's generator and common clients fill in; from
+// protobuf (and of the bare v1 Pod `kubectl debug node/...` sends), with the pod template fields kubectl's generator and common clients fill in; from
 // k8s.io/api/apps/v1, core/v1 and apimachinery meta/v1 generated.proto. Go writes every non-pointer
 // field (as a zero value when unset), so each of those must be listed even if it is rarely used.
 import { LOCAL_OBJECT_REFERENCE, METADATA, map, message, s, scalar, type FieldSchema, type MessageSchema } from './message-schema';
@@ -75,6 +75,17 @@ const POD_SPEC: MessageSchema = {
   30: pointer(scalar('enableServiceLinks', 'bool')),
 };
 
+// the bare Pod `kubectl debug node/<name>` creates as protobuf: a hostPath volume, tolerations, host namespaces
+const VOLUME: MessageSchema = {
+  1: s('name'),
+  // VolumeSource is embedded inline: its fields sit beside `name`
+  2: { name: 'volumeSource', type: { kind: 'embedded', message: () => ({ 1: message('hostPath', () => ({ 1: s('path'), 2: pointer(s('type')) })), 2: message('emptyDir', () => ({ 1: s('medium') })) }) } },
+};
+const TOLERATION: MessageSchema = { 1: s('key'), 2: s('operator'), 3: s('value'), 4: s('effect'), 5: pointer(scalar('tolerationSeconds', 'int64')) };
+const BARE_POD_SPEC: MessageSchema = { ...POD_SPEC, 1: message('volumes', () => VOLUME, true), 22: message('tolerations', () => TOLERATION, true) };
+// a client sends an empty status: its non-pointer strings arrive as empty strings
+const POD_STATUS: MessageSchema = { 1: s('phase'), 3: s('message'), 4: s('reason'), 5: s('hostIP'), 6: s('podIP'), 9: s('qosClass'), 11: s('nominatedNodeName'), 14: s('resize') };
+
 export const POD_TEMPLATE_SPEC: MessageSchema = { 1: METADATA, 2: message('spec', () => POD_SPEC) };
 
 const DEPLOYMENT_SPEC: MessageSchema = {
@@ -100,5 +111,6 @@ const DEPLOYMENT_STATUS: MessageSchema = {
 };
 
 export const APPS_KIND_SCHEMAS: Readonly<Record<string, MessageSchema>> = {
+  'v1/Pod': { 1: METADATA, 2: message('spec', () => BARE_POD_SPEC), 3: message('status', () => POD_STATUS) },
   'apps/v1/Deployment': { 1: METADATA, 2: message('spec', () => DEPLOYMENT_SPEC), 3: message('status', () => DEPLOYMENT_STATUS) },
 };

@@ -152,7 +152,7 @@ export class ResourceStore {
     if (!options.managedFieldsSet) next.metadata.managedFields = previous.metadata.managedFields;
     if (isNoOpUpdate(next, previous)) return previous;
     if (!options.managedFieldsSet) {
-      next.metadata.managedFields = trackManagedFields(previous, next, this.managedWrite(type, options, subresource === 'status' ? 'status' : ''));
+      next.metadata.managedFields = trackManagedFields(previous, next, this.managedWrite(type, options, subresource === 'status' || subresource === 'ephemeralcontainers' ? subresource : ''));
     }
     if (next.metadata.managedFields?.length === 0) delete next.metadata.managedFields;
     const key = objectKey(type, previous.metadata.namespace, previous.metadata.name ?? '');

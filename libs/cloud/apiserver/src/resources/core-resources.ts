@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import { arrayAt, configMapTable, endpointsTable, eventTable, isRecord, namespaceTable, nodeTable, podTable, recordAt, secretTable, serviceAccountTable, serviceTable, stringAt, type KubeObject } from '@kedge/kube-core';
 import { normalizeSecret } from '../validation';
 import { defineBuiltin } from './builtin-type';
+import { keepEphemeralContainersApart } from './pod-ephemeral-containers';
 import type { ResourceType, Verb } from './resource-type';
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value));
@@ -19,7 +20,7 @@ export function defaultPodSpec(spec: Record<string, unknown>): void {
   spec['dnsPolicy'] ??= 'ClusterFirst';
   spec['schedulerName'] ??= 'default-scheduler';
   spec['terminationGracePeriodSeconds'] ??= DEFAULT_TERMINATION_GRACE_SECONDS;
-  for (const container of [...arrayAt(spec, ['containers']), ...arrayAt(spec, ['initContainers'])].filter(isRecord)) {
+  for (const container of ['containers', 'initContainers', 'ephemeralContainers'].flatMap((field) => arrayAt(spec, [field])).filter(isRecord)) {
     const image = typeof container['image'] === 'string' ? container['image'] : '';
     const tag = image.includes('@') ? 'digest' : (image.split('/').pop() ?? '').split(':')[1];
     container['imagePullPolicy'] ??= tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
@@ -170,7 +171,7 @@ export function coreResources(): ResourceType[] {
     }),
     defineBuiltin({
       group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true, shortNames: ['po'], categories: ['all'],
-      subresources: ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward'], table: podTable,
+      subresources: ['status', 'binding', 'eviction', 'ephemeralcontainers', 'log', 'exec', 'attach', 'portforward'], table: podTable,
       fieldSelectors: {
         'spec.nodeName': at(['spec', 'nodeName']),
         'spec.restartPolicy': at(['spec', 'restartPolicy']),
@@ -182,6 +183,7 @@ export function coreResources(): ResourceType[] {
         'status.nominatedNodeName': at(['status', 'nominatedNodeName']),
       },
       prepareForCreate: defaultPod,
+      prepareForUpdate: (next, previous, context) => keepEphemeralContainersApart(next, previous, context, defaultPodSpec),
       deletionGracePeriod: podGracePeriod,
     }),
     defineBuiltin({

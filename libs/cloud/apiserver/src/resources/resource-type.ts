@@ -10,9 +10,11 @@ export const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection
 /**
  * Subresources this server routes: `status` through the object store, the pod streams and nodes/proxy to the node's kubelet,
  * `token` (serviceaccounts) to the TokenRequest handler, `binding` (pods) to the scheduler's binding handler,
- * `eviction` (pods) to the eviction handler (PodDisruptionBudgets checked).
+ * `eviction` (pods) to the eviction handler (PodDisruptionBudgets checked), `ephemeralcontainers` (pods) through the
+ * object store, where only spec.ephemeralContainers may change and only by additions.
  */
-export type SubresourceName = 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize' | 'token' | 'scale' | 'binding' | 'proxy' | 'eviction';
+export type SubresourceName =
+  | 'status' | 'log' | 'exec' | 'attach' | 'portforward' | 'finalize' | 'token' | 'scale' | 'binding' | 'proxy' | 'eviction' | 'ephemeralcontainers';
 
 /** How a name must look; mirrors apimachinery's name validators. */
 export type NameRule = 'subdomain' | 'label' | 'dns1035' | 'path-segment';
@@ -34,9 +36,10 @@ export interface ResourceNames {
 export interface UpdateContext {
   /**
    * 'status' for the status subresource, 'finalize' for namespaces' finalize, 'binding' for a pod's
-   * binding (spec.nodeName and the PodScheduled condition in one write), '' for the main resource
+   * binding (spec.nodeName and the PodScheduled condition in one write), 'ephemeralcontainers' for a pod's
+   * spec.ephemeralContainers, '' for the main resource
    */
-  subresource: '' | 'status' | 'finalize' | 'binding';
+  subresource: '' | 'status' | 'finalize' | 'binding' | 'ephemeralcontainers';
 }
 
 export interface ResourceType extends ResourceNames {

@@ -9,7 +9,8 @@ export type FieldErrorType =
   | 'FieldValueTypeInvalid'
   | 'FieldValueDuplicate'
   | 'FieldValueTooLong'
-  | 'FieldValueForbidden';
+  | 'FieldValueForbidden'
+  | 'FieldValueNotFound';
 
 export interface FieldError {
   /** dotted path with [index]/[key] segments, e.g. `spec.containers[0].image` */
@@ -35,6 +36,7 @@ const TYPE_TEXT: Record<FieldErrorType, string> = {
   FieldValueDuplicate: 'Duplicate value',
   FieldValueTooLong: 'Too long',
   FieldValueForbidden: 'Forbidden',
+  FieldValueNotFound: 'Not found',
 };
 
 // Upstream omits the value from the message for these types.
@@ -86,6 +88,10 @@ export function fieldDuplicate(field: string, value: unknown): FieldError {
 
 export function fieldTooLong(field: string, value: unknown, max: number): FieldError {
   return newFieldError('FieldValueTooLong', field, value, `may not be more than ${max} ${max === 1 ? 'byte' : 'bytes'}`);
+}
+
+export function fieldNotFound(field: string, value: unknown): FieldError {
+  return newFieldError('FieldValueNotFound', field, value);
 }
 
 export function fieldForbidden(field: string, detail: string): FieldError {

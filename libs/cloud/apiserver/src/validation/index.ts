@@ -6,6 +6,7 @@ export {
   fieldDuplicate,
   fieldForbidden,
   fieldInvalid,
+  fieldNotFound,
   fieldNotSupported,
   fieldRequired,
   fieldTooLong,
@@ -47,6 +48,7 @@ export {
   type NameRule,
   type ObjectMetaOptions,
 } from './object-meta';
+export { validateEphemeralContainersUpdate } from './ephemeral-containers';
 export { BUILTIN_KIND_SCOPES, validateBuiltin, type BuiltinValidationOptions } from './builtin';
 export { normalizeSecret } from './secret';
 export { WORKLOAD_KINDS, isWorkloadKind, validateWorkload, type WorkloadKind } from './workloads';

@@ -2,6 +2,7 @@
 // containers, ports, env, volume mounts, volumes and the enum-valued policy fields.
 import type { FieldError } from './field-error';
 import { fieldDuplicate, fieldInvalid, fieldNotSupported, fieldRequired, pathChild, pathIndex } from './field-error';
+import { validateEphemeralContainers } from './ephemeral-containers';
 import { dns1123LabelProblems, dns1123SubdomainProblems, portNameProblems } from './names';
 import { validateLabels } from './object-meta';
 import type { JsonObject } from '../json';
@@ -101,7 +102,7 @@ function checkLabelName(value: string, path: string, errs: FieldError[]): void {
   for (const p of dns1123LabelProblems(value)) errs.push(fieldInvalid(path, value, p));
 }
 
-function validateContainer(c: JsonObject, path: string, names: Set<string>, errs: FieldError[]): void {
+export function validateContainer(c: JsonObject, path: string, names: Set<string>, errs: FieldError[]): void {
   const namePath = pathChild(path, 'name');
   const name = readRequiredString(c, 'name', namePath, errs);
   if (name) {
@@ -194,6 +195,7 @@ export function validatePodSpec(value: unknown, path: string, errs: FieldError[]
   const names = new Set<string>();
   validateContainerList(spec['initContainers'], pathChild(path, 'initContainers'), names, errs, false);
   validateContainerList(spec['containers'], pathChild(path, 'containers'), names, errs, true);
+  validateEphemeralContainers(spec, path, names, errs);
 
   const volumesPath = pathChild(path, 'volumes');
   const volumeNames = new Set<string>();

@@ -168,10 +168,22 @@ export function admitPod(pod: Pod, policy: PodSecurityPolicy): Refusal[] {
   return refusals;
 }
 
+/**
+ * What the node refuses of one ephemeral container: the same container rules as admitPod. Judged apart
+ * from the pod, so a refused debug container leaves the running pod alone.
+ */
+export function admitEphemeralContainer(pod: Pod, container: ContainerSpec, policy: PodSecurityPolicy): Refusal[] {
+  const refusals: Refusal[] = [];
+  checkContainer(container, containerPath(pod, container), pod, policy, refusals);
+  return refusals;
+}
+
 /** The field path of a container of the pod, e.g. spec.initContainers[1]. */
 export function containerPath(pod: Pod, container: ContainerSpec): string {
   const init = (pod.spec.initContainers ?? []).indexOf(container);
-  return init >= 0 ? `spec.initContainers[${init}]` : `spec.containers[${pod.spec.containers.indexOf(container)}]`;
+  if (init >= 0) return `spec.initContainers[${init}]`;
+  const ephemeral = (pod.spec.ephemeralContainers ?? []).indexOf(container);
+  return ephemeral >= 0 ? `spec.ephemeralContainers[${ephemeral}]` : `spec.containers[${pod.spec.containers.indexOf(container)}]`;
 }
 
 function profile(spec: ProfileSpec | undefined): SecurityProfile {
@@ -213,7 +225,7 @@ export function sandboxSecurity(pod: Pod): SandboxSecurity {
  * The container's CRI security context: its own settings over the pod's, the image's user when neither
  * names one (as the kubelet does), and runAsNonRoot verified against the user it will really run as.
  */
-export function containerSecurity(pod: Pod, container: ContainerSpec, image: ImageInfo | undefined): ContainerSecurity {
+export function containerSecurity(pod: Pod, container: ContainerSpec, image: ImageInfo | undefined, targetId?: string): ContainerSecurity {
   const podContext = pod.spec.securityContext;
   const own = container.securityContext;
   const runAsUser = own?.runAsUser ?? podContext?.runAsUser;
@@ -235,8 +247,12 @@ export function containerSecurity(pod: Pod, container: ContainerSpec, image: Ima
   };
   const privileged = own?.privileged === true;
   const groups = supplementalGroups(pod);
+  const podNamespaces = namespaces(pod);
+  // an ephemeral container with a target joins that container's PID namespace, as the kubelet does,
+  // when the pod gives each container its own (with hostPID or shareProcessNamespace it already sees it)
+  const namespaceOptions = targetId !== undefined && podNamespaces.pid === 'CONTAINER' ? { ...podNamespaces, pid: 'TARGET' as const, targetId } : podNamespaces;
   return {
-    namespaceOptions: namespaces(pod),
+    namespaceOptions,
     ...user,
     // the runtime refuses a group without a user: the image's user (root when it names none) then
     ...(runAsGroup === undefined ? {} : { runAsGroup, ...(user.runAsUser === undefined && user.runAsUsername === undefined ? { runAsUser: 0 } : {}) }),

@@ -53,6 +53,8 @@ export interface ContainerSpec {
   stdinOnce?: boolean;
   tty?: boolean;
   securityContext?: ContainerSecurityContext;
+  /** ephemeral containers only: the container whose process namespace this one joins */
+  targetContainerName?: string;
 }
 
 /** A seccomp or AppArmor profile as a pod spec names it. */
@@ -141,6 +143,8 @@ export interface PodSpec {
   terminationGracePeriodSeconds?: number;
   initContainers?: ContainerSpec[];
   containers: ContainerSpec[];
+  /** added to a running pod through pods/ephemeralcontainers (kubectl debug); started once, never restarted */
+  ephemeralContainers?: ContainerSpec[];
   volumes?: VolumeSpec[];
 }
 

@@ -15,7 +15,7 @@ import { PodSetupError } from './errors';
 import { CONTAINER_HASH_ANNOTATION, CONTAINER_NAME_LABEL, POD_UID_LABEL, restartCountOf } from './labels';
 import { podKey, type ContainerSpec, type Pod, type RestartPolicy } from './pod-spec';
 import { ProbeState, runProbe } from './probes';
-import { admitPod, type PodSecurityPolicy, type Refusal } from './pod-security';
+import { admitEphemeralContainer, admitPod, type PodSecurityPolicy, type Refusal } from './pod-security';
 import type { PodSecurityMetrics } from './pod-security-metrics';
 import { unmountAll } from './safe-paths';
 import { containerConfig, containerHash, sandboxConfig } from './sandbox';
@@ -280,13 +280,46 @@ export class PodWorker {
       else if (current.state === 'CONTAINER_EXITED' && shouldRestart(policy, current.exitCode)) await this.restartWhenDue(view, ctx);
       else if (current.state === 'CONTAINER_CREATED') await cri.startContainer(current.id);
     }
+    const ephemeralViews = await this.syncEphemeral(byName, [...initViews, ...views], ctx, initialized);
     this.report(
       podStatus(
-        { pod, podIP, hostIP, startTime: new Date(Number(sandbox.createdAt / 1_000_000n)).toISOString().replace(/\.\d{3}Z$/, 'Z'), initContainers: initViews, containers: views, initialized },
+        {
+          pod, podIP, hostIP, startTime: new Date(Number(sandbox.createdAt / 1_000_000n)).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          initContainers: initViews, containers: views, ephemeralContainers: ephemeralViews, initialized,
+        },
         this.conditions,
         new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       ),
     );
+  }
+
+  /**
+   * Ephemeral containers (kubectl debug): each is started once in the running sandbox, in its target's PID
+   * namespace when it names one, and never restarted nor recreated. The node's pod security judges each
+   * on its own: a refused one waits with the reason, and the pod keeps running.
+   */
+  private async syncEphemeral(byName: Map<string, ContainerStatus[]>, regular: ContainerView[], ctx: SyncContext, initialized: boolean): Promise<ContainerView[]> {
+    const views: ContainerView[] = [];
+    for (const spec of this.pod.spec.ephemeralContainers ?? []) {
+      const view = this.view(spec, byName);
+      views.push(view);
+      if (!initialized) continue;
+      const refusals = admitEphemeralContainer(this.pod, spec, this.deps.security);
+      if (refusals.length > 0) {
+        for (const refusal of refusals) this.noteRefusal(refusal.reason, refusal.message, POD_SECURITY_REFUSED);
+        if (view.current === undefined) view.waiting = { reason: POD_SECURITY_REFUSED, message: `edged refused the ephemeral container: ${refusals.map((r) => r.message).join('; ')}` };
+        continue;
+      }
+      if (view.current === undefined) {
+        const target = spec.targetContainerName === undefined ? undefined : regular.find((other) => other.spec.name === spec.targetContainerName)?.current;
+        if (spec.targetContainerName !== undefined && target?.state !== 'CONTAINER_RUNNING') {
+          view.waiting = { reason: 'ContainerCreating', message: `waiting for target container "${spec.targetContainerName}" to run` };
+          continue;
+        }
+        await this.start(view, ctx, 0, target?.id);
+      } else if (view.current.state === 'CONTAINER_CREATED') await this.deps.cri.startContainer(view.current.id);
+    }
+    return views;
   }
 
   /** The projected ServiceAccount tokens of the pod (fetched or held), and the CA for its API access. */
@@ -358,7 +391,7 @@ export class PodWorker {
   }
 
   /** Creates and starts the container; a setup failure becomes its waiting reason, retried with back-off. */
-  private async start(view: ContainerView, ctx: SyncContext, restartCount: number): Promise<void> {
+  private async start(view: ContainerView, ctx: SyncContext, restartCount: number, targetId?: string): Promise<void> {
     const { cri, store, podsDir } = this.deps;
     const name = view.spec.name;
     const failure = this.failures.get(name);
@@ -372,7 +405,7 @@ export class PodWorker {
       }
       const envs = resolveEnv(store, this.pod, view.spec, ctx.fields, serviceEnv(store, this.pod, this.deps.apiAccess?.endpoint));
       const subPaths = prepareSubPaths(this.pod, view.spec, ctx.volumes, podsDir);
-      const config = containerConfig(this.pod, view.spec, restartCount, { envs, volumes: ctx.volumes, subPaths, ...(image ? { image } : {}) });
+      const config = containerConfig(this.pod, view.spec, restartCount, { envs, volumes: ctx.volumes, subPaths, ...(image ? { image } : {}), ...(targetId ? { targetId } : {}) });
       let id: string;
       try {
         id = await cri.createContainer(ctx.sandboxId, config, ctx.sandboxConfig);

@@ -39,6 +39,8 @@ export interface ContainerInputs {
   subPaths?: Map<number, string>;
   /** the image's status, for its user */
   image?: ImageInfo;
+  /** ephemeral containers: the runtime id of the target container, whose PID namespace it joins */
+  targetId?: string;
 }
 
 export function containerConfig(pod: Pod, container: ContainerSpec, restartCount: number, inputs: ContainerInputs): ContainerConfig {
@@ -56,6 +58,6 @@ export function containerConfig(pod: Pod, container: ContainerSpec, restartCount
     stdin: container.stdin === true,
     stdinOnce: container.stdinOnce === true,
     tty: container.tty === true,
-    linux: { resources: linuxResources(container), securityContext: containerSecurity(pod, container, inputs.image) },
+    linux: { resources: linuxResources(container), securityContext: containerSecurity(pod, container, inputs.image, inputs.targetId) },
   };
 }

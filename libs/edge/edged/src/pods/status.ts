@@ -22,6 +22,8 @@ export interface PodView {
   startTime: string;
   initContainers: ContainerView[];
   containers: ContainerView[];
+  /** ephemeral containers: reported, never counted in phase or readiness */
+  ephemeralContainers?: ContainerView[];
   initialized: boolean;
 }
 
@@ -106,5 +108,6 @@ export function podStatus(view: PodView, previousConditions: Condition[], now: s
     startTime: view.startTime,
     ...(view.initContainers.length > 0 ? { initContainerStatuses: view.initContainers.map(containerStatus) } : {}),
     containerStatuses: view.containers.map(containerStatus),
+    ...((view.ephemeralContainers ?? []).length > 0 ? { ephemeralContainerStatuses: (view.ephemeralContainers ?? []).map(containerStatus) } : {}),
   };
 }
