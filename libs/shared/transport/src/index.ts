@@ -61,7 +61,7 @@ export { WEBSOCKET_OVERSIZE_FACTOR } from './websocket/websocket-connection';
 export { isQuicAvailable, loadQuic, type QuicRuntime } from './quic/load-quic';
 export { QUIC_HUB_ALPN, QuicHubListener, listenQuicHub } from './quic/quic-hub-listener';
 export { dialQuicHub } from './quic/dial-quic-hub';
-export { LengthPrefixedFrameReader } from './quic/length-prefixed-frame-reader';
+export { LengthPrefixedFrameReader } from './stream-pair/length-prefixed-frame-reader';
 export { QuicCloseCode } from './quic/quic-link-connection';
 export { WEBTRANSPORT_HUB_PATH, WebTransportHubListener, listenWebTransportHub } from './webtransport/webtransport-hub-listener';
 export { dialWebTransportHub, webTransportHubAddress } from './webtransport/dial-webtransport-hub';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ProtocolError } from '@kedge/protocol';
-import { LengthPrefixedFrameReader, encodeFrameHeader } from '../src/quic/length-prefixed-frame-reader';
+import { LengthPrefixedFrameReader, encodeFrameHeader } from '../src/stream-pair/length-prefixed-frame-reader';
 
 const text = new TextEncoder();
 const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);

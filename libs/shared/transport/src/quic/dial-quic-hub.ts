@@ -8,6 +8,7 @@ import { DialError, TransportConfigError } from '../errors';
 import { commonNameOf } from '../identity';
 import { formatAddress, resolveLimits, resolveLiveness } from '../options';
 import type { DialHubOptions } from '../options';
+import { withDeadline } from '../with-deadline';
 import { requireQuic } from './load-quic';
 import { QUIC_HUB_ALPN, closeReasonBytes } from './quic-hub-listener';
 import { QuicLinkConnection } from './quic-link-connection';
@@ -27,22 +28,6 @@ export function quicHubAddress(url: string): { host: string; port: number } {
     throw new TransportConfigError('url', `${JSON.stringify(url)} must look like quic://host:port`);
   }
   return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port) };
-}
-
-function withDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} took longer than the handshake timeout`)), Math.max(0, deadline - Date.now()));
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }
 
 /** Connects to a hub over QUIC; rejects with DialError (or QuicUnavailableError where QUIC cannot run). */

@@ -1,12 +1,12 @@
 // The cloud end of the QUIC transport: quiche verifies the client certificate against the hub CA
 // during the handshake; the node name then comes from that verified certificate's CN.
 import type { QUICConnection, QUICServer, QUICServerConfigInput, QUICServerCrypto, QUICStream } from '@matrixai/quic';
-import type { Connection, HubListener, LinkLimits } from '../connection';
+import type { LinkLimits } from '../connection';
 import { ConnectionGate, isGateRefusal } from '../connection-gate';
 import { IdentityError } from '../errors';
 import { nodeIdentityOf, type NodeIdentity } from '../identity';
-import { ListenerHandlers } from '../listener-handlers';
-import type { Refusal, RefusalCategory } from '../listener-handlers';
+import { HubListenerBase } from '../hub-listener-base';
+import type { RefusalCategory } from '../listener-handlers';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, formatAddress, resolveLimits, resolveLiveness } from '../options';
 import type { ListenHubOptions, ResolvedLiveness } from '../options';
 import { requireQuic } from './load-quic';
@@ -79,10 +79,8 @@ function addressOf(connection: QUICConnection): string {
   return formatAddress(connection.remoteHost, connection.remotePort);
 }
 
-export class QuicHubListener implements HubListener {
+export class QuicHubListener extends HubListenerBase {
   readonly kind = 'quic' as const;
-  private readonly handlers = new ListenerHandlers();
-  private readonly connections = new Set<Connection>();
   /** connections that completed the TLS handshake, client certificate verified */
   private readonly established = new WeakSet<QUICConnection>();
   /** connections whose refusal was reported, so it is reported once */
@@ -91,14 +89,15 @@ export class QuicHubListener implements HubListener {
   private readonly earlyStreams = new WeakMap<QUICConnection, QUICStream[]>();
   private readonly streamTakers = new WeakMap<QUICConnection, (stream: QUICStream) => void>();
   private server!: QUICServer;
-  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly runtime: QuicRuntime,
     private readonly limits: LinkLimits,
     private readonly handshakeTimeoutMs: number,
     private readonly gate: ConnectionGate,
-  ) {}
+  ) {
+    super();
+  }
 
   static async listen(options: ListenHubOptions): Promise<QuicHubListener> {
     const runtime = await requireQuic();
@@ -138,21 +137,8 @@ export class QuicHubListener implements HubListener {
     return this.server.port;
   }
 
-  onConnection(handler: (connection: Connection) => void): void {
-    this.handlers.onConnection(handler);
-  }
-
-  onRefused(handler: (refusal: Refusal) => void): void {
-    this.handlers.onRefused(handler);
-  }
-
-  close(): Promise<void> {
-    this.closing ??= this.shutDown();
-    return this.closing;
-  }
-
-  private async shutDown(): Promise<void> {
-    await Promise.all([...this.connections].map((connection) => connection.close('hub listener closing')));
+  protected async shutDown(): Promise<void> {
+    await this.closeLinks();
     // force: half-open handshakes are cut rather than waited for
     await this.server.stop({ isApp: true, errorCode: QuicCloseCode.Normal, force: true });
   }
@@ -232,11 +218,7 @@ export class QuicHubListener implements HubListener {
     });
     // the acknowledgement goes first on the stream, before anything a handler sends
     link.sendOpenFrame().catch(() => undefined);
-    this.connections.add(link);
-    link.once('close', () => this.connections.delete(link));
-    if (this.closing !== undefined || !this.handlers.connection(link)) {
-      void link.close(this.closing !== undefined ? 'hub listener closing' : 'no connection handler registered');
-    }
+    this.handOver(link);
   }
 
   /** The first stream the edge opens; later ones are refused, one link is one stream. */

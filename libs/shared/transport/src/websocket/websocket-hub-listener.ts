@@ -10,13 +10,14 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Socket } from 'node:net';
-import type { Connection, HubListener, LinkLimits } from '../connection';
+import type { LinkLimits } from '../connection';
 import { ConnectionGate, isGateRefusal } from '../connection-gate';
 import { IdentityError } from '../errors';
 import { nodeIdentityOf, type NodeIdentity } from '../identity';
-import { ListenerHandlers } from '../listener-handlers';
+import { HubListenerBase } from '../hub-listener-base';
 import { describeTlsFailure, socketAddress } from '../tls-failure';
-import type { Refusal, RefusalCategory } from '../listener-handlers';
+import { listenOn, mutualTlsServerOptions } from '../tls-listener';
+import type { RefusalCategory } from '../listener-handlers';
 import { resolveLimits, resolveLiveness, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../options';
 import type { ListenHubOptions, ResolvedLiveness } from '../options';
 import { WebSocketConnection, webSocketFrameOptions } from './websocket-connection';
@@ -88,15 +89,12 @@ function admitUpgrade(request: IncomingMessage, pathPattern: RegExp): NodeIdenti
   return identity;
 }
 
-export class WebSocketHubListener implements HubListener {
+export class WebSocketHubListener extends HubListenerBase {
   readonly kind = 'websocket' as const;
-  private readonly handlers = new ListenerHandlers();
-  private readonly connections = new Set<Connection>();
   private readonly webSockets: WebSocketServer;
   private readonly refusedSockets = new WeakSet<object>();
   /** TLS sockets that still owe their upgrade request, with the timer that cuts them */
   private readonly upgradeDeadlines = new WeakMap<object, NodeJS.Timeout>();
-  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -106,6 +104,7 @@ export class WebSocketHubListener implements HubListener {
     private readonly gate: ConnectionGate,
     private readonly handshakeTimeoutMs: number,
   ) {
+    super();
     this.webSockets = new WebSocketServer({ noServer: true, ...webSocketFrameOptions(limits.maxFrameBytes) });
     // first of all listeners, before TLS wraps the socket: a refused source costs no handshake
     server.prependListener('connection', (socket: Socket) => this.admitSocket(socket));
@@ -139,22 +138,8 @@ export class WebSocketHubListener implements HubListener {
     const liveness = resolveLiveness(options);
     const gate = new ConnectionGate(options.connectionLimits);
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-    const server = createServer({
-      cert: options.tls.cert,
-      key: options.tls.key,
-      ca: options.tls.ca,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
-      handshakeTimeout: handshakeTimeoutMs,
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const server = createServer(mutualTlsServerOptions(options.tls, handshakeTimeoutMs));
+    await listenOn(server, options.port, options.host);
     return new WebSocketHubListener(server, limits, liveness, options.pathPattern ?? DEFAULT_HUB_PATH_PATTERN, gate, handshakeTimeoutMs);
   }
 
@@ -163,22 +148,9 @@ export class WebSocketHubListener implements HubListener {
     return typeof address === 'object' && address !== null ? address.port : 0;
   }
 
-  onConnection(handler: (connection: Connection) => void): void {
-    this.handlers.onConnection(handler);
-  }
-
-  onRefused(handler: (refusal: Refusal) => void): void {
-    this.handlers.onRefused(handler);
-  }
-
-  close(): Promise<void> {
-    this.closing ??= this.shutDown();
-    return this.closing;
-  }
-
-  private async shutDown(): Promise<void> {
+  protected async shutDown(): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await Promise.all([...this.connections].map((connection) => connection.close('hub listener closing')));
+    await this.closeLinks();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.webSockets.close(() => resolve()));
     await stopped;
@@ -240,11 +212,7 @@ export class WebSocketHubListener implements HubListener {
         { peer: identity, remoteAddress, limits: this.limits },
         this.liveness,
       );
-      this.connections.add(connection);
-      connection.once('close', () => this.connections.delete(connection));
-      if (this.closing !== undefined || !this.handlers.connection(connection)) {
-        void connection.close(this.closing !== undefined ? 'hub listener closing' : 'no connection handler registered');
-      }
+      this.handOver(connection);
     });
   }
 }

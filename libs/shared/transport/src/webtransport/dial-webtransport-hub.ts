@@ -11,6 +11,7 @@ import { DialError, TransportConfigError } from '../errors';
 import { commonNameOf } from '../identity';
 import { formatAddress, resolveLimits, resolveLiveness } from '../options';
 import type { DialHubOptions } from '../options';
+import { withDeadline } from '../with-deadline';
 import { edgeFlowControl } from './flow-control';
 import { loadWebTransport } from './load-webtransport';
 import type { LibraryHttp2Client, WebTransportRuntime } from './load-webtransport';
@@ -97,22 +98,6 @@ function mutualTlsClient(runtime: WebTransportRuntime, options: DialHubOptions, 
       });
     }
   };
-}
-
-function withDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} took longer than the handshake timeout`)), Math.max(0, deadline - Date.now()));
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }
 
 /** Connects to a hub over WebTransport on HTTP/2; rejects with DialError when refused or unreachable. */

@@ -6,15 +6,17 @@ import { createServer } from 'node:tls';
 import type { Server, TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { ServerHttp2Session } from 'node:http2';
-import type { Connection, HubListener, LinkLimits } from '../connection';
+import type { LinkLimits } from '../connection';
 import { ConnectionGate, isGateRefusal } from '../connection-gate';
 import { IdentityError } from '../errors';
 import { nodeIdentityOf, type NodeIdentity } from '../identity';
-import { ListenerHandlers } from '../listener-handlers';
+import { HubListenerBase } from '../hub-listener-base';
 import type { Refusal } from '../listener-handlers';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, resolveLimits, resolveLiveness } from '../options';
 import type { ListenHubOptions, ResolvedLiveness } from '../options';
 import { describeTlsFailure, socketAddress } from '../tls-failure';
+import { listenOn, mutualTlsServerOptions } from '../tls-listener';
+import { withDeadline } from '../with-deadline';
 import { loadWebTransport } from './load-webtransport';
 import type { LibraryHttpServer, LibraryWtSession, LibraryWtStream } from './load-webtransport';
 import { WebTransportCloseCode, WebTransportLinkConnection } from './webtransport-link-connection';
@@ -34,22 +36,6 @@ interface Carried {
   gone: Promise<void>;
 }
 
-function withDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} took longer than the handshake timeout`)), Math.max(0, deadline - Date.now()));
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
 /** Reads a stream of streams and refuses every one: the hub protocol has exactly one stream. */
 async function refuseAll<T>(streams: ReadableStream<T>, refuse: (stream: T) => void): Promise<void> {
   const reader = streams.getReader();
@@ -64,14 +50,11 @@ async function refuseAll<T>(streams: ReadableStream<T>, refuse: (stream: T) => v
   }
 }
 
-export class WebTransportHubListener implements HubListener {
+export class WebTransportHubListener extends HubListenerBase {
   readonly kind = 'webtransport' as const;
-  private readonly handlers = new ListenerHandlers();
-  private readonly connections = new Set<Connection>();
   /** authenticated TLS connections by "address:port", the key the library gives its sessions */
   private readonly carried = new Map<string, Carried>();
   private readonly refusedSockets = new WeakSet<object>();
-  private closing: Promise<void> | undefined;
   private readonly sessions: ReadableStreamDefaultReader<LibraryWtSession>;
 
   private constructor(
@@ -82,6 +65,7 @@ export class WebTransportHubListener implements HubListener {
     private readonly gate: ConnectionGate,
     private readonly handshakeTimeoutMs: number,
   ) {
+    super();
     server.prependListener('connection', (socket: Socket) => this.admitSocket(socket));
     server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
       if (this.refusedSockets.has(socket)) return;
@@ -120,23 +104,8 @@ export class WebTransportHubListener implements HubListener {
       ...hubFlowControl(limits),
     });
     await library.createTransportInt();
-    const server = createServer({
-      cert: options.tls.cert,
-      key: options.tls.key,
-      ca: options.tls.ca,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
-      ALPNProtocols: ['h2'],
-      handshakeTimeout: handshakeTimeoutMs,
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const server = createServer({ ...mutualTlsServerOptions(options.tls, handshakeTimeoutMs), ALPNProtocols: ['h2'] });
+    await listenOn(server, options.port, options.host);
     return new WebTransportHubListener(server, library, limits, liveness, gate, handshakeTimeoutMs);
   }
 
@@ -145,22 +114,9 @@ export class WebTransportHubListener implements HubListener {
     return typeof address === 'object' && address !== null ? address.port : 0;
   }
 
-  onConnection(handler: (connection: Connection) => void): void {
-    this.handlers.onConnection(handler);
-  }
-
-  onRefused(handler: (refusal: Refusal) => void): void {
-    this.handlers.onRefused(handler);
-  }
-
-  close(): Promise<void> {
-    this.closing ??= this.shutDown();
-    return this.closing;
-  }
-
-  private async shutDown(): Promise<void> {
+  protected async shutDown(): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await Promise.all([...this.connections].map((connection) => connection.close('hub listener closing')));
+    await this.closeLinks();
     for (const carried of this.carried.values()) carried.socket.destroy();
     await this.sessions.cancel().catch(() => undefined);
     await stopped;
@@ -291,12 +247,7 @@ export class WebTransportHubListener implements HubListener {
       return;
     }
     clearTimeout(carried.deadline);
-    this.connections.add(link);
-    link.once('close', () => this.connections.delete(link));
-    if (this.closing !== undefined || !this.handlers.connection(link)) {
-      void link.close(this.closing !== undefined ? 'hub listener closing' : 'no connection handler registered');
-      return;
-    }
+    if (!this.handOver(link)) return;
     // tells the edge it was accepted; its dial resolves on this
     link.sendOpenFrame().catch(() => undefined);
   }

@@ -1,4 +1,4 @@
-// Cuts a QUIC stream into frames: a 4-byte big-endian length, then that many bytes. The length is
+// Cuts a byte stream (QUIC or WebTransport) into frames: a 4-byte big-endian length, then that many bytes. The length is
 // checked before a single payload byte is buffered, so a peer cannot make us hold more than one frame.
 import { ProtocolError } from '@kedge/protocol';
 
