@@ -17,6 +17,9 @@ export const EXTERNAL_PACKAGES = [
   '@serialport/*',
   '@grpc/grpc-js',
   '@grpc/proto-loader',
+  // an optional peer dependency of node-opcua's @ster5/global-mutex, imported only by a lock provider kedge does not
+  // select; not installed, so it cannot be bundled
+  'proper-lockfile',
 ] as const;
 
 /** The packages copied into lib/node_modules (the optional QUIC prebuild only if present). */
