@@ -1,6 +1,6 @@
 // The OPC UA driver against a real node-opcua-server on a loopback port: values by monitored items, writes of
 // ReadWrite properties from twin deltas, a server restart, a wrong password, bad configs.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { deviceTopic } from '@kedge/device-api';
@@ -193,5 +193,19 @@ describe('opcua - loading', () => {
     const line = result.stdout.split('\n').find((l) => l.startsWith('{"loaded"'));
     expect(line, result.stdout).toBeDefined();
     expect(JSON.parse(line ?? '{}')).toEqual({ loaded: false });
+  });
+});
+
+describe('opcua - client PKI folder', () => {
+  it('attack - a PKI folder others can write (a pre-created /tmp folder) is refused before any key is written or read', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'kedge-opcua-open-'));
+    try {
+      chmodSync(folder, 0o777);
+      const driver = new OpcUaDriver({ url: 'opc.tcp://127.0.0.1:1', pkiDir: folder }, 'default/x');
+      await expect(driver.connect()).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/pkiDir: .* must be a directory owned by this user with mode 0700 \(it is 777/) });
+      await driver.close();
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

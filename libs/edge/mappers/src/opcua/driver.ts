@@ -2,7 +2,7 @@
 // of one subscription (the runner falls back to polling when the server refuses subscriptions); ReadWrite
 // properties are written in the node's own DataType. node-opcua's own reconnection is off: a lost connection is
 // reported to the runner, which closes the driver and connects afresh, so a restarted server gets a new session.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type {
@@ -72,6 +72,22 @@ export class OpcUaDriver implements ProtocolDriver {
     return { type: UserTokenType.Anonymous };
   }
 
+  /**
+   * The PKI folder holds the client's private key and the server certificates it trusts. mkdirSync leaves an existing
+   * folder as it is, so one somebody else created (in /tmp, say) is refused rather than used.
+   */
+  private checkPrivateFolder(folder: string): void {
+    const stat = statSync(folder);
+    const uid = process.getuid?.();
+    if ((uid !== undefined && stat.uid !== uid) || (stat.mode & 0o077) !== 0) {
+      throw new MapperError(
+        'CONFIG_INVALID',
+        `protocol.configData.pkiDir: ${folder} must be a directory owned by this user with mode 0700 (it is ${(stat.mode & 0o777).toString(8)}, owner ${stat.uid}); fix it or point pkiDir elsewhere`,
+        { device: this.device, field: 'protocol.configData.pkiDir' },
+      );
+    }
+  }
+
   async connect(): Promise<void> {
     await this.close();
     this.lost = undefined;
@@ -79,6 +95,7 @@ export class OpcUaDriver implements ProtocolDriver {
     // node-opcua keeps a client PKI (its own certificate, trusted server certificates); never under $HOME by accident
     const rootFolder = this.config.pkiDir ?? path.join(tmpdir(), `kedge-opcua-pki-${process.getuid?.() ?? 'user'}`);
     mkdirSync(rootFolder, { recursive: true, mode: 0o700 });
+    this.checkPrivateFolder(rootFolder);
     this.certificates = new OPCUACertificateManager({ rootFolder, automaticallyAcceptUnknownCertificate: true });
     const client = OPCUAClient.create({
       applicationName: 'kedge-mapper',
