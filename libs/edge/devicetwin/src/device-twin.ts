@@ -117,6 +117,28 @@ export class DeviceTwin {
     return () => void this.#deviceListeners.delete(listener);
   }
 
+  /**
+   * A mapper's report that did not come over MQTT (DMI's ReportDeviceStatus / ReportDeviceStates):
+   * `body` is a `twin/update` or `state/update` payload, applied exactly as if published on the device's
+   * topic (typed, range-checked, stored, reported to the cloud, document and delta published) and counted
+   * the same way. @throws DeviceTwinError naming the field at fault; nothing is stored then
+   */
+  async applyReport(namespace: string, name: string, action: 'twin/update' | 'state/update', body: Record<string, unknown>): Promise<void> {
+    if (this.#stopped) throw new DeviceTwinError('STORE_CLOSED', 'the device twin is stopped');
+    const kind = action === 'twin/update' ? 'twin_update' : 'state_update';
+    let after: (() => Promise<void>) | undefined;
+    try {
+      ({ after } = this.#deviceRequest(action, deviceId(namespace, name), body, readBase(body)));
+      this.#metrics.requests.inc({ action: kind, result: 'ok' });
+    } catch (error) {
+      const refusal = error instanceof DeviceTwinError ? error : new DeviceTwinError('INTERNAL', 'the twin could not process this report', undefined, { cause: error });
+      if (refusal.code === 'INTERNAL') this.#logger.error({ error, device: deviceId(namespace, name) }, 'twin report failed');
+      this.#metrics.requests.inc({ action: kind, result: refusal.code.toLowerCase() });
+      throw refusal;
+    }
+    await after?.();
+  }
+
   /** Unsubscribes from the bus and the router. The store stays open (its owner closes it). */
   stop(): void {
     if (this.#stopped) return;
