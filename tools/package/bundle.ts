@@ -61,6 +61,7 @@ export async function bundleApp(entry: string, outfile: string): Promise<void> {
  */
 export function copyRuntimeAssets(root: string): void {
   cpSync(join(repoRoot, 'libs', 'edge', 'cri', 'proto'), join(root, 'proto'), { recursive: true });
+  cpSync(join(repoRoot, 'libs', 'edge', 'dmi', 'proto'), join(root, 'proto'), { recursive: true });
   cpSync(join(repoRoot, 'libs', 'shared', 'device-api', 'crds'), join(root, 'crds'), { recursive: true });
 }
 

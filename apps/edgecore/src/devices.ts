@@ -4,6 +4,7 @@
 // survive restarts and offline periods.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DeviceManager } from '@kedge/dmi';
 import { DeviceTwin, TwinStore } from '@kedge/devicetwin';
 import type { EdgeHub } from '@kedge/edgehub';
 import { EventBus, type EventBusOptions, type ExternalBrokerOptions, type InternalBrokerOptions } from '@kedge/eventbus';
@@ -44,6 +45,7 @@ export async function startDevices(
   let store: TwinStore | undefined;
   let unsubscribe: (() => void) | undefined;
   let mappers: MapperManager | undefined;
+  let dmi: DeviceManager | undefined;
   if (config.deviceTwin.enable) {
     const twinStore = new TwinStore({ file: join(config.dataDir, 'devicetwin.db') });
     store = twinStore;
@@ -58,10 +60,11 @@ export async function startDevices(
       registry,
     });
     twin = deviceTwin;
+    if (config.deviceTwin.dmiEnable) dmi = await startDmi(config, deviceTwin, logger, registry);
     if (config.mappers.enable) {
       // the mappers' own account on the bus: report and read deltas, never publish one
       const { url: brokerUrl, ...brokerOptions } = bus.localClientOptions();
-      mappers = new MapperManager({ twin: deviceTwin, brokerUrl, brokerOptions, file: join(config.dataDir, 'mappers.json'), nodeName: config.nodeName, logger: logger.child({ module: 'mappers' }), metrics: new MapperMetrics(registry) });
+      mappers = new MapperManager({ twin: deviceTwin, brokerUrl, brokerOptions, file: join(config.dataDir, 'mappers.json'), nodeName: config.nodeName, logger: logger.child({ module: 'mappers' }), metrics: new MapperMetrics(registry), ...(dmi ? { external: dmi } : {}) });
       mappers.start();
     }
     // the outbox keeps the latest report per device; a reconnect re-reports them all anyway
@@ -74,11 +77,37 @@ export async function startDevices(
     async stop() {
       unsubscribe?.();
       await mappers?.stop();
+      await dmi?.stop();
       twin?.stop();
       await bus.stop();
       store?.close();
     },
   };
+}
+
+/**
+ * DMI for mappers outside edgecore (KubeEdge's mapper-framework, `@kedge/mappers` over DMI). A socket that
+ * cannot be bound (unsafe path, in use) is logged and edgecore runs on without it: the built-in mappers
+ * and the MQTT API do not depend on it.
+ */
+async function startDmi(config: EdgeCoreConfig, twin: DeviceTwin, logger: Logger, registry: Registry): Promise<DeviceManager | undefined> {
+  const socketPath = config.deviceTwin.dmiSockPath ?? join(config.dataDir, 'dmi.sock');
+  const dmi = new DeviceManager({
+    twin,
+    socketPath,
+    socketMode: config.deviceTwin.dmiSockGroupAccess ? 0o660 : 0o600,
+    stateFile: join(config.dataDir, 'dmi.json'),
+    logger: logger.child({ module: 'dmi' }),
+    registry,
+  });
+  try {
+    await dmi.start();
+    return dmi;
+  } catch (error) {
+    logger.error({ error: (error as Error).message, socket: socketPath }, 'DMI is not available: cannot listen on its socket (deviceTwin.dmiSockPath)');
+    await dmi.stop().catch(() => undefined);
+    return undefined;
+  }
 }
 
 /** Reads a secret file (password, key): trailing newlines dropped; the error names the config field, never the content. */

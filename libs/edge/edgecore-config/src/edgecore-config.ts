@@ -224,7 +224,15 @@ export const edgeCoreConfigSchema = z
       .prefault({}),
     /** devices bound to this node and their twins, served on the eventBus */
     deviceTwin: z
-      .object({ enable: z.boolean().default(true) })
+      .object({
+        enable: z.boolean().default(true),
+        /** KubeEdge's DMI (gRPC) for mappers outside edgecore: DeviceManagerService on this unix socket */
+        dmiEnable: z.boolean().default(true),
+        /** the DMI socket (KubeEdge: /etc/kubeedge/dmi.sock); default <dataDir>/dmi.sock; created 0600 */
+        dmiSockPath: pathField.optional(),
+        /** 0660 lets the socket's group's mappers in; default owner only */
+        dmiSockGroupAccess: z.boolean().default(false),
+      })
       .strict()
       .prefault({}),
     /** mappers (modbus, bluetooth/ble, virtual) run inside edgecore for the member devices, on the eventBus */

@@ -57,3 +57,5 @@ export { parseNodeId, parseOpcUaProtocol, SECURITY_MODES, SECURITY_POLICIES, typ
 export { parsePushMethod, type HttpPush, type MqttPush, type ParsedPushMethod, type PushTargetConfig } from './push/push-method';
 export { PushQueue, type PushMessage, type PushQueueOptions } from './push/pusher';
 export { MapperMetrics } from './metrics';
+export { DmiMapper, type DmiMapperOptions } from './dmi/dmi-mapper';
+export { DmiTwinChannel } from './dmi/twin-channel';

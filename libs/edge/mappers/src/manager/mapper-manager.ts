@@ -39,6 +39,11 @@ export interface MapperManagerOptions {
   drivers?: Record<string, DriverFactory>;
   backoff?: BackoffOptions;
   metrics?: MapperMetrics;
+  /**
+   * Protocols an out-of-process (DMI) mapper serves, e.g. DeviceManager from @kedge/dmi: their devices get
+   * no built-in mapper here; `onChange` re-checks when a DMI mapper registers.
+   */
+  external?: { protocols(): string[]; onMappersChanged(listener: () => void): () => void };
 }
 
 interface RunningMapper {
@@ -55,6 +60,7 @@ export class MapperManager {
   readonly #running = new Map<string, RunningMapper>();
   #mqtt: MqttClient | undefined;
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeExternal: (() => void) | undefined;
   /** reconciles run one after another, so a restart never overlaps the stop before it */
   #chain: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -76,6 +82,7 @@ export class MapperManager {
     this.#mqtt.on('error', (error) => logger.warn({ error: error.message }, 'mapper MQTT client error'));
     this.#load();
     this.#unsubscribe = this.#options.twin.onDevicesChanged((event) => this.#onDevicesChanged(event));
+    this.#unsubscribeExternal = this.#options.external?.onMappersChanged(() => this.#reconcile());
     this.#reconcile();
   }
 
@@ -93,6 +100,7 @@ export class MapperManager {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#unsubscribe?.();
+    this.#unsubscribeExternal?.();
     await this.#chain;
     for (const mapper of this.#running.values()) await mapper.runner?.stop();
     this.#running.clear();
@@ -122,15 +130,17 @@ export class MapperManager {
     const members = new Set(this.#options.twin.devices().map((device) => device.id));
     for (const id of [...this.#specs.keys()]) if (!members.has(id)) this.#specs.delete(id);
     this.#save();
+    const external = new Set(this.#options.external?.protocols().map((p) => p.toLowerCase()));
+    const served = (spec: MapperSpec | undefined): MapperSpec | undefined => (spec === undefined || external.has(spec.protocol.protocolName.toLowerCase()) ? undefined : spec);
     for (const [id, mapper] of [...this.#running]) {
-      const spec = this.#specs.get(id)?.spec;
+      const spec = served(this.#specs.get(id)?.spec);
       if (spec !== undefined && fingerprint(spec) === mapper.fingerprint) continue;
       this.#running.delete(id);
       await mapper.runner?.stop();
       if (mapper.runner !== undefined) logger.info({ device: id }, 'mapper stopped');
     }
     for (const [id, { spec }] of this.#specs) {
-      if (this.#running.has(id)) continue;
+      if (this.#running.has(id) || served(spec) === undefined) continue;
       this.#running.set(id, { fingerprint: fingerprint(spec), runner: await this.#startRunner(id, spec) });
     }
   }
