@@ -186,9 +186,10 @@ export class DeviceManager {
     });
     await this.#applyReport(namespace, name, 'twin/update', { twin: body }, (field) => {
       // twin.<prop>.actual.value → reportedDevice.twins[i].reported.value
-      const match = /^twin\.(.+?)\.actual(.*)$/.exec(field);
+      const match = /^twin\.([^.]+)(\.actual(.*))?/.exec(field);
       const at = match ? index.get(match[1] as string) : undefined;
-      return at === undefined ? `reportedDevice.twins (${field})` : `reportedDevice.twins[${at}].reported${match?.[2] ?? ''}`;
+      if (at === undefined) return `reportedDevice.twins (${field})`;
+      return match?.[2] === undefined ? `reportedDevice.twins[${at}].propertyName` : `reportedDevice.twins[${at}].reported${match[3] ?? ''}`;
     });
     return {};
   }
