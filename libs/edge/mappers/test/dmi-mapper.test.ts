@@ -14,7 +14,7 @@ import { MessageRouter } from '@kedge/router';
 import { createLogger } from '@kedge/telemetry';
 import { Cleanup, requires, waitFor } from '@kedge/testkit';
 import { Registry } from 'prom-client';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { startPymodbus } from './helpers';
 
 const cleanup = new Cleanup();
