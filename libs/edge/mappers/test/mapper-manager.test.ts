@@ -12,6 +12,7 @@ import { createLogger } from '@kedge/telemetry';
 import { Cleanup, waitFor } from '@kedge/testkit';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DeviceManager, MapperLink } from '@kedge/dmi';
 import { MapperManager, VirtualDriver, type DriverFactory } from '../src/index';
 
 const cleanup = new Cleanup();
@@ -185,5 +186,41 @@ describe('MapperManager', () => {
     await edge.router.dispatch(deviceUpdate(member('odd', { rv: '5', kind: 'constant', initial: 9 })));
     await manager.settled();
     expect(manager.running()).toEqual(['default/fan', 'default/odd']);
+  });
+
+  it('dmi - devices of a protocol a DMI mapper registers for are left to it: the built-in mapper stops', async () => {
+    const edge = await startEdge();
+    const registry = new Registry();
+    const dmi = new DeviceManager({ twin: edge.twin, socketPath: join(edge.dir, 'dmi.sock'), stateFile: join(edge.dir, 'dmi.json'), logger, registry });
+    await dmi.start();
+    cleanup.add(() => dmi.stop());
+    const { drivers } = countedDrivers();
+    const manager = new MapperManager({ twin: edge.twin, brokerUrl: edge.url, file: join(edge.dir, 'mappers.json'), nodeName: NODE, logger, drivers, external: dmi });
+    cleanup.add(() => manager.stop());
+    manager.start();
+    await edge.router.dispatch(membership([member('fan', { rv: '1', initial: 21 })], '10'));
+    await manager.settled();
+    expect(manager.running()).toEqual(['default/fan']);
+    const handled: string[] = [];
+    const link = new MapperLink({
+      edgecoreSocket: join(edge.dir, 'dmi.sock'),
+      socketPath: join(edge.dir, 'virtual.sock'),
+      name: 'outside',
+      protocol: 'virtual',
+      handlers: {
+        registerDevice: async (d) => void handled.push(d.name),
+        updateDevice: async () => undefined,
+        removeDevice: async () => undefined,
+        createDeviceModel: () => undefined,
+        updateDeviceModel: () => undefined,
+        removeDeviceModel: () => undefined,
+        getDevice: () => undefined,
+      },
+    });
+    cleanup.add(() => link.stop());
+    const answer = await link.start();
+    expect(answer.deviceList.map((d) => d.name)).toEqual(['fan']);
+    await manager.settled();
+    expect(manager.running()).toEqual([]);
   });
 });
