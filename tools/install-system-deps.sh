@@ -15,6 +15,8 @@ packages=(
   python3-pymodbus           # libs/edge/mappers tests: an independent Modbus TCP peer (Debian's pymodbus, /usr/bin/python3)
   python3-serial             # pymodbus dependency
   python3-serial-asyncio     # pymodbus dependency
+  python3-grpcio             # tools/e2e/devices-dmi.test.ts: a DMI mapper on Python's gRPC stack (/usr/bin/python3)
+  python3-grpc-tools         # its test compiles libs/edge/dmi/proto with python3 -m grpc_tools.protoc
   g++-aarch64-linux-gnu      # tools/package/cross-arm64.ts: cross-compiles better-sqlite3 & co. for the linux-arm64 edgecore tarball
   make                       # node-gyp runs make for those cross builds (python3 comes with python3-pymodbus)
   qemu-user-static           # tools/e2e/arm64-tarball.test.ts runs that tarball with qemu-aarch64-static (invoked explicitly, no binfmt)

@@ -13,6 +13,7 @@ export const COMPONENTS = [
   'mosquitto',
   'mosquitto-clients',
   'pymodbus',
+  'python-grpc',
   'kubectl',
   'script',
   'cross-arm64',
@@ -44,6 +45,8 @@ const CNI_PLUGINS = ['bridge', 'host-local', 'portmap', 'loopback'];
 /** Debian's pymodbus lives in the system python, not in a pyenv/venv python that may come first on PATH. */
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const PYMODBUS_DIR = '/usr/lib/python3/dist-packages/pymodbus';
+/** Debian's grpcio and grpc-tools (protoc as `python3 -m grpc_tools.protoc`, with the well-known protos) */
+const PYTHON_GRPC_DIRS = ['/usr/lib/python3/dist-packages/grpc', '/usr/lib/python3/dist-packages/grpc_tools'];
 const QEMU_AARCH64 = 'qemu-aarch64-static';
 const ARM64_LOADER = '/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1';
 
@@ -118,6 +121,11 @@ export const COMPONENT_DEFINITIONS: Record<Component, ComponentDefinition> = {
       // where Debian puts it, instead of starting python: the probe runs in every test file that declares it
       return existsSync(PYMODBUS_DIR) ? undefined : `${PYMODBUS_DIR} does not exist`;
     },
+  },
+  'python-grpc': {
+    description: `Debian's grpcio and grpc-tools under ${SYSTEM_PYTHON}: a DMI mapper built with another language's gRPC stack`,
+    install: `${INSTALL_SYSTEM_DEPS} (Debian packages python3-grpcio, python3-grpc-tools)`,
+    probe: () => missingFile(SYSTEM_PYTHON) ?? PYTHON_GRPC_DIRS.map(missingFile).find((reason) => reason !== undefined),
   },
   kubectl: {
     description: 'the real kubectl client against the API servers',
