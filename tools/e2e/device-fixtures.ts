@@ -1,11 +1,15 @@
 // Shared by the device end-to-end tests (devices*.test.ts) and tools/bench/devices.ts: DeviceModel and
 // Device manifests, a cloudcore with one joined edgecore ready for devices, the KubeEdge twin topics and
-// payloads a mapper uses, Device.status queries through kubectl, and an in-process Modbus TCP server.
+// payloads a mapper uses, Device.status queries through kubectl, an in-process Modbus TCP server, and
+// Debian's pymodbus as an independent Modbus peer.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { ServerTCP } from 'modbus-serial';
 import { stringify } from 'yaml';
 import { freePort } from '@kedge/testkit';
 import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, type CloudCoreHandle, type EdgeCoreHandle, type EdgeCoreSettings } from './cluster';
-import { kubectlOk } from './harness';
+import { kubectlOk, waitFor } from './harness';
 
 const API_VERSION = 'devices.kubeedge.io/v1beta1';
 const NAMESPACE = 'default';
@@ -109,4 +113,41 @@ export async function startModbusServer(hr: number[]): Promise<{ port: number; c
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+const PYMODBUS_SERVER = fileURLToPath(new URL('../../libs/edge/mappers/test/fixtures/pymodbus_server.py', import.meta.url));
+
+const accepts = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+/**
+ * Debian's pymodbus 3.0 (/usr/bin/python3, not a pyenv shim) with holding registers preset, on a free loopback
+ * port; `log()` holds its "SET hr <address> <value>" lines. The caller stops it (by pid) with `stop`.
+ */
+export async function startPymodbus(hr: Record<number, number>): Promise<{ port: number; log: () => string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawn('/usr/bin/python3', [PYMODBUS_SERVER, String(port), JSON.stringify({ hr })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    process.kill(child.pid, 'SIGTERM');
+    await exited;
+  };
+  try {
+    await waitFor(() => accepts(port), `pymodbus on ${port}`, { onTimeout: () => log });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port, log: () => log, stop };
 }

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 
 export class CuttableProxy {
   private readonly sockets = new Set<Socket>();
+  /** the client side only: how many connections the target sees through the proxy */
+  private readonly clients = new Set<Socket>();
   private cut = false;
 
   private constructor(
@@ -23,7 +25,11 @@ export class CuttableProxy {
 
   private accept(client: Socket, host: string, port: number): void {
     this.sockets.add(client);
-    client.on('close', () => this.sockets.delete(client));
+    this.clients.add(client);
+    client.on('close', () => {
+      this.sockets.delete(client);
+      this.clients.delete(client);
+    });
     client.on('error', () => undefined);
     if (this.cut) return; // black hole: hold the connection, forward nothing
     const upstream = connect(port, host);
@@ -36,6 +42,11 @@ export class CuttableProxy {
     client.on('close', () => upstream.destroy());
     client.pipe(upstream);
     upstream.pipe(client);
+  }
+
+  /** Connections open through the proxy right now. */
+  get openClients(): number {
+    return this.clients.size;
   }
 
   /** Drop every connection and black-hole new ones. */
