@@ -240,7 +240,7 @@ describe('edgecore gateway tarball', () => {
     expect((await run('tar', ['-xzf', file, '-C', extract])).code).toBe(0);
     const [top] = readdirSync(extract);
     const root = join(extract, top!);
-    for (const path of ['bin/edgecore', 'lib/edgecore.mjs', 'systemd/edgecore.service', 'README.md', 'proto/cri-runtime-v1.proto']) {
+    for (const path of ['bin/edgecore', 'lib/edgecore.mjs', 'systemd/edgecore.service', 'README.md', 'proto/cri-runtime-v1.proto', 'proto/dmi-v1beta1.proto']) {
       expect(readdirSync(join(root, path, '..'))).toContain(path.split('/').pop());
     }
     const help = await run(join(root, 'bin', 'edgecore'), ['--help']);

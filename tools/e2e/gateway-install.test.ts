@@ -214,6 +214,9 @@ describe('one line, nothing installed first (Debian minbase rootfs, no Node.js)'
     processes.push(edge);
     await cloud.process.waitForLog(isNodeConnected('gw-deb'), 'gw-deb connected from the chroot', 90_000);
     await waitFor(async () => (await nodeReady('gw-deb')) === 'True', 'gw-deb Ready', { timeoutMs: 90_000, intervalMs: 1000 });
+    // the bundled edgecore serves DMI: its proto shipped in the bundle loads, the owner-only socket is bound
+    const dmi = await edge.waitForLog((l) => l.msg === 'DMI DeviceManagerService listening', 'DMI listening from the bundle');
+    expect(existsSync(join(rootfs, String(dmi.socket)))).toBe(true);
     const node = JSON.parse((await kubectl({ kubeconfig: cloud.kubeconfig }, ['get', 'node', 'gw-deb', '-o', 'json'])).stdout) as {
       metadata: { labels: Record<string, string> };
       status: { nodeInfo: { architecture: string } };
