@@ -1,11 +1,11 @@
 // Shared by the device end-to-end tests (devices*.test.ts) and tools/bench/devices.ts: DeviceModel and
 // Device manifests, a cloudcore with one joined edgecore ready for devices, the KubeEdge twin topics and
-// payloads a mapper uses, Device.status queries through kubectl, an in-process Modbus TCP server, and
-// Debian's pymodbus as an independent Modbus peer.
+// payloads a mapper uses, Device.status queries through kubectl, an in-process Modbus TCP server, Debian's
+// pymodbus as an independent Modbus peer, and a Modbus client to read and set a peer's registers.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ServerTCP } from 'modbus-serial';
+import ModbusRTU, { ServerTCP } from 'modbus-serial';
 import { stringify } from 'yaml';
 import { freePort } from '@kedge/testkit';
 import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, type CloudCoreHandle, type EdgeCoreHandle, type EdgeCoreSettings } from './cluster';
@@ -151,3 +151,24 @@ export async function startPymodbus(hr: Record<number, number>): Promise<{ port:
   }
   return { port, log: () => log, stop };
 }
+
+/** One Modbus TCP client connection (unit 1, 2 s timeout) for `use`, closed afterwards. */
+export async function withModbusClient<T>(port: number, use: (client: ModbusRTU) => Promise<T>): Promise<T> {
+  const client = new ModbusRTU();
+  await client.connectTCP('127.0.0.1', { port });
+  client.setID(1);
+  client.setTimeout(2000);
+  try {
+    return await use(client);
+  } finally {
+    await new Promise<void>((resolve) => client.close(() => resolve()));
+  }
+}
+
+export const readHolding = (port: number, address: number): Promise<number> =>
+  withModbusClient(port, async (client) => (await client.readHoldingRegisters(address, 1)).data[0] ?? NaN);
+
+export const writeHolding = (port: number, address: number, value: number): Promise<void> =>
+  withModbusClient(port, async (client) => {
+    await client.writeRegister(address, value);
+  });

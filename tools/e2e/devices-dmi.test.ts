@@ -12,11 +12,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ModbusRTU from 'modbus-serial';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { requires } from '@kedge/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { applyManifests, device, deviceModel, holdingRegister, manifestText, modbusTcp, reportedValue, startDeviceNode, startPymodbus, twinTopic, type DeviceNode } from './device-fixtures';
+import { applyManifests, device, deviceModel, holdingRegister, manifestText, modbusTcp, readHolding, reportedValue, startDeviceNode, startPymodbus, twinTopic, writeHolding, type DeviceNode } from './device-fixtures';
 import { fetchMetrics, KedgeProcess, kubectlOk, metricValue, repoRoot, stopAll, tempDir, waitFor } from './harness';
 import { CuttableProxy } from './tcp-proxy';
 
@@ -91,30 +90,6 @@ async function startKedgeMapper(): Promise<KedgeProcess> {
   await mapper.waitForLog((l) => l.msg === 'DMI mapper registered', 'registered with edgecore');
   return mapper;
 }
-
-const readHolding = async (port: number, address: number): Promise<number> => {
-  const client = new ModbusRTU();
-  await client.connectTCP('127.0.0.1', { port });
-  client.setID(1);
-  client.setTimeout(2000);
-  try {
-    return (await client.readHoldingRegisters(address, 1)).data[0] ?? NaN;
-  } finally {
-    await new Promise<void>((resolve) => client.close(() => resolve()));
-  }
-};
-
-const writeHolding = async (port: number, address: number, value: number): Promise<void> => {
-  const client = new ModbusRTU();
-  await client.connectTCP('127.0.0.1', { port });
-  client.setID(1);
-  client.setTimeout(2000);
-  try {
-    await client.writeRegister(address, value);
-  } finally {
-    await new Promise<void>((resolve) => client.close(() => resolve()));
-  }
-};
 
 const dmiPeers = await requires('pymodbus', 'python-grpc');
 

@@ -2,12 +2,8 @@
 // against Debian's pymodbus (an independent peer) and modbus-serial's ServerTCP. kubectl applies the
 // DeviceModel and Device; the register's value reaches Device.status, a desired patch reaches the register,
 // and with cloudcore down the twin keeps answering and updating on the edge broker, then catches up.
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import { fileURLToPath } from 'node:url';
-import ModbusRTU from 'modbus-serial';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { freePort, requires } from '@kedge/testkit';
+import { requires } from '@kedge/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kubectlOk, stopAll, waitFor } from './harness';
 import { isNodeConnected, startCloudCore, type CloudCoreHandle } from './cluster';
@@ -18,10 +14,13 @@ import {
   holdingRegister,
   manifestText,
   modbusTcp,
+  readHolding,
   reportedValue,
   startDeviceNode,
   startModbusServer,
+  startPymodbus,
   twinTopic,
+  writeHolding,
 } from './device-fixtures';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -29,56 +28,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   await stopAll();
 });
-
-const canConnect = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-
-const PY_SERVER = fileURLToPath(new URL('../../libs/edge/mappers/test/fixtures/pymodbus_server.py', import.meta.url));
-
-/** Debian's pymodbus 3.0 (/usr/bin/python3) with holding registers preset; started by pid, stopped by pid */
-async function startPymodbus(hr: Record<number, number>): Promise<{ port: number; log: () => string }> {
-  const port = await freePort();
-  const child: ChildProcess = spawn('/usr/bin/python3', [PY_SERVER, String(port), JSON.stringify({ hr })], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  cleanups.push(async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    process.kill(child.pid, 'SIGTERM');
-    await exited;
-  });
-  await waitFor(() => canConnect(port), `pymodbus on ${port}`);
-  return { port, log: () => log };
-}
-
-/** One Modbus TCP client connection (unit 1, 2 s timeout) for `use`, closed afterwards. */
-async function withModbusClient<T>(port: number, use: (client: ModbusRTU) => Promise<T>): Promise<T> {
-  const client = new ModbusRTU();
-  await client.connectTCP('127.0.0.1', { port });
-  client.setID(1);
-  client.setTimeout(2000);
-  try {
-    return await use(client);
-  } finally {
-    await new Promise<void>((resolve) => client.close(() => resolve()));
-  }
-}
-
-const readHolding = (port: number, address: number): Promise<number> =>
-  withModbusClient(port, async (client) => (await client.readHoldingRegisters(address, 1)).data[0] ?? NaN);
-
-const writeHolding = (port: number, address: number, value: number): Promise<void> =>
-  withModbusClient(port, async (client) => {
-    await client.writeRegister(address, value);
-  });
 
 const manifests = (node: string, port: number): string =>
   manifestText(
@@ -150,6 +99,7 @@ const pymodbus = await requires('pymodbus');
 describe('devices - Modbus mappers inside edgecore, end to end', () => {
   pymodbus.it('pymodbus peer: register → Device.status, desired patch → register, offline twin, catch-up after cloudcore restarts', async () => {
     const py = await startPymodbus({ 0: 2350, 1: 0 });
+    cleanups.push(py.stop);
     await scenario(
       {
         port: py.port,
