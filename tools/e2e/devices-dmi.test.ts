@@ -5,9 +5,8 @@
 //    patch reaches the register, `kill -9` and a restart re-register and values flow again, and edgecore's
 //    built-in mapper never runs the device (the peer sees one connection; edgecore never starts a runner for it).
 // 2. A mapper not written with kedge's code: Python's grpcio with modules generated from the repo's DMI proto at
-//    test time (grpc_tools.protoc). It gets the devices with its registration, RegisterDevice / UpdateDevice /
-//    RemoveDevice as Devices change, its reports land in the cloud's DeviceStatus, and its garbage is refused
-//    naming the field.
+//    test time (grpc_tools.protoc). It gets the devices with its registration, the Device and DeviceModel calls
+//    as they change, its reports land in the cloud's DeviceStatus, and its garbage is refused naming the field.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -158,17 +157,18 @@ dmiPeers.describe('devices - DMI mappers outside edgecore, end to end', () => {
     expect(node.edge.process.logs.filter((l) => l.device === 'default/boiler-1' && (l.msg === 'mapper started' || l.msg === 'cannot run a mapper for this device'))).toEqual([]);
   }, 150_000);
 
-  it('a Python mapper on grpcio (generated from the repo proto): devices with its registration, Register/Update/RemoveDevice as Devices change, reports in DeviceStatus, garbage refused naming the field', async () => {
+  it('a Python mapper on grpcio (generated from the repo proto): devices with its registration, Device and DeviceModel calls as they change, reports in DeviceStatus, garbage refused naming the field', async () => {
     // the repo's proto compiled for Python at test time, as a mapper author in another language does
     const generated = tempDir('dmi-python');
     await run(SYSTEM_PYTHON, ['-m', 'grpc_tools.protoc', '-I', DMI_PROTO_DIR, `--python_out=${generated}`, `--grpc_python_out=${generated}`, 'dmi-v1beta1.proto']);
 
-    const model = deviceModel('thermostat', 'python-virtual', [
-      { name: 'temperature', type: 'INT', accessMode: 'ReadOnly' },
-      { name: 'setpoint', type: 'INT', accessMode: 'ReadWrite', minimum: '5', maximum: '30' },
-    ]);
-    const thermostat = (name: string, baseTemperature: number, setpoint: string): object =>
-      device(name, 'thermostat', NODE, {
+    const model = (name: string, setpointMaximum: string): object =>
+      deviceModel(name, 'python-virtual', [
+        { name: 'temperature', type: 'INT', accessMode: 'ReadOnly' },
+        { name: 'setpoint', type: 'INT', accessMode: 'ReadWrite', minimum: '5', maximum: setpointMaximum },
+      ]);
+    const thermostat = (name: string, modelName: string, baseTemperature: number, setpoint: string): object =>
+      device(name, modelName, NODE, {
         protocol: { protocolName: 'python-virtual', configData: { baseTemperature } },
         properties: [
           { name: 'temperature', visitors: { protocolName: 'python-virtual', configData: { channel: 'temperature' } } },
@@ -176,7 +176,7 @@ dmiPeers.describe('devices - DMI mappers outside edgecore, end to end', () => {
         ],
       });
     // py-1 is on the node before the mapper starts: it comes in the registration answer (withData)
-    await applyManifests(node.cloud, manifestText(model, thermostat('py-1', 17, '20')));
+    await applyManifests(node.cloud, manifestText(model('thermostat', '30'), thermostat('py-1', 'thermostat', 17, '20')));
     await waitForEdgeTwin('py-1');
 
     const child = spawn(SYSTEM_PYTHON, [PYTHON_MAPPER, dmiSocket, join(mapperDir, 'python.sock'), 'python-virtual'], {
@@ -196,19 +196,27 @@ dmiPeers.describe('devices - DMI mappers outside edgecore, end to end', () => {
     expect(refused['unknownDevice']).toMatchObject({ code: 'NOT_FOUND', details: expect.stringContaining('deviceName') });
     expect(await statusValue('py-1', 'temperature')).toBe('17');
 
-    // a new Device: RegisterDevice with its configData (an Int32Value in an Any, decoded by Python)
-    await applyManifests(node.cloud, manifestText(thermostat('py-2', 30, '12')));
-    expect(await mapper.next('RegisterDevice', (e) => e['device'] === 'default/py-2')).toMatchObject({ model: 'thermostat', desired: { setpoint: '12' } });
+    // a new Device of a new model: CreateDeviceModel, then RegisterDevice with its configData (an Int32Value in
+    // an Any, decoded by Python)
+    await applyManifests(node.cloud, manifestText(model('hygrostat', '30'), thermostat('py-2', 'hygrostat', 30, '12')));
+    expect(await mapper.next('RegisterDevice', (e) => e['device'] === 'default/py-2')).toMatchObject({ model: 'hygrostat', desired: { setpoint: '12' } });
+    expect(await mapper.next('CreateDeviceModel', (e) => e['model'] === 'hygrostat')).toMatchObject({ properties: ['temperature', 'setpoint'] });
     await waitForStatus('py-2', 'temperature', '30');
+
+    // a changed DeviceModel: UpdateDeviceModel
+    await applyManifests(node.cloud, manifestText(model('thermostat', '35')));
+    await mapper.next('UpdateDeviceModel', (e) => e['model'] === 'thermostat');
 
     // a desired value set in the cloud: UpdateDevice
     await kubectlOk({ kubeconfig: node.cloud.kubeconfig }, ['patch', 'device', 'py-1', '--type=json', '-p', '[{"op":"replace","path":"/spec/properties/1/desired/value","value":"25"}]']);
     expect(await mapper.next('UpdateDevice', (e) => e['device'] === 'default/py-1')).toMatchObject({ desired: { setpoint: '25' } });
     await waitForStatus('py-1', 'setpoint', '25');
 
-    // the Device deleted: RemoveDevice
+    // the Device deleted: RemoveDevice, and its model, used by no other device of the mapper, RemoveDeviceModel
     await kubectlOk({ kubeconfig: node.cloud.kubeconfig }, ['delete', 'device', 'py-2']);
     await mapper.next('RemoveDevice', (e) => e['device'] === 'default/py-2');
+    await mapper.next('RemoveDeviceModel', (e) => e['model'] === 'hygrostat');
+    expect(mapper.count('RemoveDeviceModel')).toBe(1);
   }, 150_000);
 });
 
@@ -243,6 +251,10 @@ class MapperEvents {
       { timeoutMs: 30_000, onTimeout: () => this.describe() },
     );
     return found as Record<string, unknown>;
+  }
+
+  count(kind: string): number {
+    return this.#events.filter((e) => e['event'] === kind).length;
   }
 
   describe(): string {
