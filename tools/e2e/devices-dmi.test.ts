@@ -2,8 +2,9 @@
 // 1. kedge's own mapper as its own process (`libs/edge/mappers/src/cli.ts --dmi-socket`), what a user runs as a
 //    service beside edgecore, against Debian's pymodbus behind a counting proxy: kubectl applies a DeviceModel
 //    and Device, a register value reaches the Device's DeviceStatus (and the Device.status mirror), a desired
-//    patch reaches the register, `kill -9` and a restart re-register and values flow again, and edgecore's
-//    built-in mapper never runs the device (the peer sees one connection; edgecore never starts a runner for it).
+//    patch reaches the register, after `kill -9` a restart re-registers and values flow again (a desired value
+//    set while the mapper was down included), and edgecore's built-in mapper never runs the device (the peer
+//    sees one connection; edgecore never starts a runner for it).
 // 2. A mapper not written with kedge's code: Python's grpcio with modules generated from the repo's DMI proto at
 //    test time (grpc_tools.protoc). It gets the devices with its registration, the Device and DeviceModel calls
 //    as they change, its reports land in the cloud's DeviceStatus, and its garbage is refused naming the field.
@@ -142,12 +143,17 @@ dmiPeers.describe('devices - DMI mappers outside edgecore, end to end', () => {
     await waitForStatus('boiler-1', 'setpoint', '42');
     expect(proxy.openClients).toBe(1);
 
-    // kill -9: the mapper dies mid-cycle; the register changes while it is gone; a new process registers again
+    // kill -9: the mapper dies mid-cycle. While it is gone the register changes and a new desired value is set:
+    // edgecore's call to the dead mapper fails (retried on registration) and its built-in mapper stays out
     first.kill('SIGKILL');
     await first.waitForExit();
     await writeHolding(peer.port, 0, 2410);
+    await kubectlOk({ kubeconfig: node.cloud.kubeconfig }, ['patch', 'device', 'boiler-1', '--type=json', '-p', '[{"op":"replace","path":"/spec/properties/1/desired/value","value":"55"}]']);
+    await node.edge.process.waitForLog((l) => l.msg === 'DMI call to mapper failed; retried on the next change or registration' && l.method === 'UpdateDevice', 'the UpdateDevice to the dead mapper failing');
+    // a new process registers again: the current device, with the desired value it missed
     const second = await startKedgeMapper();
     await waitForStatus('boiler-1', 'temperature', '241');
+    await waitFor(async () => (await readHolding(peer.port, 1)) === 55, 'setpoint 55, set while the mapper was down, on the peer', { timeoutMs: 30_000, intervalMs: 200, onTimeout: () => second.describe() });
     await waitFor(() => proxy.openClients === 1, 'one reader on the peer after the restart', { onTimeout: () => `${proxy.openClients} connections` });
     expect(second.logs.find((l) => l.msg === 'DMI mapper registered')?.devices).toEqual(['default/boiler-1']);
 
