@@ -9,7 +9,7 @@
 //    test time (grpc_tools.protoc). It gets the devices with its registration, the Device and DeviceModel calls
 //    as they change, its reports land in the cloud's DeviceStatus, and its garbage is refused naming the field.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -91,7 +91,7 @@ async function startKedgeMapper(): Promise<KedgeProcess> {
   return mapper;
 }
 
-const dmiPeers = await requires('pymodbus', 'python-grpc');
+const dmiPeers = await requires('pymodbus', 'python-grpc', 'kubectl');
 
 dmiPeers.describe('devices - DMI mappers outside edgecore, end to end', () => {
   beforeAll(async () => {
@@ -100,6 +100,8 @@ dmiPeers.describe('devices - DMI mappers outside edgecore, end to end', () => {
     dmiSocket = join(node.edge.dataDir, 'dmi.sock');
     await waitFor(() => existsSync(dmiSocket), `edgecore's DMI socket ${dmiSocket}`, { onTimeout: () => node.edge.process.describe() });
     mapperDir = tempDir('dmi-mappers');
+    const dir = mapperDir;
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   }, 90_000);
 
   afterAll(async () => {
@@ -166,6 +168,7 @@ dmiPeers.describe('devices - DMI mappers outside edgecore, end to end', () => {
   it('a Python mapper on grpcio (generated from the repo proto): devices with its registration, Device and DeviceModel calls as they change, reports in DeviceStatus, garbage refused naming the field', async () => {
     // the repo's proto compiled for Python at test time, as a mapper author in another language does
     const generated = tempDir('dmi-python');
+    cleanups.push(async () => rmSync(generated, { recursive: true, force: true }));
     await run(SYSTEM_PYTHON, ['-m', 'grpc_tools.protoc', '-I', DMI_PROTO_DIR, `--python_out=${generated}`, `--grpc_python_out=${generated}`, 'dmi-v1beta1.proto']);
 
     const model = (name: string, setpointMaximum: string): object =>
