@@ -4,7 +4,7 @@
 // survive restarts and offline periods.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeviceTwin, TwinStore } from '@kedge/devicetwin';
+import { DeviceMethodRelay, DeviceTwin, TwinStore } from '@kedge/devicetwin';
 import type { EdgeHub } from '@kedge/edgehub';
 import { EventBus, type EventBusOptions, type ExternalBrokerOptions, type InternalBrokerOptions } from '@kedge/eventbus';
 import { MapperManager, MapperMetrics } from '@kedge/mappers';
@@ -44,6 +44,7 @@ export async function startDevices(
   let store: TwinStore | undefined;
   let unsubscribe: (() => void) | undefined;
   let mappers: MapperManager | undefined;
+  let methodRelay: DeviceMethodRelay | undefined;
   if (config.deviceTwin.enable) {
     const twinStore = new TwinStore({ file: join(config.dataDir, 'devicetwin.db') });
     store = twinStore;
@@ -58,6 +59,8 @@ export async function startDevices(
       registry,
     });
     twin = deviceTwin;
+    // device methods invoked from the cloud go to the mapper over the bus, like an application's call
+    methodRelay = new DeviceMethodRelay({ router, bus, send: (message) => hub.send(message), isMember: (id) => twinStore.device(id) !== undefined, logger: logger.child({ module: 'devicetwin' }), registry });
     if (config.mappers.enable) {
       // the mappers' own account on the bus: report and read deltas, never publish one
       const { url: brokerUrl, ...brokerOptions } = bus.localClientOptions();
@@ -73,6 +76,7 @@ export async function startDevices(
     mqttPort: bus.internalAddress?.port,
     async stop() {
       unsubscribe?.();
+      methodRelay?.close();
       await mappers?.stop();
       twin?.stop();
       await bus.stop();
