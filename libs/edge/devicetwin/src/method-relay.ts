@@ -100,6 +100,12 @@ export class DeviceMethodRelay {
     const topic = methodTopic(id, call.method);
     return new Promise((resolve, reject) => {
       let settled = false;
+      let unsubscribe = (): void => undefined;
+      // fires later, after `finish` exists
+      const timer = setTimeout(
+        () => finish(() => reject(new CallTimeout(`no mapper answered within ${call.timeoutMs} ms (is a mapper running for this device, and connected to the broker?)`))),
+        call.timeoutMs,
+      );
       const finish = (settle: () => void): void => {
         if (settled) return;
         settled = true;
@@ -109,7 +115,8 @@ export class DeviceMethodRelay {
         settle();
       };
       const cancel = (): void => finish(() => reject(new Error('edgecore is stopping')));
-      const unsubscribe = this.options.bus.subscribe(`${topic}/result`, ({ payload }) => {
+      this.#pending.add(cancel);
+      const subscription = this.options.bus.subscribe(`${topic}/result`, ({ payload }) => {
         let parsed: unknown;
         try {
           parsed = JSON.parse(payload.toString('utf8'));
@@ -124,11 +131,8 @@ export class DeviceMethodRelay {
           finish(() => reject(new Error(`the mapper's result is malformed: ${(error as Error).message}`)));
         }
       });
-      const timer = setTimeout(
-        () => finish(() => reject(new CallTimeout(`no mapper answered within ${call.timeoutMs} ms (is a mapper running for this device, and connected to the broker?)`))),
-        call.timeoutMs,
-      );
-      this.#pending.add(cancel);
+      if (settled) subscription();
+      else unsubscribe = subscription;
       this.options.bus.publish(topic, JSON.stringify({ event_id: eventId, timestamp: Date.now(), values: call.values }), { qos: 1 }).catch((error: unknown) => {
         finish(() => reject(new Error(`the call could not be published on ${topic}: ${(error as Error).message}`)));
       });
