@@ -20,10 +20,10 @@ import { Aedes } from 'aedes';
 import { connectAsync } from 'mqtt';
 import ModbusRTU from 'modbus-serial';
 import { ModbusDriver, buildVisitors, type PropertyVisitor } from '@kedge/mappers';
-import { freePort, waitFor } from '@kedge/testkit';
+import { freePort, prometheusSample, waitFor } from '@kedge/testkit';
 import { issueToken, writeTokenFile } from '../e2e/cluster';
 import { applyManifests, device, deviceModel, holdingRegister, manifestText, modbusTcp } from '../e2e/device-fixtures';
-import { startApp, writeYaml, type KedgeProcess } from '../e2e/harness';
+import { fetchMetrics, startApp, writeYaml, type KedgeProcess } from '../e2e/harness';
 import {
   benchCommand,
   benchTempDir,
@@ -159,6 +159,11 @@ interface KedgeRun extends Window {
   covered: number;
   edgeCpu: number;
   cloudCpu: number;
+  /** edgecore's event-loop lag p99 (prom-client's, since start) at the end of the window, ms */
+  loopLagP99: number;
+  /** twin reports the outbox delivered to the cloud during the window, and what was still queued at its end */
+  reportsSent: number;
+  outboxDepth: number;
   edgeRss: number;
   cloudRss: number;
 }
@@ -243,8 +248,18 @@ async function kedgeRun(plant: Plant, workDir: string): Promise<KedgeRun> {
   });
   const token = await issueToken({ dataDir: cloudDir }, ['--node', NODE]);
   edge = startApp('edgecore', ['--config', config, '--token-file', writeTokenFile(edgeDir, token)]);
-  await edge.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
+  const ready = await edge.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
+  const edgeMetricsPort = (ready.ports as { metrics?: number } | undefined)?.metrics;
   progress(`edgecore pid ${edge.pid}`);
+  /** what edgecore says about itself: event-loop lag, reports sent up, the outbox's depth */
+  const edgeSample = async (): Promise<{ loopLagP99: number; sent: number; depth: number }> => {
+    const text = edgeMetricsPort === undefined ? '' : await fetchMetrics(edgeMetricsPort);
+    return {
+      loopLagP99: (prometheusSample(text, 'nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
+      sent: prometheusSample(text, 'kedge_metamanager_outbox_sent_total') ?? NaN,
+      depth: prometheusSample(text, 'kedge_metamanager_outbox_depth') ?? NaN,
+    };
+  };
 
   const counter = new WindowCounter(plant);
   // the last reported value per device/property; a change is a value reaching DeviceStatus
@@ -301,8 +316,10 @@ async function kedgeRun(plant: Plant, workDir: string): Promise<KedgeRun> {
     cloudRss = Math.max(cloudRss, residentBytes(cloudPid));
   }, 2_000);
   const before = new Map(last);
+  const edgeBefore = await edgeSample();
   const window = await measure(plant, counter, SECONDS, 'kedge');
   clearInterval(sampler);
+  const edgeAfter = await edgeSample();
   const covered = [...last].filter(([key, value]) => before.get(key) !== value).length;
   const [edgeCpu, cloudCpu] = [(cpuSeconds(edgePid) - edge0) / window.seconds, (cpuSeconds(cloudPid) - cloud0) / window.seconds];
   const stopping = cloud;
@@ -310,7 +327,7 @@ async function kedgeRun(plant: Plant, workDir: string): Promise<KedgeRun> {
   watchRequest?.abort();
   await edge.stop('SIGTERM', 10_000);
   await stopping.stop(10_000);
-  return { ...window, warmedUp, warmUpSeconds, covered, edgeCpu, cloudCpu, edgeRss, cloudRss };
+  return { ...window, warmedUp, warmUpSeconds, covered, edgeCpu, cloudCpu, edgeRss, cloudRss, loopLagP99: edgeAfter.loopLagP99, reportsSent: edgeAfter.sent - edgeBefore.sent, outboxDepth: edgeAfter.depth };
 }
 
 /** The same reads by a bare loop of the same driver, each value published at QoS 1 to plain aedes. */
@@ -410,7 +427,10 @@ async function main(): Promise<void> {
       ['ratio kedge / baseline (values delivered)', '', formatRatio(kedge.values / kedge.seconds / (raw.values / raw.seconds)), '', '', '', ''],
     ];
     console.log(textTable(headers, rows));
-    const coverage = `After the warm-up (${kedge.warmUpSeconds.toFixed(0)} s) ${formatInteger(kedge.warmedUp)} of ${formatInteger(offered)} properties had a value in DeviceStatus; during the window ${formatInteger(kedge.covered)} of them changed there at least once.`;
+    const coverage =
+      `After the warm-up (${kedge.warmUpSeconds.toFixed(0)} s) ${formatInteger(kedge.warmedUp)} of ${formatInteger(offered)} properties had a value in DeviceStatus; ` +
+      `during the window ${formatInteger(kedge.covered)} of them changed there at least once. edgecore's outbox delivered ${perSecond(kedge.reportsSent, kedge.seconds)} ` +
+      `twin reports to the cloud (each one device's whole state; ${DEVICES}/s offered) and held ${formatInteger(kedge.outboxDepth)} at the end; its event-loop lag p99 was ${formatMs(kedge.loopLagP99)}.`;
     console.log(coverage);
     const body = `
 ${sectionHeading(`Device fleet: ${DEVICES} Modbus devices × ${PROPERTIES} properties at 1 s cycles through one gateway`, machine, benchCommand('device-fleet'), [`- Load average when it started: ${startLoad}`]).join('\n')}
