@@ -11,14 +11,14 @@
 // plain aedes broker and timed to its subscriber. Writes the `device-fleet` section of docs/benchmarks.md.
 //
 //   node --import tsx tools/bench/device-fleet.ts [--devices 200] [--properties 5] [--seconds 60] [--dry-run]
-import { readFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { Aedes } from 'aedes';
 import { connectAsync } from 'mqtt';
-import ModbusRTU from 'modbus-serial';
+import { CYCLE_MS, Plant, WindowCounter, cpuSeconds, measure, type Window } from './device-fleet-plant';
 import { ModbusDriver, buildVisitors, type PropertyVisitor } from '@kedge/mappers';
 import { freePort, prometheusSample, waitFor } from '@kedge/testkit';
 import { issueToken, writeTokenFile } from '../e2e/cluster';
@@ -44,11 +44,9 @@ import {
   sleep,
   startCloudCoreProcess,
   stopAllCloudCores,
-  summarizeLatencies,
   textTable,
   writeBenchmarkSection,
   type CloudCoreProcess,
-  type LatencySummary,
 } from './bench-kit';
 
 const flags = parseBenchFlags(import.meta.filename, {
@@ -59,72 +57,7 @@ const flags = parseBenchFlags(import.meta.filename, {
 const DEVICES = positiveInteger('devices', flags.devices);
 const PROPERTIES = positiveInteger('properties', flags.properties);
 const SECONDS = positiveInteger('seconds', flags.seconds);
-const CYCLE_MS = 1000;
 const NODE = 'bench-fleet';
-const { ServerTCP } = ModbusRTU as unknown as { ServerTCP: new (vector: object, options: object) => ModbusServer };
-
-interface ModbusServer {
-  on(event: string, listener: (...args: unknown[]) => void): void;
-  close(callback: () => void): void;
-  socks: Map<net.Socket, unknown>;
-}
-
-/** the plant: every register holds the current tick; reads are counted as the device sees them */
-class Plant {
-  readonly registers: number[];
-  reads = 0;
-  tick = 0;
-  /** tick → when the registers took it */
-  readonly setAt = new Map<number, number>();
-  private server: ModbusServer | undefined;
-  port = 0;
-
-  constructor(size: number) {
-    this.registers = Array<number>(size).fill(0);
-  }
-
-  async start(): Promise<void> {
-    this.port = await freePort();
-    this.server = new ServerTCP(
-      {
-        getHoldingRegister: (addr: number) => {
-          this.reads += 1;
-          return this.registers[addr] ?? 0;
-        },
-        getInputRegister: () => 0,
-        getCoil: () => false,
-        getDiscreteInput: () => false,
-        setRegister: () => undefined,
-        setCoil: () => undefined,
-      },
-      { host: '127.0.0.1', port: this.port, unitID: 1 },
-    );
-    this.server.on('socketError', () => undefined);
-    await new Promise<void>((resolve) => this.server?.on('initialized', () => resolve()));
-  }
-
-  /** the next value everywhere at once (1..30000, an int16) */
-  step(): number {
-    this.tick = (this.tick % 30_000) + 1;
-    this.registers.fill(this.tick);
-    this.setAt.set(this.tick, performance.now());
-    return this.tick;
-  }
-
-  async close(): Promise<void> {
-    if (this.server === undefined) return;
-    for (const socket of this.server.socks.keys()) socket.destroy();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-}
-
-/** Seconds of CPU (user + system) a Linux process has used, from /proc/<pid>/stat (clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 const deviceName = (i: number): string => `fleet-${String(i).padStart(3, '0')}`;
 const propertyName = (k: number): string => `p${k}`;
 
@@ -139,16 +72,6 @@ function fleetManifests(port: number): string {
       }),
     ),
   );
-}
-
-interface Window {
-  /** failed reads (baseline only; the mapper counts its own in kedge_mapper_faults_total) */
-  errors?: number;
-  reads: number;
-  values: number;
-  lags: LatencySummary;
-  seconds: number;
-  benchCpu: number;
 }
 
 interface KedgeRun extends Window {
@@ -175,57 +98,6 @@ async function shutdown(): Promise<void> {
   await edge?.stop('SIGTERM', 10_000);
   await cloud?.stop(10_000);
   await stopAllCloudCores(2_000);
-}
-
-/** Counts the plant's reads, the values seen and their lags between `start` and `stop` of a window. */
-class WindowCounter {
-  private lags: number[] = [];
-  private values = 0;
-  private reads0 = 0;
-  private cpu0 = process.cpuUsage();
-  private started = 0;
-  open = false;
-
-  constructor(private readonly plant: Plant) {}
-
-  start(): void {
-    this.lags = [];
-    this.values = 0;
-    this.reads0 = this.plant.reads;
-    this.cpu0 = process.cpuUsage();
-    this.started = performance.now();
-    this.open = true;
-  }
-
-  /** a value of tick `tick` arrived now */
-  seen(tick: number): void {
-    if (!this.open) return;
-    const at = this.plant.setAt.get(tick);
-    if (at === undefined) return;
-    this.values += 1;
-    this.lags.push(performance.now() - at);
-  }
-
-  stop(): Window {
-    this.open = false;
-    const seconds = (performance.now() - this.started) / 1000;
-    const cpu = process.cpuUsage(this.cpu0);
-    return { reads: this.plant.reads - this.reads0, values: this.values, lags: summarizeLatencies(this.lags), seconds, benchCpu: (cpu.user + cpu.system) / 1e6 };
-  }
-}
-
-/** Steps the plant every cycle for `seconds`, with the counter's window open. */
-async function measure(plant: Plant, counter: WindowCounter, seconds: number, label: string): Promise<Window> {
-  counter.start();
-  const until = performance.now() + seconds * 1000;
-  let next = performance.now();
-  while (performance.now() < until) {
-    plant.step();
-    next += CYCLE_MS;
-    await sleep(Math.max(0, next - performance.now()));
-    if (Math.round((until - performance.now()) / 1000) % 10 === 0) progress(`${label}: ${Math.round((until - performance.now()) / 1000)} s left`);
-  }
-  return counter.stop();
 }
 
 async function kedgeRun(plant: Plant, workDir: string): Promise<KedgeRun> {
