@@ -29,7 +29,7 @@ export function deviceModel(name: string, protocol: string, properties: ModelPro
 }
 
 /** A Device in `default`; `spec` adds protocol and properties to the model reference and node. */
-export function device(name: string, model: string, nodeName: string, spec: { protocol?: object; properties?: object[] } = {}): object {
+export function device(name: string, model: string, nodeName: string, spec: { protocol?: object; properties?: object[]; methods?: object[] } = {}): object {
   return { apiVersion: API_VERSION, kind: 'Device', metadata: { name, namespace: NAMESPACE }, spec: { deviceModelRef: { name: model }, nodeName, ...spec } };
 }
 

@@ -10,14 +10,15 @@ import { NodeQueries, NodeQueryMetrics } from '@kedge/cloudstream';
 import { MessageRouter } from '@kedge/router';
 import { LogThrottle, createMetricsRegistry, type Logger } from '@kedge/telemetry';
 import { isQuicAvailable, listenHub, type HubListener, type TransportKind } from '@kedge/transport';
-import { startDeviceController } from '@kedge/devicecontroller';
+import { DEVICE_METHOD_PATH_PREFIX, DeviceMethodApi, DeviceMethodInvoker, MethodAuth, clusterMethodAuthBackend, startDeviceController } from '@kedge/devicecontroller';
+import { serviceUnavailable } from '@kedge/kube-core';
 import { startEdgeController, type EdgeController } from '@kedge/edgecontroller';
 import { startNodeLifecycle } from '@kedge/nodelifecycle';
 import { startWorkloadControllers } from '@kedge/controllers';
 import type { CloudCoreConfig } from '@kedge/cloudcore-config';
 import { defineModule, metricsModule, ModuleRunner, type DefinedModule, type Module, type ModulesHealth } from '@kedge/modules';
 import { Counter, type Registry } from 'prom-client';
-import { loadGatewayBundles, nodeExistsCheck, startCertificateServer } from './certificates';
+import { loadGatewayBundles, nodeExistsCheck, startCertificateServer, type HttpsApi } from './certificates';
 import { connectKubeApi, kubeApiSource, type KubeApiConnection } from './kube-api';
 import { startKubeletApi, type RunningKubeletApi } from './kubelet-api';
 import { KUBELET_CLIENT_KEY_FILE } from './kubelet-client-certificate';
@@ -127,7 +128,7 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
   const controllers: Module[] = [];
   // the kubelet API for edge nodes (logs, exec, attach, port-forward, stats), in both modes; the edge
   // controller points each Node's addresses at it, and it tells the controller when a node got its port
-  const wiring: { kubeletApi?: RunningKubeletApi; edgeController?: EdgeController } = {};
+  const wiring: { kubeletApi?: RunningKubeletApi; edgeController?: EdgeController; deviceMethods?: DeviceMethodApi } = {};
   const kubeletApi = config.kubeletApi.enable
     ? defineModule({
         name: 'kubelet-api',
@@ -199,9 +200,21 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
             await deviceController.close();
             throw error;
           }
+          // device methods from the cloud, served on the certificate port (docs/devices.md)
+          const kubeConfig = kubeApi.running.kubeConfig;
+          wiring.deviceMethods = new DeviceMethodApi({
+            invoker: new DeviceMethodInvoker({ lookup: deviceController.lookup, hub, router, timeoutMs: config.deviceController.methodTimeoutSeconds * 1000 }),
+            auth: new MethodAuth(clusterMethodAuthBackend(kubeConfig)),
+            logger: logger.child({ module: 'devicecontroller' }),
+            registry,
+          });
           return deviceController;
         },
-        stop: (deviceController) => deviceController.close(),
+        stop: (deviceController) => {
+          wiring.deviceMethods?.close();
+          wiring.deviceMethods = undefined;
+          return deviceController.close();
+        },
       }),
     );
   }
@@ -236,7 +249,18 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
     logger.info({ kubeApi: source, enable: config.controllers.enable }, 'workload controllers and scheduler not started (the cluster runs its own)');
   }
 
-  const certificateServer = hubConfig.https.enable ? certificateServerModule(config, { pki, kubeApi, hub, revocations, webSocketPort: () => hubWebSocketPort() }, logger, registry) : undefined;
+  // mounted on the certificate port; it answers 503 while the device controller is not running
+  const deviceMethodApi: HttpsApi = {
+    serves: (path) => path.startsWith(DEVICE_METHOD_PATH_PREFIX),
+    handle: async (request, response, path) => {
+      if (wiring.deviceMethods !== undefined) return wiring.deviceMethods.handle(request, response, path);
+      const status = serviceUnavailable('the device controller is not running in this cloudcore (deviceController.enable), so device methods cannot be invoked').toStatus();
+      response.writeHead(503, { 'Content-Type': 'application/json', Connection: 'close' }).end(JSON.stringify(status));
+    },
+  };
+  const certificateServer = hubConfig.https.enable
+    ? certificateServerModule(config, { pki, kubeApi, hub, revocations, webSocketPort: () => hubWebSocketPort(), apis: [deviceMethodApi] }, logger, registry)
+    : undefined;
 
   // the port edges dial, for the install script; the configured one until the listener has bound (port 0 in tests)
   const hubWebSocketPort = (): number | undefined => {
@@ -335,6 +359,7 @@ function certificateServerModule(
     hub,
     revocations,
     webSocketPort,
+    apis,
   }: {
     pki: ReturnType<typeof pkiModule>;
     kubeApi: DefinedModule<KubeApiConnection>;
@@ -342,6 +367,7 @@ function certificateServerModule(
     revocations: DefinedModule<CertificateRevocation>;
     /** read per request: the hub listens after the certificate server starts */
     webSocketPort: () => number | undefined;
+    apis: readonly HttpsApi[];
   },
   logger: Logger,
   registry: Registry,
@@ -393,6 +419,7 @@ function certificateServerModule(
         connectionLimits: hubConfig.connectionLimits,
         ...(gatewayBundles === undefined ? {} : { gatewayBundles }),
         installScriptAddress: { hosts: [...hubConfig.advertiseAddresses, ...hubConfig.dnsNames], webSocketPort },
+        apis,
         onEvent: (event) => {
           if (event.type === 'served') {
             const path = event.path.startsWith('/bundles/kedge-gateway-') ? '/bundles/<bundle>' : event.path;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeviceManager } from '@kedge/dmi';
-import { DeviceTwin, TwinStore } from '@kedge/devicetwin';
+import { DeviceMethodRelay, DeviceTwin, TwinStore } from '@kedge/devicetwin';
 import type { EdgeHub } from '@kedge/edgehub';
 import { EventBus, type EventBusOptions, type ExternalBrokerOptions, type InternalBrokerOptions } from '@kedge/eventbus';
 import { MapperManager, MapperMetrics } from '@kedge/mappers';
@@ -46,6 +46,7 @@ export async function startDevices(
   let unsubscribe: (() => void) | undefined;
   let mappers: MapperManager | undefined;
   let dmi: DeviceManager | undefined;
+  let methodRelay: DeviceMethodRelay | undefined;
   if (config.deviceTwin.enable) {
     const twinStore = new TwinStore({ file: join(config.dataDir, 'devicetwin.db') });
     store = twinStore;
@@ -61,6 +62,8 @@ export async function startDevices(
     });
     twin = deviceTwin;
     if (config.deviceTwin.dmiEnable) dmi = await startDmi(config, deviceTwin, logger, registry);
+    // device methods invoked from the cloud go to the mapper over the bus, like an application's call
+    methodRelay = new DeviceMethodRelay({ router, bus, send: (message) => hub.send(message), isMember: (id) => twinStore.device(id) !== undefined, logger: logger.child({ module: 'devicetwin' }), registry });
     if (config.mappers.enable) {
       // the mappers' own account on the bus: report and read deltas, never publish one
       const { url: brokerUrl, ...brokerOptions } = bus.localClientOptions();
@@ -76,6 +79,7 @@ export async function startDevices(
     mqttPort: bus.internalAddress?.port,
     async stop() {
       unsubscribe?.();
+      methodRelay?.close();
       await mappers?.stop();
       await dmi?.stop();
       twin?.stop();

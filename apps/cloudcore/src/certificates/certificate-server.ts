@@ -60,6 +60,14 @@ export interface CertificateServerOptions {
   gatewayBundles?: GatewayBundles;
   /** what the served install script dials: the certificate's names and the hub's WebSocket port */
   installScriptAddress?: Omit<InstallScriptAddress, 'httpsPort'>;
+  /** further APIs on this port (the device method API), each authenticating its own callers */
+  apis?: readonly HttpsApi[];
+}
+
+/** An API mounted on the certificate port: it answers every request under the paths it serves, never throwing. */
+export interface HttpsApi {
+  serves(path: string): boolean;
+  handle(request: IncomingMessage, response: ServerResponse, path: string): Promise<void>;
 }
 
 export interface CertificateServer {
@@ -227,6 +235,11 @@ export async function startCertificateServer(options: CertificateServerOptions):
     });
     if (served !== undefined) {
       emit({ type: 'served', path: served.path, bytes: served.bytes, remoteAddress: remoteAddressOf(request) });
+      return;
+    }
+    const api = options.apis?.find((candidate) => candidate.serves(path));
+    if (api !== undefined) {
+      await api.handle(request, response, path);
       return;
     }
     if (path === '/ca.crt') {

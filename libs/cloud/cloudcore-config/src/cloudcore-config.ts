@@ -157,6 +157,11 @@ export const cloudCoreConfigSchema = z
          * is always written). Default true during the transition; set false once no client reads Device.status.
          */
         mirrorDeviceStatus: z.boolean().default(true),
+        /**
+         * how long a device method invoked from the cloud (POST .../devices/<name>/methods/<method> on the
+         * certificate port) waits for the mapper's result on the edge
+         */
+        methodTimeoutSeconds: z.number().int().min(1).max(300).default(10),
       })
       .strict()
       .prefault({}),

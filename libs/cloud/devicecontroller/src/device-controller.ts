@@ -18,6 +18,7 @@ import { Counter, type Registry } from 'prom-client';
 import { installCrds } from './crds';
 import { TwinRefusedError } from './errors';
 import { membershipOf, versionOf } from './membership';
+import type { DeviceLookup } from './method-api/method-invoker';
 import { DeviceStatusWriter, statusFromReport } from './upstream';
 
 export const DEVICECONTROLLER_SOURCE = 'devicecontroller';
@@ -46,6 +47,8 @@ export interface StartDeviceControllerParams {
 export interface DeviceController {
   /** resolves once the CRDs are established and both informers have listed */
   ready: Promise<void>;
+  /** the Devices and DeviceModels as the informers hold them (device methods check calls against them) */
+  lookup: DeviceLookup;
   close(): Promise<void>;
 }
 
@@ -177,6 +180,10 @@ export function startDeviceController(params: StartDeviceControllerParams): Devi
 
   return {
     ready,
+    lookup: {
+      device: (namespace, name) => informers.devices.cache.get(name, namespace),
+      model: (namespace, name) => informers.models.cache.get(name, namespace),
+    },
     async close() {
       if (closed) return;
       closed = true;

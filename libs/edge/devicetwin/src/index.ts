@@ -32,3 +32,4 @@ export {
   type TwinStoreOptions,
 } from './store/twin-store';
 export { MAX_VALUE_BYTES, formatValue, readValue } from './values';
+export { DeviceMethodRelay, METHOD_RELAY_SOURCE, type DeviceMethodRelayOptions } from './method-relay';

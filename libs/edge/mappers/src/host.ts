@@ -11,14 +11,16 @@ import type { DeviceState } from './twin';
 import { BleDriver, type BleDriverOptions } from './ble/driver';
 import { ModbusDriver } from './modbus/driver';
 import { LazyOpcUaDriver } from './opcua/lazy-driver';
+import type { OpcUaDriverDefaults } from './opcua/driver';
 import { VirtualDriver } from './virtual/driver';
 
-export function defaultDrivers(ble: BleDriverOptions = {}): Record<string, DriverFactory> {
+/** `opcua.pkiDir`: the OPC UA client PKI of devices whose spec names none (edgecore: `<dataDir>/opcua-pki`). */
+export function defaultDrivers(ble: BleDriverOptions = {}, opcua: OpcUaDriverDefaults = {}): Record<string, DriverFactory> {
   return {
     modbus: (config, device) => new ModbusDriver(config, device),
     bluetooth: (config, device) => new BleDriver(config, device, ble),
     virtual: (config, device) => new VirtualDriver(config, device),
-    opcua: (config, device) => new LazyOpcUaDriver(config, device),
+    opcua: (config, device) => new LazyOpcUaDriver(config, device, opcua),
   };
 }
 

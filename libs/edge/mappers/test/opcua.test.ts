@@ -1,6 +1,6 @@
 // The OPC UA driver against a real node-opcua-server on a loopback port: values by monitored items, writes of
 // ReadWrite properties from twin deltas, a server restart, a wrong password, bad configs.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { deviceTopic } from '@kedge/device-api';
@@ -10,12 +10,17 @@ import type { MapperError} from '../src/index';
 import { DeviceRunner, MapperMetrics, type Device } from '../src/index';
 import { OpcUaDriver } from '../src/opcua/driver';
 import { createMetricsRegistry } from '@kedge/telemetry';
-import { OPCUA_USER, removePki, startOpcUaServer } from '@kedge/opcua-fixture';
+import { OPCUA_USER, createUserCertificate, removePki, startOpcUaServer } from '@kedge/opcua-fixture';
 import { connectClient, device, freePort, model, startBroker } from './helpers';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
-afterAll(() => removePki());
+// the client PKI of every driver here: a folder of this file's own, removed with it (never a shared /tmp one)
+const clientPki = mkdtempSync(path.join(tmpdir(), 'kedge-opcua-client-'));
+afterAll(() => {
+  removePki();
+  rmSync(clientPki, { recursive: true, force: true });
+});
 
 const plcModel = model('plc', [
   { name: 'temperature', type: 'double', accessMode: 'ReadOnly' },
@@ -51,7 +56,7 @@ async function runPlc(url: string, extra: Record<string, unknown> = {}) {
   cleanup.add(() => client.endAsync(true));
   const registry = createMetricsRegistry({ defaultMetrics: false });
   const spec = plc(url, extra);
-  const driver = new CountingDriver(spec.spec.protocol.configData, 'default/plc-1');
+  const driver = new CountingDriver(spec.spec.protocol.configData, 'default/plc-1', { pkiDir: clientPki });
   const runner = new DeviceRunner({ device: spec, model: plcModel, driver, mqtt: client, backoff: { initialMs: 100, maxMs: 500 }, metrics: new MapperMetrics(registry) });
   const faults: MapperError[] = [];
   runner.on('fault', (e) => faults.push(e));
@@ -207,5 +212,45 @@ describe('opcua - client PKI folder', () => {
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
+  });
+});
+
+describe('opcua - X.509 user identity', () => {
+  const noLogin = { userName: '', password: '' };
+
+  it('opcua - a session activated with a user certificate the server trusts; another certificate is refused naming userCertificate', async () => {
+    const [good, other] = [await createUserCertificate('line-operator'), await createUserCertificate('stranger')];
+    const server = await startOpcUaServer(await freePort(), { Temperature: 7.25 }, 'x509-plc', { trustedUserCertificates: [good.certificateDer] });
+    cleanup.add(() => server.stop());
+    const secure = { securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256' };
+    const ok = await runPlc(server.url, { ...noLogin, ...secure, userCertificate: good.certificateFile, userPrivateKey: good.privateKeyFile });
+    await waitFor(() => ok.runner.state === 'online' && ok.runner.values.temperature === 7.25, 'values as the certificate user', { timeoutMs: 45_000 });
+
+    const refused = await runPlc(server.url, { ...noLogin, ...secure, userCertificate: other.certificateFile, userPrivateKey: other.privateKeyFile });
+    await waitFor(() => refused.faults.some((f) => f.code === 'AUTH_FAILED'), 'AUTH_FAILED for the untrusted certificate', { timeoutMs: 45_000 });
+    const fault = refused.faults.find((f) => f.code === 'AUTH_FAILED');
+    expect(fault?.field).toBe('protocol.configData.userCertificate');
+    expect(fault?.message).toContain(other.certificateFile);
+    expect(refused.runner.state).not.toBe('online');
+  });
+
+  it('attack - opcua: a user private key readable by others, a relative or .. path, or a certificate without its key is refused naming the field', async () => {
+    const user = await createUserCertificate('careless');
+    const open = path.join(clientPki, 'open.key');
+    writeFileSync(open, readFileSync(user.privateKeyFile));
+    chmodSync(open, 0o644);
+    const base = { url: 'opc.tcp://127.0.0.1:1', userCertificate: user.certificateFile };
+    expect(() => new OpcUaDriver({ ...base, userPrivateKey: open }, 'default/x')).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'protocol.configData.userPrivateKey', message: expect.stringMatching(/must be owned by this user with mode 0600 \(it is 644/) }),
+    );
+    expect(() => new OpcUaDriver({ ...base, userPrivateKey: `${path.dirname(user.privateKeyFile)}/../${path.basename(path.dirname(user.privateKeyFile))}/careless.key` }, 'default/x')).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'protocol.configData.userPrivateKey', message: expect.stringMatching(/without \.\. segments/) }),
+    );
+    expect(() => new OpcUaDriver({ ...base, userPrivateKey: 'careless.key' }, 'default/x')).toThrow(expect.objectContaining({ field: 'protocol.configData.userPrivateKey' }));
+    expect(() => new OpcUaDriver(base, 'default/x')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', field: 'protocol.configData.userPrivateKey' }));
+    expect(() => new OpcUaDriver({ ...base, userPrivateKey: user.privateKeyFile, ...OPCUA_USER }, 'default/x')).toThrow(expect.objectContaining({ field: 'protocol.configData.userCertificate' }));
+    // the same key at mode 0600 is accepted
+    chmodSync(open, 0o600);
+    expect(new OpcUaDriver({ ...base, userPrivateKey: open }, 'default/x').config.userIdentity?.certificateFile).toBe(user.certificateFile);
   });
 });

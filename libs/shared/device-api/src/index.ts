@@ -34,3 +34,12 @@ export {
   type MembershipTopicSuffix,
   type RequestTopic,
 } from './topics';
+export {
+  DEVICE_METHOD_GROUP,
+  DEVICE_METHOD_OPERATION,
+  DEVICE_METHOD_TYPE,
+  readDeviceMethodCall,
+  readDeviceMethodResult,
+  type DeviceMethodCall,
+  type DeviceMethodResult,
+} from './method-call';

@@ -4,6 +4,7 @@
 // protocol, model or visitors changed restarts it, one removed stops it. The cloud's Device objects
 // are kept in a file as sent, so mappers run again after an offline restart.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { DevicesChangedEvent, DeviceTwin } from '@kedge/devicetwin';
 import type { Logger } from '@kedge/telemetry';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
@@ -67,7 +68,8 @@ export class MapperManager {
 
   constructor(options: MapperManagerOptions) {
     this.#options = options;
-    this.#drivers = options.drivers ?? defaultDrivers();
+    // OPC UA's client PKI beside mappers.json, in edgecore's data dir (0700), not in a shared /tmp
+    this.#drivers = options.drivers ?? defaultDrivers({}, { pkiDir: join(dirname(options.file), 'opcua-pki') });
   }
 
   /**

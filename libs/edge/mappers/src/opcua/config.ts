@@ -1,8 +1,8 @@
 // OPC UA device and visitor config in KubeEdge's shape (mappers-go `ProtocolConfigOPCUA` / `VisitorConfigOPCUA`):
 // protocol.configData {url, userName, password, securityPolicy, securityMode, certificate, privateKey, timeout},
 // visitor configData {nodeID, browseName?}. Every problem is a MapperError naming the field.
-import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MapperError } from '../errors';
 
@@ -26,6 +26,11 @@ export interface OpcUaProtocolConfig {
   timeoutMs: number;
   /** where node-opcua keeps the client's PKI (trusted/rejected server certificates) */
   pkiDir?: string;
+  /**
+   * X.509 user identity (kedge's `userCertificate` + `userPrivateKey`): the session is activated as the user of
+   * this certificate, distinct from the channel's application certificate
+   */
+  userIdentity?: { certificateDer: Buffer; privateKeyPem: string; certificateFile: string };
 }
 
 function str(config: Record<string, unknown>, key: string, device: string): string | undefined {
@@ -53,6 +58,52 @@ function resolvePassword(raw: string | undefined, device: string): string | unde
   }
 }
 
+/**
+ * A credential file named by a Device spec: an absolute path without `..` segments (the spec comes from the
+ * cloud; it must not walk the gateway's file system), a regular file (a symlink could point anywhere), and for a
+ * private key owned by this user and closed to others (mode 0600 or stricter), as the PKI folder check does.
+ */
+function credentialFile(raw: string, key: string, device: string, secret: boolean): string {
+  const field = `protocol.configData.${key}`;
+  if (!path.isAbsolute(raw) || raw.split(/[\\/]/).includes('..')) {
+    throw new MapperError('CONFIG_INVALID', `${key} must be an absolute path without .. segments, got ${JSON.stringify(raw.slice(0, 200))}`, { device, field });
+  }
+  let stat;
+  try {
+    stat = lstatSync(raw);
+  } catch (error) {
+    throw new MapperError('CONFIG_INVALID', `cannot read ${raw}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { device, field, cause: error });
+  }
+  if (!stat.isFile()) throw new MapperError('CONFIG_INVALID', `${raw} must be a regular file (not a symlink or directory)`, { device, field });
+  const uid = process.getuid?.();
+  if (secret && ((uid !== undefined && stat.uid !== uid) || (stat.mode & 0o077) !== 0)) {
+    throw new MapperError(
+      'CONFIG_INVALID',
+      `${raw} holds a private key and must be owned by this user with mode 0600 (it is ${(stat.mode & 0o777).toString(8)}, owner ${stat.uid}); run chmod 600 ${raw}`,
+      { device, field },
+    );
+  }
+  return raw;
+}
+
+function readUserIdentity(certificateFile: string, keyFile: string, device: string): NonNullable<OpcUaProtocolConfig['userIdentity']> {
+  let certificateDer: Buffer;
+  try {
+    certificateDer = Buffer.from(new X509Certificate(readFileSync(certificateFile)).raw);
+  } catch (error) {
+    throw new MapperError('CONFIG_INVALID', `cannot read a certificate from ${certificateFile}: ${(error as Error).message}`, { device, field: 'protocol.configData.userCertificate', cause: error });
+  }
+  const privateKeyPem = readFileSync(keyFile, 'utf8');
+  let matches = false;
+  try {
+    matches = new X509Certificate(certificateDer).checkPrivateKey(createPrivateKey(privateKeyPem));
+  } catch (error) {
+    throw new MapperError('CONFIG_INVALID', `cannot read a PEM private key from ${keyFile}: ${(error as Error).message}`, { device, field: 'protocol.configData.userPrivateKey', cause: error });
+  }
+  if (!matches) throw new MapperError('CONFIG_INVALID', `the key in ${keyFile} is not the key of userCertificate ${certificateFile}`, { device, field: 'protocol.configData.userPrivateKey' });
+  return { certificateDer, privateKeyPem, certificateFile };
+}
+
 export function parseOpcUaProtocol(config: Record<string, unknown>, device: string): OpcUaProtocolConfig {
   const url = str(config, 'url', device);
   if (url === undefined || !/^opc\.tcp:\/\/[^/]+/.test(url)) {
@@ -74,6 +125,18 @@ export function parseOpcUaProtocol(config: Record<string, unknown>, device: stri
   if (userName !== undefined && password === undefined) {
     throw new MapperError('CONFIG_INVALID', 'userName is set but password is not', { device, field: 'protocol.configData.password' });
   }
+  const userCertificate = str(config, 'userCertificate', device);
+  const userPrivateKey = str(config, 'userPrivateKey', device);
+  if ((userCertificate === undefined) !== (userPrivateKey === undefined)) {
+    throw new MapperError('CONFIG_INVALID', 'userCertificate and userPrivateKey go together', { device, field: `protocol.configData.${userCertificate === undefined ? 'userCertificate' : 'userPrivateKey'}` });
+  }
+  if (userCertificate !== undefined && userName !== undefined) {
+    throw new MapperError('CONFIG_INVALID', 'a session has one user identity: set userName/password or userCertificate/userPrivateKey, not both', { device, field: 'protocol.configData.userCertificate' });
+  }
+  const userIdentity =
+    userCertificate !== undefined && userPrivateKey !== undefined
+      ? readUserIdentity(credentialFile(userCertificate, 'userCertificate', device, false), credentialFile(userPrivateKey, 'userPrivateKey', device, true), device)
+      : undefined;
   const certificate = str(config, 'certificate', device);
   const privateKey = str(config, 'privateKey', device);
   if ((certificate === undefined) !== (privateKey === undefined)) {
@@ -92,6 +155,7 @@ export function parseOpcUaProtocol(config: Record<string, unknown>, device: stri
   if (password !== undefined) out.password = password;
   if (certificate !== undefined) out.certificate = certificate;
   if (privateKey !== undefined) out.privateKey = privateKey;
+  if (userIdentity !== undefined) out.userIdentity = userIdentity;
   const remote = str(config, 'remoteCertificate', device);
   if (remote !== undefined) {
     if (securityMode === 'None') {

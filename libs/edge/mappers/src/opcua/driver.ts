@@ -3,7 +3,7 @@
 // properties are written in the node's own DataType. node-opcua's own reconnection is off: a lost connection is
 // reported to the runner, which closes the driver and connects afresh, so a restarted server gets a new session.
 import { mkdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import type {
   DataType} from 'node-opcua-client';
@@ -29,6 +29,11 @@ import { fromVariant, toVariant } from './variant';
 /** status codes that mean the user's identity was refused: not worth a fast retry, and worth saying so */
 const AUTH_STATUS = /BadUserAccessDenied|BadIdentityTokenRejected|BadIdentityTokenInvalid|BadUserSignatureInvalid|BadCertificate/;
 
+/** What the host decides for every OPC UA device: where the client PKI lives when the Device names no pkiDir. */
+export interface OpcUaDriverDefaults {
+  pkiDir?: string;
+}
+
 export class OpcUaDriver implements ProtocolDriver {
   readonly protocolName = 'opcua';
   readonly config: OpcUaProtocolConfig;
@@ -43,6 +48,7 @@ export class OpcUaDriver implements ProtocolDriver {
   constructor(
     protocolConfig: Record<string, unknown>,
     private readonly device: string,
+    private readonly defaults: OpcUaDriverDefaults = {},
   ) {
     this.config = parseOpcUaProtocol(protocolConfig, device);
   }
@@ -69,6 +75,8 @@ export class OpcUaDriver implements ProtocolDriver {
 
   private identity(): UserIdentityInfo {
     if (this.config.userName !== undefined) return { type: UserTokenType.UserName, userName: this.config.userName, password: this.config.password ?? '' };
+    const user = this.config.userIdentity;
+    if (user !== undefined) return { type: UserTokenType.Certificate, certificateData: user.certificateDer, privateKey: user.privateKeyPem };
     return { type: UserTokenType.Anonymous };
   }
 
@@ -92,8 +100,9 @@ export class OpcUaDriver implements ProtocolDriver {
     await this.close();
     this.lost = undefined;
     const { url, securityMode, securityPolicy, certificate, privateKey, timeoutMs } = this.config;
-    // node-opcua keeps a client PKI (its own certificate, trusted server certificates); never under $HOME by accident
-    const rootFolder = this.config.pkiDir ?? path.join(tmpdir(), `kedge-opcua-pki-${process.getuid?.() ?? 'user'}`);
+    // node-opcua keeps a client PKI (its own certificate and key, trusted server certificates): the Device's pkiDir,
+    // else the host's (edgecore: <dataDir>/opcua-pki), else ~/.kedge/opcua-pki for a standalone mapper
+    const rootFolder = this.config.pkiDir ?? this.defaults.pkiDir ?? path.join(homedir(), '.kedge', 'opcua-pki');
     mkdirSync(rootFolder, { recursive: true, mode: 0o700 });
     this.checkPrivateFolder(rootFolder);
     this.certificates = new OPCUACertificateManager({ rootFolder, automaticallyAcceptUnknownCertificate: true });
@@ -136,10 +145,11 @@ export class OpcUaDriver implements ProtocolDriver {
       await this.close();
       const message = (error as Error).message;
       if (AUTH_STATUS.test(message)) {
-        const who = this.config.userName !== undefined ? `user ${this.config.userName}` : 'anonymous access';
+        const user = this.config.userIdentity;
+        const who = this.config.userName !== undefined ? `user ${this.config.userName}` : user !== undefined ? `the user certificate ${user.certificateFile}` : 'anonymous access';
         throw new MapperError('AUTH_FAILED', `${url} refused ${who}: ${message.split('\n')[0] ?? message}`, {
           device: this.device,
-          field: this.config.userName !== undefined ? 'protocol.configData.password' : 'protocol.configData.userName',
+          field: this.config.userName !== undefined ? 'protocol.configData.password' : user !== undefined ? 'protocol.configData.userCertificate' : 'protocol.configData.userName',
           cause: error,
         });
       }

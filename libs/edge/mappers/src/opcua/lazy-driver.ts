@@ -5,7 +5,7 @@ import type { ProtocolDriver, RawValue, SubscribeOptions } from '../driver';
 import type { MapperError } from '../errors';
 import type { PropertyVisitor } from '../model';
 import { parseNodeId, parseOpcUaProtocol, type OpcUaProtocolConfig } from './config';
-import type { OpcUaDriver } from './driver';
+import type { OpcUaDriver, OpcUaDriverDefaults } from './driver';
 
 export class LazyOpcUaDriver implements ProtocolDriver {
   readonly protocolName = 'opcua';
@@ -16,6 +16,7 @@ export class LazyOpcUaDriver implements ProtocolDriver {
   constructor(
     private readonly protocolConfig: Record<string, unknown>,
     private readonly device: string,
+    private readonly defaults: OpcUaDriverDefaults = {},
   ) {
     this.config = parseOpcUaProtocol(protocolConfig, device);
   }
@@ -37,7 +38,7 @@ export class LazyOpcUaDriver implements ProtocolDriver {
   async connect(): Promise<void> {
     if (this.inner === undefined) {
       const { OpcUaDriver } = await import('./driver');
-      this.inner = new OpcUaDriver(this.protocolConfig, this.device);
+      this.inner = new OpcUaDriver(this.protocolConfig, this.device, this.defaults);
       this.inner.onConnectionLost((error) => {
         for (const listener of this.lostListeners) listener(error);
       });
