@@ -68,6 +68,10 @@ export class PodWorker {
   private again = false;
   /** set once the pod is gone from the runtime and (if asked) its deletion reported */
   finished = false;
+  /** the last sync converged the pod and nothing in it waits for time to pass: the relist may skip it while the runtime holds still */
+  settled = false;
+  /** Date.now() when the last sync finished */
+  lastSyncAt = 0;
   private readonly probes = new Map<string, ProbeState>();
   private readonly failures = new Map<string, Failure>();
   private lastReport = '';
@@ -103,6 +107,7 @@ export class PodWorker {
 
   private async syncOnce(): Promise<void> {
     if (this.finished) return;
+    this.settled = false;
     try {
       if (this.pod.metadata.deletionTimestamp) await this.terminate(true);
       else await this.syncRunning();
@@ -113,6 +118,7 @@ export class PodWorker {
       if (message !== this.lastError) this.deps.logger.warn({ pod: podKey(this.pod), error: message }, 'pod sync failed; will retry');
       this.lastError = message;
     }
+    this.lastSyncAt = Date.now();
   }
 
   /** Stops the pod's containers with its grace period, removes its sandboxes, and reports the deletion. */
@@ -142,7 +148,8 @@ export class PodWorker {
     logger.info({ pod: podKey(pod), gracePeriodSeconds: grace, stoppedContainers: running.length }, 'pod terminated');
   }
 
-  private async ensureSandbox(): Promise<{ id: string; attempt: number; ip: string; createdAt: bigint }> {
+  /** The pod's ready sandbox, started when there is none; `created` says it is new (so it holds no container yet). */
+  private async ensureSandbox(): Promise<{ id: string; attempt: number; ip: string; createdAt: bigint; created: boolean }> {
     const { cri, logger } = this.deps;
     const sandboxes = await cri.listPodSandbox({ labelSelector: { [POD_UID_LABEL]: this.pod.metadata.uid } });
     const ready = sandboxes.filter((s) => s.state === 'SANDBOX_READY').sort((a, b) => (a.createdAt > b.createdAt ? -1 : 1));
@@ -153,13 +160,14 @@ export class PodWorker {
       await cri.removePodSandbox(stale.id);
     }
     let id = keep?.id;
+    const created = id === undefined;
     if (id === undefined) {
       const attempt = sandboxes.reduce((max, s) => Math.max(max, (s.metadata.attempt ?? 0) + 1), 0);
       id = await cri.runPodSandbox(sandboxConfig(this.pod, this.deps.podsDir, attempt));
       logger.info({ pod: podKey(this.pod), sandboxId: id, attempt }, 'pod sandbox started');
     }
     const status = await cri.podSandboxStatus(id);
-    return { id, attempt: status.metadata.attempt ?? 0, ip: status.ip, createdAt: status.createdAt };
+    return { id, attempt: status.metadata.attempt ?? 0, ip: status.ip, createdAt: status.createdAt, created };
   }
 
   /**
@@ -200,6 +208,8 @@ export class PodWorker {
       ...((pod.spec.initContainers ?? []).length > 0 ? { initContainerStatuses: (pod.spec.initContainers ?? []).map(waiting) } : {}),
       containerStatuses: pod.spec.containers.map(waiting),
     });
+    // nothing runs and nothing will until the spec changes, which wakes the worker anyway
+    this.settled = true;
   }
 
   /** Logs, counts and sends as a Warning Event a refusal the first time this pod meets it. */
@@ -249,7 +259,8 @@ export class PodWorker {
     const ctx: SyncContext = { sandboxId: sandbox.id, sandboxConfig: sandboxConfig(pod, podsDir, sandbox.attempt), fields: { podIP, hostIP, nodeName } };
 
     const byName = new Map<string, ContainerStatus[]>();
-    for (const summary of await cri.listContainers({ podSandboxId: sandbox.id })) {
+    // a sandbox started a moment ago holds no container: asking the runtime would only queue behind other pods' starts
+    for (const summary of sandbox.created ? [] : await cri.listContainers({ podSandboxId: sandbox.id })) {
       const name = summary.labels[CONTAINER_NAME_LABEL] ?? summary.metadata.name;
       byName.set(name, [...(byName.get(name) ?? []), await cri.containerStatus(summary.id)]);
     }
@@ -281,6 +292,12 @@ export class PodWorker {
       else if (current.state === 'CONTAINER_CREATED') await cri.startContainer(current.id);
     }
     const ephemeralViews = await this.syncEphemeral(byName, [...initViews, ...views], ctx, initialized);
+    const probed = pod.spec.containers.some((c) => c.livenessProbe !== undefined || c.readinessProbe !== undefined);
+    const settled = initialized && !probed && [...initViews, ...views, ...ephemeralViews].every((view) => view.waiting === undefined);
+    // this sync started or stopped something, so the next pass runs at once and reads the runtime again: what
+    // this pass saw is already stale (a container "ContainerCreating" that runs), and sending it would only
+    // hold the current status behind it in the outbox and the cloud
+    if (this.again) return;
     this.report(
       podStatus(
         {
@@ -291,6 +308,8 @@ export class PodWorker {
         new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       ),
     );
+    // only once the report is queued: a refused report keeps the pod unsettled, so the next relist retries it
+    this.settled = settled;
   }
 
   /**
