@@ -278,6 +278,8 @@ export class PodWorker {
       initialized = false;
       if (current === undefined) await this.start(view, ctx, 0);
       else if (current.state === 'CONTAINER_EXITED' && policy !== 'Never') await this.restartWhenDue(view, ctx);
+      // an init container is meant to exit soon: look again at once rather than at the next relist
+      if (view.current !== current) this.again = true;
     }
     const views: ContainerView[] = [];
     for (const spec of pod.spec.containers) {
@@ -287,9 +289,10 @@ export class PodWorker {
       const current = view.current;
       if (current === undefined) await this.start(view, ctx, 0);
       else if (current.state === 'CONTAINER_RUNNING' && this.specChanged(view)) await this.recreate(view, ctx);
-      else if (current.state === 'CONTAINER_RUNNING') await this.probe(view, podIP);
       else if (current.state === 'CONTAINER_EXITED' && shouldRestart(policy, current.exitCode)) await this.restartWhenDue(view, ctx);
       else if (current.state === 'CONTAINER_CREATED') await cri.startContainer(current.id);
+      // running, from before or started by this sync: probes and readiness
+      if (view.current?.state === 'CONTAINER_RUNNING') await this.probe(view, podIP);
     }
     const ephemeralViews = await this.syncEphemeral(byName, [...initViews, ...views], ctx, initialized);
     const probed = pod.spec.containers.some((c) => c.livenessProbe !== undefined || c.readinessProbe !== undefined);
@@ -440,7 +443,12 @@ export class PodWorker {
       delete view.waiting;
       // keep the container just replaced (it is lastState); older dead ones are garbage
       if (view.previous) await cri.removeContainer(view.previous.id);
-      this.again = true;
+      // the status of the started container goes into this sync's report: a second pass reading the whole
+      // pod back from the runtime would queue behind every other pod's start on a busy runtime
+      if (view.current) view.previous = view.current;
+      else delete view.previous;
+      view.current = await cri.containerStatus(id);
+      view.restartCount = restartCount;
     } catch (error) {
       if (!(error instanceof PodSetupError)) throw error;
       if (error.refusal) this.noteRefusal(error.refusal, error.message, error.refusal === 'runAsNonRoot' ? 'Failed' : 'FailedMount');
