@@ -66,6 +66,10 @@ function shouldRestart(policy: RestartPolicy, exitCode: number): boolean {
 export class PodWorker {
   private inFlight: Promise<void> | undefined;
   private again = false;
+  /** ImageStatus asked while the sandbox starts, for this sync only: by image reference */
+  private readonly imageLookups = new Map<string, Promise<ImageInfo | undefined>>();
+  /** this sync changed the runtime after reading it (a liveness kill, an init container started): its view is stale */
+  private staleView = false;
   /** set once the pod is gone from the runtime and (if asked) its deletion reported */
   finished = false;
   /** the last sync converged the pod and nothing in it waits for time to pass: the relist may skip it while the runtime holds still */
@@ -100,6 +104,17 @@ export class PodWorker {
     return this.inFlight;
   }
 
+  /** Runs one more sync at once, and drops this one's report: what it read is no longer what runs. */
+  private againWithStaleView(): void {
+    this.again = true;
+    this.staleView = true;
+  }
+
+  /** A sync is running now. */
+  get syncing(): boolean {
+    return this.inFlight !== undefined;
+  }
+
   /** Waits for the running sync; used on shutdown so no CRI call outlives edgecore's close. */
   async idle(): Promise<void> {
     while (this.inFlight) await this.inFlight;
@@ -108,6 +123,8 @@ export class PodWorker {
   private async syncOnce(): Promise<void> {
     if (this.finished) return;
     this.settled = false;
+    this.staleView = false;
+    this.imageLookups.clear();
     try {
       if (this.pod.metadata.deletionTimestamp) await this.terminate(true);
       else await this.syncRunning();
@@ -163,6 +180,13 @@ export class PodWorker {
     const created = id === undefined;
     if (id === undefined) {
       const attempt = sandboxes.reduce((max, s) => Math.max(max, (s.metadata.attempt ?? 0) + 1), 0);
+      // the images' status in parallel with the sandbox start, the longest call, instead of after it
+      for (const container of [...(this.pod.spec.initContainers ?? []), ...this.pod.spec.containers]) {
+        if (this.imageLookups.has(container.image)) continue;
+        const lookup = cri.imageStatus(container.image);
+        lookup.catch(() => undefined); // settled in ensureImage, which asks again on failure
+        this.imageLookups.set(container.image, lookup);
+      }
       id = await cri.runPodSandbox(sandboxConfig(this.pod, this.deps.podsDir, attempt));
       logger.info({ pod: podKey(this.pod), sandboxId: id, attempt }, 'pod sandbox started');
     }
@@ -279,7 +303,7 @@ export class PodWorker {
       if (current === undefined) await this.start(view, ctx, 0);
       else if (current.state === 'CONTAINER_EXITED' && policy !== 'Never') await this.restartWhenDue(view, ctx);
       // an init container is meant to exit soon: look again at once rather than at the next relist
-      if (view.current !== current) this.again = true;
+      if (view.current !== current) this.againWithStaleView();
     }
     const views: ContainerView[] = [];
     for (const spec of pod.spec.containers) {
@@ -297,10 +321,10 @@ export class PodWorker {
     const ephemeralViews = await this.syncEphemeral(byName, [...initViews, ...views], ctx, initialized);
     const probed = pod.spec.containers.some((c) => c.livenessProbe !== undefined || c.readinessProbe !== undefined);
     const settled = initialized && !probed && [...initViews, ...views, ...ephemeralViews].every((view) => view.waiting === undefined);
-    // this sync started or stopped something, so the next pass runs at once and reads the runtime again: what
-    // this pass saw is already stale (a container "ContainerCreating" that runs), and sending it would only
-    // hold the current status behind it in the outbox and the cloud
-    if (this.again) return;
+    // this sync stopped a container or started an init container after reading the runtime, and the next pass
+    // runs at once: sending what this one saw would only hold the true status behind it in the outbox and the
+    // cloud. A kick from outside (the relist, a pod update) only asks for one more sync; this report stays true.
+    if (this.staleView) return;
     this.report(
       podStatus(
         {
@@ -463,7 +487,9 @@ export class PodWorker {
   /** The image's status (for its user), pulling it first when it is not on the node. */
   private async ensureImage(image: string): Promise<ImageInfo | undefined> {
     const { cri } = this.deps;
-    const present = await cri.imageStatus(image);
+    const lookup = this.imageLookups.get(image);
+    this.imageLookups.delete(image);
+    const present = await (lookup?.catch(() => cri.imageStatus(image)) ?? cri.imageStatus(image));
     if (present) return present;
     try {
       await cri.pullImage(image, { timeoutMs: 60_000 });
@@ -498,7 +524,7 @@ export class PodWorker {
         this.deps.logger.info({ pod: podKey(this.pod), container: view.spec.name, reason: liveness.lastMessage }, 'liveness probe failed; restarting the container');
         const grace = this.pod.spec.terminationGracePeriodSeconds ?? 30;
         await this.deps.cri.stopContainer(current.id, grace);
-        this.again = true;
+        this.againWithStaleView();
         return;
       }
     }

@@ -105,6 +105,9 @@ export class PodWorkers {
       const now = Date.now();
       const resyncMs = this.options.resyncIntervalMs ?? 10_000;
       for (const [uid, worker] of this.workers) {
+        // a running sync reads the runtime itself; what changed under it (often by its own hand) is compared at
+        // the next relist, against the fingerprint from before the sync
+        if (worker.syncing) continue;
         const fingerprint = current === undefined ? undefined : (current.get(uid) ?? '');
         const sync = needsSync(worker, fingerprint, this.fingerprints.get(uid), now, resyncMs);
         if (fingerprint !== undefined) this.fingerprints.set(uid, fingerprint);

@@ -95,7 +95,21 @@ privateContainerd.describe('edged - what starts a pod sync', () => {
   });
 
   it('the relist leaves settled pods alone, and syncs the pod whose container stopped behind its back', async () => {
-    await waitUntil(() => names.every((name) => running(name)) && relists() > 0, 'settled pods');
+    // settled: two relists in a row that synced no pod (the relist after a pod's first sync still looks once)
+    let counts = '';
+    let relistMark = relists();
+    await waitUntil(
+      () => {
+        if (relists() < relistMark + 2) return false;
+        const now = JSON.stringify(names.map(syncsOf));
+        const quiet = now === counts && names.every((name) => running(name));
+        counts = now;
+        relistMark = relists();
+        return quiet;
+      },
+      'the pods to settle',
+      30_000,
+    );
     const before = new Map(names.map((name) => [name, syncsOf(name)]));
     const relistsBefore = relists();
     await waitUntil(() => relists() >= relistsBefore + 5, 'five more relists');
