@@ -366,8 +366,8 @@ function report(raw: PathResult, kedge: PathResult, machine: ReturnType<typeof m
     '',
     markdownTable(stageHeaders, stageRows),
     '',
-    "edgecore's memory (idle and with 20 pods) is measured by `tools/bench/edgecore-memory.ts`: see",
-    '[edgecore memory](#edgecore-memory-tarball-bundle-vs-tsx).',
+    "edgecore's memory (idle and with 20 pods) is measured by `tools/bench/edgecore-memory.ts` and reported in its",
+    'own section of this page (`edgecore-memory`).',
   ].join('\n');
   writeBenchmarkSection(SECTION, body, flags['dry-run']);
 }
