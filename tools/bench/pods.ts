@@ -337,13 +337,16 @@ function report(raw: PathResult, kedge: PathResult, machine: ReturnType<typeof m
   const stageRows = STAGES.map((stage) => {
     const rawP50 = summarizeLatencies(raw.pods.map(stage.of)).p50;
     const kedgeP50 = summarizeLatencies(kedge.pods.map(stage.of)).p50;
-    return [stage.name, formatMs(rawP50), formatMs(kedgeP50), formatMs(kedgeP50 - rawP50), stage.kedge];
+    const difference = kedgeP50 - rawP50;
+    return [stage.name, formatMs(rawP50), formatMs(kedgeP50), `${difference < 0 ? '−' : '+'}${formatMs(Math.abs(difference))}`, stage.kedge];
   });
   const plain = (rows: string[][]): string[][] => rows.map((r) => r.map((cell) => cell.replaceAll('**', '')));
   process.stdout.write(`\n${textTable(latencyHeaders, plain(latencyRows))}\n\n${textTable(stageHeaders.slice(0, 4), stageRows.map((r) => r.slice(0, 4)))}\n`);
 
   const body = [
-    ...sectionHeading('Pods: create → Running on a real edge', machine, command, [`- Load average when it started: ${load.map((l) => l.toFixed(2)).join(', ')} (1, 5, 15 min)`]),
+    ...sectionHeading('Pods: create → Running on a real edge', machine, command, [
+      `- Load average (1, 5, 15 min) when it started: ${load.map((l) => l.toFixed(2)).join(', ')}; when it ended: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`,
+    ]),
     '**Setup.** A private containerd (`libs/testing/containerd-fixture`, runc, CNI bridge, the offline `localhost/kedge/busybox:1`',
     'and `localhost/kedge/pause:1` images already imported), a cloudcore child process (embedded API server,',
     'CloudHub on WebSocket, EdgeController) and one edgecore child process (EdgeHub, MetaManager, MetaServer,',
@@ -365,6 +368,12 @@ function report(raw: PathResult, kedge: PathResult, machine: ReturnType<typeof m
     'alone, so the cells need not add up to the p50 above.',
     '',
     markdownTable(stageHeaders, stageRows),
+    '',
+    'All pods start at once on 2 cores, so the stages overlap and compete: containerd is slower on the kedge path',
+    'where cloudcore and edgecore take CPU beside it, and faster where edged reached it later. On a loaded machine',
+    "containerd's share grows on both paths and the ratio shrinks toward 1; compare ratios from runs at similar load.",
+    "What edged does on this path, and what it stopped doing (a second pass per pod, a stale first report, a sync",
+    "per status echo, syncing every pod every second), is in `libs/edge/edged/README.md` (*Where a pod start's time goes*).",
     '',
     "edgecore's memory (idle and with 20 pods) is measured by `tools/bench/edgecore-memory.ts` and reported in its",
     'own section of this page (`edgecore-memory`).',
