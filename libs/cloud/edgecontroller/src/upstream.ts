@@ -227,10 +227,35 @@ export class Upstream {
   }
 
   private async podStatus(node: string, namespace: string, name: string, content: unknown): Promise<void> {
-    await this.boundPod(node, namespace, name);
+    const uid = record(record(content)?.['metadata'])?.['uid'];
+    await this.boundPodForStatus(node, namespace, name, typeof uid === 'string' ? uid : undefined);
     const status = record(record(content)?.['status']) ?? record(content);
     if (status === undefined) refuse('invalid', 'pod status content must be an object');
-    await this.deps.writes.patchPodStatus(namespace, name, status);
+    try {
+      await this.deps.writes.patchPodStatus(namespace, name, status);
+    } catch (error) {
+      // deleted after the check: the same answer as a report about a pod that does not exist
+      if (isNotFound(error)) refuse('not-found', `pod ${namespace}/${name} does not exist`);
+      throw error;
+    }
+  }
+
+  /**
+   * Status reports are most of what an edge sends, two or more per pod start: the pod informer's copy answers
+   * whether the pod is bound to the node without a read from the API server (a pod's nodeName never changes
+   * once set). A pod the informer has not seen, or whose uid is not the one the edge reports (deleted and
+   * created again under the same name), is read from the API server, and a report about an earlier uid refused.
+   */
+  private async boundPodForStatus(node: string, namespace: string, name: string, uid: string | undefined): Promise<void> {
+    const cached = this.deps.caches.pods.get(name, namespace);
+    const cachedUid = (cached?.['metadata'] as { uid?: unknown } | undefined)?.uid;
+    const boundTo = (cached?.['spec'] as { nodeName?: unknown } | undefined)?.nodeName;
+    if (cached !== undefined && boundTo === node && (uid === undefined || cachedUid === uid)) return;
+    const pod = await this.boundPod(node, namespace, name);
+    // the kubelet's rule: a report about an earlier pod of the same name must not become the new pod's status
+    if (uid !== undefined && pod.metadata?.uid !== uid) {
+      refuse('not-found', `pod ${namespace}/${name} with uid ${uid} does not exist (it was deleted and created again as uid ${String(pod.metadata?.uid)})`);
+    }
   }
 
   private async event(node: string, namespace: string, name: string, content: unknown): Promise<void> {

@@ -132,6 +132,23 @@ describe('edgecontroller upstream - pods, events and queries', () => {
     expect(await metricValue(cloud.registry, 'kedge_edgecontroller_upstream_total', { type: 'podstatus', result: 'ok' })).toBe(1);
   });
 
+  it('attack - a status report about a pod deleted and created again under the same name does not become the new pod\'s status', async () => {
+    const { cloud, a } = await twoEdges();
+    const first = await cloud.core.createNamespacedPod({ namespace: 'apps', body: podSpec('p1', 'apps', 'edge-a') });
+    await a.request('update', 'apps/podstatus/p1', { metadata: { name: 'p1', namespace: 'apps', uid: first.metadata?.uid }, status: { phase: 'Running' } });
+    await cloud.core.deleteNamespacedPod({ namespace: 'apps', name: 'p1', gracePeriodSeconds: 0 });
+    await waitFor(async () => (await cloud.core.readNamespacedPod({ namespace: 'apps', name: 'p1' }).catch(() => undefined)) === undefined, 'the first p1 to be gone');
+    const second = await cloud.core.createNamespacedPod({ namespace: 'apps', body: podSpec('p1', 'apps', 'edge-a') });
+    expect(second.metadata?.uid).not.toBe(first.metadata?.uid);
+    expect(await refusal(a.request('update', 'apps/podstatus/p1', { metadata: { name: 'p1', namespace: 'apps', uid: first.metadata?.uid }, status: { phase: 'Failed' } }))).toMatch(
+      /^not-found: .*deleted and created again/,
+    );
+    expect((await cloud.core.readNamespacedPod({ namespace: 'apps', name: 'p1' })).status?.phase).not.toBe('Failed');
+    // the report about the pod that exists goes through
+    await a.request('update', 'apps/podstatus/p1', { metadata: { name: 'p1', namespace: 'apps', uid: second.metadata?.uid }, status: { phase: 'Running' } });
+    expect((await cloud.core.readNamespacedPod({ namespace: 'apps', name: 'p1' })).status?.phase).toBe('Running');
+  });
+
   it('the edge finishes the graceful deletion of its own terminating pods, and only those', async () => {
     const { cloud, a, b } = await twoEdges();
     await cloud.core.createNamespacedPod({ namespace: 'apps', body: podSpec('p1', 'apps', 'edge-a') });

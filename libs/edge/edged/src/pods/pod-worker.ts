@@ -66,8 +66,16 @@ function shouldRestart(policy: RestartPolicy, exitCode: number): boolean {
 export class PodWorker {
   private inFlight: Promise<void> | undefined;
   private again = false;
+  /** ImageStatus asked while the sandbox starts, for this sync only: by image reference */
+  private readonly imageLookups = new Map<string, Promise<ImageInfo | undefined>>();
+  /** this sync changed the runtime after reading it (a liveness kill, an init container started): its view is stale */
+  private staleView = false;
   /** set once the pod is gone from the runtime and (if asked) its deletion reported */
   finished = false;
+  /** the last sync converged the pod and nothing in it waits for time to pass: the relist may skip it while the runtime holds still */
+  settled = false;
+  /** Date.now() when the last sync finished */
+  lastSyncAt = 0;
   private readonly probes = new Map<string, ProbeState>();
   private readonly failures = new Map<string, Failure>();
   private lastReport = '';
@@ -96,6 +104,17 @@ export class PodWorker {
     return this.inFlight;
   }
 
+  /** Runs one more sync at once, and drops this one's report: what it read is no longer what runs. */
+  private againWithStaleView(): void {
+    this.again = true;
+    this.staleView = true;
+  }
+
+  /** A sync is running now. */
+  get syncing(): boolean {
+    return this.inFlight !== undefined;
+  }
+
   /** Waits for the running sync; used on shutdown so no CRI call outlives edgecore's close. */
   async idle(): Promise<void> {
     while (this.inFlight) await this.inFlight;
@@ -103,6 +122,9 @@ export class PodWorker {
 
   private async syncOnce(): Promise<void> {
     if (this.finished) return;
+    this.settled = false;
+    this.staleView = false;
+    this.imageLookups.clear();
     try {
       if (this.pod.metadata.deletionTimestamp) await this.terminate(true);
       else await this.syncRunning();
@@ -113,6 +135,7 @@ export class PodWorker {
       if (message !== this.lastError) this.deps.logger.warn({ pod: podKey(this.pod), error: message }, 'pod sync failed; will retry');
       this.lastError = message;
     }
+    this.lastSyncAt = Date.now();
   }
 
   /** Stops the pod's containers with its grace period, removes its sandboxes, and reports the deletion. */
@@ -142,7 +165,8 @@ export class PodWorker {
     logger.info({ pod: podKey(pod), gracePeriodSeconds: grace, stoppedContainers: running.length }, 'pod terminated');
   }
 
-  private async ensureSandbox(): Promise<{ id: string; attempt: number; ip: string; createdAt: bigint }> {
+  /** The pod's ready sandbox, started when there is none; `created` says it is new (so it holds no container yet). */
+  private async ensureSandbox(): Promise<{ id: string; attempt: number; ip: string; createdAt: bigint; created: boolean }> {
     const { cri, logger } = this.deps;
     const sandboxes = await cri.listPodSandbox({ labelSelector: { [POD_UID_LABEL]: this.pod.metadata.uid } });
     const ready = sandboxes.filter((s) => s.state === 'SANDBOX_READY').sort((a, b) => (a.createdAt > b.createdAt ? -1 : 1));
@@ -153,13 +177,21 @@ export class PodWorker {
       await cri.removePodSandbox(stale.id);
     }
     let id = keep?.id;
+    const created = id === undefined;
     if (id === undefined) {
       const attempt = sandboxes.reduce((max, s) => Math.max(max, (s.metadata.attempt ?? 0) + 1), 0);
+      // the images' status in parallel with the sandbox start, the longest call, instead of after it
+      for (const container of [...(this.pod.spec.initContainers ?? []), ...this.pod.spec.containers]) {
+        if (this.imageLookups.has(container.image)) continue;
+        const lookup = cri.imageStatus(container.image);
+        lookup.catch(() => undefined); // settled in ensureImage, which asks again on failure
+        this.imageLookups.set(container.image, lookup);
+      }
       id = await cri.runPodSandbox(sandboxConfig(this.pod, this.deps.podsDir, attempt));
       logger.info({ pod: podKey(this.pod), sandboxId: id, attempt }, 'pod sandbox started');
     }
     const status = await cri.podSandboxStatus(id);
-    return { id, attempt: status.metadata.attempt ?? 0, ip: status.ip, createdAt: status.createdAt };
+    return { id, attempt: status.metadata.attempt ?? 0, ip: status.ip, createdAt: status.createdAt, created };
   }
 
   /**
@@ -200,6 +232,8 @@ export class PodWorker {
       ...((pod.spec.initContainers ?? []).length > 0 ? { initContainerStatuses: (pod.spec.initContainers ?? []).map(waiting) } : {}),
       containerStatuses: pod.spec.containers.map(waiting),
     });
+    // nothing runs and nothing will until the spec changes, which wakes the worker anyway
+    this.settled = true;
   }
 
   /** Logs, counts and sends as a Warning Event a refusal the first time this pod meets it. */
@@ -249,7 +283,8 @@ export class PodWorker {
     const ctx: SyncContext = { sandboxId: sandbox.id, sandboxConfig: sandboxConfig(pod, podsDir, sandbox.attempt), fields: { podIP, hostIP, nodeName } };
 
     const byName = new Map<string, ContainerStatus[]>();
-    for (const summary of await cri.listContainers({ podSandboxId: sandbox.id })) {
+    // a sandbox started a moment ago holds no container: asking the runtime would only queue behind other pods' starts
+    for (const summary of sandbox.created ? [] : await cri.listContainers({ podSandboxId: sandbox.id })) {
       const name = summary.labels[CONTAINER_NAME_LABEL] ?? summary.metadata.name;
       byName.set(name, [...(byName.get(name) ?? []), await cri.containerStatus(summary.id)]);
     }
@@ -267,6 +302,8 @@ export class PodWorker {
       initialized = false;
       if (current === undefined) await this.start(view, ctx, 0);
       else if (current.state === 'CONTAINER_EXITED' && policy !== 'Never') await this.restartWhenDue(view, ctx);
+      // an init container is meant to exit soon: look again at once rather than at the next relist
+      if (view.current !== current) this.againWithStaleView();
     }
     const views: ContainerView[] = [];
     for (const spec of pod.spec.containers) {
@@ -276,11 +313,18 @@ export class PodWorker {
       const current = view.current;
       if (current === undefined) await this.start(view, ctx, 0);
       else if (current.state === 'CONTAINER_RUNNING' && this.specChanged(view)) await this.recreate(view, ctx);
-      else if (current.state === 'CONTAINER_RUNNING') await this.probe(view, podIP);
       else if (current.state === 'CONTAINER_EXITED' && shouldRestart(policy, current.exitCode)) await this.restartWhenDue(view, ctx);
       else if (current.state === 'CONTAINER_CREATED') await cri.startContainer(current.id);
+      // running, from before or started by this sync: probes and readiness
+      if (view.current?.state === 'CONTAINER_RUNNING') await this.probe(view, podIP);
     }
     const ephemeralViews = await this.syncEphemeral(byName, [...initViews, ...views], ctx, initialized);
+    const probed = pod.spec.containers.some((c) => c.livenessProbe !== undefined || c.readinessProbe !== undefined);
+    const settled = initialized && !probed && [...initViews, ...views, ...ephemeralViews].every((view) => view.waiting === undefined);
+    // this sync stopped a container or started an init container after reading the runtime, and the next pass
+    // runs at once: sending what this one saw would only hold the true status behind it in the outbox and the
+    // cloud. A kick from outside (the relist, a pod update) only asks for one more sync; this report stays true.
+    if (this.staleView) return;
     this.report(
       podStatus(
         {
@@ -291,6 +335,8 @@ export class PodWorker {
         new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       ),
     );
+    // only once the report is queued: a refused report keeps the pod unsettled, so the next relist retries it
+    this.settled = settled;
   }
 
   /**
@@ -421,7 +467,12 @@ export class PodWorker {
       delete view.waiting;
       // keep the container just replaced (it is lastState); older dead ones are garbage
       if (view.previous) await cri.removeContainer(view.previous.id);
-      this.again = true;
+      // the status of the started container goes into this sync's report: a second pass reading the whole
+      // pod back from the runtime would queue behind every other pod's start on a busy runtime
+      if (view.current) view.previous = view.current;
+      else delete view.previous;
+      view.current = await cri.containerStatus(id);
+      view.restartCount = restartCount;
     } catch (error) {
       if (!(error instanceof PodSetupError)) throw error;
       if (error.refusal) this.noteRefusal(error.refusal, error.message, error.refusal === 'runAsNonRoot' ? 'Failed' : 'FailedMount');
@@ -436,7 +487,9 @@ export class PodWorker {
   /** The image's status (for its user), pulling it first when it is not on the node. */
   private async ensureImage(image: string): Promise<ImageInfo | undefined> {
     const { cri } = this.deps;
-    const present = await cri.imageStatus(image);
+    const lookup = this.imageLookups.get(image);
+    this.imageLookups.delete(image);
+    const present = await (lookup?.catch(() => cri.imageStatus(image)) ?? cri.imageStatus(image));
     if (present) return present;
     try {
       await cri.pullImage(image, { timeoutMs: 60_000 });
@@ -471,7 +524,7 @@ export class PodWorker {
         this.deps.logger.info({ pod: podKey(this.pod), container: view.spec.name, reason: liveness.lastMessage }, 'liveness probe failed; restarting the container');
         const grace = this.pod.spec.terminationGracePeriodSeconds ?? 30;
         await this.deps.cri.stopContainer(current.id, grace);
-        this.again = true;
+        this.againWithStaleView();
         return;
       }
     }

@@ -9,6 +9,7 @@ import { DEFAULT_BACKOFF } from './backoff';
 import { MANAGED_LABEL, MANAGED_VALUE, POD_UID_LABEL } from './labels';
 import { asPod, podKey, type Pod } from './pod-spec';
 import { PodWorker, type PodApiAccess } from './pod-worker';
+import { needsSync, runtimeFingerprints } from './runtime-relist';
 import type { PodSecurityPolicy } from './pod-security';
 import type { PodSecurityMetrics } from './pod-security-metrics';
 
@@ -24,8 +25,10 @@ export interface PodWorkersOptions {
   /** first restart back-off (kubelet: 10 s); doubles per restart up to restartBackoffMaxMs (5 min) */
   restartBackoffBaseMs?: number;
   restartBackoffMaxMs?: number;
-  /** how often each pod is re-synced with the runtime (the kubelet's PLEG relists every 1 s) */
+  /** how often the runtime is relisted, and changed or unsettled pods synced (the kubelet's PLEG relists every 1 s) */
   syncIntervalMs?: number;
+  /** how often a settled pod whose runtime state did not change is synced all the same (default 10 s) */
+  resyncIntervalMs?: number;
   gcIntervalMs?: number;
   /** what pods may ask of this node (edgecore.yaml edged.podSecurity); default: no privileged, hostNetwork, hostPID/IPC or hostPath */
   security?: PodSecurityPolicy;
@@ -39,6 +42,9 @@ export interface PodWorkersOptions {
 
 export class PodWorkers {
   private readonly workers = new Map<string, PodWorker>();
+  /** per pod uid, its runtime fingerprint at the last relist */
+  private readonly fingerprints = new Map<string, string>();
+  private relisting = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private unwatch: (() => void) | undefined;
   private stopped = false;
@@ -52,9 +58,7 @@ export class PodWorkers {
     for (const stored of store.list('pod')) this.upsert(stored.object);
     this.unwatch = store.watch('pod', undefined, revision, (event) => this.onChange(event));
     await this.gc();
-    this.every(this.options.syncIntervalMs ?? 1000, () => {
-      for (const worker of this.workers.values()) void worker.kick();
-    });
+    this.every(this.options.syncIntervalMs ?? 1000, () => void this.relist());
     this.every(this.options.gcIntervalMs ?? 30_000, () => void this.gc());
     const tokens = this.options.apiAccess?.tokens;
     if (tokens !== undefined) this.every(this.options.tokenRefreshIntervalMs ?? 30_000, () => void tokens.refresh());
@@ -80,6 +84,41 @@ export class PodWorkers {
     return this.workers.size;
   }
 
+  /**
+   * One relist of the runtime for every pod (runtime-relist.ts): syncs the pods whose sandboxes or containers
+   * changed, those that are not settled, and those not synced for resyncIntervalMs.
+   */
+  async relist(): Promise<void> {
+    if (this.relisting || this.stopped) return;
+    this.relisting = true;
+    try {
+      const { cri } = this.options;
+      const selector = { labelSelector: { [MANAGED_LABEL]: MANAGED_VALUE } };
+      let current: Map<string, string> | undefined;
+      try {
+        const [sandboxes, containers] = await Promise.all([cri.listPodSandbox(selector), cri.listContainers(selector)]);
+        current = runtimeFingerprints(sandboxes, containers);
+      } catch {
+        // the runtime is down or failing: every worker syncs, and each says why (once, not every second)
+        current = undefined;
+      }
+      const now = Date.now();
+      const resyncMs = this.options.resyncIntervalMs ?? 10_000;
+      for (const [uid, worker] of this.workers) {
+        // a running sync reads the runtime itself; what changed under it (often by its own hand) is compared at
+        // the next relist, against the fingerprint from before the sync
+        if (worker.syncing) continue;
+        const fingerprint = current === undefined ? undefined : (current.get(uid) ?? '');
+        const sync = needsSync(worker, fingerprint, this.fingerprints.get(uid), now, resyncMs);
+        if (fingerprint !== undefined) this.fingerprints.set(uid, fingerprint);
+        else this.fingerprints.delete(uid);
+        if (sync) void worker.kick();
+      }
+    } finally {
+      this.relisting = false;
+    }
+  }
+
   private onChange(event: ChangeEvent): void {
     if (this.stopped) return;
     if (event.type === 'DELETED') {
@@ -99,8 +138,12 @@ export class PodWorkers {
       return;
     }
     let worker = this.workers.get(pod.metadata.uid);
-    if (worker) worker.pod = pod;
-    else {
+    if (worker) {
+      const before = worker.pod;
+      worker.pod = pod;
+      // the cloud sends the pod down again after each status patch edged caused: nothing to converge
+      if (!runtimeRelevantChange(before, pod)) return;
+    } else {
       worker = new PodWorker(pod, {
         cri: this.options.cri,
         store: this.options.store,
@@ -124,6 +167,7 @@ export class PodWorkers {
     const worker = this.workers.get(uid);
     if (!worker) return;
     this.workers.delete(uid);
+    this.fingerprints.delete(uid);
     if (worker.finished) return;
     void worker
       .idle()
@@ -163,4 +207,17 @@ export class PodWorkers {
     timer.unref();
     this.timers.push(timer);
   }
+}
+
+/**
+ * Whether a pod update may change what runs: anything but its status and the bookkeeping the API server
+ * keeps (resourceVersion, managedFields) counts, so spec changes, deletion and labels or annotations (the
+ * downward API) still wake the worker.
+ */
+export function runtimeRelevantChange(before: Pod, after: Pod): boolean {
+  const essence = (pod: Pod): string => {
+    const { resourceVersion: _version, managedFields: _fields, ...metadata } = pod.metadata as Pod['metadata'] & { resourceVersion?: unknown; managedFields?: unknown };
+    return JSON.stringify([metadata, pod.spec]);
+  };
+  return essence(before) !== essence(after);
 }
