@@ -25,6 +25,7 @@ export {
   formatCloudResource,
   formatEdgeResource,
   parseCloudResource,
+  splitCloudResource,
   parseEdgeResource,
   toCloudResource,
   toEdgeResource,
