@@ -51,7 +51,80 @@ function assertTextSize(text: string, max: number): void {
  * @throws ProtocolError and nothing else
  */
 export function decodeMessage(frame: string | Uint8Array, options?: CodecOptions): Message {
-  const max = maxFrameBytesOf(options);
+  return decodeText(frameText(frame, maxFrameBytesOf(options)));
+}
+
+/** One item of a decoded frame: a message, or why that one item was refused. */
+export type DecodedItem = Message | ProtocolError;
+
+/**
+ * Decodes a frame that holds one message (a JSON object, as decodeMessage) or a batch: a JSON array of
+ * messages (docs/protocol.md, "Batch frames"). The frame as a whole is checked first, cheapest first
+ * (type, size, UTF-8, nesting, JSON syntax) and a failure there throws, as decodeMessage does (an item
+ * nested deeper than a message may be makes the whole batch too deep, refused before parsing). Then
+ * each batch item is checked alone, with the same rules as a one-message frame: a bad item comes back
+ * as its ProtocolError, which names the item, and the other items still count.
+ * @throws ProtocolError for the frame as a whole, and nothing else
+ */
+export function decodeFrame(frame: string | Uint8Array, options?: CodecOptions): DecodedItem[] {
+  const text = frameText(frame, maxFrameBytesOf(options));
+  if (!isBatchText(text)) return [decodeText(text)];
+  // the array is one more level around each message
+  assertFrameDepth(text, MAX_CONTENT_DEPTH + 2);
+  const items = parseJson(text) as unknown[];
+  if (items.length === 0) throw new ProtocolError('INVALID_FRAME', 'batch frame: an empty array; a batch holds one or more messages');
+  const decoded: DecodedItem[] = new Array<DecodedItem>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    try {
+      decoded[i] = checkParsed(items[i]);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      decoded[i] = new ProtocolError(error.code, `batch frame item ${i} of ${items.length}: ${error.message}`, {
+        ...(error.field === undefined ? {} : { field: error.field }),
+        cause: error,
+      });
+    }
+  }
+  return decoded;
+}
+
+/** A batch frame's JSON, for frames already encoded with encodeMessage. */
+export function encodeBatch(frames: readonly string[]): string {
+  return `[${frames.join(',')}]`;
+}
+
+const JSON_SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const OPEN_BRACKET = 0x5b;
+
+/** true when the text's first non-space character opens an array: a batch frame */
+function isBatchText(text: string): boolean {
+  let i = 0;
+  while (i < text.length && JSON_SPACE.has(text.charCodeAt(i))) i++;
+  return text.charCodeAt(i) === OPEN_BRACKET;
+}
+
+function decodeText(text: string): Message {
+  assertFrameDepth(text, MAX_CONTENT_DEPTH + 1);
+  return checkParsed(parseJson(text));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new ProtocolError('MALFORMED_JSON', `frame is not valid JSON: ${detail}`, { cause: error });
+  }
+}
+
+function checkParsed(parsed: unknown): Message {
+  // depth is already bounded by the scan before parsing; this pass finds forbidden keys with their path
+  assertSafeJsonValue(parsed, '', MAX_CONTENT_DEPTH + 1);
+  return readMessage(parsed);
+}
+
+/** The frame as text, refused when too large or (bytes) not UTF-8. */
+function frameText(frame: string | Uint8Array, max: number): string {
   let text: string;
   if (typeof frame === 'string') {
     assertTextSize(frame, max);
@@ -66,18 +139,7 @@ export function decodeMessage(frame: string | Uint8Array, options?: CodecOptions
   } else {
     throw new ProtocolError('INVALID_FRAME', `frame must be a string or a Uint8Array, got ${describeValue(frame)}`);
   }
-
-  assertFrameDepth(text, MAX_CONTENT_DEPTH + 1);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new ProtocolError('MALFORMED_JSON', `frame is not valid JSON: ${detail}`, { cause: error });
-  }
-  // depth is already bounded by the scan above; this pass finds forbidden keys with their path
-  assertSafeJsonValue(parsed, '', MAX_CONTENT_DEPTH + 1);
-  return readMessage(parsed);
+  return text;
 }
 
 /**
