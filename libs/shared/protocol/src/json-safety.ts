@@ -114,9 +114,11 @@ function walk(value: unknown, root: string, path: string, depth: number, maxDept
   }
   if (typeof value !== 'object' || value === null) return;
   if (depth > maxDepth) {
-    // the root, not the full path: a path 64 levels deep helps nobody read the error
-    throw new ProtocolError('TOO_DEEP', `frame field "${root}": JSON nests deeper than ${maxDepth} levels; flatten the payload`, {
-      field: root,
+    // the root (or, walking a whole frame, its top-level key), not the full path: a path 64 levels
+    // deep helps nobody read the error
+    const field = root === '' ? (/^[^.[]*/.exec(path)?.[0] ?? '') : root;
+    throw new ProtocolError('TOO_DEEP', `frame field "${field}": JSON nests deeper than ${maxDepth} levels; flatten the payload`, {
+      field,
     });
   }
   if (Array.isArray(value)) {

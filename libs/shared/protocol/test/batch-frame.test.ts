@@ -1,7 +1,7 @@
 // Batch frames (docs/protocol.md): a JSON array of messages in one frame. The frame is judged as a
 // whole first, then every item alone, so one bad item is refused by name and the others still count.
 import { describe, expect, it, vi } from 'vitest';
-import { MAX_CONTENT_DEPTH, ProtocolError, decodeFrame, decodeMessage, encodeBatch, encodeMessage, newMessage } from '../src/index';
+import { BATCH_PARSE_FIRST_BYTES, MAX_CONTENT_DEPTH, ProtocolError, decodeFrame, decodeMessage, encodeBatch, encodeMessage, newMessage } from '../src/index';
 import type { Message } from '../src/index';
 import { expectProtocolError, frameWith } from './helpers';
 
@@ -54,17 +54,32 @@ describe('codec - batch frames', () => {
     expectProtocolError(() => decodeFrame(Uint8Array.from([0x5b, 0xff, 0x5d])), 'NOT_UTF8');
   });
 
-  it('codec - a batch nesting deeper than any message may is refused whole, before parsing', () => {
-    let content: unknown = 1;
-    for (let i = 0; i <= MAX_CONTENT_DEPTH; i++) content = { k: content };
-    const deep = JSON.stringify({ ...JSON.parse(encodeMessage(message(1))), content });
+  it('codec - in a small batch an item nested too deep is refused alone', () => {
+    const valid = message(0);
+    const items = decodeFrame(`[${encodeMessage(valid)},${deepMessage()}]`);
+    expect(items[0]).toEqual(valid);
+    expect({ code: (items[1] as ProtocolError).code, field: (items[1] as ProtocolError).field }).toEqual({ code: 'TOO_DEEP', field: 'content' });
+    expect((items[1] as ProtocolError).message).toMatch(/^batch frame item 1 of 2: /);
+  });
+
+  it('codec - a big batch nested deeper than any message may is refused whole, before parsing', () => {
+    const padding = Array.from({ length: Math.ceil(BATCH_PARSE_FIRST_BYTES / 200) }, (_, i) => encodeMessage(message(i)));
+    const big = `[${[...padding, deepMessage()].join(',')}]`;
+    expect(big.length).toBeGreaterThan(BATCH_PARSE_FIRST_BYTES);
     const parse = vi.spyOn(JSON, 'parse');
     try {
-      expectProtocolError(() => decodeFrame(`[${encodeMessage(message(0))},${deep}]`), 'TOO_DEEP');
-      expectProtocolError(() => decodeFrame('['.repeat(MAX_CONTENT_DEPTH + 3)), 'TOO_DEEP');
+      expectProtocolError(() => decodeFrame(big), 'TOO_DEEP');
+      expectProtocolError(() => decodeFrame('['.repeat(BATCH_PARSE_FIRST_BYTES + 1)), 'TOO_DEEP');
       expect(parse).not.toHaveBeenCalled();
     } finally {
       parse.mockRestore();
     }
   });
 });
+
+/** A message whose content nests one level deeper than MAX_CONTENT_DEPTH allows. */
+function deepMessage(): string {
+  let content: unknown = 1;
+  for (let i = 0; i <= MAX_CONTENT_DEPTH; i++) content = { k: content };
+  return JSON.stringify({ ...(JSON.parse(encodeMessage(message(1))) as object), content });
+}
