@@ -3,7 +3,7 @@
 // shows up at the sender instead of as a dropped frame on the other side.
 import { Buffer } from 'node:buffer';
 import { ProtocolError, describeValue } from './errors';
-import { MAX_CONTENT_DEPTH, assertFrameDepth, assertSafeJsonValue } from './json-safety';
+import { MAX_CONTENT_DEPTH, assertFrameDepth, assertSafeJsonValue, hasAtMostContainers } from './json-safety';
 import type { Message } from './message';
 import { readMessage } from './message-fields';
 
@@ -161,18 +161,24 @@ export function encodeMessage(msg: Message, options?: CodecOptions): string {
       field: 'content',
     });
   }
-  assertSafeJsonValue(content, 'content', MAX_CONTENT_DEPTH);
   const normalised = readMessage({ header: msg.header, route: msg.route, content });
   let text: string;
   try {
     text = JSON.stringify(normalised);
   } catch (error) {
-    // BigInt, or a toJSON that throws
+    // a cycle is content nested too deep; otherwise BigInt, or a toJSON that throws
+    assertSafeJsonValue(content, 'content', MAX_CONTENT_DEPTH);
     const detail = error instanceof Error ? error.message : String(error);
     throw new ProtocolError('INVALID_FIELD', `frame field "content": cannot be encoded as JSON: ${detail}`, {
       field: 'content',
       cause: error,
     });
+  }
+  // the walk that finds what the decoder would refuse, with its path, runs only when the text shows a
+  // sign of it: a "__proto__" key, a null (what JSON.stringify makes of NaN and Infinity), or more
+  // brackets than the depth limit
+  if (text.includes('__proto__') || text.includes('null') || !hasAtMostContainers(text, MAX_CONTENT_DEPTH)) {
+    assertSafeJsonValue(content, 'content', MAX_CONTENT_DEPTH);
   }
   assertTextSize(text, max);
   return text;

@@ -63,7 +63,7 @@ export function assertFrameDepth(text: string, maxDepth: number = MAX_CONTENT_DE
 }
 
 /** true when `text` holds at most `limit` `{` and `[` characters, quoted ones included. */
-function hasAtMostContainers(text: string, limit: number): boolean {
+export function hasAtMostContainers(text: string, limit: number): boolean {
   let count = 0;
   for (let i = text.indexOf('{'); i >= 0; i = text.indexOf('{', i + 1)) if (++count > limit) return false;
   for (let i = text.indexOf('['); i >= 0; i = text.indexOf('[', i + 1)) if (++count > limit) return false;
