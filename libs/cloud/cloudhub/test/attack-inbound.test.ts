@@ -23,9 +23,9 @@ function answerPings(end: EdgeEnd): void {
 }
 
 /** A bare WebSocket with node-a's certificate, for frames our own dialer would refuse to send. */
-async function rawEdge(port: number, nodeName: string): Promise<WebSocket> {
+async function rawEdge(port: number, nodeName: string, headers: Record<string, string> = {}): Promise<WebSocket> {
   const tls = await pki.node(nodeName);
-  const socket = new WebSocket(`wss://127.0.0.1:${port}/project/${nodeName}/events`, { cert: tls.cert, key: tls.key, ca: tls.ca });
+  const socket = new WebSocket(`wss://127.0.0.1:${port}/project/${nodeName}/events`, { cert: tls.cert, key: tls.key, ca: tls.ca, headers });
   cleanup.add(() => socket.terminate());
   await new Promise<void>((resolve, reject) => {
     socket.once('open', resolve);
@@ -114,7 +114,8 @@ describe('threat - cloudhub inbound', () => {
     router.register('batch', (message) => {
       handled.push(message.content);
     });
-    const attacker = await rawEdge(listeners.websocket!.port, 'batch-edge');
+    // an edge that announces batch frames, as kedge's own dialer does
+    const attacker = await rawEdge(listeners.websocket!.port, 'batch-edge', { 'kedge-batch-frames': '1' });
     await waitFor(() => hub.isConnected('batch-edge'), 'the attacker session');
     const good = (content: string): string => encodeMessage(edgeMessage({ group: 'batch', resource: 'default/configmap/c', content }));
     const smuggled = good('smuggled').replace('"resource":"default/configmap/c"', '"resource":"default/configmap/c","target":"node/other"');

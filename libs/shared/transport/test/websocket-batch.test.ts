@@ -1,5 +1,5 @@
-// Batch frames on WebSocket (docs/protocol.md): each end says in the upgrade that it reads them, sends
-// them only to a peer that said so, and reads every item of one as if it came alone.
+// Batch frames on WebSocket (docs/protocol.md): each end says in the upgrade that it speaks them, a link
+// uses them only when both did, and every item of one is read as if it came alone.
 import type { IncomingMessage } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -76,6 +76,19 @@ describe('websocket batch frames', () => {
     await waitFor(() => edge.frames.length === 200, 'all 200 frames');
     expect(edge.frames.every((frame) => frame.startsWith('{'))).toBe(true);
     expect(edge.frames.map((frame) => (JSON.parse(frame) as Message).content)).toEqual(messages.map((m) => m.content));
+  });
+
+  it('websocket - an array from an edge that did not announce batch frames is one bad frame, as before', async () => {
+    const hub = await startHub();
+    const edge = await rawEdge(hub.port, false);
+    expect(edge.answer.headers[BATCH_FRAMES_HEADER]).toBe(BATCH_FRAMES_VERSION);
+    await waitFor(() => hub.accepted.length === 1, 'the hub to accept the edge');
+    const server = hub.accepted[0]!;
+    edge.socket.send(encodeBatch([encodeMessage(testMessage('a')), encodeMessage(testMessage('b'))]));
+    edge.socket.send(encodeMessage(testMessage('after')));
+    await waitFor(() => server.messages.length === 1, 'the plain message after the array');
+    expect(server.badFrames.map((error) => (error as ProtocolError).code)).toEqual(['NOT_AN_OBJECT']);
+    expect(server.messages.map((m) => m.content)).toEqual(['after']);
   });
 
   it('websocket - both ends of kedge links batch, and each side gets every message in order', async () => {

@@ -13,6 +13,7 @@ import {
   WebSocketConnection,
   announcesBatchFrames,
   readsBatchFrames,
+  usesBatchFrames,
   webSocketFrameOptions,
 } from './websocket-connection';
 
@@ -60,7 +61,7 @@ export function dialWebSocketHub(options: DialHubOptions): Promise<Connection> {
   const liveness = resolveLiveness(options);
   const shownUrl = url.toString();
   const headers: Record<string, string> = { node_id: options.nodeName };
-  // the edge reads batch frames: the hub may send them when it says so in its answer (docs/protocol.md)
+  // the edge speaks batch frames; the link uses them when the hub says so too in its answer (docs/protocol.md)
   const readsBatches = readsBatchFrames(limits.maxFrameBytes);
   if (readsBatches) headers[BATCH_FRAMES_HEADER] = BATCH_FRAMES_VERSION;
   if (options.projectId !== undefined) headers['project_id'] = options.projectId;
@@ -77,7 +78,7 @@ export function dialWebSocketHub(options: DialHubOptions): Promise<Connection> {
       minVersion: 'TLSv1.2',
     });
     let peer: PeerIdentity | undefined;
-    let peerReadsBatches = false;
+    let hubAnnouncedBatches = false;
     let remoteAddress = formatAddress(url.hostname, Number(url.port || 443));
     let settled = false;
     const fail = (error: DialError): void => {
@@ -88,7 +89,7 @@ export function dialWebSocketHub(options: DialHubOptions): Promise<Connection> {
     };
     socket.on('error', (error: Error) => fail(new DialError(shownUrl, 'WebSocket handshake failed', { cause: error })));
     socket.once('upgrade', (response: IncomingMessage) => {
-      peerReadsBatches = announcesBatchFrames(response.headers[BATCH_FRAMES_HEADER]);
+      hubAnnouncedBatches = announcesBatchFrames(response.headers[BATCH_FRAMES_HEADER]);
       const tlsSocket = response.socket as TLSSocket;
       remoteAddress = formatAddress(tlsSocket.remoteAddress, tlsSocket.remotePort);
       const certificate = tlsSocket.getPeerX509Certificate();
@@ -111,7 +112,7 @@ export function dialWebSocketHub(options: DialHubOptions): Promise<Connection> {
       if (settled) return;
       settled = true;
       resolve(
-        new WebSocketConnection(socket, { peer: peer ?? { commonName: '' }, remoteAddress, limits }, liveness, { peerReadsBatches, readsBatches }),
+        new WebSocketConnection(socket, { peer: peer ?? { commonName: '' }, remoteAddress, limits }, liveness, usesBatchFrames(readsBatches, hubAnnouncedBatches)),
       );
     });
   });

@@ -20,9 +20,10 @@ export function webSocketMaxPayload(maxFrameBytes: number): number {
 }
 
 /**
- * Upgrade header by which each end says it reads batch frames (a JSON array of messages in one text
- * frame; docs/protocol.md): the edge in its request, the hub in its 101 answer. An end sends batches
- * only to a peer that said so, so KubeEdge peers and older kedge ones only ever see one message per frame.
+ * Upgrade header by which each end says it speaks batch frames (a JSON array of messages in one text
+ * frame; docs/protocol.md): the edge in its request, the hub in its 101 answer. A link uses them, both
+ * ways, only when both ends said so: KubeEdge peers, older kedge ones and raw clients only ever see one
+ * message per frame, and an array they send is a bad frame as before.
  */
 export const BATCH_FRAMES_HEADER = 'kedge-batch-frames';
 export const BATCH_FRAMES_VERSION = '1';
@@ -32,6 +33,11 @@ export const MAX_BATCH_BYTES = 64 * 1024;
 /** Whether an end with this frame limit may announce that it reads batch frames. */
 export function readsBatchFrames(maxFrameBytes: number): boolean {
   return maxFrameBytes >= MAX_BATCH_BYTES;
+}
+
+/** Batch frames, both ways, when this end announced them and the peer did too. */
+export function usesBatchFrames(thisEndAnnounced: boolean, peerAnnounced: boolean): boolean {
+  return thisEndAnnounced && peerAnnounced;
 }
 
 /** Whether the peer's upgrade request or answer carries the batch announcement. */
@@ -81,13 +87,6 @@ interface PendingBatch {
   written: Promise<void>;
 }
 
-export interface WebSocketBatching {
-  /** the peer announced that it reads batch frames (BATCH_FRAMES_HEADER) */
-  peerReadsBatches: boolean;
-  /** this end announced it, so batch frames from the peer are read; otherwise they are bad frames */
-  readsBatches: boolean;
-}
-
 export class WebSocketConnection extends FramedConnection<TextFrame> {
   readonly kind = 'websocket' as const;
   private lastHeardAt = Date.now();
@@ -100,7 +99,8 @@ export class WebSocketConnection extends FramedConnection<TextFrame> {
     private readonly socket: WebSocket,
     init: FramedConnectionInit,
     private readonly liveness: ResolvedLiveness,
-    private readonly batching: WebSocketBatching = { peerReadsBatches: false, readsBatches: false },
+    /** both ends announced batch frames (usesBatchFrames): send them, and read them; else an array is a bad frame */
+    private readonly batchFrames = false,
   ) {
     super(init);
     const heard = (): void => {
@@ -114,7 +114,7 @@ export class WebSocketConnection extends FramedConnection<TextFrame> {
         );
         return;
       }
-      this.receiveFrame(rawDataBytes(data), this.batching.readsBatches);
+      this.receiveFrame(rawDataBytes(data), this.batchFrames);
     });
     socket.on('ping', heard);
     socket.on('pong', heard);
@@ -152,7 +152,7 @@ export class WebSocketConnection extends FramedConnection<TextFrame> {
   }
 
   protected writeFrame(frame: TextFrame): Promise<void> {
-    if (!this.batching.peerReadsBatches) return this.sendText(frame.text);
+    if (!this.batchFrames) return this.sendText(frame.text);
     // frames admitted in the same tick go out as one WebSocket message: per message, ws framing, a TLS
     // record, a socket write and the peer's message event cost about as much as the JSON itself
     let batch = this.batch;

@@ -26,6 +26,7 @@ import {
   WebSocketConnection,
   announcesBatchFrames,
   readsBatchFrames,
+  usesBatchFrames,
   webSocketFrameOptions,
 } from './websocket-connection';
 
@@ -113,7 +114,7 @@ export class WebSocketHubListener extends HubListenerBase {
   ) {
     super();
     this.webSockets = new WebSocketServer({ noServer: true, ...webSocketFrameOptions(limits.maxFrameBytes) });
-    // the 101 answer says the hub reads batch frames, so the edge may send them (docs/protocol.md)
+    // the 101 answer says the hub speaks batch frames; the link uses them if the edge said so too (docs/protocol.md)
     if (readsBatchFrames(limits.maxFrameBytes)) {
       this.webSockets.on('headers', (headers: string[]) => headers.push(`${BATCH_FRAMES_HEADER}: ${BATCH_FRAMES_VERSION}`));
     }
@@ -222,10 +223,7 @@ export class WebSocketHubListener extends HubListenerBase {
         webSocket,
         { peer: identity, remoteAddress, limits: this.limits },
         this.liveness,
-        {
-          peerReadsBatches: announcesBatchFrames(request.headers[BATCH_FRAMES_HEADER]),
-          readsBatches: readsBatchFrames(this.limits.maxFrameBytes),
-        },
+        usesBatchFrames(readsBatchFrames(this.limits.maxFrameBytes), announcesBatchFrames(request.headers[BATCH_FRAMES_HEADER])),
       );
       this.handOver(connection);
     });
