@@ -2,7 +2,7 @@
 // events, and close-exactly-once. A transport only moves frames and tears its socket down.
 import { EventEmitter } from 'node:events';
 import { ProtocolError, decodeFrame, decodeMessage, encodeMessage } from '@kedge/protocol';
-import type { Message } from '@kedge/protocol';
+import type { DecodedItem, Message } from '@kedge/protocol';
 import type { Connection, ConnectionClosed, ConnectionEvents, LinkLimits, PeerIdentity, TransportKind } from './connection';
 import { ConnectionClosedError } from './errors';
 import { SendQueue } from './send-queue';
@@ -152,7 +152,7 @@ export abstract class FramedConnection<F> implements Connection {
   }
 
   private receiveBatchFrame(frame: Uint8Array): void {
-    let items: ReturnType<typeof decodeFrame>;
+    let items: DecodedItem[];
     try {
       items = decodeFrame(frame, { maxFrameBytes: this.limits.maxFrameBytes });
     } catch (error) {

@@ -1,4 +1,5 @@
-// One hub link over a WebSocket: one JSON message per text frame, ping/pong liveness.
+// One hub link over a WebSocket: one JSON message per text frame (or a batch of them, when both ends
+// speak batch frames), ping/pong liveness.
 import { Buffer } from 'node:buffer';
 import { ProtocolError, encodeBatch } from '@kedge/protocol';
 import { WebSocket } from 'ws';
