@@ -12,7 +12,9 @@
 #   --logs dir   where <name>.log files go (default: a new directory under $TMPDIR)
 # Progress lines go to stderr; each benchmark's own output goes to the terminal and to its log.
 # Exit status: 0 when every benchmark passed, 1 when any failed (listed at the end), 2 for a bad command
-# line, 130 when interrupted (the running benchmark gets SIGTERM and stops what it started).
+# line, 130 when interrupted (the running benchmark gets SIGTERM and stops what it started). Each
+# benchmark runs in its own process group; what is still running in it when the benchmark has ended
+# (it was killed outright and could not stop its children) is stopped, by group id.
 # KEDGE_BENCH_DIR replaces tools/bench as the place to look (for all.sh's own test).
 set -uo pipefail
 
@@ -124,8 +126,9 @@ for name in "${selected[@]}"; do
   log="$logs/$name.log"
   say "($index/${#selected[@]}) $name: starting, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
   bench_started=$SECONDS
-  # the script's stdout and stderr each reach the terminal and the log; $! is node itself (exec)
-  (cd "$repo_root" && exec node --import tsx "$bench_dir/$name.ts") > >(tee "$log") 2> >(tee -a "$log" >&2) &
+  # the script's stdout and stderr each reach the terminal and the log; $! is node itself (exec), in a
+  # process group of its own (setsid), so whatever it leaves behind can be found and stopped below
+  (cd "$repo_root" && exec setsid node --import tsx "$bench_dir/$name.ts") > >(tee "$log") 2> >(tee -a "$log" >&2) &
   child=$!
   wait "$child"
   status=$?
@@ -134,6 +137,13 @@ for name in "${selected[@]}"; do
     wait "$child"
     status=$?
   done
+  # a benchmark killed outright (SIGKILL, a crash) cannot stop its cloudcore or edges: stop its group
+  if kill -0 -- "-$child" 2>/dev/null; then
+    say "($index/${#selected[@]}) $name left processes running in its group $child: stopping them"
+    kill -TERM -- "-$child" 2>/dev/null
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- "-$child" 2>/dev/null || break; sleep 1; done
+    kill -KILL -- "-$child" 2>/dev/null
+  fi
   child=''
   seconds=$((SECONDS - bench_started))
   if [ "$status" -eq 0 ]; then

@@ -95,4 +95,28 @@ describe('bench all.sh', () => {
     expect(unknown.ran).toEqual([]);
     expect(bogus.ran).toEqual([]);
   });
+
+  it('bench all.sh - what a benchmark killed outright leaves running is stopped', () => {
+    const pidFile = join(dir, 'orphan.pid');
+    writeFileSync(
+      join(dir, 'killed.ts'),
+      [
+        `import { spawn } from 'node:child_process';`,
+        `import { writeFileSync } from 'node:fs';`,
+        `const runBenchmark = (label: string, main: () => void): void => main();`,
+        `runBenchmark('killed', () => {`,
+        `  const child = spawn('sleep', ['300'], { stdio: 'ignore' });`,
+        `  writeFileSync(${JSON.stringify(pidFile)}, String(child.pid));`,
+        `  process.kill(process.pid, 'SIGKILL');`,
+        `});`,
+        '',
+      ].join('\n'),
+    );
+    const { status, stderr } = run('--only', 'killed');
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/killed: FAILED with exit status 137/);
+    expect(stderr).toMatch(/killed left processes running in its group \d+: stopping them/);
+    const orphan = Number(readFileSync(pidFile, 'utf8'));
+    expect(() => process.kill(orphan, 0)).toThrow(/ESRCH/);
+  });
 });
