@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   WindowedStream,
+  machineInfo,
   percentile,
+  sectionHeading,
   summarizeLatencies,
   writeMarkdownSection,
 } from './bench-kit';
@@ -69,5 +71,14 @@ describe('bench kit', () => {
     writeFileSync(file, '# x\n<!-- alpha:start -->\nleft open\n');
     expect(() => writeMarkdownSection(file, 'alpha', 'body')).toThrow(/only one of the markers/);
     expect(readFileSync(file, 'utf8')).toBe('# x\n<!-- alpha:start -->\nleft open\n');
+  });
+
+  it('bench kit - every section heading says the load average the script started under, once', () => {
+    const machine = { ...machineInfo(), loadAverage: [1.5, 0.25, 3] as [number, number, number] };
+    const lines = sectionHeading('T', machine, 'node x');
+    expect(lines).toContain('- Load average when it started: 1.50, 0.25, 3.00 (1, 5, 15 min; other work on the machine competes for the cores)');
+    const own = sectionHeading('T', machine, 'node x', ['- Load average when it started: 9.0, 9.0, 9.0']);
+    expect(own.filter((line) => line.startsWith('- Load average'))).toEqual(['- Load average when it started: 9.0, 9.0, 9.0']);
+    expect(machineInfo().loadAverage).toHaveLength(3);
   });
 });

@@ -4,7 +4,7 @@
 // cloudcore child process, and the writer that replaces one marked section of docs/benchmarks.md.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { stringify } from 'yaml';
@@ -125,16 +125,25 @@ export function runBenchmark(
  * The report's heading lines: `## <title>`, then date, machine, any `extra` bullets and the command.
  */
 export function sectionHeading(title: string, machine: MachineInfo, command: string, extra: readonly string[] = []): string[] {
+  // a script that writes its own load line keeps it; every other section gets this one
+  const ownLoadLine = extra.some((line) => line.startsWith('- Load average'));
   return [
     `## ${title}`,
     '',
     `- Date: ${machine.date}`,
     `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node}`,
+    ...(ownLoadLine ? [] : [loadAverageLine(machine)]),
     ...extra,
     `- Command: \`${command}\``,
     '',
   ];
 }
+
+/** The report line with the load when the script started: other work on the machine competes for its cores. */
+export const loadAverageLine = (machine: MachineInfo): string =>
+  `- Load average when it started: ${formatLoadAverage(machine.loadAverage)} (1, 5, 15 min; other work on the machine competes for the cores)`;
+
+export const formatLoadAverage = (load: readonly number[]): string => load.map((value) => value.toFixed(2)).join(', ');
 
 /** `<cpu> (<n> cores), Node <version>`, for the first progress line. */
 export const describeMachine = (machine: MachineInfo): string => `${machine.cpu} (${machine.cores} cores), Node ${machine.node}`;
@@ -286,16 +295,21 @@ export interface MachineInfo {
   cores: number;
   node: string;
   platform: string;
+  /** os.loadavg() when this was taken (1, 5 and 15 minutes) */
+  loadAverage: [number, number, number];
 }
 
+/** The machine and its load now; scripts take it first thing, so the load is the one they started under. */
 export function machineInfo(): MachineInfo {
   const list = cpus();
+  const [one = 0, five = 0, fifteen = 0] = loadavg();
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     cpu: list[0]?.model.trim() ?? 'unknown',
     cores: list.length,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    loadAverage: [one, five, fifteen],
   };
 }
 

@@ -8,9 +8,8 @@ import {
   newErrorResponse,
   newMessage,
   newResponse,
-  parseCloudResource,
+  splitCloudResource,
   toCloudResource,
-  toEdgeResource,
   type Message,
 } from '@kedge/protocol';
 import { NoRouteError, type MessageRouter } from '@kedge/router';
@@ -156,10 +155,11 @@ export class CloudHub {
 
   /** Send a message whose resource is in cloud form `node/<node>/...` to that node. */
   async sendToNode(message: Message): Promise<void> {
-    const { node } = parseCloudResource(message.route.resource);
+    // parsed once: the node picks the session, the rest is the edge's key
+    const { node, edgeResource } = splitCloudResource(message.route.resource);
     const session = this.sessions.get(node);
     if (!session) throw new NodeNotConnectedError(node);
-    const edgeMessage: Message = { ...message, route: { ...message.route, resource: toEdgeResource(message.route.resource, node) } };
+    const edgeMessage: Message = { ...message, route: { ...message.route, resource: edgeResource } };
     await session.send(edgeMessage);
     this.options.metrics.messages.inc({ direction: 'down', operation: message.route.operation });
   }

@@ -1,7 +1,7 @@
 // Threat suite for what one connected edge can make cloudcore do: flood it with valid messages, keep
 // its modules busy, or send garbage. Real CloudHub behind real WebSocket listeners on loopback, edges
 // with real node certificates; the router's handlers stand in for the cloud modules.
-import { Group, newResponse } from '@kedge/protocol';
+import { Group, encodeBatch, encodeMessage, newResponse } from '@kedge/protocol';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { Cleanup, createTestPki, edgeMessage, metricValue, startHub, waitFor, type EdgeEnd, type TestPki } from './fixtures';
@@ -23,9 +23,9 @@ function answerPings(end: EdgeEnd): void {
 }
 
 /** A bare WebSocket with node-a's certificate, for frames our own dialer would refuse to send. */
-async function rawEdge(port: number, nodeName: string): Promise<WebSocket> {
+async function rawEdge(port: number, nodeName: string, headers: Record<string, string> = {}): Promise<WebSocket> {
   const tls = await pki.node(nodeName);
-  const socket = new WebSocket(`wss://127.0.0.1:${port}/project/${nodeName}/events`, { cert: tls.cert, key: tls.key, ca: tls.ca });
+  const socket = new WebSocket(`wss://127.0.0.1:${port}/project/${nodeName}/events`, { cert: tls.cert, key: tls.key, ca: tls.ca, headers });
   cleanup.add(() => socket.terminate());
   await new Promise<void>((resolve, reject) => {
     socket.once('open', resolve);
@@ -106,6 +106,24 @@ describe('threat - cloudhub inbound', () => {
     release();
     await Promise.all(sends);
     await waitFor(() => started === total, 'every message once the modules caught up');
+  });
+
+  it('attack - a bad message hidden in a batch frame is refused, counted and logged on its own; the rest is handled', async () => {
+    const { hub, router, registry, listeners } = await startHub(pki, cleanup);
+    const handled: unknown[] = [];
+    router.register('batch', (message) => {
+      handled.push(message.content);
+    });
+    // an edge that announces batch frames, as kedge's own dialer does
+    const attacker = await rawEdge(listeners.websocket!.port, 'batch-edge', { 'kedge-batch-frames': '1' });
+    await waitFor(() => hub.isConnected('batch-edge'), 'the attacker session');
+    const good = (content: string): string => encodeMessage(edgeMessage({ group: 'batch', resource: 'default/configmap/c', content }));
+    const smuggled = good('smuggled').replace('"resource":"default/configmap/c"', '"resource":"default/configmap/c","target":"node/other"');
+    attacker.send(encodeBatch([good('one'), smuggled, good('two')]));
+    await waitFor(() => handled.length === 2, 'the two good messages');
+    expect(handled).toEqual(['one', 'two']);
+    expect(await metricValue(registry, 'kedge_cloudhub_bad_frames_total', { transport: 'websocket' })).toBe(1);
+    expect(hub.isConnected('batch-edge')).toBe(true);
   });
 });
 

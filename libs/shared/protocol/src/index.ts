@@ -11,7 +11,7 @@ export {
   type NewMessageOptions,
 } from './message';
 export { ProtocolError, type ProtocolErrorCode, type ProtocolErrorOptions } from './errors';
-export { DEFAULT_MAX_FRAME_BYTES, decodeMessage, encodeMessage, type CodecOptions } from './codec';
+export { BATCH_PARSE_FIRST_BYTES, DEFAULT_MAX_FRAME_BYTES, decodeFrame, decodeMessage, encodeBatch, encodeMessage, type CodecOptions, type DecodedItem } from './codec';
 export { MAX_CONTENT_DEPTH } from './json-safety';
 export {
   MAX_MESSAGE_ID_LENGTH,
@@ -25,6 +25,7 @@ export {
   formatCloudResource,
   formatEdgeResource,
   parseCloudResource,
+  splitCloudResource,
   parseEdgeResource,
   toCloudResource,
   toEdgeResource,

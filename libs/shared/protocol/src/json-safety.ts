@@ -21,6 +21,9 @@ const CLOSE_BRACKET = 0x5d;
  * refused here; either way JSON.parse has the last word on syntax.
  */
 export function assertFrameDepth(text: string, maxDepth: number = MAX_CONTENT_DEPTH + 1): void {
+  // nesting needs an opening bracket per level: most frames have too few to go deep, and counting
+  // them with indexOf is several times cheaper than the character-by-character scan below
+  if (hasAtMostContainers(text, maxDepth)) return;
   let depth = 0;
   let inString = false;
   let stringStart = 0;
@@ -59,6 +62,14 @@ export function assertFrameDepth(text: string, maxDepth: number = MAX_CONTENT_DE
   }
 }
 
+/** true when `text` holds at most `limit` `{` and `[` characters, quoted ones included. */
+export function hasAtMostContainers(text: string, limit: number): boolean {
+  let count = 0;
+  for (let i = text.indexOf('{'); i >= 0; i = text.indexOf('{', i + 1)) if (++count > limit) return false;
+  for (let i = text.indexOf('['); i >= 0; i = text.indexOf('[', i + 1)) if (++count > limit) return false;
+  return true;
+}
+
 function topLevelKey(text: string, start: number, end: number): string | undefined {
   if (start < 0 || end - start > 130) return undefined;
   const key = text.slice(start + 1, end - 1);
@@ -72,7 +83,26 @@ function topLevelKey(text: string, start: number, end: number): string | undefin
  * Recursion is safe: it stops at `maxDepth`, which also stops on cyclic values.
  */
 export function assertSafeJsonValue(value: unknown, path: string, maxDepth: number = MAX_CONTENT_DEPTH): void {
-  walk(value, path, path, 1, maxDepth);
+  // the walk that names the offending field builds a path string per key; only a value the quick
+  // check doubts pays for it
+  if (!looksSafe(value, 1, maxDepth)) walk(value, path, path, 1, maxDepth);
+}
+
+/**
+ * The rules of `walk` without the paths: false when `walk` might throw. for-in visits every key
+ * Object.keys does (and inherited enumerable ones too), so true here means `walk` would pass.
+ */
+function looksSafe(value: unknown, depth: number, maxDepth: number): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value !== 'number' || Number.isFinite(value);
+  if (depth > maxDepth) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!looksSafe(value[i], depth + 1, maxDepth)) return false;
+    return true;
+  }
+  for (const key in value) {
+    if (FORBIDDEN_KEYS.has(key) || !looksSafe((value as Record<string, unknown>)[key], depth + 1, maxDepth)) return false;
+  }
+  return true;
 }
 
 function walk(value: unknown, root: string, path: string, depth: number, maxDepth: number): void {
@@ -84,9 +114,11 @@ function walk(value: unknown, root: string, path: string, depth: number, maxDept
   }
   if (typeof value !== 'object' || value === null) return;
   if (depth > maxDepth) {
-    // the root, not the full path: a path 64 levels deep helps nobody read the error
-    throw new ProtocolError('TOO_DEEP', `frame field "${root}": JSON nests deeper than ${maxDepth} levels; flatten the payload`, {
-      field: root,
+    // the root (or, walking a whole frame, its top-level key), not the full path: a path 64 levels
+    // deep helps nobody read the error
+    const field = root === '' ? (/^[^.[]*/.exec(path)?.[0] ?? '') : root;
+    throw new ProtocolError('TOO_DEEP', `frame field "${field}": JSON nests deeper than ${maxDepth} levels; flatten the payload`, {
+      field,
     });
   }
   if (Array.isArray(value)) {

@@ -151,7 +151,7 @@ export function toCloudResource(node: string, edgeResource: string): string {
  * @throws ProtocolError INVALID_RESOURCE, or NODE_MISMATCH when the node differs
  */
 export function toEdgeResource(cloudResource: string, expectedNode: string): string {
-  const { node, ...edge } = parseCloudResource(cloudResource);
+  const { node, edgeResource } = splitCloudResource(cloudResource);
   if (node !== expectedNode) {
     throw new ProtocolError(
       'NODE_MISMATCH',
@@ -159,5 +159,15 @@ export function toEdgeResource(cloudResource: string, expectedNode: string): str
       { field: 'node' },
     );
   }
-  return formatEdgeResource(edge);
+  return edgeResource;
+}
+
+/**
+ * Parses `node/<node>/<namespace>/<type>[/<name>]` once and returns the node and the edge key after
+ * the prefix (every segment already checked, so nothing needs formatting again).
+ * @throws ProtocolError INVALID_RESOURCE
+ */
+export function splitCloudResource(cloudResource: string): { node: string; edgeResource: string } {
+  const { node } = parseCloudResource(cloudResource);
+  return { node, edgeResource: cloudResource.slice(CLOUD_PREFIX.length + node.length + 2) };
 }

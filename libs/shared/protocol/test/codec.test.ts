@@ -203,6 +203,11 @@ describe('codec - encode rejections', () => {
     expectProtocolError(() => encodeMessage({ ...msg, content: JSON.parse('{"__proto__":{}}') }), 'FORBIDDEN_KEY', 'content.__proto__');
   });
 
+  it('codec - encodes content that only looks like what the decoder refuses', () => {
+    const msg = { ...sample(), content: { note: '__proto__ is a word', optional: null, list: [[[1]]] } };
+    expect(decodeMessage(encodeMessage(msg))).toEqual(msg);
+  });
+
   it('codec - refuses content JSON cannot carry', () => {
     const msg = sample();
     const error = expectProtocolError(() => encodeMessage({ ...msg, content: { n: 1n } }), 'INVALID_FIELD', 'content');

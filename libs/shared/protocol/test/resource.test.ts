@@ -8,6 +8,7 @@ import {
   parseEdgeResource,
   toCloudResource,
   toEdgeResource,
+  splitCloudResource,
 } from '../src/index';
 import { expectProtocolError } from './helpers';
 
@@ -121,6 +122,13 @@ describe('resource - prefix and strip', () => {
     const error = expectProtocolError(() => toEdgeResource('node/edge-2/default/secret/token', 'edge-1'), 'NODE_MISMATCH', 'node');
     expect(error.message).toContain('"edge-2"');
     expect(error.message).toContain('"edge-1"');
+  });
+
+  it('resource - splitCloudResource returns the node and the edge key, checking every segment', () => {
+    expect(splitCloudResource('node/edge-1/default/configmap/settings')).toEqual({ node: 'edge-1', edgeResource: 'default/configmap/settings' });
+    expect(splitCloudResource('node/edge-1/null/node/edge-1')).toEqual({ node: 'edge-1', edgeResource: 'null/node/edge-1' });
+    expectProtocolError(() => splitCloudResource('node/edge-1/default/Pod/x'), 'INVALID_RESOURCE', 'type');
+    expectProtocolError(() => splitCloudResource('node/edge-1/default/pod/x/extra'), 'INVALID_RESOURCE', 'resource');
   });
 
   it('resource - toEdgeResource refuses an edge-form key', () => {

@@ -1,8 +1,8 @@
 // What both transports share once a link is up: encoding and decoding, the bounded send queue, typed
 // events, and close-exactly-once. A transport only moves frames and tears its socket down.
 import { EventEmitter } from 'node:events';
-import { ProtocolError, decodeMessage, encodeMessage } from '@kedge/protocol';
-import type { Message } from '@kedge/protocol';
+import { ProtocolError, decodeFrame, decodeMessage, encodeMessage } from '@kedge/protocol';
+import type { DecodedItem, Message } from '@kedge/protocol';
 import type { Connection, ConnectionClosed, ConnectionEvents, LinkLimits, PeerIdentity, TransportKind } from './connection';
 import { ConnectionClosedError } from './errors';
 import { SendQueue } from './send-queue';
@@ -132,8 +132,15 @@ export abstract class FramedConnection<F> implements Connection {
   /** Stops (true) or restarts (false) reading from the socket; see pauseReading. */
   protected abstract readingPauseChanged(paused: boolean): void;
 
-  /** Decodes one received frame and emits `message`, or `badFrame` (the link stays up). */
-  protected receiveFrame(frame: Uint8Array): void {
+  /**
+   * Decodes one received frame and emits `message`, or `badFrame` (the link stays up). With
+   * `acceptsBatches`, a batch frame emits `message` per valid item and `badFrame` per bad one, in order.
+   */
+  protected receiveFrame(frame: Uint8Array, acceptsBatches = false): void {
+    if (acceptsBatches) {
+      this.receiveBatchFrame(frame);
+      return;
+    }
     let message: Message;
     try {
       message = decodeMessage(frame, { maxFrameBytes: this.limits.maxFrameBytes });
@@ -142,6 +149,20 @@ export abstract class FramedConnection<F> implements Connection {
       return;
     }
     this.deliver(() => this.events.emit('message', message));
+  }
+
+  private receiveBatchFrame(frame: Uint8Array): void {
+    let items: DecodedItem[];
+    try {
+      items = decodeFrame(frame, { maxFrameBytes: this.limits.maxFrameBytes });
+    } catch (error) {
+      this.reportBadFrame(error instanceof Error ? error : new ProtocolError('INVALID_FRAME', String(error)));
+      return;
+    }
+    for (const item of items) {
+      if (item instanceof ProtocolError) this.reportBadFrame(item);
+      else this.deliver(() => this.events.emit('message', item));
+    }
   }
 
   protected reportBadFrame(error: Error): void {

@@ -7,7 +7,15 @@ import { DialError, TransportConfigError } from '../errors';
 import { commonNameOf } from '../identity';
 import { formatAddress, resolveLimits, resolveLiveness } from '../options';
 import type { DialHubOptions } from '../options';
-import { WebSocketConnection, webSocketFrameOptions } from './websocket-connection';
+import {
+  BATCH_FRAMES_HEADER,
+  BATCH_FRAMES_VERSION,
+  WebSocketConnection,
+  announcesBatchFrames,
+  readsBatchFrames,
+  usesBatchFrames,
+  webSocketFrameOptions,
+} from './websocket-connection';
 
 /** KubeEdge's default project id, used in the path when none is configured */
 export const DEFAULT_PROJECT_ID = 'e632aba927ea4ac2b575ec1603d56f10';
@@ -53,6 +61,9 @@ export function dialWebSocketHub(options: DialHubOptions): Promise<Connection> {
   const liveness = resolveLiveness(options);
   const shownUrl = url.toString();
   const headers: Record<string, string> = { node_id: options.nodeName };
+  // the edge speaks batch frames; the link uses them when the hub says so too in its answer (docs/protocol.md)
+  const readsBatches = readsBatchFrames(limits.maxFrameBytes);
+  if (readsBatches) headers[BATCH_FRAMES_HEADER] = BATCH_FRAMES_VERSION;
   if (options.projectId !== undefined) headers['project_id'] = options.projectId;
 
   return new Promise<Connection>((resolve, reject) => {
@@ -67,6 +78,7 @@ export function dialWebSocketHub(options: DialHubOptions): Promise<Connection> {
       minVersion: 'TLSv1.2',
     });
     let peer: PeerIdentity | undefined;
+    let hubAnnouncedBatches = false;
     let remoteAddress = formatAddress(url.hostname, Number(url.port || 443));
     let settled = false;
     const fail = (error: DialError): void => {
@@ -77,6 +89,7 @@ export function dialWebSocketHub(options: DialHubOptions): Promise<Connection> {
     };
     socket.on('error', (error: Error) => fail(new DialError(shownUrl, 'WebSocket handshake failed', { cause: error })));
     socket.once('upgrade', (response: IncomingMessage) => {
+      hubAnnouncedBatches = announcesBatchFrames(response.headers[BATCH_FRAMES_HEADER]);
       const tlsSocket = response.socket as TLSSocket;
       remoteAddress = formatAddress(tlsSocket.remoteAddress, tlsSocket.remotePort);
       const certificate = tlsSocket.getPeerX509Certificate();
@@ -99,7 +112,7 @@ export function dialWebSocketHub(options: DialHubOptions): Promise<Connection> {
       if (settled) return;
       settled = true;
       resolve(
-        new WebSocketConnection(socket, { peer: peer ?? { commonName: '' }, remoteAddress, limits }, liveness),
+        new WebSocketConnection(socket, { peer: peer ?? { commonName: '' }, remoteAddress, limits }, liveness, usesBatchFrames(readsBatches, hubAnnouncedBatches)),
       );
     });
   });

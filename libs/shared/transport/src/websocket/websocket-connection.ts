@@ -1,6 +1,7 @@
-// One hub link over a WebSocket: one JSON message per text frame, ping/pong liveness.
+// One hub link over a WebSocket: one JSON message per text frame (or a batch of them, when both ends
+// speak batch frames), ping/pong liveness.
 import { Buffer } from 'node:buffer';
-import { ProtocolError } from '@kedge/protocol';
+import { ProtocolError, encodeBatch } from '@kedge/protocol';
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import { FramedConnection } from '../framed-connection';
@@ -17,6 +18,32 @@ const MAX_CLOSE_REASON_BYTES = 123;
 /** The ws maxPayload for a frame limit: room to read an oversized frame and refuse it politely. */
 export function webSocketMaxPayload(maxFrameBytes: number): number {
   return maxFrameBytes * WEBSOCKET_OVERSIZE_FACTOR;
+}
+
+/**
+ * Upgrade header by which each end says it speaks batch frames (a JSON array of messages in one text
+ * frame; docs/protocol.md): the edge in its request, the hub in its 101 answer. A link uses them, both
+ * ways, only when both ends said so: KubeEdge peers, older kedge ones and raw clients only ever see one
+ * message per frame, and an array they send is a bad frame as before.
+ */
+export const BATCH_FRAMES_HEADER = 'kedge-batch-frames';
+export const BATCH_FRAMES_VERSION = '1';
+/** Largest batch sent; an end announces batches only if its maxFrameBytes takes a batch this large. */
+export const MAX_BATCH_BYTES = 64 * 1024;
+
+/** Whether an end with this frame limit may announce that it reads batch frames. */
+export function readsBatchFrames(maxFrameBytes: number): boolean {
+  return maxFrameBytes >= MAX_BATCH_BYTES;
+}
+
+/** Batch frames, both ways, when this end announced them and the peer did too. */
+export function usesBatchFrames(thisEndAnnounced: boolean, peerAnnounced: boolean): boolean {
+  return thisEndAnnounced && peerAnnounced;
+}
+
+/** Whether the peer's upgrade request or answer carries the batch announcement. */
+export function announcesBatchFrames(value: string | string[] | undefined): boolean {
+  return value === BATCH_FRAMES_VERSION || (Array.isArray(value) && value.includes(BATCH_FRAMES_VERSION));
 }
 
 /** The options both ends give ws so frames reach our decoder, which enforces the real rules. */
@@ -47,17 +74,34 @@ function truncateUtf8(text: string, maxBytes: number): string {
   return bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD+$/, '');
 }
 
-export class WebSocketConnection extends FramedConnection<string> {
+/** A frame as queued: its text and its size in UTF-8 bytes. */
+interface TextFrame {
+  text: string;
+  bytes: number;
+}
+
+/** Frames admitted in one tick, sent as one WebSocket message once the tick's sends are in. */
+interface PendingBatch {
+  texts: string[];
+  /** UTF-8 bytes of the batch frame so far: brackets and commas included */
+  bytes: number;
+  written: Promise<void>;
+}
+
+export class WebSocketConnection extends FramedConnection<TextFrame> {
   readonly kind = 'websocket' as const;
   private lastHeardAt = Date.now();
   private readonly probeTimer: NodeJS.Timeout;
   private cutOnClose = false;
   private lastError: Error | undefined;
+  private batch: PendingBatch | undefined;
 
   constructor(
     private readonly socket: WebSocket,
     init: FramedConnectionInit,
     private readonly liveness: ResolvedLiveness,
+    /** both ends announced batch frames (usesBatchFrames): send them, and read them; else an array is a bad frame */
+    private readonly batchFrames = false,
   ) {
     super(init);
     const heard = (): void => {
@@ -71,7 +115,7 @@ export class WebSocketConnection extends FramedConnection<string> {
         );
         return;
       }
-      this.receiveFrame(rawDataBytes(data));
+      this.receiveFrame(rawDataBytes(data), this.batchFrames);
     });
     socket.on('ping', heard);
     socket.on('pong', heard);
@@ -103,14 +147,40 @@ export class WebSocketConnection extends FramedConnection<string> {
     this.probeTimer.unref();
   }
 
-  protected frameOf(text: string): { frame: string; bytes: number } {
-    return { frame: text, bytes: Buffer.byteLength(text, 'utf8') };
+  protected frameOf(text: string): { frame: TextFrame; bytes: number } {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    return { frame: { text, bytes }, bytes };
   }
 
-  protected writeFrame(frame: string): Promise<void> {
+  protected writeFrame(frame: TextFrame): Promise<void> {
+    if (!this.batchFrames) return this.sendText(frame.text);
+    // frames admitted in the same tick go out as one WebSocket message: per message, ws framing, a TLS
+    // record, a socket write and the peer's message event cost about as much as the JSON itself
+    let batch = this.batch;
+    if (batch === undefined || (batch.texts.length > 0 && batch.bytes + frame.bytes + 1 > MAX_BATCH_BYTES)) {
+      const next: PendingBatch = { texts: [], bytes: 2, written: Promise.resolve() };
+      next.written = Promise.resolve().then(() => this.flush(next));
+      this.batch = next;
+      batch = next;
+    }
+    batch.texts.push(frame.text);
+    batch.bytes += frame.bytes + (batch.texts.length > 1 ? 1 : 0);
+    return batch.written;
+  }
+
+  /** Sends `batch` unless it went already: alone, a frame goes as it is (one message, not an array). */
+  private flush(batch: PendingBatch): Promise<void> {
+    if (this.batch === batch) this.batch = undefined;
+    const { texts } = batch;
+    if (texts.length === 0) return Promise.resolve();
+    batch.texts = [];
+    return this.sendText(texts.length === 1 ? (texts[0] as string) : encodeBatch(texts));
+  }
+
+  private sendText(text: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       // the callback runs once ws has handed the frame to the TCP socket
-      this.socket.send(frame, { binary: false }, (error) => (error ? reject(error) : resolve()));
+      this.socket.send(text, { binary: false }, (error) => (error ? reject(error) : resolve()));
     });
   }
 
@@ -122,6 +192,8 @@ export class WebSocketConnection extends FramedConnection<string> {
 
   protected closeTransport(reason: string): Promise<void> {
     clearInterval(this.probeTimer);
+    // what was admitted this tick goes before the close frame, as it would have unbatched
+    if (this.batch !== undefined && this.socket.readyState === WebSocket.OPEN) void this.flush(this.batch).catch(() => undefined);
     // a connection nobody listened to is still paused; it must read to see the peer's close frame
     this.socket.resume();
     return new Promise<void>((resolve) => {

@@ -20,7 +20,15 @@ import { listenOn, mutualTlsServerOptions } from '../tls-listener';
 import type { RefusalCategory } from '../listener-handlers';
 import { resolveLimits, resolveLiveness, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../options';
 import type { ListenHubOptions, ResolvedLiveness } from '../options';
-import { WebSocketConnection, webSocketFrameOptions } from './websocket-connection';
+import {
+  BATCH_FRAMES_HEADER,
+  BATCH_FRAMES_VERSION,
+  WebSocketConnection,
+  announcesBatchFrames,
+  readsBatchFrames,
+  usesBatchFrames,
+  webSocketFrameOptions,
+} from './websocket-connection';
 
 /** KubeEdge's edge URL path; the named groups say where the project and node are. */
 export const DEFAULT_HUB_PATH_PATTERN = /^\/(?<projectId>[^/]+)\/(?<nodeName>[^/]+)\/events$/;
@@ -106,6 +114,10 @@ export class WebSocketHubListener extends HubListenerBase {
   ) {
     super();
     this.webSockets = new WebSocketServer({ noServer: true, ...webSocketFrameOptions(limits.maxFrameBytes) });
+    // the 101 answer says the hub speaks batch frames; the link uses them if the edge said so too (docs/protocol.md)
+    if (readsBatchFrames(limits.maxFrameBytes)) {
+      this.webSockets.on('headers', (headers: string[]) => headers.push(`${BATCH_FRAMES_HEADER}: ${BATCH_FRAMES_VERSION}`));
+    }
     // first of all listeners, before TLS wraps the socket: a refused source costs no handshake
     server.prependListener('connection', (socket: Socket) => this.admitSocket(socket));
     server.on('secureConnection', (socket: TLSSocket) => this.startUpgradeDeadline(socket));
@@ -211,6 +223,7 @@ export class WebSocketHubListener extends HubListenerBase {
         webSocket,
         { peer: identity, remoteAddress, limits: this.limits },
         this.liveness,
+        usesBatchFrames(readsBatchFrames(this.limits.maxFrameBytes), announcesBatchFrames(request.headers[BATCH_FRAMES_HEADER])),
       );
       this.handOver(connection);
     });
