@@ -23,6 +23,8 @@ export interface DispatcherDependencies {
 }
 
 const PASS_THROUGH_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
+/** verbs whose response acknowledges a write: it leaves only once the write is on disk */
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 const REJECTION_CODES = new Set([400, 401, 403, 405, 406, 413, 415, 422]);
 
 interface RequestLabels {
@@ -77,7 +79,33 @@ export class RequestDispatcher {
       }, response);
       return;
     }
-    await handleResourceRequest(resolved.context);
+    const { context } = resolved;
+    const socket = response.socket;
+    const acknowledgesWrite = WRITE_VERBS.has(context.verb) && !PASS_THROUGH_SUBRESOURCES.has(context.path.subresource ?? '') && socket !== null;
+    if (!acknowledgesWrite) {
+      await handleResourceRequest(context);
+      return;
+    }
+    // group commit: the handler commits and writes its response at once, but the bytes wait in the
+    // corked socket until the fsync that covers the commit has ended (shared with concurrent writes)
+    socket.cork();
+    try {
+      await handleResourceRequest(context);
+    } finally {
+      await this.releaseWhenDurable(socket, request);
+    }
+  }
+
+  /** Sends what the socket holds once every write so far is on disk; cuts the connection if that failed. */
+  private async releaseWhenDurable(socket: NonNullable<ServerResponse['socket']>, request: IncomingMessage): Promise<void> {
+    try {
+      await this.deps.services.store.storage.whenDurable();
+      socket.uncork();
+    } catch (error) {
+      // no answer at all rather than a 2xx for a write that may not be on disk
+      this.deps.services.logger.error({ err: error, url: request.url }, 'a write could not be made durable; connection closed without an answer');
+      socket.destroy();
+    }
   }
 
   private resolve(
