@@ -80,31 +80,36 @@ export class RequestDispatcher {
       return;
     }
     const { context } = resolved;
-    const socket = response.socket;
-    const acknowledgesWrite = WRITE_VERBS.has(context.verb) && !PASS_THROUGH_SUBRESOURCES.has(context.path.subresource ?? '') && socket !== null;
-    if (!acknowledgesWrite) {
+    if (!WRITE_VERBS.has(context.verb) || PASS_THROUGH_SUBRESOURCES.has(context.path.subresource ?? '')) {
       await handleResourceRequest(context);
       return;
     }
-    // group commit: the handler commits and writes its response at once, but the bytes wait in the
-    // corked socket until the fsync that covers the commit has ended (shared with concurrent writes)
-    socket.cork();
+    // group commit: the handler commits at once and ends its response, but the end (and so the head
+    // and body: Node sends nothing of a response before its first write) is held until the fsync that
+    // covers the commit has ended, shared with the writes that came with it
+    const end = response.end;
+    let heldEnd: (() => void) | undefined;
+    response.end = ((...args: Parameters<ServerResponse['end']>) => {
+      heldEnd = () => void end.apply(response, args);
+      return response;
+    }) as ServerResponse['end'];
     try {
       await handleResourceRequest(context);
     } finally {
-      await this.releaseWhenDurable(socket, request);
+      response.end = end;
+      await this.releaseWhenDurable(response, request, heldEnd);
     }
   }
 
-  /** Sends what the socket holds once every write so far is on disk; cuts the connection if that failed. */
-  private async releaseWhenDurable(socket: NonNullable<ServerResponse['socket']>, request: IncomingMessage): Promise<void> {
+  /** Ends the held response once every write so far is on disk; cuts the connection if that failed. */
+  private async releaseWhenDurable(response: ServerResponse, request: IncomingMessage, heldEnd: (() => void) | undefined): Promise<void> {
     try {
       await this.deps.services.store.storage.whenDurable();
-      socket.uncork();
+      heldEnd?.();
     } catch (error) {
       // no answer at all rather than a 2xx for a write that may not be on disk
       this.deps.services.logger.error({ err: error, url: request.url }, 'a write could not be made durable; connection closed without an answer');
-      socket.destroy();
+      response.destroy();
     }
   }
 
