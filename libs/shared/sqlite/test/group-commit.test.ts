@@ -50,7 +50,7 @@ function start(synchronous: 'NORMAL' | 'FULL' = 'NORMAL') {
 
 async function batches(registry: Registry): Promise<{ count: number; sum: number }> {
   const metric = await registry.getSingleMetric('kedge_sqlite_group_commit_batch_size')?.get();
-  const value = (name: string) => metric?.values.find((v) => v.metricName === name)?.value ?? 0;
+  const value = (name: string) => metric?.values.find((v) => (v as { metricName?: string }).metricName === name)?.value ?? 0;
   return { count: value('kedge_sqlite_group_commit_batch_size_count'), sum: value('kedge_sqlite_group_commit_batch_size_sum') };
 }
 
