@@ -158,7 +158,8 @@ export class DeviceTwin {
         const id = deviceId(parsed.namespace, parsed.name);
         ({ answer, after, wrote } = this.#deviceRequest(parsed.action, id, body, request));
       }
-      this.#metrics.requests.inc({ action, result: 'ok' });
+      // counted once the write is on disk (below): a failed fsync turns it into an INTERNAL error
+      if (!wrote) this.#metrics.requests.inc({ action, result: 'ok' });
     } catch (error) {
       const refusal = error instanceof DeviceTwinError ? error : new DeviceTwinError('INTERNAL', 'the twin could not process this request', undefined, { cause: error });
       if (refusal.code === 'INTERNAL') this.#logger.error({ error, topic }, 'twin request failed');
@@ -174,6 +175,7 @@ export class DeviceTwin {
         // group commit: the answer (and the PUBACK, which the bus sends when this handler resolves)
         // waits for the fsync that covers this write, shared with the writes that came with it
         await this.#store.whenDurable();
+        this.#metrics.requests.inc({ action, result: 'ok' });
       } catch (error) {
         this.#logger.error({ error, topic }, 'a twin write could not be made durable');
         this.#metrics.requests.inc({ action, result: 'internal' });
