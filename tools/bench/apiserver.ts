@@ -800,7 +800,7 @@ function report(r: Report): void {
     `The raw baseline inserts **the values the server stored** for those configmaps (${formatInteger(r.valueBytes)} bytes of`,
     'JSON on average, read back from its database) with their keys into a fresh table',
     '`kv (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, value TEXT)` with better-sqlite3, WAL and',
-    '`synchronous=FULL`: once with one transaction per row (what the store does per acknowledged write)',
+    '`synchronous=FULL`: once with one transaction per row (one fsync per acknowledged write, as before group commit)',
     'and once with all rows in one transaction (for scale; no per-row latency).',
     '',
     markdownTable(writeHeaders, writeRows),
