@@ -7,9 +7,15 @@
 //
 //   node --import tsx tools/bench/apiserver.ts [--writes 5000] [--concurrency 16] [--watchers 100]
 //     [--watch-events 500] [--watch-rate 50] [--pods 10000] [--pod-concurrency 32] [--list-repeats 5]
-//     [--page-size 500] [--dry-run]
+//     [--page-size 500] [--writes-only] [--dry-run]
+//
+// --writes-only runs the warm-up and the writes part, prints them with the server's CPU per write, and
+// writes no section (for profiling). KEDGE_BENCH_SERVER_CPU_PROF=<dir> makes the server child record a
+// V8 CPU profile (node:inspector) of the measured writes only, written to <dir>/apiserver-writes.cpuprofile
+// (open it in Chrome DevTools, or summarise it with `node tools/bench/cpu-profile-top.mjs <file>`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session as InspectorSession } from 'node:inspector/promises';
 import type { IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -58,6 +64,7 @@ const flags = parseBenchFlags(import.meta.filename, {
   'pod-concurrency': { type: 'string', default: '32' },
   'list-repeats': { type: 'string', default: '5' },
   'page-size': { type: 'string', default: '500' },
+  'writes-only': { type: 'boolean', default: false },
   /** internal: run the API server on this data directory and talk to the parent over IPC */
   serve: { type: 'string' },
 });
@@ -91,7 +98,17 @@ interface StorageListReply {
   items: number;
   millis: number[];
 }
-type ChildMessage = ReadyMessage | StorageListReply | { type: 'error'; message: string };
+interface CpuUsageRequest {
+  type: 'cpu-usage';
+  /** with KEDGE_BENCH_SERVER_CPU_PROF set: start or stop (and save) the CPU profile at this point */
+  profile: 'start' | 'stop';
+}
+/** The server process's CPU time so far (user + system), so the parent can charge a phase's CPU to it. */
+interface CpuUsageReply {
+  type: 'cpu-usage';
+  micros: number;
+}
+type ChildMessage = ReadyMessage | StorageListReply | CpuUsageReply | { type: 'error'; message: string };
 
 async function serve(dataDir: string): Promise<void> {
   const server = await startApiServer({ dataDir, host: '127.0.0.1', port: 0, logger: createLogger({ name: 'apiserver', level: 'silent' }) });
@@ -106,7 +123,15 @@ async function serve(dataDir: string): Promise<void> {
   // the parent going away in any way (even kill -9) closes the IPC channel
   process.on('disconnect', shutdown);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, shutdown);
-  process.on('message', (message: StorageListRequest) => {
+  process.on('message', (message: StorageListRequest | CpuUsageRequest) => {
+    if (message.type === 'cpu-usage') {
+      const usage = process.cpuUsage();
+      const reply = (): void => send({ type: 'cpu-usage', micros: usage.user + usage.system });
+      const profileDir = process.env['KEDGE_BENCH_SERVER_CPU_PROF'];
+      if (profileDir) void profileWrites(message.profile, profileDir).then(reply, (error: unknown) => send({ type: 'error', message: String(error) }));
+      else reply();
+      return;
+    }
     if (message.type !== 'storage-list') return;
     try {
       const millis: number[] = [];
@@ -124,6 +149,25 @@ async function serve(dataDir: string): Promise<void> {
     }
   });
   send({ type: 'ready', url: server.url, token: server.adminToken, caCertPem: server.caCertPem });
+}
+
+let profiler: InspectorSession | undefined;
+
+/** Starts, or stops and saves, a CPU profile of the server child (the measured writes, for tuning). */
+async function profileWrites(step: 'start' | 'stop', dir: string): Promise<void> {
+  if (step === 'start') {
+    profiler = new InspectorSession();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    return;
+  }
+  if (!profiler) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  profiler = undefined;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'apiserver-writes.cpuprofile'), JSON.stringify(profile));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -177,10 +221,24 @@ async function stopServerChild(server: ServerChild): Promise<void> {
   clearTimeout(killer);
 }
 
+/** The server child's CPU time so far, in microseconds. */
+function serverCpuMicros(server: ServerChild, profile: 'start' | 'stop'): Promise<number> {
+  return new Promise((resolveReply, rejectReply) => {
+    const onMessage = (message: ChildMessage): void => {
+      if (message.type !== 'cpu-usage' && message.type !== 'error') return;
+      server.child.off('message', onMessage);
+      if (message.type === 'error') rejectReply(new Error(`cpu usage in the child failed: ${message.message}`));
+      else resolveReply(message.micros);
+    };
+    server.child.on('message', onMessage);
+    server.child.send({ type: 'cpu-usage', profile } satisfies CpuUsageRequest);
+  });
+}
+
 function storageList(server: ServerChild, prefix: string, repeats: number): Promise<StorageListReply> {
   return new Promise((resolveReply, rejectReply) => {
     const onMessage = (message: ChildMessage): void => {
-      if (message.type === 'ready') return;
+      if (message.type === 'ready' || message.type === 'cpu-usage') return;
       server.child.off('message', onMessage);
       if (message.type === 'error') rejectReply(new Error(`storage list in the child failed: ${message.message}`));
       else resolveReply(message);
@@ -638,8 +696,15 @@ async function main(): Promise<void> {
     progress(`writes: warm-up of ${WARMUP_WRITES} configmaps (not measured)`);
     await createMany(client, 'warm-up', NAMESPACES.warmup, 'configmaps', WARMUP_WRITES, settings.concurrency, configMap, 'cm');
     progress(`writes: ${formatInteger(settings.writes)} configmaps, ${settings.concurrency} in flight`);
+    const cpuBefore = await serverCpuMicros(server, 'start');
+    const clientCpuBefore = process.cpuUsage();
     const ours = await createMany(client, 'writes', NAMESPACES.writes, 'configmaps', settings.writes, settings.concurrency, configMap, 'cm');
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const serverCpuPerWrite = ((await serverCpuMicros(server, 'stop')) - cpuBefore) / 1000 / settings.writes;
+    const clientCpuPerWrite = (clientCpu.user + clientCpu.system) / 1000 / settings.writes;
     progress(`  kedge: ${formatInteger(ours.perSecond)} writes/s, p50 ${formatMs(ours.p50)}, p99 ${formatMs(ours.p99)}`);
+    progress(`  CPU per write: server ${serverCpuPerWrite.toFixed(3)} ms, client ${clientCpuPerWrite.toFixed(3)} ms`);
+    if (flags['writes-only']) return;
 
     const rows = storedRows(dbFile, 'configmaps', NAMESPACES.writes);
     if (rows.length !== settings.writes) throw new Error(`expected ${settings.writes} stored configmaps, found ${rows.length}`);
@@ -693,7 +758,7 @@ async function main(): Promise<void> {
       { path: 'kedge storage layer', what: '`storage.list(prefix)` + JSON.parse, in the server process', items: storage.items, bytes: undefined, millis: storage.millis },
       { path: 'raw better-sqlite3', what: '`SELECT value FROM log` (key range) + JSON.parse', items: raw.items, bytes: raw.bytes, millis: raw.millis },
     ];
-    report({ settings, machine, command, filesystem, ours, rawPerRow, rawBatch, valueBytes, watch, podCreate, listRows, rawListMillis: median(raw.millis), serverRss });
+    report({ settings, machine, command, filesystem, ours, serverCpuPerWrite, clientCpuPerWrite, rawPerRow, rawBatch, valueBytes, watch, podCreate, listRows, rawListMillis: median(raw.millis), serverRss });
   } finally {
     client.close();
     await shutdown();
@@ -717,6 +782,9 @@ interface Report {
   command: string;
   filesystem: string;
   ours: WriteResult;
+  /** CPU milliseconds (user + system) per measured write, in the server child and in this client process */
+  serverCpuPerWrite: number;
+  clientCpuPerWrite: number;
   rawPerRow: WriteResult;
   rawBatch: WriteResult;
   valueBytes: number;
