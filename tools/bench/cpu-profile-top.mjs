@@ -32,6 +32,17 @@ for (const [id, micros] of selfMicros) {
   files.set(where, (files.get(where) ?? 0) + micros);
 }
 const busy = total - idle;
+// total (inclusive) time: each sample counts once for every distinct function on its stack
+const parent = new Map();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+const keyOf = (callFrame) => `${callFrame.functionName || '(anonymous)'}  ${shortUrl(callFrame.url)}:${callFrame.lineNumber + 1}`;
+const inclusive = new Map();
+for (const [id, micros] of selfMicros) {
+  const seen = new Set();
+  for (let at = id; at !== undefined; at = parent.get(at)) seen.add(keyOf(byId.get(at).callFrame));
+  for (const key of seen) inclusive.set(key, (inclusive.get(key) ?? 0) + micros);
+}
+for (const key of [...inclusive.keys()]) if (key.startsWith('(root)') || key.startsWith('(idle)')) inclusive.delete(key);
 const print = (title, map) => {
   process.stdout.write(`\n${title}\n`);
   for (const [key, micros] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
@@ -41,3 +52,4 @@ const print = (title, map) => {
 process.stdout.write(`profile: ${(total / 1000).toFixed(0)} ms sampled, ${(busy / 1000).toFixed(0)} ms busy (percentages are of busy time)\n`);
 print('self time by function', functions);
 print('self time by file', files);
+print('total time (self + callees) by function', inclusive);

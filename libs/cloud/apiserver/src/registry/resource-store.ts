@@ -35,8 +35,17 @@ export interface UpdateResult {
 }
 
 const GENERATE_NAME_ATTEMPTS = 8;
+/** Namespaces whose terminating state is remembered (per stored revision) for the create check. */
+const NAMESPACE_STATE_CACHE = 1024;
 
 export class ResourceStore {
+  /**
+   * namespace key → whether the namespace was terminating at that stored revision. Every namespaced
+   * create reads its namespace; the row is still read (so the answer is always the current one), only
+   * decoding it again is skipped while its revision is unchanged.
+   */
+  private readonly namespaceStates = new Map<string, { revision: number; terminating: boolean }>();
+
   constructor(
     readonly storage: ObjectStorage,
     readonly catalog: ResourceCatalog,
@@ -220,9 +229,16 @@ export class ResourceStore {
     const namespaceName = object.metadata.namespace ?? '';
     const namespaces = this.catalog.find('', 'v1', 'namespaces');
     if (namespaces === undefined) return;
-    const namespace = this.find(namespaces, undefined, namespaceName);
-    if (namespace === undefined) throw notFound({ group: '', resource: 'namespaces' }, namespaceName);
-    if (namespace.metadata.deletionTimestamp !== undefined) {
+    const key = objectKey(namespaces, undefined, namespaceName);
+    const stored = this.storage.get(key);
+    if (stored === undefined) throw notFound({ group: '', resource: 'namespaces' }, namespaceName);
+    let state = this.namespaceStates.get(key);
+    if (state === undefined || state.revision !== stored.revision) {
+      state = { revision: stored.revision, terminating: decodeStored(namespaces, stored).metadata.deletionTimestamp !== undefined };
+      if (this.namespaceStates.size >= NAMESPACE_STATE_CACHE) this.namespaceStates.clear();
+      this.namespaceStates.set(key, state);
+    }
+    if (state.terminating) {
       throw forbidden(
         { group: type.group, resource: type.plural },
         object.metadata.name ?? '',
