@@ -133,16 +133,20 @@ export function toFieldsV1(set: FieldSet): JsonObject {
     let node = root;
     for (const el of path) {
       const next = getOwn(node, el);
-      const child = isRecord(next) ? next : {};
+      if (isRecord(next)) {
+        node = next;
+        continue;
+      }
+      const child: JsonObject = {};
       setOwn(node, el, child);
       node = child;
     }
     return node;
   };
-  for (const path of set.values()) nodeOf(path);
-  for (const path of set.values()) {
-    const node = nodeOf(path);
-    if (Object.keys(node).some((k) => k !== '.')) setOwn(node, '.', {});
+  const nodes = [...set.values()].map(nodeOf);
+  // a listed path that also has children gets its own '.' mark, after the children
+  for (const node of nodes) {
+    if (!hasOwn(node, '.') && Object.keys(node).length > 0) setOwn(node, '.', {});
   }
   return root;
 }
