@@ -804,6 +804,11 @@ function report(r: Report): void {
     ['raw better-sqlite3, one transaction for all rows', formatInteger(settings.writes), formatInteger(r.rawBatch.perSecond), 'n/a', 'n/a', 'n/a'],
   ];
   const writeRatioHeaders = ['ratio', 'value'];
+  const cpuHeaders = ['process', 'CPU ms per write', 'writes/s one core could carry'];
+  const cpuRows = [
+    ['kedge API server (child process)', r.serverCpuPerWrite.toFixed(3), formatInteger(1000 / r.serverCpuPerWrite)],
+    ['benchmark client (node:https)', r.clientCpuPerWrite.toFixed(3), formatInteger(1000 / r.clientCpuPerWrite)],
+  ];
   const writeRatioRows = [
     ['kedge writes/s ÷ raw per-row inserts/s', ratio(r.ours.perSecond / r.rawPerRow.perSecond)],
     ['kedge writes/s ÷ raw one-transaction inserts/s', ratio(r.ours.perSecond / r.rawBatch.perSecond)],
@@ -840,7 +845,7 @@ function report(r: Report): void {
     .map((row) => [`${row.path}: ${row.what}`, ratio(median(row.millis) / r.rawListMillis)]);
 
   process.stdout.write(summaryTitle('apiserver', machine));
-  process.stdout.write(`${textTable(writeHeaders, writeRows)}\n\n${textTable(writeRatioHeaders, writeRatioRows)}\n\n`);
+  process.stdout.write(`${textTable(writeHeaders, writeRows)}\n\n${textTable(writeRatioHeaders, writeRatioRows)}\n\n${textTable(cpuHeaders, cpuRows)}\n\n`);
   process.stdout.write(`${textTable(watchHeaders, watchRows)}\n\n${textTable(listHeaders, listRows)}\n\n${textTable(listRatioHeaders, listRatioRows)}\n`);
   if (watch.misses !== 0 || watch.duplicates !== 0 || watch.endedEarly !== 0) {
     process.stdout.write(`\nWATCH CHECK FAILED: ${watch.misses} misses, ${watch.duplicates} duplicates, ${watch.endedEarly} watches ended early\n`);
@@ -874,6 +879,18 @@ function report(r: Report): void {
     markdownTable(writeHeaders, writeRows),
     '',
     markdownTable(writeRatioHeaders, writeRatioRows),
+    '',
+    markdownTable(cpuHeaders, cpuRows),
+    '',
+    'CPU per write is `process.cpuUsage()` (user + system, all threads) of each process over the measured writes,',
+    'divided by the writes: it shows where the two shared cores go, and it moves much less with the machine\'s',
+    'load than writes/s does. The client (`node:https`, keep-alive, no reply parsing) costs a TLS round trip',
+    'and a `JSON.stringify` per write; it is as light as a real HTTPS client gets, and it competes with the',
+    'server for the cores, so on this 2-core machine the server can use at most one core and the client most',
+    'of the other. To see where the server\'s CPU goes, run with `--writes-only` (no section written) and',
+    '`KEDGE_BENCH_SERVER_CPU_PROF=<dir>`: the server child saves a V8 CPU profile of the measured writes as',
+    '`<dir>/apiserver-writes.cpuprofile`; `node tools/bench/cpu-profile-top.mjs <file>` lists its top functions',
+    '(self and total time). The API server README (storage and performance) has the breakdown.',
     '',
     'A throughput ratio below 1 means the API server acknowledges fewer writes per second than raw',
     'SQLite commits rows; the per-row ratio is the one that matters: the raw loop pays one fsync per row, as',
