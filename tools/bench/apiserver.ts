@@ -7,9 +7,15 @@
 //
 //   node --import tsx tools/bench/apiserver.ts [--writes 5000] [--concurrency 16] [--watchers 100]
 //     [--watch-events 500] [--watch-rate 50] [--pods 10000] [--pod-concurrency 32] [--list-repeats 5]
-//     [--page-size 500] [--dry-run]
+//     [--page-size 500] [--writes-only] [--dry-run]
+//
+// --writes-only runs the warm-up and the writes part, prints them with the server's CPU per write, and
+// writes no section (for profiling). KEDGE_BENCH_SERVER_CPU_PROF=<dir> makes the server child record a
+// V8 CPU profile (node:inspector) of the measured writes only, written to <dir>/apiserver-writes.cpuprofile
+// (open it in Chrome DevTools, or summarise it with `node tools/bench/cpu-profile-top.mjs <file>`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session as InspectorSession } from 'node:inspector/promises';
 import type { IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -58,6 +64,7 @@ const flags = parseBenchFlags(import.meta.filename, {
   'pod-concurrency': { type: 'string', default: '32' },
   'list-repeats': { type: 'string', default: '5' },
   'page-size': { type: 'string', default: '500' },
+  'writes-only': { type: 'boolean', default: false },
   /** internal: run the API server on this data directory and talk to the parent over IPC */
   serve: { type: 'string' },
 });
@@ -91,7 +98,17 @@ interface StorageListReply {
   items: number;
   millis: number[];
 }
-type ChildMessage = ReadyMessage | StorageListReply | { type: 'error'; message: string };
+interface CpuUsageRequest {
+  type: 'cpu-usage';
+  /** with KEDGE_BENCH_SERVER_CPU_PROF set: start or stop (and save) the CPU profile at this point */
+  profile: 'start' | 'stop';
+}
+/** The server process's CPU time so far (user + system), so the parent can charge a phase's CPU to it. */
+interface CpuUsageReply {
+  type: 'cpu-usage';
+  micros: number;
+}
+type ChildMessage = ReadyMessage | StorageListReply | CpuUsageReply | { type: 'error'; message: string };
 
 async function serve(dataDir: string): Promise<void> {
   const server = await startApiServer({ dataDir, host: '127.0.0.1', port: 0, logger: createLogger({ name: 'apiserver', level: 'silent' }) });
@@ -106,7 +123,15 @@ async function serve(dataDir: string): Promise<void> {
   // the parent going away in any way (even kill -9) closes the IPC channel
   process.on('disconnect', shutdown);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, shutdown);
-  process.on('message', (message: StorageListRequest) => {
+  process.on('message', (message: StorageListRequest | CpuUsageRequest) => {
+    if (message.type === 'cpu-usage') {
+      const usage = process.cpuUsage();
+      const reply = (): void => send({ type: 'cpu-usage', micros: usage.user + usage.system });
+      const profileDir = process.env['KEDGE_BENCH_SERVER_CPU_PROF'];
+      if (profileDir) void profileWrites(message.profile, profileDir).then(reply, (error: unknown) => send({ type: 'error', message: String(error) }));
+      else reply();
+      return;
+    }
     if (message.type !== 'storage-list') return;
     try {
       const millis: number[] = [];
@@ -124,6 +149,25 @@ async function serve(dataDir: string): Promise<void> {
     }
   });
   send({ type: 'ready', url: server.url, token: server.adminToken, caCertPem: server.caCertPem });
+}
+
+let profiler: InspectorSession | undefined;
+
+/** Starts, or stops and saves, a CPU profile of the server child (the measured writes, for tuning). */
+async function profileWrites(step: 'start' | 'stop', dir: string): Promise<void> {
+  if (step === 'start') {
+    profiler = new InspectorSession();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    return;
+  }
+  if (!profiler) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  profiler = undefined;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'apiserver-writes.cpuprofile'), JSON.stringify(profile));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -177,10 +221,24 @@ async function stopServerChild(server: ServerChild): Promise<void> {
   clearTimeout(killer);
 }
 
+/** The server child's CPU time so far, in microseconds. */
+function serverCpuMicros(server: ServerChild, profile: 'start' | 'stop'): Promise<number> {
+  return new Promise((resolveReply, rejectReply) => {
+    const onMessage = (message: ChildMessage): void => {
+      if (message.type !== 'cpu-usage' && message.type !== 'error') return;
+      server.child.off('message', onMessage);
+      if (message.type === 'error') rejectReply(new Error(`cpu usage in the child failed: ${message.message}`));
+      else resolveReply(message.micros);
+    };
+    server.child.on('message', onMessage);
+    server.child.send({ type: 'cpu-usage', profile } satisfies CpuUsageRequest);
+  });
+}
+
 function storageList(server: ServerChild, prefix: string, repeats: number): Promise<StorageListReply> {
   return new Promise((resolveReply, rejectReply) => {
     const onMessage = (message: ChildMessage): void => {
-      if (message.type === 'ready') return;
+      if (message.type === 'ready' || message.type === 'cpu-usage') return;
       server.child.off('message', onMessage);
       if (message.type === 'error') rejectReply(new Error(`storage list in the child failed: ${message.message}`));
       else resolveReply(message);
@@ -273,6 +331,11 @@ class Client {
       request.on('error', rejectWatch);
       request.end();
     });
+  }
+
+  /** Drops the keep-alive connections: after a long pause the server may close them just as one is reused. */
+  dropIdleConnections(): void {
+    this.agent.destroy();
   }
 
   close(): void {
@@ -633,8 +696,15 @@ async function main(): Promise<void> {
     progress(`writes: warm-up of ${WARMUP_WRITES} configmaps (not measured)`);
     await createMany(client, 'warm-up', NAMESPACES.warmup, 'configmaps', WARMUP_WRITES, settings.concurrency, configMap, 'cm');
     progress(`writes: ${formatInteger(settings.writes)} configmaps, ${settings.concurrency} in flight`);
+    const cpuBefore = await serverCpuMicros(server, 'start');
+    const clientCpuBefore = process.cpuUsage();
     const ours = await createMany(client, 'writes', NAMESPACES.writes, 'configmaps', settings.writes, settings.concurrency, configMap, 'cm');
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const serverCpuPerWrite = ((await serverCpuMicros(server, 'stop')) - cpuBefore) / 1000 / settings.writes;
+    const clientCpuPerWrite = (clientCpu.user + clientCpu.system) / 1000 / settings.writes;
     progress(`  kedge: ${formatInteger(ours.perSecond)} writes/s, p50 ${formatMs(ours.p50)}, p99 ${formatMs(ours.p99)}`);
+    progress(`  CPU per write: server ${serverCpuPerWrite.toFixed(3)} ms, client ${clientCpuPerWrite.toFixed(3)} ms`);
+    if (flags['writes-only']) return;
 
     const rows = storedRows(dbFile, 'configmaps', NAMESPACES.writes);
     if (rows.length !== settings.writes) throw new Error(`expected ${settings.writes} stored configmaps, found ${rows.length}`);
@@ -644,6 +714,8 @@ async function main(): Promise<void> {
     progress(`  raw per row: ${formatInteger(rawPerRow.perSecond)} inserts/s, p50 ${formatMs(rawPerRow.p50)}, p99 ${formatMs(rawPerRow.p99)}`);
     const rawBatch = rawInsertsOneTransaction(join(workDir, 'raw-one-transaction.db'), rows);
     progress(`  raw one transaction: ${formatInteger(rawBatch.perSecond)} inserts/s (${formatMs(rawBatch.seconds * 1000)} in all)`);
+    // the raw baselines can take longer than the server's keep-alive timeout on a busy machine
+    client.dropIdleConnections();
 
     // --- 2. watch
     const watch = await runWatch(client, settings.watchers, settings.watchEvents, settings.watchRate);
@@ -686,7 +758,7 @@ async function main(): Promise<void> {
       { path: 'kedge storage layer', what: '`storage.list(prefix)` + JSON.parse, in the server process', items: storage.items, bytes: undefined, millis: storage.millis },
       { path: 'raw better-sqlite3', what: '`SELECT value FROM log` (key range) + JSON.parse', items: raw.items, bytes: raw.bytes, millis: raw.millis },
     ];
-    report({ settings, machine, command, filesystem, ours, rawPerRow, rawBatch, valueBytes, watch, podCreate, listRows, rawListMillis: median(raw.millis), serverRss });
+    report({ settings, machine, command, filesystem, ours, serverCpuPerWrite, clientCpuPerWrite, rawPerRow, rawBatch, valueBytes, watch, podCreate, listRows, rawListMillis: median(raw.millis), serverRss });
   } finally {
     client.close();
     await shutdown();
@@ -710,6 +782,9 @@ interface Report {
   command: string;
   filesystem: string;
   ours: WriteResult;
+  /** CPU milliseconds (user + system) per measured write, in the server child and in this client process */
+  serverCpuPerWrite: number;
+  clientCpuPerWrite: number;
   rawPerRow: WriteResult;
   rawBatch: WriteResult;
   valueBytes: number;
@@ -729,6 +804,11 @@ function report(r: Report): void {
     ['raw better-sqlite3, one transaction for all rows', formatInteger(settings.writes), formatInteger(r.rawBatch.perSecond), 'n/a', 'n/a', 'n/a'],
   ];
   const writeRatioHeaders = ['ratio', 'value'];
+  const cpuHeaders = ['process', 'CPU ms per write', 'writes/s one core could carry'];
+  const cpuRows = [
+    ['kedge API server (child process)', r.serverCpuPerWrite.toFixed(3), formatInteger(1000 / r.serverCpuPerWrite)],
+    ['benchmark client (node:https)', r.clientCpuPerWrite.toFixed(3), formatInteger(1000 / r.clientCpuPerWrite)],
+  ];
   const writeRatioRows = [
     ['kedge writes/s ÷ raw per-row inserts/s', ratio(r.ours.perSecond / r.rawPerRow.perSecond)],
     ['kedge writes/s ÷ raw one-transaction inserts/s', ratio(r.ours.perSecond / r.rawBatch.perSecond)],
@@ -765,7 +845,7 @@ function report(r: Report): void {
     .map((row) => [`${row.path}: ${row.what}`, ratio(median(row.millis) / r.rawListMillis)]);
 
   process.stdout.write(summaryTitle('apiserver', machine));
-  process.stdout.write(`${textTable(writeHeaders, writeRows)}\n\n${textTable(writeRatioHeaders, writeRatioRows)}\n\n`);
+  process.stdout.write(`${textTable(writeHeaders, writeRows)}\n\n${textTable(writeRatioHeaders, writeRatioRows)}\n\n${textTable(cpuHeaders, cpuRows)}\n\n`);
   process.stdout.write(`${textTable(watchHeaders, watchRows)}\n\n${textTable(listHeaders, listRows)}\n\n${textTable(listRatioHeaders, listRatioRows)}\n`);
   if (watch.misses !== 0 || watch.duplicates !== 0 || watch.endedEarly !== 0) {
     process.stdout.write(`\nWATCH CHECK FAILED: ${watch.misses} misses, ${watch.duplicates} duplicates, ${watch.endedEarly} watches ended early\n`);
@@ -779,8 +859,11 @@ function report(r: Report): void {
     `two processes still share the ${machine.cores} cores. The client is plain \`node:https\` (keep-alive agent,`,
     'the admin bearer token, the server\'s CA), not `@kubernetes/client-node`, to keep client overhead low.',
     'The raw baselines run in the benchmark process on files in the same directory, hence the same',
-    'filesystem and fsync cost. Storage is one SQLite file in WAL mode with `synchronous=FULL`: every',
-    'acknowledged write is one transaction and one WAL fsync.',
+    'filesystem and fsync cost. Storage is one SQLite file in WAL mode with `synchronous=NORMAL` and **group',
+    'commit** (`GroupCommit` in `@kedge/sqlite`): every write is still its own transaction, committed at once,',
+    'and one fsync of the WAL, run on the thread pool, covers every write that committed while the previous',
+    'fsync ran; a write\'s response (and its watch event) is released only after the fsync that covers it,',
+    'so every acknowledged write is on disk, and concurrent writes share the fsync.',
     '',
     '### Writes',
     '',
@@ -790,16 +873,28 @@ function report(r: Report): void {
     `The raw baseline inserts **the values the server stored** for those configmaps (${formatInteger(r.valueBytes)} bytes of`,
     'JSON on average, read back from its database) with their keys into a fresh table',
     '`kv (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, value TEXT)` with better-sqlite3, WAL and',
-    '`synchronous=FULL`: once with one transaction per row (what the store does per acknowledged write)',
+    '`synchronous=FULL`: once with one transaction per row (one fsync per acknowledged write, as before group commit)',
     'and once with all rows in one transaction (for scale; no per-row latency).',
     '',
     markdownTable(writeHeaders, writeRows),
     '',
     markdownTable(writeRatioHeaders, writeRatioRows),
     '',
+    markdownTable(cpuHeaders, cpuRows),
+    '',
+    'CPU per write is `process.cpuUsage()` (user + system, all threads) of each process over the measured writes,',
+    'divided by the writes: it shows where the two shared cores go, and it moves much less with the machine\'s',
+    'load than writes/s does. The client (`node:https`, keep-alive, no reply parsing) costs a TLS round trip',
+    'and a `JSON.stringify` per write; it is as light as a real HTTPS client gets, and it competes with the',
+    'server for the cores, so on this 2-core machine the server can use at most one core and the client most',
+    'of the other. To see where the server\'s CPU goes, run with `--writes-only` (no section written) and',
+    '`KEDGE_BENCH_SERVER_CPU_PROF=<dir>`: the server child saves a V8 CPU profile of the measured writes as',
+    '`<dir>/apiserver-writes.cpuprofile`; `node tools/bench/cpu-profile-top.mjs <file>` lists its top functions',
+    '(self and total time). The API server README (storage and performance) has the breakdown.',
+    '',
     'A throughput ratio below 1 means the API server acknowledges fewer writes per second than raw',
-    'SQLite commits rows; the per-row ratio is the one that matters, since each acknowledged write needs',
-    'its own fsync either way. The raw loop is one synchronous loop with nothing else running; the server',
+    'SQLite commits rows; the per-row ratio is the one that matters: the raw loop pays one fsync per row, as',
+    'the server did before group commit. The raw loop is one synchronous loop with nothing else running; the server',
     'also does HTTPS, authentication, JSON decoding, defaulting and validation per write and shares the',
     'cores with the client. fsync cost on a virtual disk can vary several-fold between runs (0.15–2.3 ms',
     'per commit seen on this machine), so compare the ratio from one run rather than absolutes across runs.',

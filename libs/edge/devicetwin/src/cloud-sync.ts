@@ -65,9 +65,11 @@ export class CloudSync {
     let changes: DeviceChange[];
     try {
       changes = this.#apply(change);
+      // the ACK says the change is stored: it waits for the group commit fsync that covers it
+      await this.#options.store.whenDurable();
     } catch (error) {
       // not committed, so not ACKed: the cloud resends it
-      logger.error({ error, resource: message.route.resource }, 'cannot store a twin message from the cloud; not acknowledging it');
+      logger.error({ error, resource: message.route.resource }, 'cannot store a twin message from the cloud durably; not acknowledging it');
       return;
     }
     await this.#answer(newResponse(message, 'OK', 'twin'));

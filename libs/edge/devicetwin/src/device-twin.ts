@@ -86,7 +86,8 @@ export class DeviceTwin {
     });
     this.#unsubscribe.push(options.router.register(Group.Twin, (message) => cloud.onMessage(message)));
     for (const filter of requestFilters(options.legacyTopics ?? false)) {
-      this.#unsubscribe.push(options.bus.subscribe(filter, (message) => this.#onRequest(message.topic, message.payload)));
+      // a PUBACK for a twin request means it is stored: the broker sends it once #onRequest's write is on disk
+      this.#unsubscribe.push(options.bus.subscribe(filter, (message) => this.#onRequest(message.topic, message.payload), { acknowledgeAfterHandler: true }));
     }
   }
 
@@ -168,6 +169,7 @@ export class DeviceTwin {
     const resultTopic = parsed.kind === 'membership-get' ? membershipTopic(this.#nodeName, 'get/result') : deviceTopic(parsed.topicId, `${parsed.action}/result`);
     let answer: Record<string, unknown>;
     let after: (() => Promise<void>) | undefined;
+    let wrote = false;
     try {
       const allowEmpty = action !== 'twin_update' && action !== 'state_update';
       const body = readPayload(payload, this.#maxPayloadBytes, allowEmpty);
@@ -176,9 +178,10 @@ export class DeviceTwin {
         answer = result(request.eventId, request.clientToken, { devices: this.#store.devices().map(deviceMessage) });
       } else {
         const id = deviceId(parsed.namespace, parsed.name);
-        ({ answer, after } = this.#deviceRequest(parsed.action, id, body, request));
+        ({ answer, after, wrote } = this.#deviceRequest(parsed.action, id, body, request));
       }
-      this.#metrics.requests.inc({ action, result: 'ok' });
+      // counted once the write is on disk (below): a failed fsync turns it into an INTERNAL error
+      if (!wrote) this.#metrics.requests.inc({ action, result: 'ok' });
     } catch (error) {
       const refusal = error instanceof DeviceTwinError ? error : new DeviceTwinError('INTERNAL', 'the twin could not process this request', undefined, { cause: error });
       if (refusal.code === 'INTERNAL') this.#logger.error({ error, topic }, 'twin request failed');
@@ -189,6 +192,25 @@ export class DeviceTwin {
       const { eventId, clientToken } = peekBase(payload);
       answer = errorResult(eventId, clientToken, refusal);
     }
+    if (wrote) {
+      try {
+        // group commit: the answer (and the PUBACK, which the bus sends when this handler resolves)
+        // waits for the fsync that covers this write, shared with the writes that came with it
+        await this.#store.whenDurable();
+        this.#metrics.requests.inc({ action, result: 'ok' });
+      } catch (error) {
+        this.#logger.error({ error, topic }, 'a twin write could not be made durable');
+        this.#metrics.requests.inc({ action, result: 'internal' });
+        const { eventId, clientToken } = peekBase(payload);
+        answer = errorResult(eventId, clientToken, new DeviceTwinError('INTERNAL', 'the twin could not store this request durably', undefined, { cause: error }));
+        after = undefined;
+      }
+    }
+    // the answers need not hold up the PUBACK: they follow in the background, result first
+    void this.#answer(resultTopic, answer, after);
+  }
+
+  async #answer(resultTopic: string, answer: Record<string, unknown>, after: (() => Promise<void>) | undefined): Promise<void> {
     await this.#publisher.publish(resultTopic, answer);
     await after?.();
   }
@@ -209,16 +231,16 @@ export class DeviceTwin {
     });
     switch (action) {
       case 'twin/get':
-        return { answer: result(eventId, clientToken, { twin: twinsMessage(known().twins) }), after: undefined };
+        return { answer: result(eventId, clientToken, { twin: twinsMessage(known().twins) }), after: undefined, wrote: false };
       case 'state/get':
-        return { answer: result(eventId, clientToken, { device: stateOf(known()) }), after: undefined };
+        return { answer: result(eventId, clientToken, { device: stateOf(known()) }), after: undefined, wrote: false };
       case 'state/update': {
         const state = readStateUpdate(body);
         known();
         const device = this.#store.setState(id, state);
         if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to node ${this.#nodeName}`, 'device');
         this.#report(device);
-        return { answer: result(eventId, clientToken, { device: stateOf(device) }), after: undefined };
+        return { answer: result(eventId, clientToken, { device: stateOf(device) }), after: undefined, wrote: true };
       }
       default: {
         const updates = readTwinUpdate(body, known());
@@ -228,6 +250,7 @@ export class DeviceTwin {
         return {
           answer: result(eventId, clientToken, { twin: twinsMessage(device.twins.filter((twin) => changed.has(twin.name))) }),
           after: () => this.#publisher.twinsChanged(device, changes),
+          wrote: true,
         };
       }
     }

@@ -11,7 +11,12 @@ import type { TwinChange } from './store/twin-store';
 /** What DeviceTwin needs of the eventbus (EventBus from @kedge/eventbus has it). */
 export interface TwinBus {
   publish(topic: string, payload: string, options?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
-  subscribe(topicFilter: string, handler: (message: { topic: string; payload: Buffer }) => void | Promise<void>): () => void;
+  /** with `acknowledgeAfterHandler`, the broker PUBACKs a QoS 1 request only once the handler's promise settles */
+  subscribe(
+    topicFilter: string,
+    handler: (message: { topic: string; payload: Buffer }) => void | Promise<void>,
+    options?: { acknowledgeAfterHandler?: boolean },
+  ): () => void;
 }
 
 export interface PublisherOptions {

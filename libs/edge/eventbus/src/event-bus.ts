@@ -24,6 +24,16 @@ export interface BusMessage {
 
 export type BusHandler = (message: BusMessage) => void | Promise<void>;
 
+export interface SubscribeOptions {
+  /**
+   * The embedded broker acknowledges (PUBACK) a QoS 1 publish by an MQTT client on a matching topic only
+   * after `handler`'s promise settles, e.g. after the write it caused is on disk. The handler then sees
+   * such a publish before the broker delivers it to subscribers. QoS 0 publishes, and everything from
+   * an external broker, reach the handler as usual, after delivery. Default false.
+   */
+  acknowledgeAfterHandler?: boolean;
+}
+
 export interface PublishOptions {
   /** default 0 */
   qos?: Qos;
@@ -41,6 +51,7 @@ export interface EventBusState {
 interface Subscription {
   filter: string;
   handler: BusHandler;
+  acknowledgeAfterHandler: boolean;
 }
 
 export class EventBus {
@@ -142,6 +153,7 @@ export class EventBus {
         logger: this.#logger,
         hooks: {
           onClientPublish: (message) => this.#onInternalPublish(message),
+          beforeAcknowledge: (message) => this.#beforeAcknowledge(message),
           onRefused: (topic, reason) => this.#bad(topic, reason),
           onAccessRefused: (reason, detail) => {
             this.#metrics.refused.inc({ reason });
@@ -220,9 +232,9 @@ export class EventBus {
    * `topicFilter`. A handler that throws or rejects is counted as a bad payload and logged.
    * @returns unsubscribe. @throws EventBusError INVALID_TOPIC
    */
-  subscribe(topicFilter: string, handler: BusHandler): () => void {
+  subscribe(topicFilter: string, handler: BusHandler, options: SubscribeOptions = {}): () => void {
     const filter = checkFilter(topicFilter);
-    const subscription: Subscription = { filter, handler };
+    const subscription: Subscription = { filter, handler, acknowledgeAfterHandler: options.acknowledgeAfterHandler === true };
     this.#subscriptions.add(subscription);
     if (this.#options.mode === 'external') this.#external?.addFilter(filter);
     return () => {
@@ -249,6 +261,22 @@ export class EventBus {
     this.#deliver({ topic, payload: message.payload, qos: message.qos, retain: message.retain, source: 'internal' });
   }
 
+  /** the handlers that hold the PUBACK of this client publish; undefined when none does */
+  #beforeAcknowledge(message: BrokerPublish): Promise<void> | undefined {
+    const waits: Promise<void>[] = [];
+    for (const subscription of this.#subscriptions) {
+      if (!subscription.acknowledgeAfterHandler || !topicMatches(subscription.filter, message.topic)) continue;
+      const busMessage: BusMessage = { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, source: 'internal' };
+      try {
+        const result = subscription.handler(busMessage);
+        if (result instanceof Promise) waits.push(result.catch((error: unknown) => this.#handlerFailed(message.topic, error)));
+      } catch (error) {
+        this.#handlerFailed(message.topic, error);
+      }
+    }
+    return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
+  }
+
   #onExternalMessage(message: ExternalMessage): void {
     if (message.payload.length > this.#options.maxPayloadBytes) {
       this.#bad(message.topic, `payload of ${message.payload.length} bytes is larger than ${this.#options.maxPayloadBytes}`);
@@ -266,8 +294,11 @@ export class EventBus {
 
   #deliver(message: BusMessage): void {
     this.#count('received');
+    // an internal client's QoS 1 publish already went to the handlers that hold its PUBACK
+    const heldAcknowledgement = message.source === 'internal' && message.qos === 1;
     for (const subscription of this.#subscriptions) {
       if (!topicMatches(subscription.filter, message.topic)) continue;
+      if (heldAcknowledgement && subscription.acknowledgeAfterHandler) continue;
       try {
         const result = subscription.handler(message);
         if (result instanceof Promise) result.catch((error: unknown) => this.#handlerFailed(message.topic, error));

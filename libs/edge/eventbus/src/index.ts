@@ -1,7 +1,7 @@
 // @kedge/eventbus: the edge's MQTT bus (KubeEdge's eventbus): an embedded broker and/or a link to an
 // external one, topic handlers for other modules (the device twin), uploads of application topics
 // to the cloud and a bridge between the two brokers.
-export { EventBus, type BusHandler, type BusMessage, type EventBusState, type PublishOptions } from './event-bus';
+export { EventBus, type BusHandler, type BusMessage, type EventBusState, type PublishOptions, type SubscribeOptions } from './event-bus';
 export { EventBusError, type EventBusErrorCode } from './errors';
 export {
   DEFAULT_ANONYMOUS_RULES,

@@ -20,6 +20,11 @@ export interface BrokerPublish {
 export interface InternalBrokerHooks {
   /** a publish by an MQTT client, after the broker accepted it */
   onClientPublish(message: BrokerPublish): void;
+  /**
+   * A QoS 1 (or 2) publish by an MQTT client, accepted, before the broker acknowledges it: when this
+   * returns a promise, the PUBACK (and the delivery to subscribers) waits until it settles.
+   */
+  beforeAcknowledge(message: BrokerPublish): Promise<void> | undefined;
   /** a publish refused before delivery (too large, reserved topic) */
   onRefused(topic: string, reason: string): void;
   /** a client refused at CONNECT, PUBLISH or SUBSCRIBE by authentication or its topic rules */
@@ -49,6 +54,11 @@ function sameSecret(given: Buffer | string | undefined, expected: string): boole
 function authError(returnCode: 4 | 5): AuthenticateError {
   // 4 = bad username or password, 5 = not authorized (AuthErrorCode is a const enum, not importable under isolatedModules)
   return Object.assign(new Error(returnCode === 4 ? 'bad username or password' : 'not authorized'), { returnCode }) as AuthenticateError;
+}
+
+function brokerPublish(packet: { topic: string; payload: Buffer | string; qos: number; retain: boolean }, client: Client): BrokerPublish {
+  const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+  return { topic: packet.topic, payload, qos: packet.qos === 0 ? 0 : 1, retain: packet.retain, clientId: client.id };
 }
 
 /** The peer address of an aedes client's connection (a net or TLS socket). */
@@ -131,7 +141,16 @@ export class InternalBroker {
             hooks.onRefused(packet.topic, `payload of ${size} bytes is larger than ${maxPayloadBytes}`);
             return done(new Error(`payload too large (${size} > ${maxPayloadBytes} bytes)`));
           }
-          done(null);
+          // aedes writes the PUBACK right after this callback: a handler that must finish first (the
+          // twin's commit) holds it here. aedes handles a client's packets of one read concurrently and
+          // reads on once they are done, so the wait depends on nothing the client still has to send
+          const pending = client !== null && packet.qos > 0 ? hooks.beforeAcknowledge(brokerPublish(packet, client)) : undefined;
+          if (pending === undefined) return done(null);
+          // a failing handler is the handler's to count; the publish itself was accepted
+          pending.then(
+            () => done(null),
+            () => done(null),
+          );
         } catch (error) {
           done(error as Error);
         }
@@ -141,8 +160,7 @@ export class InternalBroker {
       // publishes made through aedes.publish (our own, the bridge's, $SYS heartbeats) have no client
       if (client === null) return;
       try {
-        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-        hooks.onClientPublish({ topic: packet.topic, payload, qos: packet.qos === 0 ? 0 : 1, retain: packet.retain, clientId: client.id });
+        hooks.onClientPublish(brokerPublish(packet, client));
       } catch (error) {
         logger.error({ error, topic: packet.topic }, 'eventbus hook failed on a client publish');
       }

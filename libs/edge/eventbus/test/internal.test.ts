@@ -57,6 +57,38 @@ describe('EventBus internal broker', () => {
     expect(seen).toEqual(['first']);
   });
 
+  it('acknowledgement - with acknowledgeAfterHandler the PUBACK of a QoS 1 publish waits for the handler; QoS 0 is handled after delivery, each once', async () => {
+    const { bus, url } = await startBus(cleanup);
+    const seen: string[] = [];
+    let release: (() => void) | undefined;
+    bus.subscribe(
+      '$hw/events/device/+/+/twin/update',
+      (message) => {
+        seen.push(`${message.qos}:${message.payload.toString()}`);
+        if (message.qos === 0) return undefined;
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+      { acknowledgeAfterHandler: true },
+    );
+    const watcher = await mqttClient(cleanup, url);
+    await watcher.subscribe('$hw/events/device/+/+/twin/update', 1);
+    const mapper = await mqttClient(cleanup, url);
+    let acknowledged = false;
+    const published = mapper.client.publishAsync('$hw/events/device/default/thermo/twin/update', 'held', { qos: 1 }).then(() => (acknowledged = true));
+    await waitFor(() => release !== undefined, 'the handler to run before the PUBACK');
+    // nothing acknowledged or delivered while the handler has not settled
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(acknowledged).toBe(false);
+    expect(watcher.received).toEqual([]);
+    release?.();
+    await published;
+    await waitFor(() => watcher.received.length === 1, 'delivery after the handler');
+    await mapper.client.publishAsync('$hw/events/device/default/thermo/twin/update', 'fire-and-forget', { qos: 0 });
+    await waitFor(() => seen.length === 2 && watcher.received.length === 2, 'the QoS 0 publish at the handler and the watcher');
+    // each publish reached the handler exactly once
+    expect(seen).toEqual(['1:held', '0:fire-and-forget']);
+  });
+
   it('isolation - a throwing or rejecting handler is counted as a bad payload and the broker keeps serving', async () => {
     const { bus, registry, url } = await startBus(cleanup);
     const good: string[] = [];

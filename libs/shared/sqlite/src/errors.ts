@@ -9,7 +9,9 @@ export type SqliteDatabaseErrorCode =
   /** a migration threw; its transaction was rolled back, the file stays at the previous version */
   | 'MIGRATION_FAILED'
   /** the migration list itself is wrong (a programming error) */
-  | 'INVALID_MIGRATIONS';
+  | 'INVALID_MIGRATIONS'
+  /** group commit could not make writes durable (a failed fsync, a closed store, a connection not set up for it) */
+  | 'GROUP_COMMIT_FAILED';
 
 export class SqliteDatabaseError extends Error {
   override readonly name: string = 'SqliteDatabaseError';
@@ -92,5 +94,13 @@ export class InvalidMigrationsError extends SqliteDatabaseError {
     detail: string,
   ) {
     super('INVALID_MIGRATIONS', file, `migrations[${index}] ${detail}`);
+  }
+}
+
+export class GroupCommitError extends SqliteDatabaseError {
+  override readonly name = 'GroupCommitError';
+
+  constructor(file: string, detail: string, options?: { cause?: unknown }) {
+    super('GROUP_COMMIT_FAILED', file, `${file}: ${detail}; writes not yet on disk are not acknowledged: reopen the store (restart the process)`, options);
   }
 }

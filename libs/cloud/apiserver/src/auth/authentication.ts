@@ -3,7 +3,7 @@
 // certificate signed by the cluster CA (CN = user, O = groups), as kube-apiserver's static-token,
 // service-account and x509 authenticators do. Anything else is anonymous, which this server refuses
 // with 401; a JWT that fails its checks gets a 401 saying why.
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { unauthorized } from '@kedge/kube-core';
@@ -52,7 +52,7 @@ export const AUTHENTICATED_GROUP = 'system:authenticated';
 
 function digest(value: string): Buffer {
   // comparing fixed-length digests keeps the comparison constant-time whatever the token length
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }
 
 export class Authenticator {

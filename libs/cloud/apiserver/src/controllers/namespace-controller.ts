@@ -32,6 +32,8 @@ export class NamespaceController implements Controller {
       }
     }
     this.handle = watchFromNow(this.context, '/registry/', (event) => {
+      // most events are neither namespaces nor deletions: skip decoding them (this runs on every write)
+      if (event.type !== 'DELETED' && this.context.catalog.typeForKey(event.key) !== this.namespaces) return;
       const decoded = eventObject(this.context.catalog, event);
       if (decoded === undefined) return;
       if (decoded.type === this.namespaces) this.queue.add(decoded.object.metadata.name ?? '');

@@ -22,7 +22,8 @@ export async function handleCreate(context: ResourceRequest): Promise<void> {
     const namespace = namespaceOf(context) ?? (typeof body.metadata?.namespace === 'string' ? body.metadata.namespace : undefined);
     admitServiceAccount(body, namespace, context.services.store, context.services.catalog.find('', 'v1', 'serviceaccounts'));
   }
-  const created = context.services.store.create(context.type, namespaceOf(context), body, { dryRun, fieldManager, admit: admission(context) });
+  // the body was parsed for this request alone: the store takes it over rather than copying it
+  const created = context.services.store.create(context.type, namespaceOf(context), body, { dryRun, fieldManager, admit: admission(context), bodyOwned: true });
   sendObject(context, 201, created);
 }
 

@@ -8,9 +8,10 @@ export function sendJson(response: ServerResponse, code: number, body: unknown, 
     if (!response.writableEnded) response.end();
     return;
   }
-  const text = indent ? `${JSON.stringify(body, null, 2)}\n` : JSON.stringify(body);
-  response.writeHead(code, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
-  response.end(text);
+  // encoded once: the length header and the body come from the same bytes
+  const bytes = Buffer.from(indent ? `${JSON.stringify(body, null, 2)}\n` : JSON.stringify(body));
+  response.writeHead(code, { 'content-type': contentType, 'content-length': bytes.length, 'cache-control': 'no-cache, private' });
+  response.end(bytes);
 }
 
 export function sendStatus(response: ServerResponse, status: Status): void {

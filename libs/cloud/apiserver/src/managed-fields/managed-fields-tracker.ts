@@ -3,7 +3,7 @@
 // included, loses them, as in Kubernetes. Server-side apply keeps its own entries through the patch
 // module; both read and write the same FieldsV1 notation.
 import type { KubeObject, ManagedFieldsEntry } from '@kedge/kube-core';
-import { coveredBy, fromFieldsV1, leafValues, toFieldsV1, type FieldPath, type FieldSet, type LeafValues } from '../patch';
+import { coveredBy, fromFieldsV1, leafFieldsV1, leafValues, toFieldsV1, type FieldPath, type FieldSet, type LeafValues } from '../patch';
 
 export interface ManagedWrite {
   manager: string;
@@ -21,6 +21,11 @@ function sameEntry(entry: ManagedFieldsEntry, write: ManagedWrite): boolean {
 /** managedFields of `next` after `write` changed `previous` into it (previous undefined: a create). */
 export function trackManagedFields(previous: KubeObject | undefined, next: KubeObject, write: ManagedWrite): ManagedFieldsEntry[] {
   const only = write.subresource === 'status' ? 'status' : undefined;
+  if (previous === undefined && (next.metadata.managedFields ?? []).length === 0) {
+    // a plain create: the writer owns every leaf, and no other entry exists to take fields from
+    const { fieldsV1, leaves } = leafFieldsV1(next, only);
+    return leaves === 0 ? [] : [newEntry(write, fieldsV1)];
+  }
   const before: LeafValues = previous === undefined ? new Map() : leafValues(previous, only);
   const after = leafValues(next, only);
   const changed = new Set([...after].filter(([key, leaf]) => before.get(key)?.value !== leaf.value).map(([key]) => key));
@@ -42,19 +47,14 @@ export function trackManagedFields(previous: KubeObject | undefined, next: KubeO
   }
   const changedPaths = [...after].filter(([key]) => changed.has(key)).map(([key, leaf]): [string, FieldPath] => [key, leaf.path]);
   const myPaths: FieldSet = new Map([...(mine ?? []), ...changedPaths]);
-  if (myPaths.size > 0) {
-    const entry: ManagedFieldsEntry = {
-      manager: write.manager,
-      operation: 'Update',
-      apiVersion: write.apiVersion,
-      time: write.time,
-      fieldsType: 'FieldsV1',
-      fieldsV1: toFieldsV1(myPaths),
-    };
-    if (write.subresource !== '') entry.subresource = write.subresource;
-    entries.push(entry);
-  }
+  if (myPaths.size > 0) entries.push(newEntry(write, toFieldsV1(myPaths)));
   return entries;
+}
+
+function newEntry(write: ManagedWrite, fieldsV1: ManagedFieldsEntry['fieldsV1']): ManagedFieldsEntry {
+  const entry: ManagedFieldsEntry = { manager: write.manager, operation: 'Update', apiVersion: write.apiVersion, time: write.time, fieldsType: 'FieldsV1', fieldsV1 };
+  if (write.subresource !== '') entry.subresource = write.subresource;
+  return entry;
 }
 
 /** The manager a request writes as: `fieldManager`, else the User-Agent's product (`kubectl` of `kubectl/v1.32`). */

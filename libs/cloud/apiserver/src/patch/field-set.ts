@@ -76,13 +76,18 @@ function guessedListKey(items: readonly unknown[]): string | undefined {
   return undefined;
 }
 
-function collectLeaves(value: unknown, path: FieldPath, out: LeafValues, depth: number): void {
-  const leaf = (at: FieldPath, json: string): void => void out.set(pathKey(at), { path: at, value: json });
-  if (depth > MAX_DEPTH) return leaf(path, JSON.stringify(value));
+/** Called for each tracked leaf; `value` is the leaf's JSON, or '' for list items and set members. */
+type LeafVisitor = (path: FieldPath, value: () => string) => void;
+
+const EMPTY_OBJECT_JSON = (): string => '{}';
+const MEMBER = (): string => '';
+
+function collectLeaves(value: unknown, path: FieldPath, visit: LeafVisitor, depth: number): void {
+  if (depth > MAX_DEPTH) return visit(path, () => JSON.stringify(value));
   if (isRecord(value)) {
     const keys = Object.keys(value).filter((key) => value[key] !== undefined);
-    if (keys.length === 0) return leaf(path, '{}');
-    for (const key of keys) collectLeaves(value[key], [...path, `f:${key}`], out, depth + 1);
+    if (keys.length === 0) return visit(path, EMPTY_OBJECT_JSON);
+    for (const key of keys) collectLeaves(value[key], [...path, `f:${key}`], visit, depth + 1);
     return;
   }
   if (Array.isArray(value) && value.length > 0) {
@@ -90,34 +95,48 @@ function collectLeaves(value: unknown, path: FieldPath, out: LeafValues, depth: 
     if (keyField !== undefined) {
       for (const item of value as JsonObject[]) {
         const itemPath = [...path, `k:${JSON.stringify({ [keyField]: item[keyField] })}`];
-        leaf(itemPath, '');
-        collectLeaves(item, itemPath, out, depth + 1);
+        visit(itemPath, MEMBER);
+        collectLeaves(item, itemPath, visit, depth + 1);
       }
       return;
     }
     if (value.every((item) => typeof item !== 'object' || item === null) && new Set(value.map((item) => JSON.stringify(item))).size === value.length) {
-      for (const item of value) leaf([...path, `v:${JSON.stringify(item)}`], '');
+      for (const item of value) visit([...path, `v:${JSON.stringify(item)}`], MEMBER);
       return;
     }
   }
-  leaf(path, JSON.stringify(value));
+  visit(path, () => JSON.stringify(value));
 }
 
-/** The tracked leaves of an object for an Update entry: everything but apiVersion, kind and the server-owned metadata. */
-export function leafValues(object: JsonObject, only?: 'status'): LeafValues {
-  const out: LeafValues = new Map();
+function visitTrackedLeaves(object: JsonObject, only: 'status' | undefined, visit: LeafVisitor): void {
   for (const [key, value] of Object.entries(object)) {
     if (key === 'apiVersion' || key === 'kind' || value === undefined) continue;
     if (only === 'status' && key !== 'status') continue;
     if (key === 'metadata' && isRecord(value)) {
       for (const field of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
-        if (value[field] !== undefined) collectLeaves(value[field], ['f:metadata', `f:${field}`], out, 2);
+        if (value[field] !== undefined) collectLeaves(value[field], ['f:metadata', `f:${field}`], visit, 2);
       }
       continue;
     }
-    collectLeaves(value, [`f:${key}`], out, 1);
+    collectLeaves(value, [`f:${key}`], visit, 1);
   }
+}
+
+/** The tracked leaves of an object for an Update entry: everything but apiVersion, kind and the server-owned metadata. */
+export function leafValues(object: JsonObject, only?: 'status'): LeafValues {
+  const out: LeafValues = new Map();
+  visitTrackedLeaves(object, only, (path, value) => void out.set(pathKey(path), { path, value: value() }));
   return out;
+}
+
+/**
+ * The FieldsV1 of every tracked leaf of an object, and how many leaves it has: what a create's
+ * managedFields entry holds. Equal to `toFieldsV1` of `leafValues`' paths, without the set in between.
+ */
+export function leafFieldsV1(object: JsonObject, only?: 'status'): { fieldsV1: JsonObject; leaves: number } {
+  const paths: FieldPath[] = [];
+  visitTrackedLeaves(object, only, (path) => void paths.push(path));
+  return { fieldsV1: fieldsV1Of(paths), leaves: paths.length };
 }
 
 /** The fields an apply configuration sets. */
@@ -128,21 +147,29 @@ export function collectFieldSet(applied: JsonObject, meta: PatchMeta): FieldSet 
 }
 
 export function toFieldsV1(set: FieldSet): JsonObject {
+  return fieldsV1Of([...set.values()]);
+}
+
+function fieldsV1Of(paths: readonly FieldPath[]): JsonObject {
   const root: JsonObject = {};
   const nodeOf = (path: FieldPath): JsonObject => {
     let node = root;
     for (const el of path) {
       const next = getOwn(node, el);
-      const child = isRecord(next) ? next : {};
+      if (isRecord(next)) {
+        node = next;
+        continue;
+      }
+      const child: JsonObject = {};
       setOwn(node, el, child);
       node = child;
     }
     return node;
   };
-  for (const path of set.values()) nodeOf(path);
-  for (const path of set.values()) {
-    const node = nodeOf(path);
-    if (Object.keys(node).some((k) => k !== '.')) setOwn(node, '.', {});
+  const nodes = paths.map(nodeOf);
+  // a listed path that also has children gets its own '.' mark, after the children
+  for (const node of nodes) {
+    if (!hasOwn(node, '.') && Object.keys(node).length > 0) setOwn(node, '.', {});
   }
   return root;
 }

@@ -23,6 +23,8 @@ export interface WriteOptions {
    * refuse it. Runs for dry runs too, and inside the read-modify-write, so it judges what is written.
    */
   admit?: (object: KubeObject, previous: KubeObject | undefined) => void;
+  /** the caller hands the body over (a freshly parsed request body): the store may change it instead of a copy */
+  bodyOwned?: boolean;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -35,8 +37,17 @@ export interface UpdateResult {
 }
 
 const GENERATE_NAME_ATTEMPTS = 8;
+/** Namespaces whose terminating state is remembered (per stored revision) for the create check. */
+const NAMESPACE_STATE_CACHE = 1024;
 
 export class ResourceStore {
+  /**
+   * namespace key → whether the namespace was terminating at that stored revision. Every namespaced
+   * create reads its namespace; the row is still read (so the answer is always the current one), only
+   * decoding it again is skipped while its revision is unchanged.
+   */
+  private readonly namespaceStates = new Map<string, { revision: number; terminating: boolean }>();
+
   constructor(
     readonly storage: ObjectStorage,
     readonly catalog: ResourceCatalog,
@@ -59,7 +70,7 @@ export class ResourceStore {
   }
 
   create(type: ResourceType, namespace: string | undefined, body: KubeObject, options: WriteOptions): KubeObject {
-    const object = this.prepareBody(type, namespace, body);
+    const object = this.prepareBody(type, namespace, options.bodyOwned === true ? body : cloneJson(body));
     this.checkNamespaceAcceptsContent(type, object);
     const meta = object.metadata;
     const generate = (meta.name === undefined || meta.name === '') && typeof meta.generateName === 'string' && meta.generateName !== '';
@@ -86,7 +97,7 @@ export class ResourceStore {
 
   /** PUT: replaces the object, conditionally on metadata.resourceVersion when the body has one. */
   update(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, options: UpdateOptions): UpdateResult {
-    const next = this.prepareBody(type, namespace, body);
+    const next = this.prepareBody(type, namespace, options.bodyOwned === true ? body : cloneJson(body));
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -123,7 +134,7 @@ export class ResourceStore {
     options: UpdateOptions,
   ): KubeObject {
     const current = this.get(type, namespace, name);
-    const wanted = this.prepareBody(type, namespace, mutate(cloneJson(current)));
+    const wanted = this.prepareBody(type, namespace, cloneJson(mutate(cloneJson(current))));
     const requested = wanted.metadata.resourceVersion;
     if (requested !== undefined && requested !== '' && requested !== current.metadata.resourceVersion) {
       throw staleObject({ group: type.group, resource: type.plural }, name);
@@ -175,9 +186,8 @@ export class ResourceStore {
     return { manager: options.fieldManager, apiVersion: apiVersionOf(type), time: formatTimestamp(this.now()), subresource };
   }
 
-  /** Checks apiVersion/kind/namespace of a request body and returns a copy fit to store. */
-  private prepareBody(type: ResourceType, namespace: string | undefined, body: KubeObject): KubeObject {
-    const object = cloneJson(body);
+  /** Checks apiVersion/kind/namespace of a body the store owns (a copy, or one handed over) and makes it fit to store. */
+  private prepareBody(type: ResourceType, namespace: string | undefined, object: KubeObject): KubeObject {
     const apiVersion = apiVersionOf(type);
     if ((object.apiVersion !== undefined && object.apiVersion !== apiVersion) || (object.kind !== undefined && object.kind !== type.kind)) {
       throw badRequest(
@@ -220,9 +230,16 @@ export class ResourceStore {
     const namespaceName = object.metadata.namespace ?? '';
     const namespaces = this.catalog.find('', 'v1', 'namespaces');
     if (namespaces === undefined) return;
-    const namespace = this.find(namespaces, undefined, namespaceName);
-    if (namespace === undefined) throw notFound({ group: '', resource: 'namespaces' }, namespaceName);
-    if (namespace.metadata.deletionTimestamp !== undefined) {
+    const key = objectKey(namespaces, undefined, namespaceName);
+    const stored = this.storage.get(key);
+    if (stored === undefined) throw notFound({ group: '', resource: 'namespaces' }, namespaceName);
+    let state = this.namespaceStates.get(key);
+    if (state === undefined || state.revision !== stored.revision) {
+      state = { revision: stored.revision, terminating: decodeStored(namespaces, stored).metadata.deletionTimestamp !== undefined };
+      if (this.namespaceStates.size >= NAMESPACE_STATE_CACHE) this.namespaceStates.clear();
+      this.namespaceStates.set(key, state);
+    }
+    if (state.terminating) {
       throw forbidden(
         { group: type.group, resource: type.plural },
         object.metadata.name ?? '',

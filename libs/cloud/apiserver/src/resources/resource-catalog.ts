@@ -33,11 +33,26 @@ export function compareVersions(a: string, b: string): number {
   return right.major - left.major || right.minor - left.minor;
 }
 
+/** What every request looks types up in, built once per catalog change (lookups are on the hot path). */
+interface CatalogIndex {
+  all: readonly ResourceType[];
+  storageTypes: readonly ResourceType[];
+  /** `group/version/plural` → type */
+  byResource: Map<string, ResourceType>;
+  /** `group/plural` → the first type of any version */
+  byAnyVersion: Map<string, ResourceType>;
+  /** `group/version/kind` → type */
+  byKind: Map<string, ResourceType>;
+  /** storage prefix → type, for storage keys */
+  byStoragePrefix: Map<string, ResourceType>;
+}
+
 export class ResourceCatalog {
   private readonly builtin: ResourceType[];
   private readonly custom = new Map<string, ResourceType[]>();
   private readonly listeners = new Set<() => void>();
   private generation = 0;
+  private cached: CatalogIndex | undefined;
 
   /** `served`: further built-in kinds this server was configured with (metrics.k8s.io when it has a source) */
   constructor(served: readonly ResourceType[] = []) {
@@ -50,38 +65,65 @@ export class ResourceCatalog {
   }
 
   all(): ResourceType[] {
-    return [...this.builtin, ...[...this.custom.values()].flat()];
+    return [...this.index().all];
   }
 
   find(group: string, version: string, plural: string): ResourceType | undefined {
-    return this.all().find((type) => type.group === group && type.version === version && type.plural === plural);
+    return this.index().byResource.get(`${group}/${version}/${plural}`);
   }
 
   /** Whether any version of group/plural is served (a wrong version gets a 404 naming the resource). */
   findAnyVersion(group: string, plural: string): ResourceType | undefined {
-    return this.all().find((type) => type.group === group && type.plural === plural);
+    return this.index().byAnyVersion.get(`${group}/${plural}`);
   }
 
   /** The preferred version of the type with this apiVersion/kind, e.g. for ownerReferences. */
   findByKind(apiVersion: string, kind: string): ResourceType | undefined {
     const [group, version] = apiVersion.includes('/') ? apiVersion.split('/', 2) : ['', apiVersion];
-    return this.all().find((type) => type.group === group && type.version === version && type.kind === kind);
+    return this.index().byKind.get(`${group}/${version}/${kind}`);
   }
 
   /** One type per storage prefix: what the namespace and garbage collectors walk. */
   storageTypes(): ResourceType[] {
-    const seen = new Set<string>();
-    return this.all().filter((type) => {
-      // computed kinds (metrics) have nothing in storage for the collectors to walk
-      if (type.computed !== undefined || seen.has(type.storagePrefix)) return false;
-      seen.add(type.storagePrefix);
-      return true;
-    });
+    return [...this.index().storageTypes];
   }
 
   /** The type owning a storage key, for turning storage events back into objects. */
   typeForKey(key: string): ResourceType | undefined {
-    return this.storageTypes().find((type) => key.startsWith(`${type.storagePrefix}/`));
+    // storage prefixes are `/registry/<group>/<plural>` or `/registry/<plural>`: try the key's first two and three segments
+    const { byStoragePrefix } = this.index();
+    let end = key.indexOf('/', '/registry/'.length);
+    for (let segments = 0; end !== -1 && segments < 2; segments++) {
+      const type = byStoragePrefix.get(key.slice(0, end));
+      if (type !== undefined) return type;
+      end = key.indexOf('/', end + 1);
+    }
+    return undefined;
+  }
+
+  /** The lookup tables of the current generation; the first match wins, as a scan of `all()` would. */
+  private index(): CatalogIndex {
+    if (this.cached !== undefined) return this.cached;
+    const all = [...this.builtin, ...[...this.custom.values()].flat()];
+    const byResource = new Map<string, ResourceType>();
+    const byAnyVersion = new Map<string, ResourceType>();
+    const byKind = new Map<string, ResourceType>();
+    const byStoragePrefix = new Map<string, ResourceType>();
+    const storageTypes: ResourceType[] = [];
+    const setFirst = (map: Map<string, ResourceType>, key: string, type: ResourceType): void => {
+      if (!map.has(key)) map.set(key, type);
+    };
+    for (const type of all) {
+      setFirst(byResource, `${type.group}/${type.version}/${type.plural}`, type);
+      setFirst(byAnyVersion, `${type.group}/${type.plural}`, type);
+      setFirst(byKind, `${type.group}/${type.version}/${type.kind}`, type);
+      // computed kinds (metrics) have nothing in storage for the collectors to walk
+      if (type.computed !== undefined || byStoragePrefix.has(type.storagePrefix)) continue;
+      byStoragePrefix.set(type.storagePrefix, type);
+      storageTypes.push(type);
+    }
+    this.cached = { all, storageTypes, byResource, byAnyVersion, byKind, byStoragePrefix };
+    return this.cached;
   }
 
   groups(): GroupVersions[] {
@@ -124,6 +166,7 @@ export class ResourceCatalog {
 
   private changed(): void {
     this.generation++;
+    this.cached = undefined;
     for (const listener of this.listeners) listener();
   }
 }

@@ -23,6 +23,8 @@ export interface DispatcherDependencies {
 }
 
 const PASS_THROUGH_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
+/** verbs whose response acknowledges a write: it leaves only once the write is on disk */
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 const REJECTION_CODES = new Set([400, 401, 403, 405, 406, 413, 415, 422]);
 
 interface RequestLabels {
@@ -77,7 +79,38 @@ export class RequestDispatcher {
       }, response);
       return;
     }
-    await handleResourceRequest(resolved.context);
+    const { context } = resolved;
+    if (!WRITE_VERBS.has(context.verb) || PASS_THROUGH_SUBRESOURCES.has(context.path.subresource ?? '')) {
+      await handleResourceRequest(context);
+      return;
+    }
+    // group commit: the handler commits at once and ends its response, but the end (and so the head
+    // and body: Node sends nothing of a response before its first write) is held until the fsync that
+    // covers the commit has ended, shared with the writes that came with it
+    const end = response.end;
+    let heldEnd: (() => void) | undefined;
+    response.end = ((...args: Parameters<ServerResponse['end']>) => {
+      heldEnd = () => void end.apply(response, args);
+      return response;
+    }) as ServerResponse['end'];
+    try {
+      await handleResourceRequest(context);
+    } finally {
+      response.end = end;
+      await this.releaseWhenDurable(response, request, heldEnd);
+    }
+  }
+
+  /** Ends the held response once every write so far is on disk; cuts the connection if that failed. */
+  private async releaseWhenDurable(response: ServerResponse, request: IncomingMessage, heldEnd: (() => void) | undefined): Promise<void> {
+    try {
+      await this.deps.services.store.storage.whenDurable();
+      heldEnd?.();
+    } catch (error) {
+      // no answer at all rather than a 2xx for a write that may not be on disk
+      this.deps.services.logger.error({ err: error, url: request.url }, 'a write could not be made durable; connection closed without an answer');
+      response.destroy();
+    }
   }
 
   private resolve(

@@ -163,6 +163,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ...(options.compactIntervalMs === undefined ? {} : { compactIntervalMs: options.compactIntervalMs }),
     onListenerError: (error, event) => logger.error({ err: error, key: event.key }, 'watch listener failed'),
     onBackgroundError: (error) => logger.error({ err: error }, 'storage background work failed'),
+    ...(options.metricsRegistry === undefined ? {} : { registry: options.metricsRegistry }),
   });
   // metrics.k8s.io reads the store's Nodes and Pods, which exist once the catalog does
   const metricsObjects: { current?: MetricsObjectSource } = {};

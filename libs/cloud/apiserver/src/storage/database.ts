@@ -77,11 +77,11 @@ export function openDatabase(file: string, busyTimeoutMs: number): { db: BetterS
       purpose: 'kedge API server store',
       migrations: MIGRATIONS,
       versionRecord: metaVersionRecord(file),
-      // FULL: in WAL mode this fsyncs the WAL on every commit, so a write is on disk before we acknowledge
-      // it. NORMAL syncs only at checkpoints: a kill -9 of the process still keeps the commit (the OS has
-      // it), but a power cut or kernel crash can silently drop the last acknowledged writes, and clients
-      // would then see resourceVersions go backwards. The cost is one fsync per write.
-      synchronous: 'FULL',
+      // NORMAL: a commit writes its WAL frames without an fsync; GroupCommit then fsyncs the WAL once for
+      // every commit that queued up, and the store acknowledges a write (HTTP response, watch event) only
+      // after that fsync. So a power cut cannot drop an acknowledged write, and concurrent writes share
+      // the cost of one fsync (see @kedge/sqlite's GroupCommit).
+      synchronous: 'NORMAL',
       busyTimeoutMs,
       walSizeLimitBytes: WAL_SIZE_LIMIT_BYTES,
     }));

@@ -68,9 +68,11 @@ export interface ObjectStorage {
   /**
    * Events for keys starting with `prefix` and revision > `afterRevision`, first replayed from the log, then live,
    * in revision order, each exactly once. Throws RevisionCompactedError if afterRevision < compactedRevision().
-   * The listener runs synchronously after the writing transaction commits.
+   * Live events come once the write is on disk (after the group commit fsync that covers it), never before.
    */
   watch(prefix: string, afterRevision: number, listener: (event: StorageEvent) => void): WatchHandle;
+  /** resolves once every write made so far is on disk; a write is acknowledged only after it */
+  whenDurable(): Promise<void>;
   /** drop history older than the newest `keepRevisions` revisions; returns the new compacted revision */
   compact(keepRevisions: number): number;
   close(): void;

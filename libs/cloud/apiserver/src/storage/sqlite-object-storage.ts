@@ -1,8 +1,11 @@
 // ObjectStorage on one SQLite file, kine-style: every write appends a row to `log` whose id is the new
 // global revision; reads pick the newest row per key at or below a revision. All SQLite calls are
-// synchronous (better-sqlite3), so each write is one short IMMEDIATE transaction and watchers are told
-// right after it commits, before the write call returns.
+// synchronous (better-sqlite3), so each write is one short IMMEDIATE transaction. Commits share their
+// fsync (group commit): watchers are told of a write, in revision order, once the fsync that covers it
+// has ended, and `whenDurable()` tells the API layer when it may acknowledge.
+import { GroupCommit } from '@kedge/sqlite';
 import type BetterSqlite3 from 'better-sqlite3';
+import type { Registry } from 'prom-client';
 import {
   KeyExistsError,
   KeyNotFoundError,
@@ -40,6 +43,8 @@ export interface SqliteStorageOptions {
   onListenerError?: ListenerErrorHandler;
   /** automatic compaction or polling failed, e.g. the file is locked for longer than busyTimeoutMs (default: console.error) */
   onBackgroundError?: (error: unknown) => void;
+  /** where the group commit metrics go (`store="apiserver"`) */
+  registry?: Registry;
 }
 
 interface Written {
@@ -72,6 +77,9 @@ export class SqliteObjectStorage implements ObjectStorage {
   private closed = false;
   private readonly txn: BetterSqlite3.Transaction<(body: () => unknown) => unknown>;
   private readonly sql: Statements;
+  private readonly commits: GroupCommit;
+  /** this instance's committed writes whose fsync has not ended yet, oldest first: not told to watchers yet */
+  private undelivered: Array<{ sequence: number; event: StorageEvent }> = [];
 
   constructor(options: SqliteStorageOptions) {
     this.file = options.file;
@@ -88,6 +96,8 @@ export class SqliteObjectStorage implements ObjectStorage {
     this.db = db;
     this.sql = sql;
     this.txn = db.transaction((body: () => unknown) => body());
+    this.commits = new GroupCommit({ db, file: this.file, store: 'apiserver', ...(options.registry === undefined ? {} : { registry: options.registry }) });
+    this.commits.onDurable((sequence) => this.deliverDurable(sequence));
     this.hub = new WatchHub(
       { readEvents: (prefix, after, upto, limit) => this.readEvents(prefix, after, upto, limit) },
       this.readCurrentRevision(),
@@ -211,7 +221,7 @@ export class SqliteObjectStorage implements ObjectStorage {
       const compacted = this.readCompactedRevision();
       if (afterRevision < compacted) throw new RevisionCompactedError(prefix, afterRevision, compacted);
       // a future afterRevision is allowed: its events arrive once the store gets there, as with etcd
-      return this.hub.watch(prefix, afterRevision, listener, this.readCurrentRevision());
+      return this.hub.watch(prefix, afterRevision, listener, this.visibleRevision());
     });
   }
 
@@ -244,14 +254,24 @@ export class SqliteObjectStorage implements ObjectStorage {
 
   /** Delivers rows written by other connections to this file to this instance's watchers now. */
   pollLog(): void {
-    this.guard(undefined, () => this.hub.catchUp(this.readCurrentRevision()));
+    this.guard(undefined, () => this.hub.catchUp(this.visibleRevision()));
   }
 
-  /** Stops the timers and watchers and closes the database; idempotent. Other calls then throw StorageClosedError. */
+  /**
+   * Resolves once every write this instance has committed so far is on disk (at once when nothing is
+   * pending); acknowledge a write only after it. Rejects with GroupCommitError when an fsync failed.
+   */
+  whenDurable(): Promise<void> {
+    return this.commits.whenDurable();
+  }
+
+  /** Syncs and delivers what is pending, stops the timers and watchers and closes the database; idempotent. Other calls then throw StorageClosedError. */
   close(): void {
     if (this.closed) return;
-    this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
+    // the last fsync, which also tells the watchers of the writes it covers
+    this.commits.close();
+    this.closed = true;
     this.hub.close();
     this.db.close();
   }
@@ -269,15 +289,32 @@ export class SqliteObjectStorage implements ObjectStorage {
         throw lostRace(latest === undefined || latest.deleted === 1 ? 0 : latest.id);
       }
     });
-    try {
-      this.hub.committed(written.event);
-    } catch (error) {
-      // the write is committed and must be reported as such; the hub re-reads this revision from the log
-      // together with the next one, so watchers still get it in order
-      this.onBackgroundError(error);
-    }
+    // watchers hear of it once it is on disk, with the writes of the same fsync, in commit order
+    this.undelivered.push({ sequence: this.commits.noteCommit(), event: written.event });
     this.maybeAutoCompact();
     return written.stored;
+  }
+
+  /** the fsync of every commit up to `sequence` has ended: tell the watchers, oldest first */
+  private deliverDurable(sequence: number): void {
+    let count = 0;
+    while (count < this.undelivered.length && (this.undelivered[count]?.sequence ?? Infinity) <= sequence) count += 1;
+    const ready = this.undelivered.splice(0, count);
+    for (const { event } of ready) {
+      try {
+        this.hub.committed(event);
+      } catch (error) {
+        // the write is committed and must be reported as such; the hub re-reads this revision from the log
+        // together with the next one, so watchers still get it in order
+        this.onBackgroundError(error);
+      }
+    }
+  }
+
+  /** the newest revision watchers may be shown: everything below this instance's oldest write not yet on disk */
+  private visibleRevision(): number {
+    const oldest = this.undelivered[0];
+    return oldest === undefined ? this.readCurrentRevision() : oldest.event.revision - 1;
   }
 
   /** the key's live latest row, or the error update/delete must report */

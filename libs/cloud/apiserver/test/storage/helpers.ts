@@ -35,6 +35,18 @@ export async function storeFixture(): Promise<StoreFixture> {
   };
 }
 
+/**
+ * Waits until every write made so far on `stores` is on disk and told to their watchers, including
+ * writes those watchers made in turn (group commit tells watchers after the fsync, not inside the write).
+ */
+export async function settled(...stores: SqliteObjectStorage[]): Promise<void> {
+  for (;;) {
+    const before = stores.map((store) => store.currentRevision()).join();
+    for (const store of stores) await store.whenDurable();
+    if (stores.map((store) => store.currentRevision()).join() === before) return;
+  }
+}
+
 /** the error a call throws, for asserting on its fields */
 export function thrown(call: () => unknown): unknown {
   try {

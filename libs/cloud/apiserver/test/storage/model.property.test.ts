@@ -6,7 +6,7 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import { openSqliteStorage } from '../../src/storage/index';
 import type { SqliteObjectStorage, StorageEvent, StoredObject } from '../../src/storage/index';
 import type { StoreFixture } from './helpers';
-import { applyEvents, storeFixture } from './helpers';
+import { applyEvents, settled, storeFixture } from './helpers';
 
 const KEYS = ['/registry/core/pods/a/x', '/registry/core/pods/a/y', '/registry/core/pods/ab/x', '/registry/apps/deployments/a/x'];
 const PREFIXES = ['', '/registry/', '/registry/core/pods/', '/registry/core/pods/a/', '/registry/core/pods/ab/', '/registry/apps/'];
@@ -112,10 +112,10 @@ afterEach(async () => {
   await fx.cleanup();
 });
 
-test('model - random operation sequences match a Map model in results, reads at every revision and watch replays', () => {
+test('model - random operation sequences match a Map model in results, reads at every revision and watch replays', async () => {
   let runIndex = 0;
-  fc.assert(
-    fc.property(fc.array(op, { maxLength: 40 }), (operations) => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (operations) => {
       const file = join(fx.dir, `run-${(runIndex += 1)}.db`);
       const model = new Model();
       let store = openSqliteStorage({ file, compactIntervalMs: 0 });
@@ -148,6 +148,8 @@ test('model - random operation sequences match a Map model in results, reads at 
           expect(pages).toEqual(sorted(model.history[revision] ?? new Map(), ''));
         }
 
+        // group commit tells watchers once the writes are on disk
+        await settled(store);
         // list at the compacted revision + watch from it = the final state; from 0 when nothing was compacted
         const replayed: StorageEvent[] = [];
         store.watch('', model.compacted, (event) => replayed.push(event));

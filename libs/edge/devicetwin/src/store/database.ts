@@ -1,4 +1,4 @@
-// Opening the twin database (@kedge/sqlite: WAL, synchronous=FULL, foreign keys, migrations) and the prepared statements the
+// Opening the twin database (@kedge/sqlite: WAL, synchronous=NORMAL + group commit, foreign keys, migrations) and the prepared statements the
 // store uses. KubeEdge's tables are device / device_attr / device_twin; ours keep those three roles
 // and hold typed values (JSON) plus each property's type and limits beside its twin.
 import { openSqliteDatabase, type Migration } from '@kedge/sqlite';
@@ -99,8 +99,10 @@ export function openTwinDatabase(file: string, busyTimeoutMs: number): BetterSql
   return openSqliteDatabase(file, {
     purpose: 'device twin store',
     migrations: MIGRATIONS,
-    // a result published to a mapper says the value is stored: it must survive a power cut
-    synchronous: 'FULL',
+    // a result published to a mapper (and its PUBACK) says the value is stored: it must survive a power
+    // cut. NORMAL commits without an fsync; the TwinStore's GroupCommit fsyncs the WAL once for every
+    // commit that queued up, and DeviceTwin answers only after that fsync
+    synchronous: 'NORMAL',
     // attributes and twins go with their device (ON DELETE CASCADE)
     foreignKeys: true,
     busyTimeoutMs,

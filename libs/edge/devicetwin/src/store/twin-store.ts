@@ -1,7 +1,10 @@
 // TwinStore: devices bound to this node, their attributes and twins, in SQLite. Every write is one
-// transaction and is checked before it starts, so a refused update leaves nothing behind. Rules:
+// transaction and is checked before it starts, so a refused update leaves nothing behind. Writes that
+// commit close together share one fsync (group commit): answer for a write after `whenDurable()`. Rules:
 // desired values are written only from cloud messages, reported values only from the edge.
+import { GroupCommit } from '@kedge/sqlite';
 import type BetterSqlite3 from 'better-sqlite3';
+import type { Registry } from 'prom-client';
 import { DeviceTwinError, StoreClosedError } from '../errors';
 import { deviceId, type DeviceRecord, type DeviceSpec, type DeviceState, type TwinState, type TwinValue } from '../model';
 import { stillValid } from '../values';
@@ -12,6 +15,8 @@ export interface TwinStoreOptions {
   /** the SQLite file, e.g. /var/lib/kedge/devicetwin.db; its own file, not the MetaStore's (each records its schema version) */
   file: string;
   busyTimeoutMs?: number;
+  /** where the group commit metrics go (`store="devicetwin"`) */
+  registry?: Registry;
 }
 
 export type DeviceChangeReason = 'created' | 'updated' | 'deleted' | 'duplicate' | 'stale' | 'not-found';
@@ -60,12 +65,14 @@ export class TwinStore {
   readonly #removeDevice: (id: string, version: bigint | undefined) => DeviceChange;
   readonly #applyMembership: (version: bigint, specs: DeviceSpec[]) => MembershipResult;
   readonly #report: (id: string, updates: ReportedUpdate[], now: number) => ReportResult;
+  readonly #commits: GroupCommit;
   #closed = false;
 
   constructor(options: TwinStoreOptions) {
     this.file = options.file;
     this.#db = openTwinDatabase(options.file, options.busyTimeoutMs ?? 5_000);
     this.#sql = prepareStatements(this.#db);
+    this.#commits = new GroupCommit({ db: this.#db, file: options.file, store: 'devicetwin', ...(options.registry === undefined ? {} : { registry: options.registry }) });
     this.#applyDevice = this.#db.transaction((spec: DeviceSpec) => this.#upsert(spec, Date.now()));
     this.#removeDevice = this.#db.transaction((id: string, version: bigint | undefined) => this.#remove(id, version));
     this.#applyMembership = this.#db.transaction((version: bigint, specs: DeviceSpec[]) => this.#membership(version, specs));
@@ -79,13 +86,13 @@ export class TwinStore {
   /** Adds or updates one device (newer resourceVersion only; equal = duplicate, older = stale). */
   applyDevice(spec: DeviceSpec): DeviceChange {
     this.#assertOpen('apply a device');
-    return this.#applyDevice(spec);
+    return this.#committed(this.#applyDevice(spec));
   }
 
   /** Removes a device unless `version` is older than the stored one; remembers it against late adds. */
   removeDevice(namespace: string, name: string, version?: bigint): DeviceChange {
     this.#assertOpen('remove a device');
-    return this.#removeDevice(deviceId(namespace, name), version);
+    return this.#committed(this.#removeDevice(deviceId(namespace, name), version));
   }
 
   /**
@@ -95,7 +102,7 @@ export class TwinStore {
    */
   applyMembership(version: bigint, specs: DeviceSpec[]): MembershipResult {
     this.#assertOpen('apply a membership');
-    return this.#applyMembership(version, specs);
+    return this.#committed(this.#applyMembership(version, specs));
   }
 
   /**
@@ -104,14 +111,16 @@ export class TwinStore {
    */
   report(id: string, updates: ReportedUpdate[], now = Date.now()): ReportResult {
     this.#assertOpen('report twin values');
-    return this.#report(id, updates, now);
+    return this.#committed(this.#report(id, updates, now));
   }
 
   /** Sets a device's state (online also stamps lastOnline). @returns the device, or undefined if unknown */
   setState(id: string, state: DeviceState, now = Date.now()): DeviceRecord | undefined {
     this.#assertOpen('set a device state');
     const result = this.#sql.setState.run(state, state === 'online' ? now : null, id);
-    return result.changes === 0 ? undefined : this.device(id);
+    if (result.changes === 0) return undefined;
+    this.#commits.noteCommit();
+    return this.device(id);
   }
 
   device(id: string): DeviceRecord | undefined {
@@ -138,10 +147,26 @@ export class TwinStore {
     return this.#sql.membershipVersion.get()?.value ?? 0n;
   }
 
+  /**
+   * Resolves once every write made so far is on disk (at once when nothing is pending): publish a
+   * result or PUBACK an update only after it. Rejects with GroupCommitError when an fsync failed.
+   */
+  whenDurable(): Promise<void> {
+    return this.#commits.whenDurable();
+  }
+
+  /** Makes pending writes durable and closes the file. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#commits.close();
     this.#db.close();
+  }
+
+  /** a write transaction committed: its fsync is shared with the others of this event-loop turn */
+  #committed<T>(result: T): T {
+    this.#commits.noteCommit();
+    return result;
   }
 
   #assertOpen(action: string): void {
