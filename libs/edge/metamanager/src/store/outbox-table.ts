@@ -51,6 +51,8 @@ export class OutboxTable {
     db: BetterSqlite3.Database,
     private readonly sql: Statements,
     private readonly assertOpen: (action: string) => void,
+    /** a write committed: group commit makes it durable with the others of this turn */
+    private readonly committed: () => void,
   ) {
     this.#enqueue = db.transaction((resource: string, text: string): number => {
       const seq = sql.nextOutboxSeq.get()?.value;
@@ -61,13 +63,17 @@ export class OutboxTable {
   }
 
   /**
-   * Queues a report durably (committed and fsynced when this returns), replacing a queued report for
-   * the same resource. @returns the seq it was queued under. @throws BadReportError
+   * Queues a report, replacing a queued report for the same resource. When this returns it is
+   * committed (safe from a process crash); it is on disk after the store's next group commit fsync
+   * (`MetaStore.whenDurable`), and the sender sends nothing before that.
+   * @returns the seq it was queued under. @throws BadReportError
    */
   enqueue(message: Message): number {
     this.assertOpen('queue a report');
     const text = checkReport(message);
-    return this.#enqueue(message.route.resource, text);
+    const seq = this.#enqueue(message.route.resource, text);
+    this.committed();
+    return seq;
   }
 
   /** Queued reports, oldest latest-enqueue first (the first `limit` of them, or all). */
@@ -90,11 +96,13 @@ export class OutboxTable {
   /** Removes the entry if it is still the one queued under `seq` (a newer report is kept). */
   remove(resource: string, seq: number): boolean {
     this.assertOpen('update the outbox');
-    return this.sql.removeOutbox.run(resource, seq).changes > 0;
+    const removed = this.sql.removeOutbox.run(resource, seq).changes > 0;
+    if (removed) this.committed();
+    return removed;
   }
 
   recordFailure(resource: string, seq: number, error: string): void {
     this.assertOpen('update the outbox');
-    this.sql.failOutbox.run(error.slice(0, 500), resource, seq);
+    if (this.sql.failOutbox.run(error.slice(0, 500), resource, seq).changes > 0) this.committed();
   }
 }
