@@ -45,7 +45,7 @@ export async function startDevices(
   let unsubscribe: (() => void) | undefined;
   let mappers: MapperManager | undefined;
   if (config.deviceTwin.enable) {
-    const twinStore = new TwinStore({ file: join(config.dataDir, 'devicetwin.db') });
+    const twinStore = new TwinStore({ file: join(config.dataDir, 'devicetwin.db'), registry });
     store = twinStore;
     const deviceTwin = new DeviceTwin({
       store,
