@@ -1,12 +1,13 @@
-// TwinStore: devices bound to this node, their attributes and twins, in SQLite. Every write is one
-// transaction and is checked before it starts, so a refused update leaves nothing behind. Writes that
+// TwinStore: devices bound to this node, their attributes and twins, in SQLite. Every write is checked
+// before it starts, so a refused update leaves nothing behind; a cloud write is one transaction. Writes that
 // commit close together share one fsync (group commit): answer for a write after `whenDurable()`. Rules:
 // desired values are written only from cloud messages, reported values only from the edge.
 //
 // The store is the only writer of its file, so it keeps the devices it has read as frozen records
-// (`#cache`): a twin update is checked against the cached device and writes one UPDATE per property,
-// and the new record replaces the cached one only after the write committed. A failed write and every
-// cloud write drop the cached records, which are read again from SQLite on the next request.
+// (`#cache`): a twin update is checked against the cached device and writes one UPDATE per property.
+// The updates of one event-loop turn share one transaction (`ReportBatch`), committed when the turn
+// ends; `whenDurable()` covers it. A failed write rolls the batch back and drops the cached records,
+// as every cloud write does; they are read again from SQLite on the next request.
 import { GroupCommit } from '@kedge/sqlite';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Registry } from 'prom-client';
@@ -15,6 +16,7 @@ import { deviceId, type DeviceRecord, type DeviceSpec, type DeviceState, type Ti
 import { stillValid } from '../values';
 import { openTwinDatabase, prepareStatements, type Statements } from './database';
 import { deviceOf, frozenDevice, groupBy } from './records';
+import { ReportBatch } from './report-batch';
 
 export interface TwinStoreOptions {
   /** the SQLite file, e.g. /var/lib/kedge/devicetwin.db; its own file, not the MetaStore's (each records its schema version) */
@@ -69,8 +71,8 @@ export class TwinStore {
   readonly #applyDevice: (spec: DeviceSpec) => DeviceChange;
   readonly #removeDevice: (id: string, version: bigint | undefined) => DeviceChange;
   readonly #applyMembership: (version: bigint, specs: DeviceSpec[]) => MembershipResult;
-  readonly #writeReported: (id: string, writes: TwinState[]) => void;
   readonly #commits: GroupCommit;
+  readonly #batch: ReportBatch;
   /** devices as last committed, frozen; only members that were read since the last cloud write */
   readonly #cache = new Map<string, DeviceRecord>();
   #closed = false;
@@ -83,9 +85,7 @@ export class TwinStore {
     this.#applyDevice = this.#db.transaction((spec: DeviceSpec) => this.#upsert(spec, Date.now()));
     this.#removeDevice = this.#db.transaction((id: string, version: bigint | undefined) => this.#remove(id, version));
     this.#applyMembership = this.#db.transaction((version: bigint, specs: DeviceSpec[]) => this.#membership(version, specs));
-    this.#writeReported = this.#db.transaction((id: string, writes: TwinState[]) => {
-      for (const twin of writes) this.#writeTwin(id, twin);
-    });
+    this.#batch = new ReportBatch(this.#db, this.#commits, () => this.#cache.clear());
   }
 
   get closed(): boolean {
@@ -145,15 +145,10 @@ export class TwinStore {
       writes.push(after);
       changes.push({ name: update.name, before, after });
     }
-    try {
-      // one UPDATE is a transaction of its own; several share one
-      if (writes.length === 1) this.#writeTwin(id, writes[0] as TwinState);
-      else this.#writeReported(id, writes);
-    } catch (error) {
-      this.#cache.delete(id);
-      throw error;
-    }
-    this.#commits.noteCommit();
+    // in this turn's transaction; on failure the batch is rolled back and the cache dropped
+    this.#batch.write(() => {
+      for (const twin of writes) this.#writeTwin(id, twin);
+    });
     const record: DeviceRecord = Object.freeze({ ...device, twins: Object.freeze(twins) as TwinState[] });
     this.#cache.set(id, record);
     return { device: record, changes };
@@ -162,6 +157,7 @@ export class TwinStore {
   /** Sets a device's state (online also stamps lastOnline). @returns the device, or undefined if unknown */
   setState(id: string, state: DeviceState, now = Date.now()): DeviceRecord | undefined {
     this.#assertOpen('set a device state');
+    this.#batch.flush();
     this.#cache.delete(id);
     const result = this.#sql.setState.run(state, state === 'online' ? now : null, id);
     if (result.changes === 0) return undefined;
@@ -211,16 +207,20 @@ export class TwinStore {
    * result or PUBACK an update only after it. Rejects with GroupCommitError when an fsync failed.
    */
   whenDurable(): Promise<void> {
-    return this.#commits.whenDurable();
+    return this.#batch.whenDurable() ?? this.#commits.whenDurable();
   }
 
   /** Makes pending writes durable and closes the file. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#cache.clear();
-    this.#commits.close();
-    this.#db.close();
+    try {
+      this.#batch.flush();
+    } finally {
+      this.#cache.clear();
+      this.#commits.close();
+      this.#db.close();
+    }
   }
 
   /**
@@ -228,6 +228,8 @@ export class TwinStore {
    * afterwards whether it committed or rolled back. Its fsync is shared with this turn's other writes.
    */
   #cloudWrite<T>(write: () => T): T {
+    // the twin updates of this turn commit first: a cloud write is a transaction of its own
+    this.#batch.flush();
     try {
       const result = write();
       this.#commits.noteCommit();

@@ -1,0 +1,105 @@
+// Twin updates that arrive in one event-loop turn (a mapper's in-flight window, several mappers) share
+// one SQLite transaction: committing a transaction costs a WAL write and the WAL index's locks (tens of
+// µs), an UPDATE inside an open one a few µs. The transaction opens at the turn's first update and
+// commits once the turn ends; its group commit fsync follows. Every update is checked before it is
+// written, so only SQLite itself can fail a write; if it does, or the commit fails, the whole batch is
+// rolled back and every update in it is answered as failed: nothing of it is acknowledged.
+import type { GroupCommit } from '@kedge/sqlite';
+import type BetterSqlite3 from 'better-sqlite3';
+
+interface Durable {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class ReportBatch {
+  readonly #commits: GroupCommit;
+  readonly #begin: BetterSqlite3.Statement;
+  readonly #commit: BetterSqlite3.Statement;
+  readonly #rollback: BetterSqlite3.Statement;
+  readonly #rolledBack: () => void;
+  #open = false;
+  /** made on the first `whenDurable` of the open batch, shared by every update in it */
+  #durable: Durable | undefined;
+
+  /** `rolledBack` runs after a rollback, e.g. to drop cached rows the batch had written */
+  constructor(db: BetterSqlite3.Database, commits: GroupCommit, rolledBack: () => void) {
+    this.#commits = commits;
+    this.#begin = db.prepare('BEGIN');
+    this.#commit = db.prepare('COMMIT');
+    this.#rollback = db.prepare('ROLLBACK');
+    this.#rolledBack = rolledBack;
+  }
+
+  /** Runs `write` inside the open batch (opening one). A failing write rolls the whole batch back and throws. */
+  write(write: () => void): void {
+    if (!this.#open) {
+      this.#begin.run();
+      this.#open = true;
+      setImmediate(() => this.#commitQuietly());
+    }
+    try {
+      write();
+    } catch (error) {
+      this.#abort(error);
+      throw error;
+    }
+  }
+
+  /**
+   * Resolves once the open batch is committed and on disk; undefined when no batch is open (then the
+   * store's group commit answers). Rejects when the batch was rolled back or its fsync failed.
+   */
+  whenDurable(): Promise<void> | undefined {
+    if (!this.#open) return undefined;
+    if (this.#durable === undefined) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((yes, no) => {
+        resolve = yes;
+        reject = no;
+      });
+      this.#durable = { promise, resolve, reject };
+    }
+    return this.#durable.promise;
+  }
+
+  /** Commits the open batch now: before any other write or closing. @throws what COMMIT threw (rolled back) */
+  flush(): void {
+    if (!this.#open) return;
+    try {
+      this.#commit.run();
+    } catch (error) {
+      this.#abort(error);
+      throw error;
+    }
+    this.#open = false;
+    const sequence = this.#commits.noteCommit();
+    const durable = this.#durable;
+    this.#durable = undefined;
+    if (durable) this.#commits.whenDurable(sequence).then(durable.resolve, durable.reject);
+  }
+
+  #commitQuietly(): void {
+    try {
+      this.flush();
+    } catch {
+      // the batch's waiters were told (rejected); the requests are answered 500 INTERNAL
+    }
+  }
+
+  #abort(error: unknown): void {
+    if (!this.#open) return;
+    this.#open = false;
+    try {
+      this.#rollback.run();
+    } catch {
+      // SQLite may have rolled back on its own (e.g. after an I/O error)
+    }
+    const durable = this.#durable;
+    this.#durable = undefined;
+    this.#rolledBack();
+    durable?.reject(error);
+  }
+}
