@@ -187,8 +187,19 @@ export class GroupCommit {
     // after the current turn: the other requests read in this turn commit too and share the fsync
     setImmediate(() => {
       this.#scheduled = false;
-      this.#sync();
+      // syncPending() may have started it meanwhile; the running fsync re-syncs what it does not cover
+      if (!this.#syncing) this.#sync();
     });
+  }
+
+  /**
+   * Starts the fsync of every commit noted so far now, rather than after the current turn: for a
+   * caller that has already gathered a turn's writes into one transaction. When an fsync is running,
+   * the next one starts as it ends, as usual.
+   */
+  syncPending(): void {
+    if (this.#syncing || this.#failure !== undefined || this.#closed) return;
+    this.#sync();
   }
 
   #sync(): void {

@@ -86,7 +86,10 @@ export class ReportBatch {
       this.flush();
     } catch {
       // the batch's waiters were told (rejected); the requests are answered 500 INTERNAL
+      return;
     }
+    // the turn is over and its updates are in: their fsync need not wait for another turn
+    this.#commits.syncPending();
   }
 
   #abort(error: unknown): void {
