@@ -255,7 +255,7 @@ updates (\`$hw/events/device/default/dev-<i>/twin/update\`, one int property) ro
 with ${WINDOW} publishes in flight (as fast as the broker PUBACKs); the time runs until a second client has received
 every \`twin/update/result\` (the twin also publishes a \`document\` per update). Every acknowledgement is durable:
 the updates of one event-loop turn share one SQLite transaction (WAL, \`synchronous=NORMAL\`; TwinStore's
-\`ReportBatch\`), and **group commit** (\`GroupCommit\` in \`@kedge/sqlite\`) fsyncs the WAL once for all that
+\`TurnTransaction\`), and **group commit** (\`GroupCommit\` in \`@kedge/sqlite\`) fsyncs the WAL once for all that
 committed meanwhile, on the thread pool; the broker's PUBACK of an update and its \`update/result\` wait for that
 fsync. This run: ${formatInteger(t.syncs)} fsyncs, ${t.perSync.toFixed(1)} updates per fsync on average. "CPU per
 message" is this process's user + system CPU (broker, twin, SQLite and both mqtt.js clients) divided by the

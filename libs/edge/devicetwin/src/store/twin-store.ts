@@ -5,10 +5,10 @@
 //
 // The store is the only writer of its file, so it keeps the devices it has read as frozen records
 // (`#cache`): a twin update is checked against the cached device and writes one UPDATE per property.
-// The updates of one event-loop turn share one transaction (`ReportBatch`), committed when the turn
+// The updates of one event-loop turn share one transaction (`TurnTransaction` from `@kedge/sqlite`), committed when the turn
 // ends; `whenDurable()` covers it. A failed write rolls the batch back and drops the cached records,
 // as every cloud write does; they are read again from SQLite on the next request.
-import { GroupCommit } from '@kedge/sqlite';
+import { GroupCommit, TurnTransaction } from '@kedge/sqlite';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Registry } from 'prom-client';
 import { DeviceTwinError, StoreClosedError } from '../errors';
@@ -16,7 +16,6 @@ import { deviceId, type DeviceRecord, type DeviceSpec, type DeviceState, type Ti
 import { stillValid } from '../values';
 import { openTwinDatabase, prepareStatements, type Statements } from './database';
 import { deviceOf, frozenDevice, groupBy } from './records';
-import { ReportBatch } from './report-batch';
 
 export interface TwinStoreOptions {
   /** the SQLite file, e.g. /var/lib/kedge/devicetwin.db; its own file, not the MetaStore's (each records its schema version) */
@@ -72,7 +71,7 @@ export class TwinStore {
   readonly #removeDevice: (id: string, version: bigint | undefined) => DeviceChange;
   readonly #applyMembership: (version: bigint, specs: DeviceSpec[]) => MembershipResult;
   readonly #commits: GroupCommit;
-  readonly #batch: ReportBatch;
+  readonly #batch: TurnTransaction;
   /** devices as last committed, frozen; only members that were read since the last cloud write */
   readonly #cache = new Map<string, DeviceRecord>();
   #closed = false;
@@ -85,7 +84,7 @@ export class TwinStore {
     this.#applyDevice = this.#db.transaction((spec: DeviceSpec) => this.#upsert(spec, Date.now()));
     this.#removeDevice = this.#db.transaction((id: string, version: bigint | undefined) => this.#remove(id, version));
     this.#applyMembership = this.#db.transaction((version: bigint, specs: DeviceSpec[]) => this.#membership(version, specs));
-    this.#batch = new ReportBatch(this.#db, this.#commits, () => this.#cache.clear());
+    this.#batch = new TurnTransaction(this.#db, this.#commits, () => this.#cache.clear());
   }
 
   get closed(): boolean {
