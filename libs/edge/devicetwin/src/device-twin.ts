@@ -67,6 +67,9 @@ export class DeviceTwin {
   readonly #logThrottle = new LogThrottle();
   readonly #unsubscribe: (() => void)[] = [];
   readonly #deviceListeners = new Set<(event: DevicesChangedEvent) => void>();
+  /** reports of MQTT requests of this turn, latest per device, queued together when it ends */
+  readonly #turnReports = new Map<string, DeviceRecord>();
+  #turnReportsScheduled = false;
   #stopped = false;
 
   /** Registers group `twin` on the router and subscribes to the twin topics on the bus. */
@@ -137,6 +140,7 @@ export class DeviceTwin {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#queueTurnReports();
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     this.#deviceListeners.clear();
   }
@@ -218,14 +222,14 @@ export class DeviceTwin {
         this.#known(id);
         const device = this.#store.setState(id, state);
         if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to node ${this.#nodeName}`, 'device');
-        this.#report(device);
+        this.#reportLater(device);
         return { answer: result(eventId, clientToken, { device: stateMessage(device) }), changed: undefined, wrote: true };
       }
       default: {
         // one read of the device (the store's cached record) serves the checks and the write
         const updates = readTwinUpdate(body, this.#known(id));
         const { device, changes } = this.#store.report(id, updates);
-        this.#report(device);
+        this.#reportLater(device);
         return { answer: result(eventId, clientToken, { twin: changedTwinsMessage(changes) }), changed: { device, changes }, wrote: true };
       }
     }
@@ -240,6 +244,40 @@ export class DeviceTwin {
   #reportDevice(id: string): void {
     const device = this.#store.device(id);
     if (device) this.#report(device);
+  }
+
+  /**
+   * The report of an MQTT request: queued with the others of this turn when it ends, latest per device
+   * (each report is the device's whole reported state), in one call to the outbox. The turn's twin
+   * transaction is committed first and its fsync ends later, so when a request is PUBACKed its report is
+   * queued. A crash in between loses no state: the twin store has it, and `reportAll()` on reconnect
+   * queues it again.
+   */
+  #reportLater(device: DeviceRecord): void {
+    this.#turnReports.set(device.id, device);
+    if (this.#turnReportsScheduled) return;
+    this.#turnReportsScheduled = true;
+    setImmediate(() => this.#queueTurnReports());
+  }
+
+  #queueTurnReports(): void {
+    this.#turnReportsScheduled = false;
+    if (this.#turnReports.size === 0) return;
+    const devices = [...this.#turnReports.values()];
+    this.#turnReports.clear();
+    if (this.#reporter.reportMany === undefined || devices.length === 1) {
+      for (const device of devices) this.#report(device);
+      return;
+    }
+    try {
+      this.#reporter.reportMany(devices.map(reportMessage));
+      this.#metrics.reports.inc({ result: 'queued' }, devices.length);
+    } catch (error) {
+      this.#metrics.reports.inc({ result: 'failed' }, devices.length);
+      this.#logThrottle.run('report', (suppressed) =>
+        this.#logger.warn({ devices: devices.length, error: (error as Error).message, suppressed }, 'could not queue reported state for the cloud'),
+      );
+    }
   }
 
   /** Hands the device's reported state to the outbox. A refusal is logged; the edge keeps answering. */

@@ -13,6 +13,8 @@ export const TWIN_REPORT_TYPE = 'twin';
 export interface TwinReporter {
   /** queues a message for the cloud; returns its position in the send order */
   report(message: Message): number;
+  /** queues several at once (one transaction in MetaManager's outbox); used for the reports of a burst */
+  reportMany?(messages: Message[]): number[];
 }
 
 export function reportMessage(device: DeviceRecord): Message {

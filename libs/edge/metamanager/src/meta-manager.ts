@@ -124,6 +124,17 @@ export class MetaManager {
     return seq;
   }
 
+  /**
+   * Queues several status reports in one transaction (e.g. DeviceTwin's reports of one burst of twin
+   * updates), otherwise as `report`. @returns their positions in the send order. @throws BadReportError
+   */
+  reportMany(messages: Message[]): number[] {
+    if (this.#stopped) throw new MetaManagerError('MANAGER_STOPPED', 'cannot report: the metamanager is stopped (edgecore is shutting down)');
+    const seqs = this.#store.outbox.enqueueMany(messages);
+    if (seqs.length > 0) void this.#sender.kick();
+    return seqs;
+  }
+
   /** Sends what is due now (if connected); resolves once no report is awaiting the cloud's answer. */
   flush(): Promise<void> {
     return this.#sender.kick();

@@ -180,6 +180,28 @@ describe('MetaManager outbox', () => {
     expect(pendingAtSend).toEqual([0]);
   });
 
+  it('outbox - reportMany queues several reports in one transaction, committed when it returns, latest per resource, in order', async () => {
+    const edge = startEdge(cleanup, { connected: false });
+    const seqs = edge.manager.reportMany([
+      statusReport('default/twin/a', { v: 1 }),
+      statusReport('default/twin/b', { v: 1 }),
+      statusReport('default/twin/a', { v: 2 }),
+    ]);
+    expect(seqs).toHaveLength(3);
+    expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+    // committed: another connection sees them now
+    const other = new Database(edge.file, { readonly: true });
+    try {
+      const rows = other.prepare('SELECT resource FROM outbox ORDER BY seq').all() as { resource: string }[];
+      expect(rows.map((row) => row.resource)).toEqual(['default/twin/b', 'default/twin/a']);
+    } finally {
+      other.close();
+    }
+    expect(edge.store.outbox.entries().map((entry) => entry.message.content)).toEqual([{ v: 1 }, { v: 2 }]);
+    expect(() => edge.manager.reportMany([statusReport('default/twin/c', { v: 1 }), statusReport('default/twin/d', { bad: 1n })])).toThrow(BadReportError);
+    expect(edge.store.outbox.depth()).toBe(2);
+  });
+
   it('outbox - sends in the order of the latest enqueue', async () => {
     const edge = startEdge(cleanup, { connected: false });
     edge.manager.report(statusReport('default/podstatus/a', { n: 1 }));

@@ -46,6 +46,7 @@ function checkReport(message: Message): string {
 
 export class OutboxTable {
   readonly #enqueue: (resource: string, text: string) => number;
+  readonly #enqueueMany: (reports: { resource: string; text: string }[]) => number[];
 
   constructor(
     db: BetterSqlite3.Database,
@@ -54,12 +55,28 @@ export class OutboxTable {
     /** a write committed: group commit makes it durable with the others of this turn */
     private readonly committed: () => void,
   ) {
-    this.#enqueue = db.transaction((resource: string, text: string): number => {
+    const put = (resource: string, text: string): number => {
       const seq = sql.nextOutboxSeq.get()?.value;
       if (seq === undefined) throw new Error('store_state has no outbox_seq row');
       sql.putOutbox.run(resource, seq, text);
       return seq;
-    });
+    };
+    this.#enqueue = db.transaction(put);
+    this.#enqueueMany = db.transaction((reports: { resource: string; text: string }[]) => reports.map(({ resource, text }) => put(resource, text)));
+  }
+
+  /**
+   * Queues several reports in one transaction (one commit instead of one each), in order; as `enqueue`
+   * for each. All or none: a report that is not serialisable refuses the whole call.
+   * @returns their seqs. @throws BadReportError
+   */
+  enqueueMany(messages: Message[]): number[] {
+    this.assertOpen('queue reports');
+    const reports = messages.map((message) => ({ resource: message.route.resource, text: checkReport(message) }));
+    if (reports.length === 0) return [];
+    const seqs = this.#enqueueMany(reports);
+    this.committed();
+    return seqs;
   }
 
   /**
