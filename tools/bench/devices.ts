@@ -83,9 +83,18 @@ interface Throughput {
   twinOk: number;
   twinErrors: number;
   rawMs: number;
+  /** CPU time of the whole process (broker, twin, both MQTT clients) per message, µs */
+  twinCpuUs: number;
+  rawCpuUs: number;
   /** fsyncs made by the twin store's group commit during the twin run, and commits per fsync */
   syncs: number;
   perSync: number;
+}
+
+/** user + system CPU of this process since `since`, µs */
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
 }
 
 async function throughput(): Promise<Throughput> {
@@ -123,8 +132,10 @@ async function throughput(): Promise<Throughput> {
     payload: twinUpdate('temperature', String(i % 1000), 'int', `e${i}`, Date.now()),
   });
   progress(`twin path: ${UPDATES} updates for ${DEVICES} devices, ${WINDOW} in flight`);
+  const twinCpu = process.cpuUsage();
   const twinMs = await drive(publisher, UPDATES, update, () => ok + errors >= UPDATES);
-  const batches = await groupCommitBatches(registry);
+  const twinCpuUs = cpuMicros(twinCpu) / UPDATES;
+  const batches = await groupCommitBatches(registry, ok + errors);
   await publisher.endAsync();
   await subscriber.endAsync();
   twin.stop();
@@ -144,21 +155,27 @@ async function throughput(): Promise<Throughput> {
   await rawSub.subscribeAsync('bench/+/+', { qos: 1 });
   const rawPub = await connectAsync(rawUrl, { reconnectPeriod: 0 });
   progress('raw aedes path');
+  const rawCpu = process.cpuUsage();
   const rawMs = await drive(rawPub, UPDATES, (i) => ({ ...update(i), topic: `bench/dev-${i % DEVICES}/temperature` }), () => delivered >= UPDATES);
+  const rawCpuUs = cpuMicros(rawCpu) / UPDATES;
   await rawPub.endAsync();
   await rawSub.endAsync();
   await new Promise<void>((r) => broker.close(() => r()));
   await new Promise<void>((r) => server.close(() => r()));
   removeTempDir(dir);
-  return { twinMs, twinOk: ok, twinErrors: errors, rawMs, ...batches };
+  return { twinMs, twinOk: ok, twinErrors: errors, rawMs, twinCpuUs, rawCpuUs, ...batches };
 }
 
-/** how many fsyncs the TwinStore's group commit made for the run, and the updates per fsync on average */
-async function groupCommitBatches(registry: Registry): Promise<{ syncs: number; perSync: number }> {
+/**
+ * How many fsyncs the TwinStore's group commit made for the run, and the updates per fsync on average
+ * (the updates of one event-loop turn share one transaction, so the metric counts transactions: the
+ * updates are counted here).
+ */
+async function groupCommitBatches(registry: Registry, updates: number): Promise<{ syncs: number; perSync: number }> {
   const metric = await registry.getSingleMetric('kedge_sqlite_group_commit_batch_size')?.get();
   const value = (name: string): number => metric?.values.find((v) => (v as { metricName?: string }).metricName === name && v.labels['store'] === 'devicetwin')?.value ?? 0;
   const syncs = value('kedge_sqlite_group_commit_batch_size_count');
-  return { syncs, perSync: syncs === 0 ? 0 : value('kedge_sqlite_group_commit_batch_size_sum') / syncs };
+  return { syncs, perSync: syncs === 0 ? 0 : updates / syncs };
 }
 
 const manifests = (port: number): string =>
@@ -220,11 +237,11 @@ async function main(): Promise<void> {
   const twinRate = (t.twinOk / t.twinMs) * 1000;
   const rawRate = (UPDATES / t.rawMs) * 1000;
   const rateRows = [
-    ['mapper twin update → MQTT (aedes) → DeviceTwin → SQLite → result', formatInteger(UPDATES), formatInteger(t.twinErrors), `${formatInteger(t.twinMs)} ms`, `${formatInteger(twinRate)}/s`],
-    ['plain aedes publish → subscriber (QoS 1)', formatInteger(UPDATES), '0', `${formatInteger(t.rawMs)} ms`, `${formatInteger(rawRate)}/s`],
-    ['ratio twin / plain aedes', '', '', '', formatRatio(twinRate / rawRate)],
+    ['mapper twin update → MQTT (aedes) → DeviceTwin → SQLite → result', formatInteger(UPDATES), formatInteger(t.twinErrors), `${formatInteger(t.twinMs)} ms`, `${formatInteger(twinRate)}/s`, `${formatInteger(t.twinCpuUs)} µs`],
+    ['plain aedes publish → subscriber (QoS 1)', formatInteger(UPDATES), '0', `${formatInteger(t.rawMs)} ms`, `${formatInteger(rawRate)}/s`, `${formatInteger(t.rawCpuUs)} µs`],
+    ['ratio twin / plain aedes', '', '', '', formatRatio(twinRate / rawRate), formatRatio(t.twinCpuUs / t.rawCpuUs)],
   ];
-  const rateHeaders = ['path', 'messages', 'errors', 'time', 'rate'];
+  const rateHeaders = ['path', 'messages', 'errors', 'time', 'rate', 'CPU per message'];
   const latHeaders = ['path', 'changes', 'p50', 'p99', 'max'];
   const latRows = [['Modbus holding register change → Device.status (cloud)', String(lat.count), formatMs(lat.p50), formatMs(lat.p99), formatMs(lat.max)]];
   console.log(textTable(rateHeaders, rateRows));
@@ -237,10 +254,12 @@ on a SQLite TwinStore and ${DEVICES} member devices. One mqtt.js client publishe
 updates (\`$hw/events/device/default/dev-<i>/twin/update\`, one int property) round-robin over the devices at QoS 1
 with ${WINDOW} publishes in flight (as fast as the broker PUBACKs); the time runs until a second client has received
 every \`twin/update/result\` (the twin also publishes a \`document\` per update). Every acknowledgement is durable:
-each update is its own SQLite transaction (WAL, \`synchronous=NORMAL\`), and **group commit** (\`GroupCommit\` in
-\`@kedge/sqlite\`) fsyncs the WAL once for all the updates that committed meanwhile, on the thread pool; the
-broker's PUBACK of an update and its \`update/result\` wait for that fsync. This run: ${formatInteger(t.syncs)} fsyncs,
-${t.perSync.toFixed(1)} updates per fsync on average. The baseline, in the same run, is a fresh aedes with the same payloads and publisher on
+the updates of one event-loop turn share one SQLite transaction (WAL, \`synchronous=NORMAL\`; TwinStore's
+\`TurnTransaction\`), and **group commit** (\`GroupCommit\` in \`@kedge/sqlite\`) fsyncs the WAL once for all that
+committed meanwhile, on the thread pool; the broker's PUBACK of an update and its \`update/result\` wait for that
+fsync. This run: ${formatInteger(t.syncs)} fsyncs, ${t.perSync.toFixed(1)} updates per fsync on average. "CPU per
+message" is this process's user + system CPU (broker, twin, SQLite and both mqtt.js clients) divided by the
+messages: under load the rates measure the scheduler as much as kedge, the CPU ratio less so. The baseline, in the same run, is a fresh aedes with the same payloads and publisher on
 plain topics and one QoS 1 subscriber, timed until every message is delivered.
 
 ${markdownTable(rateHeaders, rateRows)}

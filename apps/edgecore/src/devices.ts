@@ -48,7 +48,7 @@ export async function startDevices(
   let dmi: DeviceManager | undefined;
   let methodRelay: DeviceMethodRelay | undefined;
   if (config.deviceTwin.enable) {
-    const twinStore = new TwinStore({ file: join(config.dataDir, 'devicetwin.db') });
+    const twinStore = new TwinStore({ file: join(config.dataDir, 'devicetwin.db'), registry });
     store = twinStore;
     const deviceTwin = new DeviceTwin({
       store,

@@ -121,7 +121,7 @@ export async function startEdgeCore(
   const meta = defineModule({
     name: 'metamanager',
     start: () => {
-      const store = new MetaStore({ file: join(config.dataDir, 'edgecore.db'), logger: logger.child({ module: 'metastore' }) });
+      const store = new MetaStore({ file: join(config.dataDir, 'edgecore.db'), logger: logger.child({ module: 'metastore' }), registry });
       const metaManager = new MetaManager({ store, router, hub, logger: logger.child({ module: 'metamanager' }), registry, nodeName });
       return { store, metaManager };
     },

@@ -1,7 +1,7 @@
 // DeviceTwin: the edge module that owns group `twin`. It answers KubeEdge's DeviceTwin MQTT API
 // from the local store whether or not the cloud is reachable, applies the cloud's device messages,
 // and queues every reported change for the cloud through the injected reporter (an outbox).
-import { deviceTopic, membershipTopic, parseRequestTopic, requestFilters, type DeviceAction, type RequestTopic } from '@kedge/device-api';
+import { deviceTopic, membershipTopic, parseRequestTopic, requestFilters, type DeviceAction } from '@kedge/device-api';
 import { Group, type Message } from '@kedge/protocol';
 import type { MessageRouter } from '@kedge/router';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
@@ -10,11 +10,11 @@ import { CloudSync, type DevicesChangedEvent } from './cloud-sync';
 import { DeviceTwinError } from './errors';
 import { DeviceTwinMetrics } from './metrics';
 import { deviceId, type DeviceRecord } from './model';
-import { deviceMessage, errorResult, result, twinsMessage } from './payloads';
+import { changedTwinsMessage, deviceMessage, errorResult, result, stateMessage, twinsMessage } from './payloads';
 import { TwinPublisher, type TwinBus } from './publisher';
 import { reportMessage, type TwinReporter } from './reports';
 import { peekBase, readBase, readPayload, readStateUpdate, readTwinUpdate, type RequestBase } from './requests';
-import type { TwinStore } from './store/twin-store';
+import type { TwinChange, TwinStore } from './store/twin-store';
 
 export interface DeviceTwinOptions {
   store: TwinStore;
@@ -40,6 +40,21 @@ export interface DeviceTwinOptions {
 
 type Action = 'twin_update' | 'twin_get' | 'state_update' | 'state_get' | 'membership_get';
 
+const ACTIONS: Record<DeviceAction, Action> = {
+  'twin/update': 'twin_update',
+  'twin/get': 'twin_get',
+  'state/update': 'state_update',
+  'state/get': 'state_get',
+};
+
+/** What a request is answered with; `changed` is broadcast (document, delta) after the result. */
+interface RequestOutcome {
+  answer: Record<string, unknown>;
+  changed: { device: DeviceRecord; changes: TwinChange[] } | undefined;
+  /** the request wrote to the store: answer it only once that is on disk */
+  wrote: boolean;
+}
+
 export class DeviceTwin {
   readonly #store: TwinStore;
   readonly #reporter: TwinReporter;
@@ -52,6 +67,9 @@ export class DeviceTwin {
   readonly #logThrottle = new LogThrottle();
   readonly #unsubscribe: (() => void)[] = [];
   readonly #deviceListeners = new Set<(event: DevicesChangedEvent) => void>();
+  /** reports of MQTT requests of this turn, latest per device, queued together when it ends */
+  readonly #turnReports = new Map<string, DeviceRecord>();
+  #turnReportsScheduled = false;
   #stopped = false;
 
   /** Registers group `twin` on the router and subscribes to the twin topics on the bus. */
@@ -144,6 +162,7 @@ export class DeviceTwin {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#queueTurnReports();
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     this.#deviceListeners.clear();
   }
@@ -165,105 +184,122 @@ export class DeviceTwin {
     if (parsed === undefined) return;
     // another node's membership on a shared (external) broker: its own edgecore answers
     if (parsed.kind === 'membership-get' && parsed.node !== this.#nodeName) return;
-    const action = this.#action(parsed);
+    const action: Action = parsed.kind === 'membership-get' ? 'membership_get' : ACTIONS[parsed.action];
     const resultTopic = parsed.kind === 'membership-get' ? membershipTopic(this.#nodeName, 'get/result') : deviceTopic(parsed.topicId, `${parsed.action}/result`);
-    let answer: Record<string, unknown>;
-    let after: (() => Promise<void>) | undefined;
-    let wrote = false;
+    let outcome: RequestOutcome;
     try {
       const allowEmpty = action !== 'twin_update' && action !== 'state_update';
       const body = readPayload(payload, this.#maxPayloadBytes, allowEmpty);
       const request = readBase(body);
       if (parsed.kind === 'membership-get') {
-        answer = result(request.eventId, request.clientToken, { devices: this.#store.devices().map(deviceMessage) });
+        outcome = { answer: result(request.eventId, request.clientToken, { devices: this.#store.devices().map(deviceMessage) }), changed: undefined, wrote: false };
       } else {
-        const id = deviceId(parsed.namespace, parsed.name);
-        ({ answer, after, wrote } = this.#deviceRequest(parsed.action, id, body, request));
+        outcome = this.#deviceRequest(parsed.action, deviceId(parsed.namespace, parsed.name), body, request);
       }
       // counted once the write is on disk (below): a failed fsync turns it into an INTERNAL error
-      if (!wrote) this.#metrics.requests.inc({ action, result: 'ok' });
+      if (!outcome.wrote) this.#metrics.request(action, 'ok');
     } catch (error) {
       const refusal = error instanceof DeviceTwinError ? error : new DeviceTwinError('INTERNAL', 'the twin could not process this request', undefined, { cause: error });
       if (refusal.code === 'INTERNAL') this.#logger.error({ error, topic }, 'twin request failed');
-      this.#metrics.requests.inc({ action, result: refusal.code.toLowerCase() });
+      this.#metrics.request(action, refusal.code.toLowerCase());
       this.#logThrottle.run(`refused:${action}:${refusal.code}`, (suppressed) =>
         this.#logger.info({ topic: topic.slice(0, 200), error: refusal.message, suppressed }, 'refused a twin request'),
       );
       const { eventId, clientToken } = peekBase(payload);
-      answer = errorResult(eventId, clientToken, refusal);
+      outcome = { answer: errorResult(eventId, clientToken, refusal), changed: undefined, wrote: false };
     }
-    if (wrote) {
+    if (outcome.wrote) {
       try {
         // group commit: the answer (and the PUBACK, which the bus sends when this handler resolves)
         // waits for the fsync that covers this write, shared with the writes that came with it
         await this.#store.whenDurable();
-        this.#metrics.requests.inc({ action, result: 'ok' });
+        this.#metrics.request(action, 'ok');
       } catch (error) {
         this.#logger.error({ error, topic }, 'a twin write could not be made durable');
-        this.#metrics.requests.inc({ action, result: 'internal' });
+        this.#metrics.request(action, 'internal');
         const { eventId, clientToken } = peekBase(payload);
-        answer = errorResult(eventId, clientToken, new DeviceTwinError('INTERNAL', 'the twin could not store this request durably', undefined, { cause: error }));
-        after = undefined;
+        const failure = new DeviceTwinError('INTERNAL', 'the twin could not store this request durably', undefined, { cause: error });
+        outcome = { answer: errorResult(eventId, clientToken, failure), changed: undefined, wrote: false };
       }
     }
     // the answers need not hold up the PUBACK: they follow in the background, result first
-    void this.#answer(resultTopic, answer, after);
+    void this.#answer(resultTopic, outcome);
   }
 
-  async #answer(resultTopic: string, answer: Record<string, unknown>, after: (() => Promise<void>) | undefined): Promise<void> {
-    await this.#publisher.publish(resultTopic, answer);
-    await after?.();
+  async #answer(resultTopic: string, outcome: RequestOutcome): Promise<void> {
+    await this.#publisher.publish(resultTopic, outcome.answer);
+    if (outcome.changed !== undefined) await this.#publisher.twinsChanged(outcome.changed.device, outcome.changed.changes);
   }
 
   /** Runs one device action against the store. @throws DeviceTwinError */
-  #deviceRequest(action: DeviceAction, id: string, body: Record<string, unknown>, request: RequestBase) {
+  #deviceRequest(action: DeviceAction, id: string, body: Record<string, unknown>, request: RequestBase): RequestOutcome {
     const { eventId, clientToken } = request;
-    const known = (): DeviceRecord => {
-      const device = this.#store.device(id);
-      if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to node ${this.#nodeName}`, 'device');
-      return device;
-    };
-    const stateOf = (device: DeviceRecord) => ({
-      name: device.name,
-      namespace: device.namespace,
-      state: device.state,
-      last_online: device.lastOnline === undefined ? '' : new Date(device.lastOnline).toISOString(),
-    });
     switch (action) {
       case 'twin/get':
-        return { answer: result(eventId, clientToken, { twin: twinsMessage(known().twins) }), after: undefined, wrote: false };
+        return { answer: result(eventId, clientToken, { twin: twinsMessage(this.#known(id).twins) }), changed: undefined, wrote: false };
       case 'state/get':
-        return { answer: result(eventId, clientToken, { device: stateOf(known()) }), after: undefined, wrote: false };
+        return { answer: result(eventId, clientToken, { device: stateMessage(this.#known(id)) }), changed: undefined, wrote: false };
       case 'state/update': {
         const state = readStateUpdate(body);
-        known();
+        this.#known(id);
         const device = this.#store.setState(id, state);
         if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to node ${this.#nodeName}`, 'device');
-        this.#report(device);
-        return { answer: result(eventId, clientToken, { device: stateOf(device) }), after: undefined, wrote: true };
+        this.#reportLater(device);
+        return { answer: result(eventId, clientToken, { device: stateMessage(device) }), changed: undefined, wrote: true };
       }
       default: {
-        const updates = readTwinUpdate(body, known());
+        // one read of the device (the store's cached record) serves the checks and the write
+        const updates = readTwinUpdate(body, this.#known(id));
         const { device, changes } = this.#store.report(id, updates);
-        this.#report(device);
-        const changed = new Set(changes.map((change) => change.name));
-        return {
-          answer: result(eventId, clientToken, { twin: twinsMessage(device.twins.filter((twin) => changed.has(twin.name))) }),
-          after: () => this.#publisher.twinsChanged(device, changes),
-          wrote: true,
-        };
+        this.#reportLater(device);
+        return { answer: result(eventId, clientToken, { twin: changedTwinsMessage(changes) }), changed: { device, changes }, wrote: true };
       }
     }
   }
 
-  #action(topic: RequestTopic): Action {
-    if (topic.kind === 'membership-get') return 'membership_get';
-    return topic.action.replace('/', '_') as Action;
+  #known(id: string): DeviceRecord {
+    const device = this.#store.device(id);
+    if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to node ${this.#nodeName}`, 'device');
+    return device;
   }
 
   #reportDevice(id: string): void {
     const device = this.#store.device(id);
     if (device) this.#report(device);
+  }
+
+  /**
+   * The report of an MQTT request: queued with the others of this turn when it ends, latest per device
+   * (each report is the device's whole reported state), in one call to the outbox. The turn's twin
+   * transaction is committed first and its fsync ends later, so when a request is PUBACKed its report is
+   * queued. A crash in between loses no state: the twin store has it, and `reportAll()` on reconnect
+   * queues it again.
+   */
+  #reportLater(device: DeviceRecord): void {
+    this.#turnReports.set(device.id, device);
+    if (this.#turnReportsScheduled) return;
+    this.#turnReportsScheduled = true;
+    setImmediate(() => this.#queueTurnReports());
+  }
+
+  #queueTurnReports(): void {
+    this.#turnReportsScheduled = false;
+    if (this.#turnReports.size === 0) return;
+    const devices = [...this.#turnReports.values()];
+    this.#turnReports.clear();
+    if (this.#reporter.reportMany === undefined || devices.length === 1) {
+      for (const device of devices) this.#report(device);
+      return;
+    }
+    try {
+      this.#reporter.reportMany(devices.map(reportMessage));
+      this.#metrics.reports.inc({ result: 'queued' }, devices.length);
+    } catch (error) {
+      this.#metrics.reports.inc({ result: 'failed' }, devices.length);
+      this.#logThrottle.run('report', (suppressed) =>
+        this.#logger.warn({ devices: devices.length, error: (error as Error).message, suppressed }, 'could not queue reported state for the cloud'),
+      );
+    }
   }
 
   /** Hands the device's reported state to the outbox. A refusal is logged; the edge keeps answering. */

@@ -7,6 +7,8 @@ export class DeviceTwinMetrics {
   readonly cloudMessages: Counter<'kind' | 'result'>;
   readonly reports: Counter<'result'>;
   readonly publishFailures: Counter;
+  /** label children of `requests`, looked up once per action and result: counted on every request */
+  readonly #requestCounters = new Map<string, Map<string, { inc(): void }>>();
 
   constructor(registry: Registry, store: TwinStore) {
     new Gauge({
@@ -40,5 +42,20 @@ export class DeviceTwinMetrics {
       help: 'Results, deltas and documents the bus could not publish',
       registers: [registry],
     });
+  }
+
+  /** counts one MQTT request (`kedge_devicetwin_requests_total{action,result}`) */
+  request(action: string, result: string): void {
+    let byResult = this.#requestCounters.get(action);
+    if (byResult === undefined) {
+      byResult = new Map();
+      this.#requestCounters.set(action, byResult);
+    }
+    let counter = byResult.get(result);
+    if (counter === undefined) {
+      counter = this.requests.labels({ action, result });
+      byResult.set(result, counter);
+    }
+    counter.inc();
   }
 }

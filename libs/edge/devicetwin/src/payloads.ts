@@ -27,7 +27,7 @@ export interface BaseMessage {
   timestamp: number;
 }
 
-function valueMessage(timed: TimedValue): MsgValue {
+export function valueMessage(timed: TimedValue): MsgValue {
   return { value: formatValue(timed.value), typed_value: timed.value, metadata: { timestamp: timed.timestamp } };
 }
 
@@ -49,7 +49,24 @@ export function base(eventId = ''): BaseMessage {
 
 /** A success result: the request's event_id and clientToken, plus what the action returns. */
 export function result(eventId: string, clientToken: string | undefined, fields: Record<string, unknown>): Record<string, unknown> {
-  return { ...base(eventId), ...(clientToken === undefined ? {} : { clientToken }), ...fields };
+  const message: Record<string, unknown> = { event_id: eventId, timestamp: Date.now() };
+  if (clientToken !== undefined) message['clientToken'] = clientToken;
+  return Object.assign(message, fields);
+}
+
+/** The twins an update changed, as they are now: a twin update's result. */
+export function changedTwinsMessage(changes: TwinChange[]): Record<string, MsgTwin> {
+  return Object.fromEntries(changes.flatMap((change) => (change.after === undefined ? [] : [[change.name, twinMessage(change.after)]])));
+}
+
+/** A device's state as state/get and state/update answer it: `{name, namespace, state, last_online}`. */
+export function stateMessage(device: DeviceRecord): Record<string, unknown> {
+  return {
+    name: device.name,
+    namespace: device.namespace,
+    state: device.state,
+    last_online: device.lastOnline === undefined ? '' : new Date(device.lastOnline).toISOString(),
+  };
 }
 
 /** An error result: KubeEdge's `code` and `reason`, plus the field at fault and our error code. */

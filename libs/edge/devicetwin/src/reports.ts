@@ -3,7 +3,7 @@
 // message per resource (MetaManager's) never loses a property: latest wins, and is complete.
 import { Group, Operation, newMessage, type Message } from '@kedge/protocol';
 import type { DeviceRecord } from './model';
-import { base, twinMessage } from './payloads';
+import { base, valueMessage, type MsgTwin } from './payloads';
 
 export const TWIN_SOURCE = 'twin';
 /** resource type of twin reports: `<namespace>/twin/<name>` */
@@ -13,17 +13,20 @@ export const TWIN_REPORT_TYPE = 'twin';
 export interface TwinReporter {
   /** queues a message for the cloud; returns its position in the send order */
   report(message: Message): number;
+  /** queues several at once (one transaction in MetaManager's outbox); used for the reports of a burst */
+  reportMany?(messages: Message[]): number[];
 }
 
 export function reportMessage(device: DeviceRecord): Message {
-  const twin = Object.fromEntries(
-    device.twins
-      .filter((state) => state.reported !== undefined)
-      .map((state) => {
-        const { actual, metadata, version } = twinMessage(state);
-        return [state.name, { actual, metadata, version }];
-      }),
-  );
+  // built for every twin update: the reported side only, without the desired value twinMessage adds
+  const entries: [string, unknown][] = [];
+  for (const state of device.twins) {
+    if (state.reported === undefined) continue;
+    const metadata: MsgTwin['metadata'] = { type: state.property.type };
+    if (state.property.unit !== undefined) metadata.unit = state.property.unit;
+    entries.push([state.name, { actual: valueMessage(state.reported), metadata, version: state.version }]);
+  }
+  const twin = Object.fromEntries(entries);
   return newMessage({
     source: TWIN_SOURCE,
     group: Group.Twin,

@@ -143,4 +143,36 @@ describe('DeviceTwin offline and reconnect', () => {
     expect(answer['code']).toBeUndefined();
     expect(await metricValue(edge.registry, 'kedge_devicetwin_reports_total', { result: 'failed' })).toBe(1);
   });
+
+  it('reports - a burst of updates reaches an outbox with reportMany in few calls, latest per device, each queued before its PUBACK', async () => {
+    const calls: Message[][] = [];
+    const queued = (): Message[] => calls.flat();
+    const reporter = {
+      report: (message: Message): number => calls.push([message]),
+      reportMany: (messages: Message[]): number[] => {
+        calls.push(messages);
+        return messages.map((_, i) => i);
+      },
+    };
+    const edge = await startEdge(cleanup, { reporter });
+    await edge.router.dispatch(membershipMessage([device({ name: 'a', rv: '1' }), device({ name: 'b', rv: '1' })], '1'));
+    const mapper = await Mapper.connect(cleanup, edge.url);
+    const valueIn = (message: Message | undefined): number => Number((message?.content as { twin?: { setpoint?: { actual?: { value?: string } } } }).twin?.setpoint?.actual?.value);
+    const latestQueued = (name: string): number => valueIn(queued().filter((message) => message.route.resource === `default/twin/${name}`).at(-1));
+    // 20 QoS 1 updates in flight at once, alternating devices: they arrive together and share turns
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const name = i % 2 === 0 ? 'a' : 'b';
+        const value = 5 + i;
+        await mapper.client.publishAsync(topic(`default/${name}`, 'twin/update'), JSON.stringify({ twin: { setpoint: { actual: { value: String(value) } } } }), { qos: 1 });
+        // PUBACKed: its report is queued already (this value or a later one of the same device)
+        expect(latestQueued(name)).toBeGreaterThanOrEqual(value);
+      }),
+    );
+    expect(latestQueued('a')).toBe(23);
+    expect(latestQueued('b')).toBe(24);
+    // within one call, one report per device: the latest of that turn
+    for (const call of calls) expect(new Set(call.map((message) => message.route.resource)).size).toBe(call.length);
+    expect(await metricValue(edge.registry, 'kedge_devicetwin_reports_total', { result: 'queued' })).toBe(queued().length);
+  });
 });

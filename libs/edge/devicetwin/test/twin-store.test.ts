@@ -102,4 +102,42 @@ describe('TwinStore reported values', () => {
       raw.close();
     }
   });
+
+  it('batch - updates of one turn share a transaction; a write SQLite refuses rolls the whole batch back, fails its whenDurable and leaves the cache right', async () => {
+    const file = join(tempDir(cleanup), 'twin.db');
+    const store = new TwinStore({ file });
+    cleanup.add(() => store.close());
+    store.applyDevice(spec({ name: 'd1', rv: '1' }));
+    store.applyDevice(spec({ name: 'd2', rv: '1' }));
+    await store.whenDurable();
+    // a real SQLite failure in the middle of a batch: a trigger that aborts one value
+    const other = new Database(file);
+    other.exec(`CREATE TRIGGER refuse_666 BEFORE UPDATE ON device_twins WHEN NEW.actual = '666' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    other.close();
+    // a batch that commits: both updates, one fsync
+    store.report(ID, [{ name: 'temperature', value: 1.5 }]);
+    store.report('default/d2', [{ name: 'temperature', value: 2.5 }]);
+    await store.whenDurable();
+    // a batch where the second update fails: the first one, written in the same transaction, goes too
+    store.report(ID, [{ name: 'temperature', value: 7 }]);
+    const batch = store.whenDurable();
+    expect(() => store.report('default/d2', [{ name: 'temperature', value: 666 }])).toThrow(/refused by the test/);
+    await expect(batch).rejects.toThrow(/refused by the test/);
+    const reported = (id: string, from: TwinStore) => from.device(id)?.twins.find((twin) => twin.name === 'temperature')?.reported?.value;
+    expect(reported(ID, store)).toBe(1.5);
+    expect(reported('default/d2', store)).toBe(2.5);
+    // the store goes on: the next update commits and is on disk
+    store.report(ID, [{ name: 'temperature', value: 3.5 }]);
+    await store.whenDurable();
+    const reader = new Database(file, { readonly: true });
+    try {
+      const rows = reader.prepare(`SELECT device_id, actual FROM device_twins WHERE name = 'temperature' ORDER BY device_id`).all();
+      expect(rows).toEqual([
+        { device_id: 'default/d1', actual: '3.5' },
+        { device_id: 'default/d2', actual: '2.5' },
+      ]);
+    } finally {
+      reader.close();
+    }
+  });
 });

@@ -60,6 +60,7 @@ export class EventBus {
   readonly #router: EventBusOptions['router'];
   readonly #logger: Logger;
   readonly #metrics: EventBusMetrics;
+  readonly #counters = new Map<Direction, { inc(): void }>();
   readonly #logThrottle = new LogThrottle();
   readonly #subscriptions = new Set<Subscription>();
   readonly #uploadFilters: Set<string>;
@@ -274,7 +275,8 @@ export class EventBus {
         this.#handlerFailed(message.topic, error);
       }
     }
-    return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
+    if (waits.length <= 1) return waits[0];
+    return Promise.all(waits).then(() => undefined);
   }
 
   #onExternalMessage(message: ExternalMessage): void {
@@ -306,7 +308,12 @@ export class EventBus {
         this.#handlerFailed(message.topic, error);
       }
     }
-    if (this.#send && [...this.#uploadFilters].some((filter) => topicMatches(filter, message.topic))) this.#upload(message);
+    if (this.#send && this.#uploadFilters.size > 0 && this.#uploaded(message.topic)) this.#upload(message);
+  }
+
+  #uploaded(topic: string): boolean {
+    for (const filter of this.#uploadFilters) if (topicMatches(filter, topic)) return true;
+    return false;
   }
 
   #upload(message: BusMessage): void {
@@ -383,7 +390,13 @@ export class EventBus {
   }
 
   #count(direction: Direction): void {
-    this.#metrics.messages.inc({ direction });
+    let counter = this.#counters.get(direction);
+    if (counter === undefined) {
+      // the label child, looked up once: this runs for every message
+      counter = this.#metrics.messages.labels({ direction });
+      this.#counters.set(direction, counter);
+    }
+    counter.inc();
   }
 
   #bad(topic: string, reason: string): void {

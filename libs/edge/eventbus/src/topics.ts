@@ -40,19 +40,37 @@ export function checkFilter(filter: unknown, field = 'topicFilter'): string {
   return checked;
 }
 
-/** Whether `topic` matches `filter` (both assumed valid). */
+function sameLevel(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let i = 0; i < aEnd - aStart; i++) if (a.charCodeAt(aStart + i) !== b.charCodeAt(bStart + i)) return false;
+  return true;
+}
+
+/** Whether `topic` matches `filter` (both assumed valid). Runs for every message and subscription: no allocation. */
 export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const filterLevels = filter.split('/');
-  const topicLevels = topic.split('/');
-  for (let index = 0; index < filterLevels.length; index += 1) {
-    const level = filterLevels[index];
-    if (level === '#') return true;
-    const actual = topicLevels[index];
-    if (actual === undefined) return false;
-    if (level !== '+' && level !== actual) return false;
+  if (topic.charCodeAt(0) === 36 /* $ */ && (filter.charCodeAt(0) === 43 /* + */ || filter.charCodeAt(0) === 35 /* # */)) return false;
+  // walk both level by level: f and t are the starts of the current levels
+  let f = 0;
+  let t = 0;
+  for (;;) {
+    let filterEnd = filter.indexOf('/', f);
+    if (filterEnd === -1) filterEnd = filter.length;
+    if (filterEnd - f === 1 && filter.charCodeAt(f) === 35 /* # */) return true;
+    let topicEnd = topic.indexOf('/', t);
+    if (topicEnd === -1) topicEnd = topic.length;
+    const wildcard = filterEnd - f === 1 && filter.charCodeAt(f) === 43; /* + */
+    if (!wildcard && !sameLevel(filter, f, filterEnd, topic, t, topicEnd)) return false;
+    const filterDone = filterEnd === filter.length;
+    const topicDone = topicEnd === topic.length;
+    if (filterDone || topicDone) {
+      if (filterDone && topicDone) return true;
+      // `a/#` also matches `a` (the parent level)
+      if (topicDone && !filterDone) return filter.length - filterEnd === 2 && filter.charCodeAt(filterEnd + 1) === 35;
+      return false;
+    }
+    f = filterEnd + 1;
+    t = topicEnd + 1;
   }
-  return filterLevels.length === topicLevels.length;
 }
 
 /**

@@ -56,6 +56,7 @@ export class MetaManager {
     this.#metrics = new MetaManagerMetrics(options.registry, options.store);
     this.#sender = new OutboxSender({
       outbox: options.store.outbox,
+      whenDurable: () => options.store.whenDurable(),
       router: options.router,
       hub: options.hub,
       logger: this.#logger,
@@ -110,8 +111,9 @@ export class MetaManager {
 
   /**
    * Queues a status report for the cloud (group `resource`, e.g. operation `update` on
-   * `<ns>/podstatus/<name>`). When this returns the report is on disk; it replaces any queued report
-   * for the same resource and is sent when the link is up.
+   * `<ns>/podstatus/<name>`). When this returns the report is committed (safe from a process crash);
+   * it replaces any queued report for the same resource and is sent when the link is up, once the
+   * store's group commit has it on disk.
    * @returns the report's position in the send order
    * @throws BadReportError
    */
@@ -120,6 +122,17 @@ export class MetaManager {
     const seq = this.#store.outbox.enqueue(message);
     void this.#sender.kick();
     return seq;
+  }
+
+  /**
+   * Queues several status reports in one transaction (e.g. DeviceTwin's reports of one burst of twin
+   * updates), otherwise as `report`. @returns their positions in the send order. @throws BadReportError
+   */
+  reportMany(messages: Message[]): number[] {
+    if (this.#stopped) throw new MetaManagerError('MANAGER_STOPPED', 'cannot report: the metamanager is stopped (edgecore is shutting down)');
+    const seqs = this.#store.outbox.enqueueMany(messages);
+    if (seqs.length > 0) void this.#sender.kick();
+    return seqs;
   }
 
   /** Sends what is due now (if connected); resolves once no report is awaiting the cloud's answer. */
@@ -160,8 +173,15 @@ export class MetaManager {
       this.#logger.error({ error, resource }, 'cannot store a message from the cloud; not acknowledging it');
       return;
     }
+    try {
+      // only once it is on disk (group commit, shared with the writes of this moment): an ACK tells
+      // the cloud it may forget this version
+      await this.#store.whenDurable();
+    } catch (error) {
+      this.#logger.error({ error, resource }, 'a message from the cloud could not be made durable; not acknowledging it');
+      return;
+    }
     this.#metrics.applied.inc({ operation, result: result.reason });
-    // only now, after the commit: an ACK tells the cloud it may forget this version
     await this.#answer(newResponse(message, 'OK'));
   }
 

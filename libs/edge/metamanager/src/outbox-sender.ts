@@ -23,6 +23,8 @@ export interface RetryBackoff {
 
 export interface OutboxSenderOptions {
   outbox: OutboxTable;
+  /** resolves once every write committed so far is on disk (the store's group commit) */
+  whenDurable: () => Promise<void>;
   router: MessageRouter;
   hub: CloudLink;
   logger: Logger;
@@ -46,6 +48,8 @@ export class OutboxSender {
   readonly #idleWaiters: (() => void)[] = [];
   /** a send failed for want of a link: no more sends until the next kick (connect, report, timer) */
   #linkDown = false;
+  /** an fsync of the store failed: nothing more is sent (it would be ahead of the disk) */
+  #notDurable = false;
   #stopped = false;
   #retryTimer: NodeJS.Timeout | undefined;
 
@@ -69,7 +73,7 @@ export class OutboxSender {
 
   #pump(): void {
     const { hub, outbox, maxInFlight, logger } = this.#options;
-    if (this.#stopped || this.#linkDown || !hub.connected) return;
+    if (this.#stopped || this.#notDurable || this.#linkDown || !hub.connected) return;
     let entries: OutboxEntry[];
     try {
       // enough rows to find maxInFlight sendable ones past those in flight or backing off
@@ -78,6 +82,8 @@ export class OutboxSender {
       logger.error({ error }, 'cannot read the outbox; reports stay queued');
       return;
     }
+    // the entries just read were committed before this call: each is sent once this resolves
+    let durable: Promise<void> | undefined;
     const now = Date.now();
     for (const entry of entries) {
       if (this.#inFlight.size >= maxInFlight) break;
@@ -85,7 +91,8 @@ export class OutboxSender {
       const retry = this.#retries.get(entry.resource);
       if (retry !== undefined && retry.seq === entry.seq && retry.at > now) continue;
       this.#inFlight.add(entry.resource);
-      void this.#sendOne(entry).finally(() => {
+      durable ??= this.#options.whenDurable();
+      void this.#sendOne(entry, durable).finally(() => {
         this.#inFlight.delete(entry.resource);
         this.#pump();
         if (this.#inFlight.size === 0) this.#releaseIdleWaiters();
@@ -94,8 +101,19 @@ export class OutboxSender {
     this.#scheduleRetry();
   }
 
-  async #sendOne(entry: OutboxEntry): Promise<void> {
+  async #sendOne(entry: OutboxEntry, durable: Promise<void>): Promise<void> {
     const { router, hub, outbox, metrics, logger, requestTimeoutMs } = this.#options;
+    try {
+      // never ahead of the disk: the cloud must not act on a report a power cut could take back
+      await durable;
+    } catch (error) {
+      this.#notDurable = true;
+      this.#logThrottle.run('not-durable', (suppressed) =>
+        logger.error({ error, resource: entry.resource, suppressed }, 'the outbox could not be made durable; reports stay queued until edgecore restarts'),
+      );
+      return;
+    }
+    if (this.#stopped) return;
     try {
       await router.request(entry.message, { timeoutMs: requestTimeoutMs, send: (message) => hub.send(message) });
       if (this.#stopped) return;

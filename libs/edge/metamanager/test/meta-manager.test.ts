@@ -64,6 +64,19 @@ describe('MetaManager down messages', () => {
     expect(await metricValue(edge.registry, 'kedge_metamanager_objects', { type: 'pod' })).toBe(1);
   });
 
+  it('ack - the OK response waits for the group commit fsync: nothing the store wrote is still pending when it is sent', async () => {
+    const edge = startEdge(cleanup);
+    const pendingAtAck: number[] = [];
+    edge.hub.onSend = (message) => {
+      if (message.route.operation === Operation.Response) pendingAtAck.push(edge.store.pendingWrites);
+    };
+    const inserts = ['a', 'b', 'c'].map((name) => downMessage({ name, rv: '7' }));
+    // three messages at once: each is committed at once, and they share the fsync their ACKs wait for
+    await Promise.all(inserts.map((message) => edge.router.dispatch(message)));
+    expect(inserts.map((message) => repliesTo(edge, message).map((reply) => reply.content))).toEqual([['OK'], ['OK'], ['OK']]);
+    expect(pendingAtAck).toEqual([0, 0, 0]);
+  });
+
   it('ack - duplicates, stale versions and deletes of unknown objects are acknowledged but not applied', async () => {
     const edge = startEdge(cleanup);
     await edge.router.dispatch(downMessage({ name: 'web', rv: '10', fields: { spec: { v: 'ten' } } }));
@@ -152,6 +165,41 @@ describe('MetaManager outbox', () => {
     await edge.manager.flush();
     expect(edge.hub.sent).toHaveLength(1);
     expect(await metricValue(edge.registry, 'kedge_metamanager_outbox_sent_total')).toBe(1);
+  });
+
+  it('outbox - a report is sent only once it is on disk (group commit), not when it is queued', async () => {
+    const edge = startEdge(cleanup);
+    const pendingAtSend: number[] = [];
+    edge.hub.onSend = (message) => {
+      if (message.route.operation === 'update') pendingAtSend.push(edge.store.pendingWrites);
+    };
+    edge.manager.report(statusReport('default/podstatus/web', { phase: 'Running' }));
+    // committed at once (another connection could read it), durable only after the fsync
+    expect(edge.store.pendingWrites).toBe(1);
+    await waitFor(() => reportsFor(edge, 'default/podstatus/web').length === 1, 'the report to be sent');
+    expect(pendingAtSend).toEqual([0]);
+  });
+
+  it('outbox - reportMany queues several reports in one transaction, committed when it returns, latest per resource, in order', async () => {
+    const edge = startEdge(cleanup, { connected: false });
+    const seqs = edge.manager.reportMany([
+      statusReport('default/twin/a', { v: 1 }),
+      statusReport('default/twin/b', { v: 1 }),
+      statusReport('default/twin/a', { v: 2 }),
+    ]);
+    expect(seqs).toHaveLength(3);
+    expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+    // committed: another connection sees them now
+    const other = new Database(edge.file, { readonly: true });
+    try {
+      const rows = other.prepare('SELECT resource FROM outbox ORDER BY seq').all() as { resource: string }[];
+      expect(rows.map((row) => row.resource)).toEqual(['default/twin/b', 'default/twin/a']);
+    } finally {
+      other.close();
+    }
+    expect(edge.store.outbox.entries().map((entry) => entry.message.content)).toEqual([{ v: 1 }, { v: 2 }]);
+    expect(() => edge.manager.reportMany([statusReport('default/twin/c', { v: 1 }), statusReport('default/twin/d', { bad: 1n })])).toThrow(BadReportError);
+    expect(edge.store.outbox.depth()).toBe(2);
   });
 
   it('outbox - sends in the order of the latest enqueue', async () => {

@@ -76,12 +76,19 @@ export function parseRequestTopic(topic: string, legacyNamespace: string | undef
     return undefined;
   }
   if (!topic.startsWith(DEVICE_TOPIC_PREFIX)) return undefined;
-  const levels = topic.slice(DEVICE_TOPIC_PREFIX.length).split('/');
-  const action = levels.slice(-2).join('/') as DeviceAction;
+  // every twin request comes through here: find the last two levels (the action) without splitting
+  const actionSlash = topic.lastIndexOf('/', topic.lastIndexOf('/') - 1);
+  if (actionSlash < DEVICE_TOPIC_PREFIX.length) return undefined;
+  const action = topic.slice(actionSlash + 1) as DeviceAction;
   if (!DEVICE_ACTIONS.includes(action)) return undefined;
-  const id = levels.slice(0, -2);
-  const [first, second] = id;
-  if (id.length === 2 && first && second) return { kind: 'device', action, namespace: first, name: second, topicId: `${first}/${second}` };
-  if (id.length === 1 && first && legacyNamespace !== undefined) return { kind: 'device', action, namespace: legacyNamespace, name: first, topicId: first };
+  const topicId = topic.slice(DEVICE_TOPIC_PREFIX.length, actionSlash);
+  const slash = topicId.indexOf('/');
+  if (slash === -1) {
+    if (topicId !== '' && legacyNamespace !== undefined) return { kind: 'device', action, namespace: legacyNamespace, name: topicId, topicId };
+    return undefined;
+  }
+  const namespace = topicId.slice(0, slash);
+  const name = topicId.slice(slash + 1);
+  if (namespace !== '' && name !== '' && !name.includes('/')) return { kind: 'device', action, namespace, name, topicId };
   return undefined;
 }

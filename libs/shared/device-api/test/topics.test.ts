@@ -1,6 +1,20 @@
 // The `$hw/events/...` contract: the exact strings KubeEdge's mappers and applications use.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deviceTopic, membershipTopic, parseRequestTopic, requestFilters } from '../src/index';
+import { DEVICE_ACTIONS, DEVICE_TOPIC_PREFIX, deviceTopic, membershipTopic, parseRequestTopic, requestFilters, type DeviceAction } from '../src/index';
+
+/** The plain reading of a device request topic (split into levels), which parseRequestTopic must agree with. */
+function referenceDeviceRequest(topic: string, legacyNamespace: string | undefined) {
+  if (!topic.startsWith(DEVICE_TOPIC_PREFIX)) return undefined;
+  const levels = topic.slice(DEVICE_TOPIC_PREFIX.length).split('/');
+  const action = levels.slice(-2).join('/') as DeviceAction;
+  if (!DEVICE_ACTIONS.includes(action)) return undefined;
+  const id = levels.slice(0, -2);
+  const [first, second] = id;
+  if (id.length === 2 && first && second) return { kind: 'device', action, namespace: first, name: second, topicId: `${first}/${second}` };
+  if (id.length === 1 && first && legacyNamespace !== undefined) return { kind: 'device', action, namespace: legacyNamespace, name: first, topicId: first };
+  return undefined;
+}
 
 describe('device topics', () => {
   it('builders - device and membership topics are KubeEdge v1.17+ strings', () => {
@@ -60,5 +74,16 @@ describe('device topics', () => {
     ]) {
       expect(parseRequestTopic(other, undefined), other).toBeUndefined();
     }
+  });
+
+  it('parse - agrees with the level-by-level reading on random device topics, legacy or not', () => {
+    const level = fc.constantFrom('', 'default', 'thermo', 'twin', 'update', 'get', 'state', 'result');
+    const topic = fc.array(level, { minLength: 0, maxLength: 6 }).map((levels) => `${DEVICE_TOPIC_PREFIX}${levels.join('/')}`);
+    fc.assert(
+      fc.property(topic, fc.constantFrom(undefined, 'default'), (t, legacy) => {
+        expect(parseRequestTopic(t, legacy)).toEqual(referenceDeviceRequest(t, legacy));
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });

@@ -140,6 +140,27 @@ export class GroupCommit {
   }
 
   /**
+   * Notes a commit and makes everything committed so far durable before returning: a blocking fsync on
+   * the event loop, for rare writes whose caller answers synchronously and must not answer before the
+   * disk has them (e.g. security decisions). A group commit fsync already running is not waited for:
+   * this one covers every commit it covers, and more.
+   * @throws GroupCommitError when the fsync fails (and then every later `whenDurable` rejects too)
+   */
+  syncNow(): void {
+    const upTo = this.noteCommit();
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#closed) throw new GroupCommitError(this.file, 'the store is closed');
+    const started = performance.now();
+    try {
+      fsyncSync(this.#openWal());
+    } catch (error) {
+      this.#fail(error);
+      throw this.#failure ?? error;
+    }
+    this.#synced(upTo, upTo - this.#durable, (performance.now() - started) / 1000);
+  }
+
+  /**
    * Syncs what is still pending (blocking: it runs once, at shutdown) and releases the WAL file handle.
    * Call it before closing the connection.
    */
@@ -166,8 +187,19 @@ export class GroupCommit {
     // after the current turn: the other requests read in this turn commit too and share the fsync
     setImmediate(() => {
       this.#scheduled = false;
-      this.#sync();
+      // syncPending() may have started it meanwhile; the running fsync re-syncs what it does not cover
+      if (!this.#syncing) this.#sync();
     });
+  }
+
+  /**
+   * Starts the fsync of every commit noted so far now, rather than after the current turn: for a
+   * caller that has already gathered a turn's writes into one transaction. When an fsync is running,
+   * the next one starts as it ends, as usual.
+   */
+  syncPending(): void {
+    if (this.#syncing || this.#failure !== undefined || this.#closed) return;
+    this.#sync();
   }
 
   #sync(): void {
@@ -200,6 +232,8 @@ export class GroupCommit {
   }
 
   #synced(upTo: number, batch: number, seconds: number): void {
+    // a syncNow() may have covered more while a background fsync ran: the durable mark never goes back
+    upTo = Math.max(upTo, this.#durable);
     this.#durable = upTo;
     if (batch > 0) {
       this.#metrics?.batchSize.observe({ store: this.#store }, batch);

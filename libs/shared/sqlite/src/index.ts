@@ -14,6 +14,7 @@ export {
   type PrivatePaths,
 } from './private-files';
 export { GroupCommit, type GroupCommitOptions } from './group-commit';
+export { TurnTransaction } from './turn-transaction';
 export {
   ForeignDatabaseError,
   GroupCommitError,

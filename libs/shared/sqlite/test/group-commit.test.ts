@@ -55,6 +55,20 @@ async function batches(registry: Registry): Promise<{ count: number; sum: number
 }
 
 describe('group commit', () => {
+  it('group commit - syncNow makes every commit so far durable before it returns, and a running fsync does not move the mark back', async () => {
+    const { commits, registry, write } = start();
+    const first = write('first') as number;
+    // let the background fsync of `first` start (it runs after this turn), then sync on the event loop
+    await new Promise((resolve) => setImmediate(resolve));
+    commits.syncNow();
+    expect(commits.durableSequence).toBe(first + 1);
+    // the background fsync ends later with `first` as its mark: the durable mark must stay
+    const deadline = Date.now() + 10_000;
+    while ((await batches(registry)).count < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await batches(registry)).count).toBe(2);
+    expect(commits.durableSequence).toBe(first + 1);
+  });
+
   it('group commit - an idle commit is synced at once, alone', async () => {
     const { commits, registry, write } = start();
     const sequence = write('only');

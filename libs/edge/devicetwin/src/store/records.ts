@@ -54,3 +54,16 @@ export function groupBy<T extends { device_id: string }>(rows: T[]): Map<string,
   }
   return groups;
 }
+
+/** Freezes a record and everything in it: the store shares it between callers until the device changes. */
+export function frozenDevice(device: DeviceRecord): DeviceRecord {
+  for (const twin of device.twins) {
+    Object.freeze(twin.property);
+    if (twin.desired) Object.freeze(twin.desired);
+    if (twin.reported) Object.freeze(twin.reported);
+    Object.freeze(twin);
+  }
+  Object.freeze(device.twins);
+  Object.freeze(device.attributes);
+  return Object.freeze(device);
+}

@@ -1,15 +1,21 @@
-// TwinStore: devices bound to this node, their attributes and twins, in SQLite. Every write is one
-// transaction and is checked before it starts, so a refused update leaves nothing behind. Writes that
+// TwinStore: devices bound to this node, their attributes and twins, in SQLite. Every write is checked
+// before it starts, so a refused update leaves nothing behind; a cloud write is one transaction. Writes that
 // commit close together share one fsync (group commit): answer for a write after `whenDurable()`. Rules:
 // desired values are written only from cloud messages, reported values only from the edge.
-import { GroupCommit } from '@kedge/sqlite';
+//
+// The store is the only writer of its file, so it keeps the devices it has read as frozen records
+// (`#cache`): a twin update is checked against the cached device and writes one UPDATE per property.
+// The updates of one event-loop turn share one transaction (`TurnTransaction` from `@kedge/sqlite`), committed when the turn
+// ends; `whenDurable()` covers it. A failed write rolls the batch back and drops the cached records,
+// as every cloud write does; they are read again from SQLite on the next request.
+import { GroupCommit, TurnTransaction } from '@kedge/sqlite';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Registry } from 'prom-client';
 import { DeviceTwinError, StoreClosedError } from '../errors';
-import { deviceId, type DeviceRecord, type DeviceSpec, type DeviceState, type TwinState, type TwinValue } from '../model';
+import { deviceId, type DeviceRecord, type DeviceSpec, type DeviceState, type TimedValue, type TwinState, type TwinValue } from '../model';
 import { stillValid } from '../values';
 import { openTwinDatabase, prepareStatements, type Statements } from './database';
-import { deviceOf, groupBy } from './records';
+import { deviceOf, frozenDevice, groupBy } from './records';
 
 export interface TwinStoreOptions {
   /** the SQLite file, e.g. /var/lib/kedge/devicetwin.db; its own file, not the MetaStore's (each records its schema version) */
@@ -64,8 +70,10 @@ export class TwinStore {
   readonly #applyDevice: (spec: DeviceSpec) => DeviceChange;
   readonly #removeDevice: (id: string, version: bigint | undefined) => DeviceChange;
   readonly #applyMembership: (version: bigint, specs: DeviceSpec[]) => MembershipResult;
-  readonly #report: (id: string, updates: ReportedUpdate[], now: number) => ReportResult;
   readonly #commits: GroupCommit;
+  readonly #batch: TurnTransaction;
+  /** devices as last committed, frozen; only members that were read since the last cloud write */
+  readonly #cache = new Map<string, DeviceRecord>();
   #closed = false;
 
   constructor(options: TwinStoreOptions) {
@@ -76,7 +84,7 @@ export class TwinStore {
     this.#applyDevice = this.#db.transaction((spec: DeviceSpec) => this.#upsert(spec, Date.now()));
     this.#removeDevice = this.#db.transaction((id: string, version: bigint | undefined) => this.#remove(id, version));
     this.#applyMembership = this.#db.transaction((version: bigint, specs: DeviceSpec[]) => this.#membership(version, specs));
-    this.#report = this.#db.transaction((id: string, updates: ReportedUpdate[], now: number) => this.#writeReported(id, updates, now));
+    this.#batch = new TurnTransaction(this.#db, this.#commits, () => this.#cache.clear());
   }
 
   get closed(): boolean {
@@ -86,13 +94,13 @@ export class TwinStore {
   /** Adds or updates one device (newer resourceVersion only; equal = duplicate, older = stale). */
   applyDevice(spec: DeviceSpec): DeviceChange {
     this.#assertOpen('apply a device');
-    return this.#committed(this.#applyDevice(spec));
+    return this.#cloudWrite(() => this.#applyDevice(spec));
   }
 
   /** Removes a device unless `version` is older than the stored one; remembers it against late adds. */
   removeDevice(namespace: string, name: string, version?: bigint): DeviceChange {
     this.#assertOpen('remove a device');
-    return this.#committed(this.#removeDevice(deviceId(namespace, name), version));
+    return this.#cloudWrite(() => this.#removeDevice(deviceId(namespace, name), version));
   }
 
   /**
@@ -102,7 +110,7 @@ export class TwinStore {
    */
   applyMembership(version: bigint, specs: DeviceSpec[]): MembershipResult {
     this.#assertOpen('apply a membership');
-    return this.#committed(this.#applyMembership(version, specs));
+    return this.#cloudWrite(() => this.#applyMembership(version, specs));
   }
 
   /**
@@ -111,20 +119,66 @@ export class TwinStore {
    */
   report(id: string, updates: ReportedUpdate[], now = Date.now()): ReportResult {
     this.#assertOpen('report twin values');
-    return this.#committed(this.#report(id, updates, now));
+    const device = this.device(id);
+    if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to this node`, 'device');
+    const twins = device.twins.slice();
+    const indexes: number[] = [];
+    // all checked against the stored device before anything is written: all or nothing
+    for (const update of updates) {
+      const index = twins.findIndex((twin) => twin.name === update.name);
+      const twin = twins[index];
+      if (twin === undefined) throw new DeviceTwinError('UNKNOWN_PROPERTY', `model ${device.model} has no property "${update.name}"`, `twin.${update.name}`);
+      if (update.version !== undefined && update.version !== twin.version) {
+        throw new DeviceTwinError('VERSION_CONFLICT', `version ${update.version} is stale: the twin is at version ${twin.version}`, `twin.${update.name}.version`);
+      }
+      indexes.push(index);
+    }
+    const changes: TwinChange[] = [];
+    const writes: TwinState[] = [];
+    for (let i = 0; i < updates.length; i++) {
+      const update = updates[i] as ReportedUpdate;
+      const index = indexes[i] as number;
+      const before = twins[index] as TwinState;
+      const after: TwinState = Object.freeze({ ...before, reported: Object.freeze({ value: update.value, timestamp: now }), version: before.version + 1 });
+      twins[index] = after;
+      writes.push(after);
+      changes.push({ name: update.name, before, after });
+    }
+    // in this turn's transaction; on failure the batch is rolled back and the cache dropped
+    this.#batch.write(() => {
+      for (const twin of writes) this.#writeTwin(id, twin);
+    });
+    const record: DeviceRecord = Object.freeze({ ...device, twins: Object.freeze(twins) as TwinState[] });
+    this.#cache.set(id, record);
+    return { device: record, changes };
   }
 
   /** Sets a device's state (online also stamps lastOnline). @returns the device, or undefined if unknown */
   setState(id: string, state: DeviceState, now = Date.now()): DeviceRecord | undefined {
     this.#assertOpen('set a device state');
+    this.#batch.flush();
+    this.#cache.delete(id);
     const result = this.#sql.setState.run(state, state === 'online' ? now : null, id);
     if (result.changes === 0) return undefined;
     this.#commits.noteCommit();
     return this.device(id);
   }
 
+  /** The device as committed (a frozen record, shared between callers), or undefined if it is not a member. */
   device(id: string): DeviceRecord | undefined {
     this.#assertOpen('read a device');
+    const cached = this.#cache.get(id);
+    if (cached !== undefined) return cached;
+    const read = this.#readDevice(id);
+    if (read === undefined) return undefined;
+    const device = frozenDevice(read);
+    // ids that are not members are never cached: a client cannot grow the map by naming devices
+    this.#cache.set(id, device);
+    return device;
+  }
+
+  /** from SQLite, past the cache: what cloud writes see inside their transaction */
+  #readDevice(id: string): DeviceRecord | undefined {
     const row = this.#sql.device.get(id);
     return row ? deviceOf(row, this.#sql.attributes.all(id), this.#sql.twins.all(id)) : undefined;
   }
@@ -152,21 +206,43 @@ export class TwinStore {
    * result or PUBACK an update only after it. Rejects with GroupCommitError when an fsync failed.
    */
   whenDurable(): Promise<void> {
-    return this.#commits.whenDurable();
+    return this.#batch.whenDurable() ?? this.#commits.whenDurable();
   }
 
   /** Makes pending writes durable and closes the file. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#commits.close();
-    this.#db.close();
+    try {
+      this.#batch.flush();
+    } finally {
+      this.#cache.clear();
+      this.#commits.close();
+      this.#db.close();
+    }
   }
 
-  /** a write transaction committed: its fsync is shared with the others of this event-loop turn */
-  #committed<T>(result: T): T {
-    this.#commits.noteCommit();
-    return result;
+  /**
+   * A cloud write (one transaction): it reads devices inside the transaction, so the cache is dropped
+   * afterwards whether it committed or rolled back. Its fsync is shared with this turn's other writes.
+   */
+  #cloudWrite<T>(write: () => T): T {
+    // the twin updates of this turn commit first: a cloud write is a transaction of its own
+    this.#batch.flush();
+    try {
+      const result = write();
+      this.#commits.noteCommit();
+      return result;
+    } finally {
+      this.#cache.clear();
+    }
+  }
+
+  #writeTwin(id: string, twin: TwinState): void {
+    const reported = twin.reported as TimedValue;
+    const result = this.#sql.report.run(JSON.stringify(reported.value), reported.timestamp, twin.version, id, twin.name);
+    // the cached device said the twin exists; a row that is gone means the cache was wrong (rolled back)
+    if (result.changes !== 1) throw new DeviceTwinError('INTERNAL', `twin ${twin.name} of device ${id} is not stored`, `twin.${twin.name}`);
   }
 
   #assertOpen(action: string): void {
@@ -182,7 +258,7 @@ export class TwinStore {
     if (stored !== undefined && spec.resourceVersion === stored) return unchanged('duplicate');
     const tombstone = sql.tombstone.get(id)?.resource_version;
     if (stored === undefined && tombstone !== undefined && spec.resourceVersion <= tombstone) return unchanged('stale');
-    const before = stored === undefined ? undefined : this.device(id);
+    const before = stored === undefined ? undefined : this.#readDevice(id);
     sql.upsertDevice.run(id, spec.namespace, spec.name, spec.description, spec.model, spec.resourceVersion);
     sql.dropTombstone.run(id);
     sql.clearAttributes.run(id);
@@ -211,7 +287,7 @@ export class TwinStore {
       sql.deleteTwin.run(id, gone.name);
       twinChanges.push({ name: gone.name, before: gone, after: undefined });
     }
-    const after = this.device(id);
+    const after = this.#readDevice(id);
     const byName = new Map((after?.twins ?? []).map((twin) => [twin.name, twin]));
     for (const change of twinChanges) change.after = byName.get(change.name);
     return { id, reason: before ? 'updated' : 'created', before, after, twinChanges };
@@ -225,7 +301,7 @@ export class TwinStore {
       return { id, reason: 'not-found', before: undefined, after: undefined, twinChanges: [] };
     }
     if (version !== undefined && version < stored) return { id, reason: 'stale', before: undefined, after: undefined, twinChanges: [] };
-    const before = this.device(id);
+    const before = this.#readDevice(id);
     sql.deleteDevice.run(id);
     sql.putTombstone.run(id, version !== undefined && version > stored ? version : stored);
     const twinChanges = (before?.twins ?? []).map((twin) => ({ name: twin.name, before: twin, after: undefined }));
@@ -244,29 +320,6 @@ export class TwinStore {
     }
     sql.setMembershipVersion.run(version);
     return { applied: true, changes: changes.filter((change) => CHANGED.has(change.reason)) };
-  }
-
-  #writeReported(id: string, updates: ReportedUpdate[], now: number): ReportResult {
-    const device = this.device(id);
-    if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to this node`, 'device');
-    const twins = new Map(device.twins.map((twin) => [twin.name, twin]));
-    for (const update of updates) {
-      const twin = twins.get(update.name);
-      if (twin === undefined) throw new DeviceTwinError('UNKNOWN_PROPERTY', `model ${device.model} has no property "${update.name}"`, `twin.${update.name}`);
-      if (update.version !== undefined && update.version !== twin.version) {
-        throw new DeviceTwinError('VERSION_CONFLICT', `version ${update.version} is stale: the twin is at version ${twin.version}`, `twin.${update.name}.version`);
-      }
-    }
-    const changes: TwinChange[] = [];
-    for (const update of updates) {
-      const before = twins.get(update.name);
-      if (before === undefined) continue;
-      const after: TwinState = { ...before, reported: { value: update.value, timestamp: now }, version: before.version + 1 };
-      this.#sql.report.run(JSON.stringify(update.value), now, after.version, id, update.name);
-      twins.set(update.name, after);
-      changes.push({ name: update.name, before, after });
-    }
-    return { device: { ...device, twins: [...twins.values()] }, changes };
   }
 }
 

@@ -137,10 +137,11 @@ export function openMetaDatabase(file: string, busyTimeoutMs: number): BetterSql
   return openSqliteDatabase(file, {
     purpose: 'edgecore metadata store',
     migrations: MIGRATIONS,
-    // FULL fsyncs the WAL on every commit: an ACK to the cloud or a returned report() is on disk even
-    // if the gateway loses power right after. NORMAL would only survive a process crash, and the
-    // cloud, having seen the ACK, would never resend what the edge lost.
-    synchronous: 'FULL',
+    // NORMAL with group commit (GroupCommit in MetaStore): a commit survives a process crash at once,
+    // and one fsync of the WAL, shared by the commits made meanwhile, makes it survive a power cut.
+    // An ACK to the cloud and a report's send wait for that fsync (the cloud, having seen an ACK,
+    // never resends); pod review writes sync at once (syncNow).
+    synchronous: 'NORMAL',
     busyTimeoutMs,
     unversioned: { version: 1, tables: ['objects', 'changes', 'tombstones', 'outbox', 'store_state'] },
   }).db;

@@ -3,8 +3,10 @@
 // a subset of the cloud's objects, received in per-node order, so only a local counter is monotonic.
 import type { KubeObject } from '@kedge/kube-core';
 import type { Message } from '@kedge/protocol';
+import { GroupCommit } from '@kedge/sqlite';
 import type { Logger } from '@kedge/telemetry';
 import type BetterSqlite3 from 'better-sqlite3';
+import type { Registry } from 'prom-client';
 import { parseDownMessage, type DownChange } from '../down-message';
 import { LocalRevisionCompactedError, MetaManagerError, StoreClosedError } from '../errors';
 import { storeNamespace, type StoredObject } from '../kube-object';
@@ -22,6 +24,8 @@ export interface MetaStoreOptions {
   busyTimeoutMs?: number;
   /** told about failing watch listeners */
   logger?: Logger;
+  /** where the group commit metrics go (`store="metamanager"`) */
+  registry?: Registry;
 }
 
 export type ApplyReason =
@@ -72,6 +76,7 @@ export class MetaStore {
   readonly #db: BetterSqlite3.Database;
   readonly #sql: Statements;
   readonly #feed: ChangeFeed;
+  readonly #commits: GroupCommit;
   readonly #keepChanges: number;
   readonly #applyInTransaction: (change: DownChange) => { result: ApplyResult; event?: ChangeEvent };
   #revision: number;
@@ -87,19 +92,22 @@ export class MetaStore {
     this.#keepChanges = keep;
     this.#db = openMetaDatabase(options.file, options.busyTimeoutMs ?? 5_000);
     this.#sql = prepareStatements(this.#db);
+    this.#commits = new GroupCommit({ db: this.#db, file: options.file, store: 'metamanager', ...(options.registry === undefined ? {} : { registry: options.registry }) });
     this.#feed = new ChangeFeed(options.logger);
     this.#revision = this.#sql.currentRevision.get()?.seq ?? 0;
     this.#compactedThrough = this.#sql.readState.get('compacted_through')?.value ?? 0;
     this.#applyInTransaction = this.#db.transaction((change: DownChange) => this.#applyChange(change));
-    this.outbox = new OutboxTable(this.#db, this.#sql, (action) => this.#assertOpen(action));
-    this.podReviews = new PodReviewTable(this.#db, this.#sql, (action) => this.#assertOpen(action));
+    const assertOpen = (action: string): void => this.#assertOpen(action);
+    this.outbox = new OutboxTable(this.#db, this.#sql, assertOpen, () => void this.#commits.noteCommit());
+    this.podReviews = new PodReviewTable(this.#db, this.#sql, assertOpen, () => this.#commits.syncNow());
   }
 
   /**
    * Applies a down message (insert/update/delete) in one transaction. Insert and update apply only a
    * newer cloud resourceVersion than the stored one (or than a recently deleted one); a delete applies
    * unless it carries an older version than the stored object. When this returns the change is
-   * committed and fsynced, and watchers have been told.
+   * committed (safe from a process crash) and watchers have been told; ACK it to the cloud only after
+   * `whenDurable()`, when it is on disk too.
    * @throws BadMessageError (nothing written) naming the field at fault
    */
   apply(message: Message): ApplyResult {
@@ -117,8 +125,23 @@ export class MetaStore {
       throw error;
     }
     const { result, event } = applied;
+    if (result.applied) this.#commits.noteCommit();
     if (event) this.#feed.publish(event);
     return result;
+  }
+
+  /**
+   * Resolves once every write made so far (applied messages, outbox changes) is on disk; at once when
+   * nothing is pending. Rejects with GroupCommitError when an fsync failed: then nothing more may be
+   * acknowledged until the store is reopened.
+   */
+  whenDurable(): Promise<void> {
+    return this.#commits.whenDurable();
+  }
+
+  /** Writes committed but not yet on disk (waiting for the group commit fsync). */
+  get pendingWrites(): number {
+    return this.#commits.committedSequence - this.#commits.durableSequence;
   }
 
   get(type: string, namespace: string | undefined, name: string): StoredObject | undefined {
@@ -197,6 +220,7 @@ export class MetaStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#feed.clear();
+    this.#commits.close();
     this.#db.close();
   }
 

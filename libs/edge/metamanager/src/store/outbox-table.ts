@@ -46,28 +46,51 @@ function checkReport(message: Message): string {
 
 export class OutboxTable {
   readonly #enqueue: (resource: string, text: string) => number;
+  readonly #enqueueMany: (reports: { resource: string; text: string }[]) => number[];
 
   constructor(
     db: BetterSqlite3.Database,
     private readonly sql: Statements,
     private readonly assertOpen: (action: string) => void,
+    /** a write committed: group commit makes it durable with the others of this turn */
+    private readonly committed: () => void,
   ) {
-    this.#enqueue = db.transaction((resource: string, text: string): number => {
+    const put = (resource: string, text: string): number => {
       const seq = sql.nextOutboxSeq.get()?.value;
       if (seq === undefined) throw new Error('store_state has no outbox_seq row');
       sql.putOutbox.run(resource, seq, text);
       return seq;
-    });
+    };
+    this.#enqueue = db.transaction(put);
+    this.#enqueueMany = db.transaction((reports: { resource: string; text: string }[]) => reports.map(({ resource, text }) => put(resource, text)));
   }
 
   /**
-   * Queues a report durably (committed and fsynced when this returns), replacing a queued report for
-   * the same resource. @returns the seq it was queued under. @throws BadReportError
+   * Queues several reports in one transaction (one commit instead of one each), in order; as `enqueue`
+   * for each. All or none: a report that is not serialisable refuses the whole call.
+   * @returns their seqs. @throws BadReportError
+   */
+  enqueueMany(messages: Message[]): number[] {
+    this.assertOpen('queue reports');
+    const reports = messages.map((message) => ({ resource: message.route.resource, text: checkReport(message) }));
+    if (reports.length === 0) return [];
+    const seqs = this.#enqueueMany(reports);
+    this.committed();
+    return seqs;
+  }
+
+  /**
+   * Queues a report, replacing a queued report for the same resource. When this returns it is
+   * committed (safe from a process crash); it is on disk after the store's next group commit fsync
+   * (`MetaStore.whenDurable`), and the sender sends nothing before that.
+   * @returns the seq it was queued under. @throws BadReportError
    */
   enqueue(message: Message): number {
     this.assertOpen('queue a report');
     const text = checkReport(message);
-    return this.#enqueue(message.route.resource, text);
+    const seq = this.#enqueue(message.route.resource, text);
+    this.committed();
+    return seq;
   }
 
   /** Queued reports, oldest latest-enqueue first (the first `limit` of them, or all). */
@@ -90,11 +113,13 @@ export class OutboxTable {
   /** Removes the entry if it is still the one queued under `seq` (a newer report is kept). */
   remove(resource: string, seq: number): boolean {
     this.assertOpen('update the outbox');
-    return this.sql.removeOutbox.run(resource, seq).changes > 0;
+    const removed = this.sql.removeOutbox.run(resource, seq).changes > 0;
+    if (removed) this.committed();
+    return removed;
   }
 
   recordFailure(resource: string, seq: number, error: string): void {
     this.assertOpen('update the outbox');
-    this.sql.failOutbox.run(error.slice(0, 500), resource, seq);
+    if (this.sql.failOutbox.run(error.slice(0, 500), resource, seq).changes > 0) this.committed();
   }
 }

@@ -1,8 +1,8 @@
 // What the cloud said about pods' ServiceAccount tokens and reads, kept in the edge database so MetaServer
 // can still answer pods after an edgecore restart while the cloud is unreachable. Tokens are never stored:
-// a confirmed review is keyed by the token's SHA-256. Every write is committed and fsynced (the database
-// runs synchronous=FULL) when the method returns, so a review is on disk before the request it served
-// is answered.
+// a confirmed review is keyed by the token's SHA-256. Every write is committed and fsynced when the method
+// returns (the store's group commit `syncNow`, a blocking fsync: these writes are rare), so a review, or a
+// forgotten token, is on disk before the request it served is answered.
 import type { ReviewedUser } from '@kedge/protocol';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Statements } from './database';
@@ -38,6 +38,8 @@ export class PodReviewTable {
     db: BetterSqlite3.Database,
     private readonly sql: Statements,
     private readonly assertOpen: (action: string) => void,
+    /** makes the write just committed durable before the method returns */
+    private readonly syncNow: () => void,
   ) {
     this.#prune = db.transaction((now: number, maxEntries: number): PruneResult => {
       const expired = sql.pruneExpiredTokenReviews.run(now).changes;
@@ -52,6 +54,7 @@ export class PodReviewTable {
   rememberTokenReview(tokenSha256: string, review: RememberedTokenReview): void {
     this.assertOpen('remember a token review');
     this.sql.putTokenReview.run(tokenSha256, review.user.username, JSON.stringify(review.user), review.expiresAt, review.confirmedAt);
+    this.syncNow();
   }
 
   /** The confirmed review of the token with this digest, expired or not (the caller checks). */
@@ -73,11 +76,13 @@ export class PodReviewTable {
   forgetTokenReview(tokenSha256: string): void {
     this.assertOpen('forget a token review');
     this.sql.dropTokenReview.run(tokenSha256);
+    this.syncNow();
   }
 
   rememberDecision(key: string, username: string, decision: RememberedDecision): void {
     this.assertOpen('remember an access decision');
     this.sql.putDecision.run(key, username, decision.allowed ? 1 : 0, decision.reason, decision.decidedAt);
+    this.syncNow();
   }
 
   decision(key: string): RememberedDecision | undefined {
@@ -92,7 +97,9 @@ export class PodReviewTable {
    */
   prune(now: number, maxEntries: number): PruneResult {
     this.assertOpen('prune token reviews');
-    return this.#prune(now, maxEntries);
+    const pruned = this.#prune(now, maxEntries);
+    this.syncNow();
+    return pruned;
   }
 
   counts(): { tokenReviews: number; decisions: number } {
