@@ -144,18 +144,22 @@ export class DeviceTwin {
    */
   async applyReport(namespace: string, name: string, action: 'twin/update' | 'state/update', body: Record<string, unknown>): Promise<void> {
     if (this.#stopped) throw new DeviceTwinError('STORE_CLOSED', 'the device twin is stopped');
-    const kind = action === 'twin/update' ? 'twin_update' : 'state_update';
-    let after: (() => Promise<void>) | undefined;
+    const kind: Action = action === 'twin/update' ? 'twin_update' : 'state_update';
+    const device = deviceId(namespace, name);
+    let outcome: RequestOutcome;
     try {
-      ({ after } = this.#deviceRequest(action, deviceId(namespace, name), body, readBase(body)));
-      this.#metrics.requests.inc({ action: kind, result: 'ok' });
+      outcome = this.#deviceRequest(action, device, body, readBase(body));
+      // a write is acknowledged (the gRPC answer) only once it is on disk, as an MQTT request's PUBACK
+      if (outcome.wrote) await this.#store.whenDurable();
+      this.#metrics.request(kind, 'ok');
     } catch (error) {
       const refusal = error instanceof DeviceTwinError ? error : new DeviceTwinError('INTERNAL', 'the twin could not process this report', undefined, { cause: error });
-      if (refusal.code === 'INTERNAL') this.#logger.error({ error, device: deviceId(namespace, name) }, 'twin report failed');
-      this.#metrics.requests.inc({ action: kind, result: refusal.code.toLowerCase() });
+      if (refusal.code === 'INTERNAL') this.#logger.error({ error, device }, 'twin report failed');
+      this.#metrics.request(kind, refusal.code.toLowerCase());
       throw refusal;
     }
-    await after?.();
+    // no MQTT requester waits for a result; the document and delta go out as for an MQTT report
+    if (outcome.changed !== undefined) await this.#publisher.twinsChanged(outcome.changed.device, outcome.changed.changes);
   }
 
   /** Unsubscribes from the bus and the router. The store stays open (its owner closes it). */
