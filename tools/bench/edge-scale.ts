@@ -165,6 +165,8 @@ interface IdleResult {
   before: MemoryFacts;
   after: MemoryFacts;
   acceptSeconds: number;
+  /** cloudcore CPU time spent from the first dial until all were connected, per connection */
+  acceptCpuMs: number;
   cpuPercent: number;
   openFilesBefore: number;
   openFilesAfter: number;
@@ -188,6 +190,7 @@ async function runIdle(count: number): Promise<IdleResult> {
     const openFilesBefore = openFiles(cloud.pid);
     progress(`  cloudcore pid ${cloud.pid}: RSS ${formatBytes(before.rss)}, heap ${formatBytes(before.heapUsed)}; dialing`);
     started = performance.now();
+    const acceptCpuStart = cpuSeconds(cloud.pid);
     const ticker = setInterval(() => void connectedNodes(cloud).then((n) => progress(`  ${formatInteger(n)}/${formatInteger(count)} connected`), () => undefined), 5_000);
     try {
       await pool.connect(CONNECT_CONCURRENCY_PER_DIALER);
@@ -196,7 +199,8 @@ async function runIdle(count: number): Promise<IdleResult> {
     }
     await waitFor(async () => (await connectedNodes(cloud)) === count, `kedge_cloudhub_connected_nodes = ${count}`, { timeoutMs: 60_000 });
     const acceptSeconds = (performance.now() - started) / 1000;
-    progress(`  all ${formatInteger(count)} connected in ${acceptSeconds.toFixed(1)} s; letting cloudcore settle`);
+    const acceptCpuMs = ((cpuSeconds(cloud.pid) - acceptCpuStart) * 1000) / count;
+    progress(`  all ${formatInteger(count)} connected in ${acceptSeconds.toFixed(1)} s (cloudcore CPU ${acceptCpuMs.toFixed(2)} ms per connection); letting cloudcore settle`);
     await sleep(EDGE_KEEPALIVE_MS);
     const cpuStart = cpuSeconds(cloud.pid);
     const cpuStartedAt = performance.now();
@@ -209,6 +213,7 @@ async function runIdle(count: number): Promise<IdleResult> {
       before,
       after,
       acceptSeconds,
+      acceptCpuMs,
       cpuPercent,
       openFilesBefore,
       openFilesAfter: openFiles(cloud.pid),
@@ -395,13 +400,14 @@ async function main(): Promise<void> {
   const storm = settings.storm > 0 ? await runStorm(settings.storm) : undefined;
 
   const perConnection = (before: number, after: number, n: number): string => formatBytes((after - before) / n);
-  const idleHeaders = ['server', 'connections', 'accept all', 'RSS before → after', 'RSS per connection', 'V8 heap per connection', 'external per connection', 'idle CPU (of one core)', 'open files', 'connected_nodes'];
+  const idleHeaders = ['server', 'connections', 'accept all', 'CPU per accept', 'RSS before → after', 'RSS per connection', 'V8 heap per connection', 'external per connection', 'idle CPU (of one core)', 'open files', 'connected_nodes'];
   const idleRows: string[][] = [];
   if (idle) {
     idleRows.push([
       'kedge cloudcore',
       formatInteger(idle.connections),
       `${idle.acceptSeconds.toFixed(1)} s`,
+      `${idle.acceptCpuMs.toFixed(2)} ms`,
       `${formatBytes(idle.before.rss)} → ${formatBytes(idle.after.rss)}`,
       perConnection(idle.before.rss, idle.after.rss, idle.connections),
       perConnection(idle.before.heapUsed, idle.after.heapUsed, idle.connections),
@@ -416,6 +422,7 @@ async function main(): Promise<void> {
       'raw https + ws',
       formatInteger(raw.connections),
       `${raw.acceptSeconds.toFixed(1)} s`,
+      `${raw.acceptCpuMs.toFixed(2)} ms`,
       `${formatBytes(raw.before.rss)} → ${formatBytes(raw.after.rss)}`,
       perConnection(raw.before.rss, raw.after.rss, raw.connections),
       perConnection(raw.before.heapUsed, raw.after.heapUsed, raw.connections),
@@ -470,7 +477,7 @@ async function main(): Promise<void> {
           'cloudcore\'s own `nodejs_heap_size_used_bytes` / `nodejs_external_memory_bytes` (they include garbage not yet',
           'collected). Idle CPU is cloudcore\'s user + system time over the idle window from /proc/<pid>/stat, in per cent',
           'of one core: keepalives up, transport pings both ways, the keepalive sweep. *Accept all* is from the first dial',
-          `to \`kedge_cloudhub_connected_nodes\` reaching the count, with ${CONNECT_CONCURRENCY_PER_DIALER} dials in flight per dialer. **raw https + ws** is a bare`,
+          `to \`kedge_cloudhub_connected_nodes\` reaching the count, with ${CONNECT_CONCURRENCY_PER_DIALER} dials in flight per dialer; *CPU per accept* is the server's CPU time over that span divided by the connections (TLS handshake, upgrade, session), which a loaded machine does not inflate as it does the wall time. **raw https + ws** is a bare`,
           'Node `https` server with a `ws` `WebSocketServer` (mTLS with the same kind of certificates, `perMessageDeflate` off)',
           'holding the same number of connections from the same dialers, answering nothing: the floor for a TLS',
           'WebSocket in Node.js.',

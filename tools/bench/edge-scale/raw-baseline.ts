@@ -18,6 +18,7 @@ export interface RawBaselineResult {
   before: RawMemory;
   after: RawMemory;
   acceptSeconds: number;
+  acceptCpuMs: number;
   cpuPercent: number;
   openFilesBefore: number;
   openFilesAfter: number;
@@ -67,8 +68,10 @@ export async function runRawBaseline(count: number, dialers: number, idleSeconds
     const before = await memory();
     const openFilesBefore = readdirSync(`/proc/${pid}/fd`).length;
     const started = performance.now();
+    const acceptCpuStart = cpuSeconds(pid);
     await pool.connect(16);
     const acceptSeconds = (performance.now() - started) / 1000;
+    const acceptCpuMs = ((cpuSeconds(pid) - acceptCpuStart) * 1000) / count;
     await sleep(15_000);
     const cpuStart = cpuSeconds(pid);
     const cpuStartedAt = performance.now();
@@ -78,7 +81,7 @@ export async function runRawBaseline(count: number, dialers: number, idleSeconds
     const status = await pool.status();
     if (status.connected !== count) throw new Error(`raw baseline: ${status.connected}/${count} connections open at the end`);
     progress(`  raw: RSS ${formatBytes(before.rss)} → ${formatBytes(after.rss)} (${formatBytes((after.rss - before.rss) / count)} per connection); idle CPU ${cpuPercent.toFixed(1)} %`);
-    return { connections: count, before, after, acceptSeconds, cpuPercent, openFilesBefore, openFilesAfter: readdirSync(`/proc/${pid}/fd`).length };
+    return { connections: count, before, after, acceptSeconds, acceptCpuMs, cpuPercent, openFilesBefore, openFilesAfter: readdirSync(`/proc/${pid}/fd`).length };
   } finally {
     await pool.stop();
     child.kill('SIGTERM');
