@@ -298,7 +298,7 @@ async function runStorm(count: number): Promise<StormResult> {
   await pool.init(`wss://127.0.0.1:${webSocketPort}`, join(dataDir, 'pki'), { keepaliveMs: EDGE_KEEPALIVE_MS, recordMessages: true });
   await pool.connect(CONNECT_CONCURRENCY_PER_DIALER);
   progress(`  ${formatInteger(count)} edges connected; registering their Nodes`);
-  await pool.register(4);
+  await pool.register(2);
   await mapLimit(namespaces, 8, async (namespace) => {
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: CONFIGMAP, namespace }, data: { LOG_LEVEL: 'info', GENERATION: '1' } } });
@@ -432,7 +432,7 @@ async function main(): Promise<void> {
       'n/a',
     ]);
   }
-  const stormHeaders = ['edges', 'objects per edge', 'changes while away (ideal)', 'restart to ready', 'all connected', 'all converged', 'down messages', 'redundant', 'cloud sent / resent', 'dial retries', 'peak RSS', 'verified'];
+  const stormHeaders = ['edges', 'objects per edge', 'changes while away (ideal)', 'restart to ready', 'all connected', 'all converged', 'down messages', 'redundant', 'cloud sent / resent', 'retries (dial, register)', 'peak RSS', 'verified'];
   const stormRows = storm
     ? [
         [

@@ -161,7 +161,20 @@ async function handle(command: DialerCommand): Promise<DialerReply> {
       return ok();
     }
     case 'register':
-      await mapLimit(edges, command.concurrency, async (edge) => void (await edge.register()));
+      // registering again is harmless (the cloud patches an existing Node): a request lost in an
+      // overloaded cloudcore is retried instead of failing the run
+      await mapLimit(edges, command.concurrency, async (edge) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await edge.register();
+            return;
+          } catch (error) {
+            lastError = `${edge.nodeName} register: ${(error as Error).message}`;
+            if (attempt >= 3) throw error;
+            retries += 1;
+          }
+        }
+      });
       return ok();
     case 'status':
       return {
