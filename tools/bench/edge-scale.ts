@@ -191,7 +191,17 @@ async function runIdle(count: number): Promise<IdleResult> {
     progress(`  cloudcore pid ${cloud.pid}: RSS ${formatBytes(before.rss)}, heap ${formatBytes(before.heapUsed)}; dialing`);
     started = performance.now();
     const acceptCpuStart = cpuSeconds(cloud.pid);
-    const ticker = setInterval(() => void connectedNodes(cloud).then((n) => progress(`  ${formatInteger(n)}/${formatInteger(count)} connected`), () => undefined), 5_000);
+    // cloudcore's CPU share with each progress line: a count that stops rising while cloudcore gets no more
+    // than its keepalive work needs means a starved process (a shared machine), not a limit of its own
+    let tickCpu = cpuSeconds(cloud.pid);
+    let tickAt = performance.now();
+    const ticker = setInterval(() => {
+      const cpu = cpuSeconds(cloud.pid);
+      const now = performance.now();
+      const percent = ((cpu - tickCpu) / ((now - tickAt) / 1000)) * 100;
+      [tickCpu, tickAt] = [cpu, now];
+      void connectedNodes(cloud).then((n) => progress(`  ${formatInteger(n)}/${formatInteger(count)} connected; cloudcore CPU ${percent.toFixed(0)} % of a core`), () => undefined);
+    }, 5_000);
     try {
       await pool.connect(CONNECT_CONCURRENCY_PER_DIALER);
     } finally {
