@@ -166,6 +166,8 @@ async function handle(command: DialerCommand): Promise<DialerReply> {
       await mapLimit(edges, command.concurrency, async (edge) => {
         for (let attempt = 1; ; attempt++) {
           try {
+            // a link the cloud dropped meanwhile comes back first, as edgehub's would
+            if (!edge.connected) await connectWithRetry(edge, Date.now() + 120_000);
             await edge.register();
             return;
           } catch (error) {
