@@ -308,7 +308,7 @@ async function runStorm(count: number): Promise<StormResult> {
   await pool.init(`wss://127.0.0.1:${webSocketPort}`, join(dataDir, 'pki'), { keepaliveMs: EDGE_KEEPALIVE_MS, recordMessages: true });
   await pool.connect(CONNECT_CONCURRENCY_PER_DIALER);
   progress(`  ${formatInteger(count)} edges connected; registering their Nodes`);
-  await pool.register(2);
+  await pool.register(4);
   await mapLimit(namespaces, 8, async (namespace) => {
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: CONFIGMAP, namespace }, data: { LOG_LEVEL: 'info', GENERATION: '1' } } });
