@@ -118,7 +118,7 @@ export async function startKubeletApi(parts: KubeletApiParts): Promise<RunningKu
     kubeApi.configureKubeletClient({ clientCertPem: client.certPem, clientKeyPem: client.keyPem, caPem: pki.authority.certPem });
   }
 
-  type EdgeNode = KubeObject & { status?: { addresses?: { type?: string; address?: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } };
+  type EdgeNode = KubeObject & { status?: { daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } };
   // A node's port listens only once the node has both a hub session and an edge Node: a connection
   // without a Node runs no pods, so nothing dials its kubelet API, and an idle link costs no listening
   // socket (an open file each) and no API read. The Node comes from the informer's cache, never a GET.
@@ -128,11 +128,8 @@ export async function startKubeletApi(parts: KubeletApiParts): Promise<RunningKu
     if (node === undefined) return;
     void (async () => {
       try {
-        const port = await server.allocate(nodeName, node.status?.daemonEndpoints?.kubeletEndpoint?.Port);
-        // after a restart the Node already names this port and address: writing it again would change every
-        // Node (a new resourceVersion sent down to every edge) for nothing
-        const pointed = node.status?.daemonEndpoints?.kubeletEndpoint?.Port === port && node.status.addresses?.some((a) => a.type === 'InternalIP' && a.address === advertiseAddress) === true;
-        if (!pointed) await parts.nodeEndpointChanged(nodeName);
+        await server.allocate(nodeName, node.status?.daemonEndpoints?.kubeletEndpoint?.Port);
+        await parts.nodeEndpointChanged(nodeName);
       } catch (error) {
         logger.error({ nodeName, err: error }, 'no kubelet API endpoint for the edge node: logs, exec and metrics of its pods will fail');
       }
