@@ -436,10 +436,12 @@ export async function startCloudCoreProcess(options: {
   dataDir: string;
   config: Record<string, unknown>;
   readyTimeoutMs?: number;
+  /** Node.js flags for the child (e.g. `--cpu-prof`, which NODE_OPTIONS does not take) */
+  nodeArgs?: readonly string[];
 }): Promise<CloudCoreProcess> {
   const configFile = join(options.dataDir, 'cloudcore.yaml');
   writeFileSync(configFile, stringify({ ...options.config, dataDir: options.dataDir }));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(options.repoRoot, 'apps', 'cloudcore', 'src', 'main.ts'), '--config', configFile], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(options.repoRoot, 'apps', 'cloudcore', 'src', 'main.ts'), '--config', configFile], {
     cwd: options.repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

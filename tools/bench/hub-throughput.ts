@@ -1,55 +1,44 @@
 // Benchmark (a script, not a test): cloud→edge message throughput and latency through CloudHub →
 // transport → EdgeHub → edge router, over WebSocket, QUIC and WebTransport (HTTP/2), next to raw `ws` (wss) and raw
-// @matrixai/quic baselines measured in the same run; then the memory a real cloudcore process spends
-// on idle edge connections. Writes its section of docs/benchmarks.md.
+// @matrixai/quic baselines measured in the same run. Idle edge connections at a real cloudcore are
+// measured by tools/bench/edge-scale.ts. Writes its section of docs/benchmarks.md.
 //
 //   node --import tsx tools/bench/hub-throughput.ts [--messages 100000] [--quic-messages 10000] [--webtransport-messages 10000]
-//     [--window 64] [--idle 1000] [--dry-run]
+//     [--window 64] [--dry-run]
 import { X509Certificate, createHmac, randomBytes, timingSafeEqual, webcrypto } from 'node:crypto';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { QUICStream, TLSVerifyCallback } from '@matrixai/quic';
 import { CloudHub, CloudHubMetrics } from '@kedge/cloudhub';
 import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
-import { createCertificateAuthority, issueServerCertificate, loadOrCreateAuthority, type CertificateAuthority } from '@kedge/pki';
+import { createCertificateAuthority, issueServerCertificate, type CertificateAuthority } from '@kedge/pki';
 import { newMessage, type Message } from '@kedge/protocol';
 import { MessageRouter } from '@kedge/router';
 import { createLogger, createMetricsRegistry } from '@kedge/telemetry';
-import { dialHub, dialWebSocketHub, isQuicAvailable, listenHub, type Connection, type TlsMaterial, type TransportKind } from '@kedge/transport';
+import { dialHub, isQuicAvailable, listenHub, type TlsMaterial, type TransportKind } from '@kedge/transport';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
   WindowedStream,
   benchCommand,
-  benchTempDir,
   describeMachine,
-  formatBytes,
   formatInteger,
   formatMs,
   formatRatio,
-  loopbackCloudCoreConfig,
   machineInfo,
-  mapLimit,
   markdownTable,
   nodeTlsMaterial,
   parseBenchFlags,
   positiveInteger,
   progress,
-  removeTempDir,
-  repoRoot,
-  residentBytes,
   runBenchmark,
   sectionHeading,
-  sleep,
-  startCloudCoreProcess,
   stopAllCloudCores,
   summaryTitle,
   textTable,
   writeBenchmarkSection,
-  type CloudCoreProcess,
   type StreamResult,
 } from './bench-kit';
-import { prometheusSample, waitFor } from '@kedge/testkit';
+import { waitFor } from '@kedge/testkit';
 
 const SECTION = 'hub-throughput';
 const NODE_NAME = 'bench-edge';
@@ -59,7 +48,6 @@ const flags = parseBenchFlags(import.meta.filename, {
   'quic-messages': { type: 'string', default: '10000' },
   'webtransport-messages': { type: 'string', default: '10000' },
   window: { type: 'string', default: '64' },
-  idle: { type: 'string', default: '1000' },
 });
 
 const settings = {
@@ -67,7 +55,6 @@ const settings = {
   quicMessages: positiveInteger('quic-messages', flags['quic-messages']),
   webTransportMessages: positiveInteger('webtransport-messages', flags['webtransport-messages']),
   window: positiveInteger('window', flags.window),
-  idle: positiveInteger('idle', flags.idle, true),
 };
 /** messages sent and thrown away before each measured run, so JIT and buffers are warm */
 const warmupOf = (total: number): number => Math.min(2_000, Math.max(200, Math.floor(total / 10)));
@@ -348,105 +335,6 @@ async function runRawQuic(pki: Pki, total: number): Promise<StreamResult> {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// idle connections at a real cloudcore process
-
-interface IdleResult {
-  connections: number;
-  rssBefore: number;
-  rssAfter: number;
-  perConnection: number;
-  connectedMetric: number | undefined;
-  dialSeconds: number;
-}
-
-/** A cloudcore child with a WebSocket hub (no QUIC), HTTPS and metrics for `nodeLimit` edges. */
-async function startIdleCloudCore(dataDir: string, nodeLimit: number): Promise<CloudCoreProcess & { ports: { websocket: number; metrics: number } }> {
-  const cloud = await startCloudCoreProcess({
-    repoRoot,
-    dataDir,
-    // the embedded API server on a free port too: 6443 may be taken on a shared machine
-    config: loopbackCloudCoreConfig({ keepaliveTimeoutSeconds: 3600, nodeLimit }, { kubeAPI: { embedded: { address: '127.0.0.1', port: 0 } } }),
-  });
-  const { websocket, metrics } = cloud.ports;
-  if (websocket === undefined || metrics === undefined) {
-    await cloud.stop();
-    throw new Error('cloudcore ready without a WebSocket hub or metrics');
-  }
-  return Object.assign(cloud, { ports: { ...cloud.ports, websocket, metrics } });
-}
-
-async function connectedNodes(metricsPort: number): Promise<number | undefined> {
-  const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-  return prometheusSample(await response.text(), 'kedge_cloudhub_connected_nodes');
-}
-
-/** RSS after it stopped moving by more than 1 % between samples half a second apart (at most ~8 s). */
-async function settledRss(pid: number): Promise<number> {
-  let previous = residentBytes(pid);
-  for (let i = 0; i < 16; i++) {
-    await sleep(500);
-    const current = residentBytes(pid);
-    if (i >= 3 && Math.abs(current - previous) < previous * 0.01) return current;
-    previous = current;
-  }
-  return previous;
-}
-
-async function runIdle(count: number): Promise<IdleResult> {
-  progress(`idle connections: starting a cloudcore process for ${formatInteger(count)} edges`);
-  const dataDir = benchTempDir('kedge-bench-cloud-');
-  const cloud = await startIdleCloudCore(dataDir, count + 100);
-  const connections: Connection[] = [];
-  try {
-    const ca = await loadOrCreateAuthority(join(dataDir, 'pki'));
-    progress(`  cloudcore pid ${cloud.pid} ready on wss port ${cloud.ports.websocket}; signing ${formatInteger(count)} node certificates`);
-    const names = Array.from({ length: count }, (_, i) => `idle-${String(i).padStart(5, '0')}`);
-    let signed = 0;
-    const materials = await mapLimit(names, 8, async (name) => {
-      const material = await nodeTlsMaterial(ca, name);
-      if (++signed % 250 === 0) progress(`  signed ${signed}/${count}`);
-      return material;
-    });
-    const rssBefore = await settledRss(cloud.pid);
-    progress(`  cloudcore RSS before: ${formatBytes(rssBefore)}; dialing ${formatInteger(count)} WebSocket connections`);
-    const dialStart = performance.now();
-    let unexpectedCloses = 0;
-    await mapLimit(names, 32, async (name, index) => {
-      const connection = await dialWebSocketHub({
-        url: `wss://127.0.0.1:${cloud.ports.websocket}`,
-        tls: materials[index]!,
-        nodeName: name,
-        handshakeTimeoutMs: 30_000,
-      });
-      connection.on('close', (info) => {
-        if (!info.local) unexpectedCloses += 1;
-      });
-      connections.push(connection);
-      if (connections.length % 250 === 0) progress(`  ${connections.length}/${count} connected`);
-    });
-    const dialSeconds = (performance.now() - dialStart) / 1000;
-    await waitFor(async () => (await connectedNodes(cloud.ports.metrics)) === count, `kedge_cloudhub_connected_nodes = ${count}`, { timeoutMs: 60_000 });
-    const rssAfter = await settledRss(cloud.pid);
-    const connectedMetric = await connectedNodes(cloud.ports.metrics);
-    if (unexpectedCloses > 0) throw new Error(`${unexpectedCloses} idle connections were closed by the cloud`);
-    const result: IdleResult = {
-      connections: count,
-      rssBefore,
-      rssAfter,
-      perConnection: (rssAfter - rssBefore) / count,
-      connectedMetric,
-      dialSeconds,
-    };
-    progress(`  cloudcore RSS after: ${formatBytes(rssAfter)} (${formatBytes(result.perConnection)} per connection); closing`);
-    return result;
-  } finally {
-    await mapLimit(connections, 64, (connection) => connection.close('benchmark over'));
-    await cloud.stop();
-    removeTempDir(dataDir);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------
 
 interface Row {
   path: string;
@@ -471,7 +359,6 @@ async function main(): Promise<void> {
   }
   // no raw baseline: the library's own client trusts only the system CAs (see docs/protocol.md)
   rows.push({ path: 'kedge hub', transport: 'webtransport', result: await runOurs('webtransport', pki, settings.webTransportMessages) });
-  const idle = settings.idle > 0 ? await runIdle(settings.idle) : undefined;
 
   const throughputHeaders = ['path', 'transport', 'messages', 'msg/s', 'p50', 'p99', 'max'];
   const throughputRows = rows.map(({ path, transport, result }) => [
@@ -490,27 +377,11 @@ async function main(): Promise<void> {
     const raw = rows.find((r) => r.transport === transport && r.path !== 'kedge hub')?.result;
     if (ours && raw) ratioRows.push([transport, formatRatio(ours.perSecond / raw.perSecond), formatRatio(ours.p99 / raw.p99)]);
   }
-  const idleHeaders = ['connections', 'RSS before', 'RSS after', 'growth', 'per connection', 'connected_nodes', 'dial time'];
-  const idleRows = idle
-    ? [
-        [
-          formatInteger(idle.connections),
-          formatBytes(idle.rssBefore),
-          formatBytes(idle.rssAfter),
-          formatBytes(idle.rssAfter - idle.rssBefore),
-          formatBytes(idle.perConnection),
-          String(idle.connectedMetric ?? 'n/a'),
-          `${idle.dialSeconds.toFixed(1)} s`,
-        ],
-      ]
-    : [];
-
   process.stdout.write(summaryTitle('hub-throughput', machine));
   process.stdout.write(`${textTable(throughputHeaders, throughputRows)}\n\n${textTable(ratioHeaders, ratioRows)}\n`);
-  if (idle) process.stdout.write(`\n${textTable(idleHeaders, idleRows)}\n`);
 
   const body = [
-    ...sectionHeading('Hub throughput and idle connections', machine, command),
+    ...sectionHeading('Hub throughput', machine, command),
     '### Cloud → edge messages',
     '',
     `One edge node, everything in one process on 127.0.0.1 with mTLS (certificates from \`@kedge/pki\`).`,
@@ -538,21 +409,7 @@ async function main(): Promise<void> {
     'A throughput ratio below 1 means the kedge hub moves fewer messages per second than the raw',
     'baseline; a p99 ratio above 1 means its tail latency is longer.',
     '',
-    ...(idle
-      ? [
-          '### Idle edge connections at cloudcore',
-          '',
-          `A real cloudcore process (\`apps/cloudcore/src/main.ts\` under tsx, WebSocket hub, keepaliveTimeoutSeconds`,
-          `3600) and ${formatInteger(idle.connections)} WebSocket edge connections dialed from the benchmark process`,
-          'with `dialWebSocketHub`, each with its own node certificate signed by the cloudcore CA. RSS is',
-          "cloudcore's VmRSS from /proc once it stopped moving (before: ready, no edges; after: all",
-          'connected); it includes garbage not yet collected, so the per-connection figure is an upper',
-          "estimate. `connected_nodes` is cloudcore's own `kedge_cloudhub_connected_nodes` from /metrics.",
-          '',
-          markdownTable(idleHeaders, idleRows),
-          '',
-        ]
-      : []),
+    'Idle edge connections at a real cloudcore process are measured by `tools/bench/edge-scale.ts` (its own section).',
   ].join('\n');
   writeBenchmarkSection(SECTION, body, flags['dry-run']);
 }

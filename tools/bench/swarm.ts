@@ -8,9 +8,11 @@
 //   node --import tsx tools/bench/swarm.ts [--nodes 100] [--pods 1000] [--namespaces <nodes>]
 //     [--changes <nodes>] [--concurrency 16] [--dry-run]
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { loadOrCreateAuthority } from '@kedge/pki';
 import { SimulatedEdge, type ReceivedMessage } from '@kedge/testkit';
+import { addDiff, countMessages, describeMismatch, desiredState, diff, matches, podKey, snapshot, totalOf, type Desired, type DiffCount } from './edge-desired-state';
+import { CONFIGMAP, controllerCounters, podBody, type PlannedPod } from './edge-workload';
 import {
   benchCommand,
   benchTempDir,
@@ -38,11 +40,9 @@ import {
   type CloudCoreProcess,
   type LatencySummary,
 } from './bench-kit';
-import { prometheusSum, waitFor } from '@kedge/testkit';
+import { waitFor } from '@kedge/testkit';
 
 const SECTION = 'swarm';
-const EDGE_LABEL = 'node-role.kubernetes.io/edge';
-const CONFIGMAP = 'settings';
 
 const flags = parseBenchFlags(import.meta.filename, {
   nodes: { type: 'string', default: '100' },
@@ -72,179 +72,18 @@ const nodeName = (i: number): string => `swarm-edge-${String(i).padStart(4, '0')
 const namespaceName = (i: number): string => `swarm-${String(i).padStart(4, '0')}`;
 const podsPerNamespace = Math.ceil(settings.pods / settings.namespaces);
 
-interface PlannedPod {
-  name: string;
-  namespace: string;
-  node: string;
-}
-
 const plannedPods: PlannedPod[] = Array.from({ length: settings.pods }, (_, i) => ({
   name: `pod-${String(i).padStart(5, '0')}`,
   namespace: namespaceName(Math.floor(i / podsPerNamespace) % settings.namespaces),
   node: nodeName(i % settings.nodes),
 }));
 
-function podBody({ name, namespace, node }: PlannedPod): V1Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace, labels: { app: 'swarm' } },
-    spec: {
-      nodeName: node,
-      containers: [
-        {
-          name: 'app',
-          image: 'registry.local/swarm/app:1',
-          envFrom: [{ configMapRef: { name: CONFIGMAP } }],
-          resources: { requests: { cpu: '10m', memory: '16Mi' } },
-        },
-      ],
-    },
-  };
-}
-
-const podKey = (pod: { namespace: string; name: string }): string => `pod/${pod.namespace}/${pod.name}`;
-
-// ---------------------------------------------------------------------------------------------------
-// the desired state of every edge, computed here from the API (independently of the controller):
-// its Node (if labelled edge), its pods, the configmaps they reference, and the services/endpoints
-// of the namespaces it has pods in
-
-/** node → (`<type>/<namespace>/<name>` → resourceVersion) */
-type Desired = Map<string, Map<string, string>>;
-
-interface Meta {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
-}
-
-function configMapRefs(pod: V1Pod): string[] {
-  const names: string[] = [];
-  const spec = pod.spec;
-  for (const container of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]) {
-    for (const from of container.envFrom ?? []) if (from.configMapRef?.name) names.push(from.configMapRef.name);
-    for (const env of container.env ?? []) if (env.valueFrom?.configMapKeyRef?.name) names.push(env.valueFrom.configMapKeyRef.name);
-  }
-  for (const volume of spec?.volumes ?? []) {
-    if (volume.configMap?.name) names.push(volume.configMap.name);
-    for (const source of volume.projected?.sources ?? []) if (source.configMap?.name) names.push(source.configMap.name);
-  }
-  return names;
-}
-
-async function desiredState(core: CoreV1Api, nodes: readonly string[]): Promise<Desired> {
-  const [nodeList, podList, configMapList, serviceList, endpointsList] = await Promise.all([
-    core.listNode(),
-    core.listPodForAllNamespaces(),
-    core.listConfigMapForAllNamespaces(),
-    core.listServiceForAllNamespaces(),
-    core.listEndpointsForAllNamespaces(),
-  ]);
-  const versionsByKey = (type: string, items: Meta[]): Map<string, string> =>
-    new Map(items.map((item) => [`${type}/${item.metadata?.namespace ?? 'null'}/${item.metadata?.name ?? ''}`, item.metadata?.resourceVersion ?? '']));
-  const configMaps = versionsByKey('configmap', configMapList.items);
-  const namespaced = [...versionsByKey('service', serviceList.items), ...versionsByKey('endpoints', endpointsList.items)];
-  const desired: Desired = new Map(nodes.map((node) => [node, new Map<string, string>()]));
-  for (const node of nodeList.items) {
-    const name = node.metadata?.name ?? '';
-    if (desired.has(name) && node.metadata?.labels?.[EDGE_LABEL] !== undefined) desired.get(name)!.set(`node/null/${name}`, node.metadata.resourceVersion ?? '');
-  }
-  for (const pod of podList.items) {
-    const set = desired.get(pod.spec?.nodeName ?? '');
-    // a node that is not an edge node wants nothing
-    if (set === undefined || !set.has(`node/null/${pod.spec?.nodeName ?? ''}`)) continue;
-    const namespace = pod.metadata?.namespace ?? '';
-    set.set(podKey({ namespace, name: pod.metadata?.name ?? '' }), pod.metadata?.resourceVersion ?? '');
-    for (const name of configMapRefs(pod)) {
-      const key = `configmap/${namespace}/${name}`;
-      const version = configMaps.get(key);
-      if (version !== undefined) set.set(key, version);
-    }
-  }
-  for (const set of desired.values()) {
-    const namespaces = new Set([...set.keys()].filter((key) => key.startsWith('pod/')).map((key) => key.split('/')[1]));
-    for (const [key, version] of namespaced) if (namespaces.has(key.split('/')[1])) set.set(key, version);
-  }
-  return desired;
-}
-
-function matches(edge: SimulatedEdge, want: Map<string, string> | undefined): boolean {
-  if (want === undefined || edge.store.size !== want.size) return false;
-  for (const [key, version] of want) if (edge.store.get(key)?.resourceVersion !== version) return false;
-  return true;
-}
-
-interface DiffCount {
-  insert: number;
-  update: number;
-  delete: number;
-}
-
-const totalOf = (diff: DiffCount): number => diff.insert + diff.update + diff.delete;
-
-/** What an edge holding `have` must be sent to reach `want`: the ideal down messages. */
-function diff(have: Map<string, string>, want: Map<string, string>): DiffCount {
-  const count: DiffCount = { insert: 0, update: 0, delete: 0 };
-  for (const [key, version] of want) {
-    const held = have.get(key);
-    if (held === undefined) count.insert += 1;
-    else if (held !== version) count.update += 1;
-  }
-  for (const key of have.keys()) if (!want.has(key)) count.delete += 1;
-  return count;
-}
-
-const addDiff = (a: DiffCount, b: DiffCount): DiffCount => ({ insert: a.insert + b.insert, update: a.update + b.update, delete: a.delete + b.delete });
-const snapshot = (edge: SimulatedEdge): Map<string, string> => new Map([...edge.store].map(([key, object]) => [key, object.resourceVersion]));
-
-function describeMismatch(edges: readonly SimulatedEdge[], desired: Desired): string {
-  const wrong = edges.filter((edge) => !matches(edge, desired.get(edge.nodeName)));
-  const first = wrong[0];
-  if (first === undefined) return 'all edges match';
-  const want = desired.get(first.nodeName) ?? new Map<string, string>();
-  const have = snapshot(first);
-  const missing = [...want].filter(([key, version]) => have.get(key) !== version).map(([key, version]) => `${key}@${version} (has ${have.get(key) ?? '-'})`);
-  const extra = [...have.keys()].filter((key) => !want.has(key));
-  return `${wrong.length} edges differ; ${first.nodeName}: missing/stale [${missing.slice(0, 5).join(', ')}] extra [${extra.slice(0, 5).join(', ')}]`;
-}
-
-/** Messages of a phase, with the ones that changed nothing at the edge (same version again, delete of nothing). */
-function countMessages(messages: readonly ReceivedMessage[]): { total: number; redundant: number; byOperation: DiffCount } {
-  const byOperation: DiffCount = { insert: 0, update: 0, delete: 0 };
-  let redundant = 0;
-  for (const m of messages) {
-    if (m.operation === 'insert' || m.operation === 'update' || m.operation === 'delete') byOperation[m.operation] += 1;
-    const same = m.operation === 'delete' ? m.previousResourceVersion === undefined : m.previousResourceVersion === (m.resourceVersion ?? '0');
-    if (same) redundant += 1;
-  }
-  return { total: messages.length, redundant, byOperation };
-}
-
 // ---------------------------------------------------------------------------------------------------
 // cloudcore metrics
 
-interface ControllerCounters {
-  sent: number;
-  resent: number;
-  acked: number;
-  queued: number;
-  connected: number;
-}
-
-async function controllerCounters(cloud: CloudCoreProcess): Promise<ControllerCounters> {
-  const response = await fetch(`http://127.0.0.1:${cloud.ports.metrics}/metrics`);
-  const text = await response.text();
-  return {
-    sent: prometheusSum(text, 'kedge_edgecontroller_sent_total'),
-    resent: prometheusSum(text, 'kedge_edgecontroller_resent_total'),
-    acked: prometheusSum(text, 'kedge_edgecontroller_acked_total'),
-    queued: prometheusSum(text, 'kedge_edgecontroller_queue_depth'),
-    connected: prometheusSum(text, 'kedge_cloudhub_connected_nodes'),
-  };
-}
-
 /** Waits until cloudcore has nothing queued or unacked for any node. */
 async function quiesce(cloud: CloudCoreProcess): Promise<void> {
-  await waitFor(async () => (await controllerCounters(cloud)).queued === 0, 'cloudcore queues to drain', { timeoutMs: PHASE_TIMEOUT_MS });
+  await waitFor(async () => (await controllerCounters(cloud.ports.metrics!)).queued === 0, 'cloudcore queues to drain', { timeoutMs: PHASE_TIMEOUT_MS });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -421,7 +260,7 @@ async function main(): Promise<void> {
   const resync = await (async (): Promise<ResyncResult> => {
     phase = 'resync';
     await Promise.all(edges.map((edge) => edge.disconnect()));
-    await waitFor(async () => (await controllerCounters(cloud)).connected === 0, 'cloudcore to see every edge gone', { timeoutMs: PHASE_TIMEOUT_MS });
+    await waitFor(async () => (await controllerCounters(cloud.ports.metrics!)).connected === 0, 'cloudcore to see every edge gone', { timeoutMs: PHASE_TIMEOUT_MS });
     progress(`resync: all ${edges.length} edges disconnected; changing the cluster while they are away`);
     const changeStart = performance.now();
     const survivors = plannedPods.slice(settings.changes);
@@ -449,7 +288,7 @@ async function main(): Promise<void> {
     }
     let ideal: DiffCount = { insert: 0, update: 0, delete: 0 };
     for (const edge of edges) ideal = addDiff(ideal, diff(snapshot(edge), want.get(edge.nodeName)!));
-    const counters = await controllerCounters(cloud);
+    const counters = await controllerCounters(cloud.ports.metrics!);
     const connections = new Map(edges.map((edge) => [edge.nodeName, edge.connectionCount + 1]));
     progress(
       `  ${deleted.length} pods deleted, ${created.length} created, ${updated.length} configmaps updated in ${changeSeconds.toFixed(2)} s; ` +
@@ -482,7 +321,7 @@ async function main(): Promise<void> {
     for (const edge of edges) {
       if (!matches(edge, again.get(edge.nodeName)) || !matches(edge, want.get(edge.nodeName))) throw new Error(`after the resync: ${describeMismatch(edges, again)}`);
     }
-    const after = await controllerCounters(cloud);
+    const after = await controllerCounters(cloud.ports.metrics!);
     const messages = edges.flatMap((edge) => edge.receivedOn(connections.get(edge.nodeName)!));
     return {
       apiChanges: { deleted: deleted.length, created: created.length, updated: updated.length },

@@ -1,10 +1,12 @@
 // End-to-end: an edge node's kubelet API port on real cloudcore and edgecore processes. The port is
-// allocated when the node connects and written into its Node (with the edge's own addresses kept in an
+// allocated once the connected node has its Node, and written into it (with the edge's own addresses kept in an
 // annotation), the same port comes back after a cloudcore restart, and deleting the Node closes it.
 import { readFileSync, statSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { issueClientCertificate, type IssuedCertificate } from '@kedge/pki';
+import { createNodeKeyAndCsr, issueClientCertificate, signNodeCsr, type IssuedCertificate } from '@kedge/pki';
+import { dialWebSocketHub } from '@kedge/transport';
+import { prometheusSample } from '@kedge/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isNodeConnected, issueToken, startCloudCore, startEdgeCore } from './cluster';
 import { kubectl, kubectlOk, stopAll, waitFor } from './harness';
@@ -32,6 +34,10 @@ function healthz(port: number, caPem: string, client: IssuedCertificate): Promis
     req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
     req.end();
   });
+}
+
+async function nodePorts(metricsPort: number): Promise<number | undefined> {
+  return prometheusSample(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(), 'kedge_kubelet_api_node_ports');
 }
 
 describe('kubelet API ports', () => {
@@ -78,5 +84,40 @@ describe('kubelet API ports', () => {
     // the Node is deleted: its port closes
     await kubectlOk({ kubeconfig: restarted.kubeconfig }, ['delete', 'node', 'gw-ports', '--wait=false']);
     await waitFor(async () => (await healthz(port, ca.certPem, operator)) === 'ECONNREFUSED', 'the port closed', { timeoutMs: 30_000 });
+  });
+
+  it('a link without an edge Node holds no kubelet API port; the port opens once its Node exists', async () => {
+    const kubeletPortRangeStart = 20_000 + Math.floor(Math.random() * 40_000);
+    // the first node to get a port gets the first of the range
+    const cloud = await startCloudCore({ kubeletPortRangeStart });
+    const pkiDir = join(cloud.dataDir, 'pki');
+    const ca = { certPem: readFileSync(join(pkiDir, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(pkiDir, 'ca.key'), 'utf8') };
+    const operator = await issueClientCertificate(ca, { commonName: 'operator', organizations: ['system:masters'] });
+    const { keyPem, csrPem } = await createNodeKeyAndCsr('gw-bare');
+    const link = await dialWebSocketHub({
+      url: `wss://127.0.0.1:${cloud.ports.websocket}`,
+      tls: { cert: await signNodeCsr(ca, csrPem, { nodeName: 'gw-bare', validityDays: 1 }), key: keyPem, ca: ca.certPem },
+      nodeName: 'gw-bare',
+      handshakeTimeoutMs: 30_000,
+    });
+    try {
+      await cloud.process.waitForLog(isNodeConnected('gw-bare'), 'the bare link');
+      // a port used to be opened at connect; give cloudcore the time that took, then look
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(await nodePorts(cloud.ports.metrics)).toBe(0);
+      expect(await healthz(kubeletPortRangeStart, ca.certPem, operator)).toBe('ECONNREFUSED');
+
+      const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'gw-bare', labels: { 'node-role.kubernetes.io/edge': '' } } };
+      await kubectlOk({ kubeconfig: cloud.kubeconfig }, ['create', '-f', '-'], JSON.stringify(node));
+      await waitFor(async () => (await healthz(kubeletPortRangeStart, ca.certPem, operator)) === '200 ok', 'the port opened for the Node', { timeoutMs: 30_000 });
+      expect(await nodePorts(cloud.ports.metrics)).toBe(1);
+      await waitFor(
+        async () => (await readNode(cloud.kubeconfig, 'gw-bare'))?.status.daemonEndpoints?.kubeletEndpoint?.Port === kubeletPortRangeStart,
+        'the Node pointed at its port',
+        { timeoutMs: 30_000 },
+      );
+    } finally {
+      await link.close('test over');
+    }
   });
 });

@@ -1,6 +1,6 @@
 // The kubelet-api module: CloudStream behind the kubelet API for every edge node this cloudcore holds,
-// in both modes. A node gets its port when its hub session first connects (the one in its Node status
-// when free), keeps it while cloudcore runs, and loses it when its Node is deleted. With the embedded
+// in both modes. A node gets its port once it has both a hub session and an edge Node (the port in its
+// Node status when free), keeps it while cloudcore runs, and loses it when its Node is deleted. With the embedded
 // API server, that server gets a kubelet-client certificate of the cloud CA and dials nodes through here.
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
@@ -118,27 +118,28 @@ export async function startKubeletApi(parts: KubeletApiParts): Promise<RunningKu
     kubeApi.configureKubeletClient({ clientCertPem: client.certPem, clientKeyPem: client.keyPem, caPem: pki.authority.certPem });
   }
 
-  const preferredPort = async (nodeName: string): Promise<number | undefined> => {
-    try {
-      const node = (await json.get(`/api/v1/nodes/${encodeURIComponent(nodeName)}`)) as KubeObject & { status?: { daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } };
-      return node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
-    } catch {
-      return undefined;
-    }
-  };
-  const unsubscribe = hub.onNodeConnection((event) => {
-    if (event.type !== 'connected' || server.endpointOf(event.nodeName) !== undefined) return;
+  type EdgeNode = KubeObject & { status?: { daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } };
+  // A node's port listens only once the node has both a hub session and an edge Node: a connection
+  // without a Node runs no pods, so nothing dials its kubelet API, and an idle link costs no listening
+  // socket (an open file each) and no API read. The Node comes from the informer's cache, never a GET.
+  const allocateIfWanted = (nodeName: string): void => {
+    if (server.endpointOf(nodeName) !== undefined || !hub.isConnected(nodeName)) return;
+    const node = nodes.cache.get(nodeName) as EdgeNode | undefined;
+    if (node === undefined) return;
     void (async () => {
       try {
-        await server.allocate(event.nodeName, await preferredPort(event.nodeName));
-        await parts.nodeEndpointChanged(event.nodeName);
+        await server.allocate(nodeName, node.status?.daemonEndpoints?.kubeletEndpoint?.Port);
+        await parts.nodeEndpointChanged(nodeName);
       } catch (error) {
-        logger.error({ nodeName: event.nodeName, err: error }, 'no kubelet API endpoint for the edge node: logs, exec and metrics of its pods will fail');
+        logger.error({ nodeName, err: error }, 'no kubelet API endpoint for the edge node: logs, exec and metrics of its pods will fail');
       }
     })();
+  };
+  const unsubscribe = hub.onNodeConnection((event) => {
+    if (event.type === 'connected') allocateIfWanted(event.nodeName);
   });
   // a deleted Node frees its port (a node that joins again gets one when it connects)
-  const nodes = new ManagedInformer<KubeObject>({
+  const nodes: ManagedInformer<KubeObject> = new ManagedInformer<KubeObject>({
     kubeConfig: kubeApi.kubeConfig,
     json,
     resource: 'nodes',
@@ -147,7 +148,10 @@ export async function startKubeletApi(parts: KubeletApiParts): Promise<RunningKu
     logger: logger.child({ informer: 'kubelet-api-nodes' }),
     onEvent: (event, node) => {
       const name = node.metadata?.name;
-      if (event === 'delete' && typeof name === 'string') void server.release(name);
+      if (typeof name !== 'string') return;
+      if (event === 'delete') void server.release(name);
+      // queued: the cache holds the object only after the informer's own handlers ran
+      else queueMicrotask(() => allocateIfWanted(name));
     },
   });
   await nodes.start();

@@ -93,6 +93,8 @@ export class CloudHub {
   private readonly inbound: InboundLimits;
   private readonly now: () => number;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly sweepEveryMs: number;
+  private lastSweepAt: number;
   private closing = false;
 
   constructor(private readonly options: CloudHubOptions) {
@@ -103,8 +105,9 @@ export class CloudHub {
       if (!Number.isFinite(value) || value <= 0) throw new RangeError(`cloudhub inbound.${field} must be a positive number, got ${String(value)}`);
     }
     this.now = options.now ?? Date.now;
-    const sweepEvery = Math.max(100, Math.min(5_000, Math.floor(this.keepaliveTimeoutMs / 3)));
-    this.sweepTimer = setInterval(() => this.dropSilentSessions(), sweepEvery);
+    this.sweepEveryMs = Math.max(100, Math.min(5_000, Math.floor(this.keepaliveTimeoutMs / 3)));
+    this.lastSweepAt = this.now();
+    this.sweepTimer = setInterval(() => this.dropSilentSessions(), this.sweepEveryMs);
     this.sweepTimer.unref();
   }
 
@@ -381,10 +384,15 @@ export class CloudHub {
 
   private dropSilentSessions(): void {
     const now = this.now();
+    // A sweep that runs late means this process stalled (a burst of work, a long GC, a starved CPU):
+    // timers run before sockets are read, so keepalives that came meanwhile are still unread. That
+    // stall is not the edges' silence: it is forgiven, and the next sweep judges after the reads.
+    const stalledMs = Math.max(0, now - this.lastSweepAt - this.sweepEveryMs);
+    this.lastSweepAt = now;
     for (const session of this.sessions.values()) {
       // a session being closed stays listed until its socket is gone (up to the close grace with a
       // dead peer); it was timed out already and must not be counted and closed again each sweep
-      if (session.connection.closed || now - session.lastSeenAt <= this.keepaliveTimeoutMs) continue;
+      if (session.connection.closed || now - session.lastSeenAt - stalledMs <= this.keepaliveTimeoutMs) continue;
       this.options.metrics.sessionsTimedOut.inc();
       this.options.logger.warn(
         { nodeName: session.nodeName, silentMs: now - session.lastSeenAt },

@@ -1,7 +1,7 @@
 // The keepalive sweep with a hand-made connection whose close hangs, as with a dead peer that never
 // answers the close handshake: the session must be timed out (counted, logged, closed) once.
 import { EventEmitter } from 'node:events';
-import type { Message } from '@kedge/protocol';
+import { Group, Operation, newMessage, type Message } from '@kedge/protocol';
 import { MessageRouter } from '@kedge/router';
 import { createLogger, createMetricsRegistry } from '@kedge/telemetry';
 import type { Connection, ConnectionClosed, ConnectionEvents, HubListener, PeerIdentity } from '@kedge/transport';
@@ -41,6 +41,11 @@ class HangingConnection implements Connection {
   close(reason = 'closed by this side'): Promise<void> {
     this.closeReasons.push(reason);
     return this.gone;
+  }
+
+  /** A message from the peer, as the transport would emit it. */
+  deliver(message: Message): void {
+    this.events.emit('message', message);
   }
 
   /** The socket is finally gone. */
@@ -123,5 +128,42 @@ describe('cloudhub keepalive sweep', () => {
     connection.finish();
     expect(hub.isConnected('node-dead')).toBe(false);
     expect(await metricValue(registry, 'kedge_cloudhub_connected_nodes')).toBe(0);
+  });
+  it('keepalive - a sweep late because cloudcore stalled does not drop sessions whose keepalives wait unread', async () => {
+    let clock = 0;
+    let clockReads = 0;
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const hub = new CloudHub({
+      router: new MessageRouter(),
+      logger: createLogger({ name: 'sweep-test', level: 'silent' }),
+      metrics: new CloudHubMetrics(registry),
+      keepaliveTimeoutMs: 300,
+      now: () => {
+        clockReads += 1;
+        return clock;
+      },
+    });
+    const listener = new ManualListener();
+    hub.attach(listener);
+    const connection = new HangingConnection('node-busy-cloud');
+    cleanup.add(() => hub.close());
+    cleanup.add(() => connection.finish());
+    listener.push(connection);
+
+    // the process was stalled for a second: the first sweep after it runs before any socket is read
+    clock += 1_000;
+    const readsBefore = clockReads;
+    await waitFor(() => clockReads >= readsBefore + 1, 'the late sweep');
+    expect(connection.closeReasons).toEqual([]);
+    // then the keepalive that waited in the socket is read
+    connection.deliver(newMessage({ source: 'edgehub', group: Group.Resource, operation: Operation.Keepalive, resource: 'null/node/node-busy-cloud', content: 'ping' }));
+    const readsAfter = clockReads;
+    await waitFor(() => clockReads >= readsAfter + 3, 'three more sweeps');
+    expect(connection.closeReasons).toEqual([]);
+    expect(await metricValue(registry, 'kedge_cloudhub_sessions_timed_out_total')).toBe(0);
+    // a node that stays silent past the timeout is still dropped
+    clock += 301;
+    await waitFor(() => connection.closeReasons.length > 0, 'the silent session dropped');
+    expect(connection.closeReasons).toEqual(['keepalive timeout']);
   });
 });

@@ -27,13 +27,14 @@ export interface QueueItem {
   object: KubeObject;
 }
 
+/** What a queue reports; the node is passed in so one hooks object serves every node's queue. */
 export interface NodeQueueHooks {
   sent(operation: DownOperation, type: SyncType): void;
   resent(): void;
   acked(): void;
-  sendFailed(error: unknown, message: Message): void;
+  sendFailed(node: string, error: unknown, message: Message): void;
   /** the queue went from full to below half full */
-  drained(): void;
+  drained(node: string): void;
 }
 
 export interface NodeQueueOptions {
@@ -73,7 +74,8 @@ function classOf(item: QueueItem): number {
 export class NodeQueue {
   /** what the edge confirmed it has, key → resourceVersion (seeded by its inventory) */
   readonly acked = new Map<string, string>();
-  private readonly classes: Map<string, QueueItem>[] = Array.from({ length: CLASS_COUNT }, () => new Map());
+  /** one map per priority class, made when first used: an idle node (most of 10,000) costs none */
+  private readonly classes: (Map<string, QueueItem> | undefined)[] = new Array<Map<string, QueueItem> | undefined>(CLASS_COUNT).fill(undefined);
   private readonly classByKey = new Map<string, number>();
   private readonly blocked = new Map<string, QueueItem>();
   private readonly inFlight = new Map<string, InFlight>();
@@ -119,7 +121,7 @@ export class NodeQueue {
     if (current === undefined && this.queued >= this.options.maxQueued) return this.refuse();
     const target = classOf(item);
     if (current !== undefined && current !== target) this.remove(key, current);
-    this.classes[target]?.set(key, item);
+    (this.classes[target] ??= new Map()).set(key, item);
     this.classByKey.set(key, target);
     this.pump();
     return true;
@@ -169,7 +171,7 @@ export class NodeQueue {
 
   close(): void {
     this.closed = true;
-    for (const items of this.classes) items.clear();
+    this.classes.fill(undefined);
     this.classByKey.clear();
     this.blocked.clear();
     this.inFlight.clear();
@@ -200,8 +202,8 @@ export class NodeQueue {
 
   private next(): QueueItem | undefined {
     for (const items of this.classes) {
-      const first = items.values().next();
-      if (!first.done) return first.value;
+      const first = items?.values().next();
+      if (first !== undefined && !first.done) return first.value;
     }
     return undefined;
   }
@@ -237,12 +239,12 @@ export class NodeQueue {
     }
     if (this.full && this.queued <= this.options.maxQueued / 2) {
       this.full = false;
-      this.options.hooks.drained();
+      this.options.hooks.drained(this.options.node);
     }
   }
 
   private transmit(message: Message): void {
-    this.options.send(message).catch((error: unknown) => this.options.hooks.sendFailed(error, message));
+    this.options.send(message).catch((error: unknown) => this.options.hooks.sendFailed(this.options.node, error, message));
   }
 
   /** wait before resend number attempts+1 */

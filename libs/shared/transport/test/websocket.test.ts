@@ -176,4 +176,28 @@ describe('websocket transport', () => {
     await waitFor(() => pings >= 10, 'ten pings, well past the idle timeout');
     expect(accepted[0]?.closes).toEqual([]);
   });
+
+  it('websocket - a peer heard from all the time is not pinged (idle hubs spend no TLS record on it)', async () => {
+    const listener = await listenWebSocketHub({ host: '127.0.0.1', port: 0, tls: certs.server, keepaliveIntervalMs: 500, idleTimeoutMs: 2_000 });
+    cleanup.add(() => listener.close());
+    const accepted: Recorder[] = [];
+    listener.onConnection((connection: Connection) => accepted.push(record(connection)));
+    const client = await rawClient(listener.port);
+    let serverPings = 0;
+    client.on('ping', () => (serverPings += 1));
+    let clientPings = 0;
+    const talker = setInterval(() => {
+      client.ping();
+      clientPings += 1;
+    }, 25);
+    cleanup.add(() => clearInterval(talker));
+    // 200 pings of ours span about ten of the hub's probe intervals
+    await waitFor(() => clientPings >= 200, 'the edge to talk for about ten probe intervals', { timeoutMs: 60_000 });
+    clearInterval(talker);
+    // without the check the hub pings at every probe (about ten); a stalled timer on a loaded machine may let one or two through
+    expect(serverPings).toBeLessThanOrEqual(2);
+    // and once the edge falls silent it is probed again
+    await waitFor(() => serverPings >= 3, 'the hub to ping the now silent edge', { timeoutMs: 30_000 });
+    expect(accepted[0]?.closes).toEqual([]);
+  });
 });

@@ -102,7 +102,7 @@ export class WebSocketHubListener extends HubListenerBase {
   private readonly webSockets: WebSocketServer;
   private readonly refusedSockets = new WeakSet<object>();
   /** TLS sockets that still owe their upgrade request, with the timer that cuts them */
-  private readonly upgradeDeadlines = new WeakMap<object, NodeJS.Timeout>();
+  private readonly upgradeDeadlines = new WeakMap<object, { timer: NodeJS.Timeout; cancel: () => void }>();
 
   private constructor(
     private readonly server: Server,
@@ -195,13 +195,19 @@ export class WebSocketHubListener extends HubListenerBase {
       socket.destroy();
     }, this.handshakeTimeoutMs);
     timer.unref();
-    this.upgradeDeadlines.set(socket, timer);
-    socket.once('close', () => clearTimeout(timer));
+    const cancel = (): void => clearTimeout(timer);
+    this.upgradeDeadlines.set(socket, { timer, cancel });
+    socket.once('close', cancel);
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    clearTimeout(this.upgradeDeadlines.get(request.socket));
-    this.upgradeDeadlines.delete(request.socket);
+    const deadline = this.upgradeDeadlines.get(request.socket);
+    if (deadline !== undefined) {
+      clearTimeout(deadline.timer);
+      // the close listener would keep the spent timer and its closure for the link's whole life
+      request.socket.off('close', deadline.cancel);
+      this.upgradeDeadlines.delete(request.socket);
+    }
     const remoteAddress = socketAddress(request.socket);
     // errors on a socket that is being refused or upgraded must not crash the process
     socket.on('error', () => undefined);
