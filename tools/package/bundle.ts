@@ -3,7 +3,7 @@
 // depend on) into a self-contained node_modules next to the bundle.
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 
@@ -39,10 +39,16 @@ const BANNER = [
   'const __dirname = __kedgeDirname(__filename);',
 ].join('\n');
 
-export async function bundleApp(entry: string, outfile: string): Promise<void> {
-  await build({
-    entryPoints: [join(repoRoot, entry)],
-    outfile,
+/**
+ * Bundles `entry` into `outfile`. With `splitting`, code reached only through a dynamic `import()` (edgecore's
+ * features that the config may leave off, the OPC UA driver) goes into chunk files beside it, under
+ * `chunks/<name>-*.mjs`, read only when imported: a gateway without that feature never parses or holds it.
+ */
+export async function bundleApp(entry: string, outfile: string, options: { splitting?: boolean } = {}): Promise<Metafile> {
+  const name = basename(outfile, '.mjs');
+  const result = await build({
+    entryPoints: { [name]: join(repoRoot, entry) },
+    ...(options.splitting ? { outdir: dirname(outfile), splitting: true, chunkNames: `chunks/${name}-[name]-[hash]`, outExtension: { '.js': '.mjs' } } : { outfile }),
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -52,7 +58,9 @@ export async function bundleApp(entry: string, outfile: string): Promise<void> {
     tsconfig: join(repoRoot, 'tsconfig.base.json'),
     logLevel: 'warning',
     legalComments: 'none',
+    metafile: true,
   });
+  return result.metafile;
 }
 
 /**
