@@ -42,13 +42,13 @@ const BANNER = [
 /**
  * Bundles `entry` into `outfile`. With `splitting`, code reached only through a dynamic `import()` (edgecore's
  * features that the config may leave off, the OPC UA driver) goes into chunk files beside it, under
- * `chunks/<name>-*.mjs`, read only when imported: a gateway without that feature never parses or holds it.
+ * `<name>-*.mjs` (the same folder: sources read files relative to their module), read only when imported: a gateway without that feature never parses or holds it.
  */
 export async function bundleApp(entry: string, outfile: string, options: { splitting?: boolean } = {}): Promise<Metafile> {
   const name = basename(outfile, '.mjs');
   const result = await build({
     entryPoints: { [name]: join(repoRoot, entry) },
-    ...(options.splitting ? { outdir: dirname(outfile), splitting: true, chunkNames: `chunks/${name}-[name]-[hash]`, outExtension: { '.js': '.mjs' } } : { outfile }),
+    ...(options.splitting ? { outdir: dirname(outfile), splitting: true, chunkNames: `${name}-[name]-[hash]`, outExtension: { '.js': '.mjs' } } : { outfile }),
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -1,7 +1,7 @@
 // Builds the edge gateway tarball: kedge-edgecore-<version>-linux-<arch>.tar.gz with
 //   bin/edgecore                 launcher (exec node lib/edgecore.mjs)
 //   lib/edgecore.mjs             esbuild bundle of apps/edgecore/src/main.ts
-//   lib/chunks/edgecore-*.mjs    its features loaded on demand (dynamic import), read only when turned on
+//   lib/edgecore-*.mjs           its features loaded on demand (dynamic import), read only when turned on
 //   lib/node_modules/...         native / runtime-loaded packages for this machine's platform
 //   proto/, crds/                files the code reads at runtime
 //   systemd/edgecore.service     unit template
