@@ -94,7 +94,7 @@ describe('daemon modules', () => {
       edged: { enable: false },
     });
     const bare = startApp('edgecore', ['--config', bareConfig, '--token-file', writeTokenFile(bareDir, await issueToken(cloud, ['--node', 'gw-features-off']))]);
-    const memoryOf = async (ready: { ports?: unknown }): Promise<{ features: string[]; kernel: { rss: number }; v8: { heapUsed: number; spaces: Record<string, { committed: number }> } }> => {
+    const memoryOf = async (ready: { [key: string]: unknown }): Promise<{ features: string[]; kernel: { rss: number }; v8: { heapUsed: number; spaces: Record<string, { committed: number }> } }> => {
       const response = await fetch(`http://127.0.0.1:${(ready.ports as { metrics: number }).metrics}/debug/memory`);
       expect(response.status).toBe(200);
       return (await response.json()) as never;
