@@ -109,7 +109,7 @@ export async function stageEdgeTree(root: string, options: { arch: string; log: 
   mkdirSync(join(root, 'systemd'), { recursive: true });
   for (const app of options.apps) {
     log(`${root.split('/').pop()}: bundling apps/${app}/src/main.ts with esbuild ...`);
-    await bundleApp(`apps/${app}/src/main.ts`, join(root, 'lib', `${app}.mjs`), { splitting: true });
+    await bundleApp(`apps/${app}/src/main.ts`, join(root, 'lib', `${app}.mjs`), { splitting: true, compact: true });
   }
   writeFileSync(join(root, 'lib', 'package.json'), JSON.stringify({ type: 'module' }, null, 2) + '\n');
   copyRuntimeAssets(root);
