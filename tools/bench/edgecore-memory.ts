@@ -11,11 +11,11 @@
 //   node --import tsx tools/bench/edgecore-memory.ts [--idle-seconds 20] [--samples 5] [--pods 20]
 //     [--no-options] [--tsx] [--tarball dist/kedge-edgecore-<version>-linux-x64.tar.gz] [--dry-run]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { BUSYBOX_IMAGE, importKedgeImages, isContainerdAvailable, removeAllPodSandboxes, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
+import { BUSYBOX_IMAGE, importKedgeImages, isContainerdAvailable, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
 import { loadOrCreateAuthority } from '@kedge/pki';
 import type { ProcessMemory } from '@kedge/telemetry';
 import { issueToken, writeTokenFile } from '../e2e/cluster';
@@ -159,10 +159,14 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
-async function debugMemory(port: number): Promise<ProcessMemory & { features?: string[] }> {
+type Breakdown = ProcessMemory & { features?: string[]; sqliteBytes: number };
+
+/** (c)'s /debug/memory, plus the size of its SQLite files: each connection's page cache holds at most that (and 2 MiB, SQLite's default). */
+async function debugMemory(port: number, dataDir: string): Promise<Breakdown> {
   const response = await fetch(`http://127.0.0.1:${port}/debug/memory`);
   if (!response.ok) throw new Error(`/debug/memory answered ${response.status}`);
-  return (await response.json()) as ProcessMemory & { features?: string[] };
+  const sqliteBytes = ['edgecore.db', 'devicetwin.db'].map((file) => join(dataDir, file)).filter((file) => existsSync(file)).reduce((sum, file) => sum + statSync(file).size, 0);
+  return { ...((await response.json()) as ProcessMemory & { features?: string[] }), sqliteBytes };
 }
 
 function podBody(name: string, nodeName: string): V1Pod {
@@ -313,7 +317,7 @@ async function main(): Promise<void> {
     const connects = subject.process.logs.filter((l) => l.msg === (subject.kind === 'floor' ? 'open' : 'connected to cloudcore')).length;
     if (connects !== 1) throw new Error(`${subject.process.name} connected ${connects} times while measured`);
   }
-  const idleBreakdown = await debugMemory(full.metricsPort!);
+  const idleBreakdown = await debugMemory(full.metricsPort!, join(workDir, 'edge-full'));
   const idleRss = median(full.rss);
   // everything but the subject with pods stops now: the pods phase measures one edgecore on a quieter machine
   await Promise.all(subjects.filter((s) => s !== full && s.key !== 'floor').map((s) => s.process.stop('SIGTERM', 10_000)));
@@ -340,10 +344,8 @@ async function main(): Promise<void> {
   const floor = subjects.find((s) => s.key === 'floor')!;
   floor.rss = [];
   await sample([full, floor]);
-  const podsBreakdown = await debugMemory(full.metricsPort!);
+  const podsBreakdown = await debugMemory(full.metricsPort!, join(workDir, 'edge-full'));
   const podsRss = median(full.rss);
-  const removed = await removeAllPodSandboxes(containerd.socketPath);
-  progress(`removed ${removed.length} pod sandboxes`);
 
   report({ machine, startLoad, idleSeconds, samples, podCount, subjects, idleRss, podsRss, podsCpu, idleBreakdown, podsBreakdown });
 }
@@ -359,11 +361,11 @@ interface Report {
   podsRss: number;
   /** edgecore's CPU seconds from the first create to all pods Running */
   podsCpu: number;
-  idleBreakdown: ProcessMemory & { features?: string[] };
-  podsBreakdown: ProcessMemory & { features?: string[] };
+  idleBreakdown: Breakdown;
+  podsBreakdown: Breakdown;
 }
 
-function breakdownRows(idle: ProcessMemory, pods: ProcessMemory): string[][] {
+function breakdownRows(idle: Breakdown, pods: Breakdown): string[][] {
   const row = (label: string, pick: (m: ProcessMemory) => number | undefined): string[] => [label, mb(pick(idle) ?? 0), mb(pick(pods) ?? 0)];
   const space = (name: string) => (m: ProcessMemory) => m.v8.spaces[name]?.committed;
   const otherSpaces = (m: ProcessMemory): number =>
@@ -386,6 +388,7 @@ function breakdownRows(idle: ProcessMemory, pods: ProcessMemory): string[][] {
     row('external (Buffers, native addons reported to V8)', (m) => m.v8.external),
     row('  of which ArrayBuffers', (m) => m.v8.arrayBuffers),
     row("V8's own malloc", (m) => m.v8.mallocedMemory),
+    ['SQLite files (edgecore.db, devicetwin.db; bound the page caches)', mb(idle.sqliteBytes), mb(pods.sqliteBytes)],
     ['threads', String(idle.kernel?.threads ?? ''), String(pods.kernel?.threads ?? '')],
   ];
 }
