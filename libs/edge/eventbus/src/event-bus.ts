@@ -7,7 +7,7 @@ import { writeToStream } from 'mqtt-packet';
 import { Group, type Message } from '@kedge/protocol';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import { EventBusError } from './errors';
-import { ExternalClient, type ExternalMessage } from './external-client';
+import type { ExternalClient, ExternalMessage } from './external-client';
 import { InternalBroker, type BrokerPublish } from './internal-broker';
 import { EventBusMetrics, type Direction } from './metrics';
 import { LOCAL_CLIENT_RULES, resolveOptions, type EventBusMode, type EventBusOptions, type LocalClientOptions, type MqttUser, type Qos, type ResolvedOptions } from './options';
@@ -169,6 +169,8 @@ export class EventBus {
     }
     if (mode !== 'internal' && external !== undefined) {
       this.#metrics.connected.set({ broker: 'external' }, 0);
+      // mqtt.js is loaded only with an external broker: the embedded broker alone does not need it
+      const { ExternalClient } = await import('./external-client');
       this.#external = new ExternalClient({
         ...external,
         nodeName,

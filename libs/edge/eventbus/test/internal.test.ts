@@ -4,9 +4,8 @@ import { newMessage } from '@kedge/protocol';
 import { MessageRouter } from '@kedge/router';
 import { createTestPki } from '@kedge/testkit';
 import { connectAsync } from 'mqtt';
+import { createRequire } from 'node:module';
 import { writeToStream } from 'mqtt-packet';
-// mqtt-packet's own number cache, to prove it stays empty
-import numbers from 'mqtt-packet/numbers.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus, EventBusError, type BusMessage } from '../src/index';
 import { Registry } from 'prom-client';
@@ -30,6 +29,8 @@ describe('EventBus internal broker', () => {
     await waitFor(() => seen.length === 300 && app.received.length === 300, 'all 600 messages');
     expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
     expect(app.received.map((m) => m.payload)).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+    // mqtt-packet's own number cache stays empty
+    const numbers = createRequire(import.meta.url)('mqtt-packet/numbers.js') as { cache: Record<number, Buffer> };
     expect(Object.keys(numbers.cache)).toEqual([]);
   });
 
