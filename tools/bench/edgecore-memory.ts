@@ -77,10 +77,11 @@ const CANDIDATE_OPTIONS: readonly { label: string; args: string[]; env?: Record<
   { label: '--lite-mode', args: ['--lite-mode'] },
   { label: '--jitless', args: ['--jitless'] },
   { label: 'UV_THREADPOOL_SIZE=1', args: [], env: { UV_THREADPOOL_SIZE: '1' } },
+  { label: '--no-opt --no-sparkplug', args: ['--no-opt', '--no-sparkplug'] },
   // combinations
-  { label: '--max-semi-space-size=1 --lite-mode', args: ['--max-semi-space-size=1', '--lite-mode'] },
   { label: '--max-semi-space-size=1 --lite-mode --v8-pool-size=1', args: ['--max-semi-space-size=1', '--lite-mode', '--v8-pool-size=1'] },
-  { label: '--max-semi-space-size=1 --lite-mode --v8-pool-size=1 --optimize-for-size', args: ['--max-semi-space-size=1', '--lite-mode', '--v8-pool-size=1', '--optimize-for-size'] },
+  { label: '--max-semi-space-size=1 --no-opt --no-sparkplug --optimize-for-size', args: ['--max-semi-space-size=1', '--no-opt', '--no-sparkplug', '--optimize-for-size'] },
+  { label: '… and --v8-pool-size=1 (the launcher)', args: ['--max-semi-space-size=1', '--no-opt', '--no-sparkplug', '--optimize-for-size', '--v8-pool-size=1'] },
 ];
 
 /**
@@ -97,6 +98,48 @@ socket.on('open', () => process.stdout.write(JSON.stringify({ level: 30, msg: 'o
 socket.on('error', (error) => { process.stderr.write(String(error) + '\\n'); process.exit(1); });
 socket.on('close', (code) => { process.stderr.write('closed ' + code + '\\n'); process.exit(1); });
 `;
+
+/**
+ * A JavaScript-bound stand-in for a busy gateway (no I/O): build pod-like objects, diff them against the previous
+ * one with a recursive walk, and match MQTT topics against filters, as the twin, MetaManager and the broker do.
+ * Prints its own CPU milliseconds; run with each set of Node.js options to see what giving up the optimizing
+ * compilers costs.
+ */
+const WORKLOAD_SCRIPT = `
+const start = process.cpuUsage();
+const diff = (a, b, path, out) => {
+  if (a === b) return out;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) { out.push(path); return out; }
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) diff(a[key], b[key], path + '/' + key, out);
+  return out;
+};
+const matches = (filter, topic) => {
+  const f = filter.split('/'), t = topic.split('/');
+  for (let i = 0; i < f.length; i++) { if (f[i] === '#') return true; if (f[i] !== '+' && f[i] !== t[i]) return false; }
+  return f.length === t.length;
+};
+const filters = ['$hw/events/device/+/+/twin/update', '$hw/events/node/#', 'app/+/status', 'SYS/dis/upload_records'];
+let previous = {}, changes = 0, matched = 0;
+for (let i = 0; i < 60000; i++) {
+  const pod = { metadata: { name: 'pod-' + (i % 50), labels: { app: 'a' + (i % 7), tier: 'edge' }, resourceVersion: String(i) },
+    spec: { containers: [{ name: 'c', image: 'busybox', env: [{ name: 'N', value: String(i % 3) }] }] },
+    status: { phase: i % 5 ? 'Running' : 'Pending', conditions: [{ type: 'Ready', status: i % 2 ? 'True' : 'False' }] } };
+  changes += diff(previous, pod, '', []).length;
+  previous = pod;
+  for (const filter of filters) if (matches(filter, '$hw/events/device/default/d' + (i % 9) + '/twin/update')) matched++;
+}
+const used = process.cpuUsage(start);
+process.stdout.write(JSON.stringify({ cpuMs: (used.user + used.system) / 1000, changes, matched }) + '\\n');
+`;
+
+/** Median CPU ms of WORKLOAD_SCRIPT over `runs` runs with `args`. */
+function workloadCpuMs(args: readonly string[], runs: number): number {
+  const values = Array.from({ length: runs }, () => {
+    const out = execFileSync(process.execPath, [...args, '-e', WORKLOAD_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return (JSON.parse(out.trim().split('\n').pop()!) as { cpuMs: number }).cpuMs;
+  });
+  return median(values);
+}
 
 const processes: KedgeProcess[] = [];
 let cloud: CloudCoreProcess | undefined;
@@ -347,7 +390,15 @@ async function main(): Promise<void> {
   const podsBreakdown = await debugMemory(full.metricsPort!, join(workDir, 'edge-full'));
   const podsRss = median(full.rss);
 
-  report({ machine, startLoad, idleSeconds, samples, podCount, subjects, idleRss, podsRss, podsCpu, idleBreakdown, podsBreakdown });
+  // what the options cost a busy gateway in CPU, on a JavaScript-bound workload (after the edgecores stopped)
+  const workload = [
+    { label: "Node's defaults", args: [] as string[] },
+    { label: `the launcher's (${EDGECORE_NODE_OPTIONS.join(' ')})`, args: [...EDGECORE_NODE_OPTIONS] },
+    { label: '--lite-mode (not used: no WebAssembly, so no fetch())', args: ['--lite-mode'] },
+  ].map((w) => ({ ...w, cpuMs: workloadCpuMs(w.args, 3) }));
+  for (const w of workload) progress(`workload with ${w.label}: ${w.cpuMs.toFixed(0)} ms CPU`);
+
+  report({ machine, startLoad, idleSeconds, samples, podCount, subjects, idleRss, podsRss, podsCpu, idleBreakdown, podsBreakdown, workload });
 }
 
 interface Report {
@@ -361,6 +412,8 @@ interface Report {
   podsRss: number;
   /** edgecore's CPU seconds from the first create to all pods Running */
   podsCpu: number;
+  /** CPU ms of the JavaScript-bound workload per set of options */
+  workload: { label: string; cpuMs: number }[];
   idleBreakdown: Breakdown;
   podsBreakdown: Breakdown;
 }
@@ -424,12 +477,15 @@ function report(r: Report): void {
     const rss = median(s.rss);
     return [s.label, mb(rss), s === optionBase ? '' : mb(rss - median(optionBase!.rss)), `${s.cpuReady!.toFixed(2)} s`, `${s.cpuIdle!.toFixed(2)} s`];
   });
+  const workloadHeaders = ['Node.js options', 'CPU for the JavaScript-bound workload', '÷ defaults'];
+  const workloadRows = r.workload.map((w) => [w.label, `${w.cpuMs.toFixed(0)} ms`, formatRatio(w.cpuMs / r.workload[0]!.cpuMs)]);
   const breakdownHeaders = ['where (edgecore (c), from its /debug/memory)', 'idle, connected', `${r.podCount} pods running`];
   const breakdown = breakdownRows(r.idleBreakdown, r.podsBreakdown);
 
   process.stdout.write(summaryTitle('edgecore-memory', r.machine));
   process.stdout.write(`${textTable(mainHeaders, mainRows)}\n\n${textTable(featureHeaders, featureRows)}\n\n`);
   if (optionRows.length > 0) process.stdout.write(`${textTable(optionHeaders, optionRows)}\n\n`);
+  process.stdout.write(`${textTable(workloadHeaders, workloadRows)}\n\n`);
   process.stdout.write(`${textTable(breakdownHeaders, breakdown)}\n`);
 
   const body = [
@@ -466,6 +522,12 @@ function report(r: Report): void {
           '',
         ]
       : []),
+    '**What the options cost in CPU.** Idle, the options cost nothing visible; a busy gateway runs its JavaScript',
+    'without the optimizing compilers. A JavaScript-bound stand-in (build pod-like objects, diff each against the',
+    'previous one, match MQTT topics against filters; no I/O), run 3 times per row, median:',
+    '',
+    markdownTable(workloadHeaders, workloadRows),
+    '',
     "**Where the bytes are**, from (c)'s own `/debug/memory` (loopback-only metrics port) at the end of each phase.",
     'Committed heap is what V8 holds from the OS; the rest of the anonymous RSS is native: the Node.js runtime',
     '(libuv, OpenSSL, ICU), native addons (better-sqlite3 and its page caches, gRPC is pure JS), thread stacks and malloc.',

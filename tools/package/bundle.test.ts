@@ -93,6 +93,20 @@ describe('gateway bundle - edgecore launcher', () => {
     });
   }
 
+  it("the options keep WebAssembly, so Node's fetch() (undici's WebAssembly HTTP parser) works, e.g. a mapper's HTTP push", () => {
+    const probe = [
+      "const server = require('node:http').createServer((request, response) => response.end('answered'));",
+      "server.listen(0, '127.0.0.1', async () => {",
+      "  const response = await fetch(`http://127.0.0.1:${server.address().port}/`);",
+      '  console.log(await response.text());',
+      '  server.close();',
+      '});',
+    ].join('\n');
+    expect(execFileSync(process.execPath, [...EDGECORE_NODE_OPTIONS, '-e', probe], { encoding: 'utf8' }).trim()).toBe('answered');
+    // what it guards against: --lite-mode (as --jitless) leaves no WebAssembly and fetch() throws
+    expect(() => execFileSync(process.execPath, ['--lite-mode', '-e', probe], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/WebAssembly is not defined/);
+  });
+
   it('kedgeadm keeps Node.js defaults', () => {
     expect(launcher('kedgeadm')).not.toContain('KEDGE_NODE_OPTIONS');
   });

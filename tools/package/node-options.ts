@@ -4,7 +4,9 @@
 // KEDGE_NODE_OPTIONS replaces the list (empty: Node's defaults); UV_THREADPOOL_SIZE set by the caller wins.
 
 /** The V8/Node flags on edgecore's command line, in the launcher. */
-export const EDGECORE_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--lite-mode', '--v8-pool-size=1'];
+// Not --lite-mode or --jitless, although they save ~2 MB more: they imply --no-expose-wasm, so WebAssembly is not
+// defined and Node's own fetch() (undici's llhttp is WebAssembly) crashes the process, e.g. a mapper's HTTP push.
+export const EDGECORE_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--no-opt', '--no-sparkplug', '--optimize-for-size', '--v8-pool-size=1'];
 
 /** libuv's worker threads (fs, dns.lookup, crypto, zlib) unless the environment sets UV_THREADPOOL_SIZE. */
 export const EDGECORE_UV_THREADPOOL_SIZE = 4;
