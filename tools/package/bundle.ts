@@ -22,6 +22,14 @@ export const EXTERNAL_PACKAGES = [
   'proper-lockfile',
 ] as const;
 
+/**
+ * Pure-JavaScript packages of EXTERNAL_PACKAGES that a compact bundle takes in after all: loaded from
+ * lib/node_modules they are ~60 CommonJS files whose full sources (licence headers, comments) stay in the heap;
+ * bundled, they are compacted like the rest (about 1 MB less RSS for edgecore with edged on). They are still
+ * shipped, for what protobufjs requires at runtime by name (long).
+ */
+export const COMPACT_BUNDLED_PACKAGES = ['@grpc/grpc-js', '@grpc/proto-loader'] as const;
+
 /** The packages copied into lib/node_modules (the optional QUIC prebuild only if present). */
 export const SHIPPED_PACKAGES = ['better-sqlite3', '@matrixai/quic', '@abandonware/noble', 'modbus-serial', '@grpc/grpc-js', '@grpc/proto-loader'] as const;
 
@@ -57,7 +65,7 @@ export async function bundleApp(entry: string, outfile: string, options: { split
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: [...EXTERNAL_PACKAGES],
+    external: options.compact ? EXTERNAL_PACKAGES.filter((name) => !(COMPACT_BUNDLED_PACKAGES as readonly string[]).includes(name)) : [...EXTERNAL_PACKAGES],
     banner: { js: BANNER },
     tsconfig: join(repoRoot, 'tsconfig.base.json'),
     logLevel: 'warning',
