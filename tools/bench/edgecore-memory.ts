@@ -450,6 +450,7 @@ function report(r: Report): void {
   const by = (key: string): Subject | undefined => r.subjects.find((s) => s.key === key);
   const floor = by('floor')!;
   const floorRss = median(floor.rss);
+  const floorTunedRss = median(by('floor-tuned')!.rss);
   const cpu = (s: Subject): string => `${s.cpuReady!.toFixed(2)} s / ${s.cpuIdle!.toFixed(2)} s`;
 
   const mainHeaders = ['process', 'median VmRSS', '÷ floor', 'target', 'CPU to ready / while idle'];
@@ -507,6 +508,13 @@ function report(r: Report): void {
     '',
     markdownTable(mainHeaders, mainRows),
     '',
+    `**Against the floor.** With the same Node.js options the floor holds ${mb(floorTunedRss)}; edgecore (c) is ${mb(r.idleRss - floorTunedRss)} above it`,
+    `(${formatRatio(r.idleRss / floorTunedRss)}), and ${mb(r.podsRss - r.idleRss)} more with ${r.podCount} pods. Most of what is left is code that runs on every gateway:`,
+    'measured once with a standalone probe (plain `node --expose-gc`, heap after a full GC, not by this script),',
+    'gRPC with the CRI proto holds about 4.6 MB of heap (edged on), @peculiar/x509 with its ASN.1 schemas about 2.8 MB',
+    '(node certificate checks at every start; replacing it with `node:crypto` is the next cut), zod about 2.8 MB',
+    '(config parsing), and the rest is the modules\' own objects and the compacted sources of the bundle.',
+    '',
     '**Per feature.** Each row turns one more feature off (edged needs containerd, so only (c) runs it); the',
     'difference to the row above is what that feature costs when on.',
     '',
@@ -515,8 +523,9 @@ function report(r: Report): void {
     ...(optionRows.length > 0
       ? [
           '**Node.js options**, each alone on the edgecore without pods (the table docs/deploy.md "Memory" cites). CPU to',
-          'ready includes parsing the bundle and joining; the idle CPU is the keepalive and timers. `--jitless` and',
-          '`--lite-mode` turn off the optimizing compilers, which costs CPU under load (not visible while idle).',
+          'ready includes parsing the bundle and joining; the idle CPU is the keepalive and timers. `--no-opt`, `--jitless` and',
+          '`--lite-mode` run without the optimizing compilers, which costs CPU under load (next table). A single option\'s row',
+          'moves by several MB from run to run (it depends on when the heap last grew or shrank); the combinations are steadier.',
           '',
           markdownTable(optionHeaders, optionRows),
           '',
