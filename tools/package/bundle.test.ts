@@ -50,6 +50,18 @@ describe('gateway bundle - edgecore', () => {
     for (const file of eagerOutputs(entry)) expect(metafile.outputs[file]!.imports.filter((i) => i.path === 'modbus-serial' && i.kind === 'import-statement')).toEqual([]);
   });
 
+  it('loads @peculiar/x509 (and its Reflect polyfill) only to make a CSR or issue, not to check its certificate at start-up', () => {
+    const entry = Object.keys(metafile.outputs).find((file) => file.endsWith('lib/edgecore.mjs'))!;
+    const parts = ['node_modules/@peculiar/', 'node_modules/reflect-metadata/', 'node_modules/tsyringe/'];
+    const eager = inputsOf(eagerOutputs(entry));
+    for (const part of parts) expect(eager.filter((input) => input.includes(part)), part).toEqual([]);
+    for (const file of eagerOutputs(entry)) {
+      expect(metafile.outputs[file]!.imports.filter((i) => i.kind === 'import-statement' && /^(@peculiar\/|reflect-metadata|tsyringe)/.test(i.path))).toEqual([]);
+    }
+    // still in the bundle, read on demand
+    expect(inputsOf(Object.keys(metafile.outputs)).some((input) => input.includes('node_modules/@peculiar/x509/'))).toBe(true);
+  });
+
   it('is pure ASCII, so Node.js holds each module source as a one-byte string', () => {
     const files = readdirSync(join(dir, 'lib')).filter((file) => file.endsWith('.mjs'));
     expect(files.length).toBeGreaterThan(5);
