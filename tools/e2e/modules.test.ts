@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, stopAll, tempDir, writeYaml } from './harness';
-import { isNodeConnected, issueToken, startCloudCore, startEdgeCore } from './cluster';
+import { isNodeConnected, issueToken, startCloudCore, startEdgeCore, writeTokenFile } from './cluster';
 
 afterEach(stopAll);
 
@@ -76,5 +76,37 @@ describe('daemon modules', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('edgecore loads the code of a feature only when its config turns it on; /debug/memory says which and where the bytes are', async () => {
+    const cloud = await startCloudCore();
+    // the harness's edgecore: MetaServer and the embedded broker on, edged off
+    const full = startEdgeCore(cloud, { nodeName: 'gw-features-on', token: await issueToken(cloud, ['--node', 'gw-features-on']) });
+    // a bare one: MetaServer, the EventBus and edged off
+    const bareDir = tempDir('edge-gw-features-off');
+    const bareConfig = writeYaml(join(bareDir, 'edgecore.yaml'), {
+      nodeName: 'gw-features-off',
+      dataDir: bareDir,
+      edgeHub: { protocol: 'websocket', server: `127.0.0.1:${cloud.ports.websocket}`, httpServer: `https://127.0.0.1:${cloud.ports.https}` },
+      metrics: { address: '127.0.0.1', port: 0 },
+      metaServer: { enable: false },
+      eventBus: { enable: false },
+      edged: { enable: false },
+    });
+    const bare = startApp('edgecore', ['--config', bareConfig, '--token-file', writeTokenFile(bareDir, await issueToken(cloud, ['--node', 'gw-features-off']))]);
+    const memoryOf = async (ready: { [key: string]: unknown }): Promise<{ features: string[]; kernel: { rss: number }; v8: { heapUsed: number; spaces: Record<string, { committed: number }> } }> => {
+      const response = await fetch(`http://127.0.0.1:${(ready.ports as { metrics: number }).metrics}/debug/memory`);
+      expect(response.status).toBe(200);
+      return (await response.json()) as never;
+    };
+
+    const fullMemory = await memoryOf(await full.process.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready'));
+    expect(fullMemory.features).toEqual(['devices', 'metaserver']);
+    expect(fullMemory.kernel.rss).toBeGreaterThan(fullMemory.v8.heapUsed);
+    expect(fullMemory.v8.spaces.old_space?.committed).toBeGreaterThan(0);
+
+    const bareReady = await bare.waitForLog((l) => l.msg === 'edgecore ready', 'edgecore ready');
+    expect(bareReady.modules).toEqual(['node-certificate', 'metamanager', 'devices', 'resource-stats', 'edgehub', 'pods', 'node-status', 'certificate-rotation', 'metrics']);
+    expect((await memoryOf(bareReady)).features).toEqual([]);
   });
 });

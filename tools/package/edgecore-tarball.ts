@@ -1,6 +1,7 @@
 // Builds the edge gateway tarball: kedge-edgecore-<version>-linux-<arch>.tar.gz with
 //   bin/edgecore                 launcher (exec node lib/edgecore.mjs)
 //   lib/edgecore.mjs             esbuild bundle of apps/edgecore/src/main.ts
+//   lib/edgecore-*.mjs           its features loaded on demand (dynamic import), read only when turned on
 //   lib/node_modules/...         native / runtime-loaded packages for this machine's platform
 //   proto/, crds/                files the code reads at runtime
 //   systemd/edgecore.service     unit template
@@ -17,13 +18,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SHIPPED_PACKAGES, bundleApp, copyPackages, copyRuntimeAssets, pruneNativeBuildLeftovers, repoVersion } from './bundle';
+import { edgecoreLaunchLines } from './node-options';
 import { ARM64_NODE_VERSION, type Log, type NativeReport, makeNativesArm64, stderrLog } from './cross-arm64';
 
-const LAUNCHER = `#!/bin/sh
+export const LAUNCHER = `#!/bin/sh
 # kedge edgecore launcher: needs node >= 20 on PATH (or set NODE=/path/to/node)
 DIR="$(cd "$(dirname "$0")/.." && pwd)"
-exec "\${NODE:-node}" "$DIR/lib/edgecore.mjs" "$@"
-`;
+${edgecoreLaunchLines('"${NODE:-node}"', 'lib/edgecore.mjs')}`;
 
 const UNIT = `# kedge edgecore; install: cp this file /etc/systemd/system/edgecore.service && systemctl enable --now edgecore
 # (assumes the tarball was extracted to /opt/kedge/edgecore; adjust ExecStart otherwise)
@@ -108,7 +109,7 @@ export async function stageEdgeTree(root: string, options: { arch: string; log: 
   mkdirSync(join(root, 'systemd'), { recursive: true });
   for (const app of options.apps) {
     log(`${root.split('/').pop()}: bundling apps/${app}/src/main.ts with esbuild ...`);
-    await bundleApp(`apps/${app}/src/main.ts`, join(root, 'lib', `${app}.mjs`));
+    await bundleApp(`apps/${app}/src/main.ts`, join(root, 'lib', `${app}.mjs`), { splitting: true, compact: true });
   }
   writeFileSync(join(root, 'lib', 'package.json'), JSON.stringify({ type: 'module' }, null, 2) + '\n');
   copyRuntimeAssets(root);

@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { repoVersion } from './bundle';
 import { ARM64_NODE_VERSION, arm64CacheDir, type Log, stderrLog } from './cross-arm64';
 import { stageEdgeTree, type GatewayApp } from './edgecore-tarball';
+import { edgecoreLaunchLines } from './node-options';
 import { ensureNodeRuntime, hostNodeVersion, type NodeRuntime, type RuntimeArch } from './node-runtime';
 
 /** The install script cloudcore serves; copied next to the bundles. */
@@ -26,12 +27,16 @@ export const gatewayBundleName = (arch: RuntimeArch, version = repoVersion()): s
 
 const APPS: GatewayApp[] = ['edgecore', 'kedgeadm'];
 
-const launcher = (app: GatewayApp): string => `#!/bin/sh
+export const launcher = (app: GatewayApp): string => `#!/bin/sh
 # kedge ${app}: runs on the Node.js runtime shipped in this bundle (node/bin/node), never the system's.
 # KEDGE_NODE overrides it (e.g. a qemu-user wrapper when trying an arm64 bundle on x86-64).
 DIR=$(cd "$(dirname "$0")/.." && pwd -P)
-exec "\${KEDGE_NODE:-$DIR/node/bin/node}" "$DIR/lib/${app}.mjs" "$@"
-`;
+${
+  // the daemon gets the small-device settings; kedgeadm is a short command and keeps Node's defaults
+  app === 'edgecore'
+    ? edgecoreLaunchLines('"${KEDGE_NODE:-$DIR/node/bin/node}"', `lib/${app}.mjs`)
+    : `exec "\${KEDGE_NODE:-$DIR/node/bin/node}" "$DIR/lib/${app}.mjs" "$@"\n`
+}`;
 
 export interface GatewayBundleManifest {
   name: string;

@@ -99,7 +99,7 @@ describe('threat - join tokens', () => {
     // the gateway's join was interrupted after the certificate was issued: the same key may ask again
     const retry = await postCsr(cloud, token, 'gw-retry', ownKey);
     expect(retry.status).toBe(200);
-    expect(nodeNameOf(retry.certPem ?? '')).toBe('gw-retry');
+    expect(await nodeNameOf(retry.certPem ?? '')).toBe('gw-retry');
     // a batch token: each name once, and no more names than its count
     const batch = await issueToken(cloud, ['--node-pattern', 'shop-*', '--count', '2']);
     expect((await postCsr(cloud, batch, 'shop-1')).status).toBe(200);

@@ -1,7 +1,7 @@
 // Devices on the edge: the EventBus (embedded MQTT broker and/or an external broker), the DeviceTwin
 // on top of it, and the MapperManager that runs built-in mappers for its member devices. The twin's
 // reports go through MetaManager's durable outbox (group `twin`, resource `<ns>/twin/<name>`), so they
-// survive restarts and offline periods.
+// survive restarts and offline periods. Loaded by edgecore only when eventBus.enable is on.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeviceManager } from '@kedge/dmi';
@@ -27,7 +27,6 @@ export async function startDevices(
 ): Promise<RunningDevices> {
   const { router, hub, metaManager, logger, registry } = deps;
   const { eventBus: busConfig } = config;
-  if (!busConfig.enable) return { mqttPort: undefined, stop: async () => undefined };
   const options: EventBusOptions = {
     mode: busConfig.mode,
     nodeName: config.nodeName,

@@ -4,20 +4,20 @@
 // rotation and the metrics endpoint. The ModuleRunner starts them in dependency order and stops them in reverse.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeletQueryHandler, KubeletQueryMetrics, NodeStatusReporter, primaryHostIP, ResourceStatsProvider, ResourceUsageMetrics, ServiceAccountTokens, type PodApiAccess } from '@kedge/edged';
+import { KubeletQueryHandler, KubeletQueryMetrics, NodeStatusReporter, ResourceStatsProvider, ResourceUsageMetrics, ServiceAccountTokens, type PodApiAccess } from '@kedge/edged';
 import type { CriClient } from '@kedge/cri';
 import type { EdgeCoreConfig } from '@kedge/edgecore-config';
 import { EdgeHub, EdgeHubMetrics } from '@kedge/edgehub';
-import { ensureLocalCredential, HubPodApiCloud, MetaManager, MetaStore, PodAccess, startMetaServer, writeLocalKubeconfig } from '@kedge/metamanager';
+import { HubPodApiCloud, MetaManager, MetaStore } from '@kedge/metamanager';
 import { defineModule, metricsModule, ModuleRunner, type Module } from '@kedge/modules';
 import { MessageRouter } from '@kedge/router';
 import { securePrivatePaths } from '@kedge/sqlite';
-import { createMetricsRegistry, type Logger } from '@kedge/telemetry';
+import { createMetricsRegistry, processMemory, type Logger } from '@kedge/telemetry';
 import { dialHub, isQuicAvailable, type TransportKind } from '@kedge/transport';
 import { bootstrapNodeCertificate, scheduleRotation } from './certificates';
-import { startDevices } from './devices';
-import { startPods } from './pods';
-import { startStreams } from './streams';
+import type { RunningDevices } from './devices';
+import { loadedFeatures, loadFeature } from './features';
+import type { RunningPods } from './pods';
 
 /** what edgecore reports as its kubelet version in Node.status.nodeInfo */
 export const KUBELET_VERSION = 'v1.32.0-kedge';
@@ -38,6 +38,10 @@ export class MissingJoinTokenError extends Error {
     );
   }
 }
+
+// what the pods and devices modules hold when their feature is off: no code of theirs is loaded
+const PODS_OFF: RunningPods = { runtimeVersion: undefined, cri: undefined, stop: async () => undefined };
+const DEVICES_OFF: RunningDevices = { mqttPort: undefined, stop: async () => undefined };
 
 const sqliteFiles = (file: string): string[] => [file, `${file}-wal`, `${file}-shm`];
 
@@ -135,7 +139,11 @@ export async function startEdgeCore(
   const devices = defineModule({
     name: 'devices',
     dependsOn: ['metamanager'],
-    start: () => startDevices(config, { router, hub, metaManager: meta.running.metaManager, logger, registry }),
+    start: async () => {
+      if (!config.eventBus.enable) return DEVICES_OFF;
+      const { startDevices } = await loadFeature('devices', () => import('./devices'));
+      return startDevices(config, { router, hub, metaManager: meta.running.metaManager, logger, registry });
+    },
     stop: (running) => running.stop(),
   });
 
@@ -143,7 +151,10 @@ export async function startEdgeCore(
   const streams = config.edged.enable
     ? defineModule({
         name: 'edgestream',
-        start: () => startStreams(config, hub, router, logger.child({ module: 'edgestream' }), registry),
+        start: async () => {
+          const { startStreams } = await loadFeature('streams', () => import('./streams'));
+          return startStreams(config, hub, router, logger.child({ module: 'edgestream' }), registry);
+        },
         stop: (running) => running.stop(),
       })
     : undefined;
@@ -189,33 +200,13 @@ export async function startEdgeCore(
 
   // pods reach the Kubernetes API through MetaServer: tokens, reviews and writes go through the cloud
   const podApiCloud = new HubPodApiCloud(router, hub);
-  const podAccessOn = config.metaServer.enable && config.metaServer.podAccess.enable;
   const metaServer = config.metaServer.enable
     ? defineModule({
         name: 'metaserver',
         dependsOn: ['metamanager'],
         start: async () => {
-          // the local credential (token, local CA, serving certificate) lives in a root-only directory;
-          // the kubeconfig beside it is what the operator's kubectl on the gateway uses
-          const { address, port, allowedHosts, podAccess } = config.metaServer;
-          const podListener = podAccessOn ? { host: podAccess.address === '' ? primaryHostIP() : podAccess.address, port: podAccess.port } : undefined;
-          const credential = await ensureLocalCredential({ dir: join(config.dataDir, 'metaserver'), listenHost: address, allowedHosts: [...allowedHosts, ...(podListener ? [podListener.host] : [])] });
-          const metaLogger = logger.child({ module: 'metaserver' });
-          const server = await startMetaServer({
-            store: meta.running.store,
-            host: address,
-            port,
-            localToken: credential.token,
-            allowedHosts,
-            tls: credential.tls,
-            registry,
-            logger: metaLogger,
-            // confirmed reviews and decisions live in edgecore.db, so pods keep reading after an offline restart
-            ...(podListener ? { podListener, podAccess: new PodAccess({ cloud: podApiCloud, reviews: meta.running.store.podReviews, logger: metaLogger }) } : {}),
-          });
-          const reachable = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : address.includes(':') ? `[${address}]` : address;
-          const kubeconfig = writeLocalKubeconfig(credential, `https://${reachable}:${server.port}`);
-          return { server, port: server.port, kubeconfig, caPem: credential.caPem };
+          const { startEdgeMetaServer } = await loadFeature('metaserver', () => import('./metaserver'));
+          return startEdgeMetaServer(config, { store: meta.running.store, podApiCloud, registry, logger: logger.child({ module: 'metaserver' }) });
         },
         stop: ({ server }) => server.close(),
       })
@@ -234,6 +225,11 @@ export async function startEdgeCore(
               tokens: new ServiceAccountTokens({ issuer: podApiCloud, dir: join(config.dataDir, 'pod-tokens'), logger: logger.child({ module: 'edged' }) }),
             }
           : undefined;
+      if (!config.edged.enable) {
+        logger.child({ module: 'edged' }).info('pods are off (edged.enable: false)');
+        return PODS_OFF;
+      }
+      const { startPods } = await loadFeature('pods', () => import('./pods'));
       const running = await startPods(config, meta.running.store, meta.running.metaManager, logger.child({ module: 'edged' }), registry, apiAccess);
       podsRuntime.cri = running.cri;
       return running;
@@ -293,6 +289,8 @@ export async function startEdgeCore(
         registry,
         modulesHealth: () => runner.health(),
         details: () => ({ cloudConnected: hub.connected }),
+        // where the gateway's megabytes are: kernel RSS next to V8's heap spaces, code and external memory
+        routes: { '/debug/memory': () => ({ ...processMemory(), features: loadedFeatures() }) },
       })
     : undefined;
 

@@ -1,4 +1,4 @@
-// Starts edged's pods when the container runtime answers. A gateway without containerd still runs
+// Starts edged's pods when the container runtime answers (loaded by edgecore only when edged.enable is on). A gateway without containerd still runs
 // edgecore (devices, metadata, node status): pods are then off, and the log says why and what to do.
 import { join } from 'node:path';
 import { connectCri, type CriClient } from '@kedge/cri';
@@ -21,10 +21,6 @@ const RUNTIME_PROBE_TIMEOUT_MS = 3_000;
 
 export async function startPods(config: EdgeCoreConfig, store: MetaStore, reporter: StatusReporter, logger: Logger, registry?: Registry, apiAccess?: PodApiAccess): Promise<RunningPods> {
   const off: RunningPods = { runtimeVersion: undefined, cri: undefined, stop: async () => undefined };
-  if (!config.edged.enable) {
-    logger.info('pods are off (edged.enable: false)');
-    return off;
-  }
   const socket = containerRuntimeSocket(config);
   const probe = connectCri(socket, { timeoutMs: RUNTIME_PROBE_TIMEOUT_MS });
   let runtimeVersion: string;

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connectCri } from '@kedge/cri';
 import { containerRuntimeSocket, type EdgeCoreConfig } from '@kedge/edgecore-config';
-import { describeCertificate, isIssuedBy, nodeNameOf } from '@kedge/pki';
+import { describeCertificate, isIssuedBy, ownNodeNameOf } from '@kedge/pki';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -71,7 +71,7 @@ export function checkCertificate(config: EdgeCoreConfig, now = new Date()): Chec
     const caPem = readFileSync(caFile, 'utf8');
     const certPem = readFileSync(certFile, 'utf8');
     if (!isIssuedBy(certPem, caPem)) return { name, status: 'fail', detail: `${certFile} is not issued by ${caFile}; \`kedgeadm reset\` and join again` };
-    const owner = nodeNameOf(certPem);
+    const owner = ownNodeNameOf(certPem);
     if (owner !== config.nodeName) {
       return { name, status: 'fail', detail: `${certFile} is for node "${owner ?? '?'}", the config says "${config.nodeName}"; fix nodeName or reset and join again` };
     }

@@ -2,7 +2,7 @@
 // certificate and nothing else, see pinCaCertificate),
 // POST /edge.crt with the token and a CSR over TLS verified with that CA.
 import { request as httpsRequest } from 'node:https';
-import { CaPinningError, createNodeKeyAndCsr, isIssuedBy, keyMatchesCertificate, nodeNameOf, parseJoinToken, pinCaCertificate } from '@kedge/pki';
+import { CaPinningError, createNodeKeyAndCsr, isIssuedBy, keyMatchesCertificate, ownNodeNameOf, parseJoinToken, pinCaCertificate } from '@kedge/pki';
 
 export class JoinError extends Error {
   override readonly name = 'JoinError';
@@ -85,7 +85,7 @@ export async function obtainNodeCredentials(serverUrl: string, token: string, no
   // exactly one CERTIFICATE block that is a CA with the pinned hash; only that, re-encoded, is trusted and written
   let caPem: string;
   try {
-    caPem = pinCaCertificate(caReply.body, caHash, caUrl.href).caPem;
+    caPem = (await pinCaCertificate(caReply.body, caHash, caUrl.href)).caPem;
   } catch (error) {
     if (!(error instanceof CaPinningError)) throw error;
     if (error.code === 'HASH_MISMATCH') {
@@ -111,7 +111,7 @@ export async function obtainNodeCredentials(serverUrl: string, token: string, no
   const certPem = reply.body;
   let good = false;
   try {
-    good = isIssuedBy(certPem, caPem) && nodeNameOf(certPem) === nodeName && keyMatchesCertificate(keyPem, certPem);
+    good = isIssuedBy(certPem, caPem) && ownNodeNameOf(certPem) === nodeName && keyMatchesCertificate(keyPem, certPem);
   } catch {
     good = false;
   }

@@ -60,7 +60,7 @@ export async function issueEdgeCertificate(
   const nodeName = requestedNodeName(request);
   claimNodeName(nodeName);
   // credentials before the body: an anonymous client does not get to make us read and parse a CSR
-  const credential = authenticate(request, context, nodeName);
+  const credential = await authenticate(request, context, nodeName);
   const revocations = await context.revocations?.();
   if (credential.via === 'certificate' && revocations !== undefined) refuseRevoked(credential.certPem, nodeName, revocations);
   const csrPem = await readLimitedBody(request, MAX_CSR_BYTES);
@@ -120,7 +120,7 @@ function requestedNodeName(request: IncomingMessage): string {
   return header;
 }
 
-function authenticate(request: IncomingMessage, context: EdgeCertificateContext, nodeName: string): Credential {
+async function authenticate(request: IncomingMessage, context: EdgeCertificateContext, nodeName: string): Promise<Credential> {
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -147,7 +147,7 @@ function authenticate(request: IncomingMessage, context: EdgeCertificateContext,
       `the client certificate is not a valid certificate of this cluster's CA (${why}); join again with a new token from \`kedgeadm token\``,
     );
   }
-  const certifiedNode = nodeNameOf(certPem);
+  const certifiedNode = await nodeNameOf(certPem);
   if (certifiedNode !== nodeName) {
     throw new RequestRefusal(
       403,

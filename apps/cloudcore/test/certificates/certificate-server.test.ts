@@ -120,7 +120,7 @@ describe('certificate server', () => {
     const answer = await joinAs('edge-1', await tokenFor({ nodeName: 'edge-1' }));
     expect(answer.status).toBe(200);
     expect(isIssuedBy(answer.text, authority.certPem)).toBe(true);
-    expect(nodeNameOf(answer.text)).toBe('edge-1');
+    expect(await nodeNameOf(answer.text)).toBe('edge-1');
     const description = describeCertificate(answer.text);
     expect(description.commonName).toBe('system:node:edge-1');
     expect((description.notAfter.getTime() - Date.now()) / 86_400_000).toBeCloseTo(30, 1);
@@ -138,7 +138,7 @@ describe('certificate server', () => {
       body: csrPem,
     });
     expect(answer.status).toBe(200);
-    expect(nodeNameOf(answer.text)).toBe('edge-1');
+    expect(await nodeNameOf(answer.text)).toBe('edge-1');
   });
 
   test('certificate server - expired, forged, wrong-CA and garbled tokens get 401 naming the reason and the fix', async () => {
@@ -173,7 +173,7 @@ describe('certificate server', () => {
     existingNodes.add('edge-a'); // it registered meanwhile: the retry of its own join still goes through
     const retry = await joinAs('edge-a', token, 'edge-a', key);
     expect(retry.status).toBe(200);
-    expect(nodeNameOf(retry.text)).toBe('edge-a');
+    expect(await nodeNameOf(retry.text)).toBe('edge-a');
     const otherKey = await joinAs('edge-a', token);
     expect([otherKey.status, otherKey.json.error]).toEqual([403, 'TOKEN_ALREADY_USED']);
     expect(otherKey.json.message).toContain('kubectl delete node edge-a');
@@ -237,7 +237,7 @@ describe('certificate server', () => {
     const joined = await joinAs('edge-1', await tokenFor({ nodeName: 'edge-1' }));
     const rotated = await rotate('edge-1', { certPem: joined.text, keyPem: joined.keyPem });
     expect(rotated.status).toBe(200);
-    expect(nodeNameOf(rotated.text)).toBe('edge-1');
+    expect(await nodeNameOf(rotated.text)).toBe('edge-1');
     expect(describeCertificate(rotated.text).serialNumber).not.toBe(describeCertificate(joined.text).serialNumber);
     expect(events.at(-1)).toMatchObject({ type: 'issued', nodeName: 'edge-1', via: 'certificate' });
   });

@@ -71,7 +71,7 @@ async function joinWithToken(options: BootstrapNodeCertificateOptions, token: st
   // exactly one CERTIFICATE block that is a CA with the pinned hash; only that, re-encoded, is trusted and stored
   let caPem: string;
   try {
-    caPem = pinCaCertificate(caResponse.body, caHash, `${options.serverUrl}/ca.crt`).caPem;
+    caPem = (await pinCaCertificate(caResponse.body, caHash, `${options.serverUrl}/ca.crt`)).caPem;
   } catch (error) {
     if (!(error instanceof CaPinningError)) throw error;
     if (error.code === 'HASH_MISMATCH') throw new CaHashMismatchError(options.serverUrl, caHash, error.actualHash ?? '');

@@ -4,7 +4,7 @@ import {
   describeCertificate,
   isIssuedBy,
   keyMatchesCertificate,
-  nodeNameOf,
+  ownNodeNameOf,
   type CertificateStore,
 } from '@kedge/pki';
 
@@ -40,7 +40,7 @@ export async function loadNodeIdentity(store: CertificateStore, nodeName: string
   try {
     if (!isIssuedBy(certPem, caPem)) return { state: 'unusable', reason: `${NODE_CERT_FILE} is not issued by ${CA_FILE}` };
     if (!keyMatchesCertificate(keyPem, certPem)) return { state: 'unusable', reason: `${NODE_KEY_FILE} is not the key of ${NODE_CERT_FILE}` };
-    const storedNodeName = nodeNameOf(certPem);
+    const storedNodeName = ownNodeNameOf(certPem);
     if (storedNodeName !== nodeName) return { state: 'other-node', identity, storedNodeName };
     const { notAfter } = describeCertificate(certPem);
     if (now >= notAfter) return { state: 'expired', identity, notAfter };
@@ -63,7 +63,7 @@ export function isCertificateFor(identity: NodeIdentity, nodeName: string): bool
   try {
     return (
       isIssuedBy(identity.certPem, identity.caPem) &&
-      nodeNameOf(identity.certPem) === nodeName &&
+      ownNodeNameOf(identity.certPem) === nodeName &&
       keyMatchesCertificate(identity.keyPem, identity.certPem)
     );
   } catch {

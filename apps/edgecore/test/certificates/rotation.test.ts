@@ -53,7 +53,7 @@ describe('rotation', () => {
     const rotated = await rotateNodeCertificate({ serverUrl: cloud.url, dir, nodeName: 'edge-1' });
     expect(describeCertificate(rotated.certPem).serialNumber).not.toBe(describeCertificate(joined.certPem).serialNumber);
     expect(rotated.keyPem).not.toBe(joined.keyPem);
-    expect(nodeNameOf(rotated.certPem)).toBe('edge-1');
+    expect(await nodeNameOf(rotated.certPem)).toBe('edge-1');
     expect(isIssuedBy(rotated.certPem, cloud.authority.certPem)).toBe(true);
     expect(keyMatchesCertificate(rotated.keyPem, rotated.certPem)).toBe(true);
     expect(await readFile(join(dir, 'node.crt'), 'utf8')).toBe(rotated.certPem);

@@ -46,14 +46,6 @@ describe('edgecore - pods wiring', () => {
     expect(error?.msg).toMatch(/^pods are off: containerd at \/tmp\/kedge-no-such-containerd\.sock does not answer: .*UNAVAILABLE.*; start containerd or set edged\.enable: false$/);
   });
 
-  it('stays quiet when pods are disabled', async () => {
-    const { config, lines, logger, store, reporter } = setup({ enable: false });
-    const pods = await startPods(config, store, reporter, logger);
-    store.close();
-    expect(pods.runtimeVersion).toBeUndefined();
-    expect(lines.filter((line) => line.level >= 40)).toEqual([]);
-  });
-
 });
 
 // a REAL containerd from the test-only fixture library

@@ -4,6 +4,8 @@ import { newMessage } from '@kedge/protocol';
 import { MessageRouter } from '@kedge/router';
 import { createTestPki } from '@kedge/testkit';
 import { connectAsync } from 'mqtt';
+import { createRequire } from 'node:module';
+import { writeToStream } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus, EventBusError, type BusMessage } from '../src/index';
 import { Registry } from 'prom-client';
@@ -13,6 +15,25 @@ const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
 describe('EventBus internal broker', () => {
+  it("footprint - packet ids above 255 go both ways without mqtt-packet's 65,536-Buffer number cache", async () => {
+    const { bus, url } = await startBus(cleanup);
+    // the cache is process-wide and filled on the first packet written unless turned off before it
+    expect(writeToStream.cacheNumbers).toBe(false);
+    const seen: string[] = [];
+    bus.subscribe('app/count', (message) => void seen.push(message.payload.toString()));
+    const app = await mqttClient(cleanup, url);
+    await app.subscribe('app/echo', 1);
+    // 300 QoS 1 messages each way: message ids 1..300 are written as two-byte numbers by both sides
+    for (let i = 0; i < 300; i++) await app.client.publishAsync('app/count', String(i), { qos: 1 });
+    for (let i = 0; i < 300; i++) await bus.publish('app/echo', String(i), { qos: 1 });
+    await waitFor(() => seen.length === 300 && app.received.length === 300, 'all 600 messages');
+    expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+    expect(app.received.map((m) => m.payload)).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+    // mqtt-packet's own number cache stays empty
+    const numbers = createRequire(import.meta.url)('mqtt-packet/numbers.js') as { cache: Record<number, Buffer> };
+    expect(Object.keys(numbers.cache)).toEqual([]);
+  });
+
   it('delivery - a client publish reaches matching handlers, and publish() reaches MQTT subscribers with QoS and retain', async () => {
     const { bus, registry, url } = await startBus(cleanup);
     expect(bus.connected).toBe(true);

@@ -143,3 +143,24 @@ pymodbus.describe('modbus tcp against pymodbus (independent peer)', () => {
     expect(await driver.read(hr)).toBe(21);
   });
 });
+
+describe('modbus - loading', () => {
+  it('importing @kedge/mappers and configuring a Modbus device does not load modbus-serial or serialport; connecting does', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const probe = [
+      "const { createRequire } = await import('node:module');",
+      "const { ModbusDriver } = await import('@kedge/mappers');",
+      "const loaded = () => Object.keys(createRequire(import.meta.url).cache).filter((k) => /node_modules\\/(modbus-serial|serialport|@serialport)\\//.test(k)).length > 0;",
+      "const driver = new ModbusDriver({ slaveID: 1, ip: '127.0.0.1', port: 1, timeoutMs: 500 }, 'default/meter');",
+      'const before = loaded();',
+      'await driver.connect().catch(() => undefined);',
+      'await driver.close();',
+      'console.log(JSON.stringify({ before, after: loaded() }));',
+    ].join('\n');
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8', cwd: process.cwd() });
+    expect(result.status, result.stderr).toBe(0);
+    const line = result.stdout.split('\n').find((l) => l.startsWith('{"before"'));
+    expect(line, result.stdout).toBeDefined();
+    expect(JSON.parse(line ?? '{}')).toEqual({ before: false, after: true });
+  });
+});

@@ -5,7 +5,8 @@ import { readNodeCsr } from './csr';
 import { NODE_ORGANIZATION, assertValidNodeName, nodeCommonName } from './node-name';
 import { ECDSA_SHA256, decodePem, generateNodeKeyPair, importSigningKeyPem, privateKeyToPem } from './pem';
 import { PemFormatError } from './errors';
-import { x509 } from './x509';
+import type * as X509 from '@peculiar/x509';
+import { loadX509, type X509Module } from './x509';
 
 export interface CertificateAuthority {
   certPem: string;
@@ -45,6 +46,9 @@ export interface SignNodeCsrOptions {
 }
 
 const DAY_MS = 86_400_000;
+// extended key usage OIDs (RFC 5280 4.2.1.12), spelled out so that choosing one does not load the library
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 // Gateways often boot with a wrong clock until NTP catches up; a certificate that only becomes
 // valid "in a minute" would make the first connection fail for no visible reason.
 const BACKDATE_MS = 5 * 60_000;
@@ -55,6 +59,7 @@ export async function createCertificateAuthority(
   const commonName = options.commonName ?? 'kedge-ca';
   const keys = await generateNodeKeyPair();
   const { notBefore, notAfter } = validityWindow(options.validityDays ?? 3650, options.now);
+  const x509 = await loadX509();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerialNumber(),
     name: [{ CN: [commonName] }],
@@ -89,7 +94,7 @@ export async function issueServerCertificate(
     publicKey: keys.publicKey,
     validityDays: options.validityDays ?? 365,
     now: options.now,
-    extendedKeyUsages: [x509.ExtendedKeyUsage.serverAuth],
+    extendedKeyUsages: [SERVER_AUTH],
     subjectAltNames: [
       ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
       ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
@@ -115,7 +120,7 @@ export async function issueClientCertificate(ca: CertificateAuthority, options: 
     publicKey: keys.publicKey,
     validityDays: options.validityDays ?? 365,
     now: options.now,
-    extendedKeyUsages: [x509.ExtendedKeyUsage.clientAuth],
+    extendedKeyUsages: [CLIENT_AUTH],
     subjectAltNames: [],
   });
   return { certPem: cert, keyPem: await privateKeyToPem(keys.privateKey) };
@@ -136,30 +141,31 @@ export async function signNodeCsr(ca: CertificateAuthority, csrPem: string, opti
     earliestNotBefore: options.earliestNotBefore,
     // a node certificate only ever authenticates the node to the cloud; with serverAuth a stolen
     // one could also impersonate a server to anyone trusting the cluster CA
-    extendedKeyUsages: [x509.ExtendedKeyUsage.clientAuth],
+    extendedKeyUsages: [CLIENT_AUTH],
     subjectAltNames: [],
   });
 }
 
 interface SigningRequest {
-  subject: x509.JsonName;
-  publicKey: x509.PublicKey | webcrypto.CryptoKey;
+  subject: X509.JsonName;
+  publicKey: X509.PublicKey | webcrypto.CryptoKey;
   validityDays: number;
   now: Date | undefined;
   earliestNotBefore?: Date | undefined;
   extendedKeyUsages: string[];
-  subjectAltNames: x509.JsonGeneralNames;
+  subjectAltNames: X509.JsonGeneralNames;
 }
 
 async function signWithAuthority(ca: CertificateAuthority, request: SigningRequest): Promise<string> {
-  const caCert = readAuthorityCertificate(ca.certPem);
+  const x509 = await loadX509();
+  const caCert = readAuthorityCertificate(x509, ca.certPem);
   const signingKey = await importSigningKeyPem(ca.keyPem, 'CA private key');
   const window = validityWindow(request.validityDays, request.now);
   const notBefore =
     request.earliestNotBefore !== undefined && request.earliestNotBefore > window.notBefore ? request.earliestNotBefore : window.notBefore;
   const { notAfter } = window;
   const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
-  const extensions: x509.Extension[] = [
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension(request.extendedKeyUsages),
@@ -184,7 +190,7 @@ async function signWithAuthority(ca: CertificateAuthority, request: SigningReque
   return cert.toString('pem') + '\n';
 }
 
-function readAuthorityCertificate(certPem: string): x509.X509Certificate {
+function readAuthorityCertificate(x509: X509Module, certPem: string): X509.X509Certificate {
   const der = decodePem(certPem, 'CERTIFICATE', 'CA certificate');
   try {
     return new x509.X509Certificate(der);

@@ -4,7 +4,8 @@ import { CsrRejectedError } from './errors';
 import { NODE_ORGANIZATION, assertValidNodeName, nodeCommonName } from './node-name';
 import { ECDSA_P256, ECDSA_SHA256, decodePem, encodePem, generateNodeKeyPair, importSigningKeyPem, privateKeyToPem } from './pem';
 import { PemFormatError } from './errors';
-import { x509 } from './x509';
+import type * as X509 from '@peculiar/x509';
+import { loadX509 } from './x509';
 
 export interface NodeKeyAndCsr {
   /** PKCS#8 PEM; stays on the edge */
@@ -20,6 +21,7 @@ export interface NodeKeyAndCsr {
 export async function createNodeKeyAndCsr(nodeName: string, options: { keyPem?: string } = {}): Promise<NodeKeyAndCsr> {
   assertValidNodeName(nodeName);
   const keys = options.keyPem === undefined ? await generateNodeKeyPair() : await importNodeKeyPair(options.keyPem);
+  const x509 = await loadX509();
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: [{ O: [NODE_ORGANIZATION] }, { CN: [nodeCommonName(nodeName)] }],
     keys,
@@ -36,9 +38,10 @@ async function importNodeKeyPair(keyPem: string): Promise<webcrypto.CryptoKeyPai
 }
 
 /** Parses a CSR and checks that it is self-signed by its key and asks for exactly this node. */
-export async function readNodeCsr(csrPem: string, nodeName: string): Promise<x509.Pkcs10CertificateRequest> {
+export async function readNodeCsr(csrPem: string, nodeName: string): Promise<X509.Pkcs10CertificateRequest> {
   assertValidNodeName(nodeName);
-  let csr: x509.Pkcs10CertificateRequest;
+  const x509 = await loadX509();
+  let csr: X509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(decodePem(csrPem, 'CERTIFICATE REQUEST', 'CSR'));
   } catch (cause) {
@@ -77,7 +80,7 @@ export async function readNodeCsr(csrPem: string, nodeName: string): Promise<x50
 }
 
 // P-256/P-384 and RSA of 2048 bits or more: what TLS stacks on gateways handle, nothing weaker.
-function assertSupportedKey(csr: x509.Pkcs10CertificateRequest): void {
+function assertSupportedKey(csr: X509.Pkcs10CertificateRequest): void {
   let description = 'an unreadable key';
   try {
     const key = createPublicKey({ key: Buffer.from(csr.publicKey.rawData), format: 'der', type: 'spki' });

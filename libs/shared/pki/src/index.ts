@@ -29,6 +29,7 @@ export {
   describeCertificate,
   isIssuedBy,
   nodeNameOf,
+  ownNodeNameOf,
   type CertificateDescription,
 } from './inspect';
 export {

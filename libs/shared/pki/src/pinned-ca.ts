@@ -9,7 +9,8 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { CaPinningError } from './errors';
 import { encodePem } from './pem';
-import { x509 } from './x509';
+import type * as X509 from '@peculiar/x509';
+import { loadX509 } from './x509';
 
 export interface PinnedCaCertificate {
   /** the one certificate, re-encoded from its DER: the only thing a caller may trust or store */
@@ -32,7 +33,7 @@ const ANY_BEGIN_LINE = /-----BEGIN ([^\r\n-]{0,64})-----/g;
  * `pinnedHash` and returns the one CA certificate to trust.
  * @throws CaPinningError: NOT_ONE_CERTIFICATE, UNREADABLE_CERTIFICATE, HASH_MISMATCH or NOT_A_CA
  */
-export function pinCaCertificate(body: string | Buffer, pinnedHash: string, source: string): PinnedCaCertificate {
+export async function pinCaCertificate(body: string | Buffer, pinnedHash: string, source: string): Promise<PinnedCaCertificate> {
   const expectedHash = pinnedHash.toLowerCase();
   const refuse = (code: ConstructorParameters<typeof CaPinningError>[0], detail: string, extra: { actualHash?: string; cause?: unknown } = {}) =>
     new CaPinningError(
@@ -55,7 +56,8 @@ export function pinCaCertificate(body: string | Buffer, pinnedHash: string, sour
     throw refuse('NOT_ONE_CERTIFICATE', `must answer with exactly one PEM "CERTIFICATE" block and nothing else, but it answered ${describeBody(text)}`);
   }
 
-  let certificate: x509.X509Certificate;
+  const x509 = await loadX509();
+  let certificate: X509.X509Certificate;
   try {
     // both parsers must accept it: OpenSSL's is the one TLS will use, and it must not read more or less than the DER
     if (!new X509Certificate(der).raw.equals(der)) throw new Error('the DER has bytes after the certificate');

@@ -126,7 +126,7 @@ describe('node certificates', () => {
     // a node certificate authenticates the node to the cloud and nothing else
     await expect(opensslVerify(ca.certPem, first, 'sslserver')).rejects.toThrow(/unsuitable certificate purpose/);
     expect(isIssuedBy(first, ca.certPem)).toBe(true);
-    expect(nodeNameOf(first)).toBe('edge-1');
+    expect(await nodeNameOf(first)).toBe('edge-1');
     expect(keyMatchesCertificate(keyPem, first)).toBe(true);
     const a = describeCertificate(first);
     const b = describeCertificate(second);
@@ -196,9 +196,9 @@ describe('inspection', () => {
 
   test('nodeNameOf - is undefined for certificates that are not node certificates', async () => {
     const server = await issueServerCertificate(ca, { commonName: 'system:node:sneaky', dnsNames: ['x'] });
-    expect(nodeNameOf(server.certPem)).toBeUndefined(); // CN alone is not enough without O=system:nodes
-    expect(nodeNameOf(ca.certPem)).toBeUndefined();
-    expect(() => nodeNameOf('garbage')).toThrow(/exactly one/);
+    expect(await nodeNameOf(server.certPem)).toBeUndefined(); // CN alone is not enough without O=system:nodes
+    expect(await nodeNameOf(ca.certPem)).toBeUndefined();
+    await expect(nodeNameOf('garbage')).rejects.toThrow(/exactly one/);
   });
 });
 

@@ -90,7 +90,7 @@ describe('file certificate store', () => {
       expect(keyMatchesCertificate(ca.keyPem, ca.certPem)).toBe(true);
       expect((await readdir(dir)).filter((name) => name.startsWith('.'))).toEqual([]);
     }
-  });
+  }, 120_000); // eight node + tsx start-ups: about 1.3 s each on a loaded 2-core machine
 });
 
 describe('stored authority', () => {

@@ -9,3 +9,4 @@ export {
   type MetricsServerOptions,
 } from './metrics-server';
 export { LogThrottle } from './log-throttle';
+export { processMemory, type HeapSpaceMemory, type ProcessMemory } from './process-memory';

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { Counter } from 'prom-client';
 import { lanAddress } from '@kedge/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, createMetricsRegistry, isLoopbackAddress, startMetricsServer, type MetricsServer } from '../src/index';
+import { createLogger, createMetricsRegistry, isLoopbackAddress, processMemory, startMetricsServer, type MetricsServer } from '../src/index';
 
 let server: MetricsServer | undefined;
 afterEach(async () => {
@@ -98,3 +98,21 @@ describe('threat - metrics and debug endpoints', () => {
   });
 });
 
+
+describe('telemetry - processMemory', () => {
+  it("splits this process's VmRSS and V8's heap, and sees a retained buffer and a grown heap", () => {
+    const before = processMemory();
+    expect(before.kernel!.rss).toBe(before.kernel!.rssAnon + before.kernel!.rssFile + before.kernel!.rssShmem);
+    expect(before.kernel!.threads).toBeGreaterThan(1);
+    expect(Object.keys(before.v8.spaces)).toEqual(expect.arrayContaining(['new_space', 'old_space', 'code_space', 'large_object_space']));
+    expect(before.v8.heapUsed).toBeGreaterThan(0);
+    expect(before.v8.heapCommitted).toBeGreaterThanOrEqual(before.v8.heapUsed);
+    // 32 MiB outside the heap and a few MB of live objects inside it
+    const buffer = Buffer.alloc(32 * 1024 * 1024, 1);
+    const objects = Array.from({ length: 100_000 }, (_, i) => ({ i, name: `object-${i}` }));
+    const after = processMemory();
+    expect(after.v8.external - before.v8.external).toBeGreaterThan(30 * 1024 * 1024);
+    expect(after.v8.heapUsed).toBeGreaterThan(before.v8.heapUsed);
+    expect(buffer.length + objects.length).toBeGreaterThan(0);
+  });
+});

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DevicesChangedEvent, DeviceTwin } from '@kedge/devicetwin';
 import type { Logger } from '@kedge/telemetry';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { DriverFactory } from '../driver';
 import { MapperError } from '../errors';
 import { defaultDrivers } from '../host';
@@ -59,7 +59,8 @@ export class MapperManager {
   /** member devices a built-in driver serves: the cloud's Device object (what is saved) and the spec read from it */
   readonly #specs = new Map<string, { source: Record<string, unknown>; spec: MapperSpec }>();
   readonly #running = new Map<string, RunningMapper>();
-  #mqtt: MqttClient | undefined;
+  /** the mappers' MQTT client, connected when the first mapper starts */
+  #mqtt: Promise<MqttClient> | undefined;
   #unsubscribe: (() => void) | undefined;
   #unsubscribeExternal: (() => void) | undefined;
   /** reconciles run one after another, so a restart never overlaps the stop before it */
@@ -77,11 +78,6 @@ export class MapperManager {
    * the background (a runner waits for the broker; settled() resolves once they are started).
    */
   start(): void {
-    const { brokerUrl, nodeName, logger } = this.#options;
-    // not connectAsync: an external broker that is down must not hold up edgecore; mqtt.js queues until it is up
-    const login: IClientOptions = { ...this.#options.brokerOptions };
-    this.#mqtt = connect(brokerUrl, { ...login, clientId: `kedge-mappers-${nodeName}-${process.pid}`, reconnectPeriod: 500 });
-    this.#mqtt.on('error', (error) => logger.warn({ error: error.message }, 'mapper MQTT client error'));
     this.#load();
     this.#unsubscribe = this.#options.twin.onDevicesChanged((event) => this.#onDevicesChanged(event));
     this.#unsubscribeExternal = this.#options.external?.onMappersChanged(() => this.#reconcile());
@@ -106,7 +102,24 @@ export class MapperManager {
     await this.#chain;
     for (const mapper of this.#running.values()) await mapper.runner?.stop();
     this.#running.clear();
-    await this.#mqtt?.endAsync(true);
+    const mqtt = await this.#mqtt;
+    await mqtt?.endAsync(true);
+  }
+
+  /**
+   * The client all mappers share, connected on first use: a gateway without mapped devices holds no MQTT
+   * connection and does not load mqtt.js.
+   */
+  #client(): Promise<MqttClient> {
+    this.#mqtt ??= import('mqtt').then(({ connect }) => {
+      const { brokerUrl, nodeName, logger } = this.#options;
+      // not connectAsync: an external broker that is down must not hold up edgecore; mqtt.js queues until it is up
+      const login: IClientOptions = { ...this.#options.brokerOptions };
+      const client = connect(brokerUrl, { ...login, clientId: `kedge-mappers-${nodeName}-${process.pid}`, reconnectPeriod: 500 });
+      client.on('error', (error) => logger.warn({ error: error.message }, 'mapper MQTT client error'));
+      return client;
+    });
+    return this.#mqtt;
   }
 
   #onDevicesChanged(event: DevicesChangedEvent): void {
@@ -155,7 +168,7 @@ export class MapperManager {
       const protocolName = device.spec.protocol.protocolName;
       const factory = this.#drivers[protocolName];
       if (factory === undefined) throw new MapperError('UNKNOWN_PROTOCOL', `no driver for ${protocolName}`, { device: id, field: 'protocol.protocolName' });
-      const runner = new DeviceRunner({ device, model, driver: factory(device.spec.protocol.configData, id), mqtt: this.#mqtt as MqttClient, backoff: this.#options.backoff, metrics: this.#options.metrics });
+      const runner = new DeviceRunner({ device, model, driver: factory(device.spec.protocol.configData, id), mqtt: await this.#client(), backoff: this.#options.backoff, metrics: this.#options.metrics });
       runner.on('fault', (error) => {
         // a refused login or an unsupported pushMethod needs the operator; transient I/O faults do not
         const level = error.code === 'AUTH_FAILED' || error.code === 'UNSUPPORTED_PUSH_METHOD' || error.code === 'CONFIG_INVALID' ? 'warn' : 'debug';

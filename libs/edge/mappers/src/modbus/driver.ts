@@ -1,7 +1,9 @@
 // Modbus TCP/RTU driver on modbus-serial. Device protocol configData: `{slaveID, ip, port}` (or `tcp: {ip, port}`) for
 // TCP, `{slaveID, serialPort, baudRate, dataBits, parity, stopBits}` (or `com: {...}`) for RTU; `timeoutMs`.
 // Visitor configData: `{register, offset, limit, dataType, scale, valueOffset, isSwap, isRegisterSwap}`.
-import ModbusRTU from 'modbus-serial';
+// modbus-serial is loaded on the first connect: it brings serialport and its native addon, which a gateway
+// without Modbus devices should not map into memory.
+import type ModbusRTU from 'modbus-serial';
 import type { RawValue, ProtocolDriver } from '../driver';
 import { MapperError } from '../errors';
 import type { PropertyVisitor, PropertyType } from '../model';
@@ -131,7 +133,8 @@ export class ModbusDriver implements ProtocolDriver {
 
   async connect(): Promise<void> {
     await this.close();
-    const client = new ModbusRTU();
+    const { default: ModbusClient } = await import('modbus-serial');
+    const client = new ModbusClient();
     client.on('error', () => undefined); // socket errors surface as rejected requests
     const t = this.config.transport;
     try {

@@ -1,7 +1,7 @@
 // Delivery of collected values to pushMethod targets. Each target has a bounded retry queue: a value that cannot
 // be delivered stays at the head and is retried with back-off; when the queue is full the oldest value is dropped
 // (counted), so a receiver that is down for long costs bounded memory and gets the newest values when it is back.
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { MapperMetrics } from '../metrics';
 import type { HttpPush, MqttPush, PushTargetConfig } from './push-method';
 
@@ -53,7 +53,8 @@ function mqttSender(config: MqttPush): Sender {
   let client: MqttClient | undefined;
   return {
     async send(message) {
-      client ??= mqtt.connect(config.address, { reconnectPeriod: 1000, connectTimeout: 5000, clientId: `kedge-push-${process.pid}-${Math.random().toString(16).slice(2, 10)}` }).on('error', () => undefined);
+      // mqtt.js is loaded with the first message pushed over MQTT
+      client ??= (await import('mqtt')).connect(config.address, { reconnectPeriod: 1000, connectTimeout: 5000, clientId: `kedge-push-${process.pid}-${Math.random().toString(16).slice(2, 10)}` }).on('error', () => undefined);
       if (!client.connected) throw new Error(`MQTT ${config.address} is not connected`);
       await client.publishAsync(config.topic, JSON.stringify(message), { qos: config.qos, retain: config.retained });
     },
