@@ -34,7 +34,9 @@ function eagerOutputs(entry: string): Set<string> {
   return seen;
 }
 
-const inputsOf = (outputs: Iterable<string>): string[] => [...outputs].flatMap((file) => Object.keys(metafile.outputs[file]!.inputs));
+/** esbuild names inputs relative to the working directory (the repo root, or tools/ under nx): made repo-relative */
+const inputsOf = (outputs: Iterable<string>): string[] =>
+  [...outputs].flatMap((file) => Object.keys(metafile.outputs[file]!.inputs).map((input) => input.replace(/^(\.\.\/)+/, '')));
 
 describe('gateway bundle - edgecore', () => {
   it('loads at start-up none of the code of pods, streams, MetaServer, devices, mqtt.js, modbus or OPC UA', () => {
