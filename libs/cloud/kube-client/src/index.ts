@@ -1,6 +1,7 @@
 // @kedge/kube-client: what every cloud controller needs to talk to the Kubernetes API (a real cluster or
 // kedge's embedded API server) through @kubernetes/client-node: raw-JSON lists, self-restarting and
 // shared informers, the rate-limited work queue, the Event recorder, merge patches and error helpers.
+export { clusterAccessReviews, type AccessDecision, type ClusterAccessReviews, type ReviewedUser } from './access-review';
 export { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE } from './edge-nodes';
 export { KubeApiError, errorMessage, httpStatusOf, isConflict, isNotFound } from './errors';
 export { EventRecorder, type EventRecorderOptions, type EventTarget, type EventType } from './event-recorder';

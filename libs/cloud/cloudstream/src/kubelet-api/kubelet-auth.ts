@@ -4,7 +4,8 @@
 // briefly, so a `logs -f` reconnect loop does not become a review per request.
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { clusterAccessReviews } from '@kedge/kube-client';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeletRequestError } from './kubelet-errors';
 
 export interface KubeletCaller {
@@ -148,34 +149,13 @@ export class KubeletAuth {
 
 /** The reviews through the cluster's API (authentication.k8s.io/v1, authorization.k8s.io/v1). */
 export function clusterAuthBackend(kubeConfig: KubeConfig): KubeletAuthBackend {
-  const authentication = kubeConfig.makeApiClient(AuthenticationV1Api);
-  const authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
+  const reviews = clusterAccessReviews(kubeConfig);
   return {
     async reviewToken(token) {
-      const review = await authentication.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } });
-      const status = review.status;
-      if (status?.authenticated !== true || !status.user?.username) return undefined;
-      return {
-        name: status.user.username,
-        groups: status.user.groups ?? [],
-        ...(status.user.uid ? { uid: status.user.uid } : {}),
-        via: 'token',
-      };
+      const user = await reviews.reviewToken(token);
+      return user === undefined ? undefined : { ...user, via: 'token' };
     },
-    async reviewAccess(caller, access) {
-      const review = await authorization.createSubjectAccessReview({
-        body: {
-          apiVersion: 'authorization.k8s.io/v1',
-          kind: 'SubjectAccessReview',
-          spec: {
-            user: caller.name,
-            groups: caller.groups,
-            ...(caller.uid ? { uid: caller.uid } : {}),
-            resourceAttributes: { verb: access.verb, group: '', version: 'v1', resource: 'nodes', subresource: access.subresource, name: access.node },
-          },
-        },
-      });
-      return { allowed: review.status?.allowed === true, ...(review.status?.reason ? { reason: review.status.reason } : {}) };
-    },
+    reviewAccess: (caller, access) =>
+      reviews.reviewAccess(caller, { verb: access.verb, group: '', version: 'v1', resource: 'nodes', subresource: access.subresource, name: access.node }),
   };
 }

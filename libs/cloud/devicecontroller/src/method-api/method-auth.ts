@@ -5,7 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import { DEVICES_GROUP } from '@kedge/device-api';
 import { StatusError, unauthorized } from '@kedge/kube-core';
-import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { clusterAccessReviews } from '@kedge/kube-client';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 export const METHODS_SUBRESOURCE = 'methods';
 
@@ -77,29 +78,10 @@ export class MethodAuth {
 
 /** The reviews through the cluster's API (authentication.k8s.io/v1, authorization.k8s.io/v1). */
 export function clusterMethodAuthBackend(kubeConfig: KubeConfig): MethodAuthBackend {
-  const authentication = kubeConfig.makeApiClient(AuthenticationV1Api);
-  const authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
+  const reviews = clusterAccessReviews(kubeConfig);
   return {
-    async reviewToken(token) {
-      const review = await authentication.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } });
-      const status = review.status;
-      if (status?.authenticated !== true || !status.user?.username) return undefined;
-      return { name: status.user.username, groups: status.user.groups ?? [], ...(status.user.uid ? { uid: status.user.uid } : {}) };
-    },
-    async reviewAccess(caller, access) {
-      const review = await authorization.createSubjectAccessReview({
-        body: {
-          apiVersion: 'authorization.k8s.io/v1',
-          kind: 'SubjectAccessReview',
-          spec: {
-            user: caller.name,
-            groups: caller.groups,
-            ...(caller.uid ? { uid: caller.uid } : {}),
-            resourceAttributes: { verb: 'create', group: DEVICES_GROUP, version: 'v1beta1', resource: 'devices', subresource: METHODS_SUBRESOURCE, namespace: access.namespace, name: access.device },
-          },
-        },
-      });
-      return { allowed: review.status?.allowed === true, ...(review.status?.reason ? { reason: review.status.reason } : {}) };
-    },
+    reviewToken: (token) => reviews.reviewToken(token),
+    reviewAccess: (caller, access) =>
+      reviews.reviewAccess(caller, { verb: 'create', group: DEVICES_GROUP, version: 'v1beta1', resource: 'devices', subresource: METHODS_SUBRESOURCE, namespace: access.namespace, name: access.device }),
   };
 }
