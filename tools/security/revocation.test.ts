@@ -98,8 +98,13 @@ describe('threat - certificate revocation', () => {
     await core.deleteNode({ name: 'gw-retired' });
     await cloud.process.waitForLog(isNodeDisconnected('gw-retired'), 'the deleted node to be dropped', 8_000);
     expect(await connectWith(cloud, 'gw-retired', edgeTls(edge.dataDir))).toMatch(/revoked/);
-    const stored = JSON.parse(readFileSync(join(cloud.dataDir, 'pki', 'revoked-certificates.json'), 'utf8')) as { nodes: Record<string, { reason: string }> };
+    const stored = JSON.parse(readFileSync(join(cloud.dataDir, 'pki', 'revoked-certificates.json'), 'utf8')) as {
+      longestValidityDays: number;
+      nodes: Record<string, { reason: string }>;
+    };
     expect(stored.nodes['gw-retired']?.reason).toBe('node deleted');
+    // cloudcore declared the validity it issues with, so records are pruned only once what they cover has expired
+    expect(stored.longestValidityDays).toBe(365);
   });
 
   it('after kedgeadm node revoke, the node joined again with a fresh token works while the revoked copy stays out', async () => {

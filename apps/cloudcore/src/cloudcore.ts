@@ -115,6 +115,7 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
         ...(config.pki.revokeOnNodeDelete ? { kubeConfig: kubeApi.running.kubeConfig } : {}),
         onChange: () => hub.revalidateSessions(),
         reloadIntervalMs: config.pki.revocationReloadSeconds * 1000,
+        nodeCertificateValidityDays: hubConfig.nodeCertificateValidityDays,
         logger: logger.child({ module: 'revocation' }),
         registry,
       });

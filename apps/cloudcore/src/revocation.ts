@@ -19,6 +19,11 @@ export interface CertificateRevocationOptions {
   /** told whenever the list changed (CloudHub.revalidateSessions) */
   onChange: () => void;
   reloadIntervalMs: number;
+  /**
+   * the validity of the node certificates this cloudcore issues; declared in the list before the
+   * first is issued, so that no cloudcore prunes a record while a certificate it covers can be valid
+   */
+  nodeCertificateValidityDays: number;
   logger: Logger;
   registry: Registry;
   now?: () => Date;
@@ -37,10 +42,11 @@ export interface CertificateRevocation {
 export async function startCertificateRevocation(options: CertificateRevocationOptions): Promise<CertificateRevocation> {
   const { logger } = options;
   const now = options.now ?? (() => new Date());
-  const revocations = new RevocationStore(options.store);
+  const revocations = new RevocationStore(options.store, { now });
   const metrics = revocationMetrics(options.registry);
-  // a damaged list at start stops cloudcore (the error says which file and what to do)
-  let loaded = await revocations.load();
+  // a damaged list at start stops cloudcore (the error says which file and what to do); so does a
+  // store that cannot take the validity declaration (certificates must not be issued before it)
+  let loaded = await revocations.declareValidity(options.nodeCertificateValidityDays);
   // revocations decided here but not yet stored (the store was unreachable): still enforced here
   let unstored = RevocationList.empty();
   let unreadable: string | undefined;
@@ -53,6 +59,14 @@ export async function startCertificateRevocation(options: CertificateRevocationO
     metrics.entries.set(list.size);
     if (changed) {
       logger.info({ entries: list.size, why }, 'certificate revocation list changed; dropping sessions it revokes');
+      const bytes = Buffer.byteLength(list.toText());
+      metrics.bytes.set(bytes);
+      if (bytes > LARGE_LIST_BYTES) {
+        logger.warn(
+          { bytes, entries: list.size, longestValidityDays: list.longestValidityDays },
+          'the certificate revocation list is close to the 1 MiB a Secret can hold; shorten cloudHub.nodeCertificateValidityDays so that records expire sooner',
+        );
+      }
       options.onChange();
     }
   };
@@ -151,6 +165,9 @@ export async function startCertificateRevocation(options: CertificateRevocationO
   };
 }
 
+/** three quarters of the 1 MiB a Kubernetes Secret (the store of a cloudcore on a real cluster) can hold */
+const LARGE_LIST_BYTES = 768 * 1024;
+
 function revocationMetrics(registry: Registry) {
   const registers = [registry];
   return {
@@ -161,6 +178,7 @@ function revocationMetrics(registry: Registry) {
       registers,
     }),
     entries: new Gauge({ name: 'kedge_certificate_revocation_list_entries', help: 'Entries (nodes and serials) in the certificate revocation list', registers }),
+    bytes: new Gauge({ name: 'kedge_certificate_revocation_list_bytes', help: 'Size of the stored certificate revocation list (a Secret holds at most 1 MiB)', registers }),
     reloadFailures: new Counter({
       name: 'kedge_certificate_revocation_reload_failures_total',
       help: 'Reloads of the certificate revocation list that failed (unreachable store or damaged list)',

@@ -7,6 +7,12 @@
 // whose notBefore is at or before the cutoff is revoked. A certificate issued for that node later
 // gets a notBefore after the cutoff (`earliestNotBefore`), so a node that joins again with a new
 // token works while the certificates it had before stay refused.
+//
+// A record is kept only while a certificate it covers can still be valid: every such certificate was
+// issued before the record's moment, so it expires at the latest `longestValidityDays` (the longest
+// node-certificate validity any cloudcore sharing the CA declared, kept in the list) after it, plus a
+// day for the backdated notBefore and clocks that disagree. Older records are dropped whenever the list
+// is written, so a fleet that deletes nodes for years keeps a list of one validity period's worth.
 import { CertificateStoreError } from './errors';
 import { assertValidNodeName } from './node-name';
 import { asStore } from './stored-authority';
@@ -46,12 +52,17 @@ export interface RevocationMatch {
 
 interface RevocationFile {
   version: 1;
+  /** absent in lists written before pruning existed: such a list is never pruned until a cloudcore declares it */
+  longestValidityDays?: number;
   nodes: Record<string, NodeRevocation>;
   serials: Record<string, SerialRevocation>;
 }
 
 const SERIAL = /^[0-9a-f]{1,64}$/;
 const SECOND_MS = 1000;
+const DAY_MS = 86_400_000;
+/** the backdated notBefore (5 minutes) and clocks of several cloudcores that disagree */
+const PRUNE_MARGIN_MS = DAY_MS;
 
 /** A parsed, immutable revocation list. */
 export class RevocationList {
@@ -67,6 +78,10 @@ export class RevocationList {
     try {
       const value = JSON.parse(text) as Partial<RevocationFile> | null;
       if (value?.version !== 1 || !isPlainRecord(value.nodes) || !isPlainRecord(value.serials)) throw new TypeError('unexpected shape');
+      const { longestValidityDays } = value;
+      if (longestValidityDays !== undefined && !isValidityDays(longestValidityDays)) {
+        throw new TypeError(`longestValidityDays ${JSON.stringify(longestValidityDays)} is not a positive whole number of days`);
+      }
       const nodes: Record<string, NodeRevocation> = {};
       for (const [name, entry] of Object.entries(value.nodes)) {
         if (typeof entry?.notBeforeUntil !== 'string' || Number.isNaN(Date.parse(entry.notBeforeUntil))) {
@@ -79,7 +94,7 @@ export class RevocationList {
         if (!SERIAL.test(serial) || typeof entry?.nodeName !== 'string') throw new TypeError(`serial ${serial} is not valid`);
         serials[serial] = entry;
       }
-      return new RevocationList({ version: 1, nodes, serials });
+      return new RevocationList({ version: 1, ...(longestValidityDays === undefined ? {} : { longestValidityDays }), nodes, serials });
     } catch (cause) {
       throw new CertificateStoreError(
         'CORRUPT_FILE',
@@ -92,6 +107,34 @@ export class RevocationList {
 
   get size(): number {
     return Object.keys(this.file.nodes).length + Object.keys(this.file.serials).length;
+  }
+
+  /** the longest node-certificate validity declared by a cloudcore of this CA; undefined: never pruned */
+  get longestValidityDays(): number | undefined {
+    return this.file.longestValidityDays;
+  }
+
+  /** This list declaring that certificates of up to `days` are issued (the longest declaration wins). */
+  withLongestValidity(days: number): RevocationList {
+    if (!isValidityDays(days)) throw new RangeError(`longestValidityDays must be a positive whole number of days, got ${days}`);
+    if ((this.file.longestValidityDays ?? 0) >= days) return this;
+    return new RevocationList({ ...this.file, longestValidityDays: days });
+  }
+
+  /**
+   * This list without the records that can no longer cover a valid certificate (see the top of this
+   * file); the same list when there is nothing to drop or no validity was declared.
+   */
+  pruned(now: Date = new Date()): RevocationList {
+    const days = this.file.longestValidityDays;
+    if (days === undefined) return this;
+    const oldestKept = now.getTime() - days * DAY_MS - PRUNE_MARGIN_MS;
+    const keepNode = (entry: NodeRevocation) => Date.parse(entry.notBeforeUntil) >= oldestKept;
+    const keepSerial = (entry: SerialRevocation) => !(Date.parse(entry.revokedAt) < oldestKept);
+    const nodes = Object.entries(this.file.nodes).filter(([, entry]) => keepNode(entry));
+    const serials = Object.entries(this.file.serials).filter(([, entry]) => keepSerial(entry));
+    if (nodes.length + serials.length === this.size) return this;
+    return new RevocationList({ ...this.file, nodes: Object.fromEntries(nodes), serials: Object.fromEntries(serials) });
   }
 
   /** The record that revokes this certificate, or undefined when it is not revoked. */
@@ -148,7 +191,13 @@ export class RevocationList {
       const mine = nodes[name];
       if (mine === undefined || Date.parse(entry.notBeforeUntil) > Date.parse(mine.notBeforeUntil)) nodes[name] = entry;
     }
-    return new RevocationList({ version: 1, nodes, serials: { ...other.file.serials, ...this.file.serials } });
+    const longest = Math.max(this.file.longestValidityDays ?? 0, other.file.longestValidityDays ?? 0);
+    return new RevocationList({
+      version: 1,
+      ...(longest > 0 ? { longestValidityDays: longest } : {}),
+      nodes,
+      serials: { ...other.file.serials, ...this.file.serials },
+    });
   }
 
   toText(): string {
@@ -163,10 +212,12 @@ export class RevocationList {
  */
 export class RevocationStore {
   readonly #store: CertificateStore;
+  readonly #now: () => Date;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(store: CertificateStore | string) {
+  constructor(store: CertificateStore | string, options: { now?: () => Date } = {}) {
     this.#store = asStore(store);
+    this.#now = options.now ?? (() => new Date());
   }
 
   get location(): string {
@@ -186,6 +237,14 @@ export class RevocationStore {
     return this.#change((list) => list.withSerial(serialNumber, nodeName, reason, now));
   }
 
+  /**
+   * Declares that node certificates of up to `days` are issued from this CA, before the first one is:
+   * records are pruned only after the longest declared validity has passed.
+   */
+  declareValidity(days: number): Promise<RevocationList> {
+    return this.#change((list) => list.withLongestValidity(days));
+  }
+
   /** Stores the union of the stored list and `list` (revocations decided while the store was unreachable). */
   merge(list: RevocationList): Promise<RevocationList> {
     return this.#change((stored) => {
@@ -200,13 +259,13 @@ export class RevocationStore {
       if (this.#store.update) {
         await this.#store.update([REVOCATIONS_FILE], (current) => {
           const before = RevocationList.parse(current.get(REVOCATIONS_FILE), this.#store.location);
-          stored = edit(before);
+          stored = edit(before).pruned(this.#now());
           return stored === before ? undefined : [entryOf(stored)];
         });
         return stored ?? this.load();
       }
       const before = await this.load();
-      stored = edit(before);
+      stored = edit(before).pruned(this.#now());
       if (stored !== before) await this.#store.write([entryOf(stored)]);
       return stored;
     });
@@ -223,6 +282,10 @@ function entryOf(list: RevocationList): StoreEntry {
 export function normalizeSerial(serialNumber: string): string {
   const hex = serialNumber.replace(/:/g, '').toLowerCase().replace(/^0+(?=.)/, '');
   return hex;
+}
+
+function isValidityDays(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
 }
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {

@@ -29,7 +29,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function nodeCertificate(nodeName: string, options: { now?: Date; earliestNotBefore?: Date } = {}) {
+async function nodeCertificate(nodeName: string, options: { now?: Date; earliestNotBefore?: Date; validityDays?: number } = {}) {
   const { csrPem, keyPem } = await createNodeKeyAndCsr(nodeName);
   const certPem = await signNodeCsr(ca, csrPem, { nodeName, ...options });
   const { serialNumber, notBefore } = describeCertificate(certPem);
@@ -116,5 +116,85 @@ describe('revocation list', () => {
     const failure = await new RevocationStore(storeDir).load().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(CertificateStoreError);
     expect((failure as CertificateStoreError).message).toContain(REVOCATIONS_FILE);
+  });
+
+  test('parsing refuses a longestValidityDays that is not a whole number of days, naming it', () => {
+    for (const bad of [0, -1, 1.5, '365']) {
+      const text = JSON.stringify({ version: 1, longestValidityDays: bad, nodes: {}, serials: {} });
+      expect(() => RevocationList.parse(text)).toThrow(CertificateStoreError);
+      const failure = (() => {
+        try {
+          RevocationList.parse(text);
+        } catch (error) {
+          return error as Error;
+        }
+        return undefined;
+      })();
+      expect((failure?.cause as Error).message).toMatch(/longestValidityDays/);
+    }
+  });
+});
+
+describe('revocation list pruning', () => {
+  const DAY = 86_400_000;
+  const t0 = new Date('2031-03-01T00:00:00Z');
+  const at = (days: number) => new Date(t0.getTime() + days * DAY);
+
+  test('the longest declared validity wins, and merging keeps it', () => {
+    const list = RevocationList.empty().withLongestValidity(30).withLongestValidity(10);
+    expect(list.longestValidityDays).toBe(30);
+    expect(RevocationList.empty().merge(list).longestValidityDays).toBe(30);
+    expect(list.merge(RevocationList.empty().withLongestValidity(90)).longestValidityDays).toBe(90);
+    expect(() => list.withLongestValidity(0)).toThrow(/whole number of days/);
+  });
+
+  test('a list without a declared validity is never pruned', () => {
+    const list = RevocationList.empty().withNode('gw-1', 'node deleted', at(0)).withSerial('ab', 'gw-2', 'x', at(0));
+    expect(list.pruned(at(10_000))).toBe(list);
+  });
+
+  test('attack - pruning never un-revokes a certificate that is still valid; it drops the record once that certificate has expired', async () => {
+    // a gateway gets a 30-day certificate, and is deleted a day later
+    const stolen = await nodeCertificate('gw-stolen', { now: at(0), validityDays: 30 });
+    const leaked = await nodeCertificate('gw-leaked', { now: at(0), validityDays: 30 });
+    const notAfter = new X509Certificate(stolen.certPem).validTo;
+    const list = RevocationList.empty()
+      .withLongestValidity(30)
+      .withNode('gw-stolen', 'node deleted', at(1))
+      .withSerial(leaked.subject.serialNumber, 'gw-leaked', 'key leaked', at(1));
+    // on the last day the certificates are valid (and well after), the records stay
+    for (const day of [29, 30, 31]) {
+      const kept = list.pruned(at(day));
+      expect(kept.check(stolen.subject)?.kind).toBe('node');
+      expect(kept.check(leaked.subject)?.kind).toBe('serial');
+    }
+    // once the declared validity and the margin have passed, both certificates have expired: the records go
+    const later = at(33);
+    expect(Date.parse(notAfter)).toBeLessThan(later.getTime());
+    const pruned = list.pruned(later);
+    expect(pruned.size).toBe(0);
+    expect(pruned.longestValidityDays).toBe(30);
+  });
+
+  test('the store prunes whenever it writes, keeping records that still cover valid certificates', async () => {
+    const storeDir = join(dir, 'pruning');
+    let now = at(0);
+    const store = new RevocationStore(storeDir, { now: () => now });
+    await store.declareValidity(30);
+    await store.revokeNode('gw-old', 'node deleted', at(0));
+    await store.revokeSerial('abcd', 'gw-old2', 'key leaked', at(0));
+    now = at(20);
+    await store.revokeNode('gw-recent', 'node deleted', at(20));
+    expect((await store.load()).size).toBe(3);
+    now = at(40);
+    const stored = await store.revokeNode('gw-newest', 'node deleted', at(40));
+    expect(Object.keys(JSON.parse(stored.toText()).nodes as object).sort()).toEqual(['gw-newest', 'gw-recent']);
+    expect((await store.load()).size).toBe(2);
+    // a second writer that never declared a validity still prunes by the declared one
+    now = at(60);
+    await new RevocationStore(storeDir, { now: () => now }).revokeSerial('ef', 'gw-x', 'x', at(60));
+    const reread = await new RevocationStore(storeDir).load();
+    expect(reread.nodeRevocation('gw-recent')).toBeUndefined();
+    expect(reread.nodeRevocation('gw-newest')).toBeDefined();
   });
 });
