@@ -5,30 +5,13 @@
 // FIN → 255), resize → channel 4 (the same JSON as the WebSocket protocol), channel 1/2 → stdout/stderr; the
 // end is the Status on the error stream (v4.channel.k8s.io), then FIN on every stream and the connection closes.
 import type { Logger } from '@kedge/telemetry';
+import type { AttachOptions } from '@kedge/protocol';
+import { FLAG_FIN, dataFrame } from '@kedge/spdy';
 import type { CloudStreamMetrics } from './cloudstream-metrics';
 import { StreamRefusedError } from './errors';
-import {
-  ControlType,
-  FLAG_FIN,
-  HeaderBlockReader,
-  HeaderBlockWriter,
-  RstStatus,
-  SpdyFrameReader,
-  SpdyProtocolError,
-  dataFrame,
-  decodeHeaderPairs,
-  encodeHeaderPairs,
-  goAwayFrame,
-  parseSynStream,
-  pingFrame,
-  rstStreamFrame,
-  synReplyFrame,
-  type SpdyFrame,
-} from '@kedge/spdy';
+import { SpdyServerSession, type TunnelLink } from './spdy-server-session';
 import { execStatus } from './status';
-import type { AttachOptions } from '@kedge/protocol';
 import type { StreamSpec, StreamTable } from './stream-table';
-import type { TunnelLink } from './port-forward-tunnel';
 
 /** The remotecommand versions this server speaks over SPDY, best first. */
 export const SPDY_PROCESS_PROTOCOLS = ['v4.channel.k8s.io'];
@@ -46,26 +29,20 @@ export interface ProcessSpdySessionOptions {
   streamCreationTimeoutMs?: number;
 }
 
-const MAX_DATA_FRAME = 32 * 1024;
-
-export class ProcessSpdySession {
-  private readonly frames = new SpdyFrameReader();
-  private readonly headerReader = new HeaderBlockReader();
-  private readonly headerWriter = new HeaderBlockWriter();
+export class ProcessSpdySession extends SpdyServerSession {
   private readonly streams = new Map<StreamType, number>();
   private readonly types = new Map<number, StreamType>();
   private readonly expected: StreamType[];
   private readonly kind: 'exec' | 'attach';
-  private lastStreamId = 0;
   private hubId: string | undefined;
   private ended = false;
-  private closed = false;
   private readonly creationTimer: NodeJS.Timeout;
-  private handling: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ProcessSpdySessionOptions) {
+    const kind = options.spec.kind === 'exec' ? 'exec' : 'attach';
+    super({ link: options.link, metrics: options.metrics, logger: options.logger, target: options.spec, kind, label: `${kind} over SPDY` });
     const streams = options.spec.options as AttachOptions;
-    this.kind = options.spec.kind === 'exec' ? 'exec' : 'attach';
+    this.kind = kind;
     this.expected = ['error'];
     if (streams.stdin) this.expected.push('stdin');
     if (streams.stdout) this.expected.push('stdout');
@@ -80,77 +57,21 @@ export class ProcessSpdySession {
     this.creationTimer.unref();
   }
 
-  receive(bytes: Buffer): void {
-    if (this.closed) return;
-    let frames: SpdyFrame[];
-    try {
-      frames = this.frames.push(bytes);
-    } catch (error) {
-      this.abort(error as Error);
-      return;
-    }
-    for (const frame of frames) {
-      this.handling = this.handling.then(() => (this.closed ? undefined : this.handle(frame))).catch((error: unknown) => this.abort(error as Error));
-    }
-  }
-
   /** The client went away: the process's hub stream is cancelled (the container keeps running). */
-  linkClosed(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected onClosed(): void {
     clearTimeout(this.creationTimer);
     if (this.hubId !== undefined && !this.ended) this.options.table.cancel(this.hubId, `kubectl ${this.kind} went away`);
-    this.headerReader.close();
   }
 
-  private async handle(frame: SpdyFrame): Promise<void> {
-    if (!frame.control) {
-      this.handleData(frame.streamId, frame.flags, frame.payload);
-      return;
-    }
-    switch (frame.type) {
-      case ControlType.SynStream:
-        await this.handleSynStream(frame.flags, frame.payload);
-        return;
-      case ControlType.Ping:
-        if (frame.payload.length === 4) this.write(pingFrame(frame.payload.readUInt32BE(0)));
-        else this.refuse('bad-ping', `PING of ${frame.payload.length} bytes`);
-        return;
-      case ControlType.GoAway:
-        this.options.link.close();
-        this.linkClosed();
-        return;
-      default:
-        // RST_STREAM of one of our streams, SETTINGS, WINDOW_UPDATE, HEADERS: nothing to act on
-        return;
-    }
-  }
-
-  private async handleSynStream(flags: number, payload: Buffer): Promise<void> {
-    const syn = parseSynStream(flags, payload);
-    const inflated = await this.headerReader.read(syn.headerBlock);
-    let type: string | undefined;
-    try {
-      type = decodeHeaderPairs(inflated).get('streamtype')?.[0];
-    } catch (error) {
-      this.refuse('bad-stream-headers', `stream ${syn.streamId}: ${(error as Error).message}`);
-      this.write(rstStreamFrame(syn.streamId, RstStatus.ProtocolError));
-      return;
-    }
-    if (syn.streamId % 2 === 0 || syn.streamId <= this.lastStreamId) {
-      this.refuse('bad-stream-id', `SYN_STREAM for stream ${syn.streamId} (client streams are odd and increasing, last was ${this.lastStreamId})`);
-      this.write(rstStreamFrame(syn.streamId, RstStatus.ProtocolError));
-      return;
-    }
-    this.lastStreamId = syn.streamId;
+  protected onStream(streamId: number, headers: Map<string, string[]>): void {
+    const type = headers.get('streamtype')?.[0];
     if (type === undefined || !STREAM_TYPES.has(type as StreamType) || this.streams.has(type as StreamType)) {
-      this.refuse('bad-stream-headers', `stream ${syn.streamId}: streamType "${type ?? ''}" (expected one each of error, stdin, stdout, stderr, resize)`);
-      this.write(rstStreamFrame(syn.streamId, RstStatus.ProtocolError));
+      this.refuseStream(streamId, 'bad-stream-headers', `streamType "${type ?? ''}" (expected one each of error, stdin, stdout, stderr, resize)`);
       return;
     }
-    this.streams.set(type as StreamType, syn.streamId);
-    this.types.set(syn.streamId, type as StreamType);
-    this.write(synReplyFrame(syn.streamId, this.headerWriter.wrap(encodeHeaderPairs([]))));
+    this.streams.set(type as StreamType, streamId);
+    this.types.set(streamId, type as StreamType);
+    this.acceptStream(streamId);
     if (this.hubId === undefined && !this.ended && this.expected.every((t) => this.streams.has(t))) this.open();
   }
 
@@ -173,7 +94,7 @@ export class ProcessSpdySession {
     }
   }
 
-  private handleData(streamId: number, flags: number, payload: Buffer): void {
+  protected onData(streamId: number, flags: number, payload: Buffer): void {
     const type = this.types.get(streamId);
     if (this.hubId === undefined || this.ended || (type !== 'stdin' && type !== 'resize')) return;
     const channel = type === 'stdin' ? 0 : 4;
@@ -191,30 +112,5 @@ export class ProcessSpdySession {
     for (const streamId of this.streams.values()) this.write(dataFrame(streamId, FLAG_FIN, Buffer.alloc(0)));
     // the frames are queued on the link in order; closing after them ends kubectl's session as a kubelet does
     this.options.link.send(Buffer.alloc(0), () => this.options.link.close());
-  }
-
-  private writeData(streamId: number, data: Buffer, written: () => void): void {
-    for (let offset = 0; offset < data.length; offset += MAX_DATA_FRAME) {
-      const last = offset + MAX_DATA_FRAME >= data.length;
-      this.options.link.send(dataFrame(streamId, 0, data.subarray(offset, offset + MAX_DATA_FRAME)), last ? written : () => undefined);
-    }
-  }
-
-  private write(frame: Buffer): void {
-    if (!this.closed) this.options.link.send(frame, () => undefined);
-  }
-
-  private refuse(reason: string, detail: string): void {
-    this.options.metrics.refusedFrames.inc({ kind: this.kind, reason });
-    this.options.logger.warn({ pod: `${this.options.spec.namespace}/${this.options.spec.podName}`, reason }, `${this.kind} over SPDY: refused ${detail}`);
-  }
-
-  private abort(error: Error): void {
-    if (this.closed) return;
-    if (error instanceof SpdyProtocolError) this.refuse('bad-frame', error.message);
-    else this.options.logger.error({ error: error.message }, `${this.kind} over SPDY failed`);
-    this.write(goAwayFrame(this.lastStreamId, 1));
-    this.options.link.close();
-    this.linkClosed();
   }
 }
