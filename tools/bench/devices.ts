@@ -4,6 +4,10 @@
 // cloud (cloudcore + edgecore child processes). Writes the `devices` section of docs/benchmarks.md.
 //
 //   node --import tsx tools/bench/devices.ts [--devices 50] [--updates 20000] [--changes 20] [--window 100] [--dry-run]
+//     --twin-only             only the twin throughput part, printed and not written
+//     --twin-profile <file>   also write a V8 CPU profile of the twin phase alone (read it with cpu-profile-top.mjs)
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -53,6 +57,8 @@ const flags = parseBenchFlags(import.meta.filename, {
   updates: { type: 'string', default: '20000' },
   changes: { type: 'string', default: '20' },
   window: { type: 'string', default: '100' },
+  'twin-only': { type: 'boolean', default: false },
+  'twin-profile': { type: 'string' },
 });
 const DEVICES = positiveInteger('devices', flags.devices);
 const UPDATES = positiveInteger('updates', flags.updates);
@@ -89,6 +95,21 @@ interface Throughput {
   /** fsyncs made by the twin store's group commit during the twin run, and commits per fsync */
   syncs: number;
   perSync: number;
+}
+
+async function startProfiler(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfiler(session: Session, file: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  writeFileSync(file, JSON.stringify(profile));
+  session.disconnect();
+  progress(`twin phase CPU profile: ${file}`);
 }
 
 /** user + system CPU of this process since `since`, µs */
@@ -132,9 +153,11 @@ async function throughput(): Promise<Throughput> {
     payload: twinUpdate('temperature', String(i % 1000), 'int', `e${i}`, Date.now()),
   });
   progress(`twin path: ${UPDATES} updates for ${DEVICES} devices, ${WINDOW} in flight`);
+  const profiler = flags['twin-profile'] === undefined ? undefined : await startProfiler();
   const twinCpu = process.cpuUsage();
   const twinMs = await drive(publisher, UPDATES, update, () => ok + errors >= UPDATES);
   const twinCpuUs = cpuMicros(twinCpu) / UPDATES;
+  if (profiler !== undefined && flags['twin-profile'] !== undefined) await stopProfiler(profiler, flags['twin-profile']);
   const batches = await groupCommitBatches(registry, ok + errors);
   await publisher.endAsync();
   await subscriber.endAsync();
@@ -232,6 +255,15 @@ async function latency(): Promise<LatencySummary> {
 
 async function main(): Promise<void> {
   const t = await throughput();
+  if (flags['twin-only']) {
+    const rows = [
+      ['twin', formatInteger(t.twinOk), formatInteger(t.twinErrors), `${formatInteger(t.twinMs)} ms`, `${formatInteger((t.twinOk / t.twinMs) * 1000)}/s`, `${formatInteger(t.twinCpuUs)} µs`],
+      ['plain aedes', formatInteger(UPDATES), '0', `${formatInteger(t.rawMs)} ms`, `${formatInteger((UPDATES / t.rawMs) * 1000)}/s`, `${formatInteger(t.rawCpuUs)} µs`],
+      ['ratio', '', '', '', formatRatio((t.twinOk / t.twinMs) * 1000 / ((UPDATES / t.rawMs) * 1000)), formatRatio(t.twinCpuUs / t.rawCpuUs)],
+    ];
+    console.log(textTable(['path', 'messages', 'errors', 'time', 'rate', 'CPU per message'], rows));
+    return;
+  }
   const lat = await latency();
   const machine = machineInfo();
   const twinRate = (t.twinOk / t.twinMs) * 1000;

@@ -49,10 +49,18 @@ const ACTIONS: Record<DeviceAction, Action> = {
 
 /** What a request is answered with; `changed` is broadcast (document, delta) after the result. */
 interface RequestOutcome {
-  answer: Record<string, unknown>;
+  /** undefined for a twin update: its result is built from `changed`, and only when someone subscribes to it */
+  answer: Record<string, unknown> | undefined;
+  request: RequestBase;
   changed: { device: DeviceRecord; changes: TwinChange[] } | undefined;
   /** the request wrote to the store: answer it only once that is on disk */
   wrote: boolean;
+}
+
+/** The result payload of a request: a twin update's is built from its changes (the twins as they are now). */
+function answerOf(outcome: RequestOutcome): Record<string, unknown> {
+  if (outcome.answer !== undefined) return outcome.answer;
+  return result(outcome.request.eventId, outcome.request.clientToken, { twin: changedTwinsMessage(outcome.changed?.changes ?? []) });
 }
 
 export class DeviceTwin {
@@ -196,7 +204,7 @@ export class DeviceTwin {
       const body = readPayload(payload, this.#maxPayloadBytes, allowEmpty);
       const request = readBase(body);
       if (parsed.kind === 'membership-get') {
-        outcome = { answer: result(request.eventId, request.clientToken, { devices: this.#store.devices().map(deviceMessage) }), changed: undefined, wrote: false };
+        outcome = { answer: result(request.eventId, request.clientToken, { devices: this.#store.devices().map(deviceMessage) }), request, changed: undefined, wrote: false };
       } else {
         outcome = this.#deviceRequest(parsed.action, deviceId(parsed.namespace, parsed.name), body, request);
       }
@@ -209,8 +217,8 @@ export class DeviceTwin {
       this.#logThrottle.run(`refused:${action}:${refusal.code}`, (suppressed) =>
         this.#logger.info({ topic: topic.slice(0, 200), error: refusal.message, suppressed }, 'refused a twin request'),
       );
-      const { eventId, clientToken } = peekBase(payload);
-      outcome = { answer: errorResult(eventId, clientToken, refusal), changed: undefined, wrote: false };
+      const request = peekBase(payload);
+      outcome = { answer: errorResult(request.eventId, request.clientToken, refusal), request, changed: undefined, wrote: false };
     }
     if (outcome.wrote) {
       try {
@@ -221,9 +229,8 @@ export class DeviceTwin {
       } catch (error) {
         this.#logger.error({ error, topic }, 'a twin write could not be made durable');
         this.#metrics.request(action, 'internal');
-        const { eventId, clientToken } = peekBase(payload);
         const failure = new DeviceTwinError('INTERNAL', 'the twin could not store this request durably', undefined, { cause: error });
-        outcome = { answer: errorResult(eventId, clientToken, failure), changed: undefined, wrote: false };
+        outcome = { answer: errorResult(outcome.request.eventId, outcome.request.clientToken, failure), request: outcome.request, changed: undefined, wrote: false };
       }
     }
     // the answers need not hold up the PUBACK: they follow in the background, result first
@@ -231,7 +238,7 @@ export class DeviceTwin {
   }
 
   async #answer(resultTopic: string, outcome: RequestOutcome): Promise<void> {
-    await this.#publisher.publish(resultTopic, outcome.answer);
+    await this.#publisher.publishBuilt(resultTopic, answerOf, outcome);
     if (outcome.changed !== undefined) await this.#publisher.twinsChanged(outcome.changed.device, outcome.changed.changes);
   }
 
@@ -240,23 +247,23 @@ export class DeviceTwin {
     const { eventId, clientToken } = request;
     switch (action) {
       case 'twin/get':
-        return { answer: result(eventId, clientToken, { twin: twinsMessage(this.#known(id).twins) }), changed: undefined, wrote: false };
+        return { answer: result(eventId, clientToken, { twin: twinsMessage(this.#known(id).twins) }), request, changed: undefined, wrote: false };
       case 'state/get':
-        return { answer: result(eventId, clientToken, { device: stateMessage(this.#known(id)) }), changed: undefined, wrote: false };
+        return { answer: result(eventId, clientToken, { device: stateMessage(this.#known(id)) }), request, changed: undefined, wrote: false };
       case 'state/update': {
         const state = readStateUpdate(body);
         this.#known(id);
         const device = this.#store.setState(id, state);
         if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to node ${this.#nodeName}`, 'device');
         this.#reportLater(device);
-        return { answer: result(eventId, clientToken, { device: stateMessage(device) }), changed: undefined, wrote: true };
+        return { answer: result(eventId, clientToken, { device: stateMessage(device) }), request, changed: undefined, wrote: true };
       }
       default: {
         // one read of the device (the store's cached record) serves the checks and the write
         const updates = readTwinUpdate(body, this.#known(id));
         const { device, changes } = this.#store.report(id, updates);
         this.#reportLater(device);
-        return { answer: result(eventId, clientToken, { twin: changedTwinsMessage(changes) }), changed: { device, changes }, wrote: true };
+        return { answer: undefined, request, changed: { device, changes }, wrote: true };
       }
     }
   }

@@ -105,6 +105,11 @@ export function deltaMessage(device: DeviceRecord): Record<string, unknown> | un
   };
 }
 
+/** `{..., state, attributes}`: a device the cloud updated (`.../updated`). */
+export function updatedMessage(device: DeviceRecord): Record<string, unknown> {
+  return { ...base(), state: device.state, attributes: deviceMessage(device)['attributes'] };
+}
+
 /** `{..., twin: {<prop>: {last, current}}}` for the twins that changed (null when absent). */
 export function documentMessage(changes: TwinChange[]): Record<string, unknown> {
   return {

@@ -1,6 +1,7 @@
 // Publishing twin events on the bus: results to the requester's topic, and the broadcasts that
 // follow a change (document, delta, device updated, membership updated). A publish that fails
-// (external broker down) is counted and logged, never thrown: the state is already stored.
+// (external broker down) is counted and logged, never thrown: the state is already stored. A message
+// no client subscribes to is neither built nor published (the bus says who listens, per message).
 import { deviceTopic, membershipTopic, type DeviceTopicSuffix } from '@kedge/device-api';
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import type { DeviceTwinMetrics } from './metrics';
@@ -10,6 +11,8 @@ import type { TwinChange } from './store/twin-store';
 
 /** What DeviceTwin needs of the eventbus (EventBus from @kedge/eventbus has it). */
 export interface TwinBus {
+  /** whether a publish on `topic` can reach anyone (EventBus.hasSubscribers); without it, always published */
+  hasSubscribers?(topic: string): boolean;
   publish(topic: string, payload: string, options?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
   /** with `acknowledgeAfterHandler`, the broker PUBACKs a QoS 1 request only once the handler's promise settles */
   subscribe(
@@ -37,7 +40,22 @@ export class TwinPublisher {
     this.#options = options;
   }
 
+  /** Whether a client subscribes to `topic` now: asked for every message, so a late subscriber gets the next one. */
+  heard(topic: string): boolean {
+    return this.#options.bus.hasSubscribers?.(topic) ?? true;
+  }
+
+  /** Publishes `payload` on `topic`, if someone subscribes to it. */
   async publish(topic: string, payload: unknown): Promise<void> {
+    if (this.heard(topic)) await this.#send(topic, payload);
+  }
+
+  /** Publishes what `build(input)` returns on `topic`, built only if someone subscribes to it. */
+  async publishBuilt<T>(topic: string, build: (input: T) => unknown, input: T): Promise<void> {
+    if (this.heard(topic)) await this.#send(topic, build(input));
+  }
+
+  async #send(topic: string, payload: unknown): Promise<void> {
     try {
       await this.#options.bus.publish(topic, JSON.stringify(payload), { qos: this.#options.qos });
     } catch (error) {
@@ -48,19 +66,26 @@ export class TwinPublisher {
     }
   }
 
-  /** Publishes on the device's `<namespace>/<name>` topic (and its legacy one when enabled). */
-  async broadcast(device: DeviceRecord, suffix: DeviceTopicSuffix, payload: unknown): Promise<void> {
-    await this.publish(deviceTopic(device.id, suffix), payload);
-    if (this.#options.legacyNamespace !== undefined && device.namespace === this.#options.legacyNamespace) {
-      await this.publish(deviceTopic(device.name, suffix), payload);
-    }
+  /**
+   * Publishes `build(input)` on the device's `<namespace>/<name>` topic (and its legacy one when enabled),
+   * built once, and only if someone subscribes to one of them; `build` returning undefined publishes nothing.
+   */
+  async broadcast<T>(device: DeviceRecord, suffix: DeviceTopicSuffix, build: (input: T) => unknown, input: T): Promise<void> {
+    const topic = deviceTopic(device.id, suffix);
+    const legacy = this.#options.legacyNamespace !== undefined && device.namespace === this.#options.legacyNamespace ? deviceTopic(device.name, suffix) : undefined;
+    const heard = this.heard(topic);
+    const legacyHeard = legacy !== undefined && this.heard(legacy);
+    if (!heard && !legacyHeard) return;
+    const payload = build(input);
+    if (payload === undefined) return;
+    if (heard) await this.#send(topic, payload);
+    if (legacyHeard) await this.#send(legacy, payload);
   }
 
   /** After twins changed: the document of what changed, then the delta if desired ≠ reported anywhere. */
   async twinsChanged(device: DeviceRecord, changes: TwinChange[]): Promise<void> {
-    if (changes.length > 0) await this.broadcast(device, 'twin/update/document', documentMessage(changes));
-    const delta = deltaMessage(device);
-    if (delta) await this.broadcast(device, 'twin/update/delta', delta);
+    if (changes.length > 0) await this.broadcast(device, 'twin/update/document', documentMessage, changes);
+    await this.broadcast(device, 'twin/update/delta', deltaMessage, device);
   }
 
   async membershipUpdated(payload: unknown): Promise<void> {

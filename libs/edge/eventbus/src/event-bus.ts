@@ -235,6 +235,19 @@ export class EventBus {
   }
 
   /**
+   * Whether a (not retained) publish on `topic` can reach anyone, so a publisher may skip building it:
+   * with the embedded broker alone, whether one of its clients subscribes to a matching filter (asked
+   * again for every message: a late subscriber gets the messages after its SUBACK); true whenever an
+   * external broker takes the publish (its subscribers are not known here) and when the bus is not
+   * running (publish then fails as usual). Never skip a retained publish on its answer.
+   */
+  hasSubscribers(topic: string): boolean {
+    if (!this.#running || this.#internal === undefined) return true;
+    if (this.#external?.connected) return true;
+    return this.#internal.hasSubscriber(topic);
+  }
+
+  /**
    * Calls `handler` for every message published on the local bus by an MQTT client that matches
    * `topicFilter`. A handler that throws or rejects is counted as a bad payload and logged.
    * @returns unsubscribe. @throws EventBusError INVALID_TOPIC
