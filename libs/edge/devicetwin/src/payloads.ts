@@ -54,9 +54,12 @@ export function result(eventId: string, clientToken: string | undefined, fields:
   return Object.assign(message, fields);
 }
 
-/** The twins an update changed, as they are now: a twin update's result. */
+/** The twins an update changed, as they are now: a twin update's result (built for every update someone reads). */
 export function changedTwinsMessage(changes: TwinChange[]): Record<string, MsgTwin> {
-  return Object.fromEntries(changes.flatMap((change) => (change.after === undefined ? [] : [[change.name, twinMessage(change.after)]])));
+  const twins: Record<string, MsgTwin> = {};
+  // property names start with a letter or digit (checked at the border): a plain assignment is an own field
+  for (const change of changes) if (change.after !== undefined) twins[change.name] = twinMessage(change.after);
+  return twins;
 }
 
 /** A device's state as state/get and state/update answer it: `{name, namespace, state, last_online}`. */

@@ -61,7 +61,6 @@ export class EventBus {
   readonly #router: EventBusOptions['router'];
   readonly #logger: Logger;
   readonly #metrics: EventBusMetrics;
-  readonly #counters = new Map<Direction, { inc(): void }>();
   readonly #logThrottle = new LogThrottle();
   readonly #subscriptions = new Set<Subscription>();
   readonly #uploadFilters: Set<string>;
@@ -409,13 +408,7 @@ export class EventBus {
   }
 
   #count(direction: Direction): void {
-    let counter = this.#counters.get(direction);
-    if (counter === undefined) {
-      // the label child, looked up once: this runs for every message
-      counter = this.#metrics.messages.labels({ direction });
-      this.#counters.set(direction, counter);
-    }
-    counter.inc();
+    this.#metrics.count(direction);
   }
 
   #bad(topic: string, reason: string): void {
