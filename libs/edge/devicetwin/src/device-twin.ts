@@ -47,6 +47,16 @@ const ACTIONS: Record<DeviceAction, Action> = {
   'state/get': 'state_get',
 };
 
+/** A request topic read: the device (or membership) and action, and the topic of its result. */
+interface RequestRoute {
+  parsed: { kind: 'membership-get'; node: string } | { kind: 'device'; action: DeviceAction; id: string };
+  action: Action;
+  resultTopic: string;
+}
+
+/** request topics remembered by DeviceTwin (per topic: what it asks, where the answer goes) */
+const MAX_ROUTES = 4096;
+
 /** What a request is answered with; `changed` is broadcast (document, delta) after the result. */
 interface RequestOutcome {
   /** undefined for a twin update: its result is built from `changed`, and only when someone subscribes to it */
@@ -78,6 +88,7 @@ export class DeviceTwin {
   /** reports of MQTT requests of this turn, latest per device, queued together when it ends */
   readonly #turnReports = new Map<string, DeviceRecord>();
   #turnReportsScheduled = false;
+  readonly #routes = new Map<string, RequestRoute>();
   #stopped = false;
 
   /** Registers group `twin` on the router and subscribes to the twin topics on the bus. */
@@ -192,12 +203,9 @@ export class DeviceTwin {
 
   async #onRequest(topic: string, payload: Buffer): Promise<void> {
     if (this.#stopped) return;
-    const parsed = parseRequestTopic(topic, this.#legacyNamespace);
-    if (parsed === undefined) return;
-    // another node's membership on a shared (external) broker: its own edgecore answers
-    if (parsed.kind === 'membership-get' && parsed.node !== this.#nodeName) return;
-    const action: Action = parsed.kind === 'membership-get' ? 'membership_get' : ACTIONS[parsed.action];
-    const resultTopic = parsed.kind === 'membership-get' ? membershipTopic(this.#nodeName, 'get/result') : deviceTopic(parsed.topicId, `${parsed.action}/result`);
+    const route = this.#route(topic);
+    if (route === undefined) return;
+    const { parsed, action, resultTopic } = route;
     let outcome: RequestOutcome;
     try {
       const allowEmpty = action !== 'twin_update' && action !== 'state_update';
@@ -206,7 +214,7 @@ export class DeviceTwin {
       if (parsed.kind === 'membership-get') {
         outcome = { answer: result(request.eventId, request.clientToken, { devices: this.#store.devices().map(deviceMessage) }), request, changed: undefined, wrote: false };
       } else {
-        outcome = this.#deviceRequest(parsed.action, deviceId(parsed.namespace, parsed.name), body, request);
+        outcome = this.#deviceRequest(parsed.action, parsed.id, body, request);
       }
       // counted once the write is on disk (below): a failed fsync turns it into an INTERNAL error
       if (!outcome.wrote) this.#metrics.request(action, 'ok');
@@ -235,6 +243,27 @@ export class DeviceTwin {
     }
     // the answers need not hold up the PUBACK: they follow in the background, result first
     void this.#answer(resultTopic, outcome);
+  }
+
+  /**
+   * What a request topic asks and where its answer goes; undefined when it is not this twin's to answer.
+   * Remembered per topic (a mapper repeats the same few): parsing and building the result topic ran for
+   * every update. Bounded: a client naming ever new topics only restarts the memory.
+   */
+  #route(topic: string): RequestRoute | undefined {
+    const known = this.#routes.get(topic);
+    if (known !== undefined) return known;
+    const parsed = parseRequestTopic(topic, this.#legacyNamespace);
+    if (parsed === undefined) return undefined;
+    // another node's membership on a shared (external) broker: its own edgecore answers
+    if (parsed.kind === 'membership-get' && parsed.node !== this.#nodeName) return undefined;
+    const route: RequestRoute =
+      parsed.kind === 'membership-get'
+        ? { parsed, action: 'membership_get', resultTopic: membershipTopic(this.#nodeName, 'get/result') }
+        : { parsed: { ...parsed, id: deviceId(parsed.namespace, parsed.name) }, action: ACTIONS[parsed.action], resultTopic: deviceTopic(parsed.topicId, `${parsed.action}/result`) };
+    if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();
+    this.#routes.set(topic, route);
+    return route;
   }
 
   async #answer(resultTopic: string, outcome: RequestOutcome): Promise<void> {
