@@ -49,6 +49,14 @@ export interface EventBusState {
   external: 'connected' | 'disconnected' | 'disabled';
 }
 
+/** topics whose route EventBus remembers; a client naming ever new topics only restarts the memory */
+const MAX_ROUTES = 4096;
+
+interface TopicRoute {
+  subscriptions: Subscription[];
+  uploaded: boolean;
+}
+
 interface Subscription {
   filter: string;
   handler: BusHandler;
@@ -64,6 +72,8 @@ export class EventBus {
   readonly #logThrottle = new LogThrottle();
   readonly #subscriptions = new Set<Subscription>();
   readonly #uploadFilters: Set<string>;
+  /** per topic: the subscriptions whose filter matches it, and whether it is uploaded; dropped when either set changes */
+  readonly #routes = new Map<string, TopicRoute>();
   readonly #connectionObservers = new Set<(connected: boolean) => void>();
   #internal: InternalBroker | undefined;
   #external: ExternalClient | undefined;
@@ -255,9 +265,11 @@ export class EventBus {
     const filter = checkFilter(topicFilter);
     const subscription: Subscription = { filter, handler, acknowledgeAfterHandler: options.acknowledgeAfterHandler === true };
     this.#subscriptions.add(subscription);
+    this.#routes.clear();
     if (this.#options.mode === 'external') this.#external?.addFilter(filter);
     return () => {
       if (!this.#subscriptions.delete(subscription)) return;
+      this.#routes.clear();
       if (this.#options.mode === 'external' && !this.#externalFilters().includes(filter)) this.#external?.removeFilter(filter);
     };
   }
@@ -283,8 +295,9 @@ export class EventBus {
   /** the handlers that hold the PUBACK of this client publish; undefined when none does */
   #beforeAcknowledge(message: BrokerPublish): Promise<void> | undefined {
     const waits: Promise<void>[] = [];
-    for (const subscription of this.#subscriptions) {
-      if (!subscription.acknowledgeAfterHandler || !topicMatches(subscription.filter, message.topic)) continue;
+    for (const subscription of this.#route(message.topic).subscriptions) {
+      // a handler may unsubscribe another during this loop: the remembered route is a snapshot
+      if (!subscription.acknowledgeAfterHandler || !this.#subscriptions.has(subscription)) continue;
       const busMessage: BusMessage = { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, source: 'internal' };
       try {
         const result = subscription.handler(busMessage);
@@ -316,8 +329,9 @@ export class EventBus {
     this.#count('received');
     // an internal client's QoS 1 publish already went to the handlers that hold its PUBACK
     const heldAcknowledgement = message.source === 'internal' && message.qos === 1;
-    for (const subscription of this.#subscriptions) {
-      if (!topicMatches(subscription.filter, message.topic)) continue;
+    const route = this.#route(message.topic);
+    for (const subscription of route.subscriptions) {
+      if (!this.#subscriptions.has(subscription)) continue;
       if (heldAcknowledgement && subscription.acknowledgeAfterHandler) continue;
       try {
         const result = subscription.handler(message);
@@ -326,12 +340,24 @@ export class EventBus {
         this.#handlerFailed(message.topic, error);
       }
     }
-    if (this.#send && this.#uploadFilters.size > 0 && this.#uploaded(message.topic)) this.#upload(message);
+    if (this.#send && route.uploaded) this.#upload(message);
   }
 
-  #uploaded(topic: string): boolean {
-    for (const filter of this.#uploadFilters) if (topicMatches(filter, topic)) return true;
-    return false;
+  /**
+   * The subscriptions matching `topic` and whether it is uploaded, remembered per topic: this ran for
+   * every message and every subscription (twice for a held QoS 1 publish).
+   */
+  #route(topic: string): TopicRoute {
+    let route = this.#routes.get(topic);
+    if (route !== undefined) return route;
+    const subscriptions: Subscription[] = [];
+    for (const subscription of this.#subscriptions) if (topicMatches(subscription.filter, topic)) subscriptions.push(subscription);
+    let uploaded = false;
+    for (const filter of this.#uploadFilters) if (topicMatches(filter, topic)) uploaded = true;
+    route = { subscriptions, uploaded };
+    if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();
+    this.#routes.set(topic, route);
+    return route;
   }
 
   #upload(message: BusMessage): void {
@@ -369,11 +395,13 @@ export class EventBus {
         return;
       case 'subscribe':
         this.#uploadFilters.add(command.filter);
+        this.#routes.clear();
         this.#syncExternalFilters();
         this.#logger.info({ filter: command.filter }, 'the cloud added an upload topic');
         return;
       case 'unsubscribe':
         this.#uploadFilters.delete(command.filter);
+        this.#routes.clear();
         this.#syncExternalFilters();
         this.#logger.info({ filter: command.filter }, 'the cloud removed an upload topic');
         return;

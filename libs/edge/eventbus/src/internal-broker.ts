@@ -62,6 +62,12 @@ function brokerPublish(packet: { topic: string; payload: Buffer | string; qos: n
   return { topic: packet.topic, payload, qos: packet.qos === 0 ? 0 : 1, retain: packet.retain, clientId: client.id };
 }
 
+/** whether `rules` let a client publish on `topic` (checked for every publish: a loop, no closure) */
+function mayPublish(rules: TopicRules, topic: string): boolean {
+  for (const allowed of rules.publish) if (topicMatches(allowed, topic)) return true;
+  return false;
+}
+
 /** The peer address of an aedes client's connection (a net or TLS socket). */
 function remoteOf(client: Client): string | undefined {
   return (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress;
@@ -138,7 +144,7 @@ export class InternalBroker {
           // client null: the broker's own publish (the twin, the bridge), not a network client
           if (client !== null) {
             const access = rulesOf.get(client);
-            if (access === undefined || !access.rules.publish.some((allowed) => topicMatches(allowed, packet.topic))) {
+            if (access === undefined || !mayPublish(access.rules, packet.topic)) {
               hooks.onAccessRefused('publish_denied', { client: client.id, username: access?.username, remote: remoteOf(client), topic: packet.topic });
               // an error disconnects the client (MQTT 3.1.1 has no negative PUBACK): nothing is delivered
               return done(new Error(`not allowed to publish on ${packet.topic.slice(0, 200)}`));
