@@ -141,9 +141,11 @@ async function throughput(): Promise<Throughput> {
   const subscriber = await connectAsync(url, { reconnectPeriod: 0 });
   let ok = 0;
   let errors = 0;
+  // an error result carries `error_code` (the success result of this model has no such property): a
+  // search, so the subscriber costs what the baseline's counting subscriber costs, not a JSON parse
   subscriber.on('message', (_topic, payload) => {
-    if ((JSON.parse(payload.toString('utf8')) as { code?: number }).code === undefined) ok += 1;
-    else errors += 1;
+    if (payload.includes('"error_code"')) errors += 1;
+    else ok += 1;
   });
   await subscriber.subscribeAsync('$hw/events/device/+/+/twin/update/result', { qos: 1 });
   const publisher = await connectAsync(url, { reconnectPeriod: 0 });

@@ -242,7 +242,7 @@ export class DeviceTwin {
       }
     }
     // the answers need not hold up the PUBACK: they follow in the background, result first
-    void this.#answer(resultTopic, outcome);
+    this.#answer(resultTopic, outcome);
   }
 
   /**
@@ -266,10 +266,15 @@ export class DeviceTwin {
     return route;
   }
 
-  async #answer(resultTopic: string, outcome: RequestOutcome): Promise<void> {
-    await this.#publisher.publishBuilt(resultTopic, answerOf, outcome);
-    if (outcome.changed !== undefined) await this.#publisher.twinsChanged(outcome.changed.device, outcome.changed.changes);
+  /** The result, then the document and delta; each built only if someone subscribes to it, no promise when no one does. */
+  #answer(resultTopic: string, outcome: RequestOutcome): void {
+    const sent = this.#publisher.publishBuilt(resultTopic, answerOf, outcome);
+    const changed = outcome.changed;
+    if (changed === undefined) return;
+    if (sent === undefined) void this.#publisher.twinsChanged(changed.device, changed.changes);
+    else void sent.then(() => this.#publisher.twinsChanged(changed.device, changed.changes));
   }
+
 
   /** Runs one device action against the store. @throws DeviceTwinError */
   #deviceRequest(action: DeviceAction, id: string, body: Record<string, unknown>, request: RequestBase): RequestOutcome {

@@ -229,16 +229,17 @@ export class EventBus {
   async publish(topic: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<void> {
     checkTopic(topic);
     if (!this.#running) throw new EventBusError('NOT_RUNNING', `cannot publish ${topic}: the eventbus is not running`);
-    const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    // a string goes to the embedded broker as it is (the packet writer encodes it): no copy per message
+    const body = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const qos: Qos = options.qos === 1 ? 1 : 0;
     const retain = options.retain ?? false;
     if (this.#internal) {
       await this.#internal.publish(topic, body, qos, retain);
       if (this.#external?.connected) {
-        await this.#external.publish(topic, body, qos, retain).catch((error: unknown) => this.#warn('publish-external', 'not published to the external broker', error));
+        await this.#external.publish(topic, typeof body === 'string' ? Buffer.from(body) : body, qos, retain).catch((error: unknown) => this.#warn('publish-external', 'not published to the external broker', error));
       }
     } else if (this.#external) {
-      await this.#external.publish(topic, body, qos, retain);
+      await this.#external.publish(topic, typeof body === 'string' ? Buffer.from(body) : body, qos, retain);
     }
     this.#count('published');
   }

@@ -246,7 +246,7 @@ export class InternalBroker {
   }
 
   /** Delivers to the broker's subscribers as the broker itself (no authorizePublish, no onClientPublish). */
-  publish(topic: string, payload: Buffer, qos: Qos, retain: boolean): Promise<void> {
+  publish(topic: string, payload: Buffer | string, qos: Qos, retain: boolean): Promise<void> {
     if (this.#closed) return Promise.reject(new EventBusError('NOT_RUNNING', 'the internal broker is closed'));
     return new Promise((resolve, reject) => {
       this.#broker.publish({ cmd: 'publish', topic, payload, qos, retain, dup: false }, (error) => {
