@@ -319,7 +319,8 @@ updates (\`$hw/events/device/default/dev-<i>/twin/update\`, one int property) ro
 with ${WINDOW} publishes in flight (as fast as the broker PUBACKs); the time runs until a second client has received
 every \`twin/update/result\`. The twin builds and publishes a \`document\` (and a delta) only when a client subscribes to
 it (\`EventBus.hasSubscribers\`): a KubeEdge mapper does not, so the first row has none; the second row adds a client
-reading every document (three trips through the broker per update). Every acknowledgement is durable:
+reading every document (three trips through the broker per update; its time runs until every document arrived too).
+Every acknowledgement is durable:
 the updates of one event-loop turn share one SQLite transaction (WAL, \`synchronous=NORMAL\`; TwinStore's
 \`TurnTransaction\`), and **group commit** (\`GroupCommit\` in \`@kedge/sqlite\`) fsyncs the WAL once for all that
 committed meanwhile, on the thread pool; the broker's PUBACK of an update and its \`update/result\` wait for that
