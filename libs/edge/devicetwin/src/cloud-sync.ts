@@ -8,7 +8,7 @@ import { parseDownMessage, type DownChange } from './down-message';
 import { BadMessageError } from './errors';
 import type { DeviceTwinMetrics } from './metrics';
 import { deviceId } from './model';
-import { base, deviceMessage } from './payloads';
+import { base, deviceMessage, updatedMessage } from './payloads';
 import type { TwinPublisher } from './publisher';
 import type { DeviceChange, TwinStore } from './store/twin-store';
 
@@ -122,7 +122,7 @@ export class CloudSync {
       const device = change.after;
       if (device === undefined) continue;
       if (change.reason === 'updated') {
-        await publisher.broadcast(device, 'updated', { ...base(), state: device.state, attributes: deviceMessage(device)['attributes'] });
+        await publisher.broadcast(device, 'updated', updatedMessage, device);
         if (change.twinChanges.some((twin) => twin.before?.reported !== undefined && twin.after?.reported === undefined)) this.#options.reportDevice(device.id);
       }
       await publisher.twinsChanged(device, change.twinChanges);

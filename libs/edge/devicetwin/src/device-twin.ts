@@ -47,12 +47,30 @@ const ACTIONS: Record<DeviceAction, Action> = {
   'state/get': 'state_get',
 };
 
+/** A request topic read: the device (or membership) and action, and the topic of its result. */
+interface RequestRoute {
+  parsed: { kind: 'membership-get'; node: string } | { kind: 'device'; action: DeviceAction; id: string };
+  action: Action;
+  resultTopic: string;
+}
+
+/** request topics remembered by DeviceTwin (per topic: what it asks, where the answer goes) */
+const MAX_ROUTES = 4096;
+
 /** What a request is answered with; `changed` is broadcast (document, delta) after the result. */
 interface RequestOutcome {
-  answer: Record<string, unknown>;
+  /** undefined for a twin update: its result is built from `changed`, and only when someone subscribes to it */
+  answer: Record<string, unknown> | undefined;
+  request: RequestBase;
   changed: { device: DeviceRecord; changes: TwinChange[] } | undefined;
   /** the request wrote to the store: answer it only once that is on disk */
   wrote: boolean;
+}
+
+/** The result payload of a request: a twin update's is built from its changes (the twins as they are now). */
+function answerOf(outcome: RequestOutcome): Record<string, unknown> {
+  if (outcome.answer !== undefined) return outcome.answer;
+  return result(outcome.request.eventId, outcome.request.clientToken, { twin: changedTwinsMessage(outcome.changed?.changes ?? []) });
 }
 
 export class DeviceTwin {
@@ -70,6 +88,7 @@ export class DeviceTwin {
   /** reports of MQTT requests of this turn, latest per device, queued together when it ends */
   readonly #turnReports = new Map<string, DeviceRecord>();
   #turnReportsScheduled = false;
+  readonly #routes = new Map<string, RequestRoute>();
   #stopped = false;
 
   /** Registers group `twin` on the router and subscribes to the twin topics on the bus. */
@@ -184,21 +203,18 @@ export class DeviceTwin {
 
   async #onRequest(topic: string, payload: Buffer): Promise<void> {
     if (this.#stopped) return;
-    const parsed = parseRequestTopic(topic, this.#legacyNamespace);
-    if (parsed === undefined) return;
-    // another node's membership on a shared (external) broker: its own edgecore answers
-    if (parsed.kind === 'membership-get' && parsed.node !== this.#nodeName) return;
-    const action: Action = parsed.kind === 'membership-get' ? 'membership_get' : ACTIONS[parsed.action];
-    const resultTopic = parsed.kind === 'membership-get' ? membershipTopic(this.#nodeName, 'get/result') : deviceTopic(parsed.topicId, `${parsed.action}/result`);
+    const route = this.#route(topic);
+    if (route === undefined) return;
+    const { parsed, action, resultTopic } = route;
     let outcome: RequestOutcome;
     try {
       const allowEmpty = action !== 'twin_update' && action !== 'state_update';
       const body = readPayload(payload, this.#maxPayloadBytes, allowEmpty);
       const request = readBase(body);
       if (parsed.kind === 'membership-get') {
-        outcome = { answer: result(request.eventId, request.clientToken, { devices: this.#store.devices().map(deviceMessage) }), changed: undefined, wrote: false };
+        outcome = { answer: result(request.eventId, request.clientToken, { devices: this.#store.devices().map(deviceMessage) }), request, changed: undefined, wrote: false };
       } else {
-        outcome = this.#deviceRequest(parsed.action, deviceId(parsed.namespace, parsed.name), body, request);
+        outcome = this.#deviceRequest(parsed.action, parsed.id, body, request);
       }
       // counted once the write is on disk (below): a failed fsync turns it into an INTERNAL error
       if (!outcome.wrote) this.#metrics.request(action, 'ok');
@@ -209,8 +225,8 @@ export class DeviceTwin {
       this.#logThrottle.run(`refused:${action}:${refusal.code}`, (suppressed) =>
         this.#logger.info({ topic: topic.slice(0, 200), error: refusal.message, suppressed }, 'refused a twin request'),
       );
-      const { eventId, clientToken } = peekBase(payload);
-      outcome = { answer: errorResult(eventId, clientToken, refusal), changed: undefined, wrote: false };
+      const request = peekBase(payload);
+      outcome = { answer: errorResult(request.eventId, request.clientToken, refusal), request, changed: undefined, wrote: false };
     }
     if (outcome.wrote) {
       try {
@@ -221,42 +237,67 @@ export class DeviceTwin {
       } catch (error) {
         this.#logger.error({ error, topic }, 'a twin write could not be made durable');
         this.#metrics.request(action, 'internal');
-        const { eventId, clientToken } = peekBase(payload);
         const failure = new DeviceTwinError('INTERNAL', 'the twin could not store this request durably', undefined, { cause: error });
-        outcome = { answer: errorResult(eventId, clientToken, failure), changed: undefined, wrote: false };
+        outcome = { answer: errorResult(outcome.request.eventId, outcome.request.clientToken, failure), request: outcome.request, changed: undefined, wrote: false };
       }
     }
     // the answers need not hold up the PUBACK: they follow in the background, result first
-    void this.#answer(resultTopic, outcome);
+    this.#answer(resultTopic, outcome);
   }
 
-  async #answer(resultTopic: string, outcome: RequestOutcome): Promise<void> {
-    await this.#publisher.publish(resultTopic, outcome.answer);
-    if (outcome.changed !== undefined) await this.#publisher.twinsChanged(outcome.changed.device, outcome.changed.changes);
+  /**
+   * What a request topic asks and where its answer goes; undefined when it is not this twin's to answer.
+   * Remembered per topic (a mapper repeats the same few): parsing and building the result topic ran for
+   * every update. Bounded: a client naming ever new topics only restarts the memory.
+   */
+  #route(topic: string): RequestRoute | undefined {
+    const known = this.#routes.get(topic);
+    if (known !== undefined) return known;
+    const parsed = parseRequestTopic(topic, this.#legacyNamespace);
+    if (parsed === undefined) return undefined;
+    // another node's membership on a shared (external) broker: its own edgecore answers
+    if (parsed.kind === 'membership-get' && parsed.node !== this.#nodeName) return undefined;
+    const route: RequestRoute =
+      parsed.kind === 'membership-get'
+        ? { parsed, action: 'membership_get', resultTopic: membershipTopic(this.#nodeName, 'get/result') }
+        : { parsed: { ...parsed, id: deviceId(parsed.namespace, parsed.name) }, action: ACTIONS[parsed.action], resultTopic: deviceTopic(parsed.topicId, `${parsed.action}/result`) };
+    if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();
+    this.#routes.set(topic, route);
+    return route;
   }
+
+  /** The result, then the document and delta; each built only if someone subscribes to it, no promise when no one does. */
+  #answer(resultTopic: string, outcome: RequestOutcome): void {
+    const sent = this.#publisher.publishBuilt(resultTopic, answerOf, outcome);
+    const changed = outcome.changed;
+    if (changed === undefined) return;
+    if (sent === undefined) void this.#publisher.twinsChanged(changed.device, changed.changes);
+    else void sent.then(() => this.#publisher.twinsChanged(changed.device, changed.changes));
+  }
+
 
   /** Runs one device action against the store. @throws DeviceTwinError */
   #deviceRequest(action: DeviceAction, id: string, body: Record<string, unknown>, request: RequestBase): RequestOutcome {
     const { eventId, clientToken } = request;
     switch (action) {
       case 'twin/get':
-        return { answer: result(eventId, clientToken, { twin: twinsMessage(this.#known(id).twins) }), changed: undefined, wrote: false };
+        return { answer: result(eventId, clientToken, { twin: twinsMessage(this.#known(id).twins) }), request, changed: undefined, wrote: false };
       case 'state/get':
-        return { answer: result(eventId, clientToken, { device: stateMessage(this.#known(id)) }), changed: undefined, wrote: false };
+        return { answer: result(eventId, clientToken, { device: stateMessage(this.#known(id)) }), request, changed: undefined, wrote: false };
       case 'state/update': {
         const state = readStateUpdate(body);
         this.#known(id);
         const device = this.#store.setState(id, state);
         if (device === undefined) throw new DeviceTwinError('UNKNOWN_DEVICE', `device ${id} is not bound to node ${this.#nodeName}`, 'device');
         this.#reportLater(device);
-        return { answer: result(eventId, clientToken, { device: stateMessage(device) }), changed: undefined, wrote: true };
+        return { answer: result(eventId, clientToken, { device: stateMessage(device) }), request, changed: undefined, wrote: true };
       }
       default: {
         // one read of the device (the store's cached record) serves the checks and the write
         const updates = readTwinUpdate(body, this.#known(id));
         const { device, changes } = this.#store.report(id, updates);
         this.#reportLater(device);
-        return { answer: result(eventId, clientToken, { twin: changedTwinsMessage(changes) }), changed: { device, changes }, wrote: true };
+        return { answer: undefined, request, changed: { device, changes }, wrote: true };
       }
     }
   }

@@ -7,8 +7,11 @@ export class DeviceTwinMetrics {
   readonly cloudMessages: Counter<'kind' | 'result'>;
   readonly reports: Counter<'result'>;
   readonly publishFailures: Counter;
-  /** label children of `requests`, looked up once per action and result: counted on every request */
-  readonly #requestCounters = new Map<string, Map<string, { inc(): void }>>();
+  /**
+   * Requests counted since the last scrape, by action and result: prom-client hashes and checks the labels
+   * on every inc(), so the hot path adds to a number and a scrape adds the numbers to the counter.
+   */
+  readonly #pendingRequests = new Map<string, Map<string, number>>();
 
   constructor(registry: Registry, store: TwinStore) {
     new Gauge({
@@ -19,11 +22,18 @@ export class DeviceTwinMetrics {
         if (!store.closed) this.set(store.deviceCount());
       },
     });
+    const pendingRequests = this.#pendingRequests;
     this.requests = new Counter({
       name: 'kedge_devicetwin_requests_total',
       help: 'MQTT requests by action (twin_update, twin_get, state_update, state_get, membership_get) and result (ok or the error code)',
       labelNames: ['action', 'result'],
       registers: [registry],
+      collect() {
+        for (const [action, byResult] of pendingRequests) {
+          for (const [result, count] of byResult) if (count > 0) this.inc({ action, result }, count);
+          byResult.clear();
+        }
+      },
     });
     this.cloudMessages = new Counter({
       name: 'kedge_devicetwin_cloud_messages_total',
@@ -46,16 +56,11 @@ export class DeviceTwinMetrics {
 
   /** counts one MQTT request (`kedge_devicetwin_requests_total{action,result}`) */
   request(action: string, result: string): void {
-    let byResult = this.#requestCounters.get(action);
+    let byResult = this.#pendingRequests.get(action);
     if (byResult === undefined) {
       byResult = new Map();
-      this.#requestCounters.set(action, byResult);
+      this.#pendingRequests.set(action, byResult);
     }
-    let counter = byResult.get(result);
-    if (counter === undefined) {
-      counter = this.requests.labels({ action, result });
-      byResult.set(result, counter);
-    }
-    counter.inc();
+    byResult.set(result, (byResult.get(result) ?? 0) + 1);
   }
 }

@@ -54,9 +54,12 @@ export function result(eventId: string, clientToken: string | undefined, fields:
   return Object.assign(message, fields);
 }
 
-/** The twins an update changed, as they are now: a twin update's result. */
+/** The twins an update changed, as they are now: a twin update's result (built for every update someone reads). */
 export function changedTwinsMessage(changes: TwinChange[]): Record<string, MsgTwin> {
-  return Object.fromEntries(changes.flatMap((change) => (change.after === undefined ? [] : [[change.name, twinMessage(change.after)]])));
+  const twins: Record<string, MsgTwin> = {};
+  // property names start with a letter or digit (checked at the border): a plain assignment is an own field
+  for (const change of changes) if (change.after !== undefined) twins[change.name] = twinMessage(change.after);
+  return twins;
 }
 
 /** A device's state as state/get and state/update answer it: `{name, namespace, state, last_online}`. */
@@ -103,6 +106,11 @@ export function deltaMessage(device: DeviceRecord): Record<string, unknown> | un
     twin: twinsMessage(device.twins),
     delta: Object.fromEntries(differing.map((twin) => [twin.name, formatValue((twin.desired as TimedValue).value)])),
   };
+}
+
+/** `{..., state, attributes}`: a device the cloud updated (`.../updated`). */
+export function updatedMessage(device: DeviceRecord): Record<string, unknown> {
+  return { ...base(), state: device.state, attributes: deviceMessage(device)['attributes'] };
 }
 
 /** `{..., twin: {<prop>: {last, current}}}` for the twins that changed (null when absent). */

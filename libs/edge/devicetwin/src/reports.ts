@@ -3,7 +3,7 @@
 // message per resource (MetaManager's) never loses a property: latest wins, and is complete.
 import { Group, Operation, newMessage, type Message } from '@kedge/protocol';
 import type { DeviceRecord } from './model';
-import { base, valueMessage, type MsgTwin } from './payloads';
+import { valueMessage, type MsgTwin } from './payloads';
 
 export const TWIN_SOURCE = 'twin';
 /** resource type of twin reports: `<namespace>/twin/<name>` */
@@ -18,22 +18,23 @@ export interface TwinReporter {
 }
 
 export function reportMessage(device: DeviceRecord): Message {
-  // built for every twin update: the reported side only, without the desired value twinMessage adds
-  const entries: [string, unknown][] = [];
+  // built for every device a turn's updates changed: the reported side only, without the desired value
+  // twinMessage adds; plain object literals and a loop (no entries arrays, spreads or fromEntries). Property
+  // names start with a letter or digit (checked at the border), so an assignment makes an own field
+  const twin: Record<string, unknown> = {};
   for (const state of device.twins) {
     if (state.reported === undefined) continue;
-    const metadata: MsgTwin['metadata'] = { type: state.property.type };
-    if (state.property.unit !== undefined) metadata.unit = state.property.unit;
-    entries.push([state.name, { actual: valueMessage(state.reported), metadata, version: state.version }]);
+    const metadata: MsgTwin['metadata'] = state.property.unit === undefined ? { type: state.property.type } : { type: state.property.type, unit: state.property.unit };
+    twin[state.name] = { actual: valueMessage(state.reported), metadata, version: state.version };
   }
-  const twin = Object.fromEntries(entries);
   return newMessage({
     source: TWIN_SOURCE,
     group: Group.Twin,
     operation: Operation.Update,
     resource: `${device.namespace}/${TWIN_REPORT_TYPE}/${device.name}`,
     content: {
-      ...base(),
+      event_id: '',
+      timestamp: Date.now(),
       namespace: device.namespace,
       name: device.name,
       state: device.state,

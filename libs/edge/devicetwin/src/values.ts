@@ -18,8 +18,9 @@ function wrongType(field: string, property: PropertySpec, raw: unknown, hint = '
 
 function readNumber(raw: unknown, property: PropertySpec, field: string): number {
   let value: number;
+  const text = typeof raw === 'string' ? raw.trim() : undefined;
   if (typeof raw === 'number') value = raw;
-  else if (typeof raw === 'string' && (property.type === 'int' ? INTEGER : DECIMAL).test(raw.trim())) value = Number(raw.trim());
+  else if (text !== undefined && (property.type === 'int' ? INTEGER : DECIMAL).test(text)) value = Number(text);
   else throw wrongType(field, property, raw);
   if (!Number.isFinite(value)) throw wrongType(field, property, raw);
   if (property.type === 'int' && !Number.isInteger(value)) throw wrongType(field, property, raw, ' (not a whole number)');

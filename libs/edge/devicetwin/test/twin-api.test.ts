@@ -1,6 +1,7 @@
 // KubeEdge's DeviceTwin MQTT API against a real aedes broker (libs/edge/eventbus) and real mqtt.js
 // clients: get, update → result / document / delta, versions and clientToken, typed values and
 // range checks, device state, membership get/updated, and the KubeEdge ≤ 1.16 topic form.
+import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cleanup, Mapper, deviceMessage, device, membershipMessage, metricValue, startEdge, topic, waitFor, type Edge } from './fixtures';
 
@@ -58,6 +59,34 @@ describe('DeviceTwin twin update', () => {
     // the document is published before the delta would be: none followed either update
     await mapper.request(topic(ID, 'twin/get'), {}, topic(ID, 'twin/get/result'));
     expect(mapper.on(topic(ID, 'twin/update/delta'))).toHaveLength(0);
+  });
+
+  it('listeners - a result or document no client subscribes to is neither built nor published; a client that subscribes later gets the next ones', async () => {
+    const edge = await startEdge(cleanup);
+    await edge.router.dispatch(membershipMessage([device({ name: 'thermo-1', rv: '10', desired: { setpoint: '21' } })], '10'));
+    const published = (): Promise<number> => metricValue(edge.registry, 'kedge_eventbus_messages_total', { direction: 'published' });
+    const before = await published();
+    // a mapper that reports and subscribes to nothing (KubeEdge's mappers do not read their results)
+    const reporter = await connectAsync(edge.url, { reconnectPeriod: 0, connectTimeout: 5_000 });
+    cleanup.add(() => reporter.endAsync(true));
+    await reporter.publishAsync(topic(ID, 'twin/update'), JSON.stringify({ event_id: 'quiet', twin: { temperature: { actual: { value: '20' } } } }), { qos: 1 });
+    // PUBACKed: stored, and its report queued for the cloud as before
+    expect(edge.store.device(ID)?.twins.find((t) => t.name === 'temperature')?.reported?.value).toBe(20);
+    await waitFor(() => edge.reporter.messages.length === 1, 'the report for the cloud');
+
+    const app = await connectAsync(edge.url, { reconnectPeriod: 0, connectTimeout: 5_000 });
+    cleanup.add(() => app.endAsync(true));
+    const seen: { topic: string; body: Record<string, unknown> }[] = [];
+    app.on('message', (received, payload) => void seen.push({ topic: received, body: JSON.parse(payload.toString()) as Record<string, unknown> }));
+    await app.subscribeAsync([topic(ID, 'twin/update/document'), topic(ID, 'twin/update/result')], { qos: 1 });
+    await reporter.publishAsync(topic(ID, 'twin/update'), JSON.stringify({ event_id: 'heard', twin: { temperature: { actual: { value: '22.5' } } } }), { qos: 1 });
+    await waitFor(() => seen.length === 2, 'the result and the document of the second update');
+    expect(seen.map((m) => m.topic)).toEqual([topic(ID, 'twin/update/result'), topic(ID, 'twin/update/document')]);
+    expect(seen[0]?.body).toMatchObject({ event_id: 'heard', twin: { temperature: { actual: { value: '22.5' }, version: 2 } } });
+    expect(seen[1]?.body['twin']).toMatchObject({ temperature: { last: { actual: { value: '20' } }, current: { actual: { value: '22.5' } } } });
+    // the first update's result, document and delta and the second's delta had no subscriber: only these two went out
+    expect((await published()) - before).toBe(2);
+    expect(await metricValue(edge.registry, 'kedge_devicetwin_requests_total', { action: 'twin_update', result: 'ok' })).toBe(2);
   });
 
   it('versions - an update naming the current version is applied, a stale one is refused with 409 and changes nothing; clientToken is echoed', async () => {

@@ -49,6 +49,14 @@ export interface EventBusState {
   external: 'connected' | 'disconnected' | 'disabled';
 }
 
+/** topics whose route EventBus remembers; a client naming ever new topics only restarts the memory */
+const MAX_ROUTES = 4096;
+
+interface TopicRoute {
+  subscriptions: Subscription[];
+  uploaded: boolean;
+}
+
 interface Subscription {
   filter: string;
   handler: BusHandler;
@@ -61,10 +69,11 @@ export class EventBus {
   readonly #router: EventBusOptions['router'];
   readonly #logger: Logger;
   readonly #metrics: EventBusMetrics;
-  readonly #counters = new Map<Direction, { inc(): void }>();
   readonly #logThrottle = new LogThrottle();
   readonly #subscriptions = new Set<Subscription>();
   readonly #uploadFilters: Set<string>;
+  /** per topic: the subscriptions whose filter matches it, and whether it is uploaded; dropped when either set changes */
+  readonly #routes = new Map<string, TopicRoute>();
   readonly #connectionObservers = new Set<(connected: boolean) => void>();
   #internal: InternalBroker | undefined;
   #external: ExternalClient | undefined;
@@ -220,18 +229,32 @@ export class EventBus {
   async publish(topic: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<void> {
     checkTopic(topic);
     if (!this.#running) throw new EventBusError('NOT_RUNNING', `cannot publish ${topic}: the eventbus is not running`);
-    const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    // a string goes to the embedded broker as it is (the packet writer encodes it): no copy per message
+    const body = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const qos: Qos = options.qos === 1 ? 1 : 0;
     const retain = options.retain ?? false;
     if (this.#internal) {
       await this.#internal.publish(topic, body, qos, retain);
       if (this.#external?.connected) {
-        await this.#external.publish(topic, body, qos, retain).catch((error: unknown) => this.#warn('publish-external', 'not published to the external broker', error));
+        await this.#external.publish(topic, typeof body === 'string' ? Buffer.from(body) : body, qos, retain).catch((error: unknown) => this.#warn('publish-external', 'not published to the external broker', error));
       }
     } else if (this.#external) {
-      await this.#external.publish(topic, body, qos, retain);
+      await this.#external.publish(topic, typeof body === 'string' ? Buffer.from(body) : body, qos, retain);
     }
     this.#count('published');
+  }
+
+  /**
+   * Whether a (not retained) publish on `topic` can reach anyone, so a publisher may skip building it:
+   * with the embedded broker alone, whether one of its clients subscribes to a matching filter (asked
+   * again for every message: a late subscriber gets the messages after its SUBACK); true whenever an
+   * external broker takes the publish (its subscribers are not known here) and when the bus is not
+   * running (publish then fails as usual). Never skip a retained publish on its answer.
+   */
+  hasSubscribers(topic: string): boolean {
+    if (!this.#running || this.#internal === undefined) return true;
+    if (this.#external?.connected) return true;
+    return this.#internal.hasSubscriber(topic);
   }
 
   /**
@@ -243,9 +266,11 @@ export class EventBus {
     const filter = checkFilter(topicFilter);
     const subscription: Subscription = { filter, handler, acknowledgeAfterHandler: options.acknowledgeAfterHandler === true };
     this.#subscriptions.add(subscription);
+    this.#routes.clear();
     if (this.#options.mode === 'external') this.#external?.addFilter(filter);
     return () => {
       if (!this.#subscriptions.delete(subscription)) return;
+      this.#routes.clear();
       if (this.#options.mode === 'external' && !this.#externalFilters().includes(filter)) this.#external?.removeFilter(filter);
     };
   }
@@ -271,8 +296,9 @@ export class EventBus {
   /** the handlers that hold the PUBACK of this client publish; undefined when none does */
   #beforeAcknowledge(message: BrokerPublish): Promise<void> | undefined {
     const waits: Promise<void>[] = [];
-    for (const subscription of this.#subscriptions) {
-      if (!subscription.acknowledgeAfterHandler || !topicMatches(subscription.filter, message.topic)) continue;
+    for (const subscription of this.#route(message.topic).subscriptions) {
+      // a handler may unsubscribe another during this loop: the remembered route is a snapshot
+      if (!subscription.acknowledgeAfterHandler || !this.#subscriptions.has(subscription)) continue;
       const busMessage: BusMessage = { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, source: 'internal' };
       try {
         const result = subscription.handler(busMessage);
@@ -304,8 +330,9 @@ export class EventBus {
     this.#count('received');
     // an internal client's QoS 1 publish already went to the handlers that hold its PUBACK
     const heldAcknowledgement = message.source === 'internal' && message.qos === 1;
-    for (const subscription of this.#subscriptions) {
-      if (!topicMatches(subscription.filter, message.topic)) continue;
+    const route = this.#route(message.topic);
+    for (const subscription of route.subscriptions) {
+      if (!this.#subscriptions.has(subscription)) continue;
       if (heldAcknowledgement && subscription.acknowledgeAfterHandler) continue;
       try {
         const result = subscription.handler(message);
@@ -314,12 +341,24 @@ export class EventBus {
         this.#handlerFailed(message.topic, error);
       }
     }
-    if (this.#send && this.#uploadFilters.size > 0 && this.#uploaded(message.topic)) this.#upload(message);
+    if (this.#send && route.uploaded) this.#upload(message);
   }
 
-  #uploaded(topic: string): boolean {
-    for (const filter of this.#uploadFilters) if (topicMatches(filter, topic)) return true;
-    return false;
+  /**
+   * The subscriptions matching `topic` and whether it is uploaded, remembered per topic: this ran for
+   * every message and every subscription (twice for a held QoS 1 publish).
+   */
+  #route(topic: string): TopicRoute {
+    let route = this.#routes.get(topic);
+    if (route !== undefined) return route;
+    const subscriptions: Subscription[] = [];
+    for (const subscription of this.#subscriptions) if (topicMatches(subscription.filter, topic)) subscriptions.push(subscription);
+    let uploaded = false;
+    for (const filter of this.#uploadFilters) if (topicMatches(filter, topic)) uploaded = true;
+    route = { subscriptions, uploaded };
+    if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();
+    this.#routes.set(topic, route);
+    return route;
   }
 
   #upload(message: BusMessage): void {
@@ -357,11 +396,13 @@ export class EventBus {
         return;
       case 'subscribe':
         this.#uploadFilters.add(command.filter);
+        this.#routes.clear();
         this.#syncExternalFilters();
         this.#logger.info({ filter: command.filter }, 'the cloud added an upload topic');
         return;
       case 'unsubscribe':
         this.#uploadFilters.delete(command.filter);
+        this.#routes.clear();
         this.#syncExternalFilters();
         this.#logger.info({ filter: command.filter }, 'the cloud removed an upload topic');
         return;
@@ -396,13 +437,7 @@ export class EventBus {
   }
 
   #count(direction: Direction): void {
-    let counter = this.#counters.get(direction);
-    if (counter === undefined) {
-      // the label child, looked up once: this runs for every message
-      counter = this.#metrics.messages.labels({ direction });
-      this.#counters.set(direction, counter);
-    }
-    counter.inc();
+    this.#metrics.count(direction);
   }
 
   #bad(topic: string, reason: string): void {

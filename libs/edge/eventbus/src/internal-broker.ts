@@ -7,6 +7,7 @@ import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } f
 import { isLoopbackAddress, type Logger } from '@kedge/telemetry';
 import { EventBusError } from './errors';
 import { type MqttUser, type Qos, type ServerTls, type TopicRules } from './options';
+import { SubscriberIndex } from './subscriber-index';
 import { filterCovers, topicMatches } from './topics';
 
 export interface BrokerPublish {
@@ -61,6 +62,12 @@ function brokerPublish(packet: { topic: string; payload: Buffer | string; qos: n
   return { topic: packet.topic, payload, qos: packet.qos === 0 ? 0 : 1, retain: packet.retain, clientId: client.id };
 }
 
+/** whether `rules` let a client publish on `topic` (checked for every publish: a loop, no closure) */
+function mayPublish(rules: TopicRules, topic: string): boolean {
+  for (const allowed of rules.publish) if (topicMatches(allowed, topic)) return true;
+  return false;
+}
+
 /** The peer address of an aedes client's connection (a net or TLS socket). */
 function remoteOf(client: Client): string | undefined {
   return (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress;
@@ -72,12 +79,14 @@ export class InternalBroker {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   readonly #logger: Logger;
+  readonly #subscribers: SubscriberIndex;
   #closed = false;
 
-  private constructor(broker: Aedes, server: Server, logger: Logger) {
+  private constructor(broker: Aedes, server: Server, logger: Logger, subscribers: SubscriberIndex) {
     this.#broker = broker;
     this.#server = server;
     this.#logger = logger;
+    this.#subscribers = subscribers;
   }
 
   /** Creates the broker and listens. @throws EventBusError LISTEN_FAILED */
@@ -86,6 +95,7 @@ export class InternalBroker {
     const users = new Map(config.users.map((user) => [user.username, user]));
     const rulesOf = new WeakMap<Client, { username: string | undefined; rules: TopicRules }>();
     const unknownUserPassword = randomBytes(24).toString('base64url');
+    const subscribers = new SubscriberIndex();
     const broker = await Aedes.createBroker({
       heartbeatInterval: 60_000,
       authenticate(client, username, password, done) {
@@ -116,7 +126,11 @@ export class InternalBroker {
       authorizeSubscribe(client, subscription, done) {
         try {
           const access = client === null ? undefined : rulesOf.get(client);
-          if (access !== undefined && access.rules.subscribe.some((allowed) => filterCovers(allowed, subscription.topic))) return done(null, subscription);
+          if (access !== undefined && access.rules.subscribe.some((allowed) => filterCovers(allowed, subscription.topic))) {
+            // also on a persistent session's restore, which authorizes again but emits no 'subscribe'
+            if (client !== null) subscribers.granted(client, subscription.topic);
+            return done(null, subscription);
+          }
           hooks.onAccessRefused('subscribe_denied', { client: client?.id ?? '', username: access?.username, remote: client ? remoteOf(client) : undefined, topic: subscription.topic });
           // null: SUBACK 0x80 for this filter, the connection stays
           done(null, null);
@@ -130,7 +144,7 @@ export class InternalBroker {
           // client null: the broker's own publish (the twin, the bridge), not a network client
           if (client !== null) {
             const access = rulesOf.get(client);
-            if (access === undefined || !access.rules.publish.some((allowed) => topicMatches(allowed, packet.topic))) {
+            if (access === undefined || !mayPublish(access.rules, packet.topic)) {
               hooks.onAccessRefused('publish_denied', { client: client.id, username: access?.username, remote: remoteOf(client), topic: packet.topic });
               // an error disconnects the client (MQTT 3.1.1 has no negative PUBACK): nothing is delivered
               return done(new Error(`not allowed to publish on ${packet.topic.slice(0, 200)}`));
@@ -165,6 +179,9 @@ export class InternalBroker {
         logger.error({ error, topic: packet.topic }, 'eventbus hook failed on a client publish');
       }
     });
+    broker.on('unsubscribe', (filters: string[], client: Client) => subscribers.unsubscribed(client, filters));
+    broker.on('client', (client: Client) => subscribers.connected(client));
+    broker.on('clientDisconnect', (client: Client) => subscribers.disconnected(client));
     broker.on('clientError', (client: Client, error: Error) => logger.debug({ client: client.id, error: error.message }, 'mqtt client error'));
     broker.on('connectionError', (_client: Client, error: Error) => logger.debug({ error: error.message }, 'mqtt connection error'));
 
@@ -183,7 +200,7 @@ export class InternalBroker {
           handle,
         )
       : createNetServer(handle);
-    const instance = new InternalBroker(broker, server, logger);
+    const instance = new InternalBroker(broker, server, logger, subscribers);
     server.on('connection', (socket: Socket) => {
       // small request/response packets: without this, Nagle + delayed ACK add ~40 ms per answer
       socket.setNoDelay(true);
@@ -220,8 +237,16 @@ export class InternalBroker {
     return this.#closed;
   }
 
+  /**
+   * Whether a client subscribes to a filter matching `topic` (a persistent session also while offline).
+   * It may say yes for a filter just dropped, never no for one the broker still delivers to.
+   */
+  hasSubscriber(topic: string): boolean {
+    return this.#subscribers.matches(topic);
+  }
+
   /** Delivers to the broker's subscribers as the broker itself (no authorizePublish, no onClientPublish). */
-  publish(topic: string, payload: Buffer, qos: Qos, retain: boolean): Promise<void> {
+  publish(topic: string, payload: Buffer | string, qos: Qos, retain: boolean): Promise<void> {
     if (this.#closed) return Promise.reject(new EventBusError('NOT_RUNNING', 'the internal broker is closed'));
     return new Promise((resolve, reject) => {
       this.#broker.publish({ cmd: 'publish', topic, payload, qos, retain, dup: false }, (error) => {

@@ -239,11 +239,20 @@ describe('EventBus cloud messages', () => {
     await cloud('publish', 'app/cmd', { on: true });
     await waitFor(() => app.received.length === 1, 'the cloud publish at the client');
     expect(JSON.parse(app.received[0]?.payload ?? '')).toEqual({ on: true });
+    // the bus remembers a topic's route (handlers, upload): it is seen once before the filter exists
+    await app.client.publishAsync('app/telemetry/t1', '20', { qos: 1 });
+    await waitFor(async () => (await metricValue(registry, 'kedge_eventbus_messages_total', { direction: 'received' })) === 1, 'the first telemetry message through the bus');
     await cloud('subscribe', 'app/telemetry/#');
     expect(bus.uploadTopics).toEqual(['app/telemetry/#']);
     await app.client.publishAsync('app/telemetry/t1', '21', { qos: 1 });
     await waitFor(() => sent.length === 1, 'the upload of the newly subscribed topic');
+    const late: string[] = [];
+    bus.subscribe('app/telemetry/+', (message) => void late.push(message.payload.toString()));
     await cloud('unsubscribe', 'app/telemetry/#');
+    await app.client.publishAsync('app/telemetry/t1', '22', { qos: 1 });
+    await waitFor(() => late.length === 1, 'the message at a handler added after the route was remembered');
+    expect(late).toEqual(['22']);
+    expect(sent).toHaveLength(1);
     await cloud('publish', 'bad/#/topic', 'x');
     await cloud('subscribe', '$hw/events/#');
     expect(bus.uploadTopics).toEqual([]);
