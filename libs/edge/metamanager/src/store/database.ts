@@ -207,6 +207,9 @@ export function prepareStatements(db: BetterSqlite3.Database) {
     ),
     // LIMIT -1 means no limit in SQLite
     outboxInOrder: db.prepare<[number], OutboxRow>('SELECT resource, seq, message, attempts, last_error FROM outbox ORDER BY seq LIMIT ?'),
+    // the sender's view: the order without the message texts, which it reads only for what it sends
+    outboxHeads: db.prepare<[number], { resource: string; seq: number; attempts: number }>('SELECT resource, seq, attempts FROM outbox ORDER BY seq LIMIT ?'),
+    outboxMessage: db.prepare<[string, number], { message: string }>('SELECT message FROM outbox WHERE resource = ? AND seq = ?'),
     outboxDepth: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM outbox'),
     removeOutbox: db.prepare<[string, number]>('DELETE FROM outbox WHERE resource = ? AND seq = ?'),
     failOutbox: db.prepare<[string, string, number]>('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE resource = ? AND seq = ?'),

@@ -7,6 +7,13 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { BadReportError } from '../errors';
 import type { Statements } from './database';
 
+/** Where a report stands in the send order, without its message (what the sender picks from). */
+export interface OutboxHead {
+  resource: string;
+  seq: number;
+  attempts: number;
+}
+
 export interface OutboxEntry {
   resource: string;
   /** position in the send order; a newer report for the same resource gets a new, larger seq */
@@ -103,6 +110,19 @@ export class OutboxTable {
       attempts: row.attempts,
       lastError: row.last_error,
     }));
+  }
+
+  /** The first `limit` queued reports' places in the send order, without reading or parsing their messages. */
+  heads(limit: number): OutboxHead[] {
+    this.assertOpen('read the outbox');
+    return this.sql.outboxHeads.all(limit);
+  }
+
+  /** The message queued for `resource` under `seq`; undefined when a newer report replaced it or it left the outbox. */
+  message(resource: string, seq: number): Message | undefined {
+    this.assertOpen('read the outbox');
+    const row = this.sql.outboxMessage.get(resource, seq);
+    return row === undefined ? undefined : (JSON.parse(row.message) as Message);
   }
 
   depth(): number {
