@@ -13,6 +13,9 @@ type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
 /** The TLS options that decide which server and identity a connection is for: an agent is reused only while they hold. */
 const IDENTITY_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
 
+/** How long a pooled connection may stay idle when the server sends no keep-alive hint. */
+const IDLE_SOCKET_MS = 30_000;
+
 function sameValue(a: unknown, b: unknown): boolean {
   if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => sameValue(item, b[i]));
@@ -36,7 +39,10 @@ export class KeepAliveKubeConfig extends KubeConfig {
     const current = this.#agent;
     if (current !== undefined && IDENTITY_OPTIONS.every((key) => sameValue((current.options as Record<string, unknown>)[key], wanted[key]))) return current;
     current?.destroy();
-    this.#agent = new Agent({ ...built.options, keepAlive: true });
+    // with a timeout set, Node's agent closes an idle pooled socket 1 s before the server's `Keep-Alive: timeout=N`
+    // hint (5 s on a Node server), so a request is not written into a connection the server is closing; without a
+    // hint an idle socket goes after IDLE_SOCKET_MS. A request in progress only gets a 'timeout' event nobody acts on.
+    this.#agent = new Agent({ ...built.options, keepAlive: true, timeout: IDLE_SOCKET_MS });
     return this.#agent;
   }
 
