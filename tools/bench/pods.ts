@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, Watch, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
+import { KeepAliveKubeConfig } from '@kedge/kube-client';
 import { connectCri, type ContainerConfig, type CriClient, type PodSandboxConfig } from '@kedge/cri';
 import { BUSYBOX_IMAGE, importKedgeImages, isContainerdAvailable, type PrivateContainerd, removeAllPodSandboxes, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
 import { issueToken, writeTokenFile } from '../e2e/cluster';
@@ -329,7 +330,8 @@ async function main(): Promise<void> {
       ? startApp('edgecore', edgeArgs)
       : new KedgeProcess('edgecore', spawn(process.execPath, [...profileArgs, '--import', 'tsx', join(repoRoot, 'apps', 'edgecore', 'src', 'main.ts'), ...edgeArgs], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
   if (edge.child.pid === undefined) throw new Error('edgecore did not start');
-  const kubeConfig = new KubeConfig();
+  // kept-alive connections, as kubectl and client-go keep them: 20 creates must not cost cloudcore 20 TLS handshakes
+  const kubeConfig = new KeepAliveKubeConfig();
   kubeConfig.loadFromFile(cloud.kubeconfig);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const watch = new Watch(kubeConfig);
@@ -360,6 +362,7 @@ async function main(): Promise<void> {
     }
   } finally {
     cri.close();
+    kubeConfig.closeConnections();
   }
   report(raw, kedge, machine, load, command);
 }
@@ -429,7 +432,8 @@ function report(raw: PathResult, kedge: PathResult, machine: ReturnType<typeof m
     '',
     `**Method.** ${ROUNDS} rounds; each starts ${POD_COUNT} pods straight through CRI, removes them, then creates ${POD_COUNT} pods through`,
     'the API and deletes them again, so both paths run beside the same idle cloudcore and edgecore. *kedge*: pods',
-    '(busybox `sleep 3600`, `spec.nodeName` = the edge) created at once through the API (`@kubernetes/client-node`);',
+    '(busybox `sleep 3600`, `spec.nodeName` = the edge) created at once through the API (`@kubernetes/client-node` on',
+    'kept-alive connections, `KeepAliveKubeConfig`, as kubectl and client-go keep theirs);',
     "a pod's time runs from its create's 2xx response to the first event of a watch on the API server (opened",
     'before the creates) that shows `status.phase == Running`. It includes the trip down to the edge, sandbox and',
     "container start on containerd, and edged's status report back up. *Raw CRI*: the same pods started at once by",
