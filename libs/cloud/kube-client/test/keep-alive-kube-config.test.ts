@@ -2,6 +2,10 @@
 // instead of opening one per request (client-node's own KubeConfig), and still work after the server restarts.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { createCertificateAuthority, issueClientCertificate, issueServerCertificate } from '@kedge/pki';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Cleanup } from '@kedge/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,17 +74,38 @@ describe('KeepAliveKubeConfig', () => {
     expect(read.metadata?.name).toBe('before');
   });
 
-  it('attack - a kubeconfig loaded again with another identity never rides the pooled connection of the old one (its client certificate)', async () => {
-    const api = await startTestApi(cleanup);
-    const port = Number(new URL(api.kubeConfig.getCurrentCluster()?.server ?? '').port);
+  it('attack - a kubeconfig loaded again with another client certificate never rides the pooled connection of the old one', async () => {
+    // a TLS server that asks for a client certificate and answers a ConfigMapList naming who the connection is
+    const ca = await createCertificateAuthority({ commonName: 'test-ca' });
+    const serving = await issueServerCertificate(ca, { commonName: 'localhost', ipAddresses: ['127.0.0.1'] });
+    const server = createHttpsServer({ cert: serving.certPem, key: serving.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true }, (_request, response) => {
+      const peer = (response.socket as TLSSocket).getPeerCertificate();
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: {}, items: [{ metadata: { name: String(peer.subject?.CN) } }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.add(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as AddressInfo).port;
+    const kubeconfigAs = async (user: string): Promise<string> => {
+      const client = await issueClientCertificate(ca, { commonName: user });
+      const data = (pem: string): string => Buffer.from(pem).toString('base64');
+      return JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'test', cluster: { server: `https://127.0.0.1:${port}`, 'certificate-authority-data': data(ca.certPem) } }],
+        users: [{ name: user, user: { 'client-certificate-data': data(client.certPem), 'client-key-data': data(client.keyPem) } }],
+        contexts: [{ name: 'test', context: { cluster: 'test', user } }],
+        'current-context': 'test',
+      });
+    };
     const pooled = new KeepAliveKubeConfig();
-    pooled.loadFromString(api.kubeConfig.exportConfig());
     cleanup.add(() => pooled.closeConnections());
-    expect(await socketsOpenedTo(port, () => tenReads(pooled.makeApiClient(CoreV1Api)))).toBe(1);
-    // the same kubeconfig with its user's certificate dropped: the pooled connection carries the old certificate
-    const exported = JSON.parse(pooled.exportConfig()) as { users: { user: Record<string, unknown> }[] };
-    for (const user of exported.users) user.user = { token: 'not-a-valid-token' };
-    pooled.loadFromString(JSON.stringify(exported));
-    await expect(pooled.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: 'default' })).rejects.toMatchObject({ code: 401 });
+    const whoAmI = async (): Promise<string | undefined> => (await pooled.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: 'default' })).items[0]?.metadata?.name;
+
+    pooled.loadFromString(await kubeconfigAs('alice'));
+    expect(await socketsOpenedTo(port, async () => void expect(await whoAmI()).toBe('alice'))).toBe(1);
+    expect(await socketsOpenedTo(port, async () => void expect(await whoAmI()).toBe('alice'))).toBe(0);
+    pooled.loadFromString(await kubeconfigAs('bob'));
+    expect(await whoAmI()).toBe('bob');
   });
 });
