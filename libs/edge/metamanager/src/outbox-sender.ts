@@ -141,7 +141,7 @@ export class OutboxSender {
     try {
       await router.request(message, { timeoutMs: requestTimeoutMs, send: (message) => hub.send(message) });
       if (this.#stopped) return;
-      outbox.remove(entry.resource, entry.seq);
+      outbox.settle(entry.resource, entry.seq);
       this.#retries.delete(entry.resource);
       metrics.outboxSent.inc();
     } catch (error) {
@@ -157,7 +157,7 @@ export class OutboxSender {
   #settleFailure(entry: OutboxHead, error: unknown): void {
     const { outbox, metrics, logger } = this.#options;
     if (error instanceof RemoteError) {
-      outbox.remove(entry.resource, entry.seq);
+      outbox.settle(entry.resource, entry.seq);
       this.#retries.delete(entry.resource);
       metrics.outboxFailures.inc({ reason: 'rejected' });
       this.#logThrottle.run(`rejected:${entry.resource}`, (suppressed) =>
