@@ -73,6 +73,8 @@ export class PodWorker {
   private again = false;
   /** ImageStatus asked while the sandbox starts, for this sync only: by image reference */
   private readonly imageLookups = new Map<string, Promise<ImageInfo | undefined>>();
+  /** the pod's ServiceAccount tokens (a TokenRequest through the cloud each) asked while the sandbox starts, for this sync only */
+  private apiFilesLookup: Promise<ApiAccessFiles | undefined> | undefined;
   /** this sync changed the runtime after reading it (a liveness kill, an init container started): its view is stale */
   private staleView = false;
   /** set once the pod is gone from the runtime and (if asked) its deletion reported */
@@ -139,6 +141,7 @@ export class PodWorker {
     this.settled = false;
     this.staleView = false;
     this.imageLookups.clear();
+    this.apiFilesLookup = undefined;
     try {
       if (this.pod.metadata.deletionTimestamp) await this.terminate(true);
       else await this.syncRunning();
@@ -206,6 +209,12 @@ export class PodWorker {
         const lookup = cri.imageStatus(container.image);
         lookup.catch(() => undefined); // settled in ensureImage, which asks again on failure
         this.imageLookups.set(container.image, lookup);
+      }
+      // so are the projected ServiceAccount tokens: each is a round trip to the cloud, which the kubelet too makes
+      // before the sandbox (its volume manager mounts first)
+      if (this.deps.apiAccess !== undefined) {
+        this.apiFilesLookup = this.apiAccessFiles();
+        this.apiFilesLookup.catch(() => undefined); // settled in start(), which reports the failure as the container's
       }
       id = await cri.runPodSandbox(sandboxConfig(this.pod, this.deps.podsDir, attempt));
       logger.info({ pod: podKey(this.pod), sandboxId: id, attempt }, 'pod sandbox started');
@@ -470,7 +479,9 @@ export class PodWorker {
     try {
       const image = await this.ensureImage(view.spec.image);
       if (ctx.volumes === undefined) {
-        const api = await this.apiAccessFiles();
+        const lookup = this.apiFilesLookup;
+        this.apiFilesLookup = undefined;
+        const api = await (lookup ?? this.apiAccessFiles());
         ctx.volumes = prepareVolumes(store, this.pod, podsDir, ctx.fields, this.deps.security.allowedHostPaths ?? [], api);
         this.trackTokens();
       }
