@@ -302,7 +302,8 @@ async function main(): Promise<void> {
     const coverage =
       `After the warm-up (${kedge.warmUpSeconds.toFixed(0)} s) ${formatInteger(kedge.warmedUp)} of ${formatInteger(offered)} properties had a value in DeviceStatus; ` +
       `during the window ${formatInteger(kedge.covered)} of them changed there at least once. edgecore's outbox delivered ${perSecond(kedge.reportsSent, kedge.seconds)} ` +
-      `twin reports to the cloud (each one device's whole state; ${DEVICES}/s offered) and held ${formatInteger(kedge.outboxDepth)} at the end; its event-loop lag p99 was ${formatMs(kedge.loopLagP99)}.`;
+      `twin reports to the cloud (each one device's whole state; ${DEVICES}/s offered) and held ${formatInteger(kedge.outboxDepth)} at the end; its event-loop lag p99 was ${formatMs(kedge.loopLagP99)}. ` +
+      `cloudcore spent ${formatMs((kedge.cloudCpu * kedge.seconds * 1000) / Math.max(1, kedge.reportsSent))} of CPU per delivered twin report (its whole CPU over the window, divided by the reports).`;
     console.log(coverage);
     const body = `
 ${sectionHeading(`Device fleet: ${DEVICES} Modbus devices × ${PROPERTIES} properties at 1 s cycles through one gateway`, machine, benchCommand('device-fleet'), [`- Load average when it started: ${startLoad}`]).join('\n')}

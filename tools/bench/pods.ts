@@ -6,15 +6,20 @@
 // split each pod's time into stages. Writes the `pods` section of docs/benchmarks.md; edgecore's memory is
 // tools/bench/edgecore-memory.ts.
 //
-//   node --import tsx tools/bench/pods.ts [--pods 20] [--rounds 3] [--dry-run]
+//   node --import tsx tools/bench/pods.ts [--pods 20] [--rounds 3] [--profile <dir>] [--dry-run]
+//
+// --profile <dir> runs cloudcore and edgecore with --cpu-prof into <dir> (read them with cpu-profile-top.mjs).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, Watch, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
+import { KeepAliveKubeConfig } from '@kedge/kube-client';
 import { connectCri, type ContainerConfig, type CriClient, type PodSandboxConfig } from '@kedge/cri';
 import { BUSYBOX_IMAGE, importKedgeImages, isContainerdAvailable, type PrivateContainerd, removeAllPodSandboxes, startPrivateContainerd, stopPrivateContainerd } from '@kedge/containerd-fixture';
 import { issueToken, writeTokenFile } from '../e2e/cluster';
-import { startApp, writeYaml, type KedgeProcess } from '../e2e/harness';
+import { KedgeProcess, startApp, writeYaml } from '../e2e/harness';
 import {
   benchTempDir,
   formatMs,
@@ -46,7 +51,7 @@ const SETTLE_MS = 5_000;
 /** how long to wait for the pods of one round, or for their removal */
 const ROUND_TIMEOUT_MS = 180_000;
 
-const flags = parseBenchFlags(import.meta.filename, { pods: { type: 'string', default: '20' }, rounds: { type: 'string', default: '3' } });
+const flags = parseBenchFlags(import.meta.filename, { pods: { type: 'string', default: '20' }, rounds: { type: 'string', default: '3' }, profile: { type: 'string' } });
 const POD_COUNT = positiveInteger('pods', flags.pods);
 const ROUNDS = positiveInteger('rounds', flags.rounds);
 
@@ -71,6 +76,37 @@ async function shutdown(): Promise<void> {
 /** Wall-clock milliseconds with sub-millisecond precision, comparable with containerd's nanosecond timestamps. */
 const wallMs = (): number => performance.timeOrigin + performance.now();
 const nsToMs = (ns: bigint): number => Number(ns / 1000n) / 1000;
+
+/** CPU milliseconds (user + system) a process has used so far: /proc/<pid>/stat fields 14 and 15, in 10 ms ticks. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The processes whose CPU a round is charged: containerd always, cloudcore and edgecore beside it. */
+interface CpuMeter {
+  containerd: number;
+  cloudcore?: number;
+  edgecore?: number;
+}
+
+function readCpu(pids: CpuMeter): CpuMeter {
+  return {
+    containerd: cpuMs(pids.containerd),
+    ...(pids.cloudcore !== undefined ? { cloudcore: cpuMs(pids.cloudcore) } : {}),
+    ...(pids.edgecore !== undefined ? { edgecore: cpuMs(pids.edgecore) } : {}),
+  };
+}
+
+function cpuSince(pids: CpuMeter, before: CpuMeter): CpuMeter {
+  const after = readCpu(pids);
+  return {
+    containerd: after.containerd - before.containerd,
+    ...(after.cloudcore !== undefined ? { cloudcore: after.cloudcore - (before.cloudcore ?? 0) } : {}),
+    ...(after.edgecore !== undefined ? { edgecore: after.edgecore - (before.edgecore ?? 0) } : {}),
+  };
+}
 
 async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -140,11 +176,20 @@ function withRuntime(names: readonly string[], client: Map<string, { start: numb
   });
 }
 
-async function rawRound(cri: CriClient, round: number, logRoot: string): Promise<{ pods: PodTimeline[]; totalMs: number }> {
+interface RoundResult {
+  pods: PodTimeline[];
+  totalMs: number;
+  /** CPU used from the first start to the last pod done, per process */
+  cpu: CpuMeter;
+}
+
+async function rawRound(cri: CriClient, round: number, logRoot: string, pids: CpuMeter): Promise<RoundResult> {
   const names = Array.from({ length: POD_COUNT }, (_, i) => `raw-${round}-${i}`);
+  const cpuBefore = readCpu(pids);
   const started = wallMs();
   const times = await mapLimit(names, POD_COUNT, (name) => rawPod(cri, name, logRoot));
   const totalMs = wallMs() - started;
+  const cpu = cpuSince(pids, cpuBefore);
   const client = new Map(names.map((name, i) => [name, times[i] as { start: number; done: number }]));
   const pods = withRuntime(names, client, await runtimeTimestamps(cri, 'raw'));
   const removed = (await cri.listPodSandbox()).filter((s) => s.metadata.namespace === 'raw');
@@ -152,7 +197,7 @@ async function rawRound(cri: CriClient, round: number, logRoot: string): Promise
     await cri.stopPodSandbox(sandbox.id);
     await cri.removePodSandbox(sandbox.id);
   }
-  return { pods, totalMs };
+  return { pods, totalMs, cpu };
 }
 
 function podBody(name: string): V1Pod {
@@ -172,7 +217,7 @@ function podBody(name: string): V1Pod {
  * Creates the round's pods at once and times each from its create's 2xx to the watch event that first shows it
  * Running; then deletes them and waits until the API server and containerd hold none.
  */
-async function kedgeRound(core: CoreV1Api, watch: Watch, cri: CriClient, round: number): Promise<{ pods: PodTimeline[]; totalMs: number }> {
+async function kedgeRound(core: CoreV1Api, watch: Watch, cri: CriClient, round: number, pids: CpuMeter): Promise<RoundResult> {
   const names = Array.from({ length: POD_COUNT }, (_, i) => `bench-${round}-${i}`);
   const wanted = new Set(names);
   const createdAt = new Map<string, number>();
@@ -191,7 +236,9 @@ async function kedgeRound(core: CoreV1Api, watch: Watch, cri: CriClient, round: 
       if (error !== null && error !== undefined && runningAt.size < POD_COUNT) watchError = error;
     },
   );
+  const cpuBefore = readCpu(pids);
   const started = wallMs();
+  let cpu: CpuMeter;
   try {
     await mapLimit(names, POD_COUNT, async (name) => {
       await core.createNamespacedPod({ namespace: NAMESPACE, body: podBody(name) });
@@ -205,6 +252,7 @@ async function kedgeRound(core: CoreV1Api, watch: Watch, cri: CriClient, round: 
       `${POD_COUNT} pods Running (${runningAt.size} so far)`,
       ROUND_TIMEOUT_MS,
     );
+    cpu = cpuSince(pids, cpuBefore);
   } finally {
     aborter.abort();
   }
@@ -221,12 +269,13 @@ async function kedgeRound(core: CoreV1Api, watch: Watch, cri: CriClient, round: 
     `round ${round}: the pods removed from the API server and containerd`,
     ROUND_TIMEOUT_MS,
   );
-  return { pods, totalMs };
+  return { pods, totalMs, cpu };
 }
 
 interface PathResult {
   pods: PodTimeline[];
   totals: number[];
+  cpu: CpuMeter[];
 }
 
 async function main(): Promise<void> {
@@ -252,9 +301,13 @@ async function main(): Promise<void> {
   // --- cloudcore + edgecore with edged
   const cloudDir = join(workDir, 'cloud');
   await mkdir(cloudDir);
+  const profileDir = flags.profile;
+  if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
+  const profileArgs = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
   cloud = await startCloudCoreProcess({
     repoRoot,
     dataDir: cloudDir,
+    nodeArgs: profileArgs,
     config: loopbackCloudCoreConfig({}, { kubeAPI: { embedded: { address: '127.0.0.1', port: 0 } } }),
   });
   if (!cloud.kubeconfig || !cloud.ports.websocket || !cloud.ports.https) throw new Error('cloudcore reported no kubeconfig or hub ports');
@@ -271,8 +324,14 @@ async function main(): Promise<void> {
     edged: { enable: true, containerRuntimeEndpoint: `unix://${containerd.socketPath}` },
     log: { level: 'info' },
   });
-  edge = startApp('edgecore', ['--config', edgeConfig, '--token-file', writeTokenFile(edgeDir, await issueToken(cloud, ['--node', NODE]))]);
-  const kubeConfig = new KubeConfig();
+  const edgeArgs = ['--config', edgeConfig, '--token-file', writeTokenFile(edgeDir, await issueToken(cloud, ['--node', NODE]))];
+  edge =
+    profileDir === undefined
+      ? startApp('edgecore', edgeArgs)
+      : new KedgeProcess('edgecore', spawn(process.execPath, [...profileArgs, '--import', 'tsx', join(repoRoot, 'apps', 'edgecore', 'src', 'main.ts'), ...edgeArgs], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
+  if (edge.child.pid === undefined) throw new Error('edgecore did not start');
+  // kept-alive connections, as kubectl and client-go keep them: 20 creates must not cost cloudcore 20 TLS handshakes
+  const kubeConfig = new KeepAliveKubeConfig();
   kubeConfig.loadFromFile(cloud.kubeconfig);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const watch = new Watch(kubeConfig);
@@ -281,21 +340,29 @@ async function main(): Promise<void> {
   await sleep(SETTLE_MS);
 
   // --- alternating rounds, so both paths run beside the same idle cloudcore and edgecore
-  const raw: PathResult = { pods: [], totals: [] };
-  const kedge: PathResult = { pods: [], totals: [] };
+  const raw: PathResult = { pods: [], totals: [], cpu: [] };
+  const kedge: PathResult = { pods: [], totals: [], cpu: [] };
+  const pids: CpuMeter = { containerd: containerd.pid, cloudcore: cloud.pid, edgecore: edge.child.pid };
+  const cpuLine = (cpu: CpuMeter): string =>
+    Object.entries(cpu)
+      .map(([name, ms]) => `${name} ${formatMs((ms as number) / POD_COUNT)}`)
+      .join(', ');
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      const rawRun = await rawRound(cri, round, rawLogs);
+      const rawRun = await rawRound(cri, round, rawLogs, pids);
       raw.pods.push(...rawRun.pods);
       raw.totals.push(rawRun.totalMs);
-      progress(`round ${round}/${ROUNDS} raw CRI: p50 ${formatMs(summarizeLatencies(rawRun.pods.map(latency)).p50)}, all ${formatMs(rawRun.totalMs)}`);
-      const kedgeRun = await kedgeRound(core, watch, cri, round);
+      raw.cpu.push(rawRun.cpu);
+      progress(`round ${round}/${ROUNDS} raw CRI: p50 ${formatMs(summarizeLatencies(rawRun.pods.map(latency)).p50)}, all ${formatMs(rawRun.totalMs)}; CPU per pod: ${cpuLine(rawRun.cpu)}`);
+      const kedgeRun = await kedgeRound(core, watch, cri, round, pids);
       kedge.pods.push(...kedgeRun.pods);
       kedge.totals.push(kedgeRun.totalMs);
-      progress(`round ${round}/${ROUNDS} kedge: p50 ${formatMs(summarizeLatencies(kedgeRun.pods.map(latency)).p50)}, all ${formatMs(kedgeRun.totalMs)}`);
+      kedge.cpu.push(kedgeRun.cpu);
+      progress(`round ${round}/${ROUNDS} kedge: p50 ${formatMs(summarizeLatencies(kedgeRun.pods.map(latency)).p50)}, all ${formatMs(kedgeRun.totalMs)}; CPU per pod: ${cpuLine(kedgeRun.cpu)}`);
     }
   } finally {
     cri.close();
+    kubeConfig.closeConnections();
   }
   report(raw, kedge, machine, load, command);
 }
@@ -340,8 +407,19 @@ function report(raw: PathResult, kedge: PathResult, machine: ReturnType<typeof m
     const difference = kedgeP50 - rawP50;
     return [stage.name, formatMs(rawP50), formatMs(kedgeP50), `${difference < 0 ? '−' : '+'}${formatMs(Math.abs(difference))}`, stage.kedge];
   });
+  const perPod = (rounds: CpuMeter[], process: keyof CpuMeter): string => {
+    const values = rounds.map((cpu) => cpu[process]).filter((ms): ms is number => ms !== undefined);
+    return values.length === 0 ? '' : formatMs(summarizeLatencies(values).p50 / POD_COUNT);
+  };
+  const cpuHeaders = ['path', 'containerd', 'cloudcore', 'edgecore'];
+  const cpuRows = [
+    ['kedge', perPod(kedge.cpu, 'containerd'), perPod(kedge.cpu, 'cloudcore'), perPod(kedge.cpu, 'edgecore')],
+    ['raw CRI', perPod(raw.cpu, 'containerd'), perPod(raw.cpu, 'cloudcore'), perPod(raw.cpu, 'edgecore')],
+  ];
   const plain = (rows: string[][]): string[][] => rows.map((r) => r.map((cell) => cell.replaceAll('**', '')));
-  process.stdout.write(`\n${textTable(latencyHeaders, plain(latencyRows))}\n\n${textTable(stageHeaders.slice(0, 4), stageRows.map((r) => r.slice(0, 4)))}\n`);
+  process.stdout.write(
+    `\n${textTable(latencyHeaders, plain(latencyRows))}\n\n${textTable(stageHeaders.slice(0, 4), stageRows.map((r) => r.slice(0, 4)))}\n\nCPU per pod, first start → last done\n${textTable(cpuHeaders, cpuRows)}\n`,
+  );
 
   const body = [
     ...sectionHeading('Pods: create → Running on a real edge', machine, command, [
@@ -354,7 +432,8 @@ function report(raw: PathResult, kedge: PathResult, machine: ReturnType<typeof m
     '',
     `**Method.** ${ROUNDS} rounds; each starts ${POD_COUNT} pods straight through CRI, removes them, then creates ${POD_COUNT} pods through`,
     'the API and deletes them again, so both paths run beside the same idle cloudcore and edgecore. *kedge*: pods',
-    '(busybox `sleep 3600`, `spec.nodeName` = the edge) created at once through the API (`@kubernetes/client-node`);',
+    '(busybox `sleep 3600`, `spec.nodeName` = the edge) created at once through the API (`@kubernetes/client-node` on',
+    'kept-alive connections, `KeepAliveKubeConfig`, as kubectl and client-go keep theirs);',
     "a pod's time runs from its create's 2xx response to the first event of a watch on the API server (opened",
     'before the creates) that shows `status.phase == Running`. It includes the trip down to the edge, sandbox and',
     "container start on containerd, and edged's status report back up. *Raw CRI*: the same pods started at once by",
@@ -368,6 +447,12 @@ function report(raw: PathResult, kedge: PathResult, machine: ReturnType<typeof m
     'alone, so the cells need not add up to the p50 above.',
     '',
     markdownTable(stageHeaders, stageRows),
+    '',
+    "**CPU per pod** (user + system from `/proc/<pid>/stat`, over each round from its first start to its last pod done, divided by",
+    'the pods, median of the rounds): what each process spent to start a pod. The raw rows show the same processes idling',
+    'beside the raw path (the benchmark process, the CRI client, is not counted; the shims and runc are not either).',
+    '',
+    markdownTable(cpuHeaders, cpuRows),
     '',
     'All pods start at once on 2 cores, so the stages overlap and compete: containerd is slower on the kedge path',
     'where cloudcore and edgecore take CPU beside it, and faster where edged reached it later. On a loaded machine',

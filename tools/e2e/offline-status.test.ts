@@ -75,6 +75,8 @@ describe('edge sync - offline status', () => {
       body: { metadata: { name: 'meter' }, spec: { nodeName: 'gw-s', containers: [{ name: 'app', image: 'localhost/kedge/busybox:1' }] } },
     });
     await waitFor(() => store.get('pod', 'default', 'meter') !== undefined, 'the pod at the edge');
+    // the node report's answer too: a Node in the API server does not mean its answer reached the edge before the cut
+    await waitFor(() => store.outbox.depth() === 0, 'the node report answered');
 
     proxy.cutLink();
     await waitFor(() => !edgeHub.connected, 'the edge to notice the cut');

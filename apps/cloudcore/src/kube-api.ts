@@ -2,7 +2,8 @@
 // or the embedded API server on SQLite started here. Everything after this talks to it only through
 // @kubernetes/client-node, as it would to any cluster.
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KeepAliveKubeConfig } from '@kedge/kube-client';
 import { startApiServer, type ApiServer, type KubeletClientOptions } from '@kedge/apiserver';
 import { securePrivatePaths } from '@kedge/sqlite';
 import type { Logger } from '@kedge/telemetry';
@@ -43,17 +44,18 @@ export async function connectKubeApi(
   registry: Registry,
   options: { serveResourceMetrics?: boolean } = {},
 ): Promise<KubeApiConnection> {
-  const kubeConfig = new KubeConfig();
+  // one kept-alive TLS connection pool for every typed API client, not a handshake per request (keep-alive-kube-config.ts)
+  const kubeConfig = new KeepAliveKubeConfig();
   const source = kubeApiSource(config);
   if (source === 'kubeconfig' && config.kubeAPI.kubeconfig) {
     kubeConfig.loadFromFile(config.kubeAPI.kubeconfig);
     logger.info({ kubeconfig: config.kubeAPI.kubeconfig, server: kubeConfig.getCurrentCluster()?.server }, 'using a Kubernetes cluster from a kubeconfig');
-    return { kubeConfig, source: 'kubeconfig', close: async () => undefined };
+    return { kubeConfig, source: 'kubeconfig', close: async () => kubeConfig.closeConnections() };
   }
   if (source === 'in-cluster') {
     kubeConfig.loadFromCluster();
     logger.info({ server: kubeConfig.getCurrentCluster()?.server }, 'using the cluster this pod runs in (service account)');
-    return { kubeConfig, source: 'in-cluster', close: async () => undefined };
+    return { kubeConfig, source: 'in-cluster', close: async () => kubeConfig.closeConnections() };
   }
   // the embedded API server keeps its own directory private; its parent is cloudcore's data dir
   securePrivatePaths({ directories: [config.dataDir] }, (fields, message) => logger.warn(fields, message));
@@ -83,6 +85,9 @@ export async function connectKubeApi(
     adminKubeconfigPath: apiServer.adminKubeconfigPath,
     configureKubeletClient: (options) => apiServer.configureKubeletClient(options),
     kubeletText: (nodeName, path) => apiServer.kubeletText(nodeName, path),
-    close: () => apiServer.close(),
+    close: async () => {
+      kubeConfig.closeConnections();
+      await apiServer.close();
+    },
   };
 }

@@ -5,6 +5,7 @@ export { clusterAccessReviews, type AccessDecision, type ClusterAccessReviews, t
 export { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE } from './edge-nodes';
 export { KubeApiError, errorMessage, httpStatusOf, isConflict, isNotFound } from './errors';
 export { EventRecorder, type EventRecorderOptions, type EventTarget, type EventType } from './event-recorder';
+export { KeepAliveKubeConfig } from './keep-alive-kube-config';
 export { KubeJson } from './kube-json';
 export { microTime, parseTime, rfc3339 } from './kube-time';
 export {

@@ -27,7 +27,7 @@ export interface MetaManagerOptions {
   flushIntervalMs?: number;
   /** backoff for reports that timed out (default 1 s doubling to 60 s) */
   retryBackoff?: Partial<RetryBackoff>;
-  /** reports awaiting an answer at once (default 8) */
+  /** reports awaiting an answer at once (default 32) */
   maxInFlight?: number;
 }
 
@@ -66,7 +66,7 @@ export class MetaManager {
         initialMs: positive('retryBackoff.initialMs', options.retryBackoff?.initialMs ?? 1_000),
         maxMs: positive('retryBackoff.maxMs', options.retryBackoff?.maxMs ?? 60_000),
       },
-      maxInFlight: positive('maxInFlight', options.maxInFlight ?? 8),
+      maxInFlight: positive('maxInFlight', options.maxInFlight ?? 32),
     });
     this.#unregister = options.router.register(Group.Resource, (message) => this.#onResourceMessage(message));
     this.#unobserve = options.hub.onConnectionChange((connected) => {

@@ -6,7 +6,7 @@ import { RemoteError, RequestTimeoutError, RouterClosedError, type MessageRouter
 import { LogThrottle, type Logger } from '@kedge/telemetry';
 import type { Message } from '@kedge/protocol';
 import type { MetaManagerMetrics } from './metrics';
-import type { OutboxEntry, OutboxTable } from './store/outbox-table';
+import type { OutboxHead, OutboxTable } from './store/outbox-table';
 
 /** What the metamanager needs of EdgeHub; tests may pass a small fake. */
 export interface CloudLink {
@@ -52,6 +52,8 @@ export class OutboxSender {
   #notDurable = false;
   #stopped = false;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** a pump is scheduled for the next turn: answers settled in one turn share one read of the outbox */
+  #pumpScheduled = false;
 
   constructor(options: OutboxSenderOptions) {
     this.#options = options;
@@ -71,13 +73,27 @@ export class OutboxSender {
     this.#releaseIdleWaiters();
   }
 
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => this.#pump());
+  }
+
   #pump(): void {
+    this.#pumpScheduled = false;
+    this.#fill();
+    if (this.#inFlight.size === 0) this.#releaseIdleWaiters();
+  }
+
+  /** Starts sends up to the window, in seq order, skipping resources in flight or backing off. */
+  #fill(): void {
     const { hub, outbox, maxInFlight, logger } = this.#options;
     if (this.#stopped || this.#notDurable || this.#linkDown || !hub.connected) return;
-    let entries: OutboxEntry[];
+    if (this.#inFlight.size >= maxInFlight) return;
+    let heads: OutboxHead[];
     try {
-      // enough rows to find maxInFlight sendable ones past those in flight or backing off
-      entries = outbox.entries(maxInFlight + this.#inFlight.size + this.#retries.size);
+      // enough rows to find the free slots' worth of sendable ones past those in flight or backing off
+      heads = outbox.heads(maxInFlight + this.#retries.size);
     } catch (error) {
       logger.error({ error }, 'cannot read the outbox; reports stay queued');
       return;
@@ -85,23 +101,22 @@ export class OutboxSender {
     // the entries just read were committed before this call: each is sent once this resolves
     let durable: Promise<void> | undefined;
     const now = Date.now();
-    for (const entry of entries) {
+    for (const head of heads) {
       if (this.#inFlight.size >= maxInFlight) break;
-      if (this.#inFlight.has(entry.resource)) continue;
-      const retry = this.#retries.get(entry.resource);
-      if (retry !== undefined && retry.seq === entry.seq && retry.at > now) continue;
-      this.#inFlight.add(entry.resource);
+      if (this.#inFlight.has(head.resource)) continue;
+      const retry = this.#retries.get(head.resource);
+      if (retry !== undefined && retry.seq === head.seq && retry.at > now) continue;
+      this.#inFlight.add(head.resource);
       durable ??= this.#options.whenDurable();
-      void this.#sendOne(entry, durable).finally(() => {
-        this.#inFlight.delete(entry.resource);
-        this.#pump();
-        if (this.#inFlight.size === 0) this.#releaseIdleWaiters();
+      void this.#sendOne(head, durable).finally(() => {
+        this.#inFlight.delete(head.resource);
+        this.#schedulePump();
       });
     }
     this.#scheduleRetry();
   }
 
-  async #sendOne(entry: OutboxEntry, durable: Promise<void>): Promise<void> {
+  async #sendOne(entry: OutboxHead, durable: Promise<void>): Promise<void> {
     const { router, hub, outbox, metrics, logger, requestTimeoutMs } = this.#options;
     try {
       // never ahead of the disk: the cloud must not act on a report a power cut could take back
@@ -114,10 +129,19 @@ export class OutboxSender {
       return;
     }
     if (this.#stopped) return;
+    let message: Message | undefined;
     try {
-      await router.request(entry.message, { timeoutMs: requestTimeoutMs, send: (message) => hub.send(message) });
+      // read only now: a report that replaced this one meanwhile goes on the next pump, under its own seq
+      message = outbox.message(entry.resource, entry.seq);
+    } catch (error) {
+      logger.error({ error, resource: entry.resource }, 'cannot read a queued report; it stays queued');
+      return;
+    }
+    if (message === undefined) return;
+    try {
+      await router.request(message, { timeoutMs: requestTimeoutMs, send: (message) => hub.send(message) });
       if (this.#stopped) return;
-      outbox.remove(entry.resource, entry.seq);
+      outbox.settle(entry.resource, entry.seq);
       this.#retries.delete(entry.resource);
       metrics.outboxSent.inc();
     } catch (error) {
@@ -130,10 +154,10 @@ export class OutboxSender {
     }
   }
 
-  #settleFailure(entry: OutboxEntry, error: unknown): void {
+  #settleFailure(entry: OutboxHead, error: unknown): void {
     const { outbox, metrics, logger } = this.#options;
     if (error instanceof RemoteError) {
-      outbox.remove(entry.resource, entry.seq);
+      outbox.settle(entry.resource, entry.seq);
       this.#retries.delete(entry.resource);
       metrics.outboxFailures.inc({ reason: 'rejected' });
       this.#logThrottle.run(`rejected:${entry.resource}`, (suppressed) =>

@@ -197,12 +197,16 @@ describe('MetaManager outbox', () => {
     } finally {
       other.close();
     }
-    expect(edge.store.outbox.entries().map((entry) => entry.message.content)).toEqual([{ v: 1 }, { v: 2 }]);
+    // in line: a (queued first, now its newer report), then b
+    expect(edge.store.outbox.entries().map((entry) => [entry.resource, entry.message.content])).toEqual([
+      ['default/twin/a', { v: 2 }],
+      ['default/twin/b', { v: 1 }],
+    ]);
     expect(() => edge.manager.reportMany([statusReport('default/twin/c', { v: 1 }), statusReport('default/twin/d', { bad: 1n })])).toThrow(BadReportError);
     expect(edge.store.outbox.depth()).toBe(2);
   });
 
-  it('outbox - sends in the order of the latest enqueue', async () => {
+  it('outbox - sends in the order of first enqueue: a replaced report keeps its place in line, with the newest content', async () => {
     const edge = startEdge(cleanup, { connected: false });
     edge.manager.report(statusReport('default/podstatus/a', { n: 1 }));
     edge.manager.report(statusReport('default/podstatus/b', { n: 2 }));
@@ -211,10 +215,34 @@ describe('MetaManager outbox', () => {
     edge.hub.setConnected(true);
     await waitFor(() => edge.hub.sent.length === 3, 'three reports');
     expect(edge.hub.sent.map((message) => [message.route.resource, message.content])).toEqual([
+      ['default/podstatus/a', { n: 4 }],
       ['default/podstatus/b', { n: 2 }],
       ['null/nodestatus/gw-1', { n: 3 }],
-      ['default/podstatus/a', { n: 4 }],
     ]);
+  });
+
+  it('outbox - a resource reported faster than the link drains is not starved: each report replaces it in place and it goes in its turn', async () => {
+    // one report in flight at a time, answered by hand; during each, a new resource is queued and then "hot" reports
+    // again, as devices do every second while the link is slower than they are
+    const edge = startEdge(cleanup, { connected: false, manager: { maxInFlight: 1 } });
+    const report = (name: string, n: number) => edge.manager.report(statusReport(`default/podstatus/${name}`, { n }));
+    report('x1', 0);
+    report('hot', 0);
+    report('x2', 0);
+    edge.hub.setConnected(true);
+    const order: string[] = [];
+    for (let turn = 1; turn <= 5; turn++) {
+      await waitFor(() => edge.hub.sent.length === turn, `report ${turn} sent`);
+      const sent = edge.hub.sent[turn - 1] as Message;
+      order.push(sent.route.resource.slice('default/podstatus/'.length));
+      report(`x${turn + 2}`, 0);
+      report('hot', turn);
+      await edge.router.dispatch(newResponse(sent, 'OK', 'cloudhub'));
+    }
+    // moving each replacement to the back would send x1, x2, x3, ... and never hot; keeping an answered-but-replaced
+    // report at the front would send hot every turn. Here hot goes in its place, and after its turn it queues again.
+    expect(order).toEqual(['x1', 'hot', 'x2', 'x3', 'x4']);
+    expect(edge.hub.sent[1]?.content).toEqual({ n: 1 });
   });
 
   it('outbox - survives closing and reopening the store, and is sent by the next edgecore', async () => {

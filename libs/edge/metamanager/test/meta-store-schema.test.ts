@@ -1,6 +1,7 @@
 // The edge database's schema versions: a file written by the edgecore before migrations were listed
 // (schema version 1, with or without user_version recorded) opens with its objects, change log and
-// outbox intact and is upgraded to version 2 (pods' remembered token reviews and decisions); a file
+// outbox intact and is upgraded to version 2 (pods' remembered token reviews and decisions) and 3 (the outbox's
+// place in line); a file
 // from a newer edgecore is refused.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { SchemaTooNewError } from '@kedge/sqlite';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChangeEvent } from '../src/index';
-import { Cleanup, downMessage, openStore, tempDir } from './fixtures';
+import { Cleanup, downMessage, openStore, statusReport, tempDir } from './fixtures';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -98,13 +99,20 @@ describe('MetaStore schema', () => {
       store.watch('pod', undefined, 0, (event) => void replayed.push(event))();
       expect(replayed.map((event) => `${event.type} ${event.object.name}@${event.object.localRevision}`)).toEqual(['ADDED web@1', 'ADDED db@2', 'MODIFIED web@3', 'DELETED old@4']);
       expect(store.outbox.entries().map((entry) => [entry.resource, entry.seq])).toEqual([['default/podstatus/web', 1]]);
+      // version 3: the queued report keeps its place in line when replaced, behind nothing queued after it
+      store.outbox.enqueue(statusReport('default/podstatus/db', { phase: 'Running' }));
+      store.outbox.enqueue(statusReport('default/podstatus/web', { phase: 'Failed' }));
+      expect(store.outbox.entries().map((entry) => [entry.resource, entry.seq])).toEqual([
+        ['default/podstatus/web', 3],
+        ['default/podstatus/db', 2],
+      ]);
       // the tombstone still guards against a late resend, and new changes continue the counters
       expect(store.apply(downMessage({ name: 'old', rv: '5' }))).toEqual({ applied: false, reason: 'stale' });
       expect(store.apply(downMessage({ name: 'cache', rv: '10' }))).toEqual({ applied: true, reason: 'created', localRevision: 5 });
       store.close();
 
       const check = new Database(file, { readonly: true });
-      expect(check.pragma('user_version', { simple: true })).toBe(2);
+      expect(check.pragma('user_version', { simple: true })).toBe(3);
       check.close();
       expect((statSync(file).mode & 0o777).toString(8)).toBe('600');
     });
@@ -130,7 +138,7 @@ describe('MetaStore schema', () => {
     const file = join(tempDir(cleanup), 'edgecore.db');
     writeShippedDatabase(file, true);
     const raw = new Database(file);
-    raw.pragma('user_version = 3');
+    raw.pragma('user_version = 4');
     raw.close();
     let error: unknown;
     try {
@@ -139,6 +147,6 @@ describe('MetaStore schema', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(SchemaTooNewError);
-    expect(error).toMatchObject({ file, foundVersion: 3, supportedVersion: 2 });
+    expect(error).toMatchObject({ file, foundVersion: 4, supportedVersion: 3 });
   });
 });

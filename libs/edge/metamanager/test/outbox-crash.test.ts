@@ -3,15 +3,74 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newResponse, type Message } from '@kedge/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cleanup, openStore, tempDir, waitFor } from './fixtures';
+import { Cleanup, openStore, startEdge, tempDir, waitFor } from './fixtures';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
+/** Runs a fixture that reports and prints `reported <n>` per turn; kills it with SIGKILL after `turns` turns. @returns the last turn it confirmed */
+async function reportThenKill(fixture: string, file: string, turns: number): Promise<number> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, file], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let exited = false;
+  const exit = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (_code, signal) => {
+      exited = true;
+      resolve(signal);
+    }),
+  );
+  cleanup.add(async () => {
+    if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    await exit;
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const confirmed = (): number => Math.max(0, ...[...stdout.matchAll(/reported (\d+)\n/g)].map((match) => Number(match[1])));
+  await waitFor(() => confirmed() >= turns || exited, `the child to confirm ${turns} turns`, { timeoutMs: 30_000, onTimeout: () => stderr });
+  expect(exited, stderr).toBe(false);
+  if (child.pid === undefined) throw new Error('the child has no pid');
+  process.kill(child.pid, 'SIGKILL');
+  expect(await exit).toBe('SIGKILL');
+  return confirmed();
+}
+
+const counterOf = (message: Message | undefined): number => (message?.content as { counter: number } | undefined)?.counter ?? -1;
+
 describe('outbox durability', () => {
+  it('outbox - kill -9 while reports that replace each other are queued: the newest per key survives, no other key is lost, and each arrives once', async () => {
+    const file = join(tempDir(cleanup), 'edgecore.db');
+    const last = await reportThenKill('test/fixtures/report-keys-forever.ts', file, 120);
+
+    const store = openStore(cleanup, file);
+    const queued = new Map(store.outbox.entries().map((entry) => [entry.resource, entry.message]));
+    store.close();
+    const pods = Array.from({ length: 8 }, (_, i) => `default/podstatus/p${i}`);
+    const devices = Array.from({ length: 8 }, (_, i) => `default/twin/d${i}`);
+    // every event of a confirmed turn (each its own key) is still there, none merged into another
+    const events = Array.from({ length: Math.floor(last / 10) }, (_, i) => `default/event/e${(i + 1) * 10}`);
+    for (const key of [...pods, ...devices, ...events]) expect(queued.has(key), key).toBe(true);
+    // one row per key: the newest replaced the older; it may be newer than the last confirmed turn
+    for (const [i, key] of pods.entries()) {
+      const newestConfirmed = last - ((last - i + 8) % 8);
+      expect(counterOf(queued.get(key)), key).toBeGreaterThanOrEqual(newestConfirmed);
+    }
+    for (const key of devices) expect(counterOf(queued.get(key)), key).toBeGreaterThanOrEqual(last);
+    for (const key of events) expect(counterOf(queued.get(key)), key).toBe(Number(key.slice('default/event/e'.length)));
+
+    // the next edgecore sends them: the cloud gets each key once, with the state that survived
+    const edge = startEdge(cleanup, { file, connected: true });
+    edge.hub.onSend = (message) => queueMicrotask(() => void edge.router.dispatch(newResponse(message, 'OK', 'cloudhub')));
+    await waitFor(() => edge.store.outbox.depth() === 0, 'the outbox to drain', { timeoutMs: 30_000 });
+    const arrived = edge.hub.sent.filter((message) => message.route.operation !== 'response');
+    expect(arrived.map((message) => message.route.resource).sort()).toEqual([...queued.keys()].sort());
+    for (const message of arrived) expect(counterOf(message), message.route.resource).toBe(counterOf(queued.get(message.route.resource)));
+  });
+
   it('outbox - after kill -9 of an edgecore whose report() returned, the report is in the outbox', async () => {
     const file = join(tempDir(cleanup), 'edgecore.db');
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/report-forever.ts', file], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });

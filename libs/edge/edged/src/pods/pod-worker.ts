@@ -59,6 +59,11 @@ interface SyncContext {
 
 type Failure = { reason: string; message: string; retryAtMs: number; attempts: number };
 
+/** Whether the spec hands the pod IP to a container (env or downward API fieldRef), so it is needed before they start. */
+function usesPodIP(pod: Pod): boolean {
+  return JSON.stringify(pod.spec).includes('"status.podIP"');
+}
+
 function shouldRestart(policy: RestartPolicy, exitCode: number): boolean {
   return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
 }
@@ -68,6 +73,8 @@ export class PodWorker {
   private again = false;
   /** ImageStatus asked while the sandbox starts, for this sync only: by image reference */
   private readonly imageLookups = new Map<string, Promise<ImageInfo | undefined>>();
+  /** the pod's ServiceAccount tokens (a TokenRequest through the cloud each) asked while the sandbox starts, for this sync only */
+  private apiFilesLookup: Promise<ApiAccessFiles | undefined> | undefined;
   /** this sync changed the runtime after reading it (a liveness kill, an init container started): its view is stale */
   private staleView = false;
   /** set once the pod is gone from the runtime and (if asked) its deletion reported */
@@ -84,10 +91,19 @@ export class PodWorker {
   /** refusals already logged, counted and sent as an Event: once per pod, not once per sync */
   private readonly refusalsSeen = new Set<string>();
 
+  /**
+   * The runtime cannot hold a sandbox of this pod yet: its uid reached edged while it ran, for the first time (not
+   * adopted from the store at start). The first sync then starts the sandbox without listing the runtime first.
+   */
+  private unseen: boolean;
+
   constructor(
     public pod: Pod,
     private readonly deps: PodWorkerDeps,
-  ) {}
+    options: { unseen?: boolean } = {},
+  ) {
+    this.unseen = options.unseen ?? false;
+  }
 
   /** Runs a sync now, or once more after the running one. Resolves when no sync is left to run. */
   kick(): Promise<void> {
@@ -125,6 +141,7 @@ export class PodWorker {
     this.settled = false;
     this.staleView = false;
     this.imageLookups.clear();
+    this.apiFilesLookup = undefined;
     try {
       if (this.pod.metadata.deletionTimestamp) await this.terminate(true);
       else await this.syncRunning();
@@ -165,10 +182,16 @@ export class PodWorker {
     logger.info({ pod: podKey(pod), gracePeriodSeconds: grace, stoppedContainers: running.length }, 'pod terminated');
   }
 
-  /** The pod's ready sandbox, started when there is none; `created` says it is new (so it holds no container yet). */
-  private async ensureSandbox(): Promise<{ id: string; attempt: number; ip: string; createdAt: bigint; created: boolean }> {
+  /**
+   * The pod's ready sandbox, started when there is none; `created` says it is new (so it holds no container yet).
+   * For a new sandbox its status (IP, creation time) is asked beside the container starts rather than before
+   * them: a call that queues behind other pods' starts on a busy runtime. `status` settles before the report.
+   */
+  private async ensureSandbox(): Promise<{ id: string; attempt: number; created: boolean; status: Promise<{ ip: string; createdAt: bigint }> }> {
     const { cri, logger } = this.deps;
-    const sandboxes = await cri.listPodSandbox({ labelSelector: { [POD_UID_LABEL]: this.pod.metadata.uid } });
+    // a pod edged has never seen has nothing in the runtime; the list would only queue behind other pods' starts
+    const sandboxes = this.unseen ? [] : await cri.listPodSandbox({ labelSelector: { [POD_UID_LABEL]: this.pod.metadata.uid } });
+    this.unseen = false;
     const ready = sandboxes.filter((s) => s.state === 'SANDBOX_READY').sort((a, b) => (a.createdAt > b.createdAt ? -1 : 1));
     const keep = ready[0];
     // not-ready sandboxes are what a containerd restart or a reboot leaves: their containers are gone with them
@@ -187,11 +210,20 @@ export class PodWorker {
         lookup.catch(() => undefined); // settled in ensureImage, which asks again on failure
         this.imageLookups.set(container.image, lookup);
       }
+      // so are the projected ServiceAccount tokens: each is a round trip to the cloud, which the kubelet too makes
+      // before the sandbox (its volume manager mounts first)
+      if (this.deps.apiAccess !== undefined) {
+        this.apiFilesLookup = this.apiAccessFiles();
+        this.apiFilesLookup.catch(() => undefined); // settled in start(), which reports the failure as the container's
+      }
       id = await cri.runPodSandbox(sandboxConfig(this.pod, this.deps.podsDir, attempt));
       logger.info({ pod: podKey(this.pod), sandboxId: id, attempt }, 'pod sandbox started');
+      const status = cri.podSandboxStatus(id);
+      status.catch(() => undefined); // awaited (and its failure thrown) by the sync, after the containers
+      return { id, attempt, created, status };
     }
     const status = await cri.podSandboxStatus(id);
-    return { id, attempt: status.metadata.attempt ?? 0, ip: status.ip, createdAt: status.createdAt, created };
+    return { id, attempt: status.metadata.attempt ?? 0, created, status: Promise.resolve(status) };
   }
 
   /**
@@ -279,7 +311,8 @@ export class PodWorker {
       return;
     }
     const sandbox = await this.ensureSandbox();
-    const podIP = pod.spec.hostNetwork ? hostIP : sandbox.ip;
+    // the pod IP before any container only when the spec hands it to one (a fieldRef to status.podIP)
+    const podIP = pod.spec.hostNetwork ? hostIP : usesPodIP(pod) ? (await sandbox.status).ip : '';
     const ctx: SyncContext = { sandboxId: sandbox.id, sandboxConfig: sandboxConfig(pod, podsDir, sandbox.attempt), fields: { podIP, hostIP, nodeName } };
 
     const byName = new Map<string, ContainerStatus[]>();
@@ -316,7 +349,7 @@ export class PodWorker {
       else if (current.state === 'CONTAINER_EXITED' && shouldRestart(policy, current.exitCode)) await this.restartWhenDue(view, ctx);
       else if (current.state === 'CONTAINER_CREATED') await cri.startContainer(current.id);
       // running, from before or started by this sync: probes and readiness
-      if (view.current?.state === 'CONTAINER_RUNNING') await this.probe(view, podIP);
+      if (view.current?.state === 'CONTAINER_RUNNING') await this.probe(view, pod.spec.hostNetwork ? hostIP : (await sandbox.status).ip);
     }
     const ephemeralViews = await this.syncEphemeral(byName, [...initViews, ...views], ctx, initialized);
     const probed = pod.spec.containers.some((c) => c.livenessProbe !== undefined || c.readinessProbe !== undefined);
@@ -325,10 +358,11 @@ export class PodWorker {
     // runs at once: sending what this one saw would only hold the true status behind it in the outbox and the
     // cloud. A kick from outside (the relist, a pod update) only asks for one more sync; this report stays true.
     if (this.staleView) return;
+    const sandboxStatus = await sandbox.status;
     this.report(
       podStatus(
         {
-          pod, podIP, hostIP, startTime: new Date(Number(sandbox.createdAt / 1_000_000n)).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          pod, podIP: pod.spec.hostNetwork ? hostIP : sandboxStatus.ip, hostIP, startTime: new Date(Number(sandboxStatus.createdAt / 1_000_000n)).toISOString().replace(/\.\d{3}Z$/, 'Z'),
           initContainers: initViews, containers: views, ephemeralContainers: ephemeralViews, initialized,
         },
         this.conditions,
@@ -445,7 +479,9 @@ export class PodWorker {
     try {
       const image = await this.ensureImage(view.spec.image);
       if (ctx.volumes === undefined) {
-        const api = await this.apiAccessFiles();
+        const lookup = this.apiFilesLookup;
+        this.apiFilesLookup = undefined;
+        const api = await (lookup ?? this.apiAccessFiles());
         ctx.volumes = prepareVolumes(store, this.pod, podsDir, ctx.fields, this.deps.security.allowedHostPaths ?? [], api);
         this.trackTokens();
       }

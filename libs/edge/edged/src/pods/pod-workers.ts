@@ -1,7 +1,7 @@
 // PodWorkers: one PodWorker per pod bound to this node in the local store. The store, not the cloud,
 // is the source of truth, so pods keep running and come back while the cloud is unreachable. Also
 // garbage-collects sandboxes edged created for pods that are no longer wanted.
-import type { CriClient } from '@kedge/cri';
+import type { CriClient, PodSandboxSummary } from '@kedge/cri';
 import type { ChangeEvent, MetaStore } from '@kedge/metamanager';
 import type { Logger } from '@kedge/telemetry';
 import type { StatusReporter } from '../node-status-reporter';
@@ -42,6 +42,13 @@ export interface PodWorkersOptions {
 
 export class PodWorkers {
   private readonly workers = new Map<string, PodWorker>();
+  /** every pod uid this instance has had a worker for: a uid seen before may still have a sandbox (being torn down) */
+  private readonly seen = new Set<string>();
+  /**
+   * Pod uids the runtime held a sandbox for when this instance started (left by an earlier edgecore); undefined until
+   * that first list succeeded. Only edged makes sandboxes for a pod uid, so a uid neither in it nor in `seen` has none.
+   */
+  private preexisting: Set<string> | undefined;
   /** per pod uid, its runtime fingerprint at the last relist */
   private readonly fingerprints = new Map<string, string>();
   private relisting = false;
@@ -57,7 +64,8 @@ export class PodWorkers {
     const revision = store.localRevision;
     for (const stored of store.list('pod')) this.upsert(stored.object);
     this.unwatch = store.watch('pod', undefined, revision, (event) => this.onChange(event));
-    await this.gc();
+    const listed = await this.gc();
+    if (listed !== undefined) this.preexisting = new Set(listed.flatMap((sandbox) => sandbox.labels[POD_UID_LABEL] ?? []));
     this.every(this.options.syncIntervalMs ?? 1000, () => void this.relist());
     this.every(this.options.gcIntervalMs ?? 30_000, () => void this.gc());
     const tokens = this.options.apiAccess?.tokens;
@@ -156,8 +164,9 @@ export class PodWorkers {
         security: this.options.security ?? {},
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
         ...(this.options.apiAccess ? { apiAccess: this.options.apiAccess } : {}),
-      });
+      }, { unseen: this.preexisting !== undefined && !this.preexisting.has(pod.metadata.uid) && !this.seen.has(pod.metadata.uid) });
       this.workers.set(pod.metadata.uid, worker);
+      this.seen.add(pod.metadata.uid);
     }
     void worker.kick();
   }
@@ -175,8 +184,11 @@ export class PodWorkers {
       .catch((error: unknown) => this.options.logger.warn({ pod: podKey(worker.pod), error: String(error) }, 'could not remove a deleted pod; GC will retry'));
   }
 
-  /** Removes sandboxes edged made whose pod is not wanted any more (deleted while edgecore was down). */
-  async gc(): Promise<void> {
+  /**
+   * Removes sandboxes edged made whose pod is not wanted any more (deleted while edgecore was down).
+   * @returns the sandboxes it listed, undefined when the runtime could not be listed
+   */
+  async gc(): Promise<PodSandboxSummary[] | undefined> {
     const { cri, logger } = this.options;
     const problem = (error: unknown) => (error instanceof Error ? error.message : String(error));
     let sandboxes;
@@ -184,7 +196,7 @@ export class PodWorkers {
       sandboxes = await cri.listPodSandbox({ labelSelector: { [MANAGED_LABEL]: MANAGED_VALUE } });
     } catch (error) {
       logger.warn({ error: problem(error) }, 'pod garbage collection could not list sandboxes; will retry');
-      return;
+      return undefined;
     }
     for (const sandbox of sandboxes) {
       const uid = sandbox.labels[POD_UID_LABEL];
@@ -200,6 +212,7 @@ export class PodWorkers {
         logger.warn({ sandboxId: sandbox.id, pod, error: problem(error) }, 'could not remove an unwanted sandbox; will retry');
       }
     }
+    return sandboxes;
   }
 
   private every(ms: number, task: () => void): void {

@@ -46,10 +46,12 @@ privateContainerd.describe('edged - pods on containerd', () => {
             name: 'app',
             image: BUSYBOX_IMAGE,
             command: ['sh', '-c'],
-            args: [`trap "echo bye > /markers/term; exit 0" TERM; cat /etc/app/interval.conf; echo "password=$PASSWORD pod=$POD_NAME"; ${LOOP}`],
+            args: [`trap "echo bye > /markers/term; exit 0" TERM; cat /etc/app/interval.conf; echo "password=$PASSWORD pod=$POD_NAME ip=$POD_IP"; ${LOOP}`],
             env: [
               { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } },
               { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              // the pod IP is asked of the runtime before this container is made (other pods get it after theirs)
+              { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
             ],
             volumeMounts: [
               { name: 'conf', mountPath: '/etc/app' },
@@ -117,7 +119,7 @@ privateContainerd.describe('edged - pods on containerd', () => {
     const logFile = join(env.dir, 'pods', 'uid-web', 'logs', 'app', '0.log');
     const log = await waitUntil(() => (existsSync(logFile) && readFileSync(logFile, 'utf8').includes('password=') ? readFileSync(logFile, 'utf8') : undefined), 'the web log');
     expect(log).toMatch(/ stdout F interval=5s$/m);
-    expect(log).toMatch(/ stdout F password=s3cr3t-pw pod=web$/m);
+    expect(log).toContain(` stdout F password=s3cr3t-pw pod=web ip=${String(status.podIP)}\n`);
     expect(readFileSync(join(env.dir, 'pods', 'uid-web', 'volumes', 'conf', 'interval.conf'), 'utf8')).toBe('interval=5s\n');
     const runtime = await env.cri.containerStatus(app?.containerID?.replace('containerd://', '') ?? '');
     expect(runtime.resources).toMatchObject({ memoryLimitInBytes: 64 * 2 ** 20, cpuQuota: 50_000, cpuPeriod: 100_000 });
@@ -260,11 +262,23 @@ privateContainerd.describe('edged - pods on containerd', () => {
     expect(await env.cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': 'uid-web' } })).toEqual([]);
   });
 
+  it('a pod that arrives while edged runs (its sandbox started with no runtime list before) runs in one sandbox and reports its IP and start time', async () => {
+    env.apply('pod', 'late', { spec: { nodeName: NODE, terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: BUSYBOX_IMAGE, command: ['sh', '-c', LOOP] }] } });
+    const status = await waitUntil(() => {
+      const s = reporter.status('late');
+      return s?.phase === 'Running' ? s : undefined;
+    }, 'late Running');
+    expect(status.podIP).toMatch(/^10\.88\.211\.\d+$/);
+    const sandboxes = await env.cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': 'uid-late' } });
+    expect(sandboxes.map((sandbox) => sandbox.state)).toEqual(['SANDBOX_READY']);
+    expect(status.startTime).toBe(new Date(Number((sandboxes[0]?.createdAt ?? 0n) / 1_000_000n)).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  });
+
   it('removes the sandboxes of pods deleted from the store, live and while edgecore was down', async () => {
     env.apply('pod', 'hostnet', {}, 'delete');
     await waitUntil(async () => (await env.cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.name': 'hostnet' } })).length === 0, 'hostnet gone');
     await workers.stop();
-    for (const name of ['web', 'crasher', 'flaky', 'ghost']) env.apply('pod', name, {}, 'delete');
+    for (const name of ['web', 'crasher', 'flaky', 'ghost', 'late']) env.apply('pod', name, {}, 'delete');
     expect((await env.cri.listPodSandbox()).length).toBeGreaterThan(0);
     workers = env.newWorkers(new RecordingReporter());
     await workers.start();

@@ -63,6 +63,7 @@ export interface PodStatusView {
   message?: string;
   podIP?: string;
   hostIP: string;
+  startTime?: string;
   conditions: { type: string; status: string }[];
   containerStatuses: ContainerStatusView[];
   initContainerStatuses?: ContainerStatusView[];

@@ -127,6 +127,17 @@ CREATE INDEX pod_access_decisions_by_user ON pod_access_decisions (username);
 CREATE INDEX pod_access_decisions_by_age ON pod_access_decisions (decided_at);
 `),
   },
+  {
+    version: 3,
+    description: 'outbox: a report that replaces a queued one keeps its place in line, so a resource reported faster than the link drains is not starved',
+    up: (db) =>
+      db.exec(`
+-- the send order: the seq of the report that first queued this row; seq stays the version a send removes
+ALTER TABLE outbox ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+UPDATE outbox SET position = seq;
+CREATE INDEX outbox_by_position ON outbox (position);
+`),
+  },
 ];
 
 /**
@@ -201,14 +212,19 @@ export function prepareStatements(db: BetterSqlite3.Database) {
     compactChanges: db.prepare<[number]>('DELETE FROM changes WHERE local_revision <= ?'),
     compactTombstones: db.prepare<[number]>('DELETE FROM tombstones WHERE local_revision <= ?'),
     nextOutboxSeq: db.prepare<[], { value: number }>("UPDATE store_state SET value = value + 1 WHERE key = 'outbox_seq' RETURNING value"),
-    putOutbox: db.prepare<[string, number, string]>(
-      `INSERT INTO outbox (resource, seq, message, attempts, last_error) VALUES (?, ?, ?, 0, NULL)
+    // a replacement takes a new seq (its version) and keeps the row's position (its place in line)
+    putOutbox: db.prepare<[string, number, number, string]>(
+      `INSERT INTO outbox (resource, seq, position, message, attempts, last_error) VALUES (?, ?, ?, ?, 0, NULL)
        ON CONFLICT (resource) DO UPDATE SET seq = excluded.seq, message = excluded.message, attempts = 0, last_error = NULL`,
     ),
     // LIMIT -1 means no limit in SQLite
-    outboxInOrder: db.prepare<[number], OutboxRow>('SELECT resource, seq, message, attempts, last_error FROM outbox ORDER BY seq LIMIT ?'),
+    outboxInOrder: db.prepare<[number], OutboxRow>('SELECT resource, seq, message, attempts, last_error FROM outbox ORDER BY position LIMIT ?'),
+    // the sender's view: the order without the message texts, which it reads only for what it sends
+    outboxHeads: db.prepare<[number], { resource: string; seq: number; attempts: number }>('SELECT resource, seq, attempts FROM outbox ORDER BY position LIMIT ?'),
+    outboxMessage: db.prepare<[string, number], { message: string }>('SELECT message FROM outbox WHERE resource = ? AND seq = ?'),
     outboxDepth: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM outbox'),
     removeOutbox: db.prepare<[string, number]>('DELETE FROM outbox WHERE resource = ? AND seq = ?'),
+    requeueOutbox: db.prepare<[number, string]>('UPDATE outbox SET position = ? WHERE resource = ?'),
     failOutbox: db.prepare<[string, string, number]>('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE resource = ? AND seq = ?'),
     putTokenReview: db.prepare<[string, string, string, number, number]>(
       `INSERT INTO pod_token_reviews (token_sha256, username, user, expires_at, confirmed_at) VALUES (?, ?, ?, ?, ?)

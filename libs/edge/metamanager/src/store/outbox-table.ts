@@ -1,5 +1,7 @@
-// The upstream outbox: one row per resource, so a newer status report replaces the queued one
-// (latest wins) and moves to the back of the line (seq = order of the latest enqueue).
+// The upstream outbox: one row per resource, so a newer status report replaces the queued one (latest
+// wins). The replacement takes a new seq (the version a send removes) and keeps the row's place in line
+// (position = the seq that first queued it): a resource reported faster than the link drains still gets
+// its turn, where moving it to the back would starve it for as long as it keeps reporting.
 import { isRecord } from '@kedge/kube-core';
 import { Group, ProtocolError, parseEdgeResource } from '@kedge/protocol';
 import type { Message } from '@kedge/protocol';
@@ -7,9 +9,16 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { BadReportError } from '../errors';
 import type { Statements } from './database';
 
+/** Where a report stands in the send order, without its message (what the sender picks from). */
+export interface OutboxHead {
+  resource: string;
+  seq: number;
+  attempts: number;
+}
+
 export interface OutboxEntry {
   resource: string;
-  /** position in the send order; a newer report for the same resource gets a new, larger seq */
+  /** the version queued: a newer report for the same resource gets a new, larger seq (and keeps the row's place in line) */
   seq: number;
   message: Message;
   /** sends that timed out since this report was queued */
@@ -45,6 +54,7 @@ function checkReport(message: Message): string {
 }
 
 export class OutboxTable {
+  readonly #settle: (resource: string, seq: number) => boolean;
   readonly #enqueue: (resource: string, text: string) => number;
   readonly #enqueueMany: (reports: { resource: string; text: string }[]) => number[];
 
@@ -58,10 +68,17 @@ export class OutboxTable {
     const put = (resource: string, text: string): number => {
       const seq = sql.nextOutboxSeq.get()?.value;
       if (seq === undefined) throw new Error('store_state has no outbox_seq row');
-      sql.putOutbox.run(resource, seq, text);
+      sql.putOutbox.run(resource, seq, seq, text);
       return seq;
     };
     this.#enqueue = db.transaction(put);
+    this.#settle = db.transaction((resource: string, seq: number) => {
+      if (sql.removeOutbox.run(resource, seq).changes > 0) return true;
+      const next = sql.nextOutboxSeq.get()?.value;
+      if (next === undefined) throw new Error('store_state has no outbox_seq row');
+      sql.requeueOutbox.run(next, resource);
+      return false;
+    });
     this.#enqueueMany = db.transaction((reports: { resource: string; text: string }[]) => reports.map(({ resource, text }) => put(resource, text)));
   }
 
@@ -93,7 +110,7 @@ export class OutboxTable {
     return seq;
   }
 
-  /** Queued reports, oldest latest-enqueue first (the first `limit` of them, or all). */
+  /** Queued reports in send order, the longest-waiting resource first (the first `limit` of them, or all). */
   entries(limit = -1): OutboxEntry[] {
     this.assertOpen('read the outbox');
     return this.sql.outboxInOrder.all(limit).map((row) => ({
@@ -103,6 +120,19 @@ export class OutboxTable {
       attempts: row.attempts,
       lastError: row.last_error,
     }));
+  }
+
+  /** The first `limit` queued reports' places in the send order, without reading or parsing their messages. */
+  heads(limit: number): OutboxHead[] {
+    this.assertOpen('read the outbox');
+    return this.sql.outboxHeads.all(limit);
+  }
+
+  /** The message queued for `resource` under `seq`; undefined when a newer report replaced it or it left the outbox. */
+  message(resource: string, seq: number): Message | undefined {
+    this.assertOpen('read the outbox');
+    const row = this.sql.outboxMessage.get(resource, seq);
+    return row === undefined ? undefined : (JSON.parse(row.message) as Message);
   }
 
   depth(): number {
@@ -115,6 +145,19 @@ export class OutboxTable {
     this.assertOpen('update the outbox');
     const removed = this.sql.removeOutbox.run(resource, seq).changes > 0;
     if (removed) this.committed();
+    return removed;
+  }
+
+  /**
+   * The report queued under `seq` was answered: it leaves the outbox. If a newer report replaced it meanwhile,
+   * that one stays and goes to the back of the line (the resource just had its turn), so a resource reported
+   * faster than the link drains is sent once per round of the queue, neither starved nor hogging the front.
+   * @returns whether the answered report left the outbox (false: a newer one is queued)
+   */
+  settle(resource: string, seq: number): boolean {
+    this.assertOpen('update the outbox');
+    const removed = this.#settle(resource, seq);
+    this.committed();
     return removed;
   }
 
