@@ -43,8 +43,8 @@ const NAMESPACE_STATE_CACHE = 1024;
 export class ResourceStore {
   /**
    * namespace key → whether the namespace was terminating at that stored revision. Every namespaced
-   * create reads its namespace; the row is still read (so the answer is always the current one), only
-   * decoding it again is skipped while its revision is unchanged.
+   * create reads its namespace through storage's remembered rows (exact, see ObjectStorage.get); decoding
+   * it again is skipped while its revision is unchanged.
    */
   private readonly namespaceStates = new Map<string, { revision: number; terminating: boolean }>();
 
@@ -231,7 +231,7 @@ export class ResourceStore {
     const namespaces = this.catalog.find('', 'v1', 'namespaces');
     if (namespaces === undefined) return;
     const key = objectKey(namespaces, undefined, namespaceName);
-    const stored = this.storage.get(key);
+    const stored = this.storage.get(key, { remember: true });
     if (stored === undefined) throw notFound({ group: '', resource: 'namespaces' }, namespaceName);
     let state = this.namespaceStates.get(key);
     if (state === undefined || state.revision !== stored.revision) {
