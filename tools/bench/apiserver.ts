@@ -20,6 +20,7 @@ import type { IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Registry } from 'prom-client';
 import { startApiServer } from '@kedge/apiserver';
 import { createLogger } from '@kedge/telemetry';
 import {
@@ -107,11 +108,42 @@ interface CpuUsageRequest {
 interface CpuUsageReply {
   type: 'cpu-usage';
   micros: number;
+  /** of which the main (JavaScript) thread's, from /proc (10 ms resolution) */
+  mainThreadMicros: number;
+  /** storage so far: SQLite write transactions, the writes in them, and group commit fsyncs */
+  transactions: number;
+  transactionWrites: number;
+  fsyncs: number;
 }
 type ChildMessage = ReadyMessage | StorageListReply | CpuUsageReply | { type: 'error'; message: string };
 
+/** user + system CPU of this process's main thread, in microseconds (Linux /proc; clock ticks of 10 ms) */
+function mainThreadCpuMicros(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // after the command: state is field 3, utime 14 and stime 15 (1-based, counted from the pid)
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100;
+}
+
+/** sum and count of a histogram in `registry` (0 when absent) */
+async function histogramTotals(registry: Registry, name: string): Promise<{ sum: number; count: number }> {
+  const metric = registry.getSingleMetric(name);
+  if (metric === undefined) return { sum: 0, count: 0 };
+  const { values } = await metric.get();
+  const pick = (suffix: string): number => values.filter((value) => value.metricName === `${name}${suffix}`).reduce((total, value) => total + value.value, 0);
+  return { sum: pick('_sum'), count: pick('_count') };
+}
+
 async function serve(dataDir: string): Promise<void> {
-  const server = await startApiServer({ dataDir, host: '127.0.0.1', port: 0, logger: createLogger({ name: 'apiserver', level: 'silent' }) });
+  // a metrics registry as cloudcore gives it (request counters, group commit and transaction histograms)
+  const registry = new Registry();
+  const server = await startApiServer({
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    logger: createLogger({ name: 'apiserver', level: 'silent' }),
+    metricsRegistry: registry,
+  });
   const send = (message: ChildMessage): void => void process.send?.(message);
   let closing = false;
   const shutdown = (): void => {
@@ -126,7 +158,21 @@ async function serve(dataDir: string): Promise<void> {
   process.on('message', (message: StorageListRequest | CpuUsageRequest) => {
     if (message.type === 'cpu-usage') {
       const usage = process.cpuUsage();
-      const reply = (): void => send({ type: 'cpu-usage', micros: usage.user + usage.system });
+      const mainThreadMicros = mainThreadCpuMicros();
+      const reply = (): void =>
+        void Promise.all([
+          histogramTotals(registry, 'kedge_apiserver_storage_writes_per_commit'),
+          histogramTotals(registry, 'kedge_sqlite_group_commit_batch_size'),
+        ]).then(([transactions, fsyncs]) =>
+          send({
+            type: 'cpu-usage',
+            micros: usage.user + usage.system,
+            mainThreadMicros,
+            transactions: transactions.count,
+            transactionWrites: transactions.sum,
+            fsyncs: fsyncs.count,
+          }),
+        );
       const profileDir = process.env['KEDGE_BENCH_SERVER_CPU_PROF'];
       if (profileDir) void profileWrites(message.profile, profileDir).then(reply, (error: unknown) => send({ type: 'error', message: String(error) }));
       else reply();
@@ -221,14 +267,14 @@ async function stopServerChild(server: ServerChild): Promise<void> {
   clearTimeout(killer);
 }
 
-/** The server child's CPU time so far, in microseconds. */
-function serverCpuMicros(server: ServerChild, profile: 'start' | 'stop'): Promise<number> {
+/** The server child's CPU time so far, in microseconds, and its storage counters. */
+function serverCpuMicros(server: ServerChild, profile: 'start' | 'stop'): Promise<CpuUsageReply> {
   return new Promise((resolveReply, rejectReply) => {
     const onMessage = (message: ChildMessage): void => {
       if (message.type !== 'cpu-usage' && message.type !== 'error') return;
       server.child.off('message', onMessage);
       if (message.type === 'error') rejectReply(new Error(`cpu usage in the child failed: ${message.message}`));
-      else resolveReply(message.micros);
+      else resolveReply(message);
     };
     server.child.on('message', onMessage);
     server.child.send({ type: 'cpu-usage', profile } satisfies CpuUsageRequest);
@@ -696,14 +742,23 @@ async function main(): Promise<void> {
     progress(`writes: warm-up of ${WARMUP_WRITES} configmaps (not measured)`);
     await createMany(client, 'warm-up', NAMESPACES.warmup, 'configmaps', WARMUP_WRITES, settings.concurrency, configMap, 'cm');
     progress(`writes: ${formatInteger(settings.writes)} configmaps, ${settings.concurrency} in flight`);
-    const cpuBefore = await serverCpuMicros(server, 'start');
+    const before = await serverCpuMicros(server, 'start');
     const clientCpuBefore = process.cpuUsage();
     const ours = await createMany(client, 'writes', NAMESPACES.writes, 'configmaps', settings.writes, settings.concurrency, configMap, 'cm');
     const clientCpu = process.cpuUsage(clientCpuBefore);
-    const serverCpuPerWrite = ((await serverCpuMicros(server, 'stop')) - cpuBefore) / 1000 / settings.writes;
+    const after = await serverCpuMicros(server, 'stop');
+    const serverCpuPerWrite = (after.micros - before.micros) / 1000 / settings.writes;
+    const serverMainThreadCpuPerWrite = (after.mainThreadMicros - before.mainThreadMicros) / 1000 / settings.writes;
     const clientCpuPerWrite = (clientCpu.user + clientCpu.system) / 1000 / settings.writes;
+    const commits: CommitShares = {
+      writesPerTransaction: (after.transactionWrites - before.transactionWrites) / Math.max(1, after.transactions - before.transactions),
+      writesPerFsync: settings.writes / Math.max(1, after.fsyncs - before.fsyncs),
+    };
     progress(`  kedge: ${formatInteger(ours.perSecond)} writes/s, p50 ${formatMs(ours.p50)}, p99 ${formatMs(ours.p99)}`);
-    progress(`  CPU per write: server ${serverCpuPerWrite.toFixed(3)} ms, client ${clientCpuPerWrite.toFixed(3)} ms`);
+    progress(
+      `  CPU per write: server ${serverCpuPerWrite.toFixed(3)} ms (main thread ${serverMainThreadCpuPerWrite.toFixed(3)} ms), client ${clientCpuPerWrite.toFixed(3)} ms; ` +
+        `${commits.writesPerTransaction.toFixed(1)} writes per SQLite transaction, ${commits.writesPerFsync.toFixed(1)} per fsync`,
+    );
     if (flags['writes-only']) return;
 
     const rows = storedRows(dbFile, 'configmaps', NAMESPACES.writes);
@@ -758,12 +813,18 @@ async function main(): Promise<void> {
       { path: 'kedge storage layer', what: '`storage.list(prefix)` + JSON.parse, in the server process', items: storage.items, bytes: undefined, millis: storage.millis },
       { path: 'raw better-sqlite3', what: '`SELECT value FROM log` (key range) + JSON.parse', items: raw.items, bytes: raw.bytes, millis: raw.millis },
     ];
-    report({ settings, machine, command, filesystem, ours, serverCpuPerWrite, clientCpuPerWrite, rawPerRow, rawBatch, valueBytes, watch, podCreate, listRows, rawListMillis: median(raw.millis), serverRss });
+    report({ settings, machine, command, filesystem, ours, serverCpuPerWrite, serverMainThreadCpuPerWrite, clientCpuPerWrite, commits, rawPerRow, rawBatch, valueBytes, watch, podCreate, listRows, rawListMillis: median(raw.millis), serverRss });
   } finally {
     client.close();
     await shutdown();
     removeTempDirs();
   }
+}
+
+/** how many measured writes shared one SQLite transaction, and one fsync, on average */
+interface CommitShares {
+  writesPerTransaction: number;
+  writesPerFsync: number;
 }
 
 interface Report {
@@ -784,7 +845,9 @@ interface Report {
   ours: WriteResult;
   /** CPU milliseconds (user + system) per measured write, in the server child and in this client process */
   serverCpuPerWrite: number;
+  serverMainThreadCpuPerWrite: number;
   clientCpuPerWrite: number;
+  commits: CommitShares;
   rawPerRow: WriteResult;
   rawBatch: WriteResult;
   valueBytes: number;
@@ -807,6 +870,7 @@ function report(r: Report): void {
   const cpuHeaders = ['process', 'CPU ms per write', 'writes/s one core could carry'];
   const cpuRows = [
     ['kedge API server (child process)', r.serverCpuPerWrite.toFixed(3), formatInteger(1000 / r.serverCpuPerWrite)],
+    ['… of which its main thread', r.serverMainThreadCpuPerWrite.toFixed(3), formatInteger(1000 / r.serverMainThreadCpuPerWrite)],
     ['benchmark client (node:https)', r.clientCpuPerWrite.toFixed(3), formatInteger(1000 / r.clientCpuPerWrite)],
   ];
   const writeRatioRows = [

@@ -7,7 +7,7 @@
 // once the fsync that covers it has ended, and `whenDurable()` tells the API layer when it may acknowledge.
 import { GroupCommit } from '@kedge/sqlite';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Registry } from 'prom-client';
+import { Histogram, type Registry } from 'prom-client';
 import {
   KeyExistsError,
   KeyNotFoundError,
@@ -79,6 +79,8 @@ const UNCOMMITTED = Number.POSITIVE_INFINITY;
 
 /** the open turn batch: its writes' acknowledgements wait for its COMMIT and then its fsync */
 interface TurnBatch {
+  /** writes made in it (refused ones included: they cost a statement too) */
+  writes: number;
   durable: Promise<void> | undefined;
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -113,6 +115,7 @@ export class SqliteObjectStorage implements ObjectStorage {
   /** `get(key, { remember })` rows (undefined: no live object), valid while `rememberedVersion` is the data_version */
   private readonly remembered = new Map<string, StoredObject | undefined>();
   private rememberedVersion = -1;
+  private readonly writesPerCommit: Histogram | undefined;
   /** turn batches rolled back so far, and why the last one was */
   private readonly rollbacks: { count: number; last: unknown } = { count: 0, last: undefined };
 
@@ -132,6 +135,7 @@ export class SqliteObjectStorage implements ObjectStorage {
     this.db = db;
     this.sql = sql;
     this.txn = db.transaction((body: () => unknown) => body());
+    this.writesPerCommit = options.registry === undefined ? undefined : writesPerCommitMetric(options.registry);
     this.commits = new GroupCommit({ db, file: this.file, store: 'apiserver', ...(options.registry === undefined ? {} : { registry: options.registry }) });
     this.commits.onDurable((sequence) => this.deliverDurable(sequence));
     this.hub = new WatchHub(
@@ -338,7 +342,8 @@ export class SqliteObjectStorage implements ObjectStorage {
     const written = this.guard(key, () => {
       try {
         if (!this.commitPerTurn) return this.transact('immediate', () => body(this.readCurrentRevision() + 1));
-        this.openBatch();
+        const batch = this.openBatch();
+        batch.writes += 1;
         return body(this.readCurrentRevision() + 1);
       } catch (error) {
         // SQLite itself rolled the open batch back (I/O error, disk full): none of its writes happened
@@ -360,10 +365,11 @@ export class SqliteObjectStorage implements ObjectStorage {
 
   /** BEGIN IMMEDIATE once per turn: the write lock is taken up front, so no other connection's commit can
    *  make this batch's reads stale; the batch commits when the turn ends */
-  private openBatch(): void {
-    if (this.batch !== undefined) return;
+  private openBatch(): TurnBatch {
+    if (this.batch !== undefined) return this.batch;
     this.sql.begin.run();
-    this.batch = { durable: undefined, resolve: () => undefined, reject: () => undefined };
+    const batch: TurnBatch = { writes: 0, durable: undefined, resolve: () => undefined, reject: () => undefined };
+    this.batch = batch;
     setImmediate(() => {
       try {
         this.commitBatch();
@@ -372,6 +378,7 @@ export class SqliteObjectStorage implements ObjectStorage {
         this.onBackgroundError(error);
       }
     });
+    return batch;
   }
 
   /** commits the open batch and starts its fsync now (the turn is over: nothing more will join it) */
@@ -385,6 +392,7 @@ export class SqliteObjectStorage implements ObjectStorage {
       throw translate(error, this.file);
     }
     this.batch = undefined;
+    this.writesPerCommit?.observe(batch.writes);
     const sequence = this.commits.noteCommit();
     for (let i = this.undelivered.length - 1; i >= 0; i--) {
       const entry = this.undelivered[i];
@@ -517,3 +525,16 @@ export class SqliteObjectStorage implements ObjectStorage {
   }
 }
 
+/** One per registry (a registry may serve several stores over its life, e.g. across restarts in tests). */
+function writesPerCommitMetric(registry: Registry): Histogram {
+  const name = 'kedge_apiserver_storage_writes_per_commit';
+  return (
+    (registry.getSingleMetric(name) as Histogram | undefined) ??
+    new Histogram({
+      name,
+      help: 'Writes in one SQLite transaction of the API server store (the writes of one event-loop turn share it)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers: [registry],
+    })
+  );
+}
