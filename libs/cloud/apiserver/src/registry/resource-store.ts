@@ -2,12 +2,12 @@
 // apiserver's generic registry: it owns metadata (uid, generation, timestamps, managedFields),
 // runs each type's strategy and validation, and maps storage errors to Status errors. Storage calls
 // are synchronous, so each read-modify-write below runs in one tick and cannot interleave with another.
-import { badRequest, cloneJson, forbidden, formatTimestamp, invalid, notFound, staleObject, type KubeObject, type StatusCause } from '@kedge/kube-core';
+import { badRequest, cloneJson, forbidden, invalid, notFound, staleObject, type KubeObject, type StatusCause } from '@kedge/kube-core';
 import { apiVersionOf, type ResourceCatalog, type ResourceType, type UpdateContext } from '../resources';
 import type { ObjectStorage, StoredObject } from '../storage';
 import { trackManagedFields } from '../managed-fields';
 import { decodeStored, encodeObject, encodeServed, isStorageCode, objectKey, toStatusError } from './object-codec';
-import { generatedName, initialiseMetadata, isNoOpUpdate, keepImmutableMetadata, nextGeneration } from './object-metadata';
+import { generatedName, initialiseMetadata, isNoOpUpdate, keepImmutableMetadata, nextGeneration, timestampOf } from './object-metadata';
 import { listObjects, type ListQuery, type ObjectList } from './object-lists';
 import { deleteObject, deletionBlocked, type DeleteOptions, type DeleteResult } from './object-deletion';
 
@@ -207,7 +207,7 @@ export class ResourceStore {
   }
 
   private managedWrite(type: ResourceType, options: WriteOptions, subresource: string) {
-    return { manager: options.fieldManager, apiVersion: apiVersionOf(type), time: formatTimestamp(this.now()), subresource };
+    return { manager: options.fieldManager, apiVersion: apiVersionOf(type), time: timestampOf(this.now()), subresource };
   }
 
   /** Checks apiVersion/kind/namespace of a body the store owns (a copy, or one handed over) and makes it fit to store. */
