@@ -129,7 +129,8 @@ function mainThreadCpuMicros(): number {
 async function histogramTotals(registry: Registry, name: string): Promise<{ sum: number; count: number }> {
   const metric = registry.getSingleMetric(name);
   if (metric === undefined) return { sum: 0, count: 0 };
-  const { values } = await metric.get();
+  // a histogram's values carry the name of their series (`<name>_sum`, `<name>_count`, buckets)
+  const values = (await metric.get()).values as Array<{ value: number; metricName?: string }>;
   const pick = (suffix: string): number => values.filter((value) => value.metricName === `${name}${suffix}`).reduce((total, value) => total + value.value, 0);
   return { sum: pick('_sum'), count: pick('_count') };
 }
@@ -947,7 +948,7 @@ function report(r: Report): void {
     '',
     markdownTable(cpuHeaders, cpuRows),
     '',
-    `Writes per SQLite transaction: ${r.commits.writesPerTransaction.toFixed(1)}; per fsync: ${r.commits.writesPerFsync.toFixed(1)} (from the server\'s`,
+    `Writes per SQLite transaction: ${r.commits.writesPerTransaction.toFixed(1)}; per fsync: ${r.commits.writesPerFsync.toFixed(1)} (from the server's`,
     '`kedge_apiserver_storage_writes_per_commit` and `kedge_sqlite_group_commit_batch_size` over the measured writes).',
     '',
     'CPU per write is `process.cpuUsage()` (user + system, all threads) of each process over the measured writes,',
