@@ -102,7 +102,7 @@ interface StorageListReply {
 interface CpuUsageRequest {
   type: 'cpu-usage';
   /** with KEDGE_BENCH_SERVER_CPU_PROF set: start or stop (and save) the CPU profile at this point */
-  profile: 'start' | 'stop';
+  profile: 'start' | 'stop' | 'none';
 }
 /** The server process's CPU time so far (user + system), so the parent can charge a phase's CPU to it. */
 interface CpuUsageReply {
@@ -175,7 +175,7 @@ async function serve(dataDir: string): Promise<void> {
           }),
         );
       const profileDir = process.env['KEDGE_BENCH_SERVER_CPU_PROF'];
-      if (profileDir) void profileWrites(message.profile, profileDir).then(reply, (error: unknown) => send({ type: 'error', message: String(error) }));
+      if (profileDir && message.profile !== 'none') void profileWrites(message.profile, profileDir).then(reply, (error: unknown) => send({ type: 'error', message: String(error) }));
       else reply();
       return;
     }
@@ -269,7 +269,7 @@ async function stopServerChild(server: ServerChild): Promise<void> {
 }
 
 /** The server child's CPU time so far, in microseconds, and its storage counters. */
-function serverCpuMicros(server: ServerChild, profile: 'start' | 'stop'): Promise<CpuUsageReply> {
+function serverCpuMicros(server: ServerChild, profile: 'start' | 'stop' | 'none'): Promise<CpuUsageReply> {
   return new Promise((resolveReply, rejectReply) => {
     const onMessage = (message: ChildMessage): void => {
       if (message.type !== 'cpu-usage' && message.type !== 'error') return;
@@ -774,7 +774,10 @@ async function main(): Promise<void> {
     client.dropIdleConnections();
 
     // --- 2. watch
+    const watchCpuBefore = await serverCpuMicros(server, 'none');
     const watch = await runWatch(client, settings.watchers, settings.watchEvents, settings.watchRate);
+    const watchServerCpuPerEvent = ((await serverCpuMicros(server, 'none')).micros - watchCpuBefore.micros) / 1000 / settings.watchEvents;
+    progress(`  server CPU per event (its create and its ${settings.watchers} deliveries): ${watchServerCpuPerEvent.toFixed(3)} ms`);
 
     // --- 3. list
     progress(`list: creating ${formatInteger(settings.pods)} pods, ${settings.podConcurrency} in flight`);
@@ -814,7 +817,7 @@ async function main(): Promise<void> {
       { path: 'kedge storage layer', what: '`storage.list(prefix)` + JSON.parse, in the server process', items: storage.items, bytes: undefined, millis: storage.millis },
       { path: 'raw better-sqlite3', what: '`SELECT value FROM log` (key range) + JSON.parse', items: raw.items, bytes: raw.bytes, millis: raw.millis },
     ];
-    report({ settings, machine, command, filesystem, ours, serverCpuPerWrite, serverMainThreadCpuPerWrite, clientCpuPerWrite, commits, rawPerRow, rawBatch, valueBytes, watch, podCreate, listRows, rawListMillis: median(raw.millis), serverRss });
+    report({ settings, machine, command, filesystem, ours, serverCpuPerWrite, serverMainThreadCpuPerWrite, clientCpuPerWrite, commits, watchServerCpuPerEvent, rawPerRow, rawBatch, valueBytes, watch, podCreate, listRows, rawListMillis: median(raw.millis), serverRss });
   } finally {
     client.close();
     await shutdown();
@@ -849,6 +852,8 @@ interface Report {
   serverMainThreadCpuPerWrite: number;
   clientCpuPerWrite: number;
   commits: CommitShares;
+  /** server CPU milliseconds per event of the watch part: its create and its delivery to every watcher */
+  watchServerCpuPerEvent: number;
   rawPerRow: WriteResult;
   rawBatch: WriteResult;
   valueBytes: number;
@@ -981,6 +986,9 @@ function report(r: Report): void {
     'writer got the create\'s response instead (negative when the event arrived first). Every watcher must',
     'see every event exactly once: misses = expected − distinct deliveries, checked after the last write',
     `(waiting at most 15 s). ${watch.endedEarly} watch streams ended early. Create p50 is the writer's own request latency.`,
+    `Server CPU per event, its create and its ${formatInteger(watch.watchers)} deliveries together: ${r.watchServerCpuPerEvent.toFixed(3)} ms (\`process.cpuUsage()\``,
+    'of the server child over the watch part). Live events are decoded once per event and resource type and',
+    'encoded once for all plain-JSON watchers (each watcher still applies its own selectors and form).',
     '',
     markdownTable(watchHeaders, watchRows),
     '',
