@@ -1,6 +1,7 @@
 // Authentication (bearer tokens, client certificates from the cluster CA) and the node rules:
 // a node reads and writes only its own Node, its pods, what they use, its Lease, and events.
 import { writeFile } from 'node:fs/promises';
+import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, createNodeKeyAndCsr, signNodeCsr, type CertificateAuthority } from '@kedge/pki';
@@ -72,6 +73,63 @@ describe('authentication', () => {
     const response = await test.request('GET', '/api/v1/namespaces/default/configmaps/a-config', { token: 'alice-token-0123456789' });
     expect(response.status).toBe(403);
     expect(response.json.message).toContain('configmaps "a-config" is forbidden: User "alice" cannot get resource "configmaps"');
+  });
+});
+
+/** requests over one keep-alive TLS connection; each result says whether it reused the connection */
+async function onOneConnection(tokens: readonly (string | null)[]): Promise<Array<{ status: number; user: string | undefined; reused: boolean }>> {
+  const agent = new Agent({ ca: test.server.caCertPem, keepAlive: true, maxSockets: 1 });
+  const base = new URL(test.server.url);
+  try {
+    const results: Array<{ status: number; user: string | undefined; reused: boolean }> = [];
+    for (const token of tokens) {
+      results.push(
+        await new Promise((resolve, reject) => {
+          const body = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
+          const request = httpsRequest(
+            {
+              hostname: base.hostname,
+              port: base.port,
+              path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+              method: 'POST',
+              agent,
+              headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+            },
+            (response) => {
+              const chunks: Buffer[] = [];
+              response.on('data', (chunk: Buffer) => chunks.push(chunk));
+              response.on('end', () => {
+                const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { status?: { userInfo?: { username?: string } } };
+                resolve({ status: response.statusCode ?? 0, user: json.status?.userInfo?.username, reused: request.reusedSocket });
+              });
+            },
+          );
+          request.on('error', reject);
+          request.end(body);
+        }),
+      );
+    }
+    return results;
+  } finally {
+    agent.destroy();
+  }
+}
+
+describe('authentication on a keep-alive connection', () => {
+  it('attack - a connection that proved a token is judged afresh on every other header: a wrong token, none, or another user\'s', async () => {
+    const admin = test.server.adminToken;
+    const results = await onOneConnection([admin, 'wrong-token-wrong-token', admin, null, `${admin}x`, 'alice-token-0123456789', admin]);
+    // one connection throughout, so a per-connection memory of the first token was there to be misused
+    expect(results.slice(1).every((result) => result.reused)).toBe(true);
+    expect(results.map((result) => [result.status, result.user])).toEqual([
+      [201, 'system:admin'],
+      [401, undefined],
+      [201, 'system:admin'],
+      [401, undefined],
+      [401, undefined],
+      [201, 'alice'],
+      [201, 'system:admin'],
+    ]);
   });
 });
 

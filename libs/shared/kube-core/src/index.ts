@@ -45,7 +45,7 @@ export { buildTable, parseIncludeObject, type IncludeObject, type Table, type Ta
 export { configMapTable, endpointsTable, eventTable, namespaceTable, secretTable, serviceAccountTable, serviceTable } from './tables/core-tables';
 export { defaultTable, nodeTable, podTable } from './tables/pod-node-tables';
 export { INITIAL_EVENTS_END_ANNOTATION, bookmarkObject, selectedEventType, type ChangeType, type WatchEvent, type WatchEventType } from './watch/watch-events';
-export { WatchStreamWriter, type WatchStreamOptions } from './watch/watch-stream-writer';
+export { WatchStreamWriter, watchEventLine, type WatchStreamOptions } from './watch/watch-stream-writer';
 export {
   invalidOptions,
   parseGoBool,

@@ -5,6 +5,7 @@
 // with 401; a JWT that fails its checks gets a 401 saying why.
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { unauthorized } from '@kedge/kube-core';
 import {
@@ -57,6 +58,8 @@ function digest(value: string): Buffer {
 
 export class Authenticator {
   private readonly tokens: { digest: Buffer; user: string; groups: string[] }[];
+  /** per connection: the Authorization header that last proved a static token on it, and its user */
+  private readonly connectionTokens = new WeakMap<Socket, { header: string; user: UserInfo }>();
 
   constructor(
     tokens: readonly StaticToken[],
@@ -69,9 +72,16 @@ export class Authenticator {
   authenticate(request: IncomingMessage): UserInfo | undefined {
     const header = request.headers.authorization;
     if (header !== undefined) {
+      // a keep-alive connection repeating the exact header that proved a static token on it: the same
+      // user (static tokens never change while the server runs); anything else is checked in full
+      const remembered = this.connectionTokens.get(request.socket);
+      if (remembered !== undefined && remembered.header === header) return { ...remembered.user, groups: [...remembered.user.groups] };
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (match?.[1] === undefined) return undefined;
-      return this.authenticateToken(match[1]);
+      const user = this.staticTokenUser(match[1]);
+      if (user === undefined) return this.serviceAccountUser(match[1]);
+      this.connectionTokens.set(request.socket, { header, user: { ...user, groups: [...user.groups] } });
+      return user;
     }
     return certificateUser(request.socket as TLSSocket);
   }

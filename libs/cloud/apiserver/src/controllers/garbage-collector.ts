@@ -9,6 +9,24 @@ import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, decodeStored } from '../registr
 import type { StorageEvent, WatchHandle } from '../storage';
 import { CONTROLLER_MANAGER, controllerQueue, eventObject, ignoring, type Controller, type ControllerContext } from './controller-context';
 
+const UID_MEMBER = '"uid":"';
+const UID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The uid of a stored object (JSON.stringify's text) that has no ownerReferences, finalizers or
+ * deletionTimestamp anywhere, read without parsing it; undefined when it has to be parsed. A quote in a
+ * JSON string is always escaped, so `"uid":"` occurs only where a member named uid has a string value:
+ * when it occurs exactly once it is metadata.uid, which the server sets on every object.
+ */
+export function plainObjectUid(value: string): string | undefined {
+  if (value.includes('"ownerReferences"') || value.includes('"finalizers"') || value.includes('"deletionTimestamp"')) return undefined;
+  const at = value.indexOf(UID_MEMBER);
+  if (at < 0 || value.includes(UID_MEMBER, at + UID_MEMBER.length)) return undefined;
+  const start = at + UID_MEMBER.length;
+  const uid = value.slice(start, value.indexOf('"', start));
+  return UID_PATTERN.test(uid) ? uid : undefined;
+}
+
 interface IndexedObject {
   uid: string;
   owners: OwnerReference[];
@@ -46,7 +64,6 @@ export class GarbageCollector implements Controller {
   }
 
   private onEvent(event: StorageEvent): void {
-    const decoded = eventObject(this.context.catalog, event);
     if (event.type === 'DELETED') {
       const indexed = this.objects.get(event.key);
       this.unindex(event.key);
@@ -59,6 +76,13 @@ export class GarbageCollector implements Controller {
       }
       return;
     }
+    // most objects have no owners, finalizers or deletion mark: their uid is all the index needs
+    const uid = this.context.catalog.typeForKey(event.key) === undefined ? undefined : plainObjectUid(event.value);
+    if (uid !== undefined) {
+      this.indexUid(event.key, uid, []);
+      return;
+    }
+    const decoded = eventObject(this.context.catalog, event);
     if (decoded === undefined) return;
     this.index(event.key, decoded.object);
     const finalizers = decoded.object.metadata.finalizers ?? [];
@@ -69,10 +93,16 @@ export class GarbageCollector implements Controller {
   }
 
   private index(key: string, object: KubeObject): void {
-    this.unindex(key);
     const uid = object.metadata.uid;
-    if (uid === undefined) return;
-    const owners = (object.metadata.ownerReferences ?? []).filter((owner) => typeof owner?.uid === 'string');
+    if (uid === undefined) {
+      this.unindex(key);
+      return;
+    }
+    this.indexUid(key, uid, (object.metadata.ownerReferences ?? []).filter((owner) => typeof owner?.uid === 'string'));
+  }
+
+  private indexUid(key: string, uid: string, owners: OwnerReference[]): void {
+    this.unindex(key);
     this.objects.set(key, { uid, owners });
     this.liveUids.set(uid, key);
     for (const owner of owners) {

@@ -1,6 +1,6 @@
 // Objects and lists on the wire: as themselves, or as the Table kubectl asked for.
 import { badRequest, buildTable, parseIncludeObject, queryPretty, type KubeObject } from '@kedge/kube-core';
-import { sendJson } from '../http';
+import { sendJson, sendJsonText } from '../http';
 import { apiVersionOf } from '../resources';
 import type { ResourceRequest } from './request-context';
 
@@ -29,6 +29,17 @@ export function sendObject(context: ResourceRequest, code: number, object: KubeO
     return;
   }
   send(context, code, object);
+}
+
+/** An object given as its JSON text (a create's reply, made from what was stored) or as itself. */
+export function sendReply(context: ResourceRequest, code: number, reply: { json: string } | { object: KubeObject }): void {
+  if ('object' in reply) {
+    sendObject(context, code, reply.object);
+    return;
+  }
+  // a Table or the indented form needs the object; the plain form is the text as it is
+  if (context.form.kind === 'table' || queryPretty(context.query)) sendObject(context, code, JSON.parse(reply.json) as KubeObject);
+  else sendJsonText(context.response, code, reply.json);
 }
 
 export function sendList(context: ResourceRequest, items: KubeObject[], resourceVersion: string, continueToken: string | undefined): void {

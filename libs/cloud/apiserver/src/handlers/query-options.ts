@@ -64,6 +64,24 @@ export interface ServerWriteOptions extends Omit<WriteOptions, 'fieldManager'> {
 
 /** @throws StatusError 422 Invalid CreateOptions/UpdateOptions */
 export function writeOptionsOf(query: URLSearchParams, kind: 'CreateOptions' | 'UpdateOptions', userAgent: string | undefined): ServerWriteOptions {
+  // most writes have no query: their options depend on the User-Agent alone
+  if (query.size === 0) {
+    const key = `${kind} ${userAgent ?? ''}`;
+    const known = NO_QUERY_OPTIONS.get(key);
+    if (known !== undefined) return known;
+    const options = Object.freeze(decodeWriteOptions(query, kind, userAgent));
+    if (NO_QUERY_OPTIONS.size >= NO_QUERY_OPTIONS_KEPT) NO_QUERY_OPTIONS.clear();
+    NO_QUERY_OPTIONS.set(key, options);
+    return options;
+  }
+  return decodeWriteOptions(query, kind, userAgent);
+}
+
+/** write options of query-less requests by kind and User-Agent (frozen: shared by every such request) */
+const NO_QUERY_OPTIONS = new Map<string, ServerWriteOptions>();
+const NO_QUERY_OPTIONS_KEPT = 256;
+
+function decodeWriteOptions(query: URLSearchParams, kind: 'CreateOptions' | 'UpdateOptions', userAgent: string | undefined): ServerWriteOptions {
   const options = parseWriteOptions(query, kind);
   return { ...options, fieldManager: managerName(options.fieldManager, userAgent) };
 }

@@ -56,6 +56,7 @@ export function handleWatch(context: ResourceRequest): void {
       allowBookmarks: options.allowWatchBookmarks,
       timeoutSeconds,
       encode,
+      plainJson: context.form.kind !== 'table',
     },
     context.response,
     {

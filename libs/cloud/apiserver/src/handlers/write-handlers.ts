@@ -3,7 +3,7 @@ import { badRequest } from '@kedge/kube-core';
 import { writeOptionsOf } from './query-options';
 import { admission, namespaceOf, type ResourceRequest } from './request-context';
 import { checkUnknownFields, readObjectBody } from './request-objects';
-import { sendObject } from './object-responses';
+import { sendObject, sendReply } from './object-responses';
 import { admitServiceAccount } from './service-account-admission';
 
 function statusOrMain(context: ResourceRequest): '' | 'status' | 'ephemeralcontainers' {
@@ -23,8 +23,8 @@ export async function handleCreate(context: ResourceRequest): Promise<void> {
     admitServiceAccount(body, namespace, context.services.store, context.services.catalog.find('', 'v1', 'serviceaccounts'));
   }
   // the body was parsed for this request alone: the store takes it over rather than copying it
-  const created = context.services.store.create(context.type, namespaceOf(context), body, { dryRun, fieldManager, admit: admission(context), bodyOwned: true });
-  sendObject(context, 201, created);
+  const created = context.services.store.createForReply(context.type, namespaceOf(context), body, { dryRun, fieldManager, admit: admission(context), bodyOwned: true });
+  sendReply(context, 201, created);
 }
 
 export async function handleUpdate(context: ResourceRequest): Promise<void> {

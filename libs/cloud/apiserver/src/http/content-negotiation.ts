@@ -34,7 +34,8 @@ const JSON_TYPES = new Set(['application/json', '*/*', 'application/*']);
  * JSON is what a client gets when it asks for nothing in particular.
  */
 export function negotiate(accept: string | undefined, options: { allowTable: boolean; allowDiscovery: boolean }): ResponseForm {
-  if (accept === undefined || accept.trim() === '') return { kind: 'json' };
+  // what most clients send, parsed once here rather than per request
+  if (accept === undefined || accept === 'application/json' || accept.trim() === '') return { kind: 'json' };
   const ranges = parseAccept(accept);
   for (const range of ranges) {
     const as = range.params.get('as');

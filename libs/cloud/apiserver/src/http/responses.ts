@@ -8,8 +8,17 @@ export function sendJson(response: ServerResponse, code: number, body: unknown, 
     if (!response.writableEnded) response.end();
     return;
   }
+  sendJsonText(response, code, indent ? `${JSON.stringify(body, null, 2)}\n` : JSON.stringify(body), contentType);
+}
+
+/** A body that is JSON text already (e.g. a created object's, made from what was stored). */
+export function sendJsonText(response: ServerResponse, code: number, json: string, contentType = 'application/json'): void {
+  if (response.headersSent) {
+    if (!response.writableEnded) response.end();
+    return;
+  }
   // encoded once: the length header and the body come from the same bytes
-  const bytes = Buffer.from(indent ? `${JSON.stringify(body, null, 2)}\n` : JSON.stringify(body));
+  const bytes = Buffer.from(json);
   response.writeHead(code, { 'content-type': contentType, 'content-length': bytes.length, 'cache-control': 'no-cache, private' });
   response.end(bytes);
 }

@@ -18,7 +18,10 @@ export function getOwn(obj: JsonObject, key: string): unknown {
 
 /** Assignment that defines an own data property even for `__proto__`. */
 export function setOwn(obj: JsonObject, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  // only `__proto__` is an accessor on a plain object's prototype chain; a plain store is several
+  // times cheaper than defineProperty for every other key
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 /** Structural equality; documents deeper than MAX_DEPTH compare unequal. */

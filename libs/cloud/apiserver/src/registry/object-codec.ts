@@ -19,6 +19,53 @@ export function encodeObject(type: ResourceType, object: KubeObject): string {
   return JSON.stringify({ ...stored, metadata });
 }
 
+/** An object encoded once for storage and for the reply to the write that stores it. */
+export interface ServedEncoding {
+  /** the stored JSON: as encodeObject gives it */
+  stored: string;
+  /** the served JSON at `revision`: as JSON.stringify(decodeObject(type, stored, revision)) gives it */
+  served(revision: number): string;
+}
+
+/**
+ * For types whose stored form is the served form (`storedAsServed`): the stored JSON, and the reply's
+ * JSON made from the same text with `"resourceVersion"` appended to metadata (where decodeObject puts
+ * it), so a create need not parse what it stored and encode it again. Top-level members are encoded
+ * one by one in JSON.stringify's order and with its rules (members whose value encodes to nothing are left out).
+ */
+export function encodeServed(object: KubeObject): ServedEncoding {
+  const { resourceVersion: _resourceVersion, ...metadata } = object.metadata;
+  const metadataJson = JSON.stringify(metadata);
+  let head = '{';
+  let tail = '';
+  let afterMetadata = false;
+  let first = true;
+  for (const key of Object.keys(object)) {
+    const text = key === 'metadata' ? metadataJson : (JSON.stringify((object as Record<string, unknown>)[key]) as string | undefined);
+    if (text === undefined) continue;
+    const member = `${first ? '' : ','}${JSON.stringify(key)}:`;
+    first = false;
+    if (key === 'metadata') {
+      head += member;
+      afterMetadata = true;
+    } else if (afterMetadata) tail += member + text;
+    else head += member + text;
+  }
+  if (!afterMetadata) {
+    // no metadata member: encodeObject's spread adds it last
+    head += `${first ? '' : ','}"metadata":`;
+    tail = '';
+  }
+  tail += '}';
+  return {
+    stored: head + metadataJson + tail,
+    served: (revision) => {
+      const version = `"resourceVersion":"${revision}"}`;
+      return head + (metadataJson === '{}' ? `{${version}` : `${metadataJson.slice(0, -1)},${version}`) + tail;
+    },
+  };
+}
+
 export function decodeObject(type: ResourceType, value: string, revision: number): KubeObject {
   const parsed = JSON.parse(value) as KubeObject;
   parsed.metadata = { ...parsed.metadata, resourceVersion: String(revision) };

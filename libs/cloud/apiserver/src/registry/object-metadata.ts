@@ -14,10 +14,23 @@ export function generatedName(prefix: string): string {
   return prefix.slice(0, 253 - suffix.length) + suffix;
 }
 
+let formattedSecond = Number.NaN;
+let formatted = '';
+
+/** formatTimestamp, remembered for the current second: every write stamps one or two times, all in the same second */
+export function timestampOf(now: Date): string {
+  const second = Math.floor(now.getTime() / 1000);
+  if (second !== formattedSecond) {
+    formatted = formatTimestamp(now);
+    formattedSecond = second;
+  }
+  return formatted;
+}
+
 export function initialiseMetadata(object: KubeObject, now: Date): void {
   const meta = object.metadata;
   meta.uid = randomUUID();
-  meta.creationTimestamp = formatTimestamp(now);
+  meta.creationTimestamp = timestampOf(now);
   meta.generation = 1;
   delete meta.resourceVersion;
   delete meta.deletionTimestamp;

@@ -2,12 +2,12 @@
 // apiserver's generic registry: it owns metadata (uid, generation, timestamps, managedFields),
 // runs each type's strategy and validation, and maps storage errors to Status errors. Storage calls
 // are synchronous, so each read-modify-write below runs in one tick and cannot interleave with another.
-import { badRequest, cloneJson, forbidden, formatTimestamp, invalid, notFound, staleObject, type KubeObject, type StatusCause } from '@kedge/kube-core';
+import { badRequest, cloneJson, forbidden, invalid, notFound, staleObject, type KubeObject, type StatusCause } from '@kedge/kube-core';
 import { apiVersionOf, type ResourceCatalog, type ResourceType, type UpdateContext } from '../resources';
-import type { ObjectStorage } from '../storage';
+import type { ObjectStorage, StoredObject } from '../storage';
 import { trackManagedFields } from '../managed-fields';
-import { decodeStored, encodeObject, isStorageCode, objectKey, toStatusError } from './object-codec';
-import { generatedName, initialiseMetadata, isNoOpUpdate, keepImmutableMetadata, nextGeneration } from './object-metadata';
+import { decodeStored, encodeObject, encodeServed, isStorageCode, objectKey, toStatusError } from './object-codec';
+import { generatedName, initialiseMetadata, isNoOpUpdate, keepImmutableMetadata, nextGeneration, timestampOf } from './object-metadata';
 import { listObjects, type ListQuery, type ObjectList } from './object-lists';
 import { deleteObject, deletionBlocked, type DeleteOptions, type DeleteResult } from './object-deletion';
 
@@ -43,8 +43,8 @@ const NAMESPACE_STATE_CACHE = 1024;
 export class ResourceStore {
   /**
    * namespace key → whether the namespace was terminating at that stored revision. Every namespaced
-   * create reads its namespace; the row is still read (so the answer is always the current one), only
-   * decoding it again is skipped while its revision is unchanged.
+   * create reads its namespace through storage's remembered rows (exact, see ObjectStorage.get); decoding
+   * it again is skipped while its revision is unchanged.
    */
   private readonly namespaceStates = new Map<string, { revision: number; terminating: boolean }>();
 
@@ -70,6 +70,28 @@ export class ResourceStore {
   }
 
   create(type: ResourceType, namespace: string | undefined, body: KubeObject, options: WriteOptions): KubeObject {
+    const created = this.createStored(type, namespace, body, options);
+    return created.stored === undefined ? created.object : decodeStored(type, created.stored);
+  }
+
+  /**
+   * create, for a reply: the served JSON made from the text just stored (`json`), where the type allows
+   * it, instead of a decoded copy that would be encoded again; otherwise (and for dry runs) the object.
+   */
+  createForReply(type: ResourceType, namespace: string | undefined, body: KubeObject, options: WriteOptions): { json: string } | { object: KubeObject } {
+    const created = this.createStored(type, namespace, body, options);
+    if (created.stored === undefined) return { object: created.object };
+    if (created.served !== undefined) return { json: created.served };
+    return { object: decodeStored(type, created.stored) };
+  }
+
+  /** `stored` is undefined for a dry run; `served` is set when the type's stored JSON is its served JSON */
+  private createStored(
+    type: ResourceType,
+    namespace: string | undefined,
+    body: KubeObject,
+    options: WriteOptions,
+  ): { object: KubeObject; stored?: StoredObject; served?: string } {
     const object = this.prepareBody(type, namespace, options.bodyOwned === true ? body : cloneJson(body));
     this.checkNamespaceAcceptsContent(type, object);
     const meta = object.metadata;
@@ -84,9 +106,11 @@ export class ResourceStore {
       }
       if (meta.managedFields?.length === 0) delete meta.managedFields;
       options.admit?.(object, undefined);
-      if (options.dryRun) return object;
+      if (options.dryRun) return { object };
+      const encoding = type.storedAsServed === true ? encodeServed(object) : undefined;
       try {
-        return decodeStored(type, this.storage.create(objectKey(type, meta.namespace, meta.name ?? ''), encodeObject(type, object)));
+        const stored = this.storage.create(objectKey(type, meta.namespace, meta.name ?? ''), encoding?.stored ?? encodeObject(type, object));
+        return encoding === undefined ? { object, stored } : { object, stored, served: encoding.served(stored.revision) };
       } catch (error) {
         // a generated name that collides is retried, as apiserver does
         if (generate && attempt < GENERATE_NAME_ATTEMPTS && isStorageCode(error, 'KEY_EXISTS')) continue;
@@ -183,7 +207,7 @@ export class ResourceStore {
   }
 
   private managedWrite(type: ResourceType, options: WriteOptions, subresource: string) {
-    return { manager: options.fieldManager, apiVersion: apiVersionOf(type), time: formatTimestamp(this.now()), subresource };
+    return { manager: options.fieldManager, apiVersion: apiVersionOf(type), time: timestampOf(this.now()), subresource };
   }
 
   /** Checks apiVersion/kind/namespace of a body the store owns (a copy, or one handed over) and makes it fit to store. */
@@ -231,7 +255,7 @@ export class ResourceStore {
     const namespaces = this.catalog.find('', 'v1', 'namespaces');
     if (namespaces === undefined) return;
     const key = objectKey(namespaces, undefined, namespaceName);
-    const stored = this.storage.get(key);
+    const stored = this.storage.get(key, { remember: true });
     if (stored === undefined) throw notFound({ group: '', resource: 'namespaces' }, namespaceName);
     let state = this.namespaceStates.get(key);
     if (state === undefined || state.revision !== stored.revision) {

@@ -91,5 +91,6 @@ export function defineBuiltin(spec: BuiltinSpec): ResourceType {
     deletionGracePeriod: spec.deletionGracePeriod ?? (() => 0),
     toWire: spec.toWire ?? ((stored) => stored),
     fromWire: spec.fromWire ?? ((object) => object),
+    storedAsServed: spec.toWire === undefined && spec.fromWire === undefined,
   };
 }

@@ -71,6 +71,8 @@ export interface ResourceType extends ResourceNames {
   toWire(stored: KubeObject): KubeObject;
   /** this version's wire form → stored form */
   fromWire(object: KubeObject): KubeObject;
+  /** toWire and fromWire are the identity: the stored JSON is the served JSON (lets a create answer with what it stored) */
+  storedAsServed?: boolean;
   /** the CRD that defines this resource, for custom resources */
   definedBy?: string;
   /** OpenAPI v3 schema of the object, published for custom resources */

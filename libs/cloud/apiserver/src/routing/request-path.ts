@@ -41,11 +41,14 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f\uFFFE\uFFFF]|[\uD800-\uDBFF](?![
 function decodeSegments(path: string): string[] {
   const raw = path.split('/').filter((segment) => segment !== '');
   return raw.map((segment) => {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(segment);
-    } catch {
-      throw badRequest(`the path segment "${segment}" is not valid percent-encoding`);
+    let decoded = segment;
+    // without a '%' there is nothing to decode
+    if (segment.includes('%')) {
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        throw badRequest(`the path segment "${segment}" is not valid percent-encoding`);
+      }
     }
     if (decoded.includes('/') || decoded === '.' || decoded === '..') throw pathNotFound(path);
     // names are printable; control characters (NUL above all) cannot be stored as keys

@@ -88,6 +88,7 @@ export class RequestDispatcher {
     // and body: Node sends nothing of a response before its first write) is held until the fsync that
     // covers the commit has ended, shared with the writes that came with it
     const end = response.end;
+    const mark = this.deps.services.store.storage.durabilityMark();
     let heldEnd: (() => void) | undefined;
     response.end = ((...args: Parameters<ServerResponse['end']>) => {
       heldEnd = () => void end.apply(response, args);
@@ -97,14 +98,14 @@ export class RequestDispatcher {
       await handleResourceRequest(context);
     } finally {
       response.end = end;
-      await this.releaseWhenDurable(response, request, heldEnd);
+      await this.releaseWhenDurable(response, request, heldEnd, mark);
     }
   }
 
   /** Ends the held response once every write so far is on disk; cuts the connection if that failed. */
-  private async releaseWhenDurable(response: ServerResponse, request: IncomingMessage, heldEnd: (() => void) | undefined): Promise<void> {
+  private async releaseWhenDurable(response: ServerResponse, request: IncomingMessage, heldEnd: (() => void) | undefined, mark: number): Promise<void> {
     try {
-      await this.deps.services.store.storage.whenDurable();
+      await this.deps.services.store.storage.whenDurable(mark);
       heldEnd?.();
     } catch (error) {
       // no answer at all rather than a 2xx for a write that may not be on disk

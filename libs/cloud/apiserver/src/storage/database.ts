@@ -94,6 +94,11 @@ export function openDatabase(file: string, busyTimeoutMs: number): { db: BetterS
 
 function prepareStatements(db: BetterSqlite3.Database) {
   return {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+    // changes when another connection commits to the file (never for this connection's own commits)
+    dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     sequence: db.prepare<[], number>(`SELECT seq FROM sqlite_sequence WHERE name = 'log'`).pluck(),
     meta: db.prepare<[string], number>('SELECT value FROM meta WHERE key = ?').pluck(),
     setMeta: db.prepare<[number, string]>('UPDATE meta SET value = ? WHERE key = ?'),

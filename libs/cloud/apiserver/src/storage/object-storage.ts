@@ -56,7 +56,8 @@ export interface ObjectStorage {
   currentRevision(): number;
   /** revisions at or below this were compacted; watching or listing from them fails with RevisionCompactedError */
   compactedRevision(): number;
-  get(key: StorageKey): StoredObject | undefined;
+  /** `remember`: keep the row cached for the next get of the key (exact; for rows many requests read) */
+  get(key: StorageKey, options?: { remember?: boolean }): StoredObject | undefined;
   /** all live objects whose key starts with `prefix`, in key order */
   list(prefix: string, options?: ListOptions): ListResult;
   /** throws KeyExistsError if a live object has this key */
@@ -71,8 +72,14 @@ export interface ObjectStorage {
    * Live events come once the write is on disk (after the group commit fsync that covers it), never before.
    */
   watch(prefix: string, afterRevision: number, listener: (event: StorageEvent) => void): WatchHandle;
-  /** resolves once every write made so far is on disk; a write is acknowledged only after it */
-  whenDurable(): Promise<void>;
+  /**
+   * Resolves once every write made so far is on disk; a write is acknowledged only after it. With a
+   * `mark` from durabilityMark() taken before the caller's writes, it also rejects when a batch of
+   * writes was rolled back since (the caller's writes may have been in it).
+   */
+  whenDurable(mark?: number): Promise<void>;
+  /** see whenDurable */
+  durabilityMark(): number;
   /** drop history older than the newest `keepRevisions` revisions; returns the new compacted revision */
   compact(keepRevisions: number): number;
   close(): void;

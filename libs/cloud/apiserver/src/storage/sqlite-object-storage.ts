@@ -1,11 +1,13 @@
 // ObjectStorage on one SQLite file, kine-style: every write appends a row to `log` whose id is the new
 // global revision; reads pick the newest row per key at or below a revision. All SQLite calls are
-// synchronous (better-sqlite3), so each write is one short IMMEDIATE transaction. Commits share their
-// fsync (group commit): watchers are told of a write, in revision order, once the fsync that covers it
-// has ended, and `whenDurable()` tells the API layer when it may acknowledge.
+// synchronous (better-sqlite3). The writes of one event-loop turn share one IMMEDIATE transaction (the
+// turn batch), committed when the turn ends: a COMMIT costs WAL writes and lock calls several times the
+// INSERT itself. Each write is one INSERT, checked before it is made, so a refused write leaves the batch
+// as it was. Commits share their fsync (group commit): watchers are told of a write, in revision order,
+// once the fsync that covers it has ended, and `whenDurable()` tells the API layer when it may acknowledge.
 import { GroupCommit } from '@kedge/sqlite';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Registry } from 'prom-client';
+import { Histogram, type Registry } from 'prom-client';
 import {
   KeyExistsError,
   KeyNotFoundError,
@@ -45,6 +47,21 @@ export interface SqliteStorageOptions {
   onBackgroundError?: (error: unknown) => void;
   /** where the group commit metrics go (`store="apiserver"`) */
   registry?: Registry;
+  /**
+   * `turn` (default): the writes of one event-loop turn share one transaction, committed when the turn
+   * ends; another connection sees them from then on. `each`: every write is committed before it returns
+   * (for several connections to one file written alternately within one turn, as some tests do).
+   */
+  commit?: 'turn' | 'each';
+}
+
+export interface GetOptions {
+  /**
+   * Keep the row in a small in-memory cache for the next `get` of the key (for rows read by many
+   * requests, e.g. a namespace on every namespaced create). Exact: the entry is dropped when this store
+   * writes the key, and the whole cache when another connection has committed (`PRAGMA data_version`).
+   */
+  remember?: boolean;
 }
 
 interface Written {
@@ -55,6 +72,19 @@ interface Written {
 const DEFAULT_KEEP_REVISIONS = 10_000;
 const DEFAULT_COMPACT_INTERVAL_MS = 5 * 60_000;
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+/** rows kept by `get(key, { remember: true })`; the cache is emptied when full */
+const REMEMBERED_ROWS = 1_024;
+/** the sequence of a write whose turn batch has not committed yet: no fsync covers it */
+const UNCOMMITTED = Number.POSITIVE_INFINITY;
+
+/** the open turn batch: its writes' acknowledgements wait for its COMMIT and then its fsync */
+interface TurnBatch {
+  /** writes made in it (refused ones included: they cost a statement too) */
+  writes: number;
+  durable: Promise<void> | undefined;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 // compaction deletes in steps of this many revisions, each its own transaction, so it never holds the
 // write lock for long
 const COMPACT_BATCH = 1_000;
@@ -78,8 +108,16 @@ export class SqliteObjectStorage implements ObjectStorage {
   private readonly txn: BetterSqlite3.Transaction<(body: () => unknown) => unknown>;
   private readonly sql: Statements;
   private readonly commits: GroupCommit;
-  /** this instance's committed writes whose fsync has not ended yet, oldest first: not told to watchers yet */
+  /** this instance's writes whose fsync has not ended yet (UNCOMMITTED: in the open batch), oldest first: not told to watchers yet */
   private undelivered: Array<{ sequence: number; event: StorageEvent }> = [];
+  private readonly commitPerTurn: boolean;
+  private batch: TurnBatch | undefined;
+  /** `get(key, { remember })` rows (undefined: no live object), valid while `rememberedVersion` is the data_version */
+  private readonly remembered = new Map<string, StoredObject | undefined>();
+  private rememberedVersion = -1;
+  private readonly writesPerCommit: Histogram | undefined;
+  /** turn batches rolled back so far, and why the last one was */
+  private readonly rollbacks: { count: number; last: unknown } = { count: 0, last: undefined };
 
   constructor(options: SqliteStorageOptions) {
     this.file = options.file;
@@ -88,6 +126,7 @@ export class SqliteObjectStorage implements ObjectStorage {
     const pollIntervalMs = checkCount('', 'pollIntervalMs', options.pollIntervalMs ?? 0);
     const busyTimeoutMs = checkCount('', 'busyTimeoutMs', options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
     this.now = options.now ?? Date.now;
+    this.commitPerTurn = (options.commit ?? 'turn') === 'turn';
     this.onBackgroundError = options.onBackgroundError ?? ((error) => console.error(`storage ${this.file}: background work failed`, error));
     const onListenerError =
       options.onListenerError ?? ((error, event) => console.error(`storage ${this.file}: watch listener failed on ${event.key}@${event.revision}`, error));
@@ -96,6 +135,7 @@ export class SqliteObjectStorage implements ObjectStorage {
     this.db = db;
     this.sql = sql;
     this.txn = db.transaction((body: () => unknown) => body());
+    this.writesPerCommit = options.registry === undefined ? undefined : writesPerCommitMetric(options.registry);
     this.commits = new GroupCommit({ db, file: this.file, store: 'apiserver', ...(options.registry === undefined ? {} : { registry: options.registry }) });
     this.commits.onDurable((sequence) => this.deliverDurable(sequence));
     this.hub = new WatchHub(
@@ -116,9 +156,10 @@ export class SqliteObjectStorage implements ObjectStorage {
     return this.guard(undefined, () => this.readCompactedRevision());
   }
 
-  get(key: StorageKey): StoredObject | undefined {
+  get(key: StorageKey, options?: GetOptions): StoredObject | undefined {
     checkKey(key);
     return this.guard(key, () => {
+      if (options?.remember === true) return this.rememberedRow(key);
       const row = this.sql.latest.get(key);
       if (row === undefined || row.deleted === 1) return undefined;
       return { key, revision: row.id, createRevision: row.create_revision, value: row.value };
@@ -248,6 +289,8 @@ export class SqliteObjectStorage implements ObjectStorage {
         });
       }
       this.lastCompactAt = this.now();
+      // a compacted-away tombstone reads the same (no live object), but keep the cache beyond doubt
+      this.remembered.clear();
       return compacted;
     });
   }
@@ -261,14 +304,32 @@ export class SqliteObjectStorage implements ObjectStorage {
    * Resolves once every write this instance has committed so far is on disk (at once when nothing is
    * pending); acknowledge a write only after it. Rejects with GroupCommitError when an fsync failed.
    */
-  whenDurable(): Promise<void> {
-    return this.commits.whenDurable();
+  whenDurable(mark?: number): Promise<void> {
+    // a batch rolled back since the caller's mark may have held its writes: they never happened
+    if (mark !== undefined && this.rollbacks.count > mark) return Promise.reject(this.rollbacks.last);
+    const batch = this.batch;
+    if (batch === undefined) return this.commits.whenDurable();
+    batch.durable ??= new Promise<void>((resolve, reject) => {
+      batch.resolve = resolve;
+      batch.reject = reject;
+    });
+    return batch.durable;
+  }
+
+  durabilityMark(): number {
+    return this.rollbacks.count;
   }
 
   /** Syncs and delivers what is pending, stops the timers and watchers and closes the database; idempotent. Other calls then throw StorageClosedError. */
   close(): void {
     if (this.closed) return;
     for (const timer of this.timers) clearInterval(timer);
+    try {
+      this.commitBatch();
+    } catch (error) {
+      // the batch was rolled back and its waiters told; closing goes on
+      this.onBackgroundError(error);
+    }
     // the last fsync, which also tells the watchers of the writes it covers
     this.commits.close();
     this.closed = true;
@@ -280,19 +341,101 @@ export class SqliteObjectStorage implements ObjectStorage {
   private write(key: string, body: (revision: number) => Written, lostRace: (current: number) => Error): StoredObject {
     const written = this.guard(key, () => {
       try {
-        return this.transact('immediate', () => body(this.readCurrentRevision() + 1));
+        if (!this.commitPerTurn) return this.transact('immediate', () => body(this.readCurrentRevision() + 1));
+        const batch = this.openBatch();
+        batch.writes += 1;
+        return body(this.readCurrentRevision() + 1);
       } catch (error) {
+        // SQLite itself rolled the open batch back (I/O error, disk full): none of its writes happened
+        if (this.batch !== undefined && !this.db.inTransaction) this.abortBatch(error);
         const code = sqliteCode(error);
         if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error;
-        // another writer appended after the same revision first; report it the way our own checks would have
+        // another writer appended after the same revision first (only the failed INSERT was undone);
+        // report it the way our own checks would have
         const latest = this.sql.latest.get(key);
         throw lostRace(latest === undefined || latest.deleted === 1 ? 0 : latest.id);
       }
     });
+    this.remembered.delete(key);
     // watchers hear of it once it is on disk, with the writes of the same fsync, in commit order
-    this.undelivered.push({ sequence: this.commits.noteCommit(), event: written.event });
+    this.undelivered.push({ sequence: this.commitPerTurn ? UNCOMMITTED : this.commits.noteCommit(), event: written.event });
     this.maybeAutoCompact();
     return written.stored;
+  }
+
+  /** BEGIN IMMEDIATE once per turn: the write lock is taken up front, so no other connection's commit can
+   *  make this batch's reads stale; the batch commits when the turn ends */
+  private openBatch(): TurnBatch {
+    if (this.batch !== undefined) return this.batch;
+    this.sql.begin.run();
+    const batch: TurnBatch = { writes: 0, durable: undefined, resolve: () => undefined, reject: () => undefined };
+    this.batch = batch;
+    setImmediate(() => {
+      try {
+        this.commitBatch();
+      } catch (error) {
+        // its waiters were rejected: those requests get no answer, as when an fsync fails
+        this.onBackgroundError(error);
+      }
+    });
+    return batch;
+  }
+
+  /** commits the open batch and starts its fsync now (the turn is over: nothing more will join it) */
+  private commitBatch(): void {
+    const batch = this.batch;
+    if (batch === undefined || this.closed) return;
+    try {
+      this.sql.commit.run();
+    } catch (error) {
+      this.abortBatch(error);
+      throw translate(error, this.file);
+    }
+    this.batch = undefined;
+    this.writesPerCommit?.observe(batch.writes);
+    const sequence = this.commits.noteCommit();
+    for (let i = this.undelivered.length - 1; i >= 0; i--) {
+      const entry = this.undelivered[i];
+      if (entry === undefined || entry.sequence !== UNCOMMITTED) break;
+      entry.sequence = sequence;
+    }
+    if (batch.durable !== undefined) this.commits.whenDurable(sequence).then(batch.resolve, batch.reject);
+    this.commits.syncPending();
+  }
+
+  /** the open batch is gone (rolled back): its writes never happened, nothing of it may be acknowledged */
+  private abortBatch(error: unknown): void {
+    const batch = this.batch;
+    if (batch === undefined) return;
+    this.batch = undefined;
+    if (this.db.inTransaction) {
+      try {
+        this.sql.rollback.run();
+      } catch {
+        // SQLite may have rolled back on its own meanwhile
+      }
+    }
+    this.undelivered = this.undelivered.filter((entry) => entry.sequence !== UNCOMMITTED);
+    this.remembered.clear();
+    const reason = translate(error, this.file);
+    this.rollbacks.count += 1;
+    this.rollbacks.last = reason;
+    batch.reject(reason);
+  }
+
+  private rememberedRow(key: string): StoredObject | undefined {
+    // another connection's commit may have changed any row
+    const version = this.sql.dataVersion.get() ?? 0;
+    if (version !== this.rememberedVersion) {
+      this.remembered.clear();
+      this.rememberedVersion = version;
+    }
+    if (this.remembered.has(key)) return this.remembered.get(key);
+    const row = this.sql.latest.get(key);
+    const stored = row === undefined || row.deleted === 1 ? undefined : { key, revision: row.id, createRevision: row.create_revision, value: row.value };
+    if (this.remembered.size >= REMEMBERED_ROWS) this.remembered.clear();
+    this.remembered.set(key, stored);
+    return stored;
   }
 
   /** the fsync of every commit up to `sequence` has ended: tell the watchers, oldest first */
@@ -382,3 +525,16 @@ export class SqliteObjectStorage implements ObjectStorage {
   }
 }
 
+/** One per registry (a registry may serve several stores over its life, e.g. across restarts in tests). */
+function writesPerCommitMetric(registry: Registry): Histogram {
+  const name = 'kedge_apiserver_storage_writes_per_commit';
+  return (
+    (registry.getSingleMetric(name) as Histogram | undefined) ??
+    new Histogram({
+      name,
+      help: 'Writes in one SQLite transaction of the API server store (the writes of one event-loop turn share it)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers: [registry],
+    })
+  );
+}

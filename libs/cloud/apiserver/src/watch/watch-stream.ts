@@ -6,7 +6,7 @@ import { StatusError, WatchStreamWriter, bookmarkObject, internalError, tooOldRe
 import { apiVersionOf, type ResourceType } from '../resources';
 import { isStorageCode, objectPrefix } from '../registry';
 import type { ObjectStorage, WatchHandle } from '../storage';
-import { toWatchEvent, type WatchFilter } from './watch-events';
+import { plainWatchLine, toWatchEvent, type WatchFilter } from './watch-events';
 
 export interface WatchRequest {
   type: ResourceType;
@@ -19,6 +19,8 @@ export interface WatchRequest {
   timeoutSeconds: number;
   /** turns an event's object into what goes on the wire (the object itself, or a Table) */
   encode: (event: WatchEvent) => unknown;
+  /** `encode` is the identity (plain JSON): live events are encoded once for every such watcher */
+  plainJson?: boolean;
 }
 
 export interface WatchSettings {
@@ -72,7 +74,9 @@ export class WatchStream {
         if (writer.closed) return;
         try {
           const watchEvent = toWatchEvent(request.type, event, request.filter);
-          if (watchEvent !== undefined) this.send(watchEvent);
+          if (watchEvent === undefined) return;
+          if (request.plainJson === true) writer.sendLine(plainWatchLine(request.type, event, watchEvent));
+          else this.send(watchEvent);
         } catch (error) {
           settings.onError(error);
         }

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { KeyExistsError, RevisionConflictError } from '../../src/storage/index';
 import type { StoreFixture } from './helpers';
-import { exitOf, killFixtures, spawnFixture, storeFixture, thrown } from './helpers';
+import { exitOf, killFixtures, nextTurn, spawnFixture, storeFixture, thrown } from './helpers';
 
 let fx: StoreFixture;
 beforeEach(async () => {
@@ -14,14 +14,18 @@ afterEach(async () => {
 });
 
 describe('concurrency', () => {
-  test('concurrency - two connections updating from the same revision: exactly one wins, the other gets RevisionConflictError', () => {
+  // a store commits a turn's writes when the turn ends (and holds the write lock until then): each
+  // connection below writes in a turn of its own
+  test('concurrency - two connections updating from the same revision: exactly one wins, the other gets RevisionConflictError', async () => {
     const first = fx.open();
     const second = fx.open();
     first.create('/k', 'v0');
+    await nextTurn();
     const seenByFirst = first.get('/k');
     const seenBySecond = second.get('/k');
     expect(seenBySecond?.revision).toBe(seenByFirst?.revision);
     expect(second.update('/k', seenBySecond?.revision ?? 0, 'second').revision).toBe(2);
+    await nextTurn();
     expect(thrown(() => first.update('/k', seenByFirst?.revision ?? 0, 'first'))).toMatchObject({
       name: 'RevisionConflictError',
       expectedRevision: 1,
@@ -31,20 +35,35 @@ describe('concurrency', () => {
     expect(first.get('/k')).toMatchObject({ revision: 2, value: 'second' });
     // both connections agree on one global revision sequence
     expect(first.create('/other', '1').revision).toBe(3);
+    await nextTurn();
     expect(second.currentRevision()).toBe(3);
   });
 
-  test('concurrency - two connections creating the same new key: the second gets KeyExistsError', () => {
+  test('concurrency - two connections creating the same new key: the second gets KeyExistsError', async () => {
     const first = fx.open();
     const second = fx.open();
     first.create('/k', 'first');
+    // until the turn ends the write is only this connection's
+    expect(second.get('/k')).toBeUndefined();
+    await nextTurn();
+    expect(second.get('/k')?.value).toBe('first');
     expect(thrown(() => second.create('/k', 'second'))).toBeInstanceOf(KeyExistsError);
   });
 
-  test('concurrency - the (name, prev_revision) unique index refuses a second append after the same revision', () => {
+  test("concurrency - with commit: 'each' a write is another connection's to see as soon as it returns", () => {
+    const first = fx.open({ commit: 'each' });
+    const second = fx.open({ commit: 'each' });
+    first.create('/k', 'first');
+    expect(thrown(() => second.create('/k', 'second'))).toBeInstanceOf(KeyExistsError);
+    expect(second.update('/k', 1, 'second').revision).toBe(2);
+    expect(first.get('/k')?.value).toBe('second');
+  });
+
+  test('concurrency - the (name, prev_revision) unique index refuses a second append after the same revision', async () => {
     const store = fx.open();
     store.create('/k', 'v1');
     store.update('/k', 1, 'v2');
+    await nextTurn();
     const raw = new Database(fx.file);
     try {
       const append = raw.prepare(
@@ -57,8 +76,14 @@ describe('concurrency', () => {
     } finally {
       raw.close();
     }
+    // in the turn's open batch: only the refused INSERT is undone, the write before it stays
+    expect(store.create('/before', 'b').revision).toBe(3);
     expect(thrown(() => store.update('/k', 2, 'v3'))).toMatchObject({ name: 'RevisionConflictError', key: '/k', currentRevision: 2 });
     expect(store.get('/k')?.value).toBe('v2');
+    await store.whenDurable();
+    const reopened = fx.open();
+    expect(reopened.get('/before')).toMatchObject({ revision: 3, value: 'b' });
+    expect(reopened.get('/k')?.value).toBe('v2');
   });
 
   test('concurrency - two processes incrementing one counter by compare-and-swap lose no update', async () => {

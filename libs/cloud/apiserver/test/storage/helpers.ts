@@ -47,6 +47,11 @@ export async function settled(...stores: SqliteObjectStorage[]): Promise<void> {
   }
 }
 
+/** resolves after the current event-loop turn, once the store has committed the turn's writes */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** the error a call throws, for asserting on its fields */
 export function thrown(call: () => unknown): unknown {
   try {

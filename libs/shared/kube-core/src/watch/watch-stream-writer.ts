@@ -23,6 +23,11 @@ export interface WatchStreamOptions {
 // setTimeout fires at once for delays beyond 2^31-1 ms, so longer timeouts are capped (~24 days)
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** One watch event on the wire: `{"type":…,"object":…}` and a newline. */
+export function watchEventLine(type: WatchEventType, object: unknown): string {
+  return `${JSON.stringify({ type, object })}\n`;
+}
+
 export class WatchStreamWriter {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly closeListeners: (() => void)[] = [];
@@ -60,9 +65,18 @@ export class WatchStreamWriter {
   }
 
   send(type: WatchEventType, object: unknown): void {
+    if (this.ended || this.response.writableEnded) return;
+    this.sendLine(watchEventLine(type, object));
+  }
+
+  /**
+   * An event already encoded by `watchEventLine`: a server that sends one event to many watches in
+   * the same form encodes it once.
+   */
+  sendLine(line: string): void {
     const { response } = this;
     if (this.ended || response.writableEnded) return;
-    response.write(`${JSON.stringify({ type, object })}\n`);
+    response.write(line);
     if (response.writableLength > this.options.maxBufferedBytes) {
       this.options.onOverflow(response.writableLength);
       this.close();
