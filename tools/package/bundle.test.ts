@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleApp } from './bundle';
+import { APP_HELPER_ENTRIES, bundleApp } from './bundle';
 import { LAUNCHER } from './edgecore-tarball';
 import { launcher } from './gateway-bundle';
 import { EDGECORE_NODE_OPTIONS } from './node-options';
@@ -17,7 +17,7 @@ let metafile: Metafile;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kedge-bundle-'));
-  metafile = await bundleApp('apps/edgecore/src/main.ts', join(dir, 'lib', 'edgecore.mjs'), { splitting: true, compact: true });
+  metafile = await bundleApp('apps/edgecore/src/main.ts', join(dir, 'lib', 'edgecore.mjs'), { splitting: true, compact: true, helpers: APP_HELPER_ENTRIES.edgecore });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -62,6 +62,25 @@ describe('gateway bundle - edgecore', () => {
     }
     // still in the bundle, read on demand
     expect(inputsOf(Object.keys(metafile.outputs)).some((input) => input.includes('node_modules/@peculiar/x509/'))).toBe(true);
+  });
+
+  it('leaves the config parser to the start-up helper: zod, yaml, the schema and aedes are not on the daemon\'s start-up chunks', () => {
+    const entry = Object.keys(metafile.outputs).find((file) => file.endsWith('lib/edgecore.mjs'))!;
+    const eager = inputsOf(eagerOutputs(entry));
+    // the schema's lib imports @kedge/eventbus (topic checks), which imported aedes and mqtt-packet with it
+    const parts = ['node_modules/zod/', 'node_modules/yaml/', 'libs/edge/edgecore-config/src/edgecore-config.ts', 'libs/shared/config/', 'node_modules/aedes', 'node_modules/mqtt-packet/', 'libs/edge/eventbus/'];
+    for (const part of parts) expect(eager.filter((input) => input.includes(part)), part).toEqual([]);
+    // nor on a feature's: pods and streams read the runtime socket through the light entry
+    for (const feature of ['pods', 'streams', 'metaserver']) {
+      const chunk = Object.keys(metafile.outputs).find((file) => new RegExp(`lib/edgecore-${feature}-[^/]*\\.mjs$`).test(file))!;
+      expect(chunk, feature).toBeDefined();
+      const loaded = inputsOf(eagerOutputs(chunk));
+      expect(loaded.filter((input) => input.includes('node_modules/zod/')), feature).toEqual([]);
+    }
+    // the helper has them, as its own entry beside the daemon's
+    const helper = Object.keys(metafile.outputs).find((file) => file.endsWith('lib/edgecore-helper.mjs'))!;
+    expect(helper).toBeDefined();
+    expect(inputsOf(eagerOutputs(helper)).some((input) => input.includes('node_modules/zod/'))).toBe(true);
   });
 
   it('is pure ASCII, so Node.js holds each module source as a one-byte string', () => {
