@@ -1,36 +1,54 @@
 #!/usr/bin/env node
 // edgecore's start-up helper: a short-lived process for one-shot work whose code the daemon should not hold for
-// the rest of its life. A Node.js process never unloads a module, so validating edgecore.yaml in the daemon
-// itself kept zod, the config schema and the YAML parser in its heap (about 4 MB of RSS on a gateway; measured
-// in docs/benchmarks.md, edgecore-memory). Protocol: the task is argv[2], the request is JSON on stdin, the
-// answer is one JSON line on stdout ({ok: true, value} or {ok: false, error}); startup-helper.ts is the caller.
+// the rest of its life (startup-helper.ts runs it and says why). Each task imports what it needs when it runs.
+// Protocol: the task is argv[2], the request is JSON on stdin, the answer is one JSON line on stdout
+// ({ok: true, value} or {ok: false, error}).
 import { readFileSync } from 'node:fs';
-import { stringify } from 'yaml';
-import { ConfigError, loadConfigFile, parseConfigText } from '@kedge/config';
-import { edgeCoreConfigSchema } from '@kedge/edgecore-config';
-import type { HelperAnswer, HelperRequests } from './startup-helper';
+import type { HelperAnswer, HelperFailure, HelperRequests } from './startup-helper';
 
-const tasks: { [T in keyof HelperRequests]: (request: HelperRequests[T]['request']) => HelperRequests[T]['value'] } = {
-  'load-config': ({ file, logLevel }) => {
+type Tasks = { [T in keyof HelperRequests]: (request: HelperRequests[T]['request']) => Promise<HelperRequests[T]['value']> };
+
+const tasks: Tasks = {
+  'load-config': async ({ file, logLevel }) => {
+    const [{ loadConfigFile, parseConfigText }, { edgeCoreConfigSchema }] = await Promise.all([import('@kedge/config'), import('@kedge/edgecore-config')]);
     const fromFile = loadConfigFile(file, edgeCoreConfigSchema);
     return logLevel === undefined ? fromFile : parseConfigText(JSON.stringify({ ...fromFile, log: { level: logLevel } }), edgeCoreConfigSchema, `${file} + flags`);
   },
-  'default-config': () => stringify(parseConfigText('nodeName: gateway-01', edgeCoreConfigSchema, 'defaults')),
+  'default-config': async () => {
+    const [{ parseConfigText }, { edgeCoreConfigSchema }, { stringify }] = await Promise.all([import('@kedge/config'), import('@kedge/edgecore-config'), import('yaml')]);
+    return stringify(parseConfigText('nodeName: gateway-01', edgeCoreConfigSchema, 'defaults'));
+  },
+  'node-key-and-csr': async ({ nodeName, keyPem }) => (await import('@kedge/pki')).createNodeKeyAndCsr(nodeName, keyPem === undefined ? {} : { keyPem }),
+  'pin-ca': async ({ body, pinnedHash, source }) => (await import('@kedge/pki')).pinCaCertificate(Buffer.from(body, 'base64'), pinnedHash, source),
+  'metaserver-credential': async (request) => (await import('@kedge/metamanager')).ensureLocalCredential(request),
 };
+
+/** The error as the caller rethrows it (startup-helper.ts). */
+function failureOf(error: unknown): HelperFailure {
+  const { name, message, code, expectedHash, actualHash } = error as Error & { code?: string; expectedHash?: string; actualHash?: string };
+  if (name === 'ConfigError') return { kind: 'config', message };
+  if (name === 'CaPinningError') return { kind: 'ca-pinning', message, ...(code === undefined ? {} : { code }), ...(expectedHash === undefined ? {} : { expectedHash }), ...(actualHash === undefined ? {} : { actualHash }) };
+  if (name === 'PemFormatError') return { kind: 'pem-format', message };
+  return { kind: 'failed', message: String(message ?? error) };
+}
 
 function answer(value: HelperAnswer): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-const task = process.argv[2] as keyof HelperRequests;
-if (!Object.hasOwn(tasks, task)) {
-  answer({ ok: false, error: { kind: 'usage', message: `unknown task ${JSON.stringify(task)}; expected one of ${Object.keys(tasks).join(', ')}` } });
-  process.exitCode = 2;
-} else {
+async function main(): Promise<void> {
+  const task = process.argv[2] as keyof HelperRequests;
+  if (!Object.hasOwn(tasks, task)) {
+    answer({ ok: false, error: { kind: 'usage', message: `unknown task ${JSON.stringify(task)}; expected one of ${Object.keys(tasks).join(', ')}` } });
+    process.exitCode = 2;
+    return;
+  }
   try {
     const request = JSON.parse(readFileSync(0, 'utf8') || '{}') as never;
-    answer({ ok: true, value: tasks[task](request) });
+    answer({ ok: true, value: await tasks[task](request) });
   } catch (error) {
-    answer({ ok: false, error: { kind: error instanceof ConfigError ? 'config' : 'failed', message: (error as Error).message } });
+    answer({ ok: false, error: failureOf(error) });
   }
 }
+
+void main();

@@ -7,7 +7,7 @@ import { ModuleStartError } from '@kedge/modules';
 import { createLogger } from '@kedge/telemetry';
 import { startEdgeCore } from './edgecore';
 import { JoinTokenSourceError, assertNoTokenInArgv, joinTokenSource, readTokenFromStdin } from './join-token-source';
-import { EdgeCoreConfigError, runStartupHelper } from './startup-helper';
+import { EdgeCoreConfigError, runStartupHelperSync } from './startup-helper';
 
 const program = new Command()
   .name('edgecore')
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (options.printDefaultConfig) {
-    process.stdout.write(runStartupHelper('default-config', {}));
+    process.stdout.write(runStartupHelperSync('default-config', {}));
     return;
   }
   if (!options.config) {
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   }
   let config: EdgeCoreConfig;
   try {
-    config = runStartupHelper('load-config', { file: options.config, ...(options.logLevel ? { logLevel: options.logLevel } : {}) });
+    config = runStartupHelperSync('load-config', { file: options.config, ...(options.logLevel ? { logLevel: options.logLevel } : {}) });
   } catch (error) {
     if (error instanceof EdgeCoreConfigError) {
       process.stderr.write(`edgecore: ${error.message}\n`);
