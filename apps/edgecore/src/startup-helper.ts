@@ -48,6 +48,13 @@ const HELPER_TIMEOUT_MS = 60_000;
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /**
+ * The node to run the helper on: the command the gateway launcher ran edgecore with (it exports it as
+ * KEDGE_EDGECORE_NODE, tools/package/node-options.ts), which can be a wrapper (qemu-aarch64 in the arm64 bundle
+ * test, where this process's own binary cannot be executed directly); else this process's own binary.
+ */
+const helperNode = (): string => process.env.KEDGE_EDGECORE_NODE || process.execPath;
+
+/**
  * node's arguments that run edgecore-helper beside this module: lib/edgecore-helper.mjs in the bundle,
  * src/edgecore-helper.ts from source (under tsx, which the child is given when this process did not load it
  * through its command line, e.g. in a test runner).
@@ -87,7 +94,7 @@ function valueOf<T extends keyof HelperRequests>(task: T, stdout: string, stderr
 
 /** Runs `task` in the helper and waits for it, blocking (for the config, before anything else runs). */
 export function runStartupHelperSync<T extends keyof HelperRequests>(task: T, request: HelperRequests[T]['request']): HelperRequests[T]['value'] {
-  const result = spawnSync(process.execPath, helperArgs(task), {
+  const result = spawnSync(helperNode(), helperArgs(task), {
     input: JSON.stringify(request),
     encoding: 'utf8',
     timeout: HELPER_TIMEOUT_MS,
@@ -101,7 +108,7 @@ export function runStartupHelperSync<T extends keyof HelperRequests>(task: T, re
 /** Runs `task` in the helper without blocking the event loop (the daemon's connections keep running). */
 export function runStartupHelper<T extends keyof HelperRequests>(task: T, request: HelperRequests[T]['request']): Promise<HelperRequests[T]['value']> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, helperArgs(task), { stdio: ['pipe', 'pipe', 'pipe'], timeout: HELPER_TIMEOUT_MS });
+    const child = spawn(helperNode(), helperArgs(task), { stdio: ['pipe', 'pipe', 'pipe'], timeout: HELPER_TIMEOUT_MS });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let bytes = 0;
