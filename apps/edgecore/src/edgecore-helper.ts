@@ -5,23 +5,7 @@
 // ({ok: true, value} or {ok: false, error}).
 import { readFileSync } from 'node:fs';
 import type { HelperAnswer, HelperFailure, HelperRequests } from './startup-helper';
-
-type Tasks = { [T in keyof HelperRequests]: (request: HelperRequests[T]['request']) => Promise<HelperRequests[T]['value']> };
-
-const tasks: Tasks = {
-  'load-config': async ({ file, logLevel }) => {
-    const [{ loadConfigFile, parseConfigText }, { edgeCoreConfigSchema }] = await Promise.all([import('@kedge/config'), import('@kedge/edgecore-config')]);
-    const fromFile = loadConfigFile(file, edgeCoreConfigSchema);
-    return logLevel === undefined ? fromFile : parseConfigText(JSON.stringify({ ...fromFile, log: { level: logLevel } }), edgeCoreConfigSchema, `${file} + flags`);
-  },
-  'default-config': async () => {
-    const [{ parseConfigText }, { edgeCoreConfigSchema }, { stringify }] = await Promise.all([import('@kedge/config'), import('@kedge/edgecore-config'), import('yaml')]);
-    return stringify(parseConfigText('nodeName: gateway-01', edgeCoreConfigSchema, 'defaults'));
-  },
-  'node-key-and-csr': async ({ nodeName, keyPem }) => (await import('@kedge/pki')).createNodeKeyAndCsr(nodeName, keyPem === undefined ? {} : { keyPem }),
-  'pin-ca': async ({ body, pinnedHash, source }) => (await import('@kedge/pki')).pinCaCertificate(Buffer.from(body, 'base64'), pinnedHash, source),
-  'metaserver-credential': async (request) => (await import('@kedge/metamanager')).ensureLocalCredential(request),
-};
+import { tasks } from './startup-tasks';
 
 /** The error as the caller rethrows it (startup-helper.ts). */
 function failureOf(error: unknown): HelperFailure {

@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (options.printDefaultConfig) {
-    process.stdout.write(runStartupHelperSync('default-config', {}));
+    // in this process: it prints and exits, so what it loads does not stay (and it needs no second node)
+    const { tasks } = await import('./startup-tasks');
+    process.stdout.write(await tasks['default-config']({}));
     return;
   }
   if (!options.config) {
