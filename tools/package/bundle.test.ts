@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleApp } from './bundle';
+import { APP_HELPER_ENTRIES, bundleApp } from './bundle';
 import { LAUNCHER } from './edgecore-tarball';
 import { launcher } from './gateway-bundle';
 import { EDGECORE_NODE_OPTIONS } from './node-options';
@@ -17,19 +17,19 @@ let metafile: Metafile;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kedge-bundle-'));
-  metafile = await bundleApp('apps/edgecore/src/main.ts', join(dir, 'lib', 'edgecore.mjs'), { splitting: true, compact: true });
+  metafile = await bundleApp('apps/edgecore/src/main.ts', join(dir, 'lib', 'edgecore.mjs'), { splitting: true, compact: true, helpers: APP_HELPER_ENTRIES.edgecore });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The output files `entry` loads at start-up: itself and every chunk it imports statically, transitively. */
-function eagerOutputs(entry: string): Set<string> {
+/** The output files `entry` loads at start-up: itself and every chunk it imports statically, transitively (with `dynamic`, also what it may import()). */
+function eagerOutputs(entry: string, dynamic = false): Set<string> {
   const seen = new Set<string>();
   const queue = [entry];
   while (queue.length > 0) {
     const file = queue.pop()!;
     if (seen.has(file)) continue;
     seen.add(file);
-    for (const i of metafile.outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && metafile.outputs[i.path]) queue.push(i.path);
+    for (const i of metafile.outputs[file]?.imports ?? []) if ((i.kind === 'import-statement' || (dynamic && i.kind === 'dynamic-import')) && metafile.outputs[i.path]) queue.push(i.path);
   }
   return seen;
 }
@@ -62,6 +62,27 @@ describe('gateway bundle - edgecore', () => {
     }
     // still in the bundle, read on demand
     expect(inputsOf(Object.keys(metafile.outputs)).some((input) => input.includes('node_modules/@peculiar/x509/'))).toBe(true);
+  });
+
+  it('leaves the config parser to the start-up helper: zod, yaml, the schema and aedes are not on the daemon\'s start-up chunks', () => {
+    const entry = Object.keys(metafile.outputs).find((file) => file.endsWith('lib/edgecore.mjs'))!;
+    const eager = inputsOf(eagerOutputs(entry));
+    // the schema's lib imports @kedge/eventbus (topic checks), which imported aedes and mqtt-packet with it
+    const parts = ['node_modules/zod/', 'node_modules/yaml/', 'libs/edge/edgecore-config/src/edgecore-config.ts', 'libs/shared/config/', 'node_modules/aedes', 'node_modules/mqtt-packet/', 'libs/edge/eventbus/'];
+    for (const part of parts) expect(eager.filter((input) => input.includes(part)), part).toEqual([]);
+    // nor on a feature's: pods and streams read the runtime socket through the light entry
+    for (const feature of ['pods', 'streams', 'metaserver']) {
+      const chunk = Object.keys(metafile.outputs).find((file) => new RegExp(`lib/edgecore-${feature}-[^/]*\\.mjs$`).test(file))!;
+      expect(chunk, feature).toBeDefined();
+      const loaded = inputsOf(eagerOutputs(chunk));
+      expect(loaded.filter((input) => input.includes('node_modules/zod/')), feature).toEqual([]);
+    }
+    // the helper has them (each task imports what it needs), as its own entry beside the daemon's
+    const helper = Object.keys(metafile.outputs).find((file) => file.endsWith('lib/edgecore-helper.mjs'))!;
+    expect(helper).toBeDefined();
+    for (const part of ['node_modules/zod/', 'node_modules/yaml/', 'node_modules/@peculiar/x509/']) {
+      expect(inputsOf(eagerOutputs(helper, true)).some((input) => input.includes(part)), part).toBe(true);
+    }
   });
 
   it('is pure ASCII, so Node.js holds each module source as a one-byte string', () => {

@@ -48,7 +48,15 @@ const BANNER = [
 ].join('\n');
 
 /**
- * Bundles `entry` into `outfile`. With `splitting`, code reached only through a dynamic `import()` (edgecore's
+ * Entry points an app runs as child processes of its own, bundled beside it as lib/<basename>.mjs (sharing its
+ * chunks): edgecore's start-up helper validates the config, so the daemon never loads zod or the YAML parser.
+ */
+export const APP_HELPER_ENTRIES: Readonly<Record<string, readonly string[]>> = {
+  edgecore: ['apps/edgecore/src/edgecore-helper.ts'],
+};
+
+/**
+ * Bundles `entry` into `outfile` (and each of `helpers` into its own entry file beside it). With `splitting`, code reached only through a dynamic `import()` (edgecore's
  * features that the config may leave off, the OPC UA driver) goes into chunk files beside it, under
  * `<name>-*.mjs` (the same folder: sources read files relative to their module), read only when imported: a gateway without that feature never parses or holds it.
  * With `compact`, comments, whitespace and redundant syntax go (identifiers stay, so stack traces and logs keep real
@@ -56,10 +64,12 @@ const BANNER = [
  * (an em dash, a `§`) makes it a two-byte string: 1 MB of source then costs 2 MB. esbuild escapes non-ASCII in
  * code but not in comments, so a compact bundle is pure ASCII and half the size.
  */
-export async function bundleApp(entry: string, outfile: string, options: { splitting?: boolean; compact?: boolean } = {}): Promise<Metafile> {
+export async function bundleApp(entry: string, outfile: string, options: { splitting?: boolean; compact?: boolean; helpers?: readonly string[] } = {}): Promise<Metafile> {
   const name = basename(outfile, '.mjs');
+  const helpers = options.helpers ?? [];
+  if (helpers.length > 0 && !options.splitting) throw new Error(`bundling ${entry}: helper entries need splitting (they share chunks with the app)`);
   const result = await build({
-    entryPoints: { [name]: join(repoRoot, entry) },
+    entryPoints: { [name]: join(repoRoot, entry), ...Object.fromEntries(helpers.map((helper) => [basename(helper, '.ts'), join(repoRoot, helper)])) },
     ...(options.splitting ? { outdir: dirname(outfile), splitting: true, chunkNames: `${name}-[name]-[hash]`, outExtension: { '.js': '.mjs' } } : { outfile }),
     bundle: true,
     platform: 'node',

@@ -2,6 +2,7 @@
 //   bin/edgecore                 launcher (exec node lib/edgecore.mjs)
 //   lib/edgecore.mjs             esbuild bundle of apps/edgecore/src/main.ts
 //   lib/edgecore-*.mjs           its features loaded on demand (dynamic import), read only when turned on
+//   lib/edgecore-helper.mjs      the start-up helper edgecore runs as a child process (validates the config)
 //   lib/node_modules/...         native / runtime-loaded packages for this machine's platform
 //   proto/, crds/                files the code reads at runtime
 //   systemd/edgecore.service     unit template
@@ -17,7 +18,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SHIPPED_PACKAGES, bundleApp, copyPackages, copyRuntimeAssets, pruneNativeBuildLeftovers, repoVersion } from './bundle';
+import { APP_HELPER_ENTRIES, SHIPPED_PACKAGES, bundleApp, copyPackages, copyRuntimeAssets, pruneNativeBuildLeftovers, repoVersion } from './bundle';
 import { edgecoreLaunchLines } from './node-options';
 import { ARM64_NODE_VERSION, type Log, type NativeReport, makeNativesArm64, stderrLog } from './cross-arm64';
 
@@ -109,7 +110,7 @@ export async function stageEdgeTree(root: string, options: { arch: string; log: 
   mkdirSync(join(root, 'systemd'), { recursive: true });
   for (const app of options.apps) {
     log(`${root.split('/').pop()}: bundling apps/${app}/src/main.ts with esbuild ...`);
-    await bundleApp(`apps/${app}/src/main.ts`, join(root, 'lib', `${app}.mjs`), { splitting: true, compact: true });
+    await bundleApp(`apps/${app}/src/main.ts`, join(root, 'lib', `${app}.mjs`), { splitting: true, compact: true, helpers: APP_HELPER_ENTRIES[app] ?? [] });
   }
   writeFileSync(join(root, 'lib', 'package.json'), JSON.stringify({ type: 'module' }, null, 2) + '\n');
   copyRuntimeAssets(root);

@@ -8,6 +8,12 @@
 // defined and Node's own fetch() (undici's llhttp is WebAssembly) crashes the process, e.g. a mapper's HTTP push.
 export const EDGECORE_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--no-opt', '--no-sparkplug', '--optimize-for-size', '--v8-pool-size=1'];
 
+/**
+ * The node command the launcher ran edgecore with, in edgecore's environment: its start-up helper runs on the same
+ * one (apps/edgecore/src/startup-helper.ts), which need not be process.execPath (a qemu wrapper, for one).
+ */
+export const EDGECORE_NODE_ENV = 'KEDGE_EDGECORE_NODE';
+
 /** libuv's worker threads (fs, dns.lookup, crypto, zlib) unless the environment sets UV_THREADPOOL_SIZE. */
 export const EDGECORE_UV_THREADPOOL_SIZE = 4;
 
@@ -22,8 +28,11 @@ export function edgecoreLaunchLines(nodeCommand: string, script: string): string
     `DEFAULT_NODE_OPTIONS='${EDGECORE_NODE_OPTIONS.join(' ')}'`,
     `UV_THREADPOOL_SIZE=\${UV_THREADPOOL_SIZE:-${EDGECORE_UV_THREADPOOL_SIZE}}`,
     'export UV_THREADPOOL_SIZE',
+    "# edgecore runs its start-up helper (lib/edgecore-helper.mjs) on the same node command (a wrapper, e.g. qemu, included)",
+    `${EDGECORE_NODE_ENV}=${nodeCommand}`,
+    `export ${EDGECORE_NODE_ENV}`,
     '# shellcheck disable=SC2086 # the options are words',
-    `exec ${nodeCommand} \${KEDGE_NODE_OPTIONS-$DEFAULT_NODE_OPTIONS} "$DIR/${script}" "$@"`,
+    `exec "$${EDGECORE_NODE_ENV}" \${KEDGE_NODE_OPTIONS-$DEFAULT_NODE_OPTIONS} "$DIR/${script}" "$@"`,
     '',
   ].join('\n');
 }

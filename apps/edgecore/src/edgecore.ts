@@ -18,6 +18,7 @@ import { bootstrapNodeCertificate, scheduleRotation } from './certificates';
 import type { RunningDevices } from './devices';
 import { loadedFeatures, loadFeature } from './features';
 import type { RunningPods } from './pods';
+import { x509InHelper } from './startup-helper';
 
 /** what edgecore reports as its kubelet version in Node.status.nodeInfo */
 export const KUBELET_VERSION = 'v1.32.0-kedge';
@@ -115,7 +116,7 @@ export async function startEdgeCore(
         logger.info({ error: (error as Error).message }, 'no join token readable; using the stored node certificate');
       }
       if (!alreadyJoined && !joinToken) throw new MissingJoinTokenError(pkiDir);
-      await bootstrapNodeCertificate({ serverUrl: hubConfig.httpServer, token: joinToken ?? '', nodeName, dir: pkiDir });
+      await bootstrapNodeCertificate({ serverUrl: hubConfig.httpServer, token: joinToken ?? '', nodeName, dir: pkiDir, x509: x509InHelper });
       if (!alreadyJoined) logger.info({ nodeName, pkiDir }, 'node certificate obtained');
     },
   });
@@ -272,6 +273,7 @@ export async function startEdgeCore(
         serverUrl: hubConfig.httpServer,
         dir: pkiDir,
         nodeName,
+        x509: x509InHelper,
         onRotated: () => {
           logger.info('node certificate rotated; reconnecting with the new one');
           void hub.reconnect();

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// edgecore command line: load and validate the config, join on first start, run until a signal.
+// edgecore command line: load and validate the config, join on first start, run until a signal. The config is
+// read and validated by the start-up helper process (startup-helper.ts), so zod and the YAML parser never load here.
 import { Command } from 'commander';
-import { stringify } from 'yaml';
-import { ConfigError, loadConfigFile, parseConfigText } from '@kedge/config';
+import type { EdgeCoreConfig } from '@kedge/edgecore-config';
 import { ModuleStartError } from '@kedge/modules';
 import { createLogger } from '@kedge/telemetry';
-import { edgeCoreConfigSchema, type EdgeCoreConfig } from '@kedge/edgecore-config';
 import { startEdgeCore } from './edgecore';
 import { JoinTokenSourceError, assertNoTokenInArgv, joinTokenSource, readTokenFromStdin } from './join-token-source';
+import { EdgeCoreConfigError, runStartupHelperSync } from './startup-helper';
 
 const program = new Command()
   .name('edgecore')
@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (options.printDefaultConfig) {
-    process.stdout.write(stringify(parseConfigText('nodeName: gateway-01', edgeCoreConfigSchema, 'defaults')));
+    // in this process: it prints and exits, so what it loads does not stay (and it needs no second node)
+    const { tasks } = await import('./startup-tasks');
+    process.stdout.write(await tasks['default-config']({}));
     return;
   }
   if (!options.config) {
@@ -54,12 +56,9 @@ async function main(): Promise<void> {
   }
   let config: EdgeCoreConfig;
   try {
-    const fromFile = loadConfigFile(options.config, edgeCoreConfigSchema);
-    config = options.logLevel
-      ? parseConfigText(JSON.stringify({ ...fromFile, log: { level: options.logLevel } }), edgeCoreConfigSchema, `${options.config} + flags`)
-      : fromFile;
+    config = runStartupHelperSync('load-config', { file: options.config, ...(options.logLevel ? { logLevel: options.logLevel } : {}) });
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof EdgeCoreConfigError) {
       process.stderr.write(`edgecore: ${error.message}\n`);
       process.exit(2);
     }

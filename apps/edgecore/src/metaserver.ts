@@ -2,12 +2,15 @@
 // pods read, served from edgecore's store. Its local credential (token, local CA, serving certificate) lives
 // in a root-only directory; the kubeconfig beside it is what the operator's kubectl on the gateway uses.
 // Loaded by edgecore only when metaServer.enable is on (features.ts).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { primaryHostIP } from '@kedge/edged';
 import type { EdgeCoreConfig } from '@kedge/edgecore-config';
 import { ensureLocalCredential, PodAccess, startMetaServer, writeLocalKubeconfig, type HubPodApiCloud, type MetaServer, type MetaStore } from '@kedge/metamanager';
+import { CA_CERT_FILE, SERVER_CERT_FILE } from '@kedge/pki';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
+import { runStartupHelper } from './startup-helper';
 
 export interface RunningMetaServer {
   server: MetaServer;
@@ -22,7 +25,13 @@ export async function startEdgeMetaServer(
 ): Promise<RunningMetaServer> {
   const { address, port, allowedHosts, podAccess } = config.metaServer;
   const podListener = podAccess.enable ? { host: podAccess.address === '' ? primaryHostIP() : podAccess.address, port: podAccess.port } : undefined;
-  const credential = await ensureLocalCredential({ dir: join(config.dataDir, 'metaserver'), listenHost: address, allowedHosts: [...allowedHosts, ...(podListener ? [podListener.host] : [])] });
+  const dir = join(config.dataDir, 'metaserver');
+  const request = { dir, listenHost: address, allowedHosts: [...allowedHosts, ...(podListener ? [podListener.host] : [])] };
+  // Making the local CA and the serving certificate loads @peculiar/x509, which this process would then hold for
+  // good: on the first start (or after an operator removed them) the start-up helper makes them. Later starts read
+  // them here, which needs only node:crypto (a re-issue for new names or an ageing certificate still works here).
+  const firstTime = !existsSync(join(dir, CA_CERT_FILE)) || !existsSync(join(dir, SERVER_CERT_FILE));
+  const credential = firstTime ? await runStartupHelper('metaserver-credential', request) : await ensureLocalCredential(request);
   const { store, registry, logger } = deps;
   const server = await startMetaServer({
     store,

@@ -6,7 +6,8 @@ import { ImageGarbageCollector, ImageGcMetrics, PodSecurityMetrics, PodWorkers, 
 import type { MetaStore } from '@kedge/metamanager';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
-import { containerRuntimeSocket, type EdgeCoreConfig } from '@kedge/edgecore-config';
+import type { EdgeCoreConfig } from '@kedge/edgecore-config';
+import { containerRuntimeSocket } from '@kedge/edgecore-config/container-runtime';
 
 export interface RunningPods {
   /** e.g. containerd://1.6.20; undefined when pods are off */

@@ -7,7 +7,8 @@ import type { EdgeHub } from '@kedge/edgehub';
 import type { MessageRouter } from '@kedge/router';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
-import { containerRuntimeSocket, type EdgeCoreConfig } from '@kedge/edgecore-config';
+import type { EdgeCoreConfig } from '@kedge/edgecore-config';
+import { containerRuntimeSocket } from '@kedge/edgecore-config/container-runtime';
 
 export function startStreams(config: EdgeCoreConfig, hub: EdgeHub, router: MessageRouter, logger: Logger, registry?: Registry): { stop(): void } {
   // the CRI client connects on first use: a runtime that is down fails each stream, not edgecore

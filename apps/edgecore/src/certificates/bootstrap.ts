@@ -17,7 +17,21 @@ export interface BootstrapNodeCertificateOptions {
   dir: string;
   /** per request; 10 s by default */
   timeoutMs?: number;
+  /** where the x509 steps run: in this process (default) or, in edgecore, its start-up helper */
+  x509?: X509Steps;
 }
+
+/**
+ * The steps of a join or a renewal that load @peculiar/x509 (about 4 MB of heap that a process never gives back):
+ * @kedge/pki's in-process functions by default; edgecore passes its start-up helper's (x509InHelper), the same
+ * functions run in a short-lived child process.
+ */
+export interface X509Steps {
+  createNodeKeyAndCsr: typeof createNodeKeyAndCsr;
+  pinCaCertificate: typeof pinCaCertificate;
+}
+
+export const X509_IN_PROCESS: X509Steps = { createNodeKeyAndCsr, pinCaCertificate };
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** the key of a join in progress (0600), reused if the join has to be repeated */
@@ -56,6 +70,7 @@ export async function bootstrapNodeCertificate(options: BootstrapNodeCertificate
 async function joinWithToken(options: BootstrapNodeCertificateOptions, token: string): Promise<NodeIdentity> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const { caHash } = parseJoinToken(token);
+  const x509 = options.x509 ?? X509_IN_PROCESS;
 
   // Not verified by TLS on purpose: we have no CA yet. The hash check below is the trust decision,
   // and nothing secret travels on this connection.
@@ -71,7 +86,7 @@ async function joinWithToken(options: BootstrapNodeCertificateOptions, token: st
   // exactly one CERTIFICATE block that is a CA with the pinned hash; only that, re-encoded, is trusted and stored
   let caPem: string;
   try {
-    caPem = (await pinCaCertificate(caResponse.body, caHash, `${options.serverUrl}/ca.crt`)).caPem;
+    caPem = (await x509.pinCaCertificate(caResponse.body, caHash, `${options.serverUrl}/ca.crt`)).caPem;
   } catch (error) {
     if (!(error instanceof CaPinningError)) throw error;
     if (error.code === 'HASH_MISMATCH') throw new CaHashMismatchError(options.serverUrl, caHash, error.actualHash ?? '');
@@ -83,10 +98,10 @@ async function joinWithToken(options: BootstrapNodeCertificateOptions, token: st
   // a retry; a new key would be refused as another use of the token.
   const pendingKeyFile = join(options.dir, PENDING_KEY_FILE);
   const pendingKeyPem = await readFile(pendingKeyFile, 'utf8').catch(() => undefined);
-  const { keyPem, csrPem } = await createNodeKeyAndCsr(options.nodeName, pendingKeyPem === undefined ? {} : { keyPem: pendingKeyPem }).catch(
+  const { keyPem, csrPem } = await x509.createNodeKeyAndCsr(options.nodeName, pendingKeyPem === undefined ? {} : { keyPem: pendingKeyPem }).catch(
     (error: unknown) => {
       // an unreadable leftover is not worth failing the join for: a fresh key it is
-      if (error instanceof PemFormatError) return createNodeKeyAndCsr(options.nodeName);
+      if (error instanceof PemFormatError) return x509.createNodeKeyAndCsr(options.nodeName);
       throw error;
     },
   );

@@ -1,8 +1,10 @@
 // edgecore's certificate bootstrap: join with a token once, then renew with the certificate itself.
 export {
   DEFAULT_REQUEST_TIMEOUT_MS,
+  X509_IN_PROCESS,
   bootstrapNodeCertificate,
   type BootstrapNodeCertificateOptions,
+  type X509Steps,
 } from './bootstrap';
 export {
   CaHashMismatchError,

@@ -1,7 +1,7 @@
 // Renewing the node certificate before it expires, authenticated by the certificate itself (mTLS),
 // at a jittered point of its lifetime so that a fleet does not renew in the same minute.
-import { createNodeKeyAndCsr, rotationFraction, rotationTime } from '@kedge/pki';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from './bootstrap';
+import { rotationFraction, rotationTime } from '@kedge/pki';
+import { DEFAULT_REQUEST_TIMEOUT_MS, X509_IN_PROCESS, type X509Steps } from './bootstrap';
 import { CertificateServerError, NodeIdentityError } from './errors';
 import { exchange, refusalError } from './https-request';
 import { isCertificateFor, loadNodeIdentity, nodeIdentityStore, saveNodeIdentity, type NodeIdentity } from './node-identity';
@@ -11,6 +11,8 @@ export interface RotateNodeCertificateOptions {
   dir: string;
   nodeName: string;
   timeoutMs?: number;
+  /** where the CSR is made: in this process (default) or, in edgecore, its start-up helper */
+  x509?: Pick<X509Steps, 'createNodeKeyAndCsr'>;
 }
 
 export interface ScheduleRotationOptions extends RotateNodeCertificateOptions {
@@ -52,7 +54,7 @@ export async function rotateNodeCertificate(options: RotateNodeCertificateOption
     );
   }
   const current = stored.identity;
-  const { keyPem, csrPem } = await createNodeKeyAndCsr(options.nodeName);
+  const { keyPem, csrPem } = await (options.x509 ?? X509_IN_PROCESS).createNodeKeyAndCsr(options.nodeName);
   const response = await exchange({
     serverUrl: options.serverUrl,
     path: 'edge.crt',

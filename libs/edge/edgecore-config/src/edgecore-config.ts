@@ -248,8 +248,3 @@ export const edgeCoreConfigSchema = z
 export type EdgeCoreConfig = z.output<typeof edgeCoreConfigSchema>;
 /** what a file may say before defaults apply: the type of what kedgeadm join writes */
 export type EdgeCoreConfigInput = z.input<typeof edgeCoreConfigSchema>;
-
-/** the socket path of edged.containerRuntimeEndpoint (`unix:///run/x.sock` or `/run/x.sock`) */
-export function containerRuntimeSocket(config: Pick<EdgeCoreConfig, 'edged'>): string {
-  return config.edged.containerRuntimeEndpoint.replace(/^unix:\/\//, '');
-}
