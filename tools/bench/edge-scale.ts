@@ -278,11 +278,22 @@ async function quiesce(cloud: CloudCoreProcess): Promise<void> {
   await waitFor(async () => (await controllerCounters(cloud.ports.metrics!)).queued === 0, 'cloudcore queues to drain', { timeoutMs: PHASE_TIMEOUT_MS });
 }
 
-async function waitConverged(what: string, count: number): Promise<Awaited<ReturnType<DialerPool['convergence']>>> {
+/**
+ * Waits until every edge holds its desired set. The sets are recomputed from the API every 15 s while some
+ * edge lacks its own: the cloud may change an object meanwhile (after a restart a node whose kubelet API port
+ * was taken on this machine gets another, and its Node is written again), and the edges must follow it.
+ */
+async function waitConverged(what: string, count: number, core: CoreV1Api, names: readonly string[]): Promise<Awaited<ReturnType<DialerPool['convergence']>>> {
   let last = await pool!.convergence();
+  let refreshedAt = performance.now();
   await waitFor(
     async () => {
       last = await pool!.convergence();
+      if (last.converged !== count && performance.now() - refreshedAt > 15_000) {
+        await pool!.expect(await desiredState(core, names), true);
+        refreshedAt = performance.now();
+        last = await pool!.convergence();
+      }
       return last.converged === count;
     },
     what,
@@ -308,7 +319,11 @@ async function runStorm(count: number): Promise<StormResult> {
   await pool.init(`wss://127.0.0.1:${webSocketPort}`, join(dataDir, 'pki'), { keepaliveMs: EDGE_KEEPALIVE_MS, recordMessages: true });
   await pool.connect(CONNECT_CONCURRENCY_PER_DIALER);
   progress(`  ${formatInteger(count)} edges connected; registering their Nodes`);
+  const registerStart = performance.now();
+  const registerCpuStart = cpuSeconds(cloud.pid);
   await pool.register(4);
+  const registerSeconds = (performance.now() - registerStart) / 1000;
+  progress(`  ${formatInteger(count)} Nodes registered in ${registerSeconds.toFixed(1)} s (${(count / registerSeconds).toFixed(0)}/s; cloudcore CPU ${(((cpuSeconds(cloud.pid) - registerCpuStart) * 1000) / count).toFixed(2)} ms per Node)`);
   await mapLimit(namespaces, 8, async (namespace) => {
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: CONFIGMAP, namespace }, data: { LOG_LEVEL: 'info', GENERATION: '1' } } });
@@ -321,7 +336,7 @@ async function runStorm(count: number): Promise<StormResult> {
   });
   let desired = await desiredState(core, names);
   await pool.expect(desired);
-  await waitConverged('every edge to hold its Node, pod and configmap', count);
+  await waitConverged('every edge to hold its Node, pod and configmap', count, core, names);
   await quiesce(cloud);
   const setupSeconds = (performance.now() - setupStart) / 1000;
   const objectsPerEdge = Math.max(...[...desired.values()].map((set) => set.size));
@@ -337,6 +352,13 @@ async function runStorm(count: number): Promise<StormResult> {
   const restartSeconds = (performance.now() - restartStart) / 1000;
   core = coreApi(cloud);
   progress(`  cloudcore restarted in ${restartSeconds.toFixed(1)} s (pid ${cloud.pid}); changing objects while the edges are away`);
+  // the restarted API must show exactly what the killed one showed (every acknowledged write durable)
+  const afterRestart = await desiredState(core, names);
+  for (const [node, want] of desired) {
+    for (const [key, version] of want) {
+      if (afterRestart.get(node)?.get(key) !== version) throw new Error(`after the restart the API shows ${key} at ${afterRestart.get(node)?.get(key) ?? 'nothing'}, before the kill at ${version}`);
+    }
+  }
   const changes = Math.min(settings.changes, count);
   const deleted = pods.slice(0, changes);
   const added: PlannedPod[] = Array.from({ length: changes }, (_, k) => ({ name: `pod-new-${String(k).padStart(5, '0')}`, namespace: namespaces[(k * 7) % namespaces.length]!, node: names[(k * 13 + 5) % count]! }));
@@ -361,7 +383,7 @@ async function runStorm(count: number): Promise<StormResult> {
   let converged: Awaited<ReturnType<DialerPool['convergence']>>;
   try {
     await pool.connect(0);
-    converged = await waitConverged('every edge to converge after the storm', count);
+    converged = await waitConverged('every edge to converge after the storm', count, core, names);
   } finally {
     clearInterval(sampler);
   }

@@ -102,8 +102,9 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
     start: () =>
       connectKubeApi(config, logger, registry, {
         serveResourceMetrics: true,
-        // a node with a kubelet API endpoint here is asked in-process, as that endpoint would ask it
-        localResourceMetrics: (nodeName) => (wiring.kubeletApi?.server.endpointOf(nodeName) === undefined ? undefined : nodeQueries.resourceMetrics(nodeName)),
+        // an edge node (whose kubelet API is this cloudcore's) is asked in-process, as that API would ask it;
+        // one not connected fails at once, as its kubelet API would answer 503
+        localResourceMetrics: (nodeName) => (wiring.kubeletApi?.serves(nodeName) === true ? nodeQueries.resourceMetrics(nodeName) : undefined),
       }),
     stop: (api) => api.close(),
     health: (api) => ({ ok: true, details: { source: api.source } }),
