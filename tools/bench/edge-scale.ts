@@ -261,6 +261,8 @@ interface StormResult {
   cloudSent: number;
   cloudResent: number;
   retries: number;
+  /** cloudcore CPU time from the first dial until all converged, per edge */
+  cpuMsPerEdge: number;
   peakRss: number;
 }
 
@@ -375,6 +377,7 @@ async function runStorm(count: number): Promise<StormResult> {
 
   // --- the storm --------------------------------------------------------------------------------------
   const stormStart = epochMs();
+  const stormCpuStart = cpuSeconds(cloud.pid);
   let peakRss = residentBytes(cloud.pid);
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, residentBytes(cloud.pid));
@@ -389,7 +392,13 @@ async function runStorm(count: number): Promise<StormResult> {
   }
   const connectedSeconds = (converged.lastConnectedAt - stormStart) / 1000;
   const convergedSeconds = (converged.lastConvergedAt - stormStart) / 1000;
-  progress(`  all connected after ${connectedSeconds.toFixed(1)} s, all converged after ${convergedSeconds.toFixed(1)} s; verifying`);
+  // cloudcore's CPU from the first dial until the last edge converged (to now: a little more), per edge
+  const stormCpuMs = ((cpuSeconds(cloud.pid) - stormCpuStart) * 1000) / count;
+  const stormStatus = await pool.status();
+  progress(
+    `  all connected after ${connectedSeconds.toFixed(1)} s, all converged after ${convergedSeconds.toFixed(1)} s; cloudcore CPU ${stormCpuMs.toFixed(2)} ms per edge; ` +
+      `${formatInteger(stormStatus.retries)} dials retried (last: ${stormStatus.lastError ?? 'none'}); verifying`,
+  );
   await quiesce(cloud);
   await sleep(1_000);
   // nothing changed since: the API still shows what the edges hold
@@ -416,6 +425,7 @@ async function runStorm(count: number): Promise<StormResult> {
     cloudSent: countersAfter.sent - countersBefore.sent,
     cloudResent: countersAfter.resent - countersBefore.resent,
     retries: status.retries,
+    cpuMsPerEdge: stormCpuMs,
     peakRss,
   };
 }
@@ -464,7 +474,7 @@ async function main(): Promise<void> {
       'n/a',
     ]);
   }
-  const stormHeaders = ['edges', 'objects per edge', 'changes while away (ideal)', 'restart to ready', 'all connected', 'all converged', 'down messages', 'redundant', 'cloud sent / resent', 'retries (dial, register)', 'peak RSS', 'verified'];
+  const stormHeaders = ['edges', 'objects per edge', 'changes while away (ideal)', 'restart to ready', 'all connected', 'all converged', 'cloudcore CPU per edge', 'down messages', 'redundant', 'cloud sent / resent', 'retries (dial, register)', 'peak RSS', 'verified'];
   const stormRows = storm
     ? [
         [
@@ -474,6 +484,7 @@ async function main(): Promise<void> {
           `${storm.restartSeconds.toFixed(1)} s`,
           `${storm.connectedSeconds.toFixed(1)} s`,
           `${storm.convergedSeconds.toFixed(1)} s`,
+          `${storm.cpuMsPerEdge.toFixed(2)} ms`,
           `${formatInteger(storm.messages.total)} (${storm.messages.byOperation.insert} insert, ${storm.messages.byOperation.update} update, ${storm.messages.byOperation.delete} delete)`,
           formatInteger(storm.messages.redundant),
           `${formatInteger(storm.cloudSent)} / ${formatInteger(storm.cloudResent)}`,
