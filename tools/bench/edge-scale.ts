@@ -237,6 +237,7 @@ async function runIdle(count: number): Promise<IdleResult> {
         `${status.remoteCloses} closed by the cloud`,
     );
     if (status.remoteCloses > 0) throw new Error(`${status.remoteCloses} idle connections were closed by cloudcore (last: ${status.lastError ?? 'n/a'})`);
+    if (status.connected !== count || result.connectedMetric !== count) throw new Error(`after the idle window ${status.connected} edges hold a link and cloudcore counts ${result.connectedMetric}, not ${count}`);
     return result;
   } finally {
     await pool.stop();

@@ -92,8 +92,8 @@ interface PendingBatch {
 export class WebSocketConnection extends FramedConnection<TextFrame> {
   readonly kind = 'websocket' as const;
   private lastHeardAt = Date.now();
-  /** when the last ping went out (undefined: none yet) */
-  private pingedAt: number | undefined;
+  /** a ping went out and nothing was heard since */
+  private awaitingPong = false;
   private cutOnClose = false;
   private lastError: Error | undefined;
   private batch: PendingBatch | undefined;
@@ -108,6 +108,7 @@ export class WebSocketConnection extends FramedConnection<TextFrame> {
     super(init);
     const heard = (): void => {
       this.lastHeardAt = Date.now();
+      this.awaitingPong = false;
     };
     socket.on('message', (data: RawData, isBinary: boolean) => {
       heard();
@@ -223,10 +224,8 @@ export class WebSocketConnection extends FramedConnection<TextFrame> {
    * dead one is cut within about idleTimeoutMs plus 1.25 intervals.
    */
   probe(): void {
-    const now = Date.now();
-    const silentMs = now - this.lastHeardAt;
-    const unanswered = this.pingedAt !== undefined && this.pingedAt >= this.lastHeardAt;
-    if (unanswered && silentMs >= this.liveness.idleTimeoutMs) {
+    const silentMs = Date.now() - this.lastHeardAt;
+    if (this.awaitingPong && silentMs >= this.liveness.idleTimeoutMs) {
       // a silent peer will not answer a close handshake either
       this.cutOnClose = true;
       this.abort(`idle timeout: nothing heard from the peer for ${silentMs} ms`);
@@ -235,7 +234,7 @@ export class WebSocketConnection extends FramedConnection<TextFrame> {
     // a quarter interval of slack: a peer whose keepalive timer has our period (and drifts) is not pinged
     if (silentMs < this.liveness.keepaliveIntervalMs * 1.25) return;
     if (this.socket.readyState === WebSocket.OPEN) {
-      this.pingedAt = now;
+      this.awaitingPong = true;
       this.socket.ping();
     }
   }
