@@ -119,11 +119,11 @@ export class KubeWrites {
    * port. After a cloudcore restart every reconnecting node gets its port again, mostly the same one: a write
    * each would cost the API server a patch per node in the storm, and a real change a new Node sent down.
    */
-  async pointNodeAtEndpoint(nodeName: string, known?: { status?: unknown }): Promise<void> {
+  async pointNodeAtEndpoint(nodeName: string, known?: object): Promise<void> {
     const endpoint = this.nodeEndpoint(nodeName);
     const pointed = pointAtEndpoint({}, endpoint);
     if (endpoint === undefined || pointed.status['daemonEndpoints'] === undefined) return;
-    if (known !== undefined && namesEndpoint(known.status, endpoint)) return;
+    if (known !== undefined && namesEndpoint((known as { status?: unknown }).status, endpoint)) return;
     try {
       await this.core.patchNodeStatus({ name: nodeName, body: { status: pointed.status } }, mergePatch());
     } catch (error) {
