@@ -13,7 +13,9 @@
 // a kubelet API port): the benchmark checks `ulimit -n` (raise it with `ulimit -n <n>` before running).
 //
 //   node --import tsx tools/bench/edge-scale.ts [--edges 10000] [--storm 5000] [--dialers 8] [--idle-seconds 30]
-//     [--namespaces 50] [--changes 250] [--skip-baseline] [--cloudcore-node-args '<node flags>'] [--dry-run]
+//     [--namespaces 50] [--changes 250] [--skip-baseline] [--cloudcore-node-args='<node flags>'] [--dry-run]
+// Another allocator for cloudcore and the raw server (the section names it): prefix the command with
+// `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2` (Debian libjemalloc2) or `MALLOC_ARENA_MAX=2`.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -437,6 +439,9 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const command = benchCommand('edge-scale');
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  // children inherit the environment: `LD_PRELOAD=<libjemalloc.so.2>` or `MALLOC_ARENA_MAX=2` before the command tries another
+  const allocatorEnv = ['LD_PRELOAD', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'].filter((name) => process.env[name]).map((name) => `${name}=${process.env[name]}`);
+  const allocator = allocatorEnv.length === 0 ? 'glibc malloc, defaults' : `\`${allocatorEnv.join(' ')}\``;
   progress(`edge-scale on ${describeMachine(machine)}; load average ${load}; ulimit -n ${openFileLimit()}`);
   const idle = settings.edges > 0 ? await runIdle(settings.edges) : undefined;
   const raw: RawBaselineResult | undefined = settings.edges > 0 && !flags['skip-baseline'] ? await runRawBaseline(settings.edges, settings.dialers, settings.idleSeconds) : undefined;
@@ -501,7 +506,7 @@ async function main(): Promise<void> {
   if (storm) process.stdout.write(`reconnect storm\n${textTable(stormHeaders, stormRows)}\n`);
 
   const body = [
-    ...sectionHeading('Edge scale: idle connections and the reconnect storm', machine, command, [`- Load average when it started: ${load}`]),
+    ...sectionHeading('Edge scale: idle connections and the reconnect storm', machine, command, [`- Load average when it started: ${load}`, `- Allocator of cloudcore and the raw server: ${allocator}`]),
     `A real cloudcore child process (\`apps/cloudcore/src/main.ts\` under tsx, embedded API server, WebSocket hub on`,
     `127.0.0.1, node lifecycle off because simulated edges renew no leases) and simulated edges`,
     `(\`SimulatedEdge\` of \`@kedge/testkit\`: real protocol, real wss with mTLS, each its own P-256 node certificate`,
