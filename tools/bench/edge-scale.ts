@@ -13,7 +13,9 @@
 // a kubelet API port): the benchmark checks `ulimit -n` (raise it with `ulimit -n <n>` before running).
 //
 //   node --import tsx tools/bench/edge-scale.ts [--edges 10000] [--storm 5000] [--dialers 8] [--idle-seconds 30]
-//     [--namespaces 50] [--changes 250] [--skip-baseline] [--cloudcore-node-args '<node flags>'] [--dry-run]
+//     [--namespaces 50] [--changes 250] [--skip-baseline] [--cloudcore-node-args='<node flags>'] [--dry-run]
+// Another allocator for cloudcore and the raw server (the section names it): prefix the command with
+// `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2` (Debian libjemalloc2) or `MALLOC_ARENA_MAX=2`.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -237,6 +239,7 @@ async function runIdle(count: number): Promise<IdleResult> {
         `${status.remoteCloses} closed by the cloud`,
     );
     if (status.remoteCloses > 0) throw new Error(`${status.remoteCloses} idle connections were closed by cloudcore (last: ${status.lastError ?? 'n/a'})`);
+    if (status.connected !== count || result.connectedMetric !== count) throw new Error(`after the idle window ${status.connected} edges hold a link and cloudcore counts ${result.connectedMetric}, not ${count}`);
     return result;
   } finally {
     await pool.stop();
@@ -261,6 +264,8 @@ interface StormResult {
   cloudSent: number;
   cloudResent: number;
   retries: number;
+  /** cloudcore CPU time from the first dial until all converged, per edge */
+  cpuMsPerEdge: number;
   peakRss: number;
 }
 
@@ -278,11 +283,22 @@ async function quiesce(cloud: CloudCoreProcess): Promise<void> {
   await waitFor(async () => (await controllerCounters(cloud.ports.metrics!)).queued === 0, 'cloudcore queues to drain', { timeoutMs: PHASE_TIMEOUT_MS });
 }
 
-async function waitConverged(what: string, count: number): Promise<Awaited<ReturnType<DialerPool['convergence']>>> {
+/**
+ * Waits until every edge holds its desired set. The sets are recomputed from the API every 15 s while some
+ * edge lacks its own: the cloud may change an object meanwhile (after a restart a node whose kubelet API port
+ * was taken on this machine gets another, and its Node is written again), and the edges must follow it.
+ */
+async function waitConverged(what: string, count: number, core: CoreV1Api, names: readonly string[]): Promise<Awaited<ReturnType<DialerPool['convergence']>>> {
   let last = await pool!.convergence();
+  let refreshedAt = performance.now();
   await waitFor(
     async () => {
       last = await pool!.convergence();
+      if (last.converged !== count && performance.now() - refreshedAt > 15_000) {
+        await pool!.expect(await desiredState(core, names), true);
+        refreshedAt = performance.now();
+        last = await pool!.convergence();
+      }
       return last.converged === count;
     },
     what,
@@ -308,7 +324,11 @@ async function runStorm(count: number): Promise<StormResult> {
   await pool.init(`wss://127.0.0.1:${webSocketPort}`, join(dataDir, 'pki'), { keepaliveMs: EDGE_KEEPALIVE_MS, recordMessages: true });
   await pool.connect(CONNECT_CONCURRENCY_PER_DIALER);
   progress(`  ${formatInteger(count)} edges connected; registering their Nodes`);
+  const registerStart = performance.now();
+  const registerCpuStart = cpuSeconds(cloud.pid);
   await pool.register(4);
+  const registerSeconds = (performance.now() - registerStart) / 1000;
+  progress(`  ${formatInteger(count)} Nodes registered in ${registerSeconds.toFixed(1)} s (${(count / registerSeconds).toFixed(0)}/s; cloudcore CPU ${(((cpuSeconds(cloud.pid) - registerCpuStart) * 1000) / count).toFixed(2)} ms per Node)`);
   await mapLimit(namespaces, 8, async (namespace) => {
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: CONFIGMAP, namespace }, data: { LOG_LEVEL: 'info', GENERATION: '1' } } });
@@ -321,7 +341,7 @@ async function runStorm(count: number): Promise<StormResult> {
   });
   let desired = await desiredState(core, names);
   await pool.expect(desired);
-  await waitConverged('every edge to hold its Node, pod and configmap', count);
+  await waitConverged('every edge to hold its Node, pod and configmap', count, core, names);
   await quiesce(cloud);
   const setupSeconds = (performance.now() - setupStart) / 1000;
   const objectsPerEdge = Math.max(...[...desired.values()].map((set) => set.size));
@@ -337,6 +357,13 @@ async function runStorm(count: number): Promise<StormResult> {
   const restartSeconds = (performance.now() - restartStart) / 1000;
   core = coreApi(cloud);
   progress(`  cloudcore restarted in ${restartSeconds.toFixed(1)} s (pid ${cloud.pid}); changing objects while the edges are away`);
+  // the restarted API must show exactly what the killed one showed (every acknowledged write durable)
+  const afterRestart = await desiredState(core, names);
+  for (const [node, want] of desired) {
+    for (const [key, version] of want) {
+      if (afterRestart.get(node)?.get(key) !== version) throw new Error(`after the restart the API shows ${key} at ${afterRestart.get(node)?.get(key) ?? 'nothing'}, before the kill at ${version}`);
+    }
+  }
   const changes = Math.min(settings.changes, count);
   const deleted = pods.slice(0, changes);
   const added: PlannedPod[] = Array.from({ length: changes }, (_, k) => ({ name: `pod-new-${String(k).padStart(5, '0')}`, namespace: namespaces[(k * 7) % namespaces.length]!, node: names[(k * 13 + 5) % count]! }));
@@ -353,6 +380,7 @@ async function runStorm(count: number): Promise<StormResult> {
 
   // --- the storm --------------------------------------------------------------------------------------
   const stormStart = epochMs();
+  const stormCpuStart = cpuSeconds(cloud.pid);
   let peakRss = residentBytes(cloud.pid);
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, residentBytes(cloud.pid));
@@ -361,13 +389,19 @@ async function runStorm(count: number): Promise<StormResult> {
   let converged: Awaited<ReturnType<DialerPool['convergence']>>;
   try {
     await pool.connect(0);
-    converged = await waitConverged('every edge to converge after the storm', count);
+    converged = await waitConverged('every edge to converge after the storm', count, core, names);
   } finally {
     clearInterval(sampler);
   }
   const connectedSeconds = (converged.lastConnectedAt - stormStart) / 1000;
   const convergedSeconds = (converged.lastConvergedAt - stormStart) / 1000;
-  progress(`  all connected after ${connectedSeconds.toFixed(1)} s, all converged after ${convergedSeconds.toFixed(1)} s; verifying`);
+  // cloudcore's CPU from the first dial until the last edge converged (to now: a little more), per edge
+  const stormCpuMs = ((cpuSeconds(cloud.pid) - stormCpuStart) * 1000) / count;
+  const stormStatus = await pool.status();
+  progress(
+    `  all connected after ${connectedSeconds.toFixed(1)} s, all converged after ${convergedSeconds.toFixed(1)} s; cloudcore CPU ${stormCpuMs.toFixed(2)} ms per edge; ` +
+      `${formatInteger(stormStatus.retries)} dials retried (last: ${stormStatus.lastError ?? 'none'}); verifying`,
+  );
   await quiesce(cloud);
   await sleep(1_000);
   // nothing changed since: the API still shows what the edges hold
@@ -394,6 +428,7 @@ async function runStorm(count: number): Promise<StormResult> {
     cloudSent: countersAfter.sent - countersBefore.sent,
     cloudResent: countersAfter.resent - countersBefore.resent,
     retries: status.retries,
+    cpuMsPerEdge: stormCpuMs,
     peakRss,
   };
 }
@@ -404,6 +439,9 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const command = benchCommand('edge-scale');
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  // children inherit the environment: `LD_PRELOAD=<libjemalloc.so.2>` or `MALLOC_ARENA_MAX=2` before the command tries another
+  const allocatorEnv = ['LD_PRELOAD', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'].filter((name) => process.env[name]).map((name) => `${name}=${process.env[name]}`);
+  const allocator = allocatorEnv.length === 0 ? 'glibc malloc, defaults' : `\`${allocatorEnv.join(' ')}\``;
   progress(`edge-scale on ${describeMachine(machine)}; load average ${load}; ulimit -n ${openFileLimit()}`);
   const idle = settings.edges > 0 ? await runIdle(settings.edges) : undefined;
   const raw: RawBaselineResult | undefined = settings.edges > 0 && !flags['skip-baseline'] ? await runRawBaseline(settings.edges, settings.dialers, settings.idleSeconds) : undefined;
@@ -442,7 +480,7 @@ async function main(): Promise<void> {
       'n/a',
     ]);
   }
-  const stormHeaders = ['edges', 'objects per edge', 'changes while away (ideal)', 'restart to ready', 'all connected', 'all converged', 'down messages', 'redundant', 'cloud sent / resent', 'retries (dial, register)', 'peak RSS', 'verified'];
+  const stormHeaders = ['edges', 'objects per edge', 'changes while away (ideal)', 'restart to ready', 'all connected', 'all converged', 'cloudcore CPU per edge', 'down messages', 'redundant', 'cloud sent / resent', 'retries (dial, register)', 'peak RSS', 'verified'];
   const stormRows = storm
     ? [
         [
@@ -452,6 +490,7 @@ async function main(): Promise<void> {
           `${storm.restartSeconds.toFixed(1)} s`,
           `${storm.connectedSeconds.toFixed(1)} s`,
           `${storm.convergedSeconds.toFixed(1)} s`,
+          `${storm.cpuMsPerEdge.toFixed(2)} ms`,
           `${formatInteger(storm.messages.total)} (${storm.messages.byOperation.insert} insert, ${storm.messages.byOperation.update} update, ${storm.messages.byOperation.delete} delete)`,
           formatInteger(storm.messages.redundant),
           `${formatInteger(storm.cloudSent)} / ${formatInteger(storm.cloudResent)}`,
@@ -467,7 +506,7 @@ async function main(): Promise<void> {
   if (storm) process.stdout.write(`reconnect storm\n${textTable(stormHeaders, stormRows)}\n`);
 
   const body = [
-    ...sectionHeading('Edge scale: idle connections and the reconnect storm', machine, command, [`- Load average when it started: ${load}`]),
+    ...sectionHeading('Edge scale: idle connections and the reconnect storm', machine, command, [`- Load average when it started: ${load}`, `- Allocator of cloudcore and the raw server: ${allocator}`]),
     `A real cloudcore child process (\`apps/cloudcore/src/main.ts\` under tsx, embedded API server, WebSocket hub on`,
     `127.0.0.1, node lifecycle off because simulated edges renew no leases) and simulated edges`,
     `(\`SimulatedEdge\` of \`@kedge/testkit\`: real protocol, real wss with mTLS, each its own P-256 node certificate`,

@@ -92,12 +92,20 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
   const { cloudHub: hubConfig } = config;
   const source = kubeApiSource(config);
 
+  // modules that call each other once running (the kubelet API, the edge controller, device methods)
+  const wiring: { kubeletApi?: RunningKubeletApi; edgeController?: EdgeController; deviceMethods?: DeviceMethodApi } = {};
   // the API server comes first: with pki.store secret the CA lives in it (and the embedded one must be up)
   const kubeApi = defineModule({
     name: 'kube-api',
-    // metrics.k8s.io asks the edges through cloudstream's node queries until the kubelet API serves them
-    // kubectl top reads each edge's /metrics/resource through the kubelet API, as metrics-server does
-    start: () => connectKubeApi(config, logger, registry, { serveResourceMetrics: true }),
+    // kubectl top reads each edge's /metrics/resource as the node's kubelet API answers it (cloudstream's
+    // node queries over the hub), as metrics-server does, without dialling that API in this same process
+    start: () =>
+      connectKubeApi(config, logger, registry, {
+        serveResourceMetrics: true,
+        // an edge node (whose kubelet API is this cloudcore's) is asked in-process, as that API would ask it;
+        // one not connected fails at once, as its kubelet API would answer 503
+        localResourceMetrics: (nodeName) => (wiring.kubeletApi?.serves(nodeName) === true ? nodeQueries.resourceMetrics(nodeName) : undefined),
+      }),
     stop: (api) => api.close(),
     health: (api) => ({ ok: true, details: { source: api.source } }),
   });
@@ -129,7 +137,6 @@ function cloudCoreModules(config: CloudCoreConfig, { hub, router, logger, regist
   const controllers: Module[] = [];
   // the kubelet API for edge nodes (logs, exec, attach, port-forward, stats), in both modes; the edge
   // controller points each Node's addresses at it, and it tells the controller when a node got its port
-  const wiring: { kubeletApi?: RunningKubeletApi; edgeController?: EdgeController; deviceMethods?: DeviceMethodApi } = {};
   const kubeletApi = config.kubeletApi.enable
     ? defineModule({
         name: 'kubelet-api',

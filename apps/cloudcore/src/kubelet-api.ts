@@ -34,6 +34,8 @@ export interface RunningKubeletApi {
   server: KubeletApiServer;
   cloudStream: CloudStream;
   advertiseAddress: string;
+  /** whether `nodeName` is an edge node (its Node labelled as one), whose kubelet API this cloudcore serves */
+  serves(nodeName: string): boolean;
   close(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ export async function startKubeletApi(parts: KubeletApiParts): Promise<RunningKu
     server,
     cloudStream,
     advertiseAddress,
+    serves: (nodeName) => nodes.cache.get(nodeName) !== undefined,
     close: async () => {
       unsubscribe();
       await nodes.stop();

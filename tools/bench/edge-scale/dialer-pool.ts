@@ -87,11 +87,14 @@ export class DialerPool {
     return total;
   }
 
-  /** Gives every dialer its edges' desired sets; resolves with the changes the edges lack (ideal). */
-  async expect(desired: ReadonlyMap<string, ReadonlyMap<string, string>>): Promise<DiffCount> {
+  /**
+   * Gives every dialer its edges' desired sets; resolves with the changes the edges lack (ideal). `again`:
+   * recomputed in the same phase, so edges that already hold their sets keep their convergence times.
+   */
+  async expect(desired: ReadonlyMap<string, ReadonlyMap<string, string>>, again = false): Promise<DiffCount> {
     const replies = await Promise.all(
       this.dialers.map((dialer) =>
-        this.request(dialer, { type: 'expect', desired: dialer.names.map((name) => [name, [...(desired.get(name) ?? new Map<string, string>())]]) }),
+        this.request(dialer, { type: 'expect', again, desired: dialer.names.map((name) => [name, [...(desired.get(name) ?? new Map<string, string>())]]) }),
       ),
     );
     let ideal: DiffCount = { insert: 0, update: 0, delete: 0 };

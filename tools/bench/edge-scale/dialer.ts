@@ -14,7 +14,8 @@ export type DialerCommand =
   | { type: 'connect'; concurrency: number }
   | { type: 'register'; concurrency: number }
   | { type: 'status' }
-  | { type: 'expect'; desired: [string, [string, string][]][] }
+  /** again: the same phase's desired sets recomputed (convergence times are kept, not restarted) */
+  | { type: 'expect'; desired: [string, [string, string][]][]; again?: boolean }
   | { type: 'convergence' }
   /** counts the down messages of every edge's latest connection */
   | { type: 'messages' }
@@ -64,6 +65,8 @@ let raw: { hubUrl: string; names: string[]; materials: TlsMaterial[]; links: Con
 let desired = new Map<string, Map<string, string>>();
 const convergedAt = new Map<string, number>();
 const connectedAt = new Map<string, number>();
+/** epoch ms of the last down message each edge stored */
+const changedAt = new Map<string, number>();
 let retries = 0;
 let lastError: string | undefined;
 
@@ -80,9 +83,11 @@ async function mapLimit<T>(items: readonly T[], limit: number, task: (item: T) =
 }
 
 const onReceived = (_message: ReceivedMessage, edge: SimulatedEdge): void => {
+  const now = epochMs();
+  changedAt.set(edge.nodeName, now);
   const want = desired.get(edge.nodeName);
   if (want === undefined) return;
-  if (matches(edge, want)) convergedAt.set(edge.nodeName, epochMs());
+  if (matches(edge, want)) convergedAt.set(edge.nodeName, now);
   else convergedAt.delete(edge.nodeName);
 };
 
@@ -192,12 +197,15 @@ async function handle(command: DialerCommand): Promise<DialerReply> {
       };
     case 'expect': {
       desired = new Map(command.desired.map(([node, entries]) => [node, new Map(entries)]));
-      convergedAt.clear();
       let ideal: DiffCount = { insert: 0, update: 0, delete: 0 };
       for (const edge of edges) {
         const want = desired.get(edge.nodeName) ?? new Map<string, string>();
         ideal = addDiff(ideal, diff(snapshot(edge), want));
-        if (matches(edge, want)) convergedAt.set(edge.nodeName, epochMs());
+        // desired sets given again mid-run (objects the cloud changed meanwhile): an edge that holds its new
+        // set got there with the last message it stored, or matched already
+        const previous = convergedAt.get(edge.nodeName);
+        convergedAt.delete(edge.nodeName);
+        if (matches(edge, want)) convergedAt.set(edge.nodeName, command.again ? (previous ?? changedAt.get(edge.nodeName) ?? epochMs()) : epochMs());
       }
       return { type: 'expected', ideal };
     }

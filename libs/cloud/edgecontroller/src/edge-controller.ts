@@ -51,7 +51,7 @@ export interface EdgeController {
   /** resolves once every informer has listed; inventories received before are diffed then */
   ready: Promise<void>;
   stats(): EdgeControllerStats;
-  /** writes the node's kubelet API endpoint into its Node status now (after its port was allocated) */
+  /** writes the node's kubelet API endpoint into its Node status now (after its port was allocated), unless the Node names it already */
   nodeEndpointChanged(nodeName: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -173,7 +173,7 @@ export function startEdgeController(params: StartEdgeControllerParams): EdgeCont
   return {
     ready,
     stats: () => ({ ready: isReady, informers: all.map((i) => ({ resource: i.resource, synced: i.isSynced })), nodes: sync.stats() }),
-    nodeEndpointChanged: (nodeName) => writes.pointNodeAtEndpoint(nodeName),
+    nodeEndpointChanged: (nodeName) => writes.pointNodeAtEndpoint(nodeName, informers.nodes.cache.get(nodeName)),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,7 +1,7 @@
 // The Kubernetes writes behind upstream messages, through client-node's typed clients. Status and
 // lease changes are JSON merge patches (application/merge-patch+json), which every API server takes.
 import { CoordinationV1Api, CoreV1Api, type AuthenticationV1TokenRequest, type CoreV1Event, type KubeConfig, type V1Lease, type V1Node, type V1Pod } from '@kubernetes/client-node';
-import { EDGE_ADDRESSES_ANNOTATION, pointAtEndpoint, type NodeEndpointLookup } from './node-endpoint';
+import { EDGE_ADDRESSES_ANNOTATION, pointAtEndpoint, type NodeEndpoint, type NodeEndpointLookup } from './node-endpoint';
 import { AUTONOMY_ANNOTATION, EDGE_ROLE_LABEL, NODE_LEASE_NAMESPACE, isConflict, isNotFound, mergePatch, microTime } from '@kedge/kube-client';
 
 export const DEFAULT_LEASE_DURATION_SECONDS = 40;
@@ -27,6 +27,15 @@ export function nodeStatusFrom(content: unknown): Json {
   const status: Json = {};
   for (const field of NODE_STATUS_FIELDS) if (source[field] !== undefined) status[field] = source[field];
   return status;
+}
+
+/** Whether a Node status has exactly the endpoint's address as its only address, and the endpoint's port. */
+function namesEndpoint(status: unknown, endpoint: NodeEndpoint): boolean {
+  const addresses = record(status)?.['addresses'];
+  const port = record(record(record(status)?.['daemonEndpoints'])?.['kubeletEndpoint'])?.['Port'];
+  if (!Array.isArray(addresses) || addresses.length !== 1 || port !== endpoint.port) return false;
+  const only = record(addresses[0]);
+  return only !== undefined && Object.keys(only).length === 2 && only['type'] === 'InternalIP' && only['address'] === endpoint.address;
 }
 
 /** The Node an edge registers as: its labels plus the edge role, autonomy on unless it says "false". */
@@ -104,10 +113,17 @@ export class KubeWrites {
     return node;
   }
 
-  /** Points the Node at its kubelet API endpoint now (its port was just allocated); a missing Node is left alone. */
-  async pointNodeAtEndpoint(nodeName: string): Promise<void> {
-    const pointed = pointAtEndpoint({}, this.nodeEndpoint(nodeName));
-    if (pointed.status['daemonEndpoints'] === undefined) return;
+  /**
+   * Points the Node at its kubelet API endpoint now (its port was just allocated); a missing Node is left
+   * alone, and so is one whose status (`known`, the informer's copy) already names exactly that address and
+   * port. After a cloudcore restart every reconnecting node gets its port again, mostly the same one: a write
+   * each would cost the API server a patch per node in the storm, and a real change a new Node sent down.
+   */
+  async pointNodeAtEndpoint(nodeName: string, known?: object): Promise<void> {
+    const endpoint = this.nodeEndpoint(nodeName);
+    const pointed = pointAtEndpoint({}, endpoint);
+    if (endpoint === undefined || pointed.status['daemonEndpoints'] === undefined) return;
+    if (known !== undefined && namesEndpoint((known as { status?: unknown }).status, endpoint)) return;
     try {
       await this.core.patchNodeStatus({ name: nodeName, body: { status: pointed.status } }, mergePatch());
     } catch (error) {

@@ -24,6 +24,12 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
   throw new Error('expected the cloud to answer with an error');
 }
 
+/** PATCH requests on Nodes the API server answered so far */
+async function nodePatches(cloud: TestCloud): Promise<number> {
+  const metric = await cloud.apiRegistry.getSingleMetric('apiserver_request_total')?.get();
+  return (metric?.values ?? []).filter((v) => String(v.labels['verb']).toLowerCase() === 'patch' && v.labels['resource'] === 'nodes').reduce((sum, v) => sum + v.value, 0);
+}
+
 async function twoEdges(): Promise<{ cloud: TestCloud; a: SimulatedEdge; b: SimulatedEdge }> {
   const cloud = await startCloud(pki, cleanup);
   const a = await cloud.edge('edge-a');
@@ -77,6 +83,19 @@ describe('edgecontroller upstream - node', () => {
       { type: 'InternalIP', address: '192.0.2.10' },
     ]);
     expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10351);
+    // the same endpoint again (a reconnect after a cloudcore restart): the Node is not written again
+    // the edge is sent the pointed Node from the controller's informer: then that informer holds it
+    await waitFor(() => edge.store.get('node/null/edge-a')?.resourceVersion === node.metadata?.resourceVersion, 'the pointed Node to reach the edge');
+    const patchesBefore = await nodePatches(cloud);
+    await cloud.controller.nodeEndpointChanged('edge-a');
+    expect(await nodePatches(cloud)).toBe(patchesBefore);
+    expect((await cloud.core.readNode({ name: 'edge-a' })).metadata?.resourceVersion).toBe(node.metadata?.resourceVersion);
+    // another port is written
+    endpoints.set('edge-a', { address: '192.0.2.10', port: 10361 });
+    await cloud.controller.nodeEndpointChanged('edge-a');
+    expect(await nodePatches(cloud)).toBe(patchesBefore + 1);
+    node = await cloud.core.readNode({ name: 'edge-a' });
+    expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10361);
     // a status from the edge is pointed the same way; what the edge said is kept
     await edge.request('update', 'null/nodestatus/edge-a', { status: { addresses: [{ type: 'InternalIP', address: '10.0.0.99' }], capacity: { cpu: '2' } } });
     node = await cloud.core.readNode({ name: 'edge-a' });

@@ -177,6 +177,19 @@ describe('websocket transport', () => {
     expect(accepted[0]?.closes).toEqual([]);
   });
 
+  it('websocket - with the default ratio (idle timeout two intervals) a peer that only answers pings is kept', async () => {
+    const listener = await listenWebSocketHub({ host: '127.0.0.1', port: 0, tls: certs.server, keepaliveIntervalMs: 100, idleTimeoutMs: 200 });
+    cleanup.add(() => listener.close());
+    const accepted: Recorder[] = [];
+    listener.onConnection((connection: Connection) => accepted.push(record(connection)));
+    const client = await rawClient(listener.port);
+    let pings = 0;
+    client.on('ping', () => (pings += 1));
+    // a pong on loopback often comes back within the millisecond of its ping: it must still count as an answer
+    await waitFor(() => pings >= 8, 'eight pings, many idle timeouts long', { timeoutMs: 30_000 });
+    expect(accepted[0]?.closes).toEqual([]);
+  });
+
   it('websocket - a peer heard from all the time is not pinged (idle hubs spend no TLS record on it)', async () => {
     const listener = await listenWebSocketHub({ host: '127.0.0.1', port: 0, tls: certs.server, keepaliveIntervalMs: 500, idleTimeoutMs: 2_000 });
     cleanup.add(() => listener.close());

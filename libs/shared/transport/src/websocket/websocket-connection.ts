@@ -92,6 +92,8 @@ interface PendingBatch {
 export class WebSocketConnection extends FramedConnection<TextFrame> {
   readonly kind = 'websocket' as const;
   private lastHeardAt = Date.now();
+  /** a ping went out and nothing was heard since */
+  private awaitingPong = false;
   private cutOnClose = false;
   private lastError: Error | undefined;
   private batch: PendingBatch | undefined;
@@ -106,6 +108,7 @@ export class WebSocketConnection extends FramedConnection<TextFrame> {
     super(init);
     const heard = (): void => {
       this.lastHeardAt = Date.now();
+      this.awaitingPong = false;
     };
     socket.on('message', (data: RawData, isBinary: boolean) => {
       heard();
@@ -211,20 +214,28 @@ export class WebSocketConnection extends FramedConnection<TextFrame> {
     });
   }
 
-  /** Called by the probe wheel once per keepalive interval. */
+  /**
+   * Called by the probe wheel once per keepalive interval. A peer heard from since about the last probe
+   * (its keepalives, its own pings, its pongs) is alive and is not pinged: a ping and its pong cost both
+   * ends a TLS record each, which for 10,000 idle edges is much of the cloud's idle CPU. An edge sends a
+   * keepalive every interval, so the cloud never pings it; the cloud sends an idle edge nothing, so the
+   * edge pings every other probe (its pong counts as heard at the next). A peer is cut only when a ping
+   * went unanswered and it stayed silent for idleTimeoutMs: one that only answers pings is never cut, and a
+   * dead one is cut within about idleTimeoutMs plus 1.25 intervals.
+   */
   probe(): void {
     const silentMs = Date.now() - this.lastHeardAt;
-    if (silentMs >= this.liveness.idleTimeoutMs) {
+    if (this.awaitingPong && silentMs >= this.liveness.idleTimeoutMs) {
       // a silent peer will not answer a close handshake either
       this.cutOnClose = true;
       this.abort(`idle timeout: nothing heard from the peer for ${silentMs} ms`);
       return;
     }
-    // a peer heard from within the last half interval (its keepalives, its own pings) is alive: a ping
-    // would only cost both ends a TLS record, which for 10,000 idle edges is much of the cloud's idle
-    // CPU. Half, not a whole interval: a peer that only answers our pings is then still pinged at every
-    // probe, so its silence never nears idleTimeoutMs
-    if (silentMs < this.liveness.keepaliveIntervalMs / 2) return;
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.ping();
+    // a quarter interval of slack: a peer whose keepalive timer has our period (and drifts) is not pinged
+    if (silentMs < this.liveness.keepaliveIntervalMs * 1.25) return;
+    if (this.socket.readyState === WebSocket.OPEN) {
+      this.awaitingPong = true;
+      this.socket.ping();
+    }
   }
 }
