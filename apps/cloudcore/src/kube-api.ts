@@ -9,7 +9,6 @@ import { securePrivatePaths } from '@kedge/sqlite';
 import type { Logger } from '@kedge/telemetry';
 import type { Registry } from 'prom-client';
 import type { CloudCoreConfig } from '@kedge/cloudcore-config';
-import { shareApiConnections } from '@kedge/kube-client';
 
 export interface KubeApiConnection {
   kubeConfig: KubeConfig;
@@ -58,13 +57,11 @@ export async function connectKubeApi(
   const source = kubeApiSource(config);
   if (source === 'kubeconfig' && config.kubeAPI.kubeconfig) {
     kubeConfig.loadFromFile(config.kubeAPI.kubeconfig);
-    shareApiConnections(kubeConfig);
     logger.info({ kubeconfig: config.kubeAPI.kubeconfig, server: kubeConfig.getCurrentCluster()?.server }, 'using a Kubernetes cluster from a kubeconfig');
     return { kubeConfig, source: 'kubeconfig', close: async () => kubeConfig.closeConnections() };
   }
   if (source === 'in-cluster') {
     kubeConfig.loadFromCluster();
-    shareApiConnections(kubeConfig);
     logger.info({ server: kubeConfig.getCurrentCluster()?.server }, 'using the cluster this pod runs in (service account)');
     return { kubeConfig, source: 'in-cluster', close: async () => kubeConfig.closeConnections() };
   }
@@ -86,8 +83,6 @@ export async function connectKubeApi(
   });
   started.apiServer = apiServer;
   kubeConfig.loadFromFile(apiServer.adminKubeconfigPath);
-  // every typed client of every module reuses kept-alive connections (client-node opens one per call)
-  shareApiConnections(kubeConfig);
   logger.info(
     { url: apiServer.url, kubeconfig: apiServer.adminKubeconfigPath },
     `embedded API server ready; try: kubectl --kubeconfig ${apiServer.adminKubeconfigPath} get nodes`,

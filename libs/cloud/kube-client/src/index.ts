@@ -17,6 +17,5 @@ export {
   type ManagedInformerOptions,
 } from './managed-informer';
 export { mergePatch } from './merge-patch';
-export { shareApiConnections, type SharedConnectionsOptions } from './shared-connections';
 export { SharedInformer, type SharedInformerListener, type SharedInformerOptions } from './shared-informer';
 export { WorkQueue, type ReconcileOutcome, type WorkQueueOptions } from './work-queue';
