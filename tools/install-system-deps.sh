@@ -21,6 +21,7 @@ packages=(
   make                       # node-gyp runs make for those cross builds (python3 comes with python3-pymodbus)
   qemu-user-static           # tools/e2e/arm64-tarball.test.ts runs that tarball with qemu-aarch64-static (invoked explicitly, no binfmt)
   debootstrap                # tools/e2e/gateway-install.test.ts: a minimal Debian rootfs without Node.js (cached) for the one-line gateway install
+  libjemalloc2               # tools/package/cloudcore-image.ts: the cloudcore image preloads jemalloc (half the RSS per edge connection)
   bsdutils                   # script(1): the kubectl exec -it / attach -it e2e tests run kubectl on a terminal (essential on Debian)
 )
 # kubectl: the machine image has v1.32 at /usr/bin/kubectl; where it is missing, Debian's client (older) stands in

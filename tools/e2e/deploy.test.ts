@@ -367,6 +367,11 @@ privateContainerd.describe('cloudcore OCI image', () => {
         }
       };
       expect(status, log()).toBe(200);
+      // the image's allocator is jemalloc (LD_PRELOAD in the image config): the process has it mapped
+      const verbose = await cri.containerStatus(containerId, { verbose: true });
+      const pid = (JSON.parse(verbose.info.info ?? '{}') as { pid?: number }).pid;
+      expect(pid, JSON.stringify(verbose.info).slice(0, 500)).toBeGreaterThan(0);
+      expect(readFileSync(`/proc/${pid}/maps`, 'utf8')).toMatch(/libjemalloc\.so\.2/);
       // it wrote its state as the unprivileged user, and needed nothing else writable
       const written = readdirSync(dataDir);
       expect(written, log()).toContain('apiserver');

@@ -4,6 +4,9 @@
 // it, the esbuild bundle of apps/cloudcore/src/main.ts, the external packages it imports, and
 // /proto + /crds (read at runtime relative to the bundle). Deterministic (mtime 0), via the tar
 // writer of libs/testing/containerd-fixture.
+// The image preloads jemalloc (Debian libjemalloc2) as cloudcore's allocator: with glibc's malloc an idle
+// edge connection (OpenSSL's and libuv's per-connection allocations) costs cloudcore about 50 KiB of RSS, with
+// jemalloc under 30 KiB (docs/benchmarks.md, edge scale). `LD_PRELOAD=` in the Deployment's env turns it off.
 // Usage: node --import tsx tools/package/cloudcore-image.ts [--out dist/] [--import <containerd.sock>]
 import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +29,16 @@ export function sharedLibraries(binary: string): string[] {
     if (path) libs.add(path);
   }
   return [...libs];
+}
+
+/** Where the dynamic loader finds jemalloc on this machine; the image keeps the same path. */
+export function jemallocLibrary(): string {
+  const output = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' });
+  const found = /\slibjemalloc\.so\.2 \([^)]*\) => (\/\S+)/.exec(output)?.[1];
+  if (found === undefined) {
+    throw new Error('libjemalloc.so.2 not found: install the Debian package libjemalloc2 (bash tools/install-system-deps.sh); the cloudcore image preloads it as its allocator');
+  }
+  return found;
 }
 
 /** Which external packages the bundle really imports (only those are shipped). */
@@ -77,7 +90,9 @@ export async function buildCloudcoreImageTar(outDir: string): Promise<{ file: st
     copyRuntimeAssets(assets);
 
     const node = realpathSync(process.execPath);
-    const libs = sharedLibraries(node).map((path) => ({ path: path.slice(1), data: readFileSync(realpathSync(path)) }));
+    const jemalloc = jemallocLibrary();
+    const libPaths = [...new Set([...sharedLibraries(node), jemalloc, ...sharedLibraries(jemalloc)])];
+    const libs = libPaths.map((path) => ({ path: path.slice(1), data: readFileSync(realpathSync(path)) }));
     const files: TarEntry[] = [
       { type: 'file', path: 'usr/local/bin/node', data: readFileSync(node), mode: 0o755 },
       ...libs.map(({ path, data }): TarEntry => ({ type: 'file', path, data, mode: 0o755 })),
@@ -103,7 +118,7 @@ export async function buildCloudcoreImageTar(outDir: string): Promise<{ file: st
       {
         name: image,
         process: {
-          Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'NODE_ENV=production'],
+          Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'NODE_ENV=production', `LD_PRELOAD=${jemalloc}`],
           Entrypoint: ['/usr/local/bin/node', '/app/cloudcore.mjs'],
           Cmd: ['--config', '/etc/kedge/cloudcore.yaml'],
           WorkingDir: '/app',
