@@ -1,9 +1,11 @@
 // Shared test fixtures: temp directories, down messages shaped like the cloud's, a small fake hub
 // that records what it sent (the real link is tested in libs/edge/edgehub), and a whole edge wired up
 // with a real store, router and MetaManager.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { newMessage, type Message } from '@kedge/protocol';
 import { MessageRouter } from '@kedge/router';
 import { createLogger, type Logger } from '@kedge/telemetry';
@@ -132,4 +134,46 @@ export function startEdge(cleanup: Cleanup, options: EdgeOptions = {}): Edge {
   const manager = new MetaManager({ store, router, hub, logger: silentLogger, registry, nodeName: 'gw-1', ...options.manager });
   cleanup.add(() => manager.stop());
   return { file, store, router, hub, manager, registry };
+}
+
+export interface FixtureProcess {
+  stdout(): string;
+  stderr(): string;
+  exited(): boolean;
+  /** SIGKILL, and the signal it died of */
+  kill(): Promise<NodeJS.Signals | null>;
+}
+
+/**
+ * Runs `test/fixtures/<name>` (a script that opens edgecore.db and works on it) as a child process of
+ * its own, for kill -9 tests; the cleanup kills it if the test did not.
+ */
+export function spawnFixture(cleanup: Cleanup, name: string, args: string[]): FixtureProcess {
+  const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', `test/fixtures/${name}`, ...args], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let exited = false;
+  const exit = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (_code, signal) => {
+      exited = true;
+      resolve(signal);
+    }),
+  );
+  cleanup.add(async () => {
+    if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    await exit;
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited: () => exited,
+    async kill() {
+      if (child.pid === undefined) throw new Error('the fixture process has no pid');
+      process.kill(child.pid, 'SIGKILL');
+      return exit;
+    },
+  };
 }

@@ -1,41 +1,20 @@
 // Durability of report(): a child edgecore reports in a loop and is killed with SIGKILL; every report
 // whose report() had returned must be in the outbox when the database is opened again.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { newResponse, type Message } from '@kedge/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cleanup, openStore, startEdge, tempDir, waitFor } from './fixtures';
+import { Cleanup, openStore, spawnFixture, startEdge, tempDir, waitFor } from './fixtures';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
-const projectRoot = fileURLToPath(new URL('..', import.meta.url));
-
 /** Runs a fixture that reports and prints `reported <n>` per turn; kills it with SIGKILL after `turns` turns. @returns the last turn it confirmed */
 async function reportThenKill(fixture: string, file: string, turns: number): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, file], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  let exited = false;
-  const exit = new Promise<NodeJS.Signals | null>((resolve) =>
-    child.once('exit', (_code, signal) => {
-      exited = true;
-      resolve(signal);
-    }),
-  );
-  cleanup.add(async () => {
-    if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    await exit;
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const confirmed = (): number => Math.max(0, ...[...stdout.matchAll(/reported (\d+)\n/g)].map((match) => Number(match[1])));
-  await waitFor(() => confirmed() >= turns || exited, `the child to confirm ${turns} turns`, { timeoutMs: 30_000, onTimeout: () => stderr });
-  expect(exited, stderr).toBe(false);
-  if (child.pid === undefined) throw new Error('the child has no pid');
-  process.kill(child.pid, 'SIGKILL');
-  expect(await exit).toBe('SIGKILL');
+  const child = spawnFixture(cleanup, fixture, [file]);
+  const confirmed = (): number => Math.max(0, ...[...child.stdout().matchAll(/reported (\d+)\n/g)].map((match) => Number(match[1])));
+  await waitFor(() => confirmed() >= turns || child.exited(), `the child to confirm ${turns} turns`, { timeoutMs: 30_000, onTimeout: () => child.stderr() });
+  expect(child.exited(), child.stderr()).toBe(false);
+  expect(await child.kill()).toBe('SIGKILL');
   return confirmed();
 }
 
@@ -44,7 +23,7 @@ const counterOf = (message: Message | undefined): number => (message?.content as
 describe('outbox durability', () => {
   it('outbox - kill -9 while reports that replace each other are queued: the newest per key survives, no other key is lost, and each arrives once', async () => {
     const file = join(tempDir(cleanup), 'edgecore.db');
-    const last = await reportThenKill('test/fixtures/report-keys-forever.ts', file, 120);
+    const last = await reportThenKill('report-keys-forever.ts', file, 120);
 
     const store = openStore(cleanup, file);
     const queued = new Map(store.outbox.entries().map((entry) => [entry.resource, entry.message]));
@@ -73,29 +52,7 @@ describe('outbox durability', () => {
 
   it('outbox - after kill -9 of an edgecore whose report() returned, the report is in the outbox', async () => {
     const file = join(tempDir(cleanup), 'edgecore.db');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/report-forever.ts', file], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let exited = false;
-    const exit = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.once('exit', (_code, signal) => {
-        exited = true;
-        resolve(signal);
-      }),
-    );
-    cleanup.add(async () => {
-      if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-      await exit;
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const confirmed = (): number => Math.max(0, ...[...stdout.matchAll(/reported (\d+)\n/g)].map((match) => Number(match[1])));
-    await waitFor(() => confirmed() >= 50 || exited, 'the child to confirm 50 reports', { timeoutMs: 30_000, onTimeout: () => stderr });
-    expect(exited, stderr).toBe(false);
-    if (child.pid === undefined) throw new Error('the child has no pid');
-    process.kill(child.pid, 'SIGKILL');
-    expect(await exit).toBe('SIGKILL');
-    const lastConfirmed = confirmed();
+    const lastConfirmed = await reportThenKill('report-forever.ts', file, 50);
 
     const store = openStore(cleanup, file);
     const entries = store.outbox.entries();

@@ -2,20 +2,17 @@
 // and read decisions PodAccess wrote to the edge database answer pods then, and only then (online the
 // cloud decides). With a clock the test moves, a real SQLite file reopened as edgecore reopens it, a
 // MetaServer restarted over it, and a child killed with SIGKILL right after it answered.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PodAccess, tokenDigest, type MetaStore, type PodAccessOptions } from '../src/index';
-import { Cleanup, downMessage, openStore, tempDir, waitFor } from './fixtures';
+import { Cleanup, downMessage, openStore, spawnFixture, tempDir, waitFor } from './fixtures';
 import { CountingCloud, jwt, listPods, reader } from './pod-api-fixtures';
 import { startServer } from './server-fixtures';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
-const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 const T0 = 1_800_000_000_000;
 const listSecrets = { ...listPods, resource: 'secrets' };
 
@@ -228,27 +225,10 @@ describe('pod access - after a restart offline', () => {
   it('restart - kill -9 right after a pod was answered: the review is on disk', async () => {
     const file = join(tempDir(cleanup), 'edgecore.db');
     const token = jwt(Math.floor(Date.now() / 1000) + 3600, 'confirmed-in-the-child');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/confirm-token.ts', file, token], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let exited = false;
-    const exit = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.once('exit', (_code, signal) => {
-        exited = true;
-        resolve(signal);
-      }),
-    );
-    cleanup.add(async () => {
-      if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-      await exit;
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    await waitFor(() => stdout.includes('\n') || exited, 'the child to answer the pod', { timeoutMs: 30_000, onTimeout: () => stderr });
-    expect(stdout, stderr).toBe('answered\n');
-    if (child.pid === undefined) throw new Error('the child has no pid');
-    process.kill(child.pid, 'SIGKILL');
-    expect(await exit).toBe('SIGKILL');
+    const child = spawnFixture(cleanup, 'confirm-token.ts', [file, token]);
+    await waitFor(() => child.stdout().includes('\n') || child.exited(), 'the child to answer the pod', { timeoutMs: 30_000, onTimeout: () => child.stderr() });
+    expect(child.stdout(), child.stderr()).toBe('answered\n');
+    expect(await child.kill()).toBe('SIGKILL');
 
     const cloud = new CountingCloud();
     cloud.connected = false;
