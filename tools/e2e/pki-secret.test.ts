@@ -44,7 +44,8 @@ describe('cloudcore PKI in a Kubernetes Secret', () => {
       location: 'secret kedge/cloudcore-pki',
     });
     const stored = await secretData(cluster);
-    expect(Object.keys(stored).sort()).toEqual(['ca.crt', 'ca.key', 'server.crt', 'server.key']);
+    // the revocation list holds cloudcore's node-certificate validity from the start (it bounds pruning)
+    expect(Object.keys(stored).sort()).toEqual(['ca.crt', 'ca.key', 'revoked-certificates.json', 'server.crt', 'server.key']);
     expect(existsSync(join(dataDir, 'pki'))).toBe(false);
 
     const issued = await runKedgeadm(['token', 'create', '--kubeconfig', cluster.kubeconfig, '--node', 'gw-secret']);
@@ -54,7 +55,7 @@ describe('cloudcore PKI in a Kubernetes Secret', () => {
     const edge = startEdgeCore(cloud, { nodeName: 'gw-secret', token });
     await cloud.process.waitForLog(isNodeConnected('gw-secret'), 'the edge joined with the token from the Secret');
     const afterJoin = await secretData(cluster);
-    expect(Object.keys(afterJoin).sort()).toEqual(['ca.crt', 'ca.key', 'join-tokens.json', 'server.crt', 'server.key']);
+    expect(Object.keys(afterJoin).sort()).toEqual(['ca.crt', 'ca.key', 'join-tokens.json', 'revoked-certificates.json', 'server.crt', 'server.key']);
     const ledger = JSON.parse(afterJoin['join-tokens.json']!) as { version: number; tokens: Record<string, { uses: { nodeName: string }[] }> };
     expect(ledger.version).toBe(2);
     expect(Object.values(ledger.tokens).flatMap((record) => record.uses.map((use) => use.nodeName))).toEqual(['gw-secret']);
