@@ -159,35 +159,26 @@ describe('websocket transport', () => {
     expect(accepted[0]?.closes[0]?.reason).toMatch(/^idle timeout/);
   });
 
-  it('websocket - a live edge that only answers pings is kept past the idle timeout', async () => {
-    const listener = await listenWebSocketHub({
-      host: '127.0.0.1',
-      port: 0,
-      tls: certs.server,
-      keepaliveIntervalMs: 50,
-      idleTimeoutMs: 200,
-    });
+  /** A hub and a raw client that only answers pings (ws does that by itself); resolves once `pings` pings came. */
+  async function answerPingsOnly(timing: { keepaliveIntervalMs: number; idleTimeoutMs: number }, pings: number): Promise<Recorder | undefined> {
+    const listener = await listenWebSocketHub({ host: '127.0.0.1', port: 0, tls: certs.server, ...timing });
     cleanup.add(() => listener.close());
     const accepted: Recorder[] = [];
     listener.onConnection((connection: Connection) => accepted.push(record(connection)));
     const client = await rawClient(listener.port);
-    let pings = 0;
-    client.on('ping', () => (pings += 1));
-    await waitFor(() => pings >= 10, 'ten pings, well past the idle timeout');
-    expect(accepted[0]?.closes).toEqual([]);
+    let heard = 0;
+    client.on('ping', () => (heard += 1));
+    await waitFor(() => heard >= pings, `${pings} pings, many idle timeouts long`, { timeoutMs: 30_000 });
+    return accepted[0];
+  }
+
+  it('websocket - a live edge that only answers pings is kept past the idle timeout', async () => {
+    expect((await answerPingsOnly({ keepaliveIntervalMs: 50, idleTimeoutMs: 200 }, 10))?.closes).toEqual([]);
   });
 
   it('websocket - with the default ratio (idle timeout two intervals) a peer that only answers pings is kept', async () => {
-    const listener = await listenWebSocketHub({ host: '127.0.0.1', port: 0, tls: certs.server, keepaliveIntervalMs: 100, idleTimeoutMs: 200 });
-    cleanup.add(() => listener.close());
-    const accepted: Recorder[] = [];
-    listener.onConnection((connection: Connection) => accepted.push(record(connection)));
-    const client = await rawClient(listener.port);
-    let pings = 0;
-    client.on('ping', () => (pings += 1));
     // a pong on loopback often comes back within the millisecond of its ping: it must still count as an answer
-    await waitFor(() => pings >= 8, 'eight pings, many idle timeouts long', { timeoutMs: 30_000 });
-    expect(accepted[0]?.closes).toEqual([]);
+    expect((await answerPingsOnly({ keepaliveIntervalMs: 100, idleTimeoutMs: 200 }, 8))?.closes).toEqual([]);
   });
 
   it('websocket - a peer heard from all the time is not pinged (idle hubs spend no TLS record on it)', async () => {
